@@ -1,0 +1,211 @@
+/*
+ * modq_blur.h: the public interface of libmodq_blur, which makes untrusted media safe to show.
+ *
+ * One decode of hostile bytes (libvips, allow-listed loaders, limits checked from the header before
+ * any pixel is decoded) yields everything modq needs: SHA-256 and MD5 of the bytes, the PDQ
+ * perceptual hash, and blurred greyscale renditions for the reveal ladder. The original bytes are
+ * never written anywhere. No Kafka, no HTTP: callers wire this library to the world.
+ *
+ * Threads: after modq_blur_init(), every function here may be called from any thread; a
+ * modq_media_opts may be shared read-only once configured.
+ */
+#ifndef MODQ_BLUR_H
+#define MODQ_BLUR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The one result type of this library. Stable: the worker publishes modq_blur_code() strings. */
+typedef enum modq_blur_result {
+    MODQ_BLUR_OK = 0,
+    MODQ_BLUR_ERR_INVALID_ARG,     /* a caller bug: NULL pointer, out-of-range option */
+    MODQ_BLUR_ERR_NOMEM,           /* allocation failed */
+    MODQ_BLUR_ERR_INIT,            /* libvips could not be started */
+    MODQ_BLUR_ERR_EMPTY,           /* zero-length input */
+    MODQ_BLUR_ERR_TOO_LARGE,       /* input bytes over max_input_bytes */
+    MODQ_BLUR_ERR_UNKNOWN_FORMAT,  /* no allowed decoder recognises the bytes */
+    MODQ_BLUR_ERR_BLOCKED_FORMAT,  /* recognised, but not allowed (SVG, PDF, PostScript, ...) */
+    MODQ_BLUR_ERR_TOO_MANY_PIXELS, /* width x height over max_pixels */
+    MODQ_BLUR_ERR_DIMENSION,       /* a side over max_side, or zero */
+    MODQ_BLUR_ERR_CORRUPT,         /* truncated or corrupt data, found while decoding */
+    MODQ_BLUR_ERR_ENCODE,          /* a rendition could not be encoded */
+    MODQ_BLUR_ERR_DIGEST,          /* OpenSSL digest failure */
+    MODQ_BLUR_ERR_PARSE,           /* a hash string is malformed */
+    MODQ_BLUR_RESULT_COUNT
+} modq_blur_result;
+
+/* A static English sentence for a result. Never NULL. */
+const char *modq_blur_strerror(modq_blur_result r);
+/* A static, stable machine code for a result, e.g. "too_many_pixels". Never NULL. */
+const char *modq_blur_code(modq_blur_result r);
+
+/*
+ * Starts libvips and locks it down: the operation cache is off (no hostile image stays in memory
+ * after its call), untrusted operations are blocked, and every loader but the allow-list (JPEG,
+ * PNG, WebP, GIF, TIFF, HEIF/AVIF where built) is blocked. Call once per process before anything
+ * else here; argv0 may be NULL. Safe to call again (no-op).
+ */
+modq_blur_result modq_blur_init(const char *argv0);
+/* Shuts libvips down. Call once at exit, after every other call here has returned. */
+void modq_blur_shutdown(void);
+
+/* ---------------------------------------------------------------------------------------------
+ * Options (blur/opts.c). Opaque; every value is range-checked when set.
+ */
+typedef struct modq_media_opts modq_media_opts;
+
+typedef enum modq_opt {
+    MODQ_OPT_MAX_INPUT_BYTES, /* default 64 MiB; 1 .. 1 GiB */
+    MODQ_OPT_MAX_PIXELS,      /* default 100 000 000; 1 .. 2^31 */
+    MODQ_OPT_MAX_SIDE,        /* default 20 000 px; 1 .. 100 000 */
+    MODQ_OPT_DISPLAY_SIZE,    /* long side of level 0, default 1024; 16 .. 8192 */
+    MODQ_OPT_LEVELS,          /* bitmask of levels to render, bit n = level n; default 0xf */
+    MODQ_OPT_COLOUR,          /* 0 = greyscale (default), 1 = keep colour */
+    MODQ_OPT_FORMAT,          /* a modq_rendition_format; default WebP */
+    MODQ_OPT_QUALITY,         /* lossy encoder quality, default 75; 1 .. 100 */
+    MODQ_OPT_FAIL_ON_WARNING, /* 0 = fail on errors and truncation (default), 1 = on any warning */
+    MODQ_OPT_COUNT
+} modq_opt;
+
+typedef enum modq_rendition_format {
+    MODQ_FORMAT_WEBP = 0,
+    MODQ_FORMAT_JPEG = 1,
+} modq_rendition_format;
+
+/* Allocates options holding the defaults. Caller owns the result: free with modq_opts_free().
+ * Returns NULL only when out of memory. */
+modq_media_opts *modq_opts_new(void);
+/* Frees opts (NULL is fine). */
+void modq_opts_free(modq_media_opts *opts);
+/* Sets one option; MODQ_BLUR_ERR_INVALID_ARG when key or value is out of range (opts unchanged). */
+modq_blur_result modq_opts_set(modq_media_opts *opts, modq_opt key, int64_t value);
+/* Reads one option; -1 for an unknown key. */
+int64_t modq_opts_get(const modq_media_opts *opts, modq_opt key);
+
+#define MODQ_LEVEL_COUNT 4 /* reveal levels 0 (clear) .. 3 (heaviest blur) */
+
+/* ---------------------------------------------------------------------------------------------
+ * Byte digests (blur/digest.c), OpenSSL EVP. Hex buffers take the trailing NUL.
+ */
+#define MODQ_SHA256_LEN 32
+#define MODQ_MD5_LEN 16
+
+/* SHA-256 and MD5 of buf in one pass over the bytes. Either output may be NULL to skip it. */
+modq_blur_result modq_digest_compute(const void *buf, size_t len, uint8_t sha256[MODQ_SHA256_LEN],
+                                     uint8_t md5[MODQ_MD5_LEN]);
+/* Lowercase hex of n bytes into out, which holds at least 2 * n + 1 chars. */
+void modq_digest_hex(const uint8_t *bytes, size_t n, char *out);
+
+/* ---------------------------------------------------------------------------------------------
+ * PDQ perceptual hash (blur/pdq.c), from the published algorithm (Facebook, 2019).
+ * A hash is 256 bits held as 32 bytes; its hex form is 64 lowercase digits, most significant first,
+ * as the reference implementation prints it.
+ */
+#define MODQ_PDQ_BYTES 32
+#define MODQ_PDQ_HEX_LEN 64
+#define MODQ_PDQ_DIHEDRAL 8
+/* The usual match threshold for "same image" (the reference's suggestion). */
+#define MODQ_PDQ_DEFAULT_THRESHOLD 31
+
+/*
+ * Hashes a luminance image: luma holds w * h values in row-major order, 0..255 (PDQ's
+ * Y = 0.299 R + 0.587 G + 0.114 B of sRGB values). Writes the hash and the quality (0..100).
+ * When dihedral is non-NULL, also writes the 8 hashes of the image's rotations and flips in the
+ * reference's order: original, rotate 90, rotate 180, rotate 270, flip x, flip y, flip +1, flip -1.
+ * The image may be any size >= 1x1; the algorithm downsamples it to 64x64 itself.
+ */
+modq_blur_result modq_pdq_hash_luma(const float *luma, int w, int h, uint8_t hash[MODQ_PDQ_BYTES],
+                                    int *quality,
+                                    uint8_t dihedral[MODQ_PDQ_DIHEDRAL][MODQ_PDQ_BYTES]);
+/* Number of differing bits, 0..256. */
+int modq_pdq_distance(const uint8_t a[MODQ_PDQ_BYTES], const uint8_t b[MODQ_PDQ_BYTES]);
+/* The smallest distance from probe to any of the 8 dihedral variants of a candidate. */
+int modq_pdq_distance_dihedral(const uint8_t probe_dihedral[MODQ_PDQ_DIHEDRAL][MODQ_PDQ_BYTES],
+                               const uint8_t candidate[MODQ_PDQ_BYTES]);
+/* 1 when distance(a, b) <= threshold, else 0. */
+int modq_pdq_match(const uint8_t a[MODQ_PDQ_BYTES], const uint8_t b[MODQ_PDQ_BYTES],
+                   int threshold);
+/* Hex into out (MODQ_PDQ_HEX_LEN + 1 chars). */
+void modq_pdq_to_hex(const uint8_t hash[MODQ_PDQ_BYTES], char out[MODQ_PDQ_HEX_LEN + 1]);
+/* Parses exactly 64 hex digits (either case); MODQ_BLUR_ERR_PARSE otherwise. */
+modq_blur_result modq_pdq_from_hex(const char *hex, uint8_t hash[MODQ_PDQ_BYTES]);
+
+/* ---------------------------------------------------------------------------------------------
+ * The per-item pipeline (blur/media.c): bytes in, hashes and renditions out.
+ */
+typedef struct modq_media modq_media;
+
+/*
+ * Decodes buf once, under opts's limits, and computes the digests, the PDQ hash (with its
+ * dihedral variants) and every rendition opts asks for. buf is only read, never kept: the caller
+ * may free it as soon as this returns. On success *out is a new modq_media owned by the caller
+ * (free with modq_media_free). On failure *out is NULL, and when errstr is non-NULL it receives
+ * one line naming the reason with its figures, e.g. "too many pixels: 50000x50000 > 100000000".
+ * Logs nothing: the caller decides where an error goes.
+ */
+modq_blur_result modq_media_process(const modq_media_opts *opts, const void *buf, size_t len,
+                                    modq_media **out, char *errstr, size_t errstr_size);
+/* Frees m and every rendition it holds (NULL is fine). */
+void modq_media_free(modq_media *m);
+
+/* Source facts: oriented size (after EXIF rotation), format name ("jpeg", "png", "webp", "gif",
+ * "tiff", "heif"), frame count (1 for stills; animated images are reduced to frame 1). */
+int modq_media_width(const modq_media *m);
+int modq_media_height(const modq_media *m);
+const char *modq_media_format(const modq_media *m);
+int modq_media_frames(const modq_media *m);
+
+/* Hashes as lowercase hex, owned by m. */
+const char *modq_media_sha256_hex(const modq_media *m);
+const char *modq_media_md5_hex(const modq_media *m);
+const char *modq_media_pdq_hex(const modq_media *m);
+/* Raw hashes, owned by m: the PDQ hash and its 8 dihedral variants (index 0 is the hash). */
+const uint8_t *modq_media_sha256(const modq_media *m);
+const uint8_t *modq_media_pdq_dihedral(const modq_media *m, int variant);
+int modq_media_pdq_quality(const modq_media *m);
+
+/*
+ * A rendition, owned by m and valid until modq_media_free(m). *data is the encoded file
+ * (no metadata of any kind), w and h its pixel size. A heavily blurred level is stored smaller
+ * than the display size (it carries little detail); display_w and display_h give the size it is
+ * meant to be shown at. Returns MODQ_BLUR_ERR_INVALID_ARG for a level that was not rendered.
+ * Any output pointer may be NULL.
+ */
+modq_blur_result modq_media_rendition(const modq_media *m, int level, const uint8_t **data,
+                                      size_t *len, int *w, int *h);
+int modq_media_display_width(const modq_media *m);
+int modq_media_display_height(const modq_media *m);
+/* MIME type of the renditions, "image/webp" or "image/jpeg". */
+const char *modq_media_mime(const modq_media *m);
+/* The blur sigma of a level as a fraction of the displayed width (0 for level 0). */
+double modq_media_level_sigma(int level);
+
+/* ---------------------------------------------------------------------------------------------
+ * Synthetic images (blur/synth.c): shapes and noise for demos, tests and benchmarks. Never real
+ * content. Deterministic for a given seed.
+ */
+typedef enum modq_synth_kind {
+    MODQ_SYNTH_SHAPES = 0, /* coloured shapes on a gradient */
+    MODQ_SYNTH_NOISE,      /* uniform noise: the worst case for compression and blur checks */
+    MODQ_SYNTH_CHECKER,    /* a fine checkerboard: maximal high-frequency detail */
+    MODQ_SYNTH_KIND_COUNT
+} modq_synth_kind;
+
+/*
+ * Encodes a w x h synthetic image as format ("jpeg", "png", "webp", "gif" or "tiff"). On success
+ * *data is a new buffer of *len bytes owned by the caller (free with g_free or modq_synth_free).
+ */
+modq_blur_result modq_synth_image(modq_synth_kind kind, int w, int h, uint32_t seed,
+                                  const char *format, uint8_t **data, size_t *len);
+/* Frees a buffer from modq_synth_image (NULL is fine). */
+void modq_synth_free(uint8_t *data);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MODQ_BLUR_H */
