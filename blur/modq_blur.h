@@ -92,7 +92,7 @@ int64_t modq_opts_get(const modq_media_opts *opts, modq_opt key);
  * Byte digests (blur/digest.c), OpenSSL EVP. Hex buffers take the trailing NUL.
  */
 #define MODQ_SHA256_LEN 32
-#define MODQ_MD5_LEN 16
+#define MODQ_MD5_LEN    16
 
 /* SHA-256 and MD5 of buf in one pass over the bytes. Either output may be NULL to skip it. */
 modq_blur_result modq_digest_compute(const void *buf, size_t len, uint8_t sha256[MODQ_SHA256_LEN],
@@ -105,8 +105,8 @@ void modq_digest_hex(const uint8_t *bytes, size_t n, char *out);
  * A hash is 256 bits held as 32 bytes; its hex form is 64 lowercase digits, most significant first,
  * as the reference implementation prints it.
  */
-#define MODQ_PDQ_BYTES 32
-#define MODQ_PDQ_HEX_LEN 64
+#define MODQ_PDQ_BYTES    32
+#define MODQ_PDQ_HEX_LEN  64
 #define MODQ_PDQ_DIHEDRAL 8
 /* The usual match threshold for "same image" (the reference's suggestion). */
 #define MODQ_PDQ_DEFAULT_THRESHOLD 31
@@ -127,8 +127,7 @@ int modq_pdq_distance(const uint8_t a[MODQ_PDQ_BYTES], const uint8_t b[MODQ_PDQ_
 int modq_pdq_distance_dihedral(const uint8_t probe_dihedral[MODQ_PDQ_DIHEDRAL][MODQ_PDQ_BYTES],
                                const uint8_t candidate[MODQ_PDQ_BYTES]);
 /* 1 when distance(a, b) <= threshold, else 0. */
-int modq_pdq_match(const uint8_t a[MODQ_PDQ_BYTES], const uint8_t b[MODQ_PDQ_BYTES],
-                   int threshold);
+int modq_pdq_match(const uint8_t a[MODQ_PDQ_BYTES], const uint8_t b[MODQ_PDQ_BYTES], int threshold);
 /* Hex into out (MODQ_PDQ_HEX_LEN + 1 chars). */
 void modq_pdq_to_hex(const uint8_t hash[MODQ_PDQ_BYTES], char out[MODQ_PDQ_HEX_LEN + 1]);
 /* Parses exactly 64 hex digits (either case); MODQ_BLUR_ERR_PARSE otherwise. */

@@ -1,0 +1,335 @@
+/*
+ * decode.c: every untrusted byte modq shows to a person passes through here first.
+ *
+ * Order matters: (1) the size of the input, (2) the format, sniffed from magic bytes by our own
+ * code so blocked formats are named and never handed to a decoder, (3) dimensions and pixel
+ * count read from the header alone, (4) one decode, shrunk on load where the format allows, to
+ * at most the display size, with fail_on so truncated data fails instead of showing grey.
+ */
+#include "decode.h"
+
+#include "internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+typedef enum format_id {
+    FMT_UNKNOWN,
+    FMT_BLOCKED,
+    FMT_JPEG,
+    FMT_PNG,
+    FMT_WEBP,
+    FMT_GIF,
+    FMT_TIFF,
+    FMT_HEIF,
+} format_id;
+
+typedef struct sniffed {
+    format_id id;
+    const char *name;
+} sniffed;
+
+static int starts(const uint8_t *p, size_t len, const void *magic, size_t n)
+{
+    return len >= n && memcmp(p, magic, n) == 0;
+}
+
+/* ISO base media (HEIF, AVIF) announces itself with an ftyp box and a major brand. */
+static int is_heif(const uint8_t *p, size_t len)
+{
+    static const char *const brands[] = {"heic", "heix", "hevc", "hevx", "heim",
+                                         "heis", "mif1", "msf1", "avif", "avis"};
+    if (len < 12 || memcmp(p + 4, "ftyp", 4) != 0)
+        return 0;
+    for (size_t i = 0; i < sizeof(brands) / sizeof(brands[0]); i++)
+        if (memcmp(p + 8, brands[i], 4) == 0)
+            return 1;
+    return 0;
+}
+
+/* Text formats: skip a UTF-8 BOM and leading white space, then look for an SVG root. */
+static int is_svg(const uint8_t *p, size_t len)
+{
+    size_t i = 0, end = len < 4096 ? len : 4096;
+
+    if (starts(p, len, "\xef\xbb\xbf", 3))
+        i = 3;
+    while (i < end && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n'))
+        i++;
+    if (i >= end || p[i] != '<')
+        return 0;
+    for (size_t j = i; j + 4 <= end; j++)
+        if (memcmp(p + j, "<svg", 4) == 0 || memcmp(p + j, "<SVG", 4) == 0)
+            return 1;
+    return 0;
+}
+
+static sniffed sniff(const uint8_t *p, size_t len)
+{
+    static const struct {
+        const char *magic;
+        size_t n;
+        format_id id;
+        const char *name;
+    } table[] = {
+        {"\xff\xd8\xff", 3, FMT_JPEG, "jpeg"},
+        {"\x89PNG\r\n\x1a\n", 8, FMT_PNG, "png"},
+        {"GIF87a", 6, FMT_GIF, "gif"},
+        {"GIF89a", 6, FMT_GIF, "gif"},
+        {"II*\0", 4, FMT_TIFF, "tiff"},
+        {"MM\0*", 4, FMT_TIFF, "tiff"},
+        {"II+\0", 4, FMT_TIFF, "tiff"},
+        {"MM\0+", 4, FMT_TIFF, "tiff"},
+        /* Recognised so that the error names them; never decoded. */
+        {"%PDF", 4, FMT_BLOCKED, "pdf"},
+        {"%!", 2, FMT_BLOCKED, "postscript"},
+        {"\xc5\xd0\xd3\xc6", 4, FMT_BLOCKED, "postscript"},
+        {"\x1f\x8b", 2, FMT_BLOCKED, "gzip (svgz?)"},
+        {"\0\0\0\x0cjP  ", 8, FMT_BLOCKED, "jpeg2000"},
+        {"\xff\x4f\xff\x51", 4, FMT_BLOCKED, "jpeg2000"},
+        {"\xff\x0a", 2, FMT_BLOCKED, "jpegxl"},
+        {"\0\0\0\x0cJXL ", 8, FMT_BLOCKED, "jpegxl"},
+        {"8BPS", 4, FMT_BLOCKED, "psd"},
+        {"BM", 2, FMT_BLOCKED, "bmp"},
+        {"\0\0\1\0", 4, FMT_BLOCKED, "ico"},
+        {"SIMPLE  =", 9, FMT_BLOCKED, "fits"},
+        {"\x08\xf2\xa6\xb6", 4, FMT_BLOCKED, "vips"},
+        {"\xb6\xa6\xf2\x08", 4, FMT_BLOCKED, "vips"},
+        {"v/1\x01", 4, FMT_BLOCKED, "openexr"},
+        {"MATLAB", 6, FMT_BLOCKED, "matlab"},
+        {"#?RADIANCE", 10, FMT_BLOCKED, "radiance"},
+        {"#?RGBE", 6, FMT_BLOCKED, "radiance"},
+    };
+
+    for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+        if (starts(p, len, table[i].magic, table[i].n))
+            return (sniffed){table[i].id, table[i].name};
+    if (len >= 12 && memcmp(p, "RIFF", 4) == 0 && memcmp(p + 8, "WEBP", 4) == 0)
+        return (sniffed){FMT_WEBP, "webp"};
+    if (is_heif(p, len))
+        return (sniffed){FMT_HEIF, "heif"};
+    if (len >= 2 && p[0] == 'P' && ((p[1] >= '1' && p[1] <= '7') || p[1] == 'f' || p[1] == 'F'))
+        return (sniffed){FMT_BLOCKED, "netpbm"};
+    if (is_svg(p, len))
+        return (sniffed){FMT_BLOCKED, "svg"};
+    return (sniffed){FMT_UNKNOWN, "unknown"};
+}
+
+/* Opens the allow-listed loader for id, lazily: only the header is read until pixels are asked. */
+static int open_loader(format_id id, const void *buf, size_t len, VipsFailOn fail_on, int shrink,
+                       double scale, VipsImage **out)
+{
+    void *b = (void *)(uintptr_t)buf; /* libvips takes non-const buffers but only reads them */
+
+    switch (id) {
+    case FMT_JPEG:
+        return vips_jpegload_buffer(b, len, out, "access", VIPS_ACCESS_SEQUENTIAL, "fail_on",
+                                    fail_on, "shrink", shrink, NULL);
+    case FMT_PNG:
+        return vips_pngload_buffer(b, len, out, "access", VIPS_ACCESS_SEQUENTIAL, "fail_on",
+                                   fail_on, NULL);
+    case FMT_WEBP:
+        return vips_webpload_buffer(b, len, out, "access", VIPS_ACCESS_SEQUENTIAL, "fail_on",
+                                    fail_on, "scale", scale, NULL);
+    case FMT_GIF:
+        return vips_gifload_buffer(b, len, out, "access", VIPS_ACCESS_SEQUENTIAL, "fail_on",
+                                   fail_on, NULL);
+    case FMT_TIFF:
+        return vips_tiffload_buffer(b, len, out, "access", VIPS_ACCESS_SEQUENTIAL, "fail_on",
+                                    fail_on, NULL);
+    case FMT_HEIF:
+        /* thumbnail=FALSE: an embedded thumbnail can differ from the image people are shown. */
+        return vips_heifload_buffer(b, len, out, "access", VIPS_ACCESS_SEQUENTIAL, "fail_on",
+                                    fail_on, "thumbnail", FALSE, NULL);
+    default:
+        return -1;
+    }
+}
+
+static modq_blur_result check_header(const modq_media_opts *opts, VipsImage *hdr, int *ow, int *oh,
+                                     char *errstr, size_t errstr_size)
+{
+    int64_t max_pixels = modq_opts_get(opts, MODQ_OPT_MAX_PIXELS);
+    int64_t max_side = modq_opts_get(opts, MODQ_OPT_MAX_SIDE);
+    int w = vips_image_get_width(hdr), h = vips_image_get_height(hdr);
+
+    if (w <= 0 || h <= 0) {
+        MODQ_ERRSTR(errstr, errstr_size, "bad dimensions: %dx%d", w, h);
+        return MODQ_BLUR_ERR_DIMENSION;
+    }
+    if ((int64_t)w * h > max_pixels) {
+        MODQ_ERRSTR(errstr, errstr_size, "too many pixels: %dx%d > %lld", w, h,
+                    (long long)max_pixels);
+        return MODQ_BLUR_ERR_TOO_MANY_PIXELS;
+    }
+    if (w > max_side || h > max_side) {
+        MODQ_ERRSTR(errstr, errstr_size, "image side too long: %dx%d > %lld px", w, h,
+                    (long long)max_side);
+        return MODQ_BLUR_ERR_DIMENSION;
+    }
+    /* EXIF orientations 5..8 swap width and height. */
+    if (vips_image_get_orientation_swap(hdr)) {
+        *ow = h;
+        *oh = w;
+    } else {
+        *ow = w;
+        *oh = h;
+    }
+    return MODQ_BLUR_OK;
+}
+
+/* Brings any decoded band layout to uchar sRGB or B_W without alpha (flattened on white). */
+static int normalise(VipsImage *in, VipsImage **out)
+{
+    VipsImage *t[4] = {NULL, NULL, NULL, NULL};
+    int alpha = vips_image_hasalpha(in);
+    int colour_bands = in->Bands - (alpha ? 1 : 0);
+    VipsInterpretation target =
+        colour_bands >= 3 ? VIPS_INTERPRETATION_sRGB : VIPS_INTERPRETATION_B_W;
+    int rc = -1;
+
+    if (vips_colourspace_issupported(in)) {
+        if (vips_colourspace(in, &t[0], target, NULL))
+            goto out;
+    } else {
+        /* Unusual tags (multiband, fourier...): keep the leading colour bands as they are. */
+        int keep = colour_bands >= 3 ? 3 : 1;
+        if (vips_extract_band(in, &t[0], 0, "n", keep, NULL))
+            goto out;
+        alpha = 0;
+    }
+    if (vips_cast_uchar(t[0], &t[1], NULL))
+        goto out;
+    if (alpha && vips_image_hasalpha(t[1])) {
+        double white[3] = {255, 255, 255};
+        VipsArrayDouble *bg = vips_array_double_new(white, t[1]->Bands - 1);
+        int frc = vips_flatten(t[1], &t[2], "background", bg, NULL);
+        vips_area_unref(VIPS_AREA(bg));
+        if (frc || vips_cast_uchar(t[2], &t[3], NULL))
+            goto out;
+        *out = t[3];
+        t[3] = NULL;
+    } else {
+        *out = t[1];
+        t[1] = NULL;
+    }
+    rc = 0;
+out:
+    for (int i = 0; i < 4; i++)
+        VIPS_UNREF(t[i]);
+    return rc;
+}
+
+modq_blur_result modq_decode_image(const modq_media_opts *opts, const void *buf, size_t len,
+                                   modq_decoded *out, char *errstr, size_t errstr_size)
+{
+    VipsImage *hdr = NULL, *img = NULL, *norm = NULL, *small = NULL, *mem = NULL, *rot = NULL;
+    modq_blur_result r;
+    int64_t max_bytes = modq_opts_get(opts, MODQ_OPT_MAX_INPUT_BYTES);
+    int display = (int)modq_opts_get(opts, MODQ_OPT_DISPLAY_SIZE);
+    VipsFailOn fail_on =
+        modq_opts_get(opts, MODQ_OPT_FAIL_ON_WARNING) ? VIPS_FAIL_ON_WARNING : VIPS_FAIL_ON_ERROR;
+    int shrink = 1, ow = 0, oh = 0, longest;
+    double scale = 1.0;
+    sniffed f;
+
+    if (!opts || !out || (!buf && len > 0))
+        return MODQ_BLUR_ERR_INVALID_ARG;
+    memset(out, 0, sizeof(*out));
+    if (len == 0) {
+        MODQ_ERRSTR(errstr, errstr_size, "empty input: 0 bytes");
+        return MODQ_BLUR_ERR_EMPTY;
+    }
+    if ((uint64_t)len > (uint64_t)max_bytes) {
+        MODQ_ERRSTR(errstr, errstr_size, "input too large: %zu bytes > %lld", len,
+                    (long long)max_bytes);
+        return MODQ_BLUR_ERR_TOO_LARGE;
+    }
+    f = sniff(buf, len);
+    if (f.id == FMT_BLOCKED) {
+        MODQ_ERRSTR(errstr, errstr_size, "blocked format: %s", f.name);
+        return MODQ_BLUR_ERR_BLOCKED_FORMAT;
+    }
+    if (f.id == FMT_UNKNOWN) {
+        const uint8_t *p = buf;
+        MODQ_ERRSTR(errstr, errstr_size, "unknown format: first bytes %02x %02x %02x %02x", p[0],
+                    len > 1 ? p[1] : 0, len > 2 ? p[2] : 0, len > 3 ? p[3] : 0);
+        return MODQ_BLUR_ERR_UNKNOWN_FORMAT;
+    }
+
+    if (open_loader(f.id, buf, len, fail_on, 1, 1.0, &hdr)) {
+        modq_blur_vips_error("corrupt image", errstr, errstr_size);
+        r = MODQ_BLUR_ERR_CORRUPT;
+        goto out;
+    }
+    if ((r = check_header(opts, hdr, &ow, &oh, errstr, errstr_size)) != MODQ_BLUR_OK)
+        goto out;
+    out->frames = vips_image_get_n_pages(hdr);
+    longest = ow > oh ? ow : oh;
+
+    /* Shrink on load: the decoder skips the detail that the display size would throw away. */
+    if (f.id == FMT_JPEG) {
+        while (shrink < 8 && longest / (shrink * 2) >= display)
+            shrink *= 2;
+    } else if (f.id == FMT_WEBP && longest > display) {
+        scale = (double)display / longest;
+    }
+    if (shrink > 1 || scale < 1.0) {
+        if (open_loader(f.id, buf, len, fail_on, shrink, scale, &img)) {
+            modq_blur_vips_error("corrupt image", errstr, errstr_size);
+            r = MODQ_BLUR_ERR_CORRUPT;
+            goto out;
+        }
+    } else {
+        img = hdr;
+        g_object_ref(img);
+    }
+
+    r = MODQ_BLUR_ERR_CORRUPT;
+    if (normalise(img, &norm)) {
+        modq_blur_vips_error("corrupt image", errstr, errstr_size);
+        goto out;
+    }
+    longest = norm->Xsize > norm->Ysize ? norm->Xsize : norm->Ysize;
+    if (longest > display) {
+        if (vips_resize(norm, &small, (double)display / longest, NULL)) {
+            modq_blur_vips_error("corrupt image", errstr, errstr_size);
+            goto out;
+        }
+    } else {
+        small = norm;
+        g_object_ref(small);
+    }
+    /* The one decode: everything after this reads pixels from memory. */
+    if (!(mem = vips_image_copy_memory(small)) || vips_autorot(mem, &rot, NULL)) {
+        modq_blur_vips_error("corrupt image", errstr, errstr_size);
+        goto out;
+    }
+    VIPS_UNREF(mem);
+    if (!(mem = vips_image_copy_memory(rot))) {
+        modq_blur_vips_error("corrupt image", errstr, errstr_size);
+        goto out;
+    }
+    out->image = mem;
+    mem = NULL;
+    out->width = ow;
+    out->height = oh;
+    out->format = f.name;
+    r = MODQ_BLUR_OK;
+out:
+    VIPS_UNREF(hdr);
+    VIPS_UNREF(img);
+    VIPS_UNREF(norm);
+    VIPS_UNREF(small);
+    VIPS_UNREF(mem);
+    VIPS_UNREF(rot);
+    return r;
+}
+
+void modq_decode_clear(modq_decoded *d)
+{
+    if (!d)
+        return;
+    VIPS_UNREF(d->image);
+    memset(d, 0, sizeof(*d));
+}

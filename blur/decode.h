@@ -1,0 +1,28 @@
+/* decode.h: the single decode of untrusted bytes into a small in-memory image (private). */
+#ifndef MODQ_BLUR_DECODE_H
+#define MODQ_BLUR_DECODE_H
+
+#include "modq_blur.h"
+
+#include <vips/vips.h>
+
+typedef struct modq_decoded {
+    VipsImage
+        *image; /* in memory, uchar, 1 band (B_W) or 3 (sRGB), oriented, long side <= display */
+    int width, height;  /* the source's oriented size, before any downscale */
+    int frames;         /* page or frame count reported by the container */
+    const char *format; /* static name: "jpeg", "png", ... */
+} modq_decoded;
+
+/*
+ * Sniffs buf, checks opts's limits against the header alone, then decodes once (shrinking on load
+ * where the format allows) to an image whose long side is at most the display size. buf must stay
+ * valid until this returns; it is not kept. On success out->image is a new reference owned by the
+ * caller (release with modq_decode_clear). errstr gets one line with the figures on failure.
+ */
+modq_blur_result modq_decode_image(const modq_media_opts *opts, const void *buf, size_t len,
+                                   modq_decoded *out, char *errstr, size_t errstr_size);
+/* Releases what modq_decode_image stored in d and zeroes it. */
+void modq_decode_clear(modq_decoded *d);
+
+#endif

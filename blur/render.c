@@ -1,0 +1,128 @@
+/*
+ * render.c: the reveal ladder. Level 0 is the clear view at display size; levels 1..3 are ever
+ * heavier Gaussian blurs. Sigma is a fraction of the displayed size, so an image looks equally
+ * blurred whatever its source resolution. It is taken of the long side rather than the width
+ * alone: a tall, narrow image would otherwise keep a sharp default view.
+ *
+ * Why blurred levels are stored small: a level blurred with sigma s carries nothing finer than
+ * about s pixels, so it is rendered at the scale where its sigma is RENDER_SIGMA_PX and the
+ * browser scales it up. That costs a fraction of blurring at full size and encodes far fewer
+ * pixels, for the same picture.
+ */
+#include "render.h"
+
+#include "internal.h"
+
+#include <math.h>
+#include <stdio.h>
+
+static const double level_sigma[MODQ_LEVEL_COUNT] = {
+    0.0,   /* level 0: clear */
+    0.006, /* level 1: the "peek": shapes and faces readable, texture and small text gone */
+    0.02,  /* level 2: people and objects recognisable as such, no identity or injury detail */
+    0.05,  /* level 3 (default view): colour masses and layout only */
+};
+
+/* Sigma, in rendered pixels, that a blurred level is rendered at (see the top of the file). */
+#define RENDER_SIGMA_PX 4.0
+/* No rendition is made smaller than this on its long side, so layout stays legible. */
+#define MIN_RENDER_PX 32
+/* libwebp's effort (0..6): beyond 2 it buys a few percent of bytes for several times the time. */
+#define WEBP_EFFORT 2
+
+double modq_render_sigma(int level)
+{
+    if (level < 0 || level >= MODQ_LEVEL_COUNT)
+        return -1.0;
+    return level_sigma[level];
+}
+
+modq_blur_result modq_render_base(VipsImage *decoded, int colour, VipsImage **base, char *errstr,
+                                  size_t errstr_size)
+{
+    VipsImage *grey = NULL;
+
+    if (!decoded || !base)
+        return MODQ_BLUR_ERR_INVALID_ARG;
+    if (colour || decoded->Bands == 1) {
+        g_object_ref(decoded);
+        *base = decoded;
+        return MODQ_BLUR_OK;
+    }
+    if (vips_colourspace(decoded, &grey, VIPS_INTERPRETATION_B_W, NULL) ||
+        !(*base = vips_image_copy_memory(grey))) {
+        VIPS_UNREF(grey);
+        modq_blur_vips_error("greyscale", errstr, errstr_size);
+        return MODQ_BLUR_ERR_ENCODE;
+    }
+    VIPS_UNREF(grey);
+    return MODQ_BLUR_OK;
+}
+
+static int encode(VipsImage *img, modq_rendition_format format, int quality, void **buf,
+                  size_t *len)
+{
+    /* strip: no EXIF, XMP, IPTC or ICC profile leaves modq. */
+    if (format == MODQ_FORMAT_JPEG)
+        return vips_jpegsave_buffer(img, buf, len, "Q", quality, "strip", TRUE, "optimize_coding",
+                                    TRUE, NULL);
+    return vips_webpsave_buffer(img, buf, len, "Q", quality, "strip", TRUE, "effort", WEBP_EFFORT,
+                                NULL);
+}
+
+modq_blur_result modq_render_level(VipsImage *base, int level, modq_rendition_format format,
+                                   int quality, uint8_t **data, size_t *len, int *w, int *h,
+                                   char *errstr, size_t errstr_size)
+{
+    VipsImage *small = NULL, *blurred = NULL;
+    VipsImage *final;
+    void *buf = NULL;
+    size_t n = 0;
+    modq_blur_result r = MODQ_BLUR_ERR_ENCODE;
+
+    if (!base || !data || !len || level < 0 || level >= MODQ_LEVEL_COUNT)
+        return MODQ_BLUR_ERR_INVALID_ARG;
+    final = base;
+    if (level > 0) {
+        int longest = base->Xsize > base->Ysize ? base->Xsize : base->Ysize;
+        double sigma_display = level_sigma[level] * longest;
+        double scale = RENDER_SIGMA_PX / sigma_display;
+        double sigma;
+
+        if (scale * longest < MIN_RENDER_PX)
+            scale = (double)MIN_RENDER_PX / longest;
+        if (scale < 1.0) {
+            if (vips_resize(base, &small, scale, NULL)) {
+                modq_blur_vips_error("resize", errstr, errstr_size);
+                goto out;
+            }
+        } else {
+            scale = 1.0;
+            small = base;
+            g_object_ref(small);
+        }
+        sigma = sigma_display * scale;
+        if (vips_gaussblur(small, &blurred, sigma, NULL)) {
+            modq_blur_vips_error("blur", errstr, errstr_size);
+            goto out;
+        }
+        final = blurred;
+    }
+    if (encode(final, format, quality, &buf, &n)) {
+        modq_blur_vips_error("encode", errstr, errstr_size);
+        goto out;
+    }
+    *data = buf;
+    *len = n;
+    buf = NULL;
+    if (w)
+        *w = final->Xsize;
+    if (h)
+        *h = final->Ysize;
+    r = MODQ_BLUR_OK;
+out:
+    g_free(buf);
+    VIPS_UNREF(small);
+    VIPS_UNREF(blurred);
+    return r;
+}
