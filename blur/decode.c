@@ -220,10 +220,29 @@ out:
     return rc;
 }
 
+/*
+ * Drops every metadata field (EXIF, XMP, IPTC, ICC, orientation, comments...) from a copy of in.
+ * Savers' "strip" is not enough: libvips 8.14's WebP saver writes EXIF even when asked to strip.
+ * The copy shares in's pixels.
+ */
+static int strip_metadata(VipsImage *in, VipsImage **out)
+{
+    gchar **fields;
+
+    if (vips_copy(in, out, NULL))
+        return -1;
+    fields = vips_image_get_fields(*out);
+    for (int i = 0; fields && fields[i]; i++)
+        vips_image_remove(*out, fields[i]); /* FALSE for built-in header fields: kept */
+    g_strfreev(fields);
+    return 0;
+}
+
 modq_blur_result modq_decode_image(const modq_media_opts *opts, const void *buf, size_t len,
                                    modq_decoded *out, char *errstr, size_t errstr_size)
 {
-    VipsImage *hdr = NULL, *img = NULL, *norm = NULL, *small = NULL, *mem = NULL, *rot = NULL;
+    VipsImage *hdr = NULL, *img = NULL, *norm = NULL, *small = NULL, *mem = NULL, *rot = NULL,
+              *clean = NULL;
     modq_blur_result r;
     int64_t max_bytes = modq_opts_get(opts, MODQ_OPT_MAX_INPUT_BYTES);
     int display = (int)modq_opts_get(opts, MODQ_OPT_DISPLAY_SIZE);
@@ -306,12 +325,10 @@ modq_blur_result modq_decode_image(const modq_media_opts *opts, const void *buf,
         goto out;
     }
     VIPS_UNREF(mem);
-    if (!(mem = vips_image_copy_memory(rot))) {
+    if (strip_metadata(rot, &clean) || !(out->image = vips_image_copy_memory(clean))) {
         modq_blur_vips_error("corrupt image", errstr, errstr_size);
         goto out;
     }
-    out->image = mem;
-    mem = NULL;
     out->width = ow;
     out->height = oh;
     out->format = f.name;
@@ -323,6 +340,7 @@ out:
     VIPS_UNREF(small);
     VIPS_UNREF(mem);
     VIPS_UNREF(rot);
+    VIPS_UNREF(clean);
     return r;
 }
 

@@ -13,8 +13,11 @@
 
 #include "internal.h"
 
+#include <webp/encode.h>
+
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 static const double level_sigma[MODQ_LEVEL_COUNT] = {
     0.0,   /* level 0: clear */
@@ -59,15 +62,67 @@ modq_blur_result modq_render_base(VipsImage *decoded, int colour, VipsImage **ba
     return MODQ_BLUR_OK;
 }
 
+/*
+ * WebP through libwebp itself: libvips 8.14's saver appends an EXIF chunk even when told to strip,
+ * and libwebp's plain encoder writes a bare VP8 stream with no metadata chunks at all. Grey
+ * images fill the luma plane directly with neutral chroma: exactly grey, and no RGB expansion.
+ * On success *buf is g_malloc'd (caller frees with g_free).
+ */
+static int encode_webp(VipsImage *img, int quality, void **buf, size_t *len)
+{
+    VipsImage *mem = vips_image_copy_memory(img);
+    WebPConfig config;
+    WebPPicture pic;
+    WebPMemoryWriter writer;
+    int ok = 0;
+
+    WebPMemoryWriterInit(&writer);
+    if (!WebPPictureInit(&pic))
+        goto out;
+    if (!mem || !WebPConfigPreset(&config, WEBP_PRESET_PHOTO, (float)quality))
+        goto out;
+    config.method = WEBP_EFFORT;
+    pic.width = mem->Xsize;
+    pic.height = mem->Ysize;
+    pic.writer = WebPMemoryWrite;
+    pic.custom_ptr = &writer;
+    if (mem->Bands == 1) {
+        pic.use_argb = 0;
+        pic.colorspace = WEBP_YUV420;
+        if (!WebPPictureAlloc(&pic))
+            goto out;
+        for (int y = 0; y < mem->Ysize; y++)
+            memcpy(pic.y + (size_t)y * pic.y_stride, VIPS_IMAGE_ADDR(mem, 0, y), mem->Xsize);
+        for (int y = 0; y < (mem->Ysize + 1) / 2; y++) {
+            memset(pic.u + (size_t)y * pic.uv_stride, 128, (mem->Xsize + 1) / 2);
+            memset(pic.v + (size_t)y * pic.uv_stride, 128, (mem->Xsize + 1) / 2);
+        }
+    } else if (mem->Bands != 3 || !WebPPictureImportRGB(&pic, VIPS_IMAGE_ADDR(mem, 0, 0),
+                                                        (int)VIPS_IMAGE_SIZEOF_LINE(mem))) {
+        goto out;
+    }
+    if (!WebPEncode(&config, &pic) || !(*buf = g_memdup2(writer.mem, writer.size)))
+        goto out;
+    *len = writer.size;
+    ok = 1;
+out:
+    if (!ok)
+        vips_error("modq", "webp encoding failed (error %d)", (int)pic.error_code);
+    WebPPictureFree(&pic);
+    WebPMemoryWriterClear(&writer);
+    VIPS_UNREF(mem);
+    return ok ? 0 : -1;
+}
+
+/* On success *buf is g_malloc'd (caller frees with g_free). */
 static int encode(VipsImage *img, modq_rendition_format format, int quality, void **buf,
                   size_t *len)
 {
-    /* strip: no EXIF, XMP, IPTC or ICC profile leaves modq. */
+    /* strip: no EXIF, XMP, IPTC or ICC profile leaves modq (decode.c already dropped them). */
     if (format == MODQ_FORMAT_JPEG)
         return vips_jpegsave_buffer(img, buf, len, "Q", quality, "strip", TRUE, "optimize_coding",
                                     TRUE, NULL);
-    return vips_webpsave_buffer(img, buf, len, "Q", quality, "strip", TRUE, "effort", WEBP_EFFORT,
-                                NULL);
+    return encode_webp(img, quality, buf, len);
 }
 
 modq_blur_result modq_render_level(VipsImage *base, int level, modq_rendition_format format,

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# test_blur_cli.sh: modq-media as a user runs it (blur/main.c): JSON per file, renditions
+# written all-or-nothing, exit 2 with one stderr line per failed file while the others go on.
+# Usage: test_blur_cli.sh PATH/TO/modq-media
+set -euo pipefail
+media=$1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+py=/usr/bin/python3
+
+"$media" synth --out "$tmp/in" --count 2 --size 1500x1000 --format jpeg >/dev/null
+good="$tmp/in/shapes-000.jpg"
+good2="$tmp/in/shapes-001.jpg"
+
+# hash: one JSON object per line with the documented keys and values checked independently.
+"$media" hash "$good" >"$tmp/hash.json"
+"$py" - "$tmp/hash.json" "$good" <<'PY'
+import hashlib, json, sys
+lines = open(sys.argv[1]).read().splitlines()
+assert len(lines) == 1, lines
+o = json.loads(lines[0])
+want = ["file", "sha256", "md5", "pdq", "pdq_quality", "width", "height", "format", "frames"]
+assert list(o.keys()) == want, o.keys()
+data = open(sys.argv[2], "rb").read()
+assert o["sha256"] == hashlib.sha256(data).hexdigest()
+assert o["md5"] == hashlib.md5(data).hexdigest()
+assert len(o["pdq"]) == 64 and int(o["pdq"], 16) >= 0
+assert (o["width"], o["height"], o["format"], o["frames"]) == (1500, 1000, "jpeg", 1)
+PY
+
+# render: the four levels land in DIR, listed in the JSON, and nothing else is left there.
+"$media" render "$good" --out "$tmp/out" >"$tmp/render.json"
+"$py" - "$tmp/render.json" "$tmp/out" <<'PY'
+import json, os, sys
+o = json.loads(open(sys.argv[1]).read())
+files = sorted(os.listdir(sys.argv[2]))
+assert files == ["level-%d.webp" % i for i in range(4)], files
+assert [r["level"] for r in o["renditions"]] == [0, 1, 2, 3]
+for r in o["renditions"]:
+    data = open(r["file"], "rb").read()
+    assert data[8:12] == b"WEBP" and len(data) == r["bytes"], r
+assert (o["display_width"], o["display_height"]) == (1024, 683)
+PY
+
+# render options: chosen levels, JPEG, smaller display size.
+"$media" render "$good" --out "$tmp/opt" --levels 0,3 --format jpeg --max-size 512 >"$tmp/opt.json"
+[ "$(ls "$tmp/opt")" = "$(printf 'level-0.jpg\nlevel-3.jpg')" ] || fail "levels/format: $(ls "$tmp/opt")"
+grep -q '"display_width":512' "$tmp/opt.json" || fail "max-size not applied"
+
+# failures: each named once on stderr, others still processed, exit 2, no partial output.
+printf '<svg xmlns="http://www.w3.org/2000/svg"/>' >"$tmp/bad.svg"
+head -c 3000 "$good" >"$tmp/trunc.jpg"
+set +e
+"$media" render "$tmp/trunc.jpg" "$good" "$tmp/bad.svg" "$good2" --out "$tmp/multi" \
+    >"$tmp/multi.out" 2>"$tmp/multi.err"
+rc=$?
+set -e
+[ "$rc" -eq 2 ] || fail "exit status $rc, want 2"
+[ "$(wc -l <"$tmp/multi.err")" -eq 2 ] || fail "stderr: $(cat "$tmp/multi.err")"
+grep -q "trunc.jpg: corrupt image" "$tmp/multi.err" || fail "no truncation line"
+grep -q "bad.svg: blocked format: svg" "$tmp/multi.err" || fail "no svg line"
+[ "$(wc -l <"$tmp/multi.out")" -eq 2 ] || fail "good files not all reported"
+[ -z "$(ls -A "$tmp/multi/trunc" 2>/dev/null)" ] || fail "partial output for a failed file"
+[ -z "$(find "$tmp/multi" -name '*.tmp')" ] || fail "temporary files left"
+[ "$(ls "$tmp/multi/shapes-001" | wc -l)" -eq 4 ] || fail "second good file not rendered"
+
+# usage errors
+set +e
+"$media" hash >/dev/null 2>&1; [ $? -eq 2 ] || fail "no files should exit 2"
+"$media" frobnicate >/dev/null 2>&1; [ $? -eq 2 ] || fail "unknown command should exit 2"
+"$media" render "$good" --out "$tmp/x" --levels 7 >/dev/null 2>&1; [ $? -eq 2 ] || fail "bad level"
+set -e
+"$media" --version | grep -q '^modq-media ' || fail "--version"
+echo "test_blur_cli: 1 passed, 0 failed"
