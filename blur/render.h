@@ -7,13 +7,8 @@
 #include <vips/vips.h>
 
 /*
- * Makes the base every level is cut from: the decoded image, greyscale unless colour is set,
- * in memory. *base is a new reference owned by the caller (VIPS_UNREF).
- */
-modq_blur_result modq_render_base(VipsImage *decoded, int colour, VipsImage **base, char *errstr,
-                                  size_t errstr_size);
-/*
- * Renders one level from base and encodes it without metadata. On success *data is a new
+ * Renders one level from base (a memory image, uchar, 1 or 3 bands) and encodes it without
+ * metadata. On success *data is a new
  * buffer of *len bytes owned by the caller (g_free), and *w x *h its pixel size.
  */
 modq_blur_result modq_render_level(VipsImage *base, int level, modq_rendition_format format,

@@ -1,5 +1,6 @@
 # Tests of blur/ (libmodq_blur and modq-media).
 modq_add_test(test_blur_pdq SOURCES test_blur_pdq.c LIBS modq_blur)
+modq_add_test(test_blur_pdq_reference SOURCES test_blur_pdq_reference.c LIBS modq_blur)
 modq_add_test(test_blur_digest SOURCES test_blur_digest.c LIBS modq_blur)
 modq_add_test(test_blur_opts SOURCES test_blur_opts.c LIBS modq_blur)
 modq_add_test(test_blur_decode SOURCES test_blur_decode.c testutil.c LIBS modq_blur)
