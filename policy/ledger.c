@@ -1,0 +1,323 @@
+/*
+ * ledger.c: the exposure ledger of one associate: what was on screen, when, how clearly; breaks;
+ * the shift.
+ *
+ * Records are appended in time order, so the segment array is sorted by start and pruning only
+ * ever drops a prefix. Everything that ended more than 24 h before the newest record is dropped:
+ * the longest window any rule looks at is 24 h (a shift may not be longer), so nothing older can
+ * change a decision. Not thread-safe: the caller serialises access to one ledger.
+ */
+#include "policy_impl.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+modq_policy_result modq_ledger_new(const char *associate_id, modq_ledger **out)
+{
+    if (out == NULL) {
+        return MODQ_POLICY_ERR_INVALID_ARG;
+    }
+    *out = NULL;
+    modq_ledger *l = calloc(1, sizeof *l);
+    if (l == NULL) {
+        return MODQ_POLICY_ERR_NOMEM;
+    }
+    if (!policy_copy_name(l->associate, sizeof l->associate, associate_id)) {
+        free(l);
+        return MODQ_POLICY_ERR_INVALID_ARG;
+    }
+    l->shift_start_ms = -1;
+    l->last_ms = INT64_MIN;
+    *out = l;
+    return MODQ_POLICY_OK;
+}
+
+void modq_ledger_free(modq_ledger *l)
+{
+    if (l == NULL) {
+        return;
+    }
+    FREE_NULL(l->segs);
+    free(l);
+}
+
+const char *modq_ledger_associate(const modq_ledger *l)
+{
+    return l == NULL ? "" : l->associate;
+}
+
+int ledger_category_find(const modq_ledger *l, const char *name)
+{
+    for (size_t i = 0; i < l->ncategories; i++) {
+        if (strcmp(l->categories[i], name) == 0) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+int ledger_category_intern(modq_ledger *l, const char *name)
+{
+    int i = ledger_category_find(l, name);
+    if (i >= 0) {
+        return i;
+    }
+    if (l->ncategories >= MODQ_LEDGER_MAX_CATEGORIES ||
+        !policy_copy_name(l->categories[l->ncategories], MODQ_POLICY_NAME_MAX, name)) {
+        return -1;
+    }
+    return (int)l->ncategories++;
+}
+
+/* Drops segments and breaks that ended at or before now - 24 h. */
+static void prune(modq_ledger *l, int64_t now)
+{
+    int64_t horizon = now - MS_PER_DAY;
+    size_t k = 0;
+    while (k < l->nsegs && l->segs[k].end_ms >= 0 && l->segs[k].end_ms <= horizon) {
+        k++;
+    }
+    if (k > 0) {
+        memmove(l->segs, l->segs + k, (l->nsegs - k) * sizeof *l->segs);
+        l->nsegs -= k;
+    }
+    k = 0;
+    while (k < l->nbreaks && l->breaks[k].end_ms >= 0 && l->breaks[k].end_ms <= horizon) {
+        k++;
+    }
+    if (k > 0) {
+        memmove(l->breaks, l->breaks + k, (l->nbreaks - k) * sizeof *l->breaks);
+        l->nbreaks -= k;
+    }
+}
+
+/* Every record starts here: time must not go backwards. */
+static modq_policy_result advance(modq_ledger *l, int64_t now)
+{
+    if (l->last_ms != INT64_MIN && now < l->last_ms) {
+        return MODQ_POLICY_ERR_TIME_ORDER;
+    }
+    l->last_ms = now;
+    prune(l, now);
+    return MODQ_POLICY_OK;
+}
+
+static modq_policy_result push_segment(modq_ledger *l, const ledger_segment *s)
+{
+    if (l->nsegs == l->cap_segs) {
+        if (l->cap_segs >= MODQ_LEDGER_MAX_SEGMENTS) {
+            return MODQ_POLICY_ERR_LEDGER_FULL;
+        }
+        size_t ncap = l->cap_segs == 0 ? 64 : l->cap_segs * 2;
+        if (ncap > MODQ_LEDGER_MAX_SEGMENTS) {
+            ncap = MODQ_LEDGER_MAX_SEGMENTS;
+        }
+        ledger_segment *n = realloc(l->segs, ncap * sizeof *n);
+        if (n == NULL) {
+            return MODQ_POLICY_ERR_NOMEM;
+        }
+        l->segs = n;
+        l->cap_segs = ncap;
+    }
+    l->segs[l->nsegs++] = *s;
+    return MODQ_POLICY_OK;
+}
+
+static void close_item(modq_ledger *l, int64_t now)
+{
+    if (l->item_open && l->nsegs > 0) {
+        l->segs[l->nsegs - 1].end_ms = now;
+    }
+    l->item_open = false;
+}
+
+static void close_break(modq_ledger *l, int64_t now)
+{
+    if (l->on_break && l->nbreaks > 0) {
+        l->breaks[l->nbreaks - 1].end_ms = now;
+    }
+    l->on_break = false;
+}
+
+modq_policy_result modq_ledger_start_shift(modq_ledger *l, int64_t now)
+{
+    if (l == NULL) {
+        return MODQ_POLICY_ERR_INVALID_ARG;
+    }
+    modq_policy_result r = advance(l, now);
+    if (r != MODQ_POLICY_OK) {
+        return r;
+    }
+    close_item(l, now);
+    close_break(l, now);
+    l->shift_start_ms = now;
+    return MODQ_POLICY_OK;
+}
+
+modq_policy_result modq_ledger_end_shift(modq_ledger *l, int64_t now)
+{
+    if (l == NULL) {
+        return MODQ_POLICY_ERR_INVALID_ARG;
+    }
+    modq_policy_result r = advance(l, now);
+    if (r != MODQ_POLICY_OK) {
+        return r;
+    }
+    close_item(l, now);
+    close_break(l, now);
+    l->shift_start_ms = -1;
+    return MODQ_POLICY_OK;
+}
+
+modq_policy_result modq_ledger_show(modq_ledger *l, const char *category, int tier, int level,
+                                    int64_t now)
+{
+    if (l == NULL || category == NULL || tier < 1 || tier > MODQ_POLICY_TIERS || level < 0 ||
+        level >= MODQ_POLICY_LEVELS) {
+        return MODQ_POLICY_ERR_INVALID_ARG;
+    }
+    if (l->item_open || l->on_break) {
+        return MODQ_POLICY_ERR_STATE;
+    }
+    if (l->last_ms != INT64_MIN && now < l->last_ms) {
+        return MODQ_POLICY_ERR_TIME_ORDER;
+    }
+    prune(l, now);
+    int cat = ledger_category_intern(l, category);
+    if (cat < 0) {
+        return MODQ_POLICY_ERR_LEDGER_FULL;
+    }
+    ledger_segment s = {.start_ms = now,
+                        .end_ms = -1,
+                        .category = (uint16_t)cat,
+                        .tier = (uint8_t)tier,
+                        .level = (uint8_t)level,
+                        .colour = false,
+                        .item_start = true};
+    modq_policy_result r = push_segment(l, &s);
+    if (r != MODQ_POLICY_OK) {
+        return r;
+    }
+    l->last_ms = now;
+    if (l->shift_start_ms < 0) {
+        l->shift_start_ms = now;
+    }
+    l->item_open = true;
+    return MODQ_POLICY_OK;
+}
+
+modq_policy_result modq_ledger_reveal(modq_ledger *l, int level, bool colour, int64_t now)
+{
+    if (l == NULL || level < 0 || level >= MODQ_POLICY_LEVELS) {
+        return MODQ_POLICY_ERR_INVALID_ARG;
+    }
+    if (!l->item_open) {
+        return MODQ_POLICY_ERR_STATE;
+    }
+    if (now < l->last_ms) {
+        return MODQ_POLICY_ERR_TIME_ORDER;
+    }
+    ledger_segment *cur = &l->segs[l->nsegs - 1];
+    if (cur->level == level && cur->colour == colour) {
+        return MODQ_POLICY_OK;
+    }
+    ledger_segment s = *cur;
+    s.start_ms = now;
+    s.end_ms = -1;
+    s.level = (uint8_t)level;
+    s.colour = colour;
+    s.item_start = false;
+    /* Room first, so that a full ledger leaves the open segment as it was. */
+    cur->end_ms = now;
+    modq_policy_result r = push_segment(l, &s);
+    if (r != MODQ_POLICY_OK) {
+        l->segs[l->nsegs - 1].end_ms = -1;
+        return r;
+    }
+    l->last_ms = now;
+    return MODQ_POLICY_OK;
+}
+
+modq_policy_result modq_ledger_hide(modq_ledger *l, int64_t now)
+{
+    if (l == NULL) {
+        return MODQ_POLICY_ERR_INVALID_ARG;
+    }
+    if (!l->item_open) {
+        return MODQ_POLICY_ERR_STATE;
+    }
+    modq_policy_result r = advance(l, now);
+    if (r == MODQ_POLICY_OK) {
+        close_item(l, now);
+    }
+    return r;
+}
+
+modq_policy_result modq_ledger_break_start(modq_ledger *l, int64_t now)
+{
+    if (l == NULL) {
+        return MODQ_POLICY_ERR_INVALID_ARG;
+    }
+    if (l->on_break) {
+        return MODQ_POLICY_ERR_STATE;
+    }
+    if (l->last_ms != INT64_MIN && now < l->last_ms) {
+        return MODQ_POLICY_ERR_TIME_ORDER;
+    }
+    prune(l, now);
+    if (l->nbreaks >= MODQ_LEDGER_MAX_BREAKS) {
+        return MODQ_POLICY_ERR_LEDGER_FULL;
+    }
+    l->last_ms = now;
+    close_item(l, now);
+    l->breaks[l->nbreaks].start_ms = now;
+    l->breaks[l->nbreaks].end_ms = -1;
+    l->nbreaks++;
+    l->on_break = true;
+    return MODQ_POLICY_OK;
+}
+
+modq_policy_result modq_ledger_break_end(modq_ledger *l, int64_t now)
+{
+    if (l == NULL) {
+        return MODQ_POLICY_ERR_INVALID_ARG;
+    }
+    if (!l->on_break) {
+        return MODQ_POLICY_ERR_STATE;
+    }
+    modq_policy_result r = advance(l, now);
+    if (r == MODQ_POLICY_OK) {
+        close_break(l, now);
+    }
+    return r;
+}
+
+bool modq_ledger_item_open(const modq_ledger *l)
+{
+    return l != NULL && l->item_open;
+}
+
+bool modq_ledger_on_break(const modq_ledger *l)
+{
+    return l != NULL && l->on_break;
+}
+
+int64_t modq_ledger_shift_start(const modq_ledger *l)
+{
+    return l == NULL ? -1 : l->shift_start_ms;
+}
+
+size_t modq_ledger_segment_count(const modq_ledger *l)
+{
+    return l == NULL ? 0 : l->nsegs;
+}
+
+size_t modq_ledger_break_count(const modq_ledger *l)
+{
+    return l == NULL ? 0 : l->nbreaks;
+}
+
+int64_t modq_ledger_last_ms(const modq_ledger *l)
+{
+    return l == NULL ? INT64_MIN : l->last_ms;
+}

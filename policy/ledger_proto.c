@@ -1,0 +1,225 @@
+/*
+ * ledger_proto.c: the ledger as a modq.v1.Ledger protobuf message, so that the worker can keep it
+ * in a compacted Kafka topic keyed by associate id and rebuild it after a restart.
+ *
+ * Unpacking trusts nothing: a ledger that comes back inconsistent (times out of order, a tier or
+ * level out of range, over a size cap) is rejected rather than half-loaded, because a wrong
+ * ledger would under- or over-count someone's exposure.
+ */
+#include "policy_impl.h"
+
+#include "proto/ledger.pb-c.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LEDGER_FORMAT 1
+
+modq_policy_result modq_ledger_pack(const modq_ledger *l, uint8_t **buf, size_t *len)
+{
+    Modq__V1__Ledger msg;
+    Modq__V1__LedgerSegment *segs = NULL, **segp = NULL;
+    Modq__V1__LedgerBreak *brks = NULL, **brkp = NULL;
+    /* protobuf-c wants mutable strings; copies keep l const without casting it away. */
+    char(*cats)[MODQ_POLICY_NAME_MAX] = NULL;
+    char associate[MODQ_POLICY_NAME_MAX];
+    uint8_t *out = NULL;
+    modq_policy_result r = MODQ_POLICY_OK;
+
+    if (l == NULL || buf == NULL || len == NULL) {
+        return MODQ_POLICY_ERR_INVALID_ARG;
+    }
+    *buf = NULL;
+    *len = 0;
+    modq__v1__ledger__init(&msg);
+    segs = calloc(l->nsegs + 1, sizeof *segs);
+    segp = calloc(l->nsegs + 1, sizeof *segp);
+    brks = calloc(l->nbreaks + 1, sizeof *brks);
+    brkp = calloc(l->nbreaks + 1, sizeof *brkp);
+    cats = calloc(MODQ_LEDGER_MAX_CATEGORIES, sizeof *cats);
+    if (segs == NULL || segp == NULL || brks == NULL || brkp == NULL || cats == NULL) {
+        r = MODQ_POLICY_ERR_NOMEM;
+        goto out;
+    }
+    memcpy(cats, l->categories, sizeof l->categories);
+    memcpy(associate, l->associate, sizeof associate);
+    for (size_t i = 0; i < l->nsegs; i++) {
+        const ledger_segment *s = &l->segs[i];
+        modq__v1__ledger_segment__init(&segs[i]);
+        segs[i].start_ms = s->start_ms;
+        segs[i].end_ms = s->end_ms;
+        segs[i].category = cats[s->category];
+        segs[i].tier = s->tier;
+        segs[i].reveal_level = s->level;
+        segs[i].colour = s->colour;
+        segs[i].item_start = s->item_start;
+        segp[i] = &segs[i];
+    }
+    for (size_t i = 0; i < l->nbreaks; i++) {
+        modq__v1__ledger_break__init(&brks[i]);
+        brks[i].start_ms = l->breaks[i].start_ms;
+        brks[i].end_ms = l->breaks[i].end_ms;
+        brkp[i] = &brks[i];
+    }
+    msg.format_version = LEDGER_FORMAT;
+    msg.associate_id = associate;
+    msg.shift_start_ms = l->shift_start_ms;
+    msg.last_ms = l->last_ms;
+    msg.n_segments = l->nsegs;
+    msg.segments = segp;
+    msg.n_breaks = l->nbreaks;
+    msg.breaks = brkp;
+    msg.item_open = l->item_open;
+    msg.on_break = l->on_break;
+    size_t n = modq__v1__ledger__get_packed_size(&msg);
+    out = malloc(n > 0 ? n : 1);
+    if (out == NULL) {
+        r = MODQ_POLICY_ERR_NOMEM;
+        goto out;
+    }
+    *len = modq__v1__ledger__pack(&msg, out);
+    *buf = out;
+    out = NULL;
+out:
+    FREE_NULL(out);
+    FREE_NULL(segs);
+    FREE_NULL(segp);
+    FREE_NULL(brks);
+    FREE_NULL(brkp);
+    FREE_NULL(cats);
+    return r;
+}
+
+__attribute__((format(printf, 3, 4))) static modq_policy_result reject(char *errstr, size_t size,
+                                                                       const char *fmt, ...)
+{
+    if (errstr != NULL && size > 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(errstr, size, fmt, ap);
+        va_end(ap);
+    }
+    return MODQ_POLICY_ERR_DECODE;
+}
+
+/* Checks one message against every invariant the ledger code relies on, and copies it into l. */
+static modq_policy_result fill(modq_ledger *l, const Modq__V1__Ledger *m, char *errstr, size_t size)
+{
+    int64_t prev = INT64_MIN;
+    if (m->format_version != LEDGER_FORMAT) {
+        return reject(errstr, size, "ledger format %u, expected %d", m->format_version,
+                      LEDGER_FORMAT);
+    }
+    if (m->n_segments > MODQ_LEDGER_MAX_SEGMENTS || m->n_breaks > MODQ_LEDGER_MAX_BREAKS) {
+        return reject(errstr, size, "ledger over its size caps (%zu segments, %zu breaks)",
+                      m->n_segments, m->n_breaks);
+    }
+    if (m->n_segments > 0) {
+        l->segs = calloc(m->n_segments, sizeof *l->segs);
+        if (l->segs == NULL) {
+            return MODQ_POLICY_ERR_NOMEM;
+        }
+        l->cap_segs = m->n_segments;
+    }
+    for (size_t i = 0; i < m->n_segments; i++) {
+        const Modq__V1__LedgerSegment *s = m->segments[i];
+        bool last = i + 1 == m->n_segments;
+        if (s->tier < 1 || s->tier > MODQ_POLICY_TIERS || s->reveal_level < 0 ||
+            s->reveal_level >= MODQ_POLICY_LEVELS) {
+            return reject(errstr, size, "segment %zu: tier %d or level %d out of range", i,
+                          (int)s->tier, (int)s->reveal_level);
+        }
+        bool open = s->end_ms == -1;
+        if (s->start_ms < prev || (open && !(last && m->item_open)) ||
+            (!open && s->end_ms < s->start_ms) || s->start_ms > m->last_ms ||
+            (!open && s->end_ms > m->last_ms)) {
+            return reject(errstr, size, "segment %zu: times out of order", i);
+        }
+        prev = open ? s->start_ms : s->end_ms;
+        int cat = s->category == NULL ? -1 : ledger_category_intern(l, s->category);
+        if (cat < 0) {
+            return reject(errstr, size, "segment %zu: bad category or too many categories", i);
+        }
+        l->segs[i] = (ledger_segment){.start_ms = s->start_ms,
+                                      .end_ms = s->end_ms,
+                                      .category = (uint16_t)cat,
+                                      .tier = (uint8_t)s->tier,
+                                      .level = (uint8_t)s->reveal_level,
+                                      .colour = s->colour,
+                                      .item_start = s->item_start};
+        l->nsegs++;
+    }
+    if (m->item_open && (m->n_segments == 0 || m->segments[m->n_segments - 1]->end_ms != -1)) {
+        return reject(errstr, size, "item_open without an open segment");
+    }
+    prev = INT64_MIN;
+    for (size_t i = 0; i < m->n_breaks; i++) {
+        const Modq__V1__LedgerBreak *b = m->breaks[i];
+        bool open = b->end_ms == -1;
+        bool last = i + 1 == m->n_breaks;
+        if (b->start_ms < prev || (open && !(last && m->on_break)) ||
+            (!open && b->end_ms < b->start_ms) || b->start_ms > m->last_ms ||
+            (!open && b->end_ms > m->last_ms)) {
+            return reject(errstr, size, "break %zu: times out of order", i);
+        }
+        prev = open ? b->start_ms : b->end_ms;
+        l->breaks[i].start_ms = b->start_ms;
+        l->breaks[i].end_ms = b->end_ms;
+        l->nbreaks++;
+    }
+    if (m->on_break && (m->n_breaks == 0 || m->breaks[m->n_breaks - 1]->end_ms != -1)) {
+        return reject(errstr, size, "on_break without an open break");
+    }
+    if (m->item_open && m->on_break) {
+        return reject(errstr, size, "an item cannot be shown during a break");
+    }
+    if (m->shift_start_ms < -1 || (m->shift_start_ms >= 0 && m->shift_start_ms > m->last_ms)) {
+        return reject(errstr, size, "shift start %lld out of range", (long long)m->shift_start_ms);
+    }
+    l->shift_start_ms = m->shift_start_ms;
+    l->last_ms = m->last_ms;
+    l->item_open = m->item_open;
+    l->on_break = m->on_break;
+    return MODQ_POLICY_OK;
+}
+
+modq_policy_result modq_ledger_unpack(const uint8_t *buf, size_t len, modq_ledger **out,
+                                      char *errstr, size_t errstr_size)
+{
+    Modq__V1__Ledger *m = NULL;
+    modq_ledger *l = NULL;
+    modq_policy_result r = MODQ_POLICY_OK;
+
+    if (out == NULL || (buf == NULL && len > 0)) {
+        return MODQ_POLICY_ERR_INVALID_ARG;
+    }
+    *out = NULL;
+    if (len > MODQ_LEDGER_MAX_BYTES) {
+        r = reject(errstr, errstr_size, "ledger of %zu bytes is over the %d-byte cap", len,
+                   MODQ_LEDGER_MAX_BYTES);
+        goto out;
+    }
+    m = modq__v1__ledger__unpack(NULL, len, buf);
+    if (m == NULL) {
+        r = reject(errstr, errstr_size, "not a modq.v1.Ledger message");
+        goto out;
+    }
+    r = modq_ledger_new(m->associate_id, &l);
+    if (r != MODQ_POLICY_OK) {
+        r = r == MODQ_POLICY_ERR_NOMEM ? r
+                                       : reject(errstr, errstr_size, "bad or empty associate_id");
+        goto out;
+    }
+    r = fill(l, m, errstr, errstr_size);
+    if (r == MODQ_POLICY_OK) {
+        *out = l;
+        l = NULL;
+    }
+out:
+    modq_ledger_free(l);
+    if (m != NULL) {
+        modq__v1__ledger__free_unpacked(m, NULL);
+    }
+    return r;
+}
