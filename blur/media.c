@@ -102,8 +102,15 @@ static int make_grey(VipsImage *img, VipsImage **grey)
     for (int y = 0; y < img->Ysize; y++) {
         const uint8_t *row = VIPS_IMAGE_ADDR(img, 0, y);
         uint8_t *dst = VIPS_IMAGE_ADDR(g, 0, y);
-        for (int x = 0; x < img->Xsize; x++, row += img->Bands)
-            dst[x] = (uint8_t)(luma_of(row, img->Bands) + 0.5f);
+        if (img->Bands >= 3) {
+            /* PDQ's weights in 16-bit fixed point (they sum to 65536), rounded. */
+            for (int x = 0; x < img->Xsize; x++, row += img->Bands)
+                dst[x] =
+                    (uint8_t)((19595u * row[0] + 38470u * row[1] + 7471u * row[2] + 32768u) >> 16);
+        } else {
+            for (int x = 0; x < img->Xsize; x++, row += img->Bands)
+                dst[x] = row[0];
+        }
     }
     *grey = g;
     return 0;
@@ -113,7 +120,7 @@ modq_blur_result modq_media_process(const modq_media_opts *opts, const void *buf
                                     modq_media **out, char *errstr, size_t errstr_size)
 {
     modq_decoded dec = {0};
-    VipsImage *base = NULL;
+    VipsImage *base = NULL, *from = NULL;
     modq_media *m = NULL;
     modq_blur_result r;
     int levels = (int)modq_opts_get(opts, MODQ_OPT_LEVELS);
@@ -162,19 +169,25 @@ modq_blur_result modq_media_process(const modq_media_opts *opts, const void *buf
     m->display_h = dec.image->Ysize;
     m->rformat = (modq_rendition_format)modq_opts_get(opts, MODQ_OPT_FORMAT);
 
+    /* Each level is scaled down from the previous level's downscale: heavier levels are smaller,
+     * so no level re-reads the full display image. */
     for (int lv = 0; lv < MODQ_LEVEL_COUNT; lv++) {
         rendition *rd = &m->levels[lv];
+        VipsImage *scaled = NULL;
         if (!(levels & (1 << lv)))
             continue;
-        r = modq_render_level(base, lv, m->rformat, quality, &rd->data, &rd->len, &rd->w, &rd->h,
-                              errstr, errstr_size);
+        r = modq_render_level(base, from ? from : base, lv, m->rformat, quality, &rd->data,
+                              &rd->len, &rd->w, &rd->h, &scaled, errstr, errstr_size);
         if (r != MODQ_BLUR_OK)
             goto out;
+        VIPS_UNREF(from);
+        from = scaled;
     }
     *out = m;
     m = NULL;
     r = MODQ_BLUR_OK;
 out:
+    VIPS_UNREF(from);
     VIPS_UNREF(base);
     modq_decode_clear(&dec);
     modq_media_free(m);

@@ -7,13 +7,17 @@
 #include <vips/vips.h>
 
 /*
- * Renders one level from base (a memory image, uchar, 1 or 3 bands) and encodes it without
- * metadata. On success *data is a new
- * buffer of *len bytes owned by the caller (g_free), and *w x *h its pixel size.
+ * Renders one level and encodes it without metadata. base (a memory image, uchar, 1 or 3 bands)
+ * fixes the geometry; the pixels are scaled down from `from`, which is base or any memory image
+ * of the same picture at least as large as this level (a lighter level's downscale). On success
+ * *data is a new buffer of *len bytes owned by the caller (g_free), *w x *h its pixel size, and,
+ * when scaled is non-NULL, *scaled a new reference (VIPS_UNREF) to this level's downscale before
+ * blurring, in memory, for the next level to start from.
  */
-modq_blur_result modq_render_level(VipsImage *base, int level, modq_rendition_format format,
-                                   int quality, uint8_t **data, size_t *len, int *w, int *h,
-                                   char *errstr, size_t errstr_size);
+modq_blur_result modq_render_level(VipsImage *base, VipsImage *from, int level,
+                                   modq_rendition_format format, int quality, uint8_t **data,
+                                   size_t *len, int *w, int *h, VipsImage **scaled, char *errstr,
+                                   size_t errstr_size);
 /* Blur sigma of a level as a fraction of the displayed long side; 0 for level 0. */
 double modq_render_sigma(int level);
 
