@@ -177,7 +177,7 @@ static int write_renditions(const modq_media *m, const char *dir, json_t *j, cha
         }
         written[lv] = 1;
         if (write_all(tmp[lv], data, len)) {
-            snprintf(err, err_size, "cannot write %s: %s", tmp[lv], strerror(errno));
+            snprintf(err, err_size, "cannot write %.300s: %s", tmp[lv], strerror(errno));
             goto out;
         }
         json_array_append_new(arr,
@@ -186,7 +186,7 @@ static int write_renditions(const modq_media *m, const char *dir, json_t *j, cha
     }
     for (int lv = 0; lv < MODQ_LEVEL_COUNT; lv++)
         if (written[lv] && rename(tmp[lv], final[lv])) {
-            snprintf(err, err_size, "cannot rename to %s: %s", final[lv], strerror(errno));
+            snprintf(err, err_size, "cannot rename to %.300s: %s", final[lv], strerror(errno));
             goto out;
         }
     json_object_set_new(j, "display_width", json_integer(modq_media_display_width(m)));
@@ -239,7 +239,7 @@ static int process_files(const modq_media_opts *opts, char **files, int nfiles, 
             modq_media_process(opts, data, len, &m, err, sizeof(err)) == MODQ_BLUR_OK) {
             j = facts_json(files[i], m);
             if (out && output_dir(out, files[i], nfiles, dir, sizeof(dir)) != 0) {
-                snprintf(err, sizeof(err), "cannot create output folder under %s", out);
+                snprintf(err, sizeof(err), "cannot create output folder under %.300s", out);
                 json_decref(j);
                 j = NULL;
             } else if (out && write_renditions(m, dir, j, err, sizeof(err)) != 0) {

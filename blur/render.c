@@ -59,7 +59,9 @@ static int encode_webp(VipsImage *img, int quality, void **buf, size_t *len)
     WebPMemoryWriterInit(&writer);
     if (!WebPPictureInit(&pic))
         goto out;
-    if (!mem || !WebPConfigPreset(&config, WEBP_PRESET_PHOTO, (float)quality))
+    /* Pixels are copied as bytes below: anything but uchar would encode as noise. */
+    if (!mem || mem->BandFmt != VIPS_FORMAT_UCHAR ||
+        !WebPConfigPreset(&config, WEBP_PRESET_PHOTO, (float)quality))
         goto out;
     config.method = WEBP_EFFORT;
     pic.width = mem->Xsize;
@@ -110,7 +112,7 @@ modq_blur_result modq_render_level(VipsImage *base, VipsImage *from, int level,
                                    size_t *len, int *w, int *h, VipsImage **scaled, char *errstr,
                                    size_t errstr_size)
 {
-    VipsImage *small = NULL, *mem = NULL, *blurred = NULL;
+    VipsImage *small = NULL, *mem = NULL, *blurred = NULL, *rounded = NULL;
     VipsImage *final;
     void *buf = NULL;
     size_t n = 0;
@@ -146,11 +148,12 @@ modq_blur_result modq_render_level(VipsImage *base, VipsImage *from, int level,
         /* Float precision: the integer path compiles vector code per call, ~1.1 ms of fixed cost
          * that dwarfs blurring a few thousand pixels (measured on libvips 8.14). */
         if (vips_gaussblur(mem, &blurred, sigma_display * mem->Xsize / base->Xsize, "precision",
-                           VIPS_PRECISION_FLOAT, NULL)) {
+                           VIPS_PRECISION_FLOAT, NULL) ||
+            vips_linear1(blurred, &rounded, 1.0, 0.5, "uchar", TRUE, NULL)) {
             modq_blur_vips_error("blur", errstr, errstr_size);
             goto out;
         }
-        final = blurred;
+        final = rounded;
     }
     if (encode(final, format, quality, &buf, &n)) {
         modq_blur_vips_error("encode", errstr, errstr_size);
@@ -173,5 +176,6 @@ out:
     VIPS_UNREF(small);
     VIPS_UNREF(mem);
     VIPS_UNREF(blurred);
+    VIPS_UNREF(rounded);
     return r;
 }

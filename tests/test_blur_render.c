@@ -273,6 +273,41 @@ static void test_render_blur_is_independent_of_source_size(void **state)
     modq_synth_free(big);
 }
 
+/* A blurred level must show the picture blurred, not something else: scaled back up it matches an
+ * independent Gaussian blur of the clear level within a few grey levels on average. */
+static void test_render_blurred_levels_match_reference_blur(void **state)
+{
+    static const int kinds[] = {MODQ_SYNTH_SHAPES, MODQ_SYNTH_NOISE};
+
+    (void)state;
+    for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+        size_t len;
+        uint8_t *jpg = tu_synth(kinds[k], 2400, 1600, 18, "jpeg", &len);
+        modq_media *m = process(jpg, len, NULL);
+        const uint8_t *d0;
+        size_t n0;
+        int longest;
+
+        assert_non_null(m);
+        modq_media_rendition(m, 0, &d0, &n0, NULL, NULL);
+        longest = modq_media_display_width(m) > modq_media_display_height(m)
+                      ? modq_media_display_width(m)
+                      : modq_media_display_height(m);
+        for (int lv = 1; lv < MODQ_LEVEL_COUNT; lv++) {
+            const uint8_t *d;
+            size_t n;
+            double dist;
+            modq_media_rendition(m, lv, &d, &n, NULL, NULL);
+            dist = tu_blur_distance(d0, n0, d, n, modq_media_level_sigma(lv) * longest);
+            print_message("%s level %d: mean distance to reference blur %.2f\n",
+                          k ? "noise" : "shapes", lv, dist);
+            assert_true(dist >= 0 && dist < 6.0);
+        }
+        modq_media_free(m);
+        modq_synth_free(jpg);
+    }
+}
+
 static void test_render_only_requested_levels(void **state)
 {
     size_t len;
@@ -312,6 +347,7 @@ int main(void)
         cmocka_unit_test(test_render_is_greyscale_by_default_and_colour_on_request),
         cmocka_unit_test(test_render_blur_removes_detail_level_by_level),
         cmocka_unit_test(test_render_blur_is_independent_of_source_size),
+        cmocka_unit_test(test_render_blurred_levels_match_reference_blur),
         cmocka_unit_test(test_render_only_requested_levels),
         cmocka_unit_test(test_render_level_sigmas_increase),
     };

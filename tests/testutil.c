@@ -123,6 +123,32 @@ out:
     return result;
 }
 
+double tu_blur_distance(const uint8_t *clear, size_t clear_len, const uint8_t *blurred,
+                        size_t blurred_len, double sigma_px)
+{
+    VipsImage *a = load_grey(clear, clear_len), *b = load_grey(blurred, blurred_len);
+    VipsImage *ref = NULL, *big = NULL, *diff = NULL, *abs_diff = NULL;
+    double mean = -1.0, result = -1.0;
+
+    if (!a || !b)
+        goto out;
+    if (vips_gaussblur(a, &ref, sigma_px, "precision", VIPS_PRECISION_FLOAT, NULL) ||
+        vips_resize(b, &big, (double)a->Xsize / b->Xsize, "vscale", (double)a->Ysize / b->Ysize,
+                    "kernel", VIPS_KERNEL_LINEAR, NULL) ||
+        vips_subtract(ref, big, &diff, NULL) || vips_abs(diff, &abs_diff, NULL) ||
+        vips_avg(abs_diff, &mean, NULL))
+        goto out;
+    result = mean;
+out:
+    VIPS_UNREF(a);
+    VIPS_UNREF(b);
+    VIPS_UNREF(ref);
+    VIPS_UNREF(big);
+    VIPS_UNREF(diff);
+    VIPS_UNREF(abs_diff);
+    return result;
+}
+
 int tu_probe(const uint8_t *data, size_t len, int *w, int *h, int *bands, int *max_chroma)
 {
     VipsImage *img = vips_image_new_from_buffer(data, len, "", NULL), *mem = NULL;

@@ -21,6 +21,14 @@ uint8_t *tu_synth(int kind, int w, int h, uint32_t seed, const char *format, siz
  */
 double tu_laplacian_variance(const uint8_t *data, size_t len, int display_w);
 
+/*
+ * How far a blurred rendition is from what it should show: mean absolute difference (0..255)
+ * between the rendition scaled to the clear rendition's size and an independent Gaussian blur
+ * of the clear rendition with sigma_px (in its pixels). Returns -1 on failure.
+ */
+double tu_blur_distance(const uint8_t *clear, size_t clear_len, const uint8_t *blurred,
+                        size_t blurred_len, double sigma_px);
+
 /* Decodes an encoded image and reports its size, bands and the largest |R-G| or |G-B| seen
  * (0 for a truly grey image). Returns 0 on success. */
 int tu_probe(const uint8_t *data, size_t len, int *w, int *h, int *bands, int *max_chroma);
