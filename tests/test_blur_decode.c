@@ -22,19 +22,6 @@ typedef struct fixture {
     char err[512];
 } fixture;
 
-static int group_setup(void **state)
-{
-    (void)state;
-    return modq_blur_init("test") == MODQ_BLUR_OK ? 0 : -1;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    modq_blur_shutdown();
-    return 0;
-}
-
 /* Each test starts from the default limits. */
 static int setup(void **state)
 {
@@ -417,5 +404,5 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_decode_output_carries_no_metadata, setup, teardown),
         cmocka_unit_test_setup_teardown(test_decode_flattens_alpha_on_white, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, tu_blur_setup, tu_blur_teardown);
 }

@@ -18,19 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int setup(void **state)
-{
-    (void)state;
-    return modq_blur_init("test") == MODQ_BLUR_OK ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    modq_blur_shutdown();
-    return 0;
-}
-
 static void test_media_hashes_are_those_of_the_original_bytes(void **state)
 {
     size_t len;
@@ -182,5 +169,5 @@ int main(void)
         cmocka_unit_test(test_media_dihedral_variants_catch_rotated_copy),
         cmocka_unit_test(test_media_concurrent_calls_agree),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, tu_blur_setup, tu_blur_teardown);
 }

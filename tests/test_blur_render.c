@@ -18,19 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int setup(void **state)
-{
-    (void)state;
-    return modq_blur_init("test") == MODQ_BLUR_OK ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    modq_blur_shutdown();
-    return 0;
-}
-
 static modq_media *process(const uint8_t *buf, size_t len, modq_media_opts *opts)
 {
     modq_media_opts *own = opts ? NULL : modq_opts_new();
@@ -351,5 +338,5 @@ int main(void)
         cmocka_unit_test(test_render_only_requested_levels),
         cmocka_unit_test(test_render_level_sigmas_increase),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, tu_blur_setup, tu_blur_teardown);
 }

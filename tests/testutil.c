@@ -9,6 +9,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+int tu_blur_setup(void **state)
+{
+    (void)state;
+    return modq_blur_init("test") == MODQ_BLUR_OK ? 0 : -1;
+}
+
+int tu_blur_teardown(void **state)
+{
+    (void)state;
+    modq_blur_shutdown();
+    return 0;
+}
+
 uint8_t *tu_read_file(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");

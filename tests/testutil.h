@@ -5,6 +5,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* cmocka group setup and teardown for tests of libmodq_blur: start and stop libvips. */
+int tu_blur_setup(void **state);
+int tu_blur_teardown(void **state);
+
 /* Reads a whole file; caller frees. NULL when absent or unreadable. */
 uint8_t *tu_read_file(const char *path, size_t *len);
 
