@@ -243,6 +243,11 @@ const uint8_t *modq_media_sha256(const modq_media *m)
     return m ? m->sha256 : NULL;
 }
 
+const uint8_t *modq_media_md5(const modq_media *m)
+{
+    return m ? m->md5 : NULL;
+}
+
 const uint8_t *modq_media_pdq_dihedral(const modq_media *m, int variant)
 {
     if (!m || variant < 0 || variant >= MODQ_PDQ_DIHEDRAL)

@@ -162,8 +162,10 @@ int modq_media_frames(const modq_media *m);
 const char *modq_media_sha256_hex(const modq_media *m);
 const char *modq_media_md5_hex(const modq_media *m);
 const char *modq_media_pdq_hex(const modq_media *m);
-/* Raw hashes, owned by m: the PDQ hash and its 8 dihedral variants (index 0 is the hash). */
+/* Raw hashes, owned by m: SHA-256 (32 bytes), MD5 (16), and the PDQ hash with its 8 dihedral
+ * variants (index 0 is the hash itself). */
 const uint8_t *modq_media_sha256(const modq_media *m);
+const uint8_t *modq_media_md5(const modq_media *m);
 const uint8_t *modq_media_pdq_dihedral(const modq_media *m, int variant);
 int modq_media_pdq_quality(const modq_media *m);
 

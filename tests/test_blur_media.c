@@ -40,6 +40,7 @@ static void test_media_hashes_are_those_of_the_original_bytes(void **state)
     assert_memory_equal(modq_media_sha256(m), sha, MODQ_SHA256_LEN);
     modq_digest_hex(md5, MODQ_MD5_LEN, hex);
     assert_string_equal(modq_media_md5_hex(m), hex);
+    assert_memory_equal(modq_media_md5(m), md5, MODQ_MD5_LEN);
     assert_int_equal(strlen(modq_media_pdq_hex(m)), MODQ_PDQ_HEX_LEN);
     assert_int_equal(modq_media_width(m), 900);
     assert_int_equal(modq_media_height(m), 700);
