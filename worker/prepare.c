@@ -1,0 +1,278 @@
+/*
+ * prepare.c: one ticket in, one outcome out. The order is chosen so that cheap refusals come
+ * first (size, decoding, validation, already decided) and the one decode of the media happens
+ * only for tickets that need it; the ticket's original media bytes are released as soon as the
+ * renditions exist.
+ */
+#include "prepare.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_CONTENT_ID   256
+#define MAX_PRIOR_LABELS 16
+
+/* protobuf-c declares string fields as char *; our strings are const and are only read. */
+#define UNCONST(p) ((char *)(uintptr_t)(p))
+
+__attribute__((format(printf, 3, 4))) static modq_prepared *
+dead_letter(modq_prepared *p, const char *code, const char *fmt, ...)
+{
+    va_list ap;
+
+    p->kind = MODQ_PREPARED_DEAD_LETTER;
+    snprintf(p->code, sizeof(p->code), "%s", code);
+    va_start(ap, fmt);
+    vsnprintf(p->reason, sizeof(p->reason), fmt, ap);
+    va_end(ap);
+    return p;
+}
+
+/* Ids travel into Kafka headers, logs and URLs: printable ASCII only. */
+static int printable(const char *s, size_t max)
+{
+    size_t n = 0;
+    for (; s[n]; n++)
+        if (n >= max || s[n] < 0x21 || s[n] > 0x7e)
+            return 0;
+    return n > 0;
+}
+
+static const char *invalid_field(const Modq__V1__Ticket *t)
+{
+    if (!printable(t->ticket_id, MODQ_DECIDED_MAX_ID))
+        return "ticket_id: required, 1-128 printable ASCII characters";
+    if (!printable(t->content_id, MAX_CONTENT_ID))
+        return "content_id: required, 1-256 printable ASCII characters";
+    if (!t->queue[0])
+        return "queue: required";
+    if (t->severity_hint < 0 || t->severity_hint > 4)
+        return "severity_hint: out of range";
+    if (t->media && t->media->source_case == MODQ__V1__MEDIA__SOURCE__NOT_SET)
+        return "media: neither inline_bytes nor uri set";
+    if (t->media && t->media->source_case == MODQ__V1__MEDIA__SOURCE_INLINE_BYTES &&
+        t->media->inline_bytes.len == 0)
+        return "media.inline_bytes: empty";
+    return NULL;
+}
+
+/* Frees the inline media bytes: from here on, only hashes and renditions remain. */
+static void release_inline(Modq__V1__Ticket *t)
+{
+    if (t->media && t->media->source_case == MODQ__V1__MEDIA__SOURCE_INLINE_BYTES) {
+        free(t->media->inline_bytes.data);
+        t->media->inline_bytes.data = NULL;
+        t->media->inline_bytes.len = 0;
+    }
+}
+
+typedef struct auto_decision {
+    int verdict;
+    Modq__V1__DecisionSource source;
+    const char *decided_by;
+    const char *const *labels;
+    size_t nlabels;
+    const char *matched_hash;
+    int distance;
+    const char *prior_ticket_id;
+} auto_decision;
+
+static int pack_decision(const modq_prepare_ctx *ctx, modq_prepared *p, const auto_decision *a,
+                         int64_t now_ms)
+{
+    const Modq__V1__Ticket *t = p->ticket;
+    Modq__V1__Decision d;
+    Modq__V1__Hashes h;
+
+    /* The __init functions, not the INIT macros: those cast away const on the empty string. */
+    modq__v1__decision__init(&d);
+    modq__v1__hashes__init(&h);
+    d.ticket_id = t->ticket_id;
+    d.content_id = t->content_id;
+    d.verdict = (Modq__V1__Verdict)a->verdict;
+    d.policy_labels = (char **)(uintptr_t)a->labels;
+    d.n_policy_labels = a->nlabels;
+    d.decided_by = UNCONST(a->decided_by);
+    d.auto_decided = 1;
+    if (p->media) {
+        h.sha256 = UNCONST(modq_media_sha256_hex(p->media));
+        h.md5 = UNCONST(modq_media_md5_hex(p->media));
+        h.pdq = UNCONST(modq_media_pdq_hex(p->media));
+        h.pdq_quality = modq_media_pdq_quality(p->media);
+        d.hashes = &h;
+    }
+    d.max_reveal_level = -1; /* nobody saw it */
+    d.policy_version = UNCONST(modq_policy_version(ctx->policy));
+    d.decided_at_ms = now_ms;
+    d.decision_source = a->source;
+    d.queue = t->queue;
+    d.category = UNCONST(modq_policy_queue_category(ctx->policy, (size_t)p->queue_index));
+    d.trace_id = t->trace_id;
+    d.matched_hash = UNCONST(a->matched_hash ? a->matched_hash : "");
+    d.match_distance = a->distance;
+    d.prior_ticket_id = UNCONST(a->prior_ticket_id ? a->prior_ticket_id : "");
+    d.worker_id = UNCONST(ctx->worker_id ? ctx->worker_id : "");
+    p->decision_len = modq__v1__decision__get_packed_size(&d);
+    if (!(p->decision = malloc(p->decision_len ? p->decision_len : 1)))
+        return -1;
+    modq__v1__decision__pack(&d, p->decision);
+    p->kind = MODQ_PREPARED_AUTO;
+    p->verdict = a->verdict;
+    return 0;
+}
+
+/* Gets the media bytes: the ticket's own, or fetched (then *owned is set: caller frees). */
+static int media_bytes(const modq_prepare_ctx *ctx, modq_prepared *p, const uint8_t **data,
+                       size_t *len, uint8_t **owned)
+{
+    const Modq__V1__Media *m = p->ticket->media;
+    char err[320];
+    modq_fetch_result r;
+
+    *owned = NULL;
+    if (m->source_case == MODQ__V1__MEDIA__SOURCE_INLINE_BYTES) {
+        *data = m->inline_bytes.data;
+        *len = m->inline_bytes.len;
+        return 0;
+    }
+    if (!ctx->fetch) {
+        dead_letter(p, modq_fetch_code(MODQ_FETCH_ERR_SCHEME), "media by URI is not configured");
+        return -1;
+    }
+    if ((r = modq_fetch_get(ctx->fetch, m->uri, owned, len, err, sizeof(err))) != MODQ_FETCH_OK) {
+        dead_letter(p, modq_fetch_code(r), "media fetch: %s", err);
+        return -1;
+    }
+    *data = *owned;
+    return 0;
+}
+
+/* Looks up what the decided set knows, copying it out under the lock. */
+static int lookup_decided(const modq_prepare_ctx *ctx, modq_prepared *p, const uint8_t *sha256,
+                          char *labels, size_t labels_size)
+{
+    modq_decided_prior prior;
+    int dup = 0, found = 0;
+
+    if (!ctx->decided)
+        return 0;
+    pthread_mutex_lock(ctx->decided_lock);
+    dup = modq_decided_has_ticket(ctx->decided, p->ticket->ticket_id);
+    if (!dup && sha256 && modq_decided_find_media(ctx->decided, sha256, &prior)) {
+        found = 1;
+        p->prior_verdict = prior.verdict;
+        p->prior_decided_at_ms = prior.decided_at_ms;
+        snprintf(p->prior_ticket_id, sizeof(p->prior_ticket_id), "%s", prior.ticket_id);
+        snprintf(labels, labels_size, "%s", prior.labels);
+    }
+    pthread_mutex_unlock(ctx->decided_lock);
+    if (dup)
+        p->kind = MODQ_PREPARED_DUPLICATE;
+    p->has_prior = found;
+    return dup;
+}
+
+static modq_prepared *decide_or_review(const modq_prepare_ctx *ctx, modq_prepared *p,
+                                       int64_t now_ms)
+{
+    const uint8_t *sha = p->media ? modq_media_sha256(p->media) : NULL;
+    char labels[MODQ_DECIDED_MAX_LABELS + 1] = "";
+    modq_bank_match match;
+
+    if (lookup_decided(ctx, p, sha, labels, sizeof(labels)))
+        return p;
+    if (p->media && ctx->banks) {
+        uint8_t probe[MODQ_PDQ_DIHEDRAL][MODQ_PDQ_BYTES];
+        for (int v = 0; v < MODQ_PDQ_DIHEDRAL; v++)
+            memcpy(probe[v], modq_media_pdq_dihedral(p->media, v), MODQ_PDQ_BYTES);
+        if (modq_banks_match(ctx->banks, sha, modq_media_md5(p->media),
+                             (const uint8_t(*)[MODQ_PDQ_BYTES])probe,
+                             modq_media_pdq_quality(p->media), &match)) {
+            auto_decision a = {.verdict = match.verdict,
+                               .source = MODQ__V1__DECISION_SOURCE__DECISION_SOURCE_HASH_BANK,
+                               .decided_by = match.bank,
+                               .labels = match.labels,
+                               .nlabels = match.labels_count,
+                               .matched_hash = match.hash_hex,
+                               .distance = match.distance};
+            p->has_prior = 0;
+            return pack_decision(ctx, p, &a, now_ms) ? NULL : p;
+        }
+    }
+    if (p->has_prior && p->prior_verdict >= 0 && p->prior_verdict < 32 &&
+        (ctx->auto_verdicts & (1u << p->prior_verdict))) {
+        const char *list[MAX_PRIOR_LABELS];
+        size_t n = 0;
+        char *save = NULL;
+        auto_decision a = {.verdict = p->prior_verdict,
+                           .source = MODQ__V1__DECISION_SOURCE__DECISION_SOURCE_PRIOR_DECISION,
+                           .decided_by = "prior-decision",
+                           .matched_hash = modq_media_sha256_hex(p->media),
+                           .prior_ticket_id = p->prior_ticket_id};
+        for (char *tok = strtok_r(labels, ",", &save); tok && n < MAX_PRIOR_LABELS;
+             tok = strtok_r(NULL, ",", &save))
+            list[n++] = tok;
+        a.labels = list;
+        a.nlabels = n;
+        p->has_prior = 0;
+        return pack_decision(ctx, p, &a, now_ms) ? NULL : p;
+    }
+    p->kind = MODQ_PREPARED_REVIEW;
+    return p;
+}
+
+modq_prepared *modq_prepare_ticket(const modq_prepare_ctx *ctx, const void *msg, size_t len,
+                                   int64_t now_ms)
+{
+    modq_prepared *p = calloc(1, sizeof(*p));
+    const char *why;
+    const uint8_t *bytes = NULL;
+    uint8_t *owned = NULL;
+    size_t nbytes = 0;
+    char err[320];
+    modq_blur_result br;
+
+    if (!p)
+        return NULL;
+    p->queue_index = -1;
+    if (len > ctx->max_message_bytes)
+        return dead_letter(p, MODQ_DLQ_MESSAGE_TOO_LARGE, "message of %zu bytes > %zu", len,
+                           ctx->max_message_bytes);
+    if (!(p->ticket = modq__v1__ticket__unpack(NULL, len, msg)))
+        return dead_letter(p, MODQ_DLQ_MALFORMED, "not a modq.v1.Ticket protobuf");
+    if ((why = invalid_field(p->ticket)))
+        return dead_letter(p, MODQ_DLQ_INVALID, "%s", why);
+    if ((p->queue_index = modq_policy_queue_find(ctx->policy, p->ticket->queue)) < 0)
+        return dead_letter(p, MODQ_DLQ_UNKNOWN_QUEUE, "queue '%.100s' is not in policy %s",
+                           p->ticket->queue, modq_policy_version(ctx->policy));
+    /* Already decided: nothing else to do, and nobody must see it again. */
+    if (lookup_decided(ctx, p, NULL, err, sizeof(err)))
+        return p;
+    if (p->ticket->media) {
+        if (media_bytes(ctx, p, &bytes, &nbytes, &owned))
+            return p;
+        br = modq_media_process(ctx->media_opts, bytes, nbytes, &p->media, err, sizeof(err));
+        free(owned);
+        release_inline(p->ticket);
+        if (br != MODQ_BLUR_OK)
+            return dead_letter(p, modq_blur_code(br), "media: %s", err);
+    }
+    if (!decide_or_review(ctx, p, now_ms)) {
+        modq_prepared_free(p);
+        return NULL;
+    }
+    return p;
+}
+
+void modq_prepared_free(modq_prepared *p)
+{
+    if (!p)
+        return;
+    if (p->ticket)
+        modq__v1__ticket__free_unpacked(p->ticket, NULL);
+    modq_media_free(p->media);
+    free(p->decision);
+    free(p);
+}

@@ -1,0 +1,75 @@
+/*
+ * prepare.h: turning one ticket message into what the worker acts on (private). Runs on the
+ * preparation threads, never in the poll loop: it decodes and validates the ticket, fetches and
+ * makes its media safe, and decides it automatically when a hash bank or an earlier decision
+ * allows. No Kafka here: the caller publishes what comes out.
+ */
+#ifndef MODQ_WORKER_PREPARE_H
+#define MODQ_WORKER_PREPARE_H
+
+#include "banks.h"
+#include "decided.h"
+#include "fetch.h"
+#include "modq_blur.h"
+#include "modq_policy.h"
+#include "proto/modq.pb-c.h"
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum modq_prepared_kind {
+    MODQ_PREPARED_REVIEW = 0,  /* ready for a person: hashes and renditions */
+    MODQ_PREPARED_AUTO,        /* decided without a person: publish `decision` */
+    MODQ_PREPARED_DUPLICATE,   /* this ticket id was decided already: complete it at once */
+    MODQ_PREPARED_DEAD_LETTER, /* unusable: to the dead-letter topic with code and reason */
+} modq_prepared_kind;
+
+/* What preparation needs; all shared read-only between threads except `decided`, which is only
+ * touched under decided_lock. */
+typedef struct modq_prepare_ctx {
+    const modq_policy *policy;
+    const modq_media_opts *media_opts;
+    const modq_fetch *fetch;       /* NULL: URI media dead-letters */
+    const modq_banks *banks;       /* NULL: no banks */
+    modq_decided *decided;         /* NULL: nothing decided yet */
+    pthread_mutex_t *decided_lock; /* guards decided; required when decided is set */
+    unsigned auto_verdicts;        /* bit v: a prior decision with Verdict v is re-applied */
+    const char *worker_id;
+    size_t max_message_bytes; /* larger messages dead-letter unread */
+} modq_prepare_ctx;
+
+/* The outcome. Everything in it is owned by it (modq_prepared_free). */
+typedef struct modq_prepared {
+    modq_prepared_kind kind;
+    Modq__V1__Ticket *ticket; /* decoded ticket, inline media bytes already released; NULL when
+                                 the message did not decode */
+    int queue_index;          /* in the policy, -1 when unknown */
+    modq_media *media;        /* hashes and renditions; NULL without media */
+    uint8_t *decision;        /* AUTO: packed Decision (malloc'd) */
+    size_t decision_len;
+    int verdict;      /* AUTO: the Verdict number */
+    char code[48];    /* DEAD_LETTER: stable error code, e.g. "too_many_pixels" */
+    char reason[320]; /* DEAD_LETTER: one line for people */
+    int has_prior;    /* REVIEW: the same bytes were decided before (not re-applied) */
+    int prior_verdict;
+    char prior_ticket_id[MODQ_DECIDED_MAX_ID + 1];
+    int64_t prior_decided_at_ms;
+} modq_prepared;
+
+/*
+ * Prepares the ticket in msg (len bytes, only read). now_ms stamps automatic decisions. Returns a
+ * new modq_prepared owned by the caller, or NULL when out of memory (the caller retries later:
+ * the message is still in Kafka).
+ */
+modq_prepared *modq_prepare_ticket(const modq_prepare_ctx *ctx, const void *msg, size_t len,
+                                   int64_t now_ms);
+void modq_prepared_free(modq_prepared *p);
+
+/* Stable names of the dead-letter codes this module produces beyond blur's and fetch's. */
+#define MODQ_DLQ_MESSAGE_TOO_LARGE "message_too_large"
+#define MODQ_DLQ_MALFORMED         "malformed_ticket"
+#define MODQ_DLQ_INVALID           "invalid_ticket"
+#define MODQ_DLQ_UNKNOWN_QUEUE     "unknown_queue"
+
+#endif
