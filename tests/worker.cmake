@@ -1,9 +1,9 @@
-# Tests of worker/. Registered as their sources appear (issue 4 is being built module by module).
-foreach(t offsets config log mock banks fetch decided)
-  if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/test_worker_${t}.c)
-    modq_add_test(test_worker_${t} SOURCES test_worker_${t}.c LIBS modq_worker_core)
-  endif()
+# Tests of worker/: one cmocka test per module, and the interoperability test with clients we
+# did not write (kcat, Python kafka) against modq-devbroker.
+foreach(t banks config decided fetch log mock offsets prepare)
+  modq_add_test(test_worker_${t} SOURCES test_worker_${t}.c LIBS modq_worker_core)
 endforeach()
-if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/worker.extra.cmake)
-  include(${CMAKE_CURRENT_SOURCE_DIR}/worker.extra.cmake)
-endif()
+
+modq_add_script_test(test_worker_interop
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/test_worker_interop.sh $<TARGET_FILE:modq-devbroker>
+  TIMEOUT 180)
