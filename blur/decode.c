@@ -311,7 +311,8 @@ modq_blur_result modq_decode_image(const modq_media_opts *opts, const void *buf,
     }
     longest = norm->Xsize > norm->Ysize ? norm->Xsize : norm->Ysize;
     if (longest > display) {
-        if (vips_resize(norm, &small, (double)display / longest, NULL)) {
+        if (vips_resize(norm, &small, (double)display / longest, "kernel", VIPS_KERNEL_LANCZOS2,
+                        NULL)) {
             modq_blur_vips_error("corrupt image", errstr, errstr_size);
             goto out;
         }

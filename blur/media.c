@@ -59,7 +59,7 @@ static modq_blur_result hash_pdq(const modq_decoded *dec, modq_media *m)
         tw = tw < 1 ? 1 : tw;
         th = th < 1 ? 1 : th;
         if (vips_resize(img, &small, (double)tw / img->Xsize, "vscale", (double)th / img->Ysize,
-                        NULL) ||
+                        "kernel", VIPS_KERNEL_CUBIC, NULL) ||
             !(mem = vips_image_copy_memory(small))) {
             r = MODQ_BLUR_ERR_ENCODE;
             goto out;
