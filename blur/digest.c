@@ -6,6 +6,8 @@
 
 #include <openssl/evp.h>
 
+#include <string.h>
+
 /* Both digests are fed the same chunk while it is in cache: one pass over a large input. */
 #define CHUNK (64 * 1024)
 
@@ -50,4 +52,31 @@ void modq_digest_hex(const uint8_t *bytes, size_t n, char *out)
         out[2 * i + 1] = digits[bytes[i] & 0xf];
     }
     out[2 * n] = '\0';
+}
+
+/* 0..15 for a hex digit of either case, -1 for anything else. */
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+modq_blur_result modq_digest_from_hex(const char *hex, uint8_t *out, size_t n)
+{
+    if (!hex || !out)
+        return MODQ_BLUR_ERR_INVALID_ARG;
+    if (strnlen(hex, 2 * n + 1) != 2 * n)
+        return MODQ_BLUR_ERR_PARSE;
+    /* Validate everything before writing: a failed parse leaves out as it was. */
+    for (size_t i = 0; i < 2 * n; i++)
+        if (hex_value(hex[i]) < 0)
+            return MODQ_BLUR_ERR_PARSE;
+    for (size_t i = 0; i < n; i++)
+        out[i] = (uint8_t)(hex_value(hex[2 * i]) << 4 | hex_value(hex[2 * i + 1]));
+    return MODQ_BLUR_OK;
 }

@@ -99,6 +99,9 @@ modq_blur_result modq_digest_compute(const void *buf, size_t len, uint8_t sha256
                                      uint8_t md5[MODQ_MD5_LEN]);
 /* Lowercase hex of n bytes into out, which holds at least 2 * n + 1 chars. */
 void modq_digest_hex(const uint8_t *bytes, size_t n, char *out);
+/* Parses exactly 2 * n hex digits (either case) into n bytes; MODQ_BLUR_ERR_PARSE otherwise, and
+ * then out is left unchanged. */
+modq_blur_result modq_digest_from_hex(const char *hex, uint8_t *out, size_t n);
 
 /* ---------------------------------------------------------------------------------------------
  * PDQ perceptual hash (blur/pdq.c), from the published algorithm (Facebook, 2019).

@@ -319,33 +319,7 @@ void modq_pdq_to_hex(const uint8_t hash[MODQ_PDQ_BYTES], char out[MODQ_PDQ_HEX_L
     out[MODQ_PDQ_HEX_LEN] = '\0';
 }
 
-/* 0..15 for a hex digit of either case, -1 for anything else. */
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 modq_blur_result modq_pdq_from_hex(const char *hex, uint8_t hash[MODQ_PDQ_BYTES])
 {
-    uint8_t tmp[MODQ_PDQ_BYTES];
-
-    if (!hex || !hash)
-        return MODQ_BLUR_ERR_INVALID_ARG;
-    if (strnlen(hex, MODQ_PDQ_HEX_LEN + 1) != MODQ_PDQ_HEX_LEN)
-        return MODQ_BLUR_ERR_PARSE;
-    for (int i = 0; i < MODQ_PDQ_BYTES; i++) {
-        int hi = hex_value(hex[2 * i]), lo = hex_value(hex[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return MODQ_BLUR_ERR_PARSE;
-        tmp[i] = (uint8_t)(hi << 4 | lo);
-    }
-    /* hash is written only on success, so a failed parse leaves the caller's value alone. */
-    memcpy(hash, tmp, sizeof(tmp));
-    return MODQ_BLUR_OK;
+    return modq_digest_from_hex(hex, hash, MODQ_PDQ_BYTES);
 }

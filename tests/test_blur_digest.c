@@ -70,6 +70,23 @@ static void test_digest_rejects_null_buffer_with_length(void **state)
     assert_int_equal(modq_digest_compute(NULL, 5, sha, NULL), MODQ_BLUR_ERR_INVALID_ARG);
 }
 
+static void test_digest_from_hex_round_trips_and_rejects(void **state)
+{
+    uint8_t out[4] = {9, 9, 9, 9}, back[4];
+    char hex[9];
+
+    (void)state;
+    assert_int_equal(modq_digest_from_hex("00fFa5C3", out, 4), MODQ_BLUR_OK);
+    modq_digest_hex(out, 4, hex);
+    assert_string_equal(hex, "00ffa5c3");
+    memcpy(back, out, 4);
+    assert_int_equal(modq_digest_from_hex("00ffa5c", out, 4), MODQ_BLUR_ERR_PARSE);
+    assert_int_equal(modq_digest_from_hex("00ffa5c3a", out, 4), MODQ_BLUR_ERR_PARSE);
+    assert_int_equal(modq_digest_from_hex("00ffa5cg", out, 4), MODQ_BLUR_ERR_PARSE);
+    assert_memory_equal(out, back, 4); /* untouched by failed parses */
+    assert_int_equal(modq_digest_from_hex(NULL, out, 4), MODQ_BLUR_ERR_INVALID_ARG);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -78,6 +95,7 @@ int main(void)
         cmocka_unit_test(test_digest_of_million_a_spans_chunks),
         cmocka_unit_test(test_digest_outputs_are_optional),
         cmocka_unit_test(test_digest_rejects_null_buffer_with_length),
+        cmocka_unit_test(test_digest_from_hex_round_trips_and_rejects),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

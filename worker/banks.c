@@ -103,31 +103,6 @@ static modq_banks_result push(modq_banks *b, records *rs, const record *r)
     return MODQ_BANKS_OK;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Exactly 2 * n hex digits into out; -1 otherwise. */
-static int parse_hex(const char *s, size_t n, uint8_t *out)
-{
-    if (strlen(s) != 2 * n)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return -1;
-        out[i] = (uint8_t)(hi << 4 | lo);
-    }
-    return 0;
-}
-
 static int cmp32(const void *a, const void *b)
 {
     return memcmp(((const record *)a)->h, ((const record *)b)->h, 32);
@@ -155,17 +130,17 @@ static int parse_line(char *line, record *r, records **list, modq_banks *b, cons
     memset(r->h, 0, sizeof(r->h));
     if (strcmp(type, "sha256") == 0) {
         *list = &b->sha256;
-        if (parse_hex(hash, 32, r->h) == 0)
+        if (modq_digest_from_hex(hash, r->h, 32) == MODQ_BLUR_OK)
             return 1;
         *why = "sha256 needs 64 hex digits";
     } else if (strcmp(type, "md5") == 0) {
         *list = &b->md5;
-        if (parse_hex(hash, 16, r->h) == 0)
+        if (modq_digest_from_hex(hash, r->h, 16) == MODQ_BLUR_OK)
             return 1;
         *why = "md5 needs 32 hex digits";
     } else if (strcmp(type, "pdq") == 0) {
         *list = &b->pdq;
-        if (parse_hex(hash, 32, r->h) == 0)
+        if (modq_digest_from_hex(hash, r->h, 32) == MODQ_BLUR_OK)
             return 1;
         *why = "pdq needs 64 hex digits";
     } else {
