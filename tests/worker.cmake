@@ -1,6 +1,15 @@
 # Tests of worker/: one cmocka test per module, and the interoperability test with clients we
 # did not write (kcat, Python kafka) against modq-devbroker.
-foreach(t banks config decided fetch log mock offsets prepare)
+set(MODQ_WORKER_TESTS
+  banks
+  config
+  decided
+  fetch
+  log
+  mock
+  offsets
+  prepare)
+foreach(t ${MODQ_WORKER_TESTS})
   modq_add_test(test_worker_${t} SOURCES test_worker_${t}.c LIBS modq_worker_core)
 endforeach()
 
