@@ -3,11 +3,13 @@
 set(MODQ_WORKER_TESTS
   banks
   config
+  config_secrets
   decided
   fetch
   log
   mock
   offsets
+  offsets_random
   prepare)
 foreach(t ${MODQ_WORKER_TESTS})
   modq_add_test(test_worker_${t} SOURCES test_worker_${t}.c LIBS modq_worker_core)

@@ -21,6 +21,7 @@
  * here first and a CRC-32 over the payload catches what a lenient decode could let through.
  */
 #include "offsets.h"
+#include "offsets_codec.h"
 
 #include <openssl/evp.h>
 
@@ -88,51 +89,6 @@ const char *modq_offsets_strerror(modq_offsets_result r)
         return "unknown result";
     }
     return result_text[r];
-}
-
-/* CRC-32 (IEEE 802.3, reflected, as zlib computes it); bitwise, the payload is a few KiB. */
-static uint32_t crc32_ieee(const uint8_t *p, size_t n)
-{
-    uint32_t c = 0xFFFFFFFFu;
-    for (size_t i = 0; i < n; i++) {
-        c ^= p[i];
-        for (int k = 0; k < 8; k++) {
-            c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
-        }
-    }
-    return ~c;
-}
-
-static size_t put_varint(uint8_t *p, uint64_t v)
-{
-    size_t n = 0;
-    while (v >= 0x80) {
-        p[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    p[n++] = (uint8_t)v;
-    return n;
-}
-
-/* Reads a minimal unsigned LEB128 of at most 64 bits; false when truncated or not minimal. */
-static bool get_varint(const uint8_t *p, size_t n, size_t *pos, uint64_t *v)
-{
-    uint64_t r = 0;
-    for (unsigned shift = 0; shift < 64; shift += 7) {
-        if (*pos >= n) {
-            return false;
-        }
-        uint8_t b = p[(*pos)++];
-        if ((shift == 63 && b > 1) || (shift > 0 && b == 0)) {
-            return false;
-        }
-        r |= (uint64_t)(b & 0x7f) << shift;
-        if ((b & 0x80) == 0) {
-            *v = r;
-            return true;
-        }
-    }
-    return false;
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -264,7 +220,7 @@ static size_t encode_bin(const modq_offsets *t, uint8_t *bin, int64_t *base, boo
     *truncated = false;
     nd_next(&it, &first, &last); /* the tail is always there: never false at the start */
     *base = first;
-    size_t n = put_varint(bin, (uint64_t)first);
+    size_t n = modq_offsets_codec_put_varint(bin, (uint64_t)first);
     size_t pairs = 0;
     while (last != INT64_MAX) {
         /* Merge adjacent not-done segments, e.g. consecutive offsets in flight. */
@@ -274,8 +230,8 @@ static size_t encode_bin(const modq_offsets *t, uint8_t *bin, int64_t *base, boo
             continue;
         }
         uint8_t pair[2 * VARINT_MAX];
-        size_t k = put_varint(pair, (uint64_t)(last - first));
-        k += put_varint(pair + k, (uint64_t)(nfirst - last - 2));
+        size_t k = modq_offsets_codec_put_varint(pair, (uint64_t)(last - first));
+        k += modq_offsets_codec_put_varint(pair + k, (uint64_t)(nfirst - last - 2));
         if (n + k + CRC_LEN > budget) {
             *truncated = true;
             break;
@@ -289,7 +245,7 @@ static size_t encode_bin(const modq_offsets *t, uint8_t *bin, int64_t *base, boo
     if (pairs == 0) {
         return 0;
     }
-    uint32_t crc = crc32_ieee(bin, n);
+    uint32_t crc = modq_offsets_codec_crc32(bin, n);
     for (int i = 0; i < CRC_LEN; i++) {
         bin[n++] = (uint8_t)(crc >> (8 * i));
     }
@@ -371,32 +327,6 @@ bool modq_offsets_should_pause(modq_offsets *t)
  * Decoding.
  */
 
-static const char b64_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/* Strict base64 (length a multiple of 4, padding only at the end) into bin (BIN_MAX bytes). */
-static bool b64_decode(const char *s, size_t len, uint8_t *bin, size_t *bin_len)
-{
-    if (len == 0 || len % 4 != 0 || len / 4 * 3 > BIN_MAX) {
-        return false;
-    }
-    size_t pad = 0;
-    if (s[len - 1] == '=') {
-        pad = s[len - 2] == '=' ? 2 : 1;
-    }
-    for (size_t i = 0; i < len - pad; i++) {
-        if (s[i] == '\0' || strchr(b64_alphabet, s[i]) == NULL) {
-            return false;
-        }
-    }
-    int n = EVP_DecodeBlock(bin, (const unsigned char *)s, (int)len);
-    if (n < 0 || (size_t)n != len / 4 * 3) {
-        return false;
-    }
-    *bin_len = (size_t)n - pad;
-    return true;
-}
-
 /* Decodes metadata into t->meta for a tracker anchored at committed. */
 static modq_offsets_result load_metadata(modq_offsets *t, int64_t committed, const char *md,
                                          char *errstr, size_t errstr_size)
@@ -427,7 +357,8 @@ static modq_offsets_result load_metadata(modq_offsets *t, int64_t committed, con
     uint8_t bin[BIN_MAX];
     size_t n = 0, pos = 0;
     uint64_t v;
-    if (!b64_decode(md + PREFIX_LEN, len - PREFIX_LEN, bin, &n) || n < 1 + CRC_LEN) {
+    if (!modq_offsets_codec_b64_decode(md + PREFIX_LEN, len - PREFIX_LEN, bin, BIN_MAX, &n) ||
+        n < 1 + CRC_LEN) {
         ERRSTR(errstr, errstr_size, "offset metadata is not valid base64 of %zu bytes", len);
         return MODQ_OFFSETS_ERR_META_MALFORMED;
     }
@@ -436,11 +367,11 @@ static modq_offsets_result load_metadata(modq_offsets *t, int64_t committed, con
     for (int i = 0; i < CRC_LEN; i++) {
         crc |= (uint32_t)bin[n + (size_t)i] << (8 * i);
     }
-    if (crc != crc32_ieee(bin, n)) {
+    if (crc != modq_offsets_codec_crc32(bin, n)) {
         ERRSTR(errstr, errstr_size, "offset metadata checksum mismatch");
         return MODQ_OFFSETS_ERR_META_MALFORMED;
     }
-    if (!get_varint(bin, n, &pos, &v) || v > (uint64_t)INT64_MAX) {
+    if (!modq_offsets_codec_get_varint(bin, n, &pos, &v) || v > (uint64_t)INT64_MAX) {
         ERRSTR(errstr, errstr_size, "offset metadata: bad base offset");
         return MODQ_OFFSETS_ERR_META_MALFORMED;
     }
@@ -458,7 +389,8 @@ static modq_offsets_result load_metadata(modq_offsets *t, int64_t committed, con
     while (pos < n) {
         /* Varints hold run lengths minus one. Every bound keeps last + 1 representable. */
         uint64_t nd, d;
-        bool ok = get_varint(bin, n, &pos, &nd) && get_varint(bin, n, &pos, &d);
+        bool ok = modq_offsets_codec_get_varint(bin, n, &pos, &nd) &&
+                  modq_offsets_codec_get_varint(bin, n, &pos, &d);
         int64_t first = 0;
         if (ok) {
             ok = at <= INT64_MAX - 2 && nd <= (uint64_t)(INT64_MAX - 2 - at);
