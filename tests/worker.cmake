@@ -10,6 +10,7 @@ set(MODQ_WORKER_TESTS
   mock
   offsets
   offsets_random
+  pool
   prepare)
 foreach(t ${MODQ_WORKER_TESTS})
   modq_add_test(test_worker_${t} SOURCES test_worker_${t}.c LIBS modq_worker_core)
