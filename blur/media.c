@@ -42,10 +42,11 @@ static inline float luma_of(const uint8_t *px, int bands)
 
 /*
  * Hashes dec's image with PDQ at the reference's input size: when the source's long side is over
- * PDQ_INPUT_SIDE, the decoded image is resized to exactly the size the reference's thumbnail
- * would have, computed from the source dimensions so rounding matches too.
+ * PDQ_INPUT_SIDE, the grey image (dec's luma, one band: a third of the work of resizing colour)
+ * is resized to exactly the size the reference's thumbnail would have, computed from the source
+ * dimensions so rounding matches too; smaller images are hashed from their full-precision luma.
  */
-static modq_blur_result hash_pdq(const modq_decoded *dec, modq_media *m)
+static modq_blur_result hash_pdq(const modq_decoded *dec, VipsImage *grey, modq_media *m)
 {
     VipsImage *img = dec->image, *small = NULL, *mem = NULL;
     int longest = dec->width > dec->height ? dec->width : dec->height;
@@ -54,6 +55,9 @@ static modq_blur_result hash_pdq(const modq_decoded *dec, modq_media *m)
 
     if (longest > PDQ_INPUT_SIDE) {
         double k = (double)PDQ_INPUT_SIDE / longest;
+        /* Resizing one band of luma costs a third of resizing colour. */
+        if (grey)
+            img = grey;
         int tw = dec->width >= dec->height ? PDQ_INPUT_SIDE : (int)(dec->width * k + 0.5);
         int th = dec->height > dec->width ? PDQ_INPUT_SIDE : (int)(dec->height * k + 0.5);
         tw = tw < 1 ? 1 : tw;
@@ -120,7 +124,7 @@ modq_blur_result modq_media_process(const modq_media_opts *opts, const void *buf
                                     modq_media **out, char *errstr, size_t errstr_size)
 {
     modq_decoded dec = {0};
-    VipsImage *base = NULL, *from = NULL;
+    VipsImage *grey = NULL, *base = NULL, *from = NULL;
     modq_media *m = NULL;
     modq_blur_result r;
     int levels = (int)modq_opts_get(opts, MODQ_OPT_LEVELS);
@@ -143,22 +147,25 @@ modq_blur_result modq_media_process(const modq_media_opts *opts, const void *buf
     }
     modq_digest_hex(m->sha256, MODQ_SHA256_LEN, m->sha256_hex);
     modq_digest_hex(m->md5, MODQ_MD5_LEN, m->md5_hex);
-    if ((r = hash_pdq(&dec, m)) != MODQ_BLUR_OK) {
+    /* The grey image serves PDQ whatever the options, so a hash never depends on how the media
+     * was rendered, and is the renditions' base unless colour was asked for. */
+    if (dec.image->Bands == 1) {
+        grey = dec.image;
+        g_object_ref(grey);
+    } else if (make_grey(dec.image, &grey)) {
+        modq_blur_vips_error("greyscale", errstr, errstr_size);
+        r = MODQ_BLUR_ERR_NOMEM;
+        goto out;
+    }
+    if ((r = hash_pdq(&dec, grey, m)) != MODQ_BLUR_OK) {
         if (r == MODQ_BLUR_ERR_ENCODE)
             modq_blur_vips_error("pdq resize", errstr, errstr_size);
         else
             MODQ_ERRSTR(errstr, errstr_size, "pdq: %s", modq_blur_strerror(r));
         goto out;
     }
-    /* Renditions are cut from a grey base unless colour was asked for (or the image is grey). */
-    if (levels && !(int)modq_opts_get(opts, MODQ_OPT_COLOUR) && dec.image->Bands != 1) {
-        if (make_grey(dec.image, &base)) {
-            modq_blur_vips_error("greyscale", errstr, errstr_size);
-            r = MODQ_BLUR_ERR_NOMEM;
-            goto out;
-        }
-    } else if (levels) {
-        base = dec.image;
+    if (levels) {
+        base = modq_opts_get(opts, MODQ_OPT_COLOUR) ? dec.image : grey;
         g_object_ref(base);
     }
     m->width = dec.width;
@@ -189,6 +196,7 @@ modq_blur_result modq_media_process(const modq_media_opts *opts, const void *buf
 out:
     VIPS_UNREF(from);
     VIPS_UNREF(base);
+    VIPS_UNREF(grey);
     modq_decode_clear(&dec);
     modq_media_free(m);
     return r;

@@ -115,6 +115,33 @@ static void test_media_dihedral_variants_catch_rotated_copy(void **state)
     modq_synth_free(png);
 }
 
+/* A hash must not depend on how the media was rendered: banks built with `modq-media hash` are
+ * matched against hashes the worker computes while rendering. */
+static void test_media_pdq_is_the_same_whatever_the_options(void **state)
+{
+    size_t len;
+    /* Noise puts many PDQ coefficients near the median, where the smallest difference in the
+     * hash's input flips bits: smooth shapes would hide one. */
+    uint8_t *jpg = tu_synth(MODQ_SYNTH_NOISE, 1800, 1200, 24, "jpeg", &len);
+    modq_media_opts *opts = modq_opts_new();
+    char first[MODQ_PDQ_HEX_LEN + 1] = "";
+    static const int64_t settings[][2] = {{0xf, 0}, {0, 0}, {0xf, 1}, {0x8, 1}};
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
+        modq_media *m = NULL;
+        assert_int_equal(modq_opts_set(opts, MODQ_OPT_LEVELS, settings[i][0]), MODQ_BLUR_OK);
+        assert_int_equal(modq_opts_set(opts, MODQ_OPT_COLOUR, settings[i][1]), MODQ_BLUR_OK);
+        assert_int_equal(modq_media_process(opts, jpg, len, &m, NULL, 0), MODQ_BLUR_OK);
+        if (i == 0)
+            memcpy(first, modq_media_pdq_hex(m), sizeof(first));
+        assert_string_equal(modq_media_pdq_hex(m), first);
+        modq_media_free(m);
+    }
+    modq_opts_free(opts);
+    modq_synth_free(jpg);
+}
+
 typedef struct job {
     const uint8_t *buf;
     size_t len;
@@ -168,6 +195,7 @@ int main(void)
         cmocka_unit_test(test_media_hashes_are_those_of_the_original_bytes),
         cmocka_unit_test(test_media_failure_leaves_no_result_and_one_line),
         cmocka_unit_test(test_media_dihedral_variants_catch_rotated_copy),
+        cmocka_unit_test(test_media_pdq_is_the_same_whatever_the_options),
         cmocka_unit_test(test_media_concurrent_calls_agree),
     };
     return cmocka_run_group_tests(tests, tu_blur_setup, tu_blur_teardown);
