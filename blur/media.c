@@ -27,6 +27,7 @@ struct modq_media {
     int display_w, display_h;
     modq_rendition_format rformat;
     rendition levels[MODQ_LEVEL_COUNT];
+    VipsImage *kept_colour, *kept_grey; /* MODQ_OPT_DEFER_RENDER: the decode, until rendered */
 };
 
 /* PDQ's reference hashes a thumbnail of at most this many pixels on the long side; hashing the
@@ -120,15 +121,43 @@ static int make_grey(VipsImage *img, VipsImage **grey)
     return 0;
 }
 
+/*
+ * Renders the levels opts asks for, from colour (the decoded image) or grey (its luma) as opts's
+ * colour setting says. Each level is scaled down from the previous level's downscale: heavier
+ * levels are smaller, so no level re-reads the full display image.
+ */
+static modq_blur_result render_levels(modq_media *m, VipsImage *colour, VipsImage *grey,
+                                      const modq_media_opts *opts, char *errstr, size_t errstr_size)
+{
+    int levels = (int)modq_opts_get(opts, MODQ_OPT_LEVELS);
+    int quality = (int)modq_opts_get(opts, MODQ_OPT_QUALITY);
+    VipsImage *base = modq_opts_get(opts, MODQ_OPT_COLOUR) ? colour : grey, *from = NULL;
+    modq_blur_result r = MODQ_BLUR_OK;
+
+    m->rformat = (modq_rendition_format)modq_opts_get(opts, MODQ_OPT_FORMAT);
+    for (int lv = 0; lv < MODQ_LEVEL_COUNT && r == MODQ_BLUR_OK; lv++) {
+        rendition *rd = &m->levels[lv];
+        VipsImage *scaled = NULL;
+        if (!(levels & (1 << lv)) || rd->data)
+            continue;
+        r = modq_render_level(base, from ? from : base, lv, m->rformat, quality, &rd->data,
+                              &rd->len, &rd->w, &rd->h, &scaled, errstr, errstr_size);
+        if (r == MODQ_BLUR_OK) {
+            VIPS_UNREF(from);
+            from = scaled;
+        }
+    }
+    VIPS_UNREF(from);
+    return r;
+}
+
 modq_blur_result modq_media_process(const modq_media_opts *opts, const void *buf, size_t len,
                                     modq_media **out, char *errstr, size_t errstr_size)
 {
     modq_decoded dec = {0};
-    VipsImage *grey = NULL, *base = NULL, *from = NULL;
+    VipsImage *grey = NULL;
     modq_media *m = NULL;
     modq_blur_result r;
-    int levels = (int)modq_opts_get(opts, MODQ_OPT_LEVELS);
-    int quality = (int)modq_opts_get(opts, MODQ_OPT_QUALITY);
 
     if (!opts || !out || (!buf && len > 0)) {
         MODQ_ERRSTR(errstr, errstr_size, "invalid argument");
@@ -164,48 +193,57 @@ modq_blur_result modq_media_process(const modq_media_opts *opts, const void *buf
             MODQ_ERRSTR(errstr, errstr_size, "pdq: %s", modq_blur_strerror(r));
         goto out;
     }
-    if (levels) {
-        base = modq_opts_get(opts, MODQ_OPT_COLOUR) ? dec.image : grey;
-        g_object_ref(base);
-    }
     m->width = dec.width;
     m->height = dec.height;
     m->frames = dec.frames;
     m->format = dec.format;
     m->display_w = dec.image->Xsize;
     m->display_h = dec.image->Ysize;
-    m->rformat = (modq_rendition_format)modq_opts_get(opts, MODQ_OPT_FORMAT);
-
-    /* Each level is scaled down from the previous level's downscale: heavier levels are smaller,
-     * so no level re-reads the full display image. */
-    for (int lv = 0; lv < MODQ_LEVEL_COUNT; lv++) {
-        rendition *rd = &m->levels[lv];
-        VipsImage *scaled = NULL;
-        if (!(levels & (1 << lv)))
-            continue;
-        r = modq_render_level(base, from ? from : base, lv, m->rformat, quality, &rd->data,
-                              &rd->len, &rd->w, &rd->h, &scaled, errstr, errstr_size);
-        if (r != MODQ_BLUR_OK)
-            goto out;
-        VIPS_UNREF(from);
-        from = scaled;
+    if (modq_opts_get(opts, MODQ_OPT_DEFER_RENDER)) {
+        m->kept_colour = dec.image;
+        m->kept_grey = grey;
+        g_object_ref(m->kept_colour);
+        g_object_ref(m->kept_grey);
+    } else if ((r = render_levels(m, dec.image, grey, opts, errstr, errstr_size)) != MODQ_BLUR_OK) {
+        goto out;
     }
     *out = m;
     m = NULL;
     r = MODQ_BLUR_OK;
 out:
-    VIPS_UNREF(from);
-    VIPS_UNREF(base);
     VIPS_UNREF(grey);
     modq_decode_clear(&dec);
     modq_media_free(m);
     return r;
 }
 
+modq_blur_result modq_media_render(modq_media *m, const modq_media_opts *opts, char *errstr,
+                                   size_t errstr_size)
+{
+    modq_blur_result r;
+
+    if (!m || !opts || !m->kept_colour) {
+        MODQ_ERRSTR(errstr, errstr_size, "nothing kept to render");
+        return MODQ_BLUR_ERR_INVALID_ARG;
+    }
+    r = render_levels(m, m->kept_colour, m->kept_grey, opts, errstr, errstr_size);
+    modq_media_release_image(m);
+    return r;
+}
+
+void modq_media_release_image(modq_media *m)
+{
+    if (!m)
+        return;
+    VIPS_UNREF(m->kept_colour);
+    VIPS_UNREF(m->kept_grey);
+}
+
 void modq_media_free(modq_media *m)
 {
     if (!m)
         return;
+    modq_media_release_image(m);
     for (int lv = 0; lv < MODQ_LEVEL_COUNT; lv++)
         MODQ_FREE_AND_NULL(g_free, m->levels[lv].data);
     free(m);

@@ -68,6 +68,8 @@ typedef enum modq_opt {
     MODQ_OPT_FORMAT,          /* a modq_rendition_format; default WebP */
     MODQ_OPT_QUALITY,         /* lossy encoder quality, default 75; 1 .. 100 */
     MODQ_OPT_FAIL_ON_WARNING, /* 0 = fail on errors and truncation (default), 1 = on any warning */
+    MODQ_OPT_DEFER_RENDER,    /* 1: process hashes only and keeps the decoded image for a later
+                                 modq_media_render() or modq_media_release_image(); default 0 */
     MODQ_OPT_COUNT
 } modq_opt;
 
@@ -153,6 +155,17 @@ modq_blur_result modq_media_process(const modq_media_opts *opts, const void *buf
                                     modq_media **out, char *errstr, size_t errstr_size);
 /* Frees m and every rendition it holds (NULL is fine). */
 void modq_media_free(modq_media *m);
+
+/*
+ * For media processed with MODQ_OPT_DEFER_RENDER: renders the levels opts asks for (with opts's
+ * colour, format and quality) from the kept decoded image, then releases that image. Hashes are
+ * not recomputed. MODQ_BLUR_ERR_INVALID_ARG when nothing was kept (or it was released already).
+ * Lets a caller skip renditions for media a hash bank decides, still with one decode.
+ */
+modq_blur_result modq_media_render(modq_media *m, const modq_media_opts *opts, char *errstr,
+                                   size_t errstr_size);
+/* Releases the decoded image kept by MODQ_OPT_DEFER_RENDER without rendering (NULL is fine). */
+void modq_media_release_image(modq_media *m);
 
 /* Source facts: oriented size (after EXIF rotation), format name ("jpeg", "png", "webp", "gif",
  * "tiff", "heif"), frame count (1 for stills; animated images are reduced to frame 1). */

@@ -18,6 +18,7 @@ static const struct {
     [MODQ_OPT_FORMAT] = {MODQ_FORMAT_WEBP, MODQ_FORMAT_WEBP, MODQ_FORMAT_JPEG},
     [MODQ_OPT_QUALITY] = {75, 1, 100},
     [MODQ_OPT_FAIL_ON_WARNING] = {0, 0, 1},
+    [MODQ_OPT_DEFER_RENDER] = {0, 0, 1},
 };
 
 struct modq_media_opts {

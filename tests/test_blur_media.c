@@ -142,6 +142,43 @@ static void test_media_pdq_is_the_same_whatever_the_options(void **state)
     modq_synth_free(jpg);
 }
 
+/* Deferred rendering gives exactly what rendering at once gives, from the same single decode. */
+static void test_media_deferred_render_matches_direct(void **state)
+{
+    size_t len;
+    uint8_t *jpg = tu_synth(MODQ_SYNTH_SHAPES, 1600, 1000, 25, "jpeg", &len);
+    modq_media_opts *now = modq_opts_new(), *later = modq_opts_new();
+    modq_media *a = NULL, *b = NULL, *c = NULL;
+
+    (void)state;
+    assert_int_equal(modq_opts_set(later, MODQ_OPT_DEFER_RENDER, 1), MODQ_BLUR_OK);
+    assert_int_equal(modq_media_process(now, jpg, len, &a, NULL, 0), MODQ_BLUR_OK);
+    assert_int_equal(modq_media_process(later, jpg, len, &b, NULL, 0), MODQ_BLUR_OK);
+    assert_string_equal(modq_media_pdq_hex(a), modq_media_pdq_hex(b));
+    /* Nothing is rendered until asked for. */
+    assert_int_equal(modq_media_rendition(b, 0, NULL, NULL, NULL, NULL), MODQ_BLUR_ERR_INVALID_ARG);
+    assert_int_equal(modq_media_render(b, now, NULL, 0), MODQ_BLUR_OK);
+    for (int lv = 0; lv < MODQ_LEVEL_COUNT; lv++) {
+        const uint8_t *da, *db;
+        size_t na, nb;
+        assert_int_equal(modq_media_rendition(a, lv, &da, &na, NULL, NULL), MODQ_BLUR_OK);
+        assert_int_equal(modq_media_rendition(b, lv, &db, &nb, NULL, NULL), MODQ_BLUR_OK);
+        assert_int_equal(na, nb);
+        assert_memory_equal(da, db, na);
+    }
+    /* The kept image is gone after rendering, and can be dropped unrendered. */
+    assert_int_equal(modq_media_render(b, now, NULL, 0), MODQ_BLUR_ERR_INVALID_ARG);
+    assert_int_equal(modq_media_process(later, jpg, len, &c, NULL, 0), MODQ_BLUR_OK);
+    modq_media_release_image(c);
+    assert_int_equal(modq_media_render(c, now, NULL, 0), MODQ_BLUR_ERR_INVALID_ARG);
+    modq_media_free(a);
+    modq_media_free(b);
+    modq_media_free(c);
+    modq_opts_free(now);
+    modq_opts_free(later);
+    modq_synth_free(jpg);
+}
+
 typedef struct job {
     const uint8_t *buf;
     size_t len;
@@ -196,6 +233,7 @@ int main(void)
         cmocka_unit_test(test_media_failure_leaves_no_result_and_one_line),
         cmocka_unit_test(test_media_dihedral_variants_catch_rotated_copy),
         cmocka_unit_test(test_media_pdq_is_the_same_whatever_the_options),
+        cmocka_unit_test(test_media_deferred_render_matches_direct),
         cmocka_unit_test(test_media_concurrent_calls_agree),
     };
     return cmocka_run_group_tests(tests, tu_blur_setup, tu_blur_teardown);

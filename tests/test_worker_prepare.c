@@ -50,6 +50,7 @@ static int setup(void **state)
         return -1;
     }
     f->opts = modq_opts_new();
+    modq_opts_set(f->opts, MODQ_OPT_DEFER_RENDER, 1);
     f->banks = modq_banks_new();
     f->decided = modq_decided_new(1000, 7 * 24 * 3600 * 1000LL);
     pthread_mutex_init(&f->lock, NULL);
@@ -240,6 +241,9 @@ static void test_prepare_bank_match_decides_without_a_person(void **state)
     assert_string_equal(d->trace_id, "trace-1");
     assert_string_equal(d->worker_id, "w-test");
     assert_int_equal(d->decided_at_ms, 1767600000000LL);
+    /* Nobody will see it: no rendition was made. */
+    assert_int_equal(modq_media_rendition(p->media, 3, NULL, NULL, NULL, NULL),
+                     MODQ_BLUR_ERR_INVALID_ARG);
     modq__v1__decision__free_unpacked(d, NULL);
     modq_prepared_free(p);
     free(msg);

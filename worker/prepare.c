@@ -123,6 +123,15 @@ static int pack_decision(const modq_prepare_ctx *ctx, modq_prepared *p, const au
     return 0;
 }
 
+/* Renders what process deferred; media processed without deferral is already rendered. */
+static modq_blur_result render_deferred(modq_media *m, const modq_media_opts *opts, char *errstr,
+                                        size_t errstr_size)
+{
+    if (!modq_opts_get(opts, MODQ_OPT_DEFER_RENDER))
+        return MODQ_BLUR_OK;
+    return modq_media_render(m, opts, errstr, errstr_size);
+}
+
 /* Gets the media bytes: the ticket's own, or fetched (then *owned is set: caller frees). */
 static int media_bytes(const modq_prepare_ctx *ctx, modq_prepared *p, const uint8_t **data,
                        size_t *len, uint8_t **owned)
@@ -262,6 +271,14 @@ modq_prepared *modq_prepare_ticket(const modq_prepare_ctx *ctx, const void *msg,
     if (!decide_or_review(ctx, p, now_ms)) {
         modq_prepared_free(p);
         return NULL;
+    }
+    /* With deferred rendering, only tickets a person will see pay for renditions. */
+    if (p->media && p->kind == MODQ_PREPARED_REVIEW) {
+        br = render_deferred(p->media, ctx->media_opts, err, sizeof(err));
+        if (br != MODQ_BLUR_OK)
+            return dead_letter(p, modq_blur_code(br), "media: %s", err);
+    } else {
+        modq_media_release_image(p->media);
     }
     return p;
 }

@@ -29,12 +29,13 @@ typedef enum modq_prepared_kind {
  * touched under decided_lock. */
 typedef struct modq_prepare_ctx {
     const modq_policy *policy;
-    const modq_media_opts *media_opts;
-    const modq_fetch *fetch;       /* NULL: URI media dead-letters */
-    const modq_banks *banks;       /* NULL: no banks */
-    modq_decided *decided;         /* NULL: nothing decided yet */
-    pthread_mutex_t *decided_lock; /* guards decided; required when decided is set */
-    unsigned auto_verdicts;        /* bit v: a prior decision with Verdict v is re-applied */
+    const modq_media_opts *media_opts; /* with MODQ_OPT_DEFER_RENDER set, renditions are made
+                                          only for review items */
+    const modq_fetch *fetch;           /* NULL: URI media dead-letters */
+    const modq_banks *banks;           /* NULL: no banks */
+    modq_decided *decided;             /* NULL: nothing decided yet */
+    pthread_mutex_t *decided_lock;     /* guards decided; required when decided is set */
+    unsigned auto_verdicts;            /* bit v: a prior decision with Verdict v is re-applied */
     const char *worker_id;
     size_t max_message_bytes; /* larger messages dead-letter unread */
 } modq_prepare_ctx;
