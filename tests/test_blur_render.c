@@ -295,6 +295,107 @@ static void test_render_blurred_levels_match_reference_blur(void **state)
     }
 }
 
+/* Standard deviation of the blur across a sharp vertical edge, from the second moment of the
+ * derivative of the middle row of a rendition (in the rendition's own pixels). */
+static double edge_sigma(const uint8_t *data, size_t len)
+{
+    VipsImage *img = vips_image_new_from_buffer(data, len, "", NULL), *grey = NULL, *mem = NULL;
+    double sum = 0, m1 = 0, m2 = 0;
+
+    assert_non_null(img);
+    assert_int_equal(vips_extract_band(img, &grey, 0, NULL), 0);
+    assert_non_null(mem = vips_image_copy_memory(grey));
+    const uint8_t *row = VIPS_IMAGE_ADDR(mem, 0, mem->Ysize / 2);
+    for (int x = 0; x + 1 < mem->Xsize; x++) {
+        double d = (double)row[x + 1] - row[x];
+        d = d > 0 ? d : 0;
+        sum += d;
+        m1 += d * (x + 0.5);
+        m2 += d * (x + 0.5) * (x + 0.5);
+    }
+    VIPS_UNREF(img);
+    VIPS_UNREF(grey);
+    VIPS_UNREF(mem);
+    assert_true(sum > 0);
+    m1 /= sum;
+    return sqrt(m2 / sum - m1 * m1);
+}
+
+/* Each level blurs by the sigma it documents: a black/white edge spreads by sigma (as a fraction
+ * of the displayed long side) within 10 %, not by a truncated kernel's smaller spread. */
+static void test_render_levels_blur_by_their_documented_sigma(void **state)
+{
+    VipsImage *black = NULL;
+    void *png = NULL;
+    size_t len = 0;
+    modq_media *m;
+
+    (void)state;
+    assert_int_equal(vips_black(&black, 1024, 512, NULL), 0);
+    assert_int_equal(vips_draw_rect1(black, 255.0, 512, 0, 512, 512, "fill", TRUE, NULL), 0);
+    assert_int_equal(vips_pngsave_buffer(black, &png, &len, NULL), 0);
+    m = process(png, len, NULL);
+    assert_non_null(m);
+    for (int lv = 1; lv < MODQ_LEVEL_COUNT; lv++) {
+        const uint8_t *d;
+        size_t n;
+        int w, h;
+        double want, got;
+        modq_media_rendition(m, lv, &d, &n, &w, &h);
+        /* Expected in the rendition's pixels; the downscale itself adds a little spread. */
+        want = modq_media_level_sigma(lv) * 1024 * w / 1024.0;
+        got = edge_sigma(d, n);
+        print_message("level %d (%dx%d): edge sigma %.2f px, documented %.2f px\n", lv, w, h, got,
+                      want);
+        assert_true(got > want * 0.9 && got < want * 1.25);
+    }
+    modq_media_free(m);
+    g_free(png);
+    VIPS_UNREF(black);
+}
+
+/* Tones survive encoding: black, mid-grey and white stay where they were (a limited-range luma
+ * mix-up would stretch them and crush shadows and highlights). */
+static void test_render_keeps_tones(void **state)
+{
+    static const int tones[] = {0, 16, 128, 235, 255};
+    VipsImage *img = NULL, *dec = NULL, *band = NULL, *mem = NULL;
+    void *png = NULL;
+    size_t len = 0;
+    modq_media *m;
+    const uint8_t *d;
+    size_t n;
+
+    (void)state;
+    assert_int_equal(vips_black(&img, 500, 100, NULL), 0);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(vips_draw_rect1(img, tones[i], i * 100, 0, 100, 100, "fill", TRUE, NULL),
+                         0);
+    assert_int_equal(vips_pngsave_buffer(img, &png, &len, NULL), 0);
+    for (int fmt = MODQ_FORMAT_WEBP; fmt <= MODQ_FORMAT_JPEG; fmt++) {
+        modq_media_opts *opts = modq_opts_new();
+        modq_opts_set(opts, MODQ_OPT_FORMAT, fmt);
+        m = process(png, len, opts);
+        assert_non_null(m);
+        modq_media_rendition(m, 0, &d, &n, NULL, NULL);
+        dec = vips_image_new_from_buffer(d, n, "", NULL);
+        assert_int_equal(vips_extract_band(dec, &band, 0, NULL), 0);
+        assert_non_null(mem = vips_image_copy_memory(band));
+        for (int i = 0; i < 5; i++) {
+            int got = *VIPS_IMAGE_ADDR(mem, i * 100 + 50, 50);
+            print_message("format %d tone %3d -> %3d\n", fmt, tones[i], got);
+            assert_true(abs(got - tones[i]) <= 3);
+        }
+        VIPS_UNREF(dec);
+        VIPS_UNREF(band);
+        VIPS_UNREF(mem);
+        modq_media_free(m);
+        modq_opts_free(opts);
+    }
+    g_free(png);
+    VIPS_UNREF(img);
+}
+
 static void test_render_only_requested_levels(void **state)
 {
     size_t len;
@@ -335,6 +436,8 @@ int main(void)
         cmocka_unit_test(test_render_blur_removes_detail_level_by_level),
         cmocka_unit_test(test_render_blur_is_independent_of_source_size),
         cmocka_unit_test(test_render_blurred_levels_match_reference_blur),
+        cmocka_unit_test(test_render_levels_blur_by_their_documented_sigma),
+        cmocka_unit_test(test_render_keeps_tones),
         cmocka_unit_test(test_render_only_requested_levels),
         cmocka_unit_test(test_render_level_sigmas_increase),
     };
