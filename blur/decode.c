@@ -181,11 +181,12 @@ static modq_blur_result check_header(const modq_media_opts *opts, VipsImage *hdr
 /* Brings any decoded band layout to uchar sRGB or B_W without alpha (flattened on white). */
 static int normalise(VipsImage *in, VipsImage **out)
 {
-    VipsImage *t[4] = {NULL, NULL, NULL, NULL};
+    VipsImage *t[7] = {NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+    VipsImage *img;
     int alpha = vips_image_hasalpha(in);
     int colour_bands = in->Bands - (alpha ? 1 : 0);
-    VipsInterpretation target =
-        colour_bands >= 3 ? VIPS_INTERPRETATION_sRGB : VIPS_INTERPRETATION_B_W;
+    int want = colour_bands >= 3 ? 3 : 1;
+    VipsInterpretation target = want == 3 ? VIPS_INTERPRETATION_sRGB : VIPS_INTERPRETATION_B_W;
     int rc = -1;
 
     if (vips_colourspace_issupported(in)) {
@@ -193,29 +194,38 @@ static int normalise(VipsImage *in, VipsImage **out)
             goto out;
     } else {
         /* Unusual tags (multiband, fourier...): keep the leading colour bands as they are. */
-        int keep = colour_bands >= 3 ? 3 : 1;
-        if (vips_extract_band(in, &t[0], 0, "n", keep, NULL))
+        if (vips_extract_band(in, &t[0], 0, "n", want, NULL))
             goto out;
         alpha = 0;
     }
     if (vips_cast_uchar(t[0], &t[1], NULL))
         goto out;
-    if (alpha && vips_image_hasalpha(t[1])) {
-        double white[3] = {255, 255, 255};
-        VipsArrayDouble *bg = vips_array_double_new(white, t[1]->Bands - 1);
-        int frc = vips_flatten(t[1], &t[2], "background", bg, NULL);
-        vips_area_unref(VIPS_AREA(bg));
-        if (frc || vips_cast_uchar(t[2], &t[3], NULL))
+    img = t[1];
+    alpha = alpha && vips_image_hasalpha(img);
+    /* Exactly `want` colour bands (+ the last band as alpha): hostile files can carry 5, 8 or
+     * more samples per pixel, and everything downstream counts on 1 or 3. */
+    if (img->Bands > want + alpha) {
+        if (vips_extract_band(img, &t[2], 0, "n", want, NULL))
             goto out;
-        *out = t[3];
-        t[3] = NULL;
-    } else {
-        *out = t[1];
-        t[1] = NULL;
+        if (alpha && (vips_extract_band(img, &t[3], img->Bands - 1, NULL) ||
+                      vips_bandjoin2(t[2], t[3], &t[4], NULL)))
+            goto out;
+        img = alpha ? t[4] : t[2];
     }
+    if (alpha) {
+        double white[3] = {255, 255, 255};
+        VipsArrayDouble *bg = vips_array_double_new(white, want);
+        int frc = vips_flatten(img, &t[5], "background", bg, NULL);
+        vips_area_unref(VIPS_AREA(bg));
+        if (frc || vips_cast_uchar(t[5], &t[6], NULL))
+            goto out;
+        img = t[6];
+    }
+    g_object_ref(img);
+    *out = img;
     rc = 0;
 out:
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 7; i++)
         VIPS_UNREF(t[i]);
     return rc;
 }
@@ -255,6 +265,9 @@ modq_blur_result modq_decode_image(const modq_media_opts *opts, const void *buf,
     if (!opts || !out || (!buf && len > 0))
         return MODQ_BLUR_ERR_INVALID_ARG;
     memset(out, 0, sizeof(*out));
+    /* libvips keeps errors in one process-wide buffer, and a successful decode can leave text in
+     * it (a HEIF seek, say): clear it so a later failure reports its own reason. */
+    vips_error_clear();
     if (len == 0) {
         MODQ_ERRSTR(errstr, errstr_size, "empty input: 0 bytes");
         return MODQ_BLUR_ERR_EMPTY;

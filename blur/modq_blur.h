@@ -7,7 +7,9 @@
  * never written anywhere. No Kafka, no HTTP: callers wire this library to the world.
  *
  * Threads: after modq_blur_init(), every function here may be called from any thread; a
- * modq_media_opts may be shared read-only once configured.
+ * modq_media_opts may be shared read-only once configured. Error texts come from libvips's one
+ * process-wide error buffer: under concurrent failures a message may name another item's
+ * reason (the result code is always this call's own).
  */
 #ifndef MODQ_BLUR_H
 #define MODQ_BLUR_H
@@ -198,7 +200,7 @@ int modq_media_display_width(const modq_media *m);
 int modq_media_display_height(const modq_media *m);
 /* MIME type of the renditions, "image/webp" or "image/jpeg". */
 const char *modq_media_mime(const modq_media *m);
-/* The blur sigma of a level as a fraction of the displayed width (0 for level 0). */
+/* The blur sigma of a level as a fraction of the displayed long side (0 for level 0). */
 double modq_media_level_sigma(int level);
 
 /* ---------------------------------------------------------------------------------------------

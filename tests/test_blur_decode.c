@@ -352,6 +352,42 @@ static void test_decode_output_carries_no_metadata(void **state)
     VIPS_UNREF(img);
 }
 
+/* TIFF allows any number of samples per pixel: 5 to 10 must come out as 3 colour bands (or fail
+ * cleanly), never read past the flattening background. */
+/* A failure reports its own reason, not text a previous call left in libvips's error buffer. */
+static void test_decode_error_is_not_stale(void **state)
+{
+    fixture *f = *state;
+    size_t len;
+    uint8_t *jpg = tu_synth(MODQ_SYNTH_NOISE, 400, 300, 8, "jpeg", &len);
+
+    vips_error("elsewhere", "%s", "stale text from an earlier call");
+    assert_int_equal(decode(f, jpg, len / 2), MODQ_BLUR_ERR_CORRUPT);
+    assert_null(strstr(f->err, "stale text"));
+    modq_synth_free(jpg);
+}
+
+static void test_decode_many_band_tiff_is_normalised(void **state)
+{
+    fixture *f = *state;
+
+    for (int bands = 4; bands <= 10; bands++) {
+        VipsImage *black = NULL, *tagged = NULL;
+        void *buf = NULL;
+        size_t len = 0;
+        assert_int_equal(vips_black(&black, 16, 16, "bands", bands, NULL), 0);
+        assert_int_equal(
+            vips_copy(black, &tagged, "interpretation", VIPS_INTERPRETATION_sRGB, NULL), 0);
+        assert_int_equal(vips_tiffsave_buffer(tagged, &buf, &len, NULL), 0);
+        assert_int_equal(decode(f, buf, len), MODQ_BLUR_OK);
+        assert_int_equal(f->dec.image->Bands, 3);
+        assert_int_equal(f->dec.image->BandFmt, VIPS_FORMAT_UCHAR);
+        g_free(buf);
+        VIPS_UNREF(black);
+        VIPS_UNREF(tagged);
+    }
+}
+
 static void test_decode_flattens_alpha_on_white(void **state)
 {
     fixture *f = *state;
@@ -402,6 +438,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_decode_animated_gif_keeps_first_frame_and_counts_frames, setup, teardown),
         cmocka_unit_test_setup_teardown(test_decode_output_carries_no_metadata, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_decode_error_is_not_stale, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_decode_many_band_tiff_is_normalised, setup, teardown),
         cmocka_unit_test_setup_teardown(test_decode_flattens_alpha_on_white, setup, teardown),
     };
     return cmocka_run_group_tests(tests, tu_blur_setup, tu_blur_teardown);
