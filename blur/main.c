@@ -51,6 +51,21 @@ static int parse_int(const char *s, long long min, long long max, long long *out
     return 0;
 }
 
+/* "WxH", each side 1..8000. */
+static int parse_size(const char *s, long long *w, long long *h)
+{
+    char buf[32];
+    char *x;
+
+    if (strlen(s) >= sizeof(buf))
+        return -1;
+    memcpy(buf, s, strlen(s) + 1);
+    if (!(x = strchr(buf, 'x')))
+        return -1;
+    *x = '\0';
+    return parse_int(buf, 1, 8000, w) || parse_int(x + 1, 1, 8000, h) ? -1 : 0;
+}
+
 static int parse_levels(const char *s, long long *mask)
 {
     char buf[64];
@@ -189,6 +204,21 @@ static int write_renditions(const modq_media *m, const char *dir, json_t *j, cha
             snprintf(err, err_size, "cannot rename to %.300s: %s", final[lv], strerror(errno));
             goto out;
         }
+    /* A folder must never hold levels from an earlier run beside this one's: a stale clear
+     * level 0 next to a fresh blurred set is exactly what must not be shown by mistake. */
+    for (int lv = 0; lv < MODQ_LEVEL_COUNT; lv++)
+        for (int e = 0; e < 2; e++) {
+            const char *other = e ? "jpg" : "webp";
+            char stale[PATH_MAX];
+            if (written[lv] && strcmp(other, ext) == 0)
+                continue;
+            if ((size_t)snprintf(stale, sizeof(stale), "%s/level-%d.%s", dir, lv, other) <
+                    sizeof(stale) &&
+                unlink(stale) != 0 && errno != ENOENT) {
+                snprintf(err, err_size, "cannot remove stale %.300s: %s", stale, strerror(errno));
+                goto out;
+            }
+        }
     json_object_set_new(j, "display_width", json_integer(modq_media_display_width(m)));
     json_object_set_new(j, "display_height", json_integer(modq_media_display_height(m)));
     json_object_set(j, "renditions", arr);
@@ -206,8 +236,10 @@ static int make_dir(const char *dir)
     return mkdir(dir, 0755) == 0 || errno == EEXIST ? 0 : -1;
 }
 
-/* The per-file output folder: DIR itself for one input, DIR/<name without extension> for more. */
-static int output_dir(const char *out, const char *file, int nfiles, char *dir, size_t dir_size)
+/* The per-file output folder: DIR itself for one input, DIR/<N>-<name without extension> for
+ * more, numbered by position so that a/x.png and b/x.jpg never share a folder. */
+static int output_dir(const char *out, const char *file, int index, int nfiles, char *dir,
+                      size_t dir_size)
 {
     const char *base = strrchr(file, '/');
     const char *dot;
@@ -218,7 +250,7 @@ static int output_dir(const char *out, const char *file, int nfiles, char *dir, 
     base = base ? base + 1 : file;
     dot = strrchr(base, '.');
     n = dot && dot != base ? (int)(dot - base) : (int)strlen(base);
-    if ((size_t)snprintf(dir, dir_size, "%s/%.*s", out, n, base) >= dir_size)
+    if ((size_t)snprintf(dir, dir_size, "%s/%d-%.*s", out, index + 1, n, base) >= dir_size)
         return -1;
     return make_dir(dir);
 }
@@ -238,7 +270,7 @@ static int process_files(const modq_media_opts *opts, char **files, int nfiles, 
                       sizeof(err)) == 0 &&
             modq_media_process(opts, data, len, &m, err, sizeof(err)) == MODQ_BLUR_OK) {
             j = facts_json(files[i], m);
-            if (out && output_dir(out, files[i], nfiles, dir, sizeof(dir)) != 0) {
+            if (out && output_dir(out, files[i], i, nfiles, dir, sizeof(dir)) != 0) {
                 snprintf(err, sizeof(err), "cannot create output folder under %.300s", out);
                 json_decref(j);
                 j = NULL;
@@ -284,8 +316,12 @@ static int cmd_synth(const char *out, long long count, long long w, long long h,
             fprintf(stderr, "modq-media: synth: %s\n", modq_blur_strerror(r));
             return EXIT_FAILED;
         }
-        snprintf(path, sizeof(path), "%s/%s-%03lld.%s", out, kinds[k], i,
-                 strcmp(format, "jpeg") == 0 ? "jpg" : format);
+        if ((size_t)snprintf(path, sizeof(path), "%s/%s-%03lld.%s", out, kinds[k], i,
+                             strcmp(format, "jpeg") == 0 ? "jpg" : format) >= sizeof(path)) {
+            fprintf(stderr, "modq-media: synth: output path too long\n");
+            modq_synth_free(data);
+            return EXIT_FAILED;
+        }
         if (write_all(path, data, len)) {
             fprintf(stderr, "modq-media: synth: cannot write %s: %s\n", path, strerror(errno));
             modq_synth_free(data);
@@ -355,7 +391,7 @@ int main(int argc, char **argv)
         else if (strcmp(a, "--seed") == 0)
             bad = parse_int(val, 0, UINT32_MAX, &seed);
         else if (strcmp(a, "--size") == 0)
-            bad = sscanf(val, "%lldx%lld", &w, &h) != 2 || w < 1 || h < 1 || w > 8000 || h > 8000;
+            bad = parse_size(val, &w, &h);
         else if (strcmp(a, "--max-size") == 0)
             key = MODQ_OPT_DISPLAY_SIZE;
         else if (strcmp(a, "--quality") == 0)

@@ -61,15 +61,30 @@ set -e
 grep -q "trunc.jpg: corrupt image" "$tmp/multi.err" || fail "no truncation line"
 grep -q "bad.svg: blocked format: svg" "$tmp/multi.err" || fail "no svg line"
 [ "$(wc -l <"$tmp/multi.out")" -eq 2 ] || fail "good files not all reported"
-[ -z "$(ls -A "$tmp/multi/trunc" 2>/dev/null)" ] || fail "partial output for a failed file"
+[ -z "$(ls -A "$tmp/multi/1-trunc" 2>/dev/null)" ] || fail "partial output for a failed file"
 [ -z "$(find "$tmp/multi" -name '*.tmp')" ] || fail "temporary files left"
-[ "$(ls "$tmp/multi/shapes-001" | wc -l)" -eq 4 ] || fail "second good file not rendered"
+[ "$(ls "$tmp/multi/4-shapes-001" | wc -l)" -eq 4 ] || fail "second good file not rendered"
+
+# Same name in two folders: each input keeps its own output folder.
+mkdir -p "$tmp/a" "$tmp/b"
+cp "$good" "$tmp/a/x.jpg"
+cp "$good2" "$tmp/b/x.jpg"
+"$media" render "$tmp/a/x.jpg" "$tmp/b/x.jpg" --out "$tmp/same" >/dev/null
+cmp -s "$tmp/same/1-x/level-0.webp" "$tmp/same/2-x/level-0.webp" && fail "inputs share a folder"
+
+# A re-run with fewer levels leaves no stale level (above all no clear level 0) behind.
+"$media" render "$good" --out "$tmp/rerun" >/dev/null
+"$media" render "$good" --out "$tmp/rerun" --levels 3 >/dev/null
+[ "$(ls "$tmp/rerun")" = "level-3.webp" ] || fail "stale levels left: $(ls "$tmp/rerun")"
+"$media" render "$good" --out "$tmp/rerun" --levels 2,3 --format jpeg >/dev/null
+[ "$(ls "$tmp/rerun" | tr '\n' ' ')" = "level-2.jpg level-3.jpg " ] || fail "stale: $(ls "$tmp/rerun")"
 
 # usage errors
 set +e
 "$media" hash >/dev/null 2>&1; [ $? -eq 2 ] || fail "no files should exit 2"
 "$media" frobnicate >/dev/null 2>&1; [ $? -eq 2 ] || fail "unknown command should exit 2"
 "$media" render "$good" --out "$tmp/x" --levels 7 >/dev/null 2>&1; [ $? -eq 2 ] || fail "bad level"
+"$media" synth --out "$tmp/y" --size 99999999999999999999x3 >/dev/null 2>&1; [ $? -eq 2 ] || fail "huge size"
 set -e
 "$media" --version | grep -q '^modq-media ' || fail "--version"
 echo "test_blur_cli: 1 passed, 0 failed"
