@@ -6,6 +6,10 @@
  * ever drops a prefix. Everything that ended more than 24 h before the newest record is dropped:
  * the longest window any rule looks at is 24 h (a shift may not be longer), so nothing older can
  * change a decision. Not thread-safe: the caller serialises access to one ledger.
+ *
+ * Shifts are kept as a list of intervals, not one start time, because a shift boundary is not a
+ * rest: the rules derive work periods and rests from the records (policy_check.c), so ending and
+ * restarting a shift cannot reset the hard stop or the mandatory break.
  */
 #include "policy_impl.h"
 
@@ -26,7 +30,7 @@ modq_policy_result modq_ledger_new(const char *associate_id, modq_ledger **out)
         free(l);
         return MODQ_POLICY_ERR_INVALID_ARG;
     }
-    l->shift_start_ms = -1;
+    l->shift_floor_ms = -1;
     l->last_ms = INT64_MIN;
     *out = l;
     return MODQ_POLICY_OK;
@@ -69,7 +73,58 @@ int ledger_category_intern(modq_ledger *l, const char *name)
     return (int)l->ncategories++;
 }
 
-/* Drops segments and breaks that ended at or before now - 24 h. */
+bool policy_time_ok(int64_t t)
+{
+    return t >= 0 && t <= MODQ_POLICY_TIME_MAX;
+}
+
+int64_t ledger_open_shift_start(const modq_ledger *l)
+{
+    if (l->nshifts == 0 || l->shifts[l->nshifts - 1].end_ms >= 0) {
+        return -1;
+    }
+    return l->shifts[l->nshifts - 1].start_ms;
+}
+
+int64_t ledger_last_shift_end(const modq_ledger *l)
+{
+    for (size_t i = l->nshifts; i-- > 0;) {
+        if (l->shifts[i].end_ms >= 0) {
+            return l->shifts[i].end_ms;
+        }
+    }
+    return l->shift_floor_ms;
+}
+
+/* Keeps only the categories live segments use, so that the table cannot fill up with categories
+ * seen more than 24 h ago. Indices are renumbered in order of first use by the kept segments. */
+static void compact_categories(modq_ledger *l)
+{
+    int map[MODQ_LEDGER_MAX_CATEGORIES];
+    size_t n = 0;
+    for (size_t c = 0; c < MODQ_LEDGER_MAX_CATEGORIES; c++) {
+        map[c] = -1;
+    }
+    for (size_t i = 0; i < l->nsegs; i++) {
+        size_t c = l->segs[i].category;
+        if (map[c] < 0) {
+            map[c] = (int)n++;
+        }
+    }
+    char old[MODQ_LEDGER_MAX_CATEGORIES][MODQ_POLICY_NAME_MAX];
+    memcpy(old, l->categories, sizeof old);
+    for (size_t c = 0; c < l->ncategories; c++) {
+        if (map[c] >= 0) {
+            memcpy(l->categories[map[c]], old[c], MODQ_POLICY_NAME_MAX);
+        }
+    }
+    for (size_t i = 0; i < l->nsegs; i++) {
+        l->segs[i].category = (uint16_t)map[l->segs[i].category];
+    }
+    l->ncategories = n;
+}
+
+/* Drops segments, breaks and shifts that ended at or before now - 24 h. */
 static void prune(modq_ledger *l, int64_t now)
 {
     int64_t horizon = now - MS_PER_DAY;
@@ -80,6 +135,7 @@ static void prune(modq_ledger *l, int64_t now)
     if (k > 0) {
         memmove(l->segs, l->segs + k, (l->nsegs - k) * sizeof *l->segs);
         l->nsegs -= k;
+        compact_categories(l);
     }
     k = 0;
     while (k < l->nbreaks && l->breaks[k].end_ms >= 0 && l->breaks[k].end_ms <= horizon) {
@@ -89,11 +145,44 @@ static void prune(modq_ledger *l, int64_t now)
         memmove(l->breaks, l->breaks + k, (l->nbreaks - k) * sizeof *l->breaks);
         l->nbreaks -= k;
     }
+    k = 0;
+    while (k < l->nshifts && l->shifts[k].end_ms >= 0 && l->shifts[k].end_ms <= horizon) {
+        l->shift_floor_ms = l->shifts[k].end_ms;
+        k++;
+    }
+    if (k > 0) {
+        memmove(l->shifts, l->shifts + k, (l->nshifts - k) * sizeof *l->shifts);
+        l->nshifts -= k;
+    }
+}
+
+/* Opens a shift at now. When the list is full the two oldest merge into one: the gap between
+ * them stops counting as a rest, which can only make the rules stricter. */
+static void open_shift(modq_ledger *l, int64_t now)
+{
+    if (l->nshifts == MODQ_LEDGER_MAX_SHIFTS) {
+        l->shifts[0].end_ms = l->shifts[1].end_ms;
+        memmove(l->shifts + 1, l->shifts + 2, (l->nshifts - 2) * sizeof *l->shifts);
+        l->nshifts--;
+    }
+    l->shifts[l->nshifts].start_ms = now;
+    l->shifts[l->nshifts].end_ms = -1;
+    l->nshifts++;
+}
+
+static void close_shift(modq_ledger *l, int64_t now)
+{
+    if (ledger_open_shift_start(l) >= 0) {
+        l->shifts[l->nshifts - 1].end_ms = now;
+    }
 }
 
 /* Every record starts here: time must not go backwards. */
 static modq_policy_result advance(modq_ledger *l, int64_t now)
 {
+    if (!policy_time_ok(now)) {
+        return MODQ_POLICY_ERR_INVALID_ARG;
+    }
     if (l->last_ms != INT64_MIN && now < l->last_ms) {
         return MODQ_POLICY_ERR_TIME_ORDER;
     }
@@ -150,7 +239,9 @@ modq_policy_result modq_ledger_start_shift(modq_ledger *l, int64_t now)
     }
     close_item(l, now);
     close_break(l, now);
-    l->shift_start_ms = now;
+    if (ledger_open_shift_start(l) < 0) {
+        open_shift(l, now); /* a restart continues the open shift: it is neither end nor rest */
+    }
     return MODQ_POLICY_OK;
 }
 
@@ -165,7 +256,7 @@ modq_policy_result modq_ledger_end_shift(modq_ledger *l, int64_t now)
     }
     close_item(l, now);
     close_break(l, now);
-    l->shift_start_ms = -1;
+    close_shift(l, now);
     return MODQ_POLICY_OK;
 }
 
@@ -174,6 +265,9 @@ modq_policy_result modq_ledger_show(modq_ledger *l, const char *category, int ti
 {
     if (l == NULL || category == NULL || tier < 1 || tier > MODQ_POLICY_TIERS || level < 0 ||
         level >= MODQ_POLICY_LEVELS) {
+        return MODQ_POLICY_ERR_INVALID_ARG;
+    }
+    if (!policy_time_ok(now)) {
         return MODQ_POLICY_ERR_INVALID_ARG;
     }
     if (l->item_open || l->on_break) {
@@ -199,8 +293,8 @@ modq_policy_result modq_ledger_show(modq_ledger *l, const char *category, int ti
         return r;
     }
     l->last_ms = now;
-    if (l->shift_start_ms < 0) {
-        l->shift_start_ms = now;
+    if (ledger_open_shift_start(l) < 0) {
+        open_shift(l, now);
     }
     l->item_open = true;
     return MODQ_POLICY_OK;
@@ -208,7 +302,7 @@ modq_policy_result modq_ledger_show(modq_ledger *l, const char *category, int ti
 
 modq_policy_result modq_ledger_reveal(modq_ledger *l, int level, bool colour, int64_t now)
 {
-    if (l == NULL || level < 0 || level >= MODQ_POLICY_LEVELS) {
+    if (l == NULL || level < 0 || level >= MODQ_POLICY_LEVELS || !policy_time_ok(now)) {
         return MODQ_POLICY_ERR_INVALID_ARG;
     }
     if (!l->item_open) {
@@ -258,6 +352,9 @@ modq_policy_result modq_ledger_break_start(modq_ledger *l, int64_t now)
     if (l == NULL) {
         return MODQ_POLICY_ERR_INVALID_ARG;
     }
+    if (!policy_time_ok(now)) {
+        return MODQ_POLICY_ERR_INVALID_ARG;
+    }
     if (l->on_break) {
         return MODQ_POLICY_ERR_STATE;
     }
@@ -304,7 +401,7 @@ bool modq_ledger_on_break(const modq_ledger *l)
 
 int64_t modq_ledger_shift_start(const modq_ledger *l)
 {
-    return l == NULL ? -1 : l->shift_start_ms;
+    return l == NULL ? -1 : ledger_open_shift_start(l);
 }
 
 size_t modq_ledger_segment_count(const modq_ledger *l)

@@ -21,6 +21,7 @@ modq_policy_result modq_ledger_pack(const modq_ledger *l, uint8_t **buf, size_t 
     Modq__V1__Ledger msg;
     Modq__V1__LedgerSegment *segs = NULL, **segp = NULL;
     Modq__V1__LedgerBreak *brks = NULL, **brkp = NULL;
+    Modq__V1__LedgerShift shifts[MODQ_LEDGER_MAX_SHIFTS], *shiftp[MODQ_LEDGER_MAX_SHIFTS];
     /* protobuf-c wants mutable strings; copies keep l const without casting it away. */
     char(*cats)[MODQ_POLICY_NAME_MAX] = NULL;
     char associate[MODQ_POLICY_NAME_MAX];
@@ -62,9 +63,18 @@ modq_policy_result modq_ledger_pack(const modq_ledger *l, uint8_t **buf, size_t 
         brks[i].end_ms = l->breaks[i].end_ms;
         brkp[i] = &brks[i];
     }
+    for (size_t i = 0; i < l->nshifts; i++) {
+        modq__v1__ledger_shift__init(&shifts[i]);
+        shifts[i].start_ms = l->shifts[i].start_ms;
+        shifts[i].end_ms = l->shifts[i].end_ms;
+        shiftp[i] = &shifts[i];
+    }
     msg.format_version = LEDGER_FORMAT;
     msg.associate_id = associate;
-    msg.shift_start_ms = l->shift_start_ms;
+    msg.shift_start_ms = ledger_open_shift_start(l);
+    msg.n_shifts = l->nshifts;
+    msg.shifts = shiftp;
+    msg.shift_floor_ms = l->shift_floor_ms;
     msg.last_ms = l->last_ms;
     msg.n_segments = l->nsegs;
     msg.segments = segp;
@@ -103,10 +113,68 @@ __attribute__((format(printf, 3, 4))) static modq_policy_result reject(char *err
     return MODQ_POLICY_ERR_DECODE;
 }
 
+/* A stored interval: start in range, end -1 (open) or in range and not before start. */
+static bool interval_ok(int64_t start, int64_t end)
+{
+    return policy_time_ok(start) && (end == -1 || (policy_time_ok(end) && end >= start));
+}
+
+/* The shifts, checked like segments; a message without any (written before shifts were kept)
+ * stands for its open shift, if any. */
+static modq_policy_result fill_shifts(modq_ledger *l, const Modq__V1__Ledger *m, char *errstr,
+                                      size_t size)
+{
+    int64_t prev = INT64_MIN;
+    if (m->n_shifts > MODQ_LEDGER_MAX_SHIFTS) {
+        return reject(errstr, size, "ledger over its size caps (%zu shifts)", m->n_shifts);
+    }
+    for (size_t i = 0; i < m->n_shifts; i++) {
+        const Modq__V1__LedgerShift *sh = m->shifts[i];
+        bool open = sh->end_ms == -1;
+        if (!interval_ok(sh->start_ms, sh->end_ms) || sh->start_ms < prev ||
+            (open && i + 1 != m->n_shifts) || sh->start_ms > m->last_ms ||
+            (!open && sh->end_ms > m->last_ms)) {
+            return reject(errstr, size, "shift %zu: times out of order or out of range", i);
+        }
+        prev = open ? sh->start_ms : sh->end_ms;
+        l->shifts[i].start_ms = sh->start_ms;
+        l->shifts[i].end_ms = sh->end_ms;
+        l->nshifts++;
+    }
+    if (m->shift_start_ms != -1 && !policy_time_ok(m->shift_start_ms)) {
+        return reject(errstr, size, "shift start %lld out of range", (long long)m->shift_start_ms);
+    }
+    if (m->n_shifts == 0 && m->shift_start_ms >= 0) {
+        if (m->shift_start_ms > m->last_ms) {
+            return reject(errstr, size, "shift start %lld out of range",
+                          (long long)m->shift_start_ms);
+        }
+        l->shifts[0].start_ms = m->shift_start_ms;
+        l->shifts[0].end_ms = -1;
+        l->nshifts = 1;
+    }
+    if (ledger_open_shift_start(l) != m->shift_start_ms) {
+        return reject(errstr, size, "shift start %lld does not match the open shift",
+                      (long long)m->shift_start_ms);
+    }
+    /* 0 is the protobuf default of a message written before the field existed: none. */
+    if (m->shift_floor_ms == -1 || m->shift_floor_ms == 0) {
+        l->shift_floor_ms = -1;
+    } else if (!policy_time_ok(m->shift_floor_ms) || m->shift_floor_ms > m->last_ms ||
+               (m->n_shifts > 0 && m->shift_floor_ms > m->shifts[0]->start_ms)) {
+        return reject(errstr, size, "shift floor %lld out of range", (long long)m->shift_floor_ms);
+    } else {
+        l->shift_floor_ms = m->shift_floor_ms;
+    }
+    return MODQ_POLICY_OK;
+}
+
 /* Checks one message against every invariant the ledger code relies on, and copies it into l. */
 static modq_policy_result fill(modq_ledger *l, const Modq__V1__Ledger *m, char *errstr, size_t size)
 {
     int64_t prev = INT64_MIN;
+    bool empty = m->n_segments == 0 && m->n_breaks == 0 && m->n_shifts == 0 &&
+                 m->shift_start_ms == -1 && !m->item_open && !m->on_break;
     if (m->format_version != LEDGER_FORMAT) {
         return reject(errstr, size, "ledger format %u, expected %d", m->format_version,
                       LEDGER_FORMAT);
@@ -114,6 +182,10 @@ static modq_policy_result fill(modq_ledger *l, const Modq__V1__Ledger *m, char *
     if (m->n_segments > MODQ_LEDGER_MAX_SEGMENTS || m->n_breaks > MODQ_LEDGER_MAX_BREAKS) {
         return reject(errstr, size, "ledger over its size caps (%zu segments, %zu breaks)",
                       m->n_segments, m->n_breaks);
+    }
+    /* INT64_MIN is how an empty ledger says "no record yet"; anything else must be a time. */
+    if (!(policy_time_ok(m->last_ms) || (empty && m->last_ms == INT64_MIN))) {
+        return reject(errstr, size, "last_ms %lld out of range", (long long)m->last_ms);
     }
     if (m->n_segments > 0) {
         l->segs = calloc(m->n_segments, sizeof *l->segs);
@@ -131,9 +203,9 @@ static modq_policy_result fill(modq_ledger *l, const Modq__V1__Ledger *m, char *
                           (int)s->tier, (int)s->reveal_level);
         }
         bool open = s->end_ms == -1;
-        if (s->start_ms < prev || (open && !(last && m->item_open)) ||
-            (!open && s->end_ms < s->start_ms) || s->start_ms > m->last_ms ||
-            (!open && s->end_ms > m->last_ms)) {
+        if (!interval_ok(s->start_ms, s->end_ms) || s->start_ms < prev ||
+            (open && !(last && m->item_open)) || (!open && s->end_ms < s->start_ms) ||
+            s->start_ms > m->last_ms || (!open && s->end_ms > m->last_ms)) {
             return reject(errstr, size, "segment %zu: times out of order", i);
         }
         prev = open ? s->start_ms : s->end_ms;
@@ -158,9 +230,9 @@ static modq_policy_result fill(modq_ledger *l, const Modq__V1__Ledger *m, char *
         const Modq__V1__LedgerBreak *b = m->breaks[i];
         bool open = b->end_ms == -1;
         bool last = i + 1 == m->n_breaks;
-        if (b->start_ms < prev || (open && !(last && m->on_break)) ||
-            (!open && b->end_ms < b->start_ms) || b->start_ms > m->last_ms ||
-            (!open && b->end_ms > m->last_ms)) {
+        if (!interval_ok(b->start_ms, b->end_ms) || b->start_ms < prev ||
+            (open && !(last && m->on_break)) || (!open && b->end_ms < b->start_ms) ||
+            b->start_ms > m->last_ms || (!open && b->end_ms > m->last_ms)) {
             return reject(errstr, size, "break %zu: times out of order", i);
         }
         prev = open ? b->start_ms : b->end_ms;
@@ -174,10 +246,13 @@ static modq_policy_result fill(modq_ledger *l, const Modq__V1__Ledger *m, char *
     if (m->item_open && m->on_break) {
         return reject(errstr, size, "an item cannot be shown during a break");
     }
-    if (m->shift_start_ms < -1 || (m->shift_start_ms >= 0 && m->shift_start_ms > m->last_ms)) {
-        return reject(errstr, size, "shift start %lld out of range", (long long)m->shift_start_ms);
+    modq_policy_result r = fill_shifts(l, m, errstr, size);
+    if (r != MODQ_POLICY_OK) {
+        return r;
     }
-    l->shift_start_ms = m->shift_start_ms;
+    if (m->item_open && ledger_open_shift_start(l) < 0) {
+        return reject(errstr, size, "item_open without an open shift");
+    }
     l->last_ms = m->last_ms;
     l->item_open = m->item_open;
     l->on_break = m->on_break;

@@ -3,7 +3,8 @@
  * trace of one associate's requests against a policy and prints each decision, so that a lead can
  * see what a policy change does to a shift before deploying it.
  *
- * Exit codes: 0 success, 1 usage error, 2 invalid policy or trace ("FILE:LINE: message" on stderr).
+ * Exit codes: 0 success, 1 usage error, 2 any failure: invalid policy or trace ("FILE:LINE:
+ * message" on stderr), unreadable file, out of memory.
  */
 #include "modq_policy.h"
 
@@ -29,11 +30,15 @@ static void usage(FILE *f)
         "          Ops: settings (roles, skills, opt_outs, daily_cap_minutes, tier_caps,\n"
         "          default_levels), shift_start, shift_end, next {queue}, show {queue},\n"
         "          hide, reveal {level, colour, reason}, break_start, break_end, status.\n"
-        "          Each line needs \"t\": \"2026-01-05T09:00:00Z\" (or Unix ms); times must not\n"
-        "          go backwards. Without a settings line the associate has the role associate.\n"
+        "          Each line needs \"t\": \"2026-01-05T09:00:00Z\" (or Unix ms, 0 up to the end "
+        "of\n"
+        "          year 9999); times must not go backwards. Without a settings line the\n"
+        "          associate has the role associate. shift_end starts the minimum rest.\n"
         "          next/show/reveal print the decision for that request; the other ops print\n"
         "          the associate's status after it (\"deny\" with ON_BREAK, BREAK_DUE, ... when\n"
-        "          no harmful item could be handed out).\n",
+        "          no harmful item could be handed out).\n"
+        "\n"
+        "exit      0 success, 1 usage error, 2 invalid policy or trace, or any other failure.\n",
         f);
 }
 
@@ -270,6 +275,10 @@ static int sim_step(sim *s, json_t *req, json_t *out)
     } else if (!json_is_string(tv) || !parse_time(json_string_value(tv), &now)) {
         return sim_fail(s, "\"t\" must be \"YYYY-MM-DDTHH:MM:SS[.fff]Z\" or Unix ms");
     }
+    if (now < 0 || now > MODQ_POLICY_TIME_MAX) {
+        return sim_fail(s,
+                        "\"t\" must be between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z");
+    }
     if (now < modq_ledger_last_ms(s->ledger)) {
         return sim_fail(s, "time goes backwards");
     }
@@ -373,7 +382,7 @@ static int cmd_simulate(const char *policy_path, const char *trace_path)
     if (s.settings == NULL || s.d == NULL ||
         modq_ledger_new("simulated", &s.ledger) != MODQ_POLICY_OK) {
         fprintf(stderr, "modq-policy: out of memory\n");
-        rc = 1;
+        rc = 2;
         goto out;
     }
     modq_settings_set_roles(s.settings, MODQ_ROLE_ASSOCIATE);
@@ -386,7 +395,7 @@ static int cmd_simulate(const char *policy_path, const char *trace_path)
     line = malloc(MAX_LINE + 2); /* room for MAX_LINE bytes, the newline and the NUL */
     if (line == NULL) {
         fprintf(stderr, "modq-policy: out of memory\n");
-        rc = 1;
+        rc = 2;
         goto out;
     }
     while (rc == 0 && fgets(line, MAX_LINE + 2, f) != NULL) {

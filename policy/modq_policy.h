@@ -11,7 +11,9 @@
  *     the reason, the instant until which it holds, the warnings due and a usage snapshot.
  *
  * Time: every function takes "now" as int64 Unix milliseconds (UTC). Nothing here reads the system
- * clock, so every rule can be tested at exact instants.
+ * clock, so every rule can be tested at exact instants. Every "now" and every stored time must lie
+ * in 0 .. MODQ_POLICY_TIME_MAX (ERR_INVALID_ARG, or ERR_DECODE for a stored ledger, otherwise), so
+ * that no sum of a time and a duration can overflow.
  *
  * Threads: a loaded modq_policy may be shared read-only by any number of threads. A modq_ledger,
  * modq_settings or modq_decision is NOT thread-safe: the caller serialises all access to one
@@ -48,14 +50,19 @@ typedef enum modq_policy_result {
     MODQ_POLICY_RESULT_COUNT
 } modq_policy_result;
 
+/* 9999-12-31T23:59:59.999Z: the latest instant accepted anywhere. */
+#define MODQ_POLICY_TIME_MAX INT64_C(253402300799999)
+
 /* A static English sentence for a result. Never NULL. */
 const char *modq_policy_strerror(modq_policy_result r);
 
-/* Why an item or a reveal was refused. Order = precedence: when several apply, the lowest wins. */
+/* Why an item or a reveal was refused. Order = precedence: when several apply, the lowest wins
+ * (check, check_reveal and status all test them in this order). */
 typedef enum modq_policy_reason {
     MODQ_REASON_NONE = 0,     /* allowed */
     MODQ_REASON_ON_BREAK,     /* a break is in progress */
-    MODQ_REASON_SHIFT_OVER,   /* hard end of shift reached (or the shift was ended) */
+    MODQ_REASON_SHIFT_OVER,   /* hard end of the work period reached, or a shift was ended and
+                               * the policy's minimum rest since then is not over */
     MODQ_REASON_BREAK_DUE,    /* continuous review reached its maximum; a break must come first */
     MODQ_REASON_ROLE,         /* none of the associate's roles may take from this queue */
     MODQ_REASON_SKILL,        /* the associate lacks a skill or locale the queue requires */
@@ -83,8 +90,10 @@ typedef enum modq_policy_cap {
     MODQ_CAP_TIER2,
     MODQ_CAP_TIER3,
     MODQ_CAP_TIER4,
-    MODQ_CAP_CONTINUOUS, /* minutes of review since the last full break (or shift start) */
-    MODQ_CAP_SHIFT,      /* minutes since shift start */
+    MODQ_CAP_CONTINUOUS, /* minutes of review since the last full break, or the last gap of a
+                          * break's length with nothing on screen (shift boundaries do not count) */
+    MODQ_CAP_SHIFT,      /* minutes since the work period began: the first shift after the last
+                          * minimum rest (restarts do not count) */
     MODQ_CAP_COUNT
 } modq_policy_cap;
 
@@ -197,17 +206,20 @@ int modq_settings_show_level(const modq_settings *s, const modq_policy *p, size_
  *
  * Records are segments: an item's time on screen at one reveal level and colour. A reveal ends
  * one segment and starts the next. Records must come in time order (ERR_TIME_ORDER otherwise).
- * Memory is bounded: segments and breaks that ended more than 24 h before the newest record are
- * pruned (nothing older can affect any rule, since the longest window is 24 h and a shift may not
- * be longer). At MODQ_LEDGER_MAX_SEGMENTS live segments a new show fails with ERR_LEDGER_FULL and
- * every check refuses with LEDGER_FULL until old segments age out: the engine would rather stop
- * work than under-count exposure.
+ * Memory is bounded: segments, breaks and shifts that ended more than 24 h before the newest
+ * record are pruned (nothing older can affect any rule, since the longest window is 24 h and a
+ * shift may not be longer; the end of the newest pruned shift is kept, so a work period that began
+ * before it still counts as begun). The category table keeps only categories of live segments. At
+ * MODQ_LEDGER_MAX_SEGMENTS live segments a new show fails with ERR_LEDGER_FULL and every check
+ * refuses with LEDGER_FULL until old segments age out: the engine would rather stop work than
+ * under-count exposure.
  */
 typedef struct modq_ledger modq_ledger;
 
 #define MODQ_LEDGER_MAX_SEGMENTS   16384 /* one every ~5 s for 24 h */
 #define MODQ_LEDGER_MAX_BREAKS     512
-#define MODQ_LEDGER_MAX_CATEGORIES 64
+#define MODQ_LEDGER_MAX_CATEGORIES 64 /* a policy may not name more distinct categories */
+#define MODQ_LEDGER_MAX_SHIFTS     32 /* beyond, the two oldest merge (their gap is not a rest) */
 #define MODQ_LEDGER_MAX_BYTES      (4 * 1024 * 1024) /* serialised size cap */
 
 /* A new, empty ledger for associate_id (copied; at most MODQ_POLICY_NAME_MAX - 1 bytes).
@@ -216,9 +228,13 @@ modq_policy_result modq_ledger_new(const char *associate_id, modq_ledger **out);
 void modq_ledger_free(modq_ledger *l);
 const char *modq_ledger_associate(const modq_ledger *l);
 
-/* Starts a shift at now (ends any open one). Shows auto-start a shift when none is open. */
+/* Starts a shift at now (hides an open item and closes an open break first). When a shift is
+ * already open it goes on: a restart is neither an end nor a rest. Shows auto-start a shift when
+ * none is open. Shifts are kept as records, so the rules can tell a rest from a restart. */
 modq_policy_result modq_ledger_start_shift(modq_ledger *l, int64_t now);
-/* Ends the shift (hides an open item and closes an open break first). */
+/* Ends the shift (hides an open item and closes an open break first); nothing when none is
+ * open. The policy's minimum rest between shifts starts here: until it is over every check is
+ * refused with SHIFT_OVER, even if a new shift is started meanwhile. */
 modq_policy_result modq_ledger_end_shift(modq_ledger *l, int64_t now);
 /* An item of category and tier is now on screen at reveal level (colour off). */
 modq_policy_result modq_ledger_show(modq_ledger *l, const char *category, int tier, int level,
@@ -234,7 +250,7 @@ modq_policy_result modq_ledger_break_end(modq_ledger *l, int64_t now);
 /* State queries, for the worker and tests. */
 bool modq_ledger_item_open(const modq_ledger *l);
 bool modq_ledger_on_break(const modq_ledger *l);
-/* Shift start, or -1 when no shift is open. */
+/* Start of the open shift, or -1 when no shift is open. */
 int64_t modq_ledger_shift_start(const modq_ledger *l);
 /* Live segments and breaks (after pruning). */
 size_t modq_ledger_segment_count(const modq_ledger *l);
@@ -249,8 +265,9 @@ int64_t modq_ledger_last_ms(const modq_ledger *l);
 modq_policy_result modq_ledger_pack(const modq_ledger *l, uint8_t **buf, size_t *len);
 /*
  * Rebuilds a ledger from a modq.v1.Ledger message (at most MODQ_LEDGER_MAX_BYTES), checking that
- * it is consistent (ordered times, valid tiers and levels, size caps). On success *out is a new
- * ledger owned by the caller; on failure ERR_DECODE and a message in errstr.
+ * it is consistent (ordered times, every time in 0 .. MODQ_POLICY_TIME_MAX, valid tiers and
+ * levels, size caps). On success *out is a new ledger owned by the caller; on failure ERR_DECODE
+ * and a message in errstr.
  */
 modq_policy_result modq_ledger_unpack(const uint8_t *buf, size_t len, modq_ledger **out,
                                       char *errstr, size_t errstr_size);
@@ -271,8 +288,10 @@ modq_policy_reason modq_decision_reason(const modq_decision *d);
  * Allowed: the instant by which the item must leave the screen (or the reveal be undone) so that
  * no cap, break or shift rule is broken; the worker hides it then. Denied: the earliest instant at
  * which the reason can clear with no further action (COOLDOWN, DAILY_CAP, TIER_CAP, ON_BREAK: the
- * minimum break end; BREAK_DUE: now + a full break), or 0 when only an action clears it (ROLE,
- * SKILL, OPT_OUT, ROTATION, SHIFT_OVER, reveal reasons).
+ * minimum break end; BREAK_DUE: a break's length after the screen went blank, or after now while
+ * an item is shown; SHIFT_OVER after a shift ended: the end of the minimum rest), or 0 when only an
+ * action clears it (ROLE, SKILL, OPT_OUT, ROTATION, SHIFT_OVER at the hard stop of an open shift:
+ * end the shift, then rest; reveal reasons; LEDGER_FULL of the category table).
  */
 int64_t modq_decision_until_ms(const modq_decision *d);
 /* Usage of a cap at the decision's instant, minutes. Returns false (and zeros) when the cap is

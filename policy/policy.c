@@ -173,10 +173,11 @@ void modq_policy_summary(const modq_policy *p, char *buf, size_t size)
     }
     snprintf(buf, size,
              "version %s: %d tiers, %zu queues, daily cap %g min, break every %g min for %g min, "
-             "shift %g min, rotation %d, warning at %g%%",
+             "shift %g min, rest %g min, rotation %d, warning at %g%%",
              p->version, MODQ_POLICY_TIERS, p->nqueues, (double)p->daily_cap_ms / MS_PER_MIN,
              (double)p->max_continuous_ms / MS_PER_MIN, (double)p->break_ms / MS_PER_MIN,
-             (double)p->shift_max_ms / MS_PER_MIN, p->rotation_max, p->warning_fraction * 100.0);
+             (double)p->shift_max_ms / MS_PER_MIN, (double)p->min_rest_ms / MS_PER_MIN,
+             p->rotation_max, p->warning_fraction * 100.0);
 }
 
 size_t modq_policy_queue_count(const modq_policy *p)

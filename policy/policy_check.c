@@ -7,6 +7,11 @@
  * broken even if the associate never hides it. Caps are rolling 24 h windows over the ledger's
  * segments; the deadline ignores exposure that will roll out of the window meanwhile, which can
  * only make it earlier (safer), never later.
+ *
+ * Continuous review and work periods are derived from the records, never from a restartable shift
+ * start: a run of review ends only with a full break or a gap of at least the break length with
+ * nothing on screen, and a work period ends only with a gap of at least the minimum rest with no
+ * shift open. Ending or restarting a shift therefore resets neither the break nor the hard stop.
  */
 #include "policy_impl.h"
 
@@ -19,8 +24,10 @@ typedef struct snapshot {
     double weighted_ms;                     /* rolling 24 h, weighted */
     int64_t tier_ms[MODQ_POLICY_TIERS + 1]; /* rolling 24 h, on screen */
     bool shift_open;
-    int64_t shift_start;     /* now when no shift is open */
-    int64_t run_start;       /* start of continuous review */
+    int64_t period_start;    /* start of the work period; now when a new one would start now */
+    int64_t rest_until;      /* a shift ended and its minimum rest runs until then; 0 when none */
+    int64_t run_start;       /* start of continuous review; now when rested */
+    int64_t run_rest_end;    /* when the current run would end with nothing more on screen */
     int64_t cooldown_until;  /* 0 when none */
     int streak_cat;          /* category of the latest item in this run, -1 */
     int streak;              /* consecutive items of streak_cat */
@@ -49,21 +56,71 @@ static void usage_at(const modq_policy *p, const modq_ledger *l, int64_t t, int6
     *weighted = w;
 }
 
+/*
+ * The work period at now: it starts with the first shift after the last gap of at least the
+ * minimum rest between shifts (a shift that ended more than 24 h ago and was pruned still counts
+ * through shift_floor_ms). After a shift ends, no work until its rest is over, whatever is
+ * started meanwhile.
+ */
+static void work_period(const modq_policy *p, const modq_ledger *l, int64_t now, snapshot *sn)
+{
+    int64_t last_end = ledger_last_shift_end(l);
+    sn->rest_until =
+        (last_end >= 0 && now < last_end + p->min_rest_ms) ? last_end + p->min_rest_ms : 0;
+    if (l->nshifts == 0 || (!sn->shift_open && sn->rest_until == 0)) {
+        sn->period_start = now; /* rested, or never worked: an item now starts a new period */
+        return;
+    }
+    size_t i = l->nshifts - 1;
+    while (i > 0 && l->shifts[i].start_ms - l->shifts[i - 1].end_ms < p->min_rest_ms) {
+        i--;
+    }
+    sn->period_start = l->shifts[i].start_ms;
+    if (i == 0 && l->shift_floor_ms >= 0 &&
+        l->shifts[0].start_ms - l->shift_floor_ms < p->min_rest_ms) {
+        sn->period_start = l->shift_floor_ms; /* began before the pruned shift ended */
+    }
+}
+
+/*
+ * The run of continuous review at now: it starts at the end of the last full break or the end of
+ * the last gap of at least the break length with nothing on screen (the first segment kept
+ * follows such a gap), and is over (run_start = now) when nothing has been on screen for that
+ * long. A short pause or a shift boundary does not end it.
+ */
+static void review_run(const modq_policy *p, const modq_ledger *l, int64_t now, snapshot *sn)
+{
+    int64_t run = now;
+    if (l->nsegs > 0) {
+        run = l->segs[0].start_ms;
+        for (size_t i = 1; i < l->nsegs; i++) {
+            if (l->segs[i].start_ms - l->segs[i - 1].end_ms >= p->break_ms) {
+                run = l->segs[i].start_ms;
+            }
+        }
+        for (size_t i = 0; i < l->nbreaks; i++) {
+            const ledger_break *b = &l->breaks[i];
+            if (b->end_ms >= 0 && b->end_ms - b->start_ms >= p->break_ms && b->end_ms > run) {
+                run = b->end_ms;
+            }
+        }
+        int64_t last_end = l->item_open ? now : l->segs[l->nsegs - 1].end_ms;
+        if (now - last_end >= p->break_ms) {
+            run = now;
+        }
+        sn->run_rest_end = last_end + p->break_ms;
+    }
+    sn->run_start = run;
+}
+
 static void take(const modq_policy *p, const modq_ledger *l, int64_t now, snapshot *sn)
 {
     memset(sn, 0, sizeof *sn);
     sn->now = now;
     usage_at(p, l, now, now, &sn->weighted_ms, sn->tier_ms);
-    sn->shift_open = l->shift_start_ms >= 0;
-    sn->shift_start = sn->shift_open ? l->shift_start_ms : now;
-    /* Only a break of the full length resets continuous review; a short pause does not. */
-    sn->run_start = sn->shift_start;
-    for (size_t i = 0; i < l->nbreaks; i++) {
-        const ledger_break *b = &l->breaks[i];
-        if (b->end_ms >= 0 && b->end_ms - b->start_ms >= p->break_ms && b->end_ms > sn->run_start) {
-            sn->run_start = b->end_ms;
-        }
-    }
+    sn->shift_open = ledger_open_shift_start(l) >= 0;
+    work_period(p, l, now, sn);
+    review_run(p, l, now, sn);
     sn->streak_cat = -1;
     sn->oldest_live_end = -1;
     for (size_t i = 0; i < l->nsegs; i++) {
@@ -122,10 +179,9 @@ static void fill_usage(const modq_policy *p, const modq_settings *s, const snaps
                     (double)cap);
         }
     }
-    set_cap(d, MODQ_CAP_CONTINUOUS,
-            (sn->shift_open && !on_break) ? (double)(sn->now - sn->run_start) : 0.0,
+    set_cap(d, MODQ_CAP_CONTINUOUS, on_break ? 0.0 : (double)(sn->now - sn->run_start),
             (double)p->max_continuous_ms);
-    set_cap(d, MODQ_CAP_SHIFT, sn->shift_open ? (double)(sn->now - sn->shift_start) : 0.0,
+    set_cap(d, MODQ_CAP_SHIFT, sn->shift_open ? (double)(sn->now - sn->period_start) : 0.0,
             (double)p->shift_max_ms);
     for (int c = 0; c < MODQ_CAP_COUNT; c++) {
         if (d->cap_set[c] && d->cap_used_ms[c] >= p->warning_fraction * d->cap_limit_ms[c] &&
@@ -134,7 +190,7 @@ static void fill_usage(const modq_policy *p, const modq_settings *s, const snaps
         }
     }
     d->break_due_ms = sn->run_start + p->max_continuous_ms;
-    d->shift_end_ms = sn->shift_open ? sn->shift_start + p->shift_max_ms : -1;
+    d->shift_end_ms = sn->shift_open ? sn->period_start + p->shift_max_ms : -1;
     d->cooldown_until_ms = sn->cooldown_until;
 }
 
@@ -179,25 +235,29 @@ static bool exposure_denied(const modq_policy *p, const modq_ledger *l, const mo
                             modq_decision *d)
 {
     double cap = (double)policy_daily_cap_ms(p, s);
-    if (rate > 0.0) {
-        double room = floor((cap - sn->weighted_ms) / rate);
-        if (room < 1.0) {
-            deny(d, MODQ_REASON_DAILY_CAP, clear_time(p, l, sn->now, 0, rate, cap));
-            return true;
-        }
-        if (room < (double)(*deadline - sn->now)) {
-            *deadline = sn->now + (int64_t)room;
-        }
+    /* Every view counts (the loader refuses zero weights); a rate that is not positive would
+     * mean "no exposure" and is refused rather than let through uncapped. */
+    if (!(rate > 0.0)) {
+        deny(d, MODQ_REASON_DAILY_CAP, 0);
+        return true;
+    }
+    double room = floor((cap - sn->weighted_ms) / rate);
+    if (room < 1.0) {
+        deny(d, MODQ_REASON_DAILY_CAP, clear_time(p, l, sn->now, 0, rate, cap));
+        return true;
+    }
+    if (room < (double)(*deadline - sn->now)) {
+        *deadline = sn->now + (int64_t)room;
     }
     int64_t tcap = policy_tier_cap_ms(p, s, tier);
     if (tcap > 0) {
-        int64_t room = tcap - sn->tier_ms[tier];
-        if (room < 1) {
+        int64_t troom = tcap - sn->tier_ms[tier];
+        if (troom < 1) {
             deny(d, MODQ_REASON_TIER_CAP, clear_time(p, l, sn->now, tier, 0.0, (double)tcap));
             return true;
         }
-        if (sn->now + room < *deadline) {
-            *deadline = sn->now + room;
+        if (sn->now + troom < *deadline) {
+            *deadline = sn->now + troom;
         }
     }
     return false;
@@ -212,12 +272,16 @@ static bool person_denied(const modq_policy *p, const modq_ledger *l, const snap
         deny(d, MODQ_REASON_ON_BREAK, min_end > sn->now ? min_end : sn->now);
         return true;
     }
-    if (sn->shift_open && sn->now >= sn->shift_start + p->shift_max_ms) {
-        deny(d, MODQ_REASON_SHIFT_OVER, 0);
+    if (sn->rest_until > 0) {
+        deny(d, MODQ_REASON_SHIFT_OVER, sn->rest_until);
         return true;
     }
-    if (sn->shift_open && sn->now >= sn->run_start + p->max_continuous_ms) {
-        deny(d, MODQ_REASON_BREAK_DUE, sn->now + p->break_ms);
+    if (sn->now >= sn->period_start + p->shift_max_ms) {
+        deny(d, MODQ_REASON_SHIFT_OVER, 0); /* only ending the shift starts the rest */
+        return true;
+    }
+    if (sn->now >= sn->run_start + p->max_continuous_ms) {
+        deny(d, MODQ_REASON_BREAK_DUE, sn->run_rest_end);
         return true;
     }
     return false;
@@ -261,6 +325,9 @@ modq_policy_result modq_policy_check(const modq_policy *p, const modq_ledger *l,
     if (p == NULL || l == NULL) {
         return MODQ_POLICY_ERR_INVALID_ARG;
     }
+    if (!policy_time_ok(now)) {
+        return MODQ_POLICY_ERR_INVALID_ARG;
+    }
     if (qi >= p->nqueues) {
         return MODQ_POLICY_ERR_UNKNOWN_QUEUE;
     }
@@ -285,11 +352,7 @@ modq_policy_result modq_policy_check(const modq_policy *p, const modq_ledger *l,
     if (has_name(s->optouts, s->noptouts, q->category)) {
         return deny(d, MODQ_REASON_OPT_OUT, 0);
     }
-    if (ledger_full(l, &sn, q->category, d)) {
-        return MODQ_POLICY_OK;
-    }
-    /* A new shift starts with this item when none is open. */
-    int64_t deadline = sn.shift_start + p->shift_max_ms;
+    int64_t deadline = sn.period_start + p->shift_max_ms;
     if (sn.run_start + p->max_continuous_ms < deadline) {
         deadline = sn.run_start + p->max_continuous_ms;
     }
@@ -304,6 +367,9 @@ modq_policy_result modq_policy_check(const modq_policy *p, const modq_ledger *l,
         strcmp(l->categories[sn.streak_cat], q->category) == 0) {
         return deny(d, MODQ_REASON_ROTATION, 0);
     }
+    if (ledger_full(l, &sn, q->category, d)) {
+        return MODQ_POLICY_OK;
+    }
     d->until_ms = deadline;
     return MODQ_POLICY_OK;
 }
@@ -317,7 +383,8 @@ modq_policy_result modq_policy_check_reveal(const modq_policy *p, const modq_led
         return MODQ_POLICY_ERR_INVALID_ARG;
     }
     d->allowed = false;
-    if (p == NULL || l == NULL || level < 0 || level >= MODQ_POLICY_LEVELS) {
+    if (p == NULL || l == NULL || level < 0 || level >= MODQ_POLICY_LEVELS ||
+        !policy_time_ok(now)) {
         return MODQ_POLICY_ERR_INVALID_ARG;
     }
     if (!l->item_open) {
@@ -330,16 +397,24 @@ modq_policy_result modq_policy_check_reveal(const modq_policy *p, const modq_led
     const tier_cfg *t = &p->tiers[cur->tier];
     take(p, l, now, &sn);
     fill_usage(p, s, &sn, false, d);
-    int64_t deadline = sn.shift_start + p->shift_max_ms;
+    int64_t deadline = sn.period_start + p->shift_max_ms;
     if (sn.run_start + p->max_continuous_ms < deadline) {
         deadline = sn.run_start + p->max_continuous_ms;
     }
-    /* Moving towards more blur or back to greyscale is always allowed: it only lowers exposure. */
+    /* Moving towards more blur or back to greyscale is always allowed: it only lowers exposure.
+     * Otherwise the reasons are tried in the order of modq_policy_reason. */
     bool safer = level >= cur->level && (!colour || cur->colour);
-    if (!safer) {
-        if (person_denied(p, l, &sn, d)) {
+    if (!safer && person_denied(p, l, &sn, d)) {
+        return MODQ_POLICY_OK;
+    }
+    if (exposure_denied(p, l, s, &sn, cur->tier, policy_rate(p, cur->tier, level, colour),
+                        &deadline, d)) {
+        if (!safer) {
             return MODQ_POLICY_OK;
         }
+        deadline = now; /* allowed because it lowers exposure, but the item must go now */
+    }
+    if (!safer) {
         if (level < t->max_reveal) {
             return deny(d, MODQ_REASON_REVEAL_LEVEL, 0);
         }
@@ -352,13 +427,6 @@ modq_policy_result modq_policy_check_reveal(const modq_policy *p, const modq_led
         if (ledger_full(l, &sn, NULL, d)) {
             return MODQ_POLICY_OK;
         }
-    }
-    if (exposure_denied(p, l, s, &sn, cur->tier, policy_rate(p, cur->tier, level, colour),
-                        &deadline, d)) {
-        if (!safer) {
-            return MODQ_POLICY_OK;
-        }
-        deadline = now; /* allowed because it lowers exposure, but the item must go now */
     }
     d->allowed = true;
     d->reason = MODQ_REASON_NONE;
@@ -374,7 +442,7 @@ modq_policy_result modq_policy_status(const modq_policy *p, const modq_ledger *l
         return MODQ_POLICY_ERR_INVALID_ARG;
     }
     d->allowed = false;
-    if (p == NULL || l == NULL) {
+    if (p == NULL || l == NULL || !policy_time_ok(now)) {
         return MODQ_POLICY_ERR_INVALID_ARG;
     }
     if (l->last_ms != INT64_MIN && now < l->last_ms) {

@@ -13,6 +13,9 @@
 
 #define MS_PER_MIN INT64_C(60000)
 #define MS_PER_DAY (INT64_C(24) * 60 * MS_PER_MIN)
+/* limits.min_rest_between_shifts_minutes when a file does not set it: 10 h (policy/default.yaml).
+ */
+#define POLICY_DEFAULT_MIN_REST_MS (600 * MS_PER_MIN)
 #define FREE_NULL(p)                                                                               \
     do {                                                                                           \
         free(p);                                                                                   \
@@ -52,6 +55,7 @@ struct modq_policy {
     int cooldown_min_tier; /* cooldowns block items of this tier and above */
     int rotation_max;
     int64_t shift_max_ms;
+    int64_t min_rest_ms; /* after a shift ends: no work until this much time off */
     double warning_fraction;
 };
 
@@ -84,6 +88,13 @@ typedef struct ledger_break {
     int64_t end_ms; /* -1 while open */
 } ledger_break;
 
+/* A shift, from start (or auto-start by a show) to end; the rules derive work periods and rests
+ * from these rather than from one restartable start time. */
+typedef struct ledger_shift {
+    int64_t start_ms;
+    int64_t end_ms; /* -1 while open; only the newest may be open */
+} ledger_shift;
+
 struct modq_ledger {
     char associate[MODQ_POLICY_NAME_MAX];
     ledger_segment *segs; /* owned; nsegs live of cap_segs allocated, cap_segs <= MAX_SEGMENTS */
@@ -91,8 +102,10 @@ struct modq_ledger {
     ledger_break breaks[MODQ_LEDGER_MAX_BREAKS];
     size_t nbreaks;
     char categories[MODQ_LEDGER_MAX_CATEGORIES][MODQ_POLICY_NAME_MAX];
-    size_t ncategories;
-    int64_t shift_start_ms; /* -1 when no shift is open */
+    size_t ncategories; /* only categories of live segments: prune compacts the table */
+    ledger_shift shifts[MODQ_LEDGER_MAX_SHIFTS]; /* oldest first */
+    size_t nshifts;
+    int64_t shift_floor_ms; /* newest end of a shift pruned away, -1 when none */
     int64_t last_ms;        /* INT64_MIN when empty */
     bool item_open;
     bool on_break;
@@ -120,6 +133,17 @@ double policy_rate(const modq_policy *p, int tier, int level, bool colour);
 /* Effective caps: the stricter of policy and personal (s may be NULL); 0 = no cap. */
 int64_t policy_daily_cap_ms(const modq_policy *p, const modq_settings *s);
 int64_t policy_tier_cap_ms(const modq_policy *p, const modq_settings *s, int tier);
+/* A time any entry point accepts: 0 .. MODQ_POLICY_TIME_MAX. */
+bool policy_time_ok(int64_t t);
+/* Start of the open shift, or -1. */
+int64_t ledger_open_shift_start(const modq_ledger *l);
+/* End of the newest ended shift (pruned ones included), or -1. */
+int64_t ledger_last_shift_end(const modq_ledger *l);
+/* Validates one parsed YAML document (libyaml's yaml_document_t) against the policy schema and
+ * fills p; name stands for FILE in errstr (policy_load.c). */
+struct yaml_document_s;
+modq_policy_result policy_load_document(struct yaml_document_s *doc, const char *name, char *errstr,
+                                        size_t errstr_size, modq_policy *p);
 /* Index of a category name in the ledger's table, or -1. */
 int ledger_category_find(const modq_ledger *l, const char *name);
 /* Interns a category; -1 when the table is full. */

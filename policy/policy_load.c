@@ -4,6 +4,7 @@
  * The whole document is loaded as a node tree first (libyaml keeps each node's line), then walked
  * against a fixed schema. Unknown and duplicate keys are errors: a typo in a wellbeing limit must
  * not silently fall back to a default. The first error wins and names FILE:LINE and the field.
+ * Reading the file and parsing the YAML stream live in policy_file.c.
  */
 #include "policy_impl.h"
 
@@ -37,6 +38,19 @@ fail(const load_ctx *c, const yaml_node_t *node, const char *field, const char *
     return MODQ_POLICY_ERR_INVALID;
 }
 
+/* Up to 40 bytes of s for a one-line message: control characters (a newline in a quoted scalar)
+ * become '?', so that every error stays on one line. */
+static const char *printable(const char *s, char *buf, size_t size)
+{
+    size_t n = 0;
+    for (; s != NULL && s[n] != '\0' && n < 40 && n + 1 < size; n++) {
+        unsigned char ch = (unsigned char)s[n];
+        buf[n] = (ch < 0x20 || ch == 0x7f) ? '?' : (char)ch;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
 static const char *scalar(const yaml_node_t *n)
 {
     return (n != NULL && n->type == YAML_SCALAR_NODE) ? (const char *)n->data.scalar.value : NULL;
@@ -53,7 +67,8 @@ static modq_policy_result get_number(const load_ctx *c, const yaml_node_t *n, co
     errno = 0;
     double v = strtod(s, &end);
     if (errno != 0 || *end != '\0' || !isfinite(v)) {
-        return fail(c, n, field, "must be a number, not '%.40s'", s);
+        char shown[48];
+        return fail(c, n, field, "must be a number, not '%s'", printable(s, shown, sizeof shown));
     }
     if (v < lo || v > hi) {
         return fail(c, n, field, "must be between %g and %g, not %g", lo, hi, v);
@@ -75,6 +90,10 @@ static modq_policy_result get_minutes(const load_ctx *c, const yaml_node_t *n, c
         return fail(c, n, field, "must be a positive number");
     }
     *out = (int64_t)llround(v * (double)MS_PER_MIN);
+    /* 0 ms means "none" for caps: a positive value that rounds to it would remove the cap. */
+    if (positive && *out <= 0) {
+        return fail(c, n, field, "must be a positive number of at least 1 ms, not %g", v);
+    }
     return MODQ_POLICY_OK;
 }
 
@@ -89,7 +108,8 @@ static modq_policy_result get_int(const load_ctx *c, const yaml_node_t *n, const
     errno = 0;
     long v = strtol(s, &end, 10);
     if (errno != 0 || *end != '\0') {
-        return fail(c, n, field, "must be an integer, not '%.40s'", s);
+        char shown[48];
+        return fail(c, n, field, "must be an integer, not '%s'", printable(s, shown, sizeof shown));
     }
     if (v < lo || v > hi) {
         return fail(c, n, field, "must be between %ld and %ld, not %ld", lo, hi, v);
@@ -135,8 +155,9 @@ static modq_policy_result get_name(const load_ctx *c, const yaml_node_t *n, cons
         return fail(c, n, field, "must be a non-empty string");
     }
     if (!name_ok(s, extra, upper)) {
-        return fail(c, n, field, "'%.40s' has a character outside [%s%s%s]", s, "a-z0-9",
-                    upper ? "A-Z" : "", extra);
+        char shown[48];
+        return fail(c, n, field, "'%s' has a character outside [%s%s%s]",
+                    printable(s, shown, sizeof shown), "a-z0-9", upper ? "A-Z" : "", extra);
     }
     if (!policy_copy_name(dst, size, s)) {
         return fail(c, n, field, "longer than %zu characters", size - 1);
@@ -152,7 +173,7 @@ static modq_policy_result walk_map(const load_ctx *c, yaml_node_t *map, const ch
                                    const char *const *keys, size_t nkeys, unsigned required,
                                    yaml_node_t **found)
 {
-    char field[128];
+    char field[128], shown[48];
     if (map == NULL || map->type != YAML_MAPPING_NODE) {
         return fail(c, map, path[0] ? path : "(top level)", "must be a mapping");
     }
@@ -167,7 +188,8 @@ static modq_policy_result walk_map(const load_ctx *c, yaml_node_t *map, const ch
         while (ks != NULL && i < nkeys && strcmp(ks, keys[i]) != 0) {
             i++;
         }
-        snprintf(field, sizeof field, "%s%s%.60s", path, path[0] ? "." : "", ks ? ks : "?");
+        snprintf(field, sizeof field, "%s%s%s", path, path[0] ? "." : "",
+                 ks ? printable(ks, shown, sizeof shown) : "?");
         if (ks == NULL || i == nkeys) {
             return fail(c, k, field, "unknown field");
         }
@@ -218,9 +240,11 @@ static modq_policy_result load_exposure(const load_ctx *c, yaml_node_t *n, modq_
             return fail(c, seq_at(c, v[0], (size_t)i), field,
                         "a heavier blur must not weigh more than a lighter one");
         }
-    }
-    if (p->level_weight[0] <= 0.0) {
-        return fail(c, v[0], "exposure.reveal_weights[0]", "a clear view must weigh more than 0");
+        if (p->level_weight[i] <= 0.0) {
+            return fail(c, seq_at(c, v[0], (size_t)i), field,
+                        i == 0 ? "a clear view must weigh more than 0"
+                               : "must be more than 0: a blurred view is still seen");
+        }
     }
     return get_number(c, v[1], "exposure.colour_factor", 1.0, 10.0, &p->colour_factor);
 }
@@ -253,8 +277,13 @@ static modq_policy_result load_tier(const load_ctx *c, yaml_node_t *n, size_t id
     }
     seen[tier] = true;
     tier_cfg *t = &p->tiers[tier];
-    if ((r = get_number(c, v[1], FIELD("weight"), 0.0, 10.0, &t->weight)) != MODQ_POLICY_OK ||
-        (r = get_int(c, v[2], FIELD("default_level"), 0, MODQ_POLICY_LEVELS - 1,
+    if ((r = get_number(c, v[1], FIELD("weight"), 0.0, 10.0, &t->weight)) != MODQ_POLICY_OK) {
+        return r;
+    }
+    if (t->weight <= 0.0) {
+        return fail(c, v[1], field, "must be more than 0: every tier's content is exposure");
+    }
+    if ((r = get_int(c, v[2], FIELD("default_level"), 0, MODQ_POLICY_LEVELS - 1,
                      &t->default_level)) != MODQ_POLICY_OK ||
         (r = get_int(c, v[3], FIELD("max_reveal_level"), 0, MODQ_POLICY_LEVELS - 1,
                      &t->max_reveal)) != MODQ_POLICY_OK ||
@@ -377,6 +406,25 @@ static modq_policy_result load_queue(const load_ctx *c, yaml_node_t *n, size_t i
     return MODQ_POLICY_OK;
 }
 
+/* Every category must fit in a ledger's category table, or items of the last ones could never be
+ * recorded and would be refused with LEDGER_FULL forever. */
+static modq_policy_result check_category_count(const load_ctx *c, yaml_node_t *n,
+                                               const modq_policy *p)
+{
+    size_t distinct = 0;
+    for (size_t i = 0; i < p->nqueues; i++) {
+        size_t j = 0;
+        while (j < i && strcmp(p->queues[j].category, p->queues[i].category) != 0) {
+            j++;
+        }
+        if (j == i && ++distinct > MODQ_LEDGER_MAX_CATEGORIES) {
+            return fail(c, n, "queues", "more than %d distinct categories",
+                        MODQ_LEDGER_MAX_CATEGORIES);
+        }
+    }
+    return MODQ_POLICY_OK;
+}
+
 static modq_policy_result load_queues(const load_ctx *c, yaml_node_t *n, modq_policy *p)
 {
     if (n->type != YAML_SEQUENCE_NODE || seq_len(n) == 0) {
@@ -396,17 +444,17 @@ static modq_policy_result load_queues(const load_ctx *c, yaml_node_t *n, modq_po
             return r;
         }
     }
-    return MODQ_POLICY_OK;
+    return check_category_count(c, n, p);
 }
 
 static modq_policy_result load_limits(const load_ctx *c, yaml_node_t *n, modq_policy *p)
 {
     static const char *const keys[] = {
-        "daily_cap_minutes",         "max_continuous_minutes",   "break_minutes",
-        "cooldown_blocks_from_tier", "rotation_max_consecutive", "shift_max_minutes",
-        "warning_threshold"};
-    yaml_node_t *v[7];
-    modq_policy_result r = walk_map(c, n, "limits", keys, 7, 0x7f, v);
+        "daily_cap_minutes",         "max_continuous_minutes",         "break_minutes",
+        "cooldown_blocks_from_tier", "rotation_max_consecutive",       "shift_max_minutes",
+        "warning_threshold",         "min_rest_between_shifts_minutes"};
+    yaml_node_t *v[8];
+    modq_policy_result r = walk_map(c, n, "limits", keys, 8, 0x7f, v);
     if (r != MODQ_POLICY_OK) {
         return r;
     }
@@ -430,7 +478,13 @@ static modq_policy_result load_limits(const load_ctx *c, yaml_node_t *n, modq_po
         return fail(c, v[1], "limits.max_continuous_minutes",
                     "must not exceed limits.shift_max_minutes");
     }
-    return MODQ_POLICY_OK;
+    /* Optional, so that older files still load; the default is the shipped policy's. */
+    p->min_rest_ms = POLICY_DEFAULT_MIN_REST_MS;
+    if (v[7] != NULL) {
+        r = get_minutes(c, v[7], "limits.min_rest_between_shifts_minutes", true, 1440.0,
+                        &p->min_rest_ms);
+    }
+    return r;
 }
 
 static modq_policy_result load_doc(const load_ctx *c, modq_policy *p)
@@ -455,103 +509,9 @@ static modq_policy_result load_doc(const load_ctx *c, modq_policy *p)
     return load_limits(c, v[4], p);
 }
 
-modq_policy_result modq_policy_load_buffer(const char *buf, size_t len, const char *name,
-                                           modq_policy **out, char *errstr, size_t errstr_size)
+modq_policy_result policy_load_document(struct yaml_document_s *doc, const char *name, char *errstr,
+                                        size_t errstr_size, modq_policy *p)
 {
-    yaml_parser_t parser;
-    yaml_document_t doc;
-    bool parser_ok = false, doc_ok = false;
-    modq_policy *p = NULL;
-    modq_policy_result r = MODQ_POLICY_OK;
-    load_ctx c = {&doc, name != NULL ? name : "(policy)", errstr, errstr_size};
-
-    if (errstr != NULL && errstr_size > 0) {
-        errstr[0] = '\0';
-    }
-    if (out == NULL || buf == NULL) {
-        return MODQ_POLICY_ERR_INVALID_ARG;
-    }
-    *out = NULL;
-    if (len > MODQ_POLICY_MAX_FILE_BYTES) {
-        r = fail(&c, NULL, "(file)", "larger than %d bytes", MODQ_POLICY_MAX_FILE_BYTES);
-        goto out;
-    }
-    if (!yaml_parser_initialize(&parser)) {
-        r = MODQ_POLICY_ERR_NOMEM;
-        goto out;
-    }
-    parser_ok = true;
-    yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
-    if (!yaml_parser_load(&parser, &doc)) {
-        if (errstr != NULL && errstr_size > 0) {
-            snprintf(errstr, errstr_size, "%s:%lu: %s", c.name,
-                     (unsigned long)parser.problem_mark.line + 1,
-                     parser.problem != NULL ? parser.problem : "YAML syntax error");
-        }
-        r = MODQ_POLICY_ERR_SYNTAX;
-        goto out;
-    }
-    doc_ok = true;
-    p = calloc(1, sizeof *p);
-    if (p == NULL) {
-        r = MODQ_POLICY_ERR_NOMEM;
-        goto out;
-    }
-    r = load_doc(&c, p);
-    if (r == MODQ_POLICY_OK) {
-        *out = p;
-        p = NULL;
-    }
-out:
-    modq_policy_free(p);
-    if (doc_ok) {
-        yaml_document_delete(&doc);
-    }
-    if (parser_ok) {
-        yaml_parser_delete(&parser);
-    }
-    return r;
-}
-
-modq_policy_result modq_policy_load_file(const char *path, modq_policy **out, char *errstr,
-                                         size_t errstr_size)
-{
-    FILE *f = NULL;
-    char *buf = NULL;
-    size_t len = 0;
-    modq_policy_result r = MODQ_POLICY_OK;
-
-    if (out == NULL || path == NULL) {
-        return MODQ_POLICY_ERR_INVALID_ARG;
-    }
-    *out = NULL;
-    f = fopen(path, "rb");
-    if (f == NULL) {
-        if (errstr != NULL && errstr_size > 0) {
-            snprintf(errstr, errstr_size, "%s:1: cannot open: %s", path, strerror(errno));
-        }
-        r = MODQ_POLICY_ERR_IO;
-        goto out;
-    }
-    /* One byte over the cap tells "too large" apart from "exactly at the cap". */
-    buf = malloc(MODQ_POLICY_MAX_FILE_BYTES + 1);
-    if (buf == NULL) {
-        r = MODQ_POLICY_ERR_NOMEM;
-        goto out;
-    }
-    len = fread(buf, 1, MODQ_POLICY_MAX_FILE_BYTES + 1, f);
-    if (ferror(f)) {
-        if (errstr != NULL && errstr_size > 0) {
-            snprintf(errstr, errstr_size, "%s:1: read error", path);
-        }
-        r = MODQ_POLICY_ERR_IO;
-        goto out;
-    }
-    r = modq_policy_load_buffer(buf, len, path, out, errstr, errstr_size);
-out:
-    FREE_NULL(buf);
-    if (f != NULL) {
-        fclose(f);
-    }
-    return r;
+    load_ctx c = {doc, name, errstr, errstr_size};
+    return load_doc(&c, p);
 }

@@ -56,9 +56,10 @@ modq_policy_result modq_settings_add_opt_out(modq_settings *s, const char *categ
     return s == NULL ? MODQ_POLICY_ERR_INVALID_ARG : add_name(s->optouts, &s->noptouts, category);
 }
 
+/* A cap of 0 ms means "none": a positive value that rounds to it would remove the cap. */
 static bool minutes_ok(double m)
 {
-    return isfinite(m) && m > 0.0 && m <= 1440.0;
+    return isfinite(m) && m > 0.0 && m <= 1440.0 && llround(m * (double)MS_PER_MIN) >= 1;
 }
 
 modq_policy_result modq_settings_set_daily_cap(modq_settings *s, double minutes)

@@ -3,6 +3,7 @@
 set(_pt ${CMAKE_CURRENT_LIST_DIR})
 modq_add_test(test_policy_load SOURCES ${_pt}/test_policy_load.c LIBS modq_policy)
 modq_add_test(test_policy_check SOURCES ${_pt}/test_policy_check.c LIBS modq_policy)
+modq_add_test(test_policy_check_shift SOURCES ${_pt}/test_policy_check_shift.c LIBS modq_policy)
 modq_add_test(test_policy_ledger SOURCES ${_pt}/test_policy_ledger.c LIBS modq_policy)
 modq_add_test(test_policy_ledger_proto SOURCES ${_pt}/test_policy_ledger_proto.c
               LIBS modq_policy modq_proto)

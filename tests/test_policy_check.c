@@ -25,6 +25,7 @@
 #define CONTINUOUS MIN(50)
 #define BREAK      MIN(10)
 #define SHIFT      MIN(480)
+#define REST       MIN(600)
 
 typedef struct fx {
     modq_policy *p;
@@ -111,19 +112,22 @@ static void take_break(fx *f, int64_t t, int64_t dur)
 static void test_break_due_at_exactly_max_continuous_review(void **state)
 {
     fx *f = *state;
-    item(f, "spam", 1, 0, T0, MIN(1)); /* starts the shift at T0 */
+    item(f, "spam", 1, 0, T0, MIN(45)); /* starts the shift at T0 */
     expect_allow(f, "hate", T0 + CONTINUOUS - 1, T0 + CONTINUOUS);
-    expect_deny(f, "hate", T0 + CONTINUOUS, MODQ_REASON_BREAK_DUE, T0 + CONTINUOUS + BREAK);
-    expect_deny(f, "hate", T0 + CONTINUOUS + 1, MODQ_REASON_BREAK_DUE, T0 + CONTINUOUS + BREAK + 1);
+    /* The break is over a full break length after the screen went blank. */
+    expect_deny(f, "hate", T0 + CONTINUOUS, MODQ_REASON_BREAK_DUE, T0 + MIN(45) + BREAK);
+    expect_deny(f, "hate", T0 + CONTINUOUS + 1, MODQ_REASON_BREAK_DUE, T0 + MIN(45) + BREAK);
     assert_int_equal(modq_decision_break_due_ms(f->d), T0 + CONTINUOUS);
+    expect_allow(f, "hate", T0 + MIN(45) + BREAK, T0 + MIN(45) + BREAK + CONTINUOUS);
 }
 
 static void test_only_a_full_length_break_resets_continuous_review(void **state)
 {
     fx *f = *state;
-    item(f, "spam", 1, 0, T0, MIN(1));
-    take_break(f, T0 + MIN(40), BREAK - 1);
-    expect_deny(f, "hate", T0 + CONTINUOUS, MODQ_REASON_BREAK_DUE, T0 + CONTINUOUS + BREAK);
+    item(f, "spam", 1, 0, T0, MIN(30));
+    take_break(f, T0 + MIN(30), BREAK - 1);
+    item(f, "spam", 1, 0, T0 + MIN(40) - 1, MIN(5));
+    expect_deny(f, "hate", T0 + CONTINUOUS, MODQ_REASON_BREAK_DUE, T0 + MIN(55) - 1);
     take_break(f, T0 + CONTINUOUS, BREAK);
     expect_allow(f, "hate", T0 + CONTINUOUS + BREAK, T0 + CONTINUOUS + BREAK + CONTINUOUS);
 }
@@ -149,9 +153,14 @@ static void test_shift_over_at_the_hard_end_of_shift(void **state)
     expect_deny(f, "hate", T0 + SHIFT, MODQ_REASON_SHIFT_OVER, 0);
     expect_deny(f, "spam", T0 + SHIFT + 1, MODQ_REASON_SHIFT_OVER, 0);
     assert_int_equal(modq_decision_shift_end_ms(f->d), T0 + SHIFT);
-    assert_int_equal(modq_ledger_end_shift(f->l, T0 + SHIFT + 1), MODQ_POLICY_OK);
-    assert_int_equal(modq_ledger_start_shift(f->l, T0 + SHIFT + MIN(60)), MODQ_POLICY_OK);
-    expect_allow(f, "hate", T0 + SHIFT + MIN(60), T0 + SHIFT + MIN(60) + CONTINUOUS);
+    /* Ending the shift starts the minimum rest; work resumes exactly when it is over. */
+    int64_t end = T0 + SHIFT + 1;
+    assert_int_equal(modq_ledger_end_shift(f->l, end), MODQ_POLICY_OK);
+    expect_deny(f, "hate", end, MODQ_REASON_SHIFT_OVER, end + REST);
+    expect_deny(f, "hate", end + REST - 1, MODQ_REASON_SHIFT_OVER, end + REST);
+    expect_allow(f, "hate", end + REST, end + REST + CONTINUOUS);
+    assert_int_equal(modq_ledger_start_shift(f->l, end + REST), MODQ_POLICY_OK);
+    expect_allow(f, "hate", end + REST, end + REST + CONTINUOUS);
 }
 
 static void test_cooldown_after_a_tier4_item_blocks_harmful_items_only(void **state)
@@ -202,6 +211,7 @@ static void test_daily_cap_reached_denies_until_exposure_rolls_out(void **state)
     /* 1/8 ms of room (hate's rate) returns when 1 ms of the item leaves the 24 h window. */
     expect_deny(f, "hate", now, MODQ_REASON_DAILY_CAP, T0 + DAY + 1);
     expect_deny(f, "spam", now, MODQ_REASON_DAILY_CAP, T0 + DAY + 1);
+    assert_int_equal(modq_ledger_end_shift(f->l, now), MODQ_POLICY_OK);
     assert_int_equal(modq_ledger_start_shift(f->l, T0 + DAY - MIN(10)), MODQ_POLICY_OK);
     expect_deny(f, "hate", T0 + DAY, MODQ_REASON_DAILY_CAP, T0 + DAY + 1);
     expect_allow(f, "hate", T0 + DAY + 1, T0 + DAY + 1 + 8);
@@ -292,16 +302,43 @@ static void test_person_wide_reasons_take_precedence_over_queue_reasons(void **s
 {
     fx *f = *state;
     assert_int_equal(modq_settings_add_opt_out(f->s, "hate"), MODQ_POLICY_OK);
-    item(f, "spam", 1, 0, T0, 1000);
+    assert_int_equal(modq_ledger_show(f->l, "spam", 1, 0, T0), MODQ_POLICY_OK); /* stays open */
+    expect_deny(f, "hate", T0 + MIN(1), MODQ_REASON_OPT_OUT, 0);
     expect_deny(f, "hate", T0 + CONTINUOUS, MODQ_REASON_BREAK_DUE, T0 + CONTINUOUS + BREAK);
     expect_deny(f, "escalations", T0 + CONTINUOUS, MODQ_REASON_BREAK_DUE, T0 + CONTINUOUS + BREAK);
-    expect_deny(f, "hate", T0 + MIN(1), MODQ_REASON_OPT_OUT, 0);
 }
 
 static void reveal(fx *f, int level, bool colour, bool reason, int64_t t)
 {
     assert_int_equal(modq_policy_check_reveal(f->p, f->l, f->s, level, colour, reason, t, f->d),
                      MODQ_POLICY_OK);
+}
+
+/* The header orders reasons by precedence; LEDGER_FULL is last, after every cap and rule. */
+static void test_a_full_category_table_comes_after_cooldown_in_precedence(void **state)
+{
+    fx *f = *state;
+    char cat[16];
+    int64_t t = T0;
+    for (int i = 0; i < MODQ_LEDGER_MAX_CATEGORIES; i++, t += 2) {
+        snprintf(cat, sizeof cat, "c%d", i);
+        item(f, cat, 4, 3, t, 1); /* each tier-4 item starts a 3-minute cooldown */
+    }
+    expect_deny(f, "hate", t, MODQ_REASON_COOLDOWN, t - 1 + MIN(3));
+    expect_deny(f, "spam", t, MODQ_REASON_LEDGER_FULL, 0); /* no cooldown for tier 1 */
+}
+
+static void test_reveal_reasons_follow_the_documented_precedence(void **state)
+{
+    fx *f = *state;
+    fill_daily(f, 0);
+    int64_t now = T0 + MIN(251);
+    assert_int_equal(modq_ledger_show(f->l, "nudity", 2, 2, now), MODQ_POLICY_OK);
+    /* Level 0 is below tier 2's highest reveal, but the daily cap (lower number) wins. */
+    reveal(f, 0, false, true, now);
+    assert_false(modq_decision_allowed(f->d));
+    assert_int_equal(modq_decision_reason(f->d), MODQ_REASON_DAILY_CAP);
+    assert_int_equal(modq_decision_until_ms(f->d), T0 + DAY + 1);
 }
 
 static void test_reveal_limits_of_the_tier(void **state)
@@ -374,7 +411,7 @@ static void test_warnings_start_at_the_threshold_and_stop_at_the_cap(void **stat
 {
     fx *f = *state;
     int64_t warn = T0 + MIN(37.5); /* 0.75 x 50 min */
-    assert_int_equal(modq_ledger_start_shift(f->l, T0), MODQ_POLICY_OK);
+    assert_int_equal(modq_ledger_show(f->l, "hate", 3, 3, T0), MODQ_POLICY_OK);
     assert_int_equal(modq_policy_status(f->p, f->l, f->s, warn - 1, f->d), MODQ_POLICY_OK);
     assert_false(has_warning(f->d, MODQ_CAP_CONTINUOUS));
     assert_int_equal(modq_policy_status(f->p, f->l, f->s, warn, f->d), MODQ_POLICY_OK);
@@ -451,6 +488,10 @@ static void test_personal_settings_validation_rejects_looser_or_unknown(void **s
     assert_int_equal(modq_settings_validate(s2, f->p, err, sizeof err), MODQ_POLICY_ERR_SETTINGS);
     assert_string_equal(err, "setting 'opt_out': unknown category 'cats'");
     assert_int_equal(modq_settings_set_daily_cap(s2, 0), MODQ_POLICY_ERR_INVALID_ARG);
+    /* Positive but under half a millisecond would round to 0, which means "no cap". */
+    assert_int_equal(modq_settings_set_daily_cap(s2, 0.000008), MODQ_POLICY_ERR_INVALID_ARG);
+    assert_int_equal(modq_settings_set_tier_cap(s2, 4, 0.000008), MODQ_POLICY_ERR_INVALID_ARG);
+    assert_int_equal(modq_settings_set_daily_cap(s2, 0.00001), MODQ_POLICY_OK); /* 0.6 ms: 1 */
     assert_int_equal(modq_settings_set_tier_cap(s2, 5, 10), MODQ_POLICY_ERR_INVALID_ARG);
     assert_int_equal(modq_settings_set_default_level(s2, "hate", 4), MODQ_POLICY_ERR_INVALID_ARG);
     for (int i = 0; i < MODQ_POLICY_MAX_SKILLS; i++) {
@@ -514,6 +555,8 @@ int main(void)
         T(test_rotation_streak_ends_with_a_full_break),
         T(test_role_skill_and_opt_out),
         T(test_person_wide_reasons_take_precedence_over_queue_reasons),
+        T(test_a_full_category_table_comes_after_cooldown_in_precedence),
+        T(test_reveal_reasons_follow_the_documented_precedence),
         T(test_reveal_limits_of_the_tier),
         T(test_reveal_towards_more_blur_is_allowed_even_when_a_break_is_due),
         T(test_reveal_is_held_to_the_daily_cap_at_its_new_rate),

@@ -3,7 +3,9 @@
  * generated shifts (a worker that asks, shows, reveals, hides and takes breaks at random times,
  * always hiding by the decision's deadline) and checks every allowed item against an oracle that
  * recomputes the rules from its own record of what was shown: no allowed item may break a cap,
- * break, cooldown, rotation or shift rule, and every denial's until-time must be exact.
+ * break, cooldown, rotation or shift rule, and every denial's until-time must be exact. Shifts are
+ * sometimes ended and restarted mid-way or restarted too soon after the last one: the oracle keeps
+ * its own list of shifts and checks the minimum rest and the hard stop of the work period.
  *
  * Deterministic: splitmix64 seeded from MODQ_TEST_SEED (default below); the seed is printed so
  * that a failure can be replayed. MODQ_TEST_SHIFTS changes the number of shifts.
@@ -34,12 +36,14 @@ static const int tier_default[5] = {0, 0, 2, 3, 3};
 static const int tier_max_reveal[5] = {0, 0, 1, 0, 0};
 static const bool tier_colour[5] = {false, true, false, true, false};
 static const bool tier_reason[5] = {false, false, false, true, true};
-#define DAILY_CAP  (240 * MINUTE)
-#define CONTINUOUS (50 * MINUTE)
-#define BREAK_LEN  (10 * MINUTE)
-#define COOLDOWN4  (3 * MINUTE)
-#define SHIFT_LEN  (480 * MINUTE)
-#define ROTATION   10
+#define DAILY_CAP   (240 * MINUTE)
+#define CONTINUOUS  (50 * MINUTE)
+#define BREAK_LEN   (10 * MINUTE)
+#define COOLDOWN4   (3 * MINUTE)
+#define SHIFT_LEN   (480 * MINUTE)
+#define MIN_REST    (600 * MINUTE)
+#define ROTATION    10
+#define OMAX_SHIFTS 1024
 
 typedef struct oseg {
     int64_t start, end; /* end -1 while open */
@@ -52,7 +56,8 @@ typedef struct oracle {
     size_t n, cap;
     int64_t brk_start[4096], brk_end[4096];
     size_t nbrk;
-    int64_t shift_start;
+    int64_t sh_start[OMAX_SHIFTS], sh_end[OMAX_SHIFTS]; /* end -1 while open */
+    size_t nsh;
     int64_t daily_cap;
     int64_t tier_cap[5];
     unsigned roles;
@@ -123,9 +128,20 @@ static void o_usage(const oracle *o, int64_t t, double *weighted, int64_t tier_m
     }
 }
 
-static int64_t o_run_start(const oracle *o)
+/* Start of continuous review at t (nothing on screen at t): the latest instant that follows a
+ * stretch of at least BREAK_LEN with nothing on screen, or the end of a full break. */
+static int64_t o_run_start(const oracle *o, int64_t t)
 {
-    int64_t run = o->shift_start;
+    int64_t run = t;
+    /* Walk back through the on-screen time; stop at the first blank stretch of a break's length. */
+    int64_t blank_end = t;
+    for (size_t i = o->n; i-- > 0;) {
+        if (blank_end - o->segs[i].end >= BREAK_LEN) {
+            break;
+        }
+        run = o->segs[i].start;
+        blank_end = o->segs[i].start;
+    }
     for (size_t i = 0; i < o->nbrk; i++) {
         if (o->brk_end[i] >= 0 && o->brk_end[i] - o->brk_start[i] >= BREAK_LEN &&
             o->brk_end[i] > run) {
@@ -133,6 +149,38 @@ static int64_t o_run_start(const oracle *o)
         }
     }
     return run;
+}
+
+/* The newest end of a shift, or -1. */
+static int64_t o_last_end(const oracle *o)
+{
+    for (size_t i = o->nsh; i-- > 0;) {
+        if (o->sh_end[i] >= 0) {
+            return o->sh_end[i];
+        }
+    }
+    return -1;
+}
+
+/* Start of the work period at t: back over shifts separated by less than the minimum rest. */
+static int64_t o_period_start(const oracle *o, int64_t t)
+{
+    bool open = o->nsh > 0 && o->sh_end[o->nsh - 1] < 0;
+    if (o->nsh == 0 || (!open && t >= o_last_end(o) + MIN_REST)) {
+        return t;
+    }
+    size_t i = o->nsh - 1;
+    while (i > 0 && o->sh_start[i] - o->sh_end[i - 1] < MIN_REST) {
+        i--;
+    }
+    return o->sh_start[i];
+}
+
+/* SHIFT_OVER applies at t: within a rest, or past the hard stop of the work period. */
+static bool o_shift_over(const oracle *o, int64_t t)
+{
+    int64_t e = o_last_end(o);
+    return (e >= 0 && t < e + MIN_REST) || t >= o_period_start(o, t) + SHIFT_LEN;
 }
 
 static int64_t o_cooldown_until(const oracle *o)
@@ -179,12 +227,15 @@ static void assert_allowed_is_safe(const oracle *o, const qinfo *q, int level, i
 {
     double w;
     int64_t tms[5];
-    int64_t run = o_run_start(o);
+    int64_t run = o_run_start(o, t);
+    int64_t period = o_period_start(o, t);
     o_usage(o, t, &w, tms);
-    assert_true(t < o->shift_start + SHIFT_LEN);
+    assert_false(o_shift_over(o, t));
+    assert_true(o_last_end(o) < 0 || t >= o_last_end(o) + MIN_REST);
+    assert_true(t < period + SHIFT_LEN);
     assert_true(t < run + CONTINUOUS);
     assert_true(until > t);
-    assert_true(until <= o->shift_start + SHIFT_LEN);
+    assert_true(until <= period + SHIFT_LEN);
     assert_true(until <= run + CONTINUOUS);
     assert_true(w + rate_of(q->tier, level, false) <= (double)o->daily_cap);
     if (eff_tier_cap(o, q->tier) > 0) {
@@ -297,6 +348,10 @@ static void assert_until_exact(world *w, size_t qi, modq_policy_reason why, int6
         assert_int_not_equal(modq_decision_reason(w->d), why);
     } else if (why == MODQ_REASON_BREAK_DUE || why == MODQ_REASON_ON_BREAK) {
         assert_true(until >= t);
+    } else if (why == MODQ_REASON_SHIFT_OVER) {
+        /* The end of the rest (or 0 past the hard stop, which only ending the shift clears). */
+        int64_t e = o_last_end(&w->o);
+        assert_int_equal(until, (e >= 0 && t < e + MIN_REST) ? e + MIN_REST : 0);
     } else {
         assert_int_equal(until, 0);
     }
@@ -374,16 +429,52 @@ static int64_t run_break(world *w, int64_t t, int64_t len)
     return t + len;
 }
 
+static void o_open_shift(oracle *o, int64_t t)
+{
+    if (o->nsh > 0 && o->sh_end[o->nsh - 1] < 0) {
+        return; /* a restart goes on with the open shift */
+    }
+    assert_true(o->nsh < OMAX_SHIFTS); /* one associate has a few dozen */
+    o->sh_start[o->nsh] = t;
+    o->sh_end[o->nsh++] = -1;
+}
+
+static void start_shift(world *w, int64_t t)
+{
+    assert_int_equal(modq_ledger_start_shift(w->l, t), MODQ_POLICY_OK);
+    o_open_shift(&w->o, t);
+}
+
+static void end_shift(world *w, int64_t t)
+{
+    oracle *o = &w->o;
+    assert_int_equal(modq_ledger_end_shift(w->l, t), MODQ_POLICY_OK);
+    if (o->nsh > 0 && o->sh_end[o->nsh - 1] < 0) {
+        o->sh_end[o->nsh - 1] = t;
+    }
+}
+
 static int64_t run_shift(world *w, int64_t start)
 {
     oracle *o = &w->o;
     random_settings(w);
-    assert_int_equal(modq_ledger_start_shift(w->l, start), MODQ_POLICY_OK);
-    o->shift_start = start;
+    start_shift(w, start);
     int64_t t = start;
     size_t k = (size_t)rnd(0, (int64_t)NQ - 1);
     bool take_break = false;
     while (t < start + SHIFT_LEN + 30 * MINUTE) {
+        int64_t odd = rnd(0, 399);
+        if (odd == 0) {
+            /* Ending the shift and starting again at once, or a little later, is no rest. */
+            end_shift(w, t);
+            t += rnd(0, 1) == 0 ? 0 : rnd(1, 30 * MINUTE);
+            start_shift(w, t);
+            continue;
+        }
+        if (odd == 1) {
+            start_shift(w, t); /* a restart while the shift is open */
+            continue;
+        }
         if (rnd(0, 11) == 0 || take_break) {
             /* Mostly full breaks; sometimes too short to count, which must not reset review. */
             t = run_break(
@@ -397,6 +488,8 @@ static int64_t run_shift(world *w, int64_t start)
         }
         const qinfo *q = &queues[k];
         assert_int_equal(modq_policy_check(w->p, w->l, w->s, w->qidx[k], t, w->d), MODQ_POLICY_OK);
+        /* Both ways: SHIFT_OVER exactly when the oracle's shift rules say so (never on break). */
+        assert_int_equal(modq_decision_reason(w->d) == MODQ_REASON_SHIFT_OVER, o_shift_over(o, t));
         if (modq_decision_allowed(w->d)) {
             int64_t until = modq_decision_until_ms(w->d);
             assert_allowed_is_safe(o, q, modq_decision_show_level(w->d), t, until);
@@ -421,7 +514,7 @@ static int64_t run_shift(world *w, int64_t start)
         }
         t += rnd(0, 2 * MINUTE);
     }
-    assert_int_equal(modq_ledger_end_shift(w->l, t), MODQ_POLICY_OK);
+    end_shift(w, t);
     return t;
 }
 
@@ -498,7 +591,8 @@ static void test_no_allowed_item_ever_breaks_a_rule_over_thousands_of_shifts(voi
         memset(&w.o, 0, sizeof w.o);
         int64_t t = T0 + rnd(0, DAY);
         for (long i = 0; i < per_associate && done + i < shifts; i++) {
-            /* 8 to 20 hours between shifts: the 24 h window spans two shifts. */
+            /* 8 to 20 hours between shifts: the 24 h window spans two shifts, and a shift that
+             * starts within the 10-hour minimum rest is refused until the rest is over. */
             t = run_shift(&w, t) + rnd(8 * 60 * MINUTE, 20 * 60 * MINUTE);
             o_trim(&w.o, t);
             if (rnd(0, 9) == 0) {

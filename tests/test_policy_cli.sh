@@ -58,7 +58,7 @@ def want(i, **kw):
     for k, v in kw.items():
         if got.get(k) != v:
             sys.exit(f"line {i + 1}: {k} = {got.get(k)!r}, expected {v!r}\n{got}")
-assert len(lines) == 20, len(lines)
+assert len(lines) == 21, len(lines)
 want(1, op="next", queue="violent_extremism", decision="allow", reason=None,
      until="2026-01-05T09:50:00Z", level=3)
 want(2, op="show", decision="allow", shown=True, level=3)
@@ -70,17 +70,66 @@ want(6, op="hide", exposure_minutes=2.25, daily_cap_minutes=240.0)
 want(7, queue="hate", decision="deny", reason="COOLDOWN", until="2026-01-05T09:05:00Z")
 want(8, queue="spam", decision="allow", level=0)
 want(9, t="2026-01-05T09:04:59.999Z", decision="deny", reason="COOLDOWN")
-want(10, t="2026-01-05T09:05:00Z", queue="hate", decision="allow")
+want(10, t="2026-01-05T09:05:00Z", queue="hate", decision="allow", shown=True)
 want(11, queue="csam", decision="deny", reason="SKILL", until=None)
 want(12, queue="escalations", decision="deny", reason="ROLE")
 want(13, op="status", warnings=[])
 want(14, op="status", warnings=[{"cap": "continuous", "used_minutes": 40.0, "limit_minutes": 50.0}])
-want(15, queue="hate", decision="deny", reason="BREAK_DUE", until="2026-01-05T10:00:00Z")
-want(16, op="break_start", decision="deny", reason="ON_BREAK", until="2026-01-05T10:00:00Z")
-want(17, op="break_end", decision="allow")
-want(18, queue="hate", decision="allow", until="2026-01-05T10:50:00Z")
-want(19, t="2026-01-05T17:00:00Z", decision="deny", reason="SHIFT_OVER", until=None)
+want(15, op="hide", t="2026-01-05T09:49:00Z")
+# The break is over 10 minutes after the screen went blank at 09:49.
+want(16, queue="hate", decision="deny", reason="BREAK_DUE", until="2026-01-05T09:59:00Z")
+want(17, op="break_start", decision="deny", reason="ON_BREAK", until="2026-01-05T10:00:00Z")
+want(18, op="break_end", decision="allow")
+want(19, queue="hate", decision="allow", until="2026-01-05T10:50:00Z")
+want(20, t="2026-01-05T17:00:00Z", decision="deny", reason="SHIFT_OVER", until=None)
 PY
+
+# simulate: ending and restarting a shift is no break and no rest (the reviewer's bypass trace).
+expect_exit 0 "$tmp/sim" "$tmp/err" -- "$bin" simulate --policy "$src/policy/default.yaml" \
+    --trace "$data/shift_restart.jsonl"
+python3 - "$tmp/sim" <<'PY' || fail "simulate shift restart"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+def want(i, **kw):
+    got = lines[i]
+    for k, v in kw.items():
+        if got.get(k) != v:
+            sys.exit(f"line {i + 1}: {k} = {got.get(k)!r}, expected {v!r}\n{got}")
+assert len(lines) == 14, len(lines)
+want(1, op="show", decision="allow", shown=True, until="2026-01-05T09:50:00Z")
+want(3, op="next", decision="deny", reason="BREAK_DUE", until="2026-01-05T09:59:00Z")
+rest = "2026-01-05T19:50:00Z"
+want(4, op="shift_end", decision="deny", reason="SHIFT_OVER", until=rest)
+want(5, op="show", decision="deny", reason="SHIFT_OVER", until=rest, shown=False)
+want(6, op="next", decision="deny", reason="SHIFT_OVER", until=rest)
+want(7, op="shift_start", decision="deny", reason="SHIFT_OVER", until=rest)
+want(8, op="next", decision="deny", reason="SHIFT_OVER", until=rest)
+want(9, op="next", decision="deny", reason="SHIFT_OVER", until=rest)
+# The shift started at 10:40 began inside the rest: the work period from 09:00 is past its hard
+# stop until the shift is ended and a full rest taken.
+want(10, op="next", decision="deny", reason="SHIFT_OVER", until=None)
+want(11, op="shift_end", decision="deny", reason="SHIFT_OVER", until="2026-01-06T05:50:00Z")
+want(12, op="next", decision="deny", reason="SHIFT_OVER", until="2026-01-06T05:50:00Z")
+want(13, op="next", decision="allow", until="2026-01-06T06:40:00Z")
+PY
+
+# check: extra YAML documents, multi-line values and a tiny cap are errors on one line.
+{ cat "$src/policy/default.yaml"; printf -- '---\nlimits: [broken\n'; } >"$tmp/twodoc.yaml"
+expect_exit 2 "$tmp/out" "$tmp/err" -- "$bin" check "$tmp/twodoc.yaml"
+grep -q "^$tmp/twodoc.yaml:" "$tmp/err" || fail "second document: $(cat "$tmp/err")"
+{ cat "$src/policy/default.yaml"; printf -- '---\nversion: "x"\n'; } >"$tmp/twodoc2.yaml"
+expect_exit 2 "$tmp/out" "$tmp/err" -- "$bin" check "$tmp/twodoc2.yaml"
+grep -q "a second YAML document" "$tmp/err" || fail "second valid document: $(cat "$tmp/err")"
+sed 's/^  daily_cap_minutes: 240 .*/  daily_cap_minutes: "240\\nsecond line"/' \
+    "$src/policy/default.yaml" >"$tmp/nl.yaml"
+expect_exit 2 "$tmp/out" "$tmp/err" -- "$bin" check "$tmp/nl.yaml"
+[[ $(wc -l <"$tmp/err") == 1 ]] || fail "multi-line error message: $(cat "$tmp/err")"
+grep -q "must be a number, not '240?second line'" "$tmp/err" || fail "escaped value: $(cat "$tmp/err")"
+sed 's/^  daily_cap_minutes: 240 .*/  daily_cap_minutes: 0.000001/' \
+    "$src/policy/default.yaml" >"$tmp/tiny.yaml"
+expect_exit 2 "$tmp/out" "$tmp/err" -- "$bin" check "$tmp/tiny.yaml"
+grep -q "field 'limits.daily_cap_minutes': must be a positive number of at least 1 ms" \
+    "$tmp/err" || fail "tiny cap: $(cat "$tmp/err")"
 
 # simulate: a trace whose time goes backwards stops with TRACE:LINE, exit 2.
 expect_exit 2 "$tmp/out" "$tmp/err" -- "$bin" simulate --policy "$src/policy/default.yaml" \
@@ -102,6 +151,10 @@ check_trace_error '{"t":"2026-01-05T09:00:00Z","op":"dance"}' "unknown op 'dance
 check_trace_error '{"t":"2026-01-05T09:00:00Z","op":"next","queue":"cats"}' "unknown queue 'cats'"
 check_trace_error '{"t":"2026-01-05 09:00","op":"status"}' \
     '"t" must be "YYYY-MM-DDTHH:MM:SS[.fff]Z" or Unix ms'
+check_trace_error '{"t":-1,"op":"status"}' \
+    '"t" must be between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z'
+check_trace_error '{"t":253402300800000,"op":"status"}' \
+    '"t" must be between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z'
 check_trace_error '{"t":"2026-01-05T09:00:00Z","op":"hide"}' \
     "hide: the request does not fit the ledger's state"
 check_trace_error '{"t":"2026-01-05T09:00:00Z","op":"settings","daily_cap_minutes":300}' \

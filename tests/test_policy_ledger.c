@@ -188,6 +188,46 @@ static void test_category_and_break_caps(void **state)
     assert_false(modq_ledger_on_break(l));
 }
 
+/* The table holds only categories of live segments: a new one fits once old ones aged out. */
+static void test_category_table_is_compacted_when_old_items_age_out(void **state)
+{
+    modq_ledger *l = *state;
+    char cat[32];
+    int64_t t = T0;
+    for (int i = 0; i < MODQ_LEDGER_MAX_CATEGORIES; i++, t += 2) {
+        snprintf(cat, sizeof cat, "c%d", i);
+        assert_int_equal(modq_ledger_show(l, cat, 1, 0, t), MODQ_POLICY_OK);
+        assert_int_equal(modq_ledger_hide(l, t + 1), MODQ_POLICY_OK);
+    }
+    assert_int_equal(modq_ledger_show(l, "one_more", 1, 0, t), MODQ_POLICY_ERR_LEDGER_FULL);
+    /* c0 ended at T0 + 1: one ms after it leaves the window, one slot is free again. */
+    assert_int_equal(modq_ledger_show(l, "one_more", 1, 0, T0 + 1 + DAY - 1),
+                     MODQ_POLICY_ERR_LEDGER_FULL);
+    assert_int_equal(modq_ledger_show(l, "one_more", 1, 0, T0 + 1 + DAY), MODQ_POLICY_OK);
+    assert_int_equal(modq_ledger_hide(l, T0 + 2 + DAY), MODQ_POLICY_OK);
+    assert_int_equal(modq_ledger_show(l, "two_more", 1, 0, T0 + 2 + DAY),
+                     MODQ_POLICY_ERR_LEDGER_FULL);
+}
+
+static void test_shifts_restart_without_ending_and_end_only_when_open(void **state)
+{
+    modq_ledger *l = *state;
+    assert_int_equal(modq_ledger_start_shift(l, T0), MODQ_POLICY_OK);
+    assert_int_equal(modq_ledger_start_shift(l, T0 + 100), MODQ_POLICY_OK);
+    assert_int_equal(modq_ledger_shift_start(l), T0); /* a restart goes on with the open shift */
+    assert_int_equal(modq_ledger_end_shift(l, T0 + 200), MODQ_POLICY_OK);
+    assert_int_equal(modq_ledger_shift_start(l), -1);
+    assert_int_equal(modq_ledger_end_shift(l, T0 + 300), MODQ_POLICY_OK);
+    assert_int_equal(modq_ledger_shift_start(l), -1);
+    /* More shifts than the list holds merge the oldest; the newest stays exact. */
+    for (int i = 0; i < 3 * MODQ_LEDGER_MAX_SHIFTS; i++) {
+        assert_int_equal(modq_ledger_start_shift(l, T0 + 1000 * (i + 1)), MODQ_POLICY_OK);
+        assert_int_equal(modq_ledger_end_shift(l, T0 + 1000 * (i + 1) + 10), MODQ_POLICY_OK);
+    }
+    assert_int_equal(modq_ledger_start_shift(l, T0 + DAY / 2), MODQ_POLICY_OK);
+    assert_int_equal(modq_ledger_shift_start(l), T0 + DAY / 2);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -201,6 +241,8 @@ int main(void)
         T(test_an_open_item_is_never_pruned),
         T(test_segment_cap_refuses_new_items_and_checks_deny_until_room),
         T(test_category_and_break_caps),
+        T(test_category_table_is_compacted_when_old_items_age_out),
+        T(test_shifts_restart_without_ending_and_end_only_when_open),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -234,9 +234,75 @@ static void on_break_without_break(Modq__V1__Ledger *m, Modq__V1__LedgerSegment 
     m->on_break = 1;
 }
 
+static void negative_times(Modq__V1__Ledger *m, Modq__V1__LedgerSegment *s)
+{
+    (void)m;
+    s->start_ms = -10; /* a closed segment ending before 0 would read as open for ever */
+    s->end_ms = -2;
+}
+static void negative_last_ms(Modq__V1__Ledger *m, Modq__V1__LedgerSegment *s)
+{
+    (void)s;
+    m->n_segments = 0;
+    m->shift_start_ms = -1;
+    m->last_ms = -5;
+}
+static void last_ms_past_the_range(Modq__V1__Ledger *m, Modq__V1__LedgerSegment *s)
+{
+    (void)s;
+    m->last_ms = MODQ_POLICY_TIME_MAX + 1;
+}
+static Modq__V1__LedgerBreak bad_break;
+static Modq__V1__LedgerBreak *bad_breakp = &bad_break;
+static void negative_break(Modq__V1__Ledger *m, Modq__V1__LedgerSegment *s)
+{
+    (void)s;
+    modq__v1__ledger_break__init(&bad_break);
+    bad_break.start_ms = -3;
+    bad_break.end_ms = -2;
+    m->n_breaks = 1;
+    m->breaks = &bad_breakp;
+}
+static Modq__V1__LedgerShift shift_a, shift_b;
+static Modq__V1__LedgerShift *shiftps[2] = {&shift_a, &shift_b};
+static void open_shift_not_last(Modq__V1__Ledger *m, Modq__V1__LedgerSegment *s)
+{
+    (void)s;
+    modq__v1__ledger_shift__init(&shift_a);
+    modq__v1__ledger_shift__init(&shift_b);
+    shift_a.start_ms = T0;
+    shift_a.end_ms = -1;
+    shift_b.start_ms = T0 + 10;
+    shift_b.end_ms = T0 + 20;
+    m->n_shifts = 2;
+    m->shifts = shiftps;
+}
+static void shift_start_not_the_open_shift(Modq__V1__Ledger *m, Modq__V1__LedgerSegment *s)
+{
+    (void)s;
+    modq__v1__ledger_shift__init(&shift_a);
+    shift_a.start_ms = T0;
+    shift_a.end_ms = T0 + 100;
+    m->n_shifts = 1;
+    m->shifts = shiftps;
+}
+static void item_open_without_shift(Modq__V1__Ledger *m, Modq__V1__LedgerSegment *s)
+{
+    s->end_ms = -1;
+    m->item_open = 1;
+    m->shift_start_ms = -1;
+}
+
 static void test_unpack_rejects_each_inconsistency(void **state)
 {
     (void)state;
+    expect_rejected(negative_times, "out of order");
+    expect_rejected(negative_last_ms, "last_ms");
+    expect_rejected(last_ms_past_the_range, "last_ms");
+    expect_rejected(negative_break, "break 0");
+    expect_rejected(open_shift_not_last, "shift 0");
+    expect_rejected(shift_start_not_the_open_shift, "open shift");
+    expect_rejected(item_open_without_shift, "open shift");
     expect_rejected(NULL, "");
     expect_rejected(bad_version, "format 2");
     expect_rejected(bad_tier, "out of range");
@@ -250,11 +316,74 @@ static void test_unpack_rejects_each_inconsistency(void **state)
     expect_rejected(on_break_without_break, "on_break");
 }
 
+/* Ending a shift starts a rest the rebuilt ledger must still enforce, restart or not. */
+static void test_round_trip_keeps_shifts_and_the_rest_after_a_shift(void **state)
+{
+    (void)state;
+    modq_policy *p = load_rules();
+    modq_ledger *l = NULL;
+    assert_int_equal(modq_ledger_new("assoc-7", &l), MODQ_POLICY_OK);
+    assert_int_equal(modq_ledger_show(l, "hate", 3, 3, T0), MODQ_POLICY_OK);
+    assert_int_equal(modq_ledger_hide(l, T0 + 10 * MIN), MODQ_POLICY_OK);
+    assert_int_equal(modq_ledger_end_shift(l, T0 + 11 * MIN), MODQ_POLICY_OK);
+    assert_int_equal(modq_ledger_start_shift(l, T0 + 20 * MIN), MODQ_POLICY_OK);
+    modq_ledger *back = round_trip(l);
+    assert_int_equal(modq_ledger_shift_start(back), T0 + 20 * MIN);
+    const int64_t at[] = {T0 + 20 * MIN, T0 + 611 * MIN - 1, T0 + 611 * MIN};
+    for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
+        assert_same_decisions(p, l, back, at[i]);
+    }
+    modq_settings *s = modq_settings_new();
+    modq_decision *d = modq_decision_new();
+    assert_non_null(s);
+    assert_non_null(d);
+    modq_settings_set_roles(s, MODQ_ROLE_ASSOCIATE);
+    assert_int_equal(
+        modq_policy_check(p, back, s, (size_t)modq_policy_queue_find(p, "hate"), T0 + 20 * MIN, d),
+        MODQ_POLICY_OK);
+    assert_int_equal(modq_decision_reason(d), MODQ_REASON_SHIFT_OVER);
+    assert_int_equal(modq_decision_until_ms(d), T0 + 611 * MIN);
+    modq_decision_free(d);
+    modq_settings_free(s);
+    modq_ledger_free(back);
+    modq_ledger_free(l);
+    modq_policy_free(p);
+}
+
+/* After old segments age out the category table is renumbered; each segment keeps its name. */
+static void test_pack_keeps_each_segments_category_after_the_table_is_compacted(void **state)
+{
+    (void)state;
+    modq_ledger *l = NULL;
+    const char *order[] = {"a", "b", "a"};
+    assert_int_equal(modq_ledger_new("assoc-8", &l), MODQ_POLICY_OK);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(modq_ledger_show(l, order[i], 1, 0, T0 + i * MIN), MODQ_POLICY_OK);
+        assert_int_equal(modq_ledger_hide(l, T0 + i * MIN + 1), MODQ_POLICY_OK);
+    }
+    /* The first "a" leaves the window: "b" is now first used, before "a". */
+    assert_int_equal(modq_ledger_show(l, "c", 1, 0, T0 + 1 + 24 * 60 * MIN), MODQ_POLICY_OK);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    assert_int_equal(modq_ledger_pack(l, &buf, &len), MODQ_POLICY_OK);
+    Modq__V1__Ledger *m = modq__v1__ledger__unpack(NULL, len, buf);
+    assert_non_null(m);
+    assert_int_equal(m->n_segments, 3);
+    assert_string_equal(m->segments[0]->category, "b");
+    assert_string_equal(m->segments[1]->category, "a");
+    assert_string_equal(m->segments[2]->category, "c");
+    modq__v1__ledger__free_unpacked(m, NULL);
+    free(buf);
+    modq_ledger_free(l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip_keeps_every_record_and_decision),
         cmocka_unit_test(test_round_trip_of_an_empty_ledger),
+        cmocka_unit_test(test_round_trip_keeps_shifts_and_the_rest_after_a_shift),
+        cmocka_unit_test(test_pack_keeps_each_segments_category_after_the_table_is_compacted),
         cmocka_unit_test(test_unpack_rejects_bytes_that_are_not_a_ledger),
         cmocka_unit_test(test_unpack_rejects_each_inconsistency),
     };

@@ -185,6 +185,39 @@ static const load_case cases[] = {
     {"  warning_threshold: 0.8", "  warning_threshold: 0.8\n  max_items: 3",
      MODQ_POLICY_ERR_INVALID, "snip:55: field 'limits.max_items': ", "unknown field"},
     {"  colour_factor: 1.5", "  colour_factor: [1.5", MODQ_POLICY_ERR_SYNTAX, "snip:", ""},
+    /* A positive value that rounds to 0 ms would mean "no cap". */
+    {"  daily_cap_minutes: 240", "  daily_cap_minutes: 0.000001", MODQ_POLICY_ERR_INVALID,
+     "snip:48: field 'limits.daily_cap_minutes': ", "at least 1 ms"},
+    {"    daily_cap_minutes: 300", "    daily_cap_minutes: 0.000008", MODQ_POLICY_ERR_INVALID,
+     "snip:34: field 'tiers[3].daily_cap_minutes': ", "at least 1 ms"},
+    {"  break_minutes: 10", "  break_minutes: 0.000001", MODQ_POLICY_ERR_INVALID,
+     "snip:50: field 'limits.break_minutes': ", "at least 1 ms"},
+    /* Every view and every tier counts as exposure: no zero weights. */
+    {"[1.0, 0.5, 0.25, 0.125]", "[1.0, 0.5, 0.25, 0]", MODQ_POLICY_ERR_INVALID,
+     "snip:3: field 'exposure.reveal_weights[3]': ", "blurred view is still seen"},
+    {"[1.0, 0.5, 0.25, 0.125]", "[1.0, 0, 0, 0]", MODQ_POLICY_ERR_INVALID,
+     "snip:3: field 'exposure.reveal_weights[1]': ", "blurred view is still seen"},
+    {"    weight: 0.25", "    weight: 0", MODQ_POLICY_ERR_INVALID,
+     "snip:7: field 'tiers[0].weight': ", "must be more than 0"},
+    /* The minimum rest between shifts is optional, positive and at most a day. */
+    {"  warning_threshold: 0.8", "  warning_threshold: 0.8\n  min_rest_between_shifts_minutes: 0",
+     MODQ_POLICY_ERR_INVALID,
+     "snip:55: field 'limits.min_rest_between_shifts_minutes': ", "positive"},
+    {"  warning_threshold: 0.8",
+     "  warning_threshold: 0.8\n  min_rest_between_shifts_minutes: 1441", MODQ_POLICY_ERR_INVALID,
+     "snip:55: field 'limits.min_rest_between_shifts_minutes': ", "between 0 and 1440"},
+    /* Values and keys with control characters are shown on one line. */
+    {"  break_minutes: 10", "  break_minutes: \"10\\nmore\"", MODQ_POLICY_ERR_INVALID,
+     "snip:50: field 'limits.break_minutes': must be a number, not '10?more'", ""},
+    {"  break_minutes: 10", "  \"break\\nminutes\": 10", MODQ_POLICY_ERR_INVALID,
+     "snip:50: field 'limits.break?minutes': unknown field", ""},
+    {"    category: hate", "    category: \"ha\\tte\"", MODQ_POLICY_ERR_INVALID,
+     "snip:38: field 'queues[0].category': 'ha?te' has a character", ""},
+    /* One document only. */
+    {"  warning_threshold: 0.8\n", "  warning_threshold: 0.8\n---\nversion: \"v2\"\n",
+     MODQ_POLICY_ERR_INVALID, "snip:56: field '(top level)': a second YAML document", ""},
+    {"  warning_threshold: 0.8\n", "  warning_threshold: 0.8\n---\nlimits: [broken\n",
+     MODQ_POLICY_ERR_SYNTAX, "snip:", ""},
 };
 
 /* text with the one occurrence of old_text replaced by new_text; caller frees. */
@@ -255,6 +288,66 @@ static void test_load_reports_file_line_and_field_of_each_invalid_field(void **s
         assert_memory_equal(err, c->prefix, strlen(c->prefix));
         assert_non_null(strstr(err, c->contains));
     }
+}
+
+static void test_load_accepts_one_document_with_an_explicit_end(void **state)
+{
+    (void)state;
+    char *yaml = apply("  warning_threshold: 0.8\n", "  warning_threshold: 0.8\n...\n");
+    modq_policy *p = NULL;
+    char err[256] = "";
+    assert_int_equal(modq_policy_load_buffer(yaml, strlen(yaml), "snip", &p, err, sizeof err),
+                     MODQ_POLICY_OK);
+    modq_policy_free(p);
+    free(yaml);
+}
+
+/* More distinct categories than a ledger holds could never all be recorded. */
+static void test_load_rejects_more_categories_than_a_ledger_holds(void **state)
+{
+    (void)state;
+    for (int extra = 0; extra <= 1; extra++) {
+        size_t size = 256 * 1024;
+        char *yaml = malloc(size), *q = NULL;
+        assert_non_null(yaml);
+        char *fixed = apply(NULL, NULL);
+        char *cut = strstr(fixed, "queues:\n");
+        char *limits = strstr(fixed, "limits:\n");
+        assert_non_null(cut);
+        assert_non_null(limits);
+        int n = snprintf(yaml, size, "%.*s", (int)(cut - fixed), fixed);
+        q = yaml + n;
+        q += snprintf(q, size - (size_t)(q - yaml), "queues:\n");
+        for (int i = 0; i < MODQ_LEDGER_MAX_CATEGORIES + extra; i++) {
+            q += snprintf(q, size - (size_t)(q - yaml),
+                          "  - {name: q%d, topic: t.q%d, category: c%d, tier: 1, roles: [qa]}\n", i,
+                          i, i);
+        }
+        snprintf(q, size - (size_t)(q - yaml), "%s", limits);
+        modq_policy *p = NULL;
+        char err[256] = "";
+        modq_policy_result r =
+            modq_policy_load_buffer(yaml, strlen(yaml), "snip", &p, err, sizeof err);
+        if (extra == 0) {
+            assert_int_equal(r, MODQ_POLICY_OK);
+        } else {
+            assert_int_equal(r, MODQ_POLICY_ERR_INVALID);
+            assert_non_null(strstr(err, "field 'queues': more than 64 distinct categories"));
+        }
+        modq_policy_free(p);
+        free(fixed);
+        free(yaml);
+    }
+}
+
+static void test_load_file_gives_the_reason_of_a_read_error(void **state)
+{
+    (void)state;
+    modq_policy *p = NULL;
+    char err[256] = "";
+    /* A directory opens but cannot be read. */
+    assert_int_equal(modq_policy_load_file("/", &p, err, sizeof err), MODQ_POLICY_ERR_IO);
+    assert_string_equal(err, "/:1: read error: Is a directory");
 }
 
 static void test_load_rejects_empty_and_non_mapping_documents(void **state)
@@ -387,6 +480,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_load_accepts_the_valid_base_policy),
         cmocka_unit_test(test_load_reports_file_line_and_field_of_each_invalid_field),
+        cmocka_unit_test(test_load_accepts_one_document_with_an_explicit_end),
+        cmocka_unit_test(test_load_rejects_more_categories_than_a_ledger_holds),
+        cmocka_unit_test(test_load_file_gives_the_reason_of_a_read_error),
         cmocka_unit_test(test_load_rejects_empty_and_non_mapping_documents),
         cmocka_unit_test(test_load_file_reports_a_missing_file_as_io_error),
         cmocka_unit_test(test_load_rejects_a_buffer_over_the_size_cap),
