@@ -11,7 +11,8 @@ set(MODQ_WORKER_TESTS
   offsets
   offsets_random
   pool
-  prepare)
+  prepare
+  publish)
 foreach(t ${MODQ_WORKER_TESTS})
   modq_add_test(test_worker_${t} SOURCES test_worker_${t}.c LIBS modq_worker_core)
 endforeach()
