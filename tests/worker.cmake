@@ -4,6 +4,7 @@ set(MODQ_WORKER_TESTS
   banks
   config
   config_secrets
+  consume
   decided
   fetch
   log

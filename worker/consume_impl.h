@@ -1,0 +1,62 @@
+/*
+ * consume_impl.h: the consumer's state, shared by consume.c (polling, pausing, life cycle) and
+ * consume_rebalance.c (commits and rebalances). Private to those two files.
+ */
+#ifndef MODQ_WORKER_CONSUME_IMPL_H
+#define MODQ_WORKER_CONSUME_IMPL_H
+
+#include "consume.h"
+#include "offsets.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct topic {
+    char *name;
+    size_t in_flight; /* handed out, not completed, of its assigned partitions */
+    bool full;        /* window hysteresis: set at the window, cleared at the low mark */
+} topic;
+
+typedef struct part {
+    size_t ti;
+    int32_t partition;
+    modq_offsets *tracker;    /* NULL when it could not be made: the partition stays paused */
+    rd_kafka_message_t *held; /* returned by librdkafka, not tracked yet */
+    int paused;               /* as last told to librdkafka; -1 unknown */
+    bool last_valid;          /* last_* is what the broker has (or was last sent) */
+    int64_t last_offset;
+    uint64_t last_hash;
+} part;
+
+struct modq_consume {
+    rd_kafka_t *rk;
+    rd_kafka_queue_t *queue; /* the consumer queue, to wake a poll */
+    pthread_mutex_t lock;
+    topic *topics;
+    size_t ntopics;
+    part **parts;
+    size_t nparts, parts_cap;
+    size_t window, low;
+    size_t metadata_cap;
+    modq_consume_callbacks cb;
+    bool stopped, closed;
+    size_t npaused;
+    uint64_t skipped, late, strays;
+    uint64_t problems[MODQ_CONSUME_PROBLEM_COUNT];
+};
+
+/* Shared helpers; callers hold c->lock where the definitions say so. */
+uint64_t modq_consume_hash_text(const char *s);
+void modq_consume_report_problem(modq_consume *c, modq_consume_problem kind, const char *topic_name,
+                                 int32_t partition, const char *text);
+long modq_consume_topic_find(const modq_consume *c, const char *name);
+long modq_consume_part_find(const modq_consume *c, const char *topic_name, int32_t partition);
+void modq_consume_part_free(part *p);
+void modq_consume_reconcile(modq_consume *c);
+void modq_consume_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                            rd_kafka_topic_partition_list_t *offsets, void *opaque);
+void modq_consume_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                               rd_kafka_topic_partition_list_t *partitions, void *opaque);
+
+#endif

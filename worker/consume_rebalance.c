@@ -1,0 +1,305 @@
+/*
+ * consume_rebalance.c: the consumer's commits (low watermark plus completed offsets in the commit
+ * metadata) and its incremental rebalances: trackers made from the committed metadata on
+ * assignment, a synchronous commit before revoked partitions are let go.
+ */
+#include "consume_impl.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- commits -------------------------------------------------------------------------------- */
+
+/* A commit of the points of parts[0 .. n-1] that changed since their last commit (all of them
+ * when force). bufs holds n * MODQ_OFFSETS_METADATA_BUF bytes the list points into. Lock held.
+ * Returns NULL when nothing is to be committed (or out of memory). */
+static rd_kafka_topic_partition_list_t *commit_list(modq_consume *c, part *const *parts, size_t n,
+                                                    char *bufs)
+{
+    rd_kafka_topic_partition_list_t *l = NULL;
+    for (size_t i = 0; i < n; i++) {
+        part *p = parts[i];
+        char *meta = bufs + i * MODQ_OFFSETS_METADATA_BUF;
+        int64_t off = -1;
+        if (p->tracker == NULL ||
+            modq_offsets_commit_point(p->tracker, &off, meta, MODQ_OFFSETS_METADATA_BUF) !=
+                MODQ_OFFSETS_OK)
+            continue;
+        uint64_t h = modq_consume_hash_text(meta);
+        if (p->last_valid && p->last_offset == off && p->last_hash == h)
+            continue;
+        if (l == NULL && (l = rd_kafka_topic_partition_list_new((int)n)) == NULL)
+            return NULL;
+        rd_kafka_topic_partition_t *e =
+            rd_kafka_topic_partition_list_add(l, c->topics[p->ti].name, p->partition);
+        e->offset = off;
+        e->metadata = meta; /* ours: unset before the list is destroyed */
+        e->metadata_size = strlen(meta);
+        p->last_valid = true; /* optimistic: a failure clears it, so the next commit resends */
+        p->last_offset = off;
+        p->last_hash = h;
+    }
+    return l;
+}
+
+static void commit_list_destroy(rd_kafka_topic_partition_list_t *l)
+{
+    for (int i = 0; l != NULL && i < l->cnt; i++) {
+        l->elems[i].metadata = NULL;
+        l->elems[i].metadata_size = 0;
+    }
+    if (l != NULL)
+        rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* Forgets what was last committed for the partitions of l that are still assigned. */
+static void invalidate(modq_consume *c, const rd_kafka_topic_partition_list_t *l, bool all)
+{
+    pthread_mutex_lock(&c->lock);
+    for (int i = 0; i < l->cnt; i++) {
+        long pi = all || l->elems[i].err
+                      ? modq_consume_part_find(c, l->elems[i].topic, l->elems[i].partition)
+                      : -1;
+        if (pi >= 0)
+            c->parts[pi]->last_valid = false;
+    }
+    pthread_mutex_unlock(&c->lock);
+}
+
+/* librdkafka's report of every commit, served by a later poll. */
+void modq_consume_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                            rd_kafka_topic_partition_list_t *offsets, void *opaque)
+{
+    modq_consume *c = opaque;
+    (void)rk;
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__NO_OFFSET || offsets == NULL)
+        return;
+    invalidate(c, offsets, false);
+    for (int i = 0; i < offsets->cnt; i++) {
+        if (offsets->elems[i].err) {
+            char text[256];
+            snprintf(text, sizeof text, "commit failed: %s",
+                     rd_kafka_err2str(offsets->elems[i].err));
+            modq_consume_report_problem(c, MODQ_CONSUME_PROBLEM_COMMIT, offsets->elems[i].topic,
+                                        offsets->elems[i].partition, text);
+        }
+    }
+}
+
+modq_consume_result modq_consume_commit(modq_consume *c, bool sync, char *errstr,
+                                        size_t errstr_size)
+{
+    modq_consume_result r = MODQ_CONSUME_OK;
+    rd_kafka_topic_partition_list_t *l = NULL;
+    char *bufs = NULL;
+
+    if (c == NULL || errstr == NULL || errstr_size == 0)
+        return MODQ_CONSUME_ERR_INVALID_ARG;
+    errstr[0] = '\0';
+    if (c->closed)
+        return MODQ_CONSUME_ERR_CLOSED;
+    if (c->nparts == 0)
+        goto out;
+    if ((bufs = malloc(c->nparts * MODQ_OFFSETS_METADATA_BUF)) == NULL) {
+        r = MODQ_CONSUME_ERR_NOMEM;
+        goto out;
+    }
+    pthread_mutex_lock(&c->lock);
+    l = commit_list(c, c->parts, c->nparts, bufs);
+    pthread_mutex_unlock(&c->lock);
+    if (l == NULL)
+        goto out;
+    rd_kafka_resp_err_t err = rd_kafka_commit(c->rk, l, sync ? 0 : 1);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        invalidate(c, l, true);
+        snprintf(errstr, errstr_size, "commit of %d partition(s) failed: %s", l->cnt,
+                 rd_kafka_err2str(err));
+        r = MODQ_CONSUME_ERR_KAFKA;
+    }
+out:
+    commit_list_destroy(l);
+    free(bufs);
+    return r;
+}
+
+/* ---- rebalances ----------------------------------------------------------------------------- */
+
+/* A tracker for element e, whose offset and metadata rd_kafka_committed filled (or not, when
+ * read_ok is false). */
+static part *part_new(modq_consume *c, size_t ti, const rd_kafka_topic_partition_t *e, bool read_ok)
+{
+    char err[256] = "";
+    char *meta = NULL;
+    part *p = calloc(1, sizeof *p);
+
+    if (p == NULL)
+        goto out;
+    p->ti = ti;
+    p->partition = e->partition;
+    p->paused = -1; /* a partition assigned again may still carry an earlier pause */
+    int64_t committed = read_ok && !e->err ? e->offset : RD_KAFKA_OFFSET_INVALID;
+    if (committed >= 0 && e->metadata != NULL && e->metadata_size > 0) {
+        /* librdkafka does not promise a NUL; the size is bounded by the broker's cap. */
+        if ((meta = malloc(e->metadata_size + 1)) == NULL)
+            goto out;
+        memcpy(meta, e->metadata, e->metadata_size);
+        meta[e->metadata_size] = '\0';
+    }
+    modq_offsets_result r =
+        modq_offsets_new(committed, meta, c->metadata_cap, &p->tracker, err, sizeof err);
+    if (r >= MODQ_OFFSETS_ERR_META_MALFORMED && r <= MODQ_OFFSETS_ERR_META_TOO_LARGE)
+        modq_consume_report_problem(c, MODQ_CONSUME_PROBLEM_METADATA, e->topic, e->partition, err);
+    else if (p->tracker == NULL)
+        modq_consume_report_problem(c, MODQ_CONSUME_PROBLEM_TRACKER, e->topic, e->partition, err);
+out:
+    free(meta);
+    return p;
+}
+
+static void on_assign(modq_consume *c, rd_kafka_topic_partition_list_t *given)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_copy(given);
+    rd_kafka_error_t *e = NULL;
+    bool read_ok = false;
+    char text[320];
+
+    if (l == NULL) {
+        modq_consume_report_problem(c, MODQ_CONSUME_PROBLEM_ASSIGN, "", -1,
+                                    "out of memory at assignment");
+        l = given; /* assigned as given, untracked: paused below, never handed out */
+    } else if (l->cnt > 0) {
+        rd_kafka_resp_err_t err = rd_kafka_committed(c->rk, l, MODQ_CONSUME_COMMITTED_TIMEOUT_MS);
+        read_ok = err == RD_KAFKA_RESP_ERR_NO_ERROR;
+        if (!read_ok) {
+            snprintf(text, sizeof text,
+                     "reading committed offsets of %d partition(s) failed (%s): done tickets "
+                     "above them may be delivered again",
+                     l->cnt, rd_kafka_err2str(err));
+            modq_consume_report_problem(c, MODQ_CONSUME_PROBLEM_COMMITTED, "", -1, text);
+            for (int i = 0; i < l->cnt; i++)
+                l->elems[i].offset = RD_KAFKA_OFFSET_INVALID; /* librdkafka looks it up */
+        }
+    }
+    for (int i = 0; i < l->cnt; i++) {
+        long ti = modq_consume_topic_find(c, l->elems[i].topic);
+        part *p = NULL;
+        if (ti < 0 || modq_consume_part_find(c, l->elems[i].topic, l->elems[i].partition) >= 0)
+            continue;
+        if (c->nparts == c->parts_cap) {
+            /* Under the lock: completing threads read the table. */
+            size_t cap = c->parts_cap ? c->parts_cap * 2 : 16;
+            pthread_mutex_lock(&c->lock);
+            part **np =
+                cap <= MODQ_CONSUME_MAX_PARTITIONS ? realloc(c->parts, cap * sizeof *np) : NULL;
+            if (np != NULL) {
+                c->parts = np;
+                c->parts_cap = cap;
+            }
+            pthread_mutex_unlock(&c->lock);
+            if (np == NULL) {
+                modq_consume_report_problem(c, MODQ_CONSUME_PROBLEM_TRACKER, l->elems[i].topic,
+                                            l->elems[i].partition,
+                                            "partition table full or out of memory");
+                continue;
+            }
+        }
+        if (l == given || (p = part_new(c, (size_t)ti, &l->elems[i], read_ok)) == NULL) {
+            modq_consume_report_problem(c, MODQ_CONSUME_PROBLEM_TRACKER, l->elems[i].topic,
+                                        l->elems[i].partition, "out of memory");
+            continue;
+        }
+        pthread_mutex_lock(&c->lock);
+        c->parts[c->nparts++] = p;
+        pthread_mutex_unlock(&c->lock);
+    }
+    if ((e = rd_kafka_incremental_assign(c->rk, l)) != NULL) {
+        snprintf(text, sizeof text, "incremental assign: %s", rd_kafka_error_string(e));
+        modq_consume_report_problem(c, MODQ_CONSUME_PROBLEM_ASSIGN, "", -1, text);
+        rd_kafka_error_destroy(e);
+    }
+    if (l != given)
+        rd_kafka_topic_partition_list_destroy(l);
+    /* Partitions we could not track are assigned but must not be fetched: pause them too. */
+    rd_kafka_topic_partition_list_t *untracked = rd_kafka_topic_partition_list_new(given->cnt);
+    for (int i = 0; untracked != NULL && i < given->cnt; i++)
+        if (modq_consume_part_find(c, given->elems[i].topic, given->elems[i].partition) < 0)
+            rd_kafka_topic_partition_list_add(untracked, given->elems[i].topic,
+                                              given->elems[i].partition);
+    if (untracked != NULL && untracked->cnt > 0)
+        rd_kafka_pause_partitions(c->rk, untracked);
+    if (untracked != NULL)
+        rd_kafka_topic_partition_list_destroy(untracked);
+    modq_consume_reconcile(c);
+}
+
+static void on_revoke(modq_consume *c, rd_kafka_topic_partition_list_t *given)
+{
+    part **gone = calloc((size_t)given->cnt + 1, sizeof *gone);
+    char *bufs = malloc(((size_t)given->cnt + 1) * MODQ_OFFSETS_METADATA_BUF);
+    rd_kafka_topic_partition_list_t *l = NULL;
+    size_t n = 0;
+    char text[320];
+
+    if (gone == NULL || bufs == NULL) {
+        /* Without memory nothing can be committed; what is in flight comes back to someone. */
+        modq_consume_report_problem(c, MODQ_CONSUME_PROBLEM_COMMIT, "", -1,
+                                    "out of memory at revocation");
+    }
+    /* Taken out of the table first: a completion from now on is late, never half-committed. */
+    pthread_mutex_lock(&c->lock);
+    for (int i = 0; i < given->cnt; i++) {
+        long pi = modq_consume_part_find(c, given->elems[i].topic, given->elems[i].partition);
+        if (pi < 0)
+            continue;
+        part *p = c->parts[pi];
+        c->parts[pi] = c->parts[--c->nparts];
+        if (p->tracker != NULL)
+            c->topics[p->ti].in_flight -= modq_offsets_in_flight(p->tracker);
+        if (gone != NULL)
+            gone[n++] = p;
+        else
+            modq_consume_part_free(p);
+    }
+    if (bufs != NULL && n > 0)
+        l = commit_list(c, gone, n, bufs);
+    pthread_mutex_unlock(&c->lock);
+
+    if (l != NULL && !rd_kafka_assignment_lost(c->rk)) {
+        rd_kafka_resp_err_t err = rd_kafka_commit(c->rk, l, 0);
+        if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            snprintf(text, sizeof text,
+                     "commit at revocation of %d partition(s) failed: %s; completed tickets "
+                     "may be delivered again",
+                     l->cnt, rd_kafka_err2str(err));
+            modq_consume_report_problem(c, MODQ_CONSUME_PROBLEM_COMMIT, "", -1, text);
+        }
+    }
+    commit_list_destroy(l);
+    for (int i = 0; gone == NULL && c->cb.on_revoked != NULL && i < given->cnt; i++)
+        c->cb.on_revoked(c->cb.arg, given->elems[i].topic, given->elems[i].partition);
+    for (size_t i = 0; i < n; i++) {
+        if (c->cb.on_revoked != NULL)
+            c->cb.on_revoked(c->cb.arg, c->topics[gone[i]->ti].name, gone[i]->partition);
+        modq_consume_part_free(gone[i]);
+    }
+    free(gone);
+    free(bufs);
+    rd_kafka_error_t *e = rd_kafka_incremental_unassign(c->rk, given);
+    if (e != NULL) {
+        snprintf(text, sizeof text, "incremental unassign: %s", rd_kafka_error_string(e));
+        modq_consume_report_problem(c, MODQ_CONSUME_PROBLEM_ASSIGN, "", -1, text);
+        rd_kafka_error_destroy(e);
+    }
+    modq_consume_reconcile(c);
+}
+
+void modq_consume_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                               rd_kafka_topic_partition_list_t *partitions, void *opaque)
+{
+    (void)rk;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS)
+        on_assign(opaque, partitions);
+    else
+        on_revoke(opaque, partitions);
+}
