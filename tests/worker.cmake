@@ -14,7 +14,8 @@ set(MODQ_WORKER_TESTS
   offsets_random
   pool
   prepare
-  publish)
+  publish
+  publish_failures)
 foreach(t ${MODQ_WORKER_TESTS})
   modq_add_test(test_worker_${t} SOURCES test_worker_${t}.c LIBS modq_worker_core)
 endforeach()
