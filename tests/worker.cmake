@@ -15,7 +15,8 @@ set(MODQ_WORKER_TESTS
   pool
   prepare
   publish
-  publish_failures)
+  publish_failures
+  run)
 foreach(t ${MODQ_WORKER_TESTS})
   modq_add_test(test_worker_${t} SOURCES test_worker_${t}.c LIBS modq_worker_core)
 endforeach()

@@ -1,0 +1,257 @@
+/*
+ * run_new.c: making and freeing the worker (run.h): its parts from the configuration and the
+ * policy, and the consumer's callbacks that only report (revocations, problems, log lines).
+ */
+#include "run_impl.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HOUR_MS      (3600 * 1000LL)
+#define MSG_OVERHEAD (1024 * 1024) /* bytes a ticket may carry beyond its media */
+#define ERRSTR_SIZE  MODQ_RUN_ERRSTR_SIZE
+
+modq_run_result modq_run_load_banks(const modq_config *cfg, modq_banks **out, char *errstr,
+                                    size_t errstr_size)
+{
+    modq_run_result rc = MODQ_RUN_ERR_SETUP;
+    modq_banks *b = NULL;
+
+    if (out)
+        *out = NULL;
+    if (cfg == NULL || out == NULL || errstr == NULL || errstr_size == 0)
+        return MODQ_RUN_ERR_INVALID_ARG;
+    b = modq_banks_new();
+    if (b == NULL) {
+        rc = MODQ_RUN_ERR_NOMEM;
+        snprintf(errstr, errstr_size, "banks: out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < modq_config_bank_count(cfg); i++) {
+        const char *labels[MODQ_CONFIG_MAX_LABELS];
+        size_t nl = modq_config_bank_label_count(cfg, i);
+        if (nl > MODQ_CONFIG_MAX_LABELS)
+            nl = MODQ_CONFIG_MAX_LABELS;
+        for (size_t j = 0; j < nl; j++)
+            labels[j] = modq_config_bank_label(cfg, i, j);
+        modq_banks_result br =
+            modq_banks_load(b, modq_config_bank_name(cfg, i), modq_config_bank_file(cfg, i),
+                            modq_config_bank_verdict(cfg, i), labels, nl,
+                            modq_config_bank_pdq_threshold(cfg, i), errstr, errstr_size);
+        if (br != MODQ_BANKS_OK) {
+            if (br == MODQ_BANKS_ERR_NOMEM)
+                rc = MODQ_RUN_ERR_NOMEM;
+            goto out;
+        }
+    }
+    *out = b;
+    b = NULL;
+    rc = MODQ_RUN_OK;
+out:
+    modq_banks_free(b);
+    return rc;
+}
+
+static void on_revoked(void *arg, const char *topic, int32_t partition)
+{
+    modq_run *r = arg;
+    size_t n = modq_run_review_drop_partition(&r->review, topic, partition);
+    atomic_fetch_add_explicit(&r->n_review_dropped, n, memory_order_relaxed);
+    if (n > 0)
+        modq_run_log_msg(r, MODQ_LOG_INFO, "partition revoked: review items dropped", topic,
+                         partition, -1, NULL);
+}
+
+static void on_problem(void *arg, modq_consume_problem kind, const char *topic, int32_t partition,
+                       const char *text)
+{
+    modq_run *r = arg;
+    (void)kind;
+    modq_run_log_msg(r, MODQ_LOG_WARN, "consumer problem", topic, partition, -1, text);
+}
+
+static void on_kafka_log(void *arg, int level, const char *fac, const char *text)
+{
+    modq_run *r = arg;
+    modq_log_level l = level <= 3 ? MODQ_LOG_ERROR : level == 4 ? MODQ_LOG_WARN : MODQ_LOG_DEBUG;
+    modq_log_write(r->log, l, "librdkafka", "facility", fac, "line", text, NULL);
+}
+
+/* The distinct queue topics of the policy into r->topics. */
+static int collect_topics(modq_run *r)
+{
+    size_t nq = modq_policy_queue_count(r->policy);
+    r->topics = calloc(nq ? nq : 1, sizeof *r->topics);
+    if (r->topics == NULL)
+        return -1;
+    for (size_t i = 0; i < nq; i++) {
+        const char *t = modq_policy_queue_topic(r->policy, i);
+        bool seen = false;
+        for (size_t j = 0; j < r->ntopics && !seen; j++)
+            seen = strcmp(r->topics[j], t) == 0;
+        if (!seen)
+            r->topics[r->ntopics++] = t;
+    }
+    return 0;
+}
+
+/* The fetcher, or NULL (and 0) when fetch.* enables neither file:// nor http(s). */
+static int make_fetch(modq_run *r, char *errstr, size_t errstr_size)
+{
+    const modq_config *cfg = r->cfg;
+    size_t nh = modq_config_fetch_allowed_host_count(cfg);
+    const char *hosts[MODQ_CONFIG_MAX_HOSTS];
+    const char *root = modq_config_fetch_file_root(cfg);
+
+    if (nh > MODQ_CONFIG_MAX_HOSTS)
+        nh = MODQ_CONFIG_MAX_HOSTS;
+    if (nh == 0 && root[0] == '\0')
+        return 0;
+    for (size_t i = 0; i < nh; i++)
+        hosts[i] = modq_config_fetch_allowed_host(cfg, i);
+    r->fetch = modq_fetch_new(root, hosts, nh, (size_t)modq_config_fetch_max_bytes(cfg),
+                              modq_config_fetch_timeout_ms(cfg), errstr, errstr_size);
+    return r->fetch ? 0 : -1;
+}
+
+modq_run_result modq_run_new(const modq_config *cfg, const modq_policy *policy,
+                             const modq_run_opts *opts, modq_run **out, char *errstr,
+                             size_t errstr_size)
+{
+    static const modq_run_opts defaults = {0};
+    modq_run_result rc = MODQ_RUN_ERR_SETUP;
+    modq_run *r = NULL;
+    char err[ERRSTR_SIZE] = "";
+    size_t window, slots;
+
+    if (out)
+        *out = NULL;
+    if (opts == NULL)
+        opts = &defaults;
+    if (cfg == NULL || policy == NULL || out == NULL || errstr == NULL || errstr_size == 0 ||
+        opts->consumer_nextra > MODQ_RUN_MAX_EXTRA ||
+        (opts->consumer_nextra > 0 && opts->consumer_extra == NULL))
+        return MODQ_RUN_ERR_INVALID_ARG;
+    snprintf(errstr, errstr_size, "out of memory");
+    r = calloc(1, sizeof *r);
+    if (r == NULL)
+        return MODQ_RUN_ERR_NOMEM;
+    r->cfg = cfg;
+    r->policy = policy;
+    r->clock = opts->clock ? opts->clock : modq_run_mono_ms;
+    r->clock_arg = opts->clock_arg;
+    r->log = modq_log_new(opts->log_out ? opts->log_out : stderr, modq_config_log_level(cfg),
+                          modq_config_worker_id(cfg));
+    r->media_opts = modq_opts_new();
+    r->decided =
+        modq_decided_new(MODQ_RUN_DECIDED_MAX, modq_config_decided_retention_hours(cfg) * HOUR_MS);
+    if (r->log == NULL || r->media_opts == NULL || r->decided == NULL || collect_topics(r) != 0) {
+        rc = MODQ_RUN_ERR_NOMEM;
+        goto out;
+    }
+    if (pthread_mutex_init(&r->decided_lock, NULL) != 0)
+        goto out;
+    r->decided_lock_init = true;
+    if (r->ntopics == 0) {
+        snprintf(errstr, errstr_size, "the policy names no queue topics");
+        goto out;
+    }
+    if (modq_config_media_apply(cfg, r->media_opts) != MODQ_CONFIG_OK ||
+        modq_opts_set(r->media_opts, MODQ_OPT_DEFER_RENDER, 1) != MODQ_BLUR_OK) {
+        snprintf(errstr, errstr_size, "media options refused");
+        goto out;
+    }
+    if ((rc = modq_run_load_banks(cfg, &r->banks, errstr, errstr_size)) != MODQ_RUN_OK)
+        goto out;
+    rc = MODQ_RUN_ERR_SETUP;
+    if (make_fetch(r, err, sizeof err) != 0) {
+        snprintf(errstr, errstr_size, "fetch: %s", err);
+        goto out;
+    }
+    window = (size_t)modq_config_worker_window_per_queue(cfg);
+    slots = window * r->ntopics; /* every message the consumer may have handed out at once */
+    if (slots > MODQ_POOL_MAX_QUEUE)
+        slots = MODQ_POOL_MAX_QUEUE;
+    r->cap_held = slots;
+    r->held = calloc(slots, sizeof *r->held);
+    if (r->held == NULL || modq_run_review_init(&r->review, modq_policy_queue_count(policy),
+                                                window * r->ntopics) != 0) {
+        rc = MODQ_RUN_ERR_NOMEM;
+        goto out;
+    }
+    r->review_init = true;
+    r->ctx = (modq_prepare_ctx){
+        .policy = policy,
+        .media_opts = r->media_opts,
+        .fetch = r->fetch,
+        .banks = r->banks,
+        .decided = r->decided,
+        .decided_lock = &r->decided_lock,
+        .auto_verdicts = modq_config_decided_auto_verdicts(cfg),
+        .worker_id = modq_config_worker_id(cfg),
+        .max_message_bytes = (size_t)modq_config_media_max_input_bytes(cfg) + MSG_OVERHEAD,
+    };
+    r->pool = modq_pool_new(modq_config_worker_prepare_threads(cfg), slots, modq_run_job, r);
+    if (r->pool == NULL) {
+        snprintf(errstr, errstr_size, "the preparation pool could not be started");
+        goto out;
+    }
+    modq_publish_opts popts = {
+        .on_delivered = modq_run_delivered, .arg = r, .on_log = on_kafka_log};
+    modq_publish_result pr = modq_publish_new(cfg, &popts, &r->publish, err, sizeof err);
+    if (pr != MODQ_PUBLISH_OK) {
+        snprintf(errstr, errstr_size, "producer: %s", err);
+        goto out;
+    }
+    modq_consume_callbacks cb = {on_revoked, on_problem, on_kafka_log, r};
+    modq_consume_result cr =
+        modq_consume_new(cfg, r->topics, r->ntopics, opts->consumer_extra, opts->consumer_nextra,
+                         &cb, &r->consume, err, sizeof err);
+    if (cr != MODQ_CONSUME_OK) {
+        snprintf(errstr, errstr_size, "consumer: %s", err);
+        goto out;
+    }
+    r->last_commit_ms = r->clock(r->clock_arg);
+    char nt[24], nb[24];
+    snprintf(nt, sizeof nt, "%zu", r->ntopics);
+    snprintf(nb, sizeof nb, "%zu", modq_banks_count(r->banks));
+    modq_log_write(r->log, MODQ_LOG_INFO, "started", "policy", modq_policy_version(policy),
+                   "queue_topics", nt, "bank_hashes", nb, NULL);
+    *out = r;
+    r = NULL;
+    errstr[0] = '\0';
+    rc = MODQ_RUN_OK;
+out:
+    if (r != NULL)
+        r->drained = true; /* nothing was consumed: nothing to commit */
+    modq_run_free(r);
+    return rc;
+}
+
+void modq_run_free(modq_run *r)
+{
+    if (r == NULL)
+        return;
+    if (r->pool != NULL) {
+        if (!r->pool_stopped)
+            modq_pool_stop(r->pool, 0, modq_run_drop_job, r);
+        modq_pool_free(r->pool);
+    }
+    for (size_t i = 0; i < r->nheld; i++)
+        rd_kafka_message_destroy(r->held[i]);
+    modq_publish_free(r->publish); /* before the consumer: confirmations complete offsets */
+    modq_consume_free(r->consume);
+    if (r->review_init)
+        modq_run_review_fini(&r->review);
+    free(r->held);
+    free(r->topics);
+    modq_fetch_free(r->fetch);
+    modq_banks_free(r->banks);
+    modq_decided_free(r->decided);
+    if (r->decided_lock_init)
+        pthread_mutex_destroy(&r->decided_lock);
+    modq_opts_free(r->media_opts);
+    modq_log_free(r->log);
+    free(r);
+}
