@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "prepare.h"
+#include "ticket_testutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,36 +102,6 @@ static int teardown(void **state)
     return 0;
 }
 
-/* Packs a ticket; caller frees. media may be NULL (text only). */
-static uint8_t *ticket(const char *id, const char *queue, const uint8_t *media, size_t media_len,
-                       const char *uri, size_t *len)
-{
-    Modq__V1__Ticket t;
-    Modq__V1__Media m;
-    uint8_t *buf;
-
-    modq__v1__ticket__init(&t);
-    modq__v1__media__init(&m);
-    t.ticket_id = (char *)(uintptr_t)id;
-    t.content_id = (char *)(uintptr_t) "content-1";
-    t.queue = (char *)(uintptr_t)queue;
-    t.trace_id = (char *)(uintptr_t) "trace-1";
-    if (media) {
-        m.source_case = MODQ__V1__MEDIA__SOURCE_INLINE_BYTES;
-        m.inline_bytes.data = (uint8_t *)(uintptr_t)media;
-        m.inline_bytes.len = media_len;
-        t.media = &m;
-    } else if (uri) {
-        m.source_case = MODQ__V1__MEDIA__SOURCE_URI;
-        m.uri = (char *)(uintptr_t)uri;
-        t.media = &m;
-    }
-    *len = modq__v1__ticket__get_packed_size(&t);
-    buf = malloc(*len ? *len : 1);
-    modq__v1__ticket__pack(&t, buf);
-    return buf;
-}
-
 static modq_prepared *prepare(fixture *f, const uint8_t *msg, size_t len)
 {
     modq_prepared *p = modq_prepare_ticket(&f->ctx, msg, len, 1767600000000LL);
@@ -152,7 +123,7 @@ static void test_prepare_good_ticket_becomes_review_item(void **state)
 {
     fixture *f = *state;
     size_t len;
-    uint8_t *msg = ticket("t-1", "self_harm", f->img, f->img_len, NULL, &len);
+    uint8_t *msg = tt_ticket("t-1", "self_harm", f->img, f->img_len, NULL, &len);
     modq_prepared *p = prepare(f, msg, len);
 
     assert_int_equal(p->kind, MODQ_PREPARED_REVIEW);
@@ -171,7 +142,7 @@ static void test_prepare_text_only_ticket_is_reviewed(void **state)
 {
     fixture *f = *state;
     size_t len;
-    uint8_t *msg = ticket("t-2", "hate", NULL, 0, NULL, &len);
+    uint8_t *msg = tt_ticket("t-2", "hate", NULL, 0, NULL, &len);
     modq_prepared *p = prepare(f, msg, len);
 
     assert_int_equal(p->kind, MODQ_PREPARED_REVIEW);
@@ -189,26 +160,26 @@ static void test_prepare_dead_letters_each_bad_input(void **state)
     uint8_t *msg;
 
     expect_dead(f, junk, sizeof(junk), MODQ_DLQ_MALFORMED);
-    msg = ticket("", "hate", NULL, 0, NULL, &len);
+    msg = tt_ticket("", "hate", NULL, 0, NULL, &len);
     expect_dead(f, msg, len, MODQ_DLQ_INVALID);
     free(msg);
-    msg = ticket("bad id with spaces", "hate", NULL, 0, NULL, &len);
+    msg = tt_ticket("bad id with spaces", "hate", NULL, 0, NULL, &len);
     expect_dead(f, msg, len, MODQ_DLQ_INVALID);
     free(msg);
-    msg = ticket("t-3", "no_such_queue", NULL, 0, NULL, &len);
+    msg = tt_ticket("t-3", "no_such_queue", NULL, 0, NULL, &len);
     expect_dead(f, msg, len, MODQ_DLQ_UNKNOWN_QUEUE);
     free(msg);
-    msg = ticket("t-4", "hate", (const uint8_t *)svg, sizeof(svg) - 1, NULL, &len);
+    msg = tt_ticket("t-4", "hate", (const uint8_t *)svg, sizeof(svg) - 1, NULL, &len);
     expect_dead(f, msg, len, "blocked_format");
     free(msg);
-    msg = ticket("t-5", "hate", f->img, f->img_len / 3, NULL, &len);
+    msg = tt_ticket("t-5", "hate", f->img, f->img_len / 3, NULL, &len);
     expect_dead(f, msg, len, "corrupt");
     free(msg);
-    msg = ticket("t-6", "hate", NULL, 0, "https://media.example/x.jpg", &len);
+    msg = tt_ticket("t-6", "hate", NULL, 0, "https://media.example/x.jpg", &len);
     expect_dead(f, msg, len, "scheme_not_allowed"); /* no fetcher configured */
     free(msg);
     f->ctx.max_message_bytes = 100;
-    msg = ticket("t-7", "hate", f->img, f->img_len, NULL, &len);
+    msg = tt_ticket("t-7", "hate", f->img, f->img_len, NULL, &len);
     expect_dead(f, msg, len, MODQ_DLQ_MESSAGE_TOO_LARGE);
     free(msg);
 }
@@ -217,7 +188,7 @@ static void test_prepare_bank_match_decides_without_a_person(void **state)
 {
     fixture *f = *state;
     size_t len;
-    uint8_t *msg = ticket("t-10", "violent_extremism", f->banned, f->banned_len, NULL, &len);
+    uint8_t *msg = tt_ticket("t-10", "violent_extremism", f->banned, f->banned_len, NULL, &len);
     modq_prepared *p = prepare(f, msg, len);
     Modq__V1__Decision *d;
 
@@ -226,7 +197,7 @@ static void test_prepare_bank_match_decides_without_a_person(void **state)
     d = modq__v1__decision__unpack(NULL, p->decision_len, p->decision);
     assert_non_null(d);
     assert_string_equal(d->ticket_id, "t-10");
-    assert_string_equal(d->content_id, "content-1");
+    assert_string_equal(d->content_id, TT_CONTENT_ID);
     assert_int_equal(d->verdict, VERDICT_REMOVE);
     assert_true(d->auto_decided);
     assert_int_equal(d->decision_source, MODQ__V1__DECISION_SOURCE__DECISION_SOURCE_HASH_BANK);
@@ -238,7 +209,7 @@ static void test_prepare_bank_match_decides_without_a_person(void **state)
     assert_int_equal(d->match_distance, 0);
     assert_string_equal(d->category, "violent_extremism");
     assert_string_equal(d->policy_version, modq_policy_version(f->policy));
-    assert_string_equal(d->trace_id, "trace-1");
+    assert_string_equal(d->trace_id, TT_TRACE_ID);
     assert_string_equal(d->worker_id, "w-test");
     assert_int_equal(d->decided_at_ms, 1767600000000LL);
     /* Nobody will see it: no rendition was made. */
@@ -261,7 +232,7 @@ static void test_prepare_prior_violation_is_reapplied_and_allowed_is_reviewed(vo
     assert_int_equal(modq_media_process(f->opts, f->img, f->img_len, &m, NULL, 0), MODQ_BLUR_OK);
     modq_decided_add(f->decided, "old-1", modq_media_sha256(m), VERDICT_REMOVE, "self_harm,graphic",
                      1000, NULL);
-    msg = ticket("t-20", "self_harm", f->img, f->img_len, NULL, &len);
+    msg = tt_ticket("t-20", "self_harm", f->img, f->img_len, NULL, &len);
     p = prepare(f, msg, len);
     assert_int_equal(p->kind, MODQ_PREPARED_AUTO);
     d = modq__v1__decision__unpack(NULL, p->decision_len, p->decision);
@@ -288,7 +259,7 @@ static void test_prepare_decided_ticket_is_a_duplicate(void **state)
 {
     fixture *f = *state;
     size_t len;
-    uint8_t *msg = ticket("t-30", "hate", f->img, f->img_len, NULL, &len);
+    uint8_t *msg = tt_ticket("t-30", "hate", f->img, f->img_len, NULL, &len);
     modq_prepared *p;
 
     modq_decided_add(f->decided, "t-30", NULL, VERDICT_REMOVE, "", 1000, NULL);

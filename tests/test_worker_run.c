@@ -16,6 +16,7 @@
 #include "modq_policy.h"
 #include "proto/modq.pb-c.h"
 #include "run.h"
+#include "ticket_testutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,33 +91,6 @@ static void produce(const fixture *f, const char *topic, const char *key, const 
                      RD_KAFKA_RESP_ERR_NO_ERROR);
     assert_int_equal(rd_kafka_flush(rk, 10000), RD_KAFKA_RESP_ERR_NO_ERROR);
     rd_kafka_destroy(rk);
-}
-
-/* A packed ticket (caller frees); media NULL = text only. */
-static uint8_t *ticket(const char *id, const char *queue, const uint8_t *media, size_t media_len,
-                       size_t *len)
-{
-    Modq__V1__Ticket t;
-    Modq__V1__Media m;
-    uint8_t *buf;
-
-    modq__v1__ticket__init(&t);
-    modq__v1__media__init(&m);
-    t.ticket_id = (char *)(uintptr_t)id;
-    t.content_id = (char *)(uintptr_t) "content-run";
-    t.queue = (char *)(uintptr_t)queue;
-    t.trace_id = (char *)(uintptr_t) "trace-run";
-    if (media) {
-        m.source_case = MODQ__V1__MEDIA__SOURCE_INLINE_BYTES;
-        m.inline_bytes.data = (uint8_t *)(uintptr_t)media;
-        m.inline_bytes.len = media_len;
-        t.media = &m;
-    }
-    *len = modq__v1__ticket__get_packed_size(&t);
-    buf = malloc(*len ? *len : 1);
-    assert_non_null(buf);
-    modq__v1__ticket__pack(&t, buf);
-    return buf;
 }
 
 /* Hands every message of partition 0 of topic, from the beginning, to check(msg, arg) (the client
@@ -339,10 +313,14 @@ static void test_run_end_to_end(void **state)
     size_t banned_len, svg_len, good_len;
     modq_run_counters c;
 
-    banned = ticket("t-banned", "violent_extremism", f->banned, f->banned_len, &banned_len);
-    svg_ticket =
-        ticket("t-svg", "violent_extremism", (const uint8_t *)svg, sizeof svg - 1, &svg_len);
-    good = ticket("t-good", "self_harm", f->img, f->img_len, &good_len);
+    banned =
+        tt_ticket("t-banned", "violent_extremism", f->banned, f->banned_len, NULL, &banned_len);
+    svg_ticket = tt_ticket("t-svg", "violent_extremism", (const uint8_t *)svg, sizeof svg - 1, NULL,
+                           &svg_len);
+    good = tt_ticket("t-good", "self_harm", f->img, f->img_len, NULL, &good_len);
+    assert_non_null(banned);
+    assert_non_null(svg_ticket);
+    assert_non_null(good);
 
     assert_int_equal(modq_run_new(f->cfg, f->policy, &opts, &f->r, err, sizeof err), MODQ_RUN_OK);
     produce(f, T_BANNED, "k-a", banned, banned_len);    /* offset 0: decided by the bank */
