@@ -61,10 +61,17 @@ typedef struct modq_jwt_key_opts {
 typedef struct modq_jwt_keys modq_jwt_keys;
 
 /* Loads the key material (at least one of secret, public key, JWKS matching an allowed
- * algorithm). On OK *out is owned by the caller (modq_jwt_keys_free); errstr says why not. */
+ * algorithm). On OK *out is owned by the caller (modq_jwt_keys_free); errstr says why not.
+ * Public keys must be RSA of 2048..8192 bits or EC P-256. A PEM key that is unreadable or of no
+ * allowed algorithm is an error; JWKS keys that cannot be used (another kty or curve, "use" not
+ * "sig", "alg" of another algorithm, too weak) are skipped, but one must load. The secret is kept
+ * only when HS256 is allowed (ERR_KEY when shorter than 32 bytes). */
 modq_jwt_result modq_jwt_keys_new(const modq_jwt_key_opts *opts, modq_jwt_keys **out, char *errstr,
                                   size_t errstr_size);
 void modq_jwt_keys_free(modq_jwt_keys *k);
+
+/* How many public keys (PEM and JWKS) were loaded, for the start-up log. */
+size_t modq_jwt_keys_count(const modq_jwt_keys *k);
 
 /* Role bits (the same values as modq_policy_role). Unknown role names are ignored. */
 #define MODQ_JWT_ROLE_ASSOCIATE (1u << 0)
@@ -84,7 +91,9 @@ typedef struct modq_jwt_claims {
 } modq_jwt_claims;
 
 /*
- * Verifies token (a compact JWS, without "Bearer ") at now_s (Unix seconds). On OK *out holds
+ * Verifies token (a compact JWS, without "Bearer ") at now_s (Unix seconds). A header "kid"
+ * selects the keys with that kid; when no key has it, only keys without a kid (a PEM key) are
+ * tried. Without a kid every key of the algorithm's kind is tried. On OK *out holds
  * the claims; otherwise *out is zeroed and errstr (may be NULL) says why, for the log.
  */
 modq_jwt_result modq_jwt_verify(const modq_jwt_keys *k, const char *token, int64_t now_s,
