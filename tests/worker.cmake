@@ -8,8 +8,11 @@ set(MODQ_WORKER_TESTS
   consume_commit
   decided
   fetch
+  http
+  http_static
   jwt
   log
+  metrics
   mock
   offsets
   offsets_random

@@ -7,13 +7,15 @@
  * Families are declared once at start (modq_metrics_declare); updates name the family and the
  * label value. Unknown families are ignored (a bug, not a crash). Label values are escaped on
  * output; at most MODQ_METRICS_MAX_SERIES series per family (further label values are counted
- * under label value "other") so a hostile label cannot grow memory without bound.
+ * under label value "other", as are values over 128 bytes or not UTF-8) so a hostile label cannot
+ * grow memory without bound or break the scrape.
  *
  * Threads: every function may be called from any thread (one mutex).
  */
 #ifndef MODQ_WORKER_METRICS_H
 #define MODQ_WORKER_METRICS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,7 +23,7 @@ typedef enum modq_metrics_result {
     MODQ_METRICS_OK = 0,
     MODQ_METRICS_ERR_INVALID_ARG, /* bad name (not [a-zA-Z_:][a-zA-Z0-9_:]*), duplicate family */
     MODQ_METRICS_ERR_NOMEM,
-    MODQ_METRICS_ERR_FULL, /* MODQ_METRICS_MAX_FAMILIES reached */
+    MODQ_METRICS_ERR_FULL, /* MODQ_METRICS_MAX_FAMILIES reached; render over MAX_OUTPUT */
     MODQ_METRICS_RESULT_COUNT
 } modq_metrics_result;
 
@@ -52,6 +54,9 @@ void modq_metrics_free(modq_metrics *m);
 modq_metrics_result modq_metrics_declare(modq_metrics *m, const char *name, modq_metrics_type type,
                                          const char *help, const char *label, const double *buckets,
                                          size_t nbuckets);
+
+/* true when a family of this name and type is declared (lets two users share a registry). */
+bool modq_metrics_has(modq_metrics *m, const char *name, modq_metrics_type type);
 
 /* Counter += n. label_value NULL for an unlabelled family. */
 void modq_metrics_add(modq_metrics *m, const char *name, const char *label_value, uint64_t n);

@@ -1,0 +1,71 @@
+/*
+ * http_impl.h: the private layout shared by http.c (daemon, routing, answers), http_resp.c (the
+ * request and response objects a handler sees) and http_static.c (the static files held in
+ * memory).
+ */
+#ifndef MODQ_WORKER_HTTP_IMPL_H
+#define MODQ_WORKER_HTTP_IMPL_H
+
+#include "http.h"
+
+#include <microhttpd.h>
+#include <stdbool.h>
+
+#define HTTP_MIME_MAX         128  /* bytes of a handler's content type */
+#define HTTP_HEADER_NAME_MAX  64   /* bytes of a handler's extra header name */
+#define HTTP_HEADER_VALUE_MAX 4096 /* bytes of its value */
+
+struct modq_http_req {
+    struct MHD_Connection *conn;
+    const char *method, *path;
+    const char *body; /* never NULL; NUL-terminated */
+    size_t body_len;
+};
+
+typedef struct http_header {
+    char *name, *value;
+} http_header;
+
+struct modq_http_resp {
+    int status;
+    bool filled; /* a resp_* call set status and body */
+    bool nomem;  /* building the answer ran out of memory: a fixed 500 goes out instead */
+    char *body;  /* malloc'd, or NULL for an empty body */
+    size_t body_len;
+    char mime[HTTP_MIME_MAX];
+    http_header headers[MODQ_HTTP_MAX_HEADERS];
+    size_t nheaders;
+    char *cache_control; /* the handler's own Cache-Control, or NULL for the default */
+    const char *route;   /* static string */
+};
+
+/* http_resp.c */
+void http_resp_init(modq_http_resp *r);
+/* Frees what the response owns; it can be reused after http_resp_init. */
+void http_resp_clear(modq_http_resp *r);
+/* Hands the body to the caller (who frees it) and leaves the response without one. */
+char *http_resp_take_body(modq_http_resp *r, size_t *len);
+
+/* http_static.c: files of one directory, read at start. */
+typedef struct http_file {
+    char *name;       /* as served under /static/ */
+    const char *mime; /* static string */
+    uint8_t *data;
+    size_t len;
+} http_file;
+
+typedef struct http_static {
+    http_file files[MODQ_HTTP_MAX_STATIC];
+    size_t nfiles;
+} http_static;
+
+/* Reads every servable file of dir into st (freed with http_static_free, also on failure). */
+modq_http_result http_static_load(http_static *st, const char *dir, char *errstr,
+                                  size_t errstr_size);
+void http_static_free(http_static *st);
+/* true when name may be served: [A-Za-z0-9._-], no leading '.', a known extension. */
+bool http_static_name_ok(const char *name);
+/* The file served as name, or NULL. */
+const http_file *http_static_find(const http_static *st, const char *name);
+
+#endif
