@@ -8,6 +8,7 @@ set(MODQ_WORKER_TESTS
   consume_commit
   decided
   fetch
+  follow
   http
   http_static
   jwt

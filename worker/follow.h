@@ -38,11 +38,17 @@ typedef enum modq_follow_result {
 const char *modq_follow_strerror(modq_follow_result r);
 
 #define MODQ_FOLLOW_METADATA_MS 10000
+/* Caps: partitions followed (a topic with more is refused at start, partitions added beyond the
+ * cap later are not followed), extra property pairs. */
+#define MODQ_FOLLOW_MAX_PARTITIONS 4096
+#define MODQ_FOLLOW_MAX_EXTRA      64
+/* Bound on each blocking request the follower makes (metadata, watermarks, offsets by time). */
+#define MODQ_FOLLOW_CALL_MS 5000
 
 /* One record: key and value may be NULL (a tombstone has a NULL value). Borrowed for the call. */
 typedef void (*modq_follow_fn)(void *arg, const void *key, size_t key_len, const void *value,
                                size_t value_len, int64_t timestamp_ms);
-/* librdkafka log lines (may be NULL). */
+/* librdkafka log lines (may be NULL: they are dropped). Any librdkafka thread. */
 typedef void (*modq_follow_log_fn)(void *arg, int level, const char *facility, const char *line);
 
 typedef struct modq_follow_opts {
@@ -53,6 +59,7 @@ typedef struct modq_follow_opts {
     void *arg;
     const char *const *extra; /* NAME, VALUE pairs for the consumer (tests) */
     size_t nextra;
+    int metadata_ms; /* 0: MODQ_FOLLOW_METADATA_MS; tests shorten it (at most one hour) */
 } modq_follow_opts;
 
 typedef struct modq_follow modq_follow;
@@ -64,12 +71,13 @@ typedef struct modq_follow modq_follow;
  */
 modq_follow_result modq_follow_new(const modq_config *cfg, const modq_follow_opts *opts,
                                    modq_follow **out, char *errstr, size_t errstr_size);
-/* Waits up to timeout_ms for the follower to have caught up: OK, or ERR_TIMEOUT. */
+/* Waits up to timeout_ms (>= 0) for the follower to have caught up: OK, or ERR_TIMEOUT. */
 modq_follow_result modq_follow_wait(modq_follow *f, int timeout_ms);
 bool modq_follow_caught_up(const modq_follow *f);
 /* Records delivered to on_message so far. */
 uint64_t modq_follow_count(const modq_follow *f);
-/* Stops the thread, closes the consumer and frees (NULL is fine). */
+/* Stops the thread, closes the consumer and frees (NULL is fine). Returns within about
+ * MODQ_FOLLOW_CALL_MS even in the middle of a backlog (the thread checks between records). */
 void modq_follow_free(modq_follow *f);
 
 #endif
