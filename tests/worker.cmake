@@ -7,6 +7,10 @@ set(MODQ_WORKER_TESTS
   consume
   consume_commit
   decided
+  desk
+  desk_policy
+  desk_review
+  desk_threads
   fetch
   follow
   http

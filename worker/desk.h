@@ -122,6 +122,8 @@ void modq_desk_free(modq_desk *d);
  * (ERR_INVALID_ARG): a redelivery while the first copy waits. */
 modq_desk_result modq_desk_add(modq_desk *d, modq_prepared *p, const modq_desk_ref *ref,
                                int64_t now_ms);
+/* 1 when the desk holds ticket_id (in any state), else 0. */
+int modq_desk_holds(modq_desk *d, const char *ticket_id);
 /* Hands back every lease that ran out (or whose on-screen limit passed) at now: the item returns
  * to its queue, the ledger records it left the screen, an audit LEASE_EXPIRED goes out. Returns
  * how many. */
@@ -131,7 +133,10 @@ size_t modq_desk_tick(modq_desk *d, int64_t now_ms);
  * many were dropped. */
 size_t modq_desk_drop_partition(modq_desk *d, const char *topic, int32_t partition);
 /* The ticket was decided elsewhere (seen on the decisions topic): drops it if held. Returns 1 and
- * fills *ref (may be NULL) when it was held, so the caller completes that offset; 0 otherwise. */
+ * fills *ref (may be NULL) when it was held, so the caller completes that offset; 0 otherwise.
+ * A leased item leaves the lessee's screen (and the desk) at their next call or the next tick,
+ * which know the time; meanwhile it is NOT_FOUND. A QA copy is this desk's own decision read
+ * back: it is kept and 0 returned. */
 int modq_desk_forget_ticket(modq_desk *d, const char *ticket_id, modq_desk_ref *ref);
 /* A ledger read back from the ledgers topic (packed modq.v1.Ledger). Adopted when the associate
  * is unknown here, or has nothing on screen here and the ledger is newer than ours. Returns OK
@@ -148,12 +153,14 @@ size_t modq_desk_release_all(modq_desk *d, int64_t now_ms);
 /* ---- A person (the review API) ------------------------------------------------------------ */
 
 /*
- * The next item for who from queue (a policy queue name, "escalations", "qa", or NULL: any queue
- * the person may take, best first: priority, then age, preferring another category than the
- * last). On OK, *item is the Item object of docs/api.md, or NULL when nothing is waiting; *status
- * (may be NULL) the Status object; both owned by the caller (json_decref). While who holds a lease
- * the same item comes back. ERR_DENIED fills *denial; ERR_UNKNOWN_QUEUE; ERR_FORBIDDEN for a
- * virtual queue the role may not take; ERR_UNAVAILABLE when closed.
+ * The next item for who from queue (a policy queue name, "escalations", "qa", or NULL: any policy
+ * queue the person may take, best first: priority, then age, preferring another category than the
+ * last; queues refused for ROLE, SKILL or OPT_OUT are skipped silently). Items of the virtual
+ * queues are checked against the policy as items of the queue they came from, the role aside. On
+ * OK, *item is the Item object of docs/api.md, or NULL when nothing is waiting; *status (may be
+ * NULL) the Status object; both owned by the caller (json_decref). While who holds a lease the same
+ * item comes back. ERR_DENIED fills *denial; ERR_UNKNOWN_QUEUE; ERR_FORBIDDEN for a virtual queue
+ * the role may not take; ERR_UNAVAILABLE when closed.
  */
 modq_desk_result modq_desk_next(modq_desk *d, const modq_desk_who *who, const char *queue,
                                 int64_t now_ms, json_t **item, json_t **status,
@@ -163,7 +170,8 @@ modq_desk_result modq_desk_next(modq_desk *d, const modq_desk_who *who, const ch
  * than the current one is a reveal (typed_reason: "" when none): policy-checked (ERR_DENIED with
  * REVEAL_LEVEL, COLOUR or NEEDS_REASON), recorded in the ledger, audited. Renews the lease. On OK
  * *data is a copy (malloc, caller frees), *len its size, *mime a static string, *level_out the
- * level served. ERR_UNAVAILABLE when colour was asked but no colour rendition exists.
+ * level served. ERR_UNAVAILABLE when colour was asked but no colour rendition exists, or the level
+ * was not rendered; ERR_NOT_FOUND also for an item without media.
  */
 modq_desk_result modq_desk_media(modq_desk *d, const modq_desk_who *who, const char *id, int level,
                                  bool colour, const char *typed_reason, int64_t now_ms,
@@ -182,7 +190,8 @@ modq_desk_result modq_desk_reveal(modq_desk *d, const modq_desk_who *who, const 
 modq_desk_result modq_desk_decide(modq_desk *d, const modq_desk_who *who, const char *id,
                                   const char *verdict, const char *const *labels, size_t nlabels,
                                   const char *note, int64_t now_ms, json_t **status);
-/* who sends their item id to the escalation queue with a note (may be NULL). */
+/* who sends their item id to the escalation queue with a note (may be NULL). ERR_STATE for a QA
+ * copy. */
 modq_desk_result modq_desk_escalate(modq_desk *d, const modq_desk_who *who, const char *id,
                                     const char *note, int64_t now_ms);
 /* who hands their item id back to its queue, undecided. */
@@ -206,7 +215,8 @@ modq_desk_result modq_desk_team(modq_desk *d, const modq_desk_who *who, int64_t 
 /* ---- Figures, for /metrics ---------------------------------------------------------------- */
 
 typedef struct modq_desk_counts {
-    size_t waiting, leased, escalations, qa; /* items now */
+    size_t waiting, leased, escalations, qa; /* items now: waiting in policy queues, leased
+                                                anywhere, all in the virtual queues */
     size_t associates, near_cap, on_break;   /* associates now */
     uint64_t reveals[MODQ_POLICY_LEVELS];    /* reveals served, by level, since start */
     uint64_t denials[MODQ_REASON_COUNT];     /* policy denials by reason */

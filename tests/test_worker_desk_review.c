@@ -1,0 +1,451 @@
+/*
+ * test_worker_desk_review.c: what a person does with an item on the desk (worker/desk_review.c):
+ * reveals under the policy (typed reasons, colour, the tier's clearest level), views that go back
+ * to heavier blur, the Decision a person publishes, other people kept off someone's item,
+ * escalation to a lead, and the second review of a QA sample.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "desk_testutil.h"
+
+/* The rendition of level made independently of the desk from the fixture's image. */
+static void expect_rendition(const dfx *f, int level, const uint8_t *data, size_t len)
+{
+    modq_media *m = NULL;
+    const uint8_t *want;
+    size_t want_len;
+
+    assert_int_equal(modq_media_process(f->opts, f->img, f->img_len, &m, NULL, 0), MODQ_BLUR_OK);
+    assert_int_equal(modq_media_render(m, f->opts, NULL, 0), MODQ_BLUR_OK);
+    assert_int_equal(modq_media_rendition(m, level, &want, &want_len, NULL, NULL), MODQ_BLUR_OK);
+    assert_int_equal(len, want_len);
+    assert_memory_equal(data, want, len);
+    modq_media_free(m);
+}
+
+static void test_full_reveal_needs_a_typed_reason_and_is_audited_with_it(void **state)
+{
+    dfx *f = *state;
+    modq_desk_who a = dt_who("a1", "t1", ROLE_A), b = dt_who("b1", "t1", ROLE_A);
+    modq_desk_denial why = {MODQ_REASON_NONE, -1};
+    Modq__V1__AuditEvent *e;
+    modq_desk_counts n;
+    uint8_t *data = NULL;
+    size_t len = 0;
+    const char *mime = NULL;
+    int level = -1;
+    char id[160];
+
+    assert_int_equal(dt_add(f, "h1", "hate", 0, T0), MODQ_DESK_OK);
+    assert_int_equal(dt_add(f, "n1", "nudity", 0, T0), MODQ_DESK_OK);
+    assert_int_equal(dt_next(f, &a, "hate", T0, id, NULL), MODQ_DESK_OK);
+    assert_int_equal(modq_desk_reveal(f->desk, &a, "h1", 0, false, "", T0 + 10, &why),
+                     MODQ_DESK_ERR_DENIED);
+    assert_int_equal(why.reason, MODQ_REASON_NEEDS_REASON);
+    assert_int_equal(why.until_ms, 0);
+    assert_int_equal(modq_desk_media(f->desk, &a, "h1", 0, false, NULL, T0 + 20, &data, &len, &mime,
+                                     &level, &why),
+                     MODQ_DESK_ERR_DENIED);
+    assert_null(data);
+    assert_non_null(e = rec_audit_last(&f->rec, "h1", AU(REVEAL_DENIED)));
+    assert_string_equal(e->reason, "NEEDS_REASON");
+    assert_int_equal(e->reveal_level, 0);
+    modq__v1__audit_event__free_unpacked(e, NULL);
+
+    assert_int_equal(
+        modq_desk_reveal(f->desk, &a, "h1", 0, false, "confirming the symbol", T0 + 30, &why),
+        MODQ_DESK_OK);
+    assert_non_null(e = rec_audit_last(&f->rec, "h1", AU(REVEAL)));
+    assert_string_equal(e->reason, "confirming the symbol");
+    assert_string_equal(e->actor, "a1");
+    assert_int_equal(e->reveal_level, 0);
+    assert_false(e->colour);
+    modq__v1__audit_event__free_unpacked(e, NULL);
+    assert_int_equal(modq_desk_media(f->desk, &a, "h1", -1, false, "", T0 + 40, &data, &len, &mime,
+                                     &level, &why),
+                     MODQ_DESK_OK);
+    assert_int_equal(level, 0);
+    assert_string_equal(mime, "image/webp");
+    expect_rendition(f, 0, data, len);
+    free(data);
+    modq_desk_get_counts(f->desk, &n);
+    assert_int_equal(n.reveals[0], 1);
+    assert_int_equal(n.denials[MODQ_REASON_NEEDS_REASON], 2);
+
+    /* Tier 2 may be revealed down to level 1 only, reason or not. */
+    assert_int_equal(dt_next(f, &b, "nudity", T0, id, NULL), MODQ_DESK_OK);
+    assert_int_equal(modq_desk_reveal(f->desk, &b, "n1", 0, false, "reason", T0 + 50, &why),
+                     MODQ_DESK_ERR_DENIED);
+    assert_int_equal(why.reason, MODQ_REASON_REVEAL_LEVEL);
+    assert_int_equal(modq_desk_reveal(f->desk, &b, "n1", 1, false, "", T0 + 60, &why),
+                     MODQ_DESK_OK);
+}
+
+static void test_colour_is_denied_for_tier4_and_unavailable_otherwise(void **state)
+{
+    dfx *f = *state;
+    modq_desk_who a = dt_who("a1", "t1", ROLE_A), b = dt_who("b1", "t1", ROLE_A);
+    modq_desk_denial why = {MODQ_REASON_NONE, -1};
+    Modq__V1__AuditEvent *e;
+    uint8_t *data = NULL;
+    size_t len;
+    const char *mime;
+    int level = -1;
+    char id[160];
+
+    assert_int_equal(dt_add(f, "x1", "terror", 0, T0), MODQ_DESK_OK);
+    assert_int_equal(dt_add(f, "h1", "hate", 0, T0), MODQ_DESK_OK);
+    assert_int_equal(dt_next(f, &a, "terror", T0, id, NULL), MODQ_DESK_OK);
+    assert_int_equal(modq_desk_media(f->desk, &a, "x1", -1, true, "need colour", T0 + 10, &data,
+                                     &len, &mime, &level, &why),
+                     MODQ_DESK_ERR_DENIED);
+    assert_int_equal(why.reason, MODQ_REASON_COLOUR);
+    assert_non_null(e = rec_audit_last(&f->rec, "x1", AU(REVEAL_DENIED)));
+    assert_true(e->colour);
+    assert_string_equal(e->reason, "COLOUR");
+    modq__v1__audit_event__free_unpacked(e, NULL);
+
+    /* Tier 3 allows colour, but this version renders greyscale only. */
+    assert_int_equal(dt_next(f, &b, "hate", T0, id, NULL), MODQ_DESK_OK);
+    assert_int_equal(
+        modq_desk_media(f->desk, &b, "h1", 3, true, "", T0 + 10, &data, &len, &mime, &level, &why),
+        MODQ_DESK_ERR_UNAVAILABLE);
+    assert_null(data);
+    assert_int_equal(rec_audit_count(&f->rec, "h1", AU(REVEAL)), 0);
+    assert_int_equal(modq_desk_media(f->desk, &b, "h1", -1, false, "", T0 + 20, &data, &len, &mime,
+                                     &level, &why),
+                     MODQ_DESK_OK);
+    assert_int_equal(level, 3);
+    free(data);
+}
+
+static void test_peek_to_level_1_and_back_is_recorded_as_the_clearest_view(void **state)
+{
+    dfx *f = *state;
+    modq_desk_who a = dt_who("a1", "t1", ROLE_A);
+    Modq__V1__Decision *dec;
+    uint8_t *data = NULL;
+    size_t len;
+    const char *mime;
+    int level = -1;
+    char id[160];
+    rec_msg *m;
+
+    assert_int_equal(dt_add(f, "h1", "hate", 0, T0), MODQ_DESK_OK);
+    assert_int_equal(dt_next(f, &a, NULL, T0, id, NULL), MODQ_DESK_OK);
+    assert_int_equal(modq_desk_reveal(f->desk, &a, "h1", 1, false, NULL, T0 + 1000, NULL),
+                     MODQ_DESK_OK);
+    assert_int_equal(modq_desk_media(f->desk, &a, "h1", -1, false, "", T0 + 2000, &data, &len,
+                                     &mime, &level, NULL),
+                     MODQ_DESK_OK);
+    assert_int_equal(level, 1);
+    expect_rendition(f, 1, data, len);
+    free(data);
+    assert_int_equal(modq_desk_media(f->desk, &a, "h1", 3, false, "", T0 + 3000, &data, &len, &mime,
+                                     &level, NULL),
+                     MODQ_DESK_OK);
+    assert_int_equal(level, 3);
+    expect_rendition(f, 3, data, len);
+    free(data);
+    /* Back to the heaviest blur is not a reveal. */
+    assert_int_equal(rec_audit_count(&f->rec, "h1", AU(REVEAL)), 1);
+    assert_int_equal(
+        modq_desk_decide(f->desk, &a, "h1", "restrict", NULL, 0, NULL, T0 + 4000, NULL),
+        MODQ_DESK_OK);
+    assert_non_null(m = rec_last(&f->rec, REC_DECISION, "h1"));
+    assert_non_null(dec = modq__v1__decision__unpack(NULL, m->len, m->buf));
+    assert_int_equal(dec->max_reveal_level, 1);
+    assert_int_equal(dec->review_duration_ms, 4000);
+    modq__v1__decision__free_unpacked(dec, NULL);
+}
+
+static void test_decide_publishes_the_decision_with_its_fields_and_ref(void **state)
+{
+    dfx *f = *state;
+    modq_desk_who a = dt_who("a1", "t1", ROLE_A);
+    const char *labels[] = {"hate_speech", "slur"};
+    modq_prepared *probe = dt_prepare(f, "probe", "hate", 0, T0, 1, NULL);
+    Modq__V1__Decision *dec;
+    modq_desk_counts n;
+    json_t *status = NULL;
+    char id[160];
+    rec_msg *m;
+
+    assert_non_null(probe);
+    assert_int_equal(dt_add_full(f, "h1", "hate", 3, T0 - 100, 1, NULL, 4, 44), MODQ_DESK_OK);
+    assert_int_equal(dt_add_full(f, "txt", "gore", 0, T0, 0, NULL, 4, 45), MODQ_DESK_OK);
+    assert_int_equal(dt_next(f, &a, NULL, T0, id, NULL), MODQ_DESK_OK);
+    assert_string_equal(id, "h1");
+    assert_int_equal(modq_desk_reveal(f->desk, &a, "h1", 2, false, "", T0 + 1000, NULL),
+                     MODQ_DESK_OK);
+    assert_int_equal(modq_desk_decide(f->desk, &a, "h1", "remove", labels, 2, "clear violation",
+                                      T0 + 30000, &status),
+                     MODQ_DESK_OK);
+    assert_true(json_is_null(json_object_get(status, "current_item")));
+    assert_string_equal(json_string_value(json_object_get(status, "associate")), "a1");
+    json_decref(status);
+
+    assert_int_equal(rec_count(&f->rec, REC_DECISION, NULL), 1);
+    assert_non_null(m = rec_last(&f->rec, REC_DECISION, "h1"));
+    assert_string_equal(m->ref.topic, "t.hate");
+    assert_int_equal(m->ref.partition, 4);
+    assert_int_equal(m->ref.offset, 44);
+    assert_string_equal(m->content_id, "content-h1");
+    assert_string_equal(m->labels, "hate_speech,slur");
+    assert_int_equal(m->verdict, MODQ__V1__VERDICT__VERDICT_REMOVE);
+    assert_true(m->has_sha);
+    assert_memory_equal(m->sha, modq_media_sha256(probe->media), 32);
+    assert_non_null(dec = modq__v1__decision__unpack(NULL, m->len, m->buf));
+    assert_string_equal(dec->ticket_id, "h1");
+    assert_string_equal(dec->content_id, "content-h1");
+    assert_int_equal(dec->verdict, MODQ__V1__VERDICT__VERDICT_REMOVE);
+    assert_int_equal(dec->n_policy_labels, 2);
+    assert_string_equal(dec->policy_labels[1], "slur");
+    assert_string_equal(dec->decided_by, "a1");
+    assert_false(dec->auto_decided);
+    assert_non_null(dec->hashes);
+    assert_string_equal(dec->hashes->sha256, modq_media_sha256_hex(probe->media));
+    assert_string_equal(dec->hashes->md5, modq_media_md5_hex(probe->media));
+    assert_string_equal(dec->hashes->pdq, modq_media_pdq_hex(probe->media));
+    assert_int_equal(dec->hashes->pdq_quality, modq_media_pdq_quality(probe->media));
+    assert_int_equal(dec->max_reveal_level, 2);
+    assert_int_equal(dec->review_duration_ms, 30000);
+    assert_string_equal(dec->policy_version, "desk-test-1");
+    assert_int_equal(dec->decided_at_ms, T0 + 30000);
+    assert_int_equal(dec->decision_source, MODQ__V1__DECISION_SOURCE__DECISION_SOURCE_HUMAN);
+    assert_string_equal(dec->queue, "hate");
+    assert_string_equal(dec->category, "hate");
+    assert_string_equal(dec->trace_id, "trace-h1");
+    assert_string_equal(dec->note, "clear violation");
+    assert_false(dec->escalated);
+    assert_string_equal(dec->worker_id, "w-desk");
+    modq__v1__decision__free_unpacked(dec, NULL);
+    assert_int_equal(rec_audit_count(&f->rec, "h1", AU(DECIDED)), 1);
+    assert_true(f->rec.on_screen_seconds >= 30.0 - 1e-9 && f->rec.on_screen_seconds < 30.0 + 1e-9);
+    assert_int_equal(modq_desk_decide(f->desk, &a, "h1", "remove", NULL, 0, NULL, T0 + 31000, NULL),
+                     MODQ_DESK_ERR_NOT_FOUND);
+
+    /* Without media: no hashes, no SHA-256 for the decided set. */
+    assert_int_equal(dt_next(f, &a, NULL, T0 + 40000, id, NULL), MODQ_DESK_OK);
+    assert_string_equal(id, "txt");
+    assert_int_equal(
+        modq_desk_decide(f->desk, &a, "txt", "no_violation", NULL, 0, NULL, T0 + 41000, NULL),
+        MODQ_DESK_OK);
+    assert_non_null(m = rec_last(&f->rec, REC_DECISION, "txt"));
+    assert_false(m->has_sha);
+    assert_non_null(dec = modq__v1__decision__unpack(NULL, m->len, m->buf));
+    assert_null(dec->hashes);
+    modq__v1__decision__free_unpacked(dec, NULL);
+    modq_desk_get_counts(f->desk, &n);
+    assert_int_equal(n.decisions[MODQ__V1__VERDICT__VERDICT_REMOVE], 1);
+    assert_int_equal(n.decisions[MODQ__V1__VERDICT__VERDICT_NO_VIOLATION], 1);
+    modq_prepared_free(probe);
+}
+
+static void test_other_people_cannot_act_on_someones_item(void **state)
+{
+    dfx *f = *state;
+    modq_desk_who a = dt_who("a1", "t1", ROLE_A), b = dt_who("b1", "t1", ROLE_A | ROLE_L);
+    uint8_t *data = NULL;
+    size_t len;
+    const char *mime;
+    int level;
+    char id[160];
+
+    assert_int_equal(dt_add(f, "h1", "hate", 0, T0), MODQ_DESK_OK);
+    assert_int_equal(dt_next(f, &a, NULL, T0, id, NULL), MODQ_DESK_OK);
+    assert_int_equal(
+        modq_desk_media(f->desk, &b, "h1", -1, false, "", T0, &data, &len, &mime, &level, NULL),
+        MODQ_DESK_ERR_FORBIDDEN);
+    assert_null(data);
+    assert_int_equal(modq_desk_reveal(f->desk, &b, "h1", 0, false, "why", T0, NULL),
+                     MODQ_DESK_ERR_FORBIDDEN);
+    assert_int_equal(modq_desk_decide(f->desk, &b, "h1", "remove", NULL, 0, NULL, T0, NULL),
+                     MODQ_DESK_ERR_FORBIDDEN);
+    assert_int_equal(modq_desk_escalate(f->desk, &b, "h1", "x", T0), MODQ_DESK_ERR_FORBIDDEN);
+    assert_int_equal(modq_desk_release(f->desk, &b, "h1", T0), MODQ_DESK_ERR_FORBIDDEN);
+    assert_int_equal(modq_desk_release(f->desk, &b, "nope", T0), MODQ_DESK_ERR_NOT_FOUND);
+    assert_int_equal(modq_desk_decide(f->desk, &a, "h1", "remove", NULL, 0, NULL, T0 + 1, NULL),
+                     MODQ_DESK_OK);
+    assert_int_equal(rec_count(&f->rec, REC_DECISION, NULL), 1);
+}
+
+static void test_escalated_item_goes_to_a_lead_and_is_decided_as_escalated(void **state)
+{
+    dfx *f = *state;
+    modq_desk_who a = dt_who("a1", "t1", ROLE_A), l1 = dt_who("l1", "t1", ROLE_L),
+                  l2 = dt_who("l2", "t1", ROLE_L);
+    Modq__V1__Decision *dec;
+    modq_desk_counts n;
+    json_t *item = NULL;
+    char id[160];
+    rec_msg *m;
+
+    assert_int_equal(dt_add(f, "h1", "hate", 0, T0), MODQ_DESK_OK);
+    assert_int_equal(dt_add(f, "g1", "gore", 0, T0), MODQ_DESK_OK);
+    assert_int_equal(dt_next(f, &a, "hate", T0, id, NULL), MODQ_DESK_OK);
+    assert_int_equal(modq_desk_escalate(f->desk, &a, "h1", "need context", T0 + 100), MODQ_DESK_OK);
+    assert_int_equal(rec_audit_count(&f->rec, "h1", AU(ESCALATED)), 1);
+    modq_desk_get_counts(f->desk, &n);
+    assert_int_equal(n.escalations, 1);
+    assert_int_equal(dt_next(f, &a, "hate", T0 + 200, id, NULL), MODQ_DESK_OK);
+    assert_string_equal(id, "");
+    assert_int_equal(modq_desk_release(f->desk, &a, "h1", T0 + 200), MODQ_DESK_ERR_FORBIDDEN);
+
+    assert_int_equal(
+        modq_desk_next(f->desk, &l1, MODQ_DESK_QUEUE_ESCALATIONS, T0 + 300, &item, NULL, NULL),
+        MODQ_DESK_OK);
+    assert_non_null(item);
+    assert_string_equal(json_string_value(json_object_get(item, "id")), "h1");
+    assert_true(json_is_true(json_object_get(item, "escalated")));
+    assert_string_equal(json_string_value(json_object_get(item, "escalation_note")),
+                        "need context");
+    json_decref(item);
+    assert_int_equal(
+        modq_desk_decide(f->desk, &l1, "h1", "remove_and_report", NULL, 0, "ok", T0 + 400, NULL),
+        MODQ_DESK_OK);
+    assert_non_null(m = rec_last(&f->rec, REC_DECISION, "h1"));
+    assert_non_null(dec = modq__v1__decision__unpack(NULL, m->len, m->buf));
+    assert_true(dec->escalated);
+    assert_string_equal(dec->decided_by, "l1");
+    assert_int_equal(dec->max_reveal_level, 3);
+    modq__v1__decision__free_unpacked(dec, NULL);
+
+    /* A lead who escalates does not get the item back: another lead does. */
+    assert_int_equal(dt_next(f, &l1, "gore", T0 + 500, id, NULL), MODQ_DESK_OK);
+    assert_int_equal(modq_desk_escalate(f->desk, &l1, "g1", NULL, T0 + 600), MODQ_DESK_OK);
+    assert_int_equal(dt_next(f, &l1, MODQ_DESK_QUEUE_ESCALATIONS, T0 + 700, id, NULL),
+                     MODQ_DESK_OK);
+    assert_string_equal(id, "");
+    assert_int_equal(dt_next(f, &l2, MODQ_DESK_QUEUE_ESCALATIONS, T0 + 700, id, NULL),
+                     MODQ_DESK_OK);
+    assert_string_equal(id, "g1");
+}
+
+static void test_qa_sample_is_reviewed_again_by_someone_else(void **state)
+{
+    dfx *f = *state;
+    modq_desk_who a = dt_who("a1", "t1", ROLE_A | ROLE_Q), q = dt_who("q1", "t1", ROLE_Q);
+    Modq__V1__AuditEvent *e;
+    modq_desk_counts n;
+    char id[160];
+
+    dfx_desk(f, MIN(10), 1.0, 8);
+    assert_int_equal(dt_add(f, "h1", "hate", 0, T0), MODQ_DESK_OK);
+    assert_int_equal(dt_add(f, "h2", "hate", 0, T0 + 1), MODQ_DESK_OK);
+    assert_int_equal(dt_next(f, &a, "hate", T0, id, NULL), MODQ_DESK_OK);
+    assert_int_equal(modq_desk_decide(f->desk, &a, "h1", "remove", NULL, 0, NULL, T0 + 10, NULL),
+                     MODQ_DESK_OK);
+    assert_int_equal(rec_count(&f->rec, REC_DECISION, "h1"), 1);
+    modq_desk_get_counts(f->desk, &n);
+    assert_int_equal(n.qa, 1);
+    /* A decision read back from the topic does not end the second review. */
+    assert_int_equal(modq_desk_forget_ticket(f->desk, "h1", NULL), 0);
+
+    assert_int_equal(dt_next(f, &a, MODQ_DESK_QUEUE_QA, T0 + 20, id, NULL), MODQ_DESK_OK);
+    assert_string_equal(id, "");
+    assert_int_equal(dt_next(f, &q, MODQ_DESK_QUEUE_QA, T0 + 20, id, NULL), MODQ_DESK_OK);
+    assert_string_equal(id, "h1");
+    assert_int_equal(modq_desk_decide(f->desk, &q, "h1", "remove", NULL, 0, NULL, T0 + 30, NULL),
+                     MODQ_DESK_OK);
+    assert_int_equal(rec_count(&f->rec, REC_DECISION, "h1"), 1);
+    assert_non_null(e = rec_audit_last(&f->rec, "h1", AU(DECIDED)));
+    assert_string_equal(e->actor, "q1");
+    assert_string_equal(e->reason, "qa_agree");
+    assert_string_equal(e->ticket_id, "h1");
+    assert_string_equal(e->content_id, "content-h1");
+    modq__v1__audit_event__free_unpacked(e, NULL);
+
+    assert_int_equal(dt_next(f, &a, "hate", T0 + 40, id, NULL), MODQ_DESK_OK);
+    assert_string_equal(id, "h2");
+    assert_int_equal(
+        modq_desk_decide(f->desk, &a, "h2", "no_violation", NULL, 0, NULL, T0 + 50, NULL),
+        MODQ_DESK_OK);
+    assert_int_equal(dt_next(f, &q, MODQ_DESK_QUEUE_QA, T0 + 60, id, NULL), MODQ_DESK_OK);
+    assert_string_equal(id, "h2");
+    assert_int_equal(modq_desk_decide(f->desk, &q, "h2", "remove", NULL, 0, NULL, T0 + 70, NULL),
+                     MODQ_DESK_OK);
+    assert_non_null(e = rec_audit_last(&f->rec, "h2", AU(DECIDED)));
+    assert_string_equal(e->reason, "qa_disagree");
+    modq__v1__audit_event__free_unpacked(e, NULL);
+    modq_desk_get_counts(f->desk, &n);
+    assert_int_equal(n.qa, 0);
+
+    /* A full desk keeps no sample. */
+    dfx_desk(f, MIN(10), 1.0, 1);
+    assert_int_equal(dt_add(f, "h3", "hate", 0, T0), MODQ_DESK_OK);
+    assert_int_equal(dt_next(f, &a, "hate", T0 + MIN(60), id, NULL), MODQ_DESK_OK);
+    assert_int_equal(
+        modq_desk_decide(f->desk, &a, "h3", "remove", NULL, 0, NULL, T0 + MIN(60) + 5, NULL),
+        MODQ_DESK_OK);
+    modq_desk_get_counts(f->desk, &n);
+    assert_int_equal(n.qa, 0);
+}
+
+static void test_decide_refuses_bad_requests_and_keeps_the_item(void **state)
+{
+    dfx *f = *state;
+    modq_desk_who a = dt_who("a1", "t1", ROLE_A);
+    const char *many[MODQ_DESK_MAX_LABELS + 1];
+    const char *comma[] = {"a,b"};
+    char longlabel[80], *note = malloc(MODQ_DESK_MAX_NOTE + 2);
+    const char *longl[] = {longlabel};
+    char id[160];
+
+    for (size_t i = 0; i <= MODQ_DESK_MAX_LABELS; i++)
+        many[i] = "x";
+    memset(longlabel, 'l', 64);
+    longlabel[64] = '\0';
+    memset(note, 'n', MODQ_DESK_MAX_NOTE + 1);
+    note[MODQ_DESK_MAX_NOTE + 1] = '\0';
+    assert_int_equal(dt_add(f, "h1", "hate", 0, T0), MODQ_DESK_OK);
+    assert_int_equal(dt_next(f, &a, NULL, T0, id, NULL), MODQ_DESK_OK);
+    assert_int_equal(modq_desk_decide(f->desk, &a, "h1", "delete", NULL, 0, NULL, T0, NULL),
+                     MODQ_DESK_ERR_INVALID_ARG);
+    assert_int_equal(modq_desk_decide(f->desk, &a, "h1", "remove", many, MODQ_DESK_MAX_LABELS + 1,
+                                      NULL, T0, NULL),
+                     MODQ_DESK_ERR_INVALID_ARG);
+    assert_int_equal(modq_desk_decide(f->desk, &a, "h1", "remove", longl, 1, NULL, T0, NULL),
+                     MODQ_DESK_ERR_INVALID_ARG);
+    assert_int_equal(modq_desk_decide(f->desk, &a, "h1", "remove", comma, 1, NULL, T0, NULL),
+                     MODQ_DESK_ERR_INVALID_ARG);
+    assert_int_equal(modq_desk_decide(f->desk, &a, "h1", "remove", NULL, 0, note, T0, NULL),
+                     MODQ_DESK_ERR_INVALID_ARG);
+    note[MODQ_DESK_MAX_NOTE] = '\0';
+    longlabel[63] = '\0';
+    assert_int_equal(rec_count(&f->rec, REC_DECISION, NULL), 0);
+    assert_int_equal(
+        modq_desk_decide(f->desk, &a, "h1", "remove", many, MODQ_DESK_MAX_LABELS, note, T0, NULL),
+        MODQ_DESK_OK);
+    assert_int_equal(rec_count(&f->rec, REC_DECISION, NULL), 1);
+    free(note);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(
+            test_full_reveal_needs_a_typed_reason_and_is_audited_with_it, dfx_setup, dfx_teardown),
+        cmocka_unit_test_setup_teardown(test_colour_is_denied_for_tier4_and_unavailable_otherwise,
+                                        dfx_setup, dfx_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_peek_to_level_1_and_back_is_recorded_as_the_clearest_view, dfx_setup,
+            dfx_teardown),
+        cmocka_unit_test_setup_teardown(test_decide_publishes_the_decision_with_its_fields_and_ref,
+                                        dfx_setup, dfx_teardown),
+        cmocka_unit_test_setup_teardown(test_other_people_cannot_act_on_someones_item, dfx_setup,
+                                        dfx_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_escalated_item_goes_to_a_lead_and_is_decided_as_escalated, dfx_setup,
+            dfx_teardown),
+        cmocka_unit_test_setup_teardown(test_qa_sample_is_reviewed_again_by_someone_else, dfx_setup,
+                                        dfx_teardown),
+        cmocka_unit_test_setup_teardown(test_decide_refuses_bad_requests_and_keeps_the_item,
+                                        dfx_setup, dfx_teardown),
+    };
+    return cmocka_run_group_tests(tests, dfx_group_setup, dfx_group_teardown);
+}

@@ -1,0 +1,472 @@
+/*
+ * desk.c: the review desk's items and queues, and what the worker loop calls (see desk.h).
+ *
+ * Items sit in one list per policy queue plus the two virtual ones, in arrival order, leased or
+ * not; a chained table finds them by ticket id. Choosing the next item scans the lists (see
+ * desk_review.c): the desk holds at most max_items, and a scan is cheaper than keeping an order
+ * that depends on who asks (their categories, skills and what the policy allows them now).
+ *
+ * Work that may touch many items (tick, release_all) runs in batches so that what each batch
+ * sends fits the outbox; the lock is let go between batches and the sink is called then.
+ */
+#include "desk_impl.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define ID_BUCKETS_MAX (1u << 20)
+#define PERSON_BUCKETS 16384
+
+const char *modq_desk_strerror(modq_desk_result r)
+{
+    switch (r) {
+    case MODQ_DESK_OK:
+        return "success";
+    case MODQ_DESK_ERR_INVALID_ARG:
+        return "invalid argument";
+    case MODQ_DESK_ERR_NOMEM:
+        return "out of memory";
+    case MODQ_DESK_ERR_NOT_FOUND:
+        return "no such item";
+    case MODQ_DESK_ERR_FORBIDDEN:
+        return "not permitted for this person";
+    case MODQ_DESK_ERR_DENIED:
+        return "refused by the wellbeing policy";
+    case MODQ_DESK_ERR_STATE:
+        return "not possible in the current state";
+    case MODQ_DESK_ERR_UNAVAILABLE:
+        return "unavailable";
+    case MODQ_DESK_ERR_FULL:
+        return "the desk is full";
+    case MODQ_DESK_ERR_UNKNOWN_QUEUE:
+        return "unknown queue";
+    case MODQ_DESK_RESULT_COUNT:
+        break;
+    }
+    return "unknown result";
+}
+
+bool desk_time_ok(int64_t t)
+{
+    return t >= 0 && t <= MODQ_POLICY_TIME_MAX;
+}
+
+/* splitmix64: spreads a weak seed (a small number, a clock) over the whole state. */
+static uint64_t mix(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+uint64_t desk_random(modq_desk *d)
+{
+    uint64_t x = d->rng;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    d->rng = x;
+    return x * 0x2545f4914f6cdd1dULL;
+}
+
+/* FNV-1a: ticket ids come from the flagging pipeline, not from someone choosing collisions. */
+static size_t hash_str(const char *s, size_t buckets)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * 1099511628211ULL;
+    return (size_t)(h & (buckets - 1));
+}
+
+const char *desk_item_id(const desk_item *it)
+{
+    return it->p->ticket->ticket_id;
+}
+
+desk_item *desk_item_find(const modq_desk *d, const char *ticket_id)
+{
+    desk_item *it = d->by_id[hash_str(ticket_id, d->id_buckets)];
+    while (it && strcmp(desk_item_id(it), ticket_id) != 0)
+        it = it->next_id;
+    return it;
+}
+
+void desk_item_push(modq_desk *d, desk_item *it, size_t list)
+{
+    desk_list *l = &d->lists[list];
+    it->list = list;
+    it->next = NULL;
+    it->prev = l->tail;
+    if (l->tail)
+        l->tail->next = it;
+    else
+        l->head = it;
+    l->tail = it;
+    l->count++;
+    if (it->lessee)
+        l->leased++;
+}
+
+static void list_remove(modq_desk *d, desk_item *it)
+{
+    desk_list *l = &d->lists[it->list];
+    if (it->prev)
+        it->prev->next = it->next;
+    else
+        l->head = it->next;
+    if (it->next)
+        it->next->prev = it->prev;
+    else
+        l->tail = it->prev;
+    it->prev = it->next = NULL;
+    l->count--;
+    if (it->lessee)
+        l->leased--;
+}
+
+void desk_item_move(modq_desk *d, desk_item *it, size_t list)
+{
+    list_remove(d, it);
+    desk_item_push(d, it, list);
+}
+
+void desk_item_unlink(modq_desk *d, desk_item *it)
+{
+    desk_item **pp = &d->by_id[hash_str(desk_item_id(it), d->id_buckets)];
+    while (*pp && *pp != it)
+        pp = &(*pp)->next_id;
+    if (*pp)
+        *pp = it->next_id;
+    it->next_id = NULL;
+    list_remove(d, it);
+    d->nitems--;
+}
+
+void desk_item_free(desk_item *it, bool free_prepared)
+{
+    if (!it)
+        return;
+    if (free_prepared)
+        modq_prepared_free(it->p);
+    free(it->note);
+    free(it);
+}
+
+modq_desk_result modq_desk_new(const modq_desk_opts *opts, modq_desk **out)
+{
+    modq_desk *d = NULL;
+    modq_desk_result r = MODQ_DESK_ERR_INVALID_ARG;
+    size_t wlen;
+
+    if (!out)
+        return MODQ_DESK_ERR_INVALID_ARG;
+    *out = NULL;
+    if (!opts || !opts->policy || !opts->sink.decision || !opts->sink.wellbeing ||
+        !opts->sink.audit || !opts->sink.ledger || !opts->worker_id || opts->lease_ms <= 0 ||
+        !(opts->qa_sample_rate >= 0.0 && opts->qa_sample_rate <= 1.0) || opts->max_items == 0)
+        goto out;
+    wlen = strlen(opts->worker_id);
+    if (wlen == 0 || wlen >= sizeof(d->worker_id))
+        goto out;
+    r = MODQ_DESK_ERR_NOMEM;
+    if (!(d = calloc(1, sizeof(*d))))
+        goto out;
+    d->policy = opts->policy;
+    d->sink = opts->sink;
+    memcpy(d->worker_id, opts->worker_id, wlen + 1);
+    d->lease_ms = opts->lease_ms;
+    d->qa_rate = opts->qa_sample_rate;
+    d->max_items = opts->max_items;
+    d->nq = modq_policy_queue_count(opts->policy);
+    d->id_buckets = 64;
+    while (d->id_buckets < opts->max_items && d->id_buckets < ID_BUCKETS_MAX)
+        d->id_buckets <<= 1;
+    d->person_buckets = PERSON_BUCKETS;
+    if (opts->seed) {
+        d->rng = mix(opts->seed);
+    } else {
+        struct timespec a, b;
+        clock_gettime(CLOCK_REALTIME, &a);
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        d->rng = mix((uint64_t)a.tv_nsec ^ ((uint64_t)a.tv_sec << 30) ^ (uint64_t)b.tv_nsec ^
+                     (uint64_t)(uintptr_t)d);
+    }
+    if (!d->rng)
+        d->rng = 0x9e3779b97f4a7c15ULL; /* xorshift never leaves zero */
+    d->lists = calloc(d->nq + DESK_VQ_COUNT, sizeof(*d->lists));
+    d->checks = calloc(d->nq ? d->nq : 1, sizeof(*d->checks));
+    d->by_id = calloc(d->id_buckets, sizeof(*d->by_id));
+    d->by_person = calloc(d->person_buckets, sizeof(*d->by_person));
+    d->dec = modq_decision_new();
+    if (!d->lists || !d->checks || !d->by_id || !d->by_person || !d->dec)
+        goto out;
+    if (pthread_mutex_init(&d->lock, NULL) != 0)
+        goto out;
+    *out = d;
+    d = NULL;
+    r = MODQ_DESK_OK;
+out:
+    if (d) {
+        free(d->lists);
+        free(d->checks);
+        free(d->by_id);
+        free(d->by_person);
+        modq_decision_free(d->dec);
+        free(d);
+    }
+    return r;
+}
+
+void modq_desk_free(modq_desk *d)
+{
+    if (!d)
+        return;
+    for (size_t l = 0; l < d->nq + DESK_VQ_COUNT; l++) {
+        for (desk_item *it = d->lists[l].head, *next; it; it = next) {
+            next = it->next;
+            desk_item_free(it, true);
+        }
+    }
+    desk_person_free_all(d);
+    pthread_mutex_destroy(&d->lock);
+    free(d->lists);
+    free(d->checks);
+    free(d->by_id);
+    free(d->by_person);
+    modq_decision_free(d->dec);
+    free(d);
+}
+
+modq_desk_result modq_desk_add(modq_desk *d, modq_prepared *p, const modq_desk_ref *ref,
+                               int64_t now_ms)
+{
+    modq_desk_result r = MODQ_DESK_ERR_INVALID_ARG;
+    desk_item *it = NULL;
+    size_t idlen, slot;
+
+    (void)now_ms; /* arrival order is kept by sequence; the ticket carries its own age */
+    if (!d || !p || !ref || p->kind != MODQ_PREPARED_REVIEW || !p->ticket || p->queue_index < 0 ||
+        (size_t)p->queue_index >= d->nq || memchr(ref->topic, '\0', sizeof(ref->topic)) == NULL)
+        return MODQ_DESK_ERR_INVALID_ARG;
+    idlen = strlen(p->ticket->ticket_id);
+    if (idlen == 0 || idlen > MODQ_DECIDED_MAX_ID)
+        return MODQ_DESK_ERR_INVALID_ARG;
+    if (!(it = calloc(1, sizeof(*it))))
+        return MODQ_DESK_ERR_NOMEM;
+    it->p = p;
+    it->ref = *ref;
+    it->has_ref = true;
+    it->qi = (size_t)p->queue_index;
+    it->max_level = -1;
+    it->first_shown_ms = -1;
+    pthread_mutex_lock(&d->lock);
+    if (desk_item_find(d, p->ticket->ticket_id)) {
+        r = MODQ_DESK_ERR_INVALID_ARG;
+    } else if (d->nitems >= d->max_items) {
+        r = MODQ_DESK_ERR_FULL;
+    } else {
+        it->seq = d->seq++;
+        slot = hash_str(p->ticket->ticket_id, d->id_buckets);
+        it->next_id = d->by_id[slot];
+        d->by_id[slot] = it;
+        desk_item_push(d, it, it->qi);
+        d->nitems++;
+        it = NULL;
+        r = MODQ_DESK_OK;
+    }
+    pthread_mutex_unlock(&d->lock);
+    desk_item_free(it, false); /* refused: p stays the caller's */
+    return r;
+}
+
+void desk_item_hand_back(modq_desk *d, desk_out *o, desk_person *pr, int action, const char *reason,
+                         int64_t t)
+{
+    desk_item *it = pr->item;
+
+    if (!it)
+        return;
+    if (it->gone) {
+        action = MODQ__V1__AUDIT_ACTION__AUDIT_ACTION_RELEASED;
+        reason = "decided_elsewhere";
+    }
+    desk_person_hide(d, o, pr, action, reason, t);
+    desk_person_flush(d, o, pr);
+    if (it->gone) {
+        desk_item_unlink(d, it);
+        desk_item_free(it, true);
+    }
+}
+
+/* Hands back leased items in batches: expired ones (tick) or all (release_all). */
+static size_t hand_back(modq_desk *d, int64_t now_ms, bool all)
+{
+    size_t n = 0;
+    bool more = true;
+
+    if (!d || !desk_time_ok(now_ms))
+        return 0;
+    while (more) {
+        desk_out o = {.n = 0};
+        more = false;
+        pthread_mutex_lock(&d->lock);
+        for (size_t l = 0; l < d->nq + DESK_VQ_COUNT && !more; l++) {
+            for (desk_item *it = d->lists[l].head, *next; it; it = next) {
+                desk_person *pr = it->lessee;
+                next = it->next;
+                if (!pr || (!all && !it->gone && now_ms < it->lease_until))
+                    continue;
+                if (desk_out_full(&o, DESK_OUT_ROOM)) {
+                    more = true;
+                    break;
+                }
+                if (!all && !it->gone)
+                    d->leases_expired++;
+                desk_item_hand_back(d, &o, pr,
+                                    all ? MODQ__V1__AUDIT_ACTION__AUDIT_ACTION_RELEASED
+                                        : MODQ__V1__AUDIT_ACTION__AUDIT_ACTION_LEASE_EXPIRED,
+                                    all ? "draining" : NULL, desk_person_time(pr, now_ms));
+                n++;
+            }
+        }
+        pthread_mutex_unlock(&d->lock);
+        desk_out_flush(d, &o);
+    }
+    return n;
+}
+
+size_t modq_desk_tick(modq_desk *d, int64_t now_ms)
+{
+    return hand_back(d, now_ms, false);
+}
+
+size_t modq_desk_release_all(modq_desk *d, int64_t now_ms)
+{
+    return hand_back(d, now_ms, true);
+}
+
+size_t modq_desk_drop_partition(modq_desk *d, const char *topic, int32_t partition)
+{
+    desk_item *gone = NULL;
+    size_t n = 0;
+
+    if (!d || !topic)
+        return 0;
+    pthread_mutex_lock(&d->lock);
+    for (size_t l = 0; l < d->nq + DESK_VQ_COUNT; l++) {
+        for (desk_item *it = d->lists[l].head, *next; it; it = next) {
+            next = it->next;
+            if (!it->has_ref || it->lessee || it->ref.partition != partition ||
+                strcmp(it->ref.topic, topic) != 0)
+                continue;
+            desk_item_unlink(d, it);
+            it->next = gone;
+            gone = it;
+            n++;
+        }
+    }
+    pthread_mutex_unlock(&d->lock);
+    while (gone) { /* freed outside the lock: renditions can be large */
+        desk_item *next = gone->next;
+        desk_item_free(gone, true);
+        gone = next;
+    }
+    return n;
+}
+
+int modq_desk_holds(modq_desk *d, const char *ticket_id)
+{
+    int held;
+
+    if (!d || !ticket_id)
+        return 0;
+    pthread_mutex_lock(&d->lock);
+    held = desk_item_find(d, ticket_id) != NULL;
+    pthread_mutex_unlock(&d->lock);
+    return held;
+}
+
+int modq_desk_forget_ticket(modq_desk *d, const char *ticket_id, modq_desk_ref *ref)
+{
+    desk_item *it;
+    int held = 0;
+
+    if (!d || !ticket_id)
+        return 0;
+    pthread_mutex_lock(&d->lock);
+    it = desk_item_find(d, ticket_id);
+    /* A QA copy is a ticket this desk decided itself: its own decision read back must not end
+     * the second review. */
+    if (it && !it->qa) {
+        held = 1;
+        if (ref)
+            *ref = it->ref;
+        if (it->lessee) {
+            /* Still on someone's screen: it leaves the id table now (the lessee gets NOT_FOUND)
+             * and the desk at their next call or tick, which knows the time it left the screen. */
+            desk_item **pp = &d->by_id[hash_str(ticket_id, d->id_buckets)];
+            while (*pp != it)
+                pp = &(*pp)->next_id;
+            *pp = it->next_id;
+            it->next_id = NULL;
+            it->gone = true;
+            it->has_ref = false;
+            it = NULL;
+        } else {
+            desk_item_unlink(d, it);
+        }
+    } else {
+        it = NULL;
+    }
+    pthread_mutex_unlock(&d->lock);
+    desk_item_free(it, true);
+    return held;
+}
+
+void modq_desk_close(modq_desk *d)
+{
+    if (!d)
+        return;
+    pthread_mutex_lock(&d->lock);
+    d->closed = true;
+    pthread_mutex_unlock(&d->lock);
+}
+
+void modq_desk_get_counts(modq_desk *d, modq_desk_counts *out)
+{
+    if (!out)
+        return;
+    memset(out, 0, sizeof(*out));
+    if (!d)
+        return;
+    pthread_mutex_lock(&d->lock);
+    for (size_t l = 0; l < d->nq; l++)
+        out->waiting += d->lists[l].count - d->lists[l].leased;
+    for (size_t l = 0; l < d->nq + DESK_VQ_COUNT; l++)
+        out->leased += d->lists[l].leased;
+    out->escalations = d->lists[d->nq + DESK_VQ_ESCALATIONS].count;
+    out->qa = d->lists[d->nq + DESK_VQ_QA].count;
+    out->associates = d->npersons;
+    for (const desk_person *pr = d->newest; pr; pr = pr->older) {
+        out->near_cap += pr->near_cap;
+        out->on_break += modq_ledger_on_break(pr->ledger);
+    }
+    memcpy(out->reveals, d->reveals, sizeof(out->reveals));
+    memcpy(out->denials, d->denials, sizeof(out->denials));
+    memcpy(out->decisions, d->decisions, sizeof(out->decisions));
+    out->leases_expired = d->leases_expired;
+    pthread_mutex_unlock(&d->lock);
+}
+
+size_t modq_desk_waiting(modq_desk *d, size_t qi)
+{
+    size_t n = 0;
+    if (!d || qi >= d->nq)
+        return 0;
+    pthread_mutex_lock(&d->lock);
+    n = d->lists[qi].count - d->lists[qi].leased;
+    pthread_mutex_unlock(&d->lock);
+    return n;
+}

@@ -1,0 +1,496 @@
+/*
+ * desk_review.c: what a person does with items: take the next one, view it (and reveal it more
+ * clearly), decide, escalate or release it.
+ *
+ * Every view is first allowed by the policy for that person at that instant, then recorded in
+ * their ledger before any byte of it leaves, so the ledger never shows less than was seen.
+ */
+#include "desk_impl.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* The desk gates the virtual queues by role itself; the item's own queue then only decides the
+ * rules of exposure, skills and opt-outs, not who may take it. */
+#define ROLE_ALL (MODQ_ROLE_ASSOCIATE | MODQ_ROLE_LEAD | MODQ_ROLE_QA)
+
+/* Where next() looks: lists [first, last), any = every policy queue. */
+typedef struct scope {
+    size_t first, last;
+    bool any, virtual_q;
+} scope;
+
+static modq_desk_result resolve(const modq_desk *d, unsigned roles, const char *queue, scope *s)
+{
+    bool esc = false;
+    int qi;
+
+    memset(s, 0, sizeof(*s));
+    if (!queue) {
+        s->last = d->nq;
+        s->any = true;
+    } else if ((esc = strcmp(queue, MODQ_DESK_QUEUE_ESCALATIONS) == 0) ||
+               strcmp(queue, MODQ_DESK_QUEUE_QA) == 0) {
+        /* The virtual names win over a policy queue of the same name. */
+        if (!(roles & (esc ? MODQ_ROLE_LEAD : MODQ_ROLE_QA)))
+            return MODQ_DESK_ERR_FORBIDDEN;
+        s->first = d->nq + (esc ? DESK_VQ_ESCALATIONS : DESK_VQ_QA);
+        s->last = s->first + 1;
+        s->virtual_q = true;
+    } else if ((qi = modq_policy_queue_find(d->policy, queue)) >= 0) {
+        s->first = (size_t)qi;
+        s->last = s->first + 1;
+    } else {
+        return MODQ_DESK_ERR_UNKNOWN_QUEUE;
+    }
+    return MODQ_DESK_OK;
+}
+
+/* modq_policy_check of queue qi for pr into d->dec. */
+static bool check(modq_desk *d, desk_person *pr, size_t qi, bool virtual_q, int64_t t)
+{
+    modq_policy_result r;
+    if (virtual_q)
+        modq_settings_set_roles(pr->settings, ROLE_ALL);
+    r = modq_policy_check(d->policy, pr->ledger, pr->settings, qi, t, d->dec);
+    if (virtual_q)
+        modq_settings_set_roles(pr->settings, pr->roles);
+    return r == MODQ_POLICY_OK;
+}
+
+static const desk_check *check_cached(modq_desk *d, desk_person *pr, size_t qi, bool virtual_q,
+                                      int64_t t)
+{
+    desk_check *c = &d->checks[qi];
+    if (!c->done) {
+        c->done = true;
+        /* A check that cannot answer is no decision at all: MODQ_REASON_COUNT skips the queue. */
+        c->reason = MODQ_REASON_COUNT;
+        if (check(d, pr, qi, virtual_q, t)) {
+            c->allowed = modq_decision_allowed(d->dec);
+            c->reason = modq_decision_reason(d->dec);
+            c->until = modq_decision_until_ms(d->dec);
+        }
+    }
+    return c;
+}
+
+/* Is a a better next item than b for someone whose last item was of category last? */
+static bool better(const modq_desk *d, const desk_item *a, const desk_item *b, const char *last)
+{
+    const Modq__V1__Ticket *ta = a->p->ticket, *tb;
+    bool ra, rb;
+
+    if (!b)
+        return true;
+    tb = b->p->ticket;
+    if (ta->priority != tb->priority)
+        return ta->priority > tb->priority;
+    ra = strcmp(modq_policy_queue_category(d->policy, a->qi), last) != 0;
+    rb = strcmp(modq_policy_queue_category(d->policy, b->qi), last) != 0;
+    if (ra != rb)
+        return ra;
+    if (ta->created_at_ms != tb->created_at_ms)
+        return ta->created_at_ms < tb->created_at_ms;
+    return a->seq < b->seq;
+}
+
+/* Items a person must not get: leased, or one they escalated or decided themselves (a second
+ * look must come from someone else). */
+static bool excluded(const desk_item *it, const desk_person *pr)
+{
+    return it->lessee || (it->escalated && strcmp(it->escalated_by, pr->id) == 0) ||
+           (it->qa && strcmp(it->decided_by, pr->id) == 0);
+}
+
+static void renew(const modq_desk *d, desk_item *it, int64_t t)
+{
+    int64_t e = t + d->lease_ms;
+    it->lease_until = e < it->policy_until ? e : it->policy_until;
+}
+
+/* Shows it to pr at t as d->dec (an allowed check of it) says. */
+static modq_desk_result lease(modq_desk *d, desk_out *o, desk_person *pr, desk_item *it, int64_t t)
+{
+    int level = modq_decision_show_level(d->dec);
+    int64_t until = modq_decision_until_ms(d->dec);
+    bool had_shift = modq_ledger_shift_start(pr->ledger) >= 0;
+    const char *cat = modq_policy_queue_category(d->policy, it->qi);
+    modq_policy_result r;
+
+    r = modq_ledger_show(pr->ledger, cat, modq_policy_queue_tier(d->policy, it->qi), level, t);
+    if (r != MODQ_POLICY_OK)
+        return r == MODQ_POLICY_ERR_NOMEM ? MODQ_DESK_ERR_NOMEM : MODQ_DESK_ERR_STATE;
+    pr->dirty = true;
+    it->lessee = pr;
+    d->lists[it->list].leased++;
+    pr->item = it;
+    it->level = level;
+    it->shown_ms = t;
+    it->policy_until = until > t ? until : t;
+    renew(d, it, t);
+    if (it->first_shown_ms < 0)
+        it->first_shown_ms = t;
+    if (it->max_level < 0 || level < it->max_level)
+        it->max_level = level;
+    memcpy(pr->last_category, cat, strlen(cat) + 1);
+    pr->last_denial = MODQ_REASON_NONE;
+    desk_out_audit(d, o, pr, MODQ__V1__AUDIT_ACTION__AUDIT_ACTION_LEASED, it, level, false, NULL,
+                   t);
+    desk_out_audit(d, o, pr, MODQ__V1__AUDIT_ACTION__AUDIT_ACTION_SHOWN, it, level, false, NULL, t);
+    if (!had_shift)
+        desk_out_wellbeing(d, o, pr, MODQ__V1__WELLBEING_EVENT_TYPE__WELLBEING_EVENT_SHIFT_STARTED,
+                           MODQ_REASON_NONE, 0, -1, NULL, t);
+    return MODQ_DESK_OK;
+}
+
+/* The best item of scope s that pr may take now (*best), or else the best refused one and why. */
+static void choose(modq_desk *d, const modq_desk_who *who, desk_person *pr, const scope *s,
+                   int64_t t, desk_item **best, desk_item **refused, modq_desk_denial *why)
+{
+    memset(d->checks, 0, d->nq * sizeof(*d->checks));
+    for (size_t l = s->first; l < s->last; l++) {
+        for (desk_item *it = d->lists[l].head; it; it = it->next) {
+            modq_desk_denial no = {MODQ_REASON_SKILL, 0};
+            const desk_check *c;
+            if (excluded(it, pr))
+                continue;
+            if (desk_person_has_skills(who, it)) {
+                c = check_cached(d, pr, it->qi, s->virtual_q, t);
+                if (c->allowed) {
+                    if (better(d, it, *best, pr->last_category))
+                        *best = it;
+                    continue;
+                }
+                no = (modq_desk_denial){c->reason, c->until};
+            }
+            /* Asked for anything: queues this person may never take are not news to them. */
+            if (no.reason == MODQ_REASON_COUNT ||
+                (s->any && (no.reason == MODQ_REASON_ROLE || no.reason == MODQ_REASON_SKILL ||
+                            no.reason == MODQ_REASON_OPT_OUT)))
+                continue;
+            if (better(d, it, *refused, pr->last_category)) {
+                *refused = it;
+                *why = no;
+            }
+        }
+    }
+}
+
+modq_desk_result modq_desk_next(modq_desk *d, const modq_desk_who *who, const char *queue,
+                                int64_t now_ms, json_t **item, json_t **status,
+                                modq_desk_denial *denial)
+{
+    desk_out o = {.n = 0};
+    desk_person *pr = NULL;
+    desk_item *best = NULL, *refused = NULL;
+    modq_desk_denial why = {MODQ_REASON_NONE, 0};
+    int64_t t = now_ms;
+    scope s;
+    modq_desk_result r;
+
+    if (item)
+        *item = NULL;
+    if (status)
+        *status = NULL;
+    if (!d || !who || !item || !desk_time_ok(now_ms))
+        return MODQ_DESK_ERR_INVALID_ARG;
+    pthread_mutex_lock(&d->lock);
+    if (d->closed) {
+        r = MODQ_DESK_ERR_UNAVAILABLE;
+        goto out;
+    }
+    if ((r = resolve(d, who->roles, queue, &s)) != MODQ_DESK_OK ||
+        (r = desk_person_begin(d, who, now_ms, &o, &pr, &t)) != MODQ_DESK_OK)
+        goto out;
+    if (pr->item) {
+        renew(d, pr->item, t);
+        best = pr->item;
+    } else {
+        choose(d, who, pr, &s, t, &best, &refused, &why);
+        if (best && !check(d, pr, best->qi, s.virtual_q, t))
+            best = NULL;
+        if (best && (r = lease(d, &o, pr, best, t)) != MODQ_DESK_OK)
+            goto out;
+    }
+    if (!best && refused) {
+        desk_person_denied(d, &o, pr, why.reason, why.until_ms, t);
+        if (denial)
+            *denial = why;
+        r = MODQ_DESK_ERR_DENIED;
+        goto out;
+    }
+    if (best && !(*item = desk_json_item(d, best))) {
+        r = MODQ_DESK_ERR_NOMEM;
+        goto out;
+    }
+    r = desk_person_end(d, &o, pr, t, status);
+out:
+    if (r != MODQ_DESK_OK && pr)
+        (void)desk_person_end(d, &o, pr, t, NULL);
+    pthread_mutex_unlock(&d->lock);
+    desk_out_flush(d, &o);
+    if (r != MODQ_DESK_OK && item) {
+        json_decref(*item);
+        *item = NULL;
+    }
+    return r;
+}
+
+/* who's leased item id. */
+static modq_desk_result own(const modq_desk *d, const desk_person *pr, const char *id,
+                            desk_item **out)
+{
+    desk_item *it = id ? desk_item_find(d, id) : NULL;
+    if (!it)
+        return MODQ_DESK_ERR_NOT_FOUND;
+    if (it->lessee != pr)
+        return MODQ_DESK_ERR_FORBIDDEN;
+    *out = it;
+    return MODQ_DESK_OK;
+}
+
+/* Moves pr's view of it to level (colour: asked for, never served in this version). A clearer
+ * view is a reveal: policy first, then the ledger, then the audit. */
+static modq_desk_result view(modq_desk *d, desk_out *o, desk_person *pr, desk_item *it, int level,
+                             bool colour, const char *reason, int64_t t, modq_desk_denial *denial)
+{
+    bool typed = reason && reason[0];
+    bool reveal = colour || level < it->level;
+    modq_policy_result pr_r;
+
+    if (!it->p->media)
+        return MODQ_DESK_ERR_NOT_FOUND;
+    if (modq_media_rendition(it->p->media, level, NULL, NULL, NULL, NULL) != MODQ_BLUR_OK)
+        return MODQ_DESK_ERR_UNAVAILABLE;
+    if (level == it->level && !colour) {
+        renew(d, it, t);
+        return MODQ_DESK_OK;
+    }
+    pr_r = modq_policy_check_reveal(d->policy, pr->ledger, pr->settings, level, colour, typed, t,
+                                    d->dec);
+    if (pr_r != MODQ_POLICY_OK)
+        return pr_r == MODQ_POLICY_ERR_STATE ? MODQ_DESK_ERR_STATE : MODQ_DESK_ERR_INVALID_ARG;
+    if (!modq_decision_allowed(d->dec)) {
+        modq_policy_reason why = modq_decision_reason(d->dec);
+        d->denials[why < MODQ_REASON_COUNT ? why : 0]++;
+        desk_out_audit(d, o, pr, MODQ__V1__AUDIT_ACTION__AUDIT_ACTION_REVEAL_DENIED, it, level,
+                       colour, modq_policy_reason_name(why), t);
+        if (denial)
+            *denial = (modq_desk_denial){why, modq_decision_until_ms(d->dec)};
+        return MODQ_DESK_ERR_DENIED;
+    }
+    if (colour)
+        return MODQ_DESK_ERR_UNAVAILABLE; /* allowed, but only greyscale renditions exist */
+    pr_r = modq_ledger_reveal(pr->ledger, level, false, t);
+    if (pr_r != MODQ_POLICY_OK)
+        return pr_r == MODQ_POLICY_ERR_NOMEM ? MODQ_DESK_ERR_NOMEM : MODQ_DESK_ERR_STATE;
+    pr->dirty = true;
+    it->level = level;
+    it->policy_until = modq_decision_until_ms(d->dec);
+    renew(d, it, t);
+    if (reveal) {
+        if (level < it->max_level || it->max_level < 0)
+            it->max_level = level;
+        d->reveals[level]++;
+        desk_out_audit(d, o, pr, MODQ__V1__AUDIT_ACTION__AUDIT_ACTION_REVEAL, it, level, false,
+                       reason, t);
+    }
+    return MODQ_DESK_OK;
+}
+
+/* media and reveal: the same check, with or without the bytes. */
+static modq_desk_result look(modq_desk *d, const modq_desk_who *who, const char *id, int level,
+                             bool colour, const char *reason, int64_t now_ms, uint8_t **data,
+                             size_t *len, const char **mime, int *level_out,
+                             modq_desk_denial *denial)
+{
+    desk_out o = {.n = 0};
+    desk_person *pr = NULL;
+    desk_item *it = NULL;
+    int64_t t = now_ms;
+    modq_desk_result r;
+
+    if (!d || !id || level < -1 || level >= MODQ_POLICY_LEVELS || !desk_time_ok(now_ms) ||
+        (reason && strnlen(reason, MODQ_DESK_MAX_NOTE + 1) > MODQ_DESK_MAX_NOTE))
+        return MODQ_DESK_ERR_INVALID_ARG;
+    pthread_mutex_lock(&d->lock);
+    if ((r = desk_person_begin(d, who, now_ms, &o, &pr, &t)) != MODQ_DESK_OK ||
+        (r = own(d, pr, id, &it)) != MODQ_DESK_OK)
+        goto out;
+    if (level < 0)
+        level = it->level;
+    if ((r = view(d, &o, pr, it, level, colour, reason, t, denial)) != MODQ_DESK_OK)
+        goto out;
+    if (data) {
+        const uint8_t *src;
+        size_t n;
+        (void)modq_media_rendition(it->p->media, level, &src, &n, NULL, NULL);
+        if (!(*data = malloc(n ? n : 1))) {
+            r = MODQ_DESK_ERR_NOMEM;
+            goto out;
+        }
+        memcpy(*data, src, n);
+        *len = n;
+        *mime = modq_media_mime(it->p->media);
+        *level_out = level;
+    }
+out:
+    if (pr)
+        (void)desk_person_end(d, &o, pr, t, NULL);
+    pthread_mutex_unlock(&d->lock);
+    desk_out_flush(d, &o);
+    return r;
+}
+
+modq_desk_result modq_desk_media(modq_desk *d, const modq_desk_who *who, const char *id, int level,
+                                 bool colour, const char *typed_reason, int64_t now_ms,
+                                 uint8_t **data, size_t *len, const char **mime, int *level_out,
+                                 modq_desk_denial *denial)
+{
+    if (!data || !len || !mime || !level_out)
+        return MODQ_DESK_ERR_INVALID_ARG;
+    *data = NULL;
+    *len = 0;
+    *mime = NULL;
+    *level_out = -1;
+    return look(d, who, id, level, colour, typed_reason, now_ms, data, len, mime, level_out,
+                denial);
+}
+
+modq_desk_result modq_desk_reveal(modq_desk *d, const modq_desk_who *who, const char *id, int level,
+                                  bool colour, const char *typed_reason, int64_t now_ms,
+                                  modq_desk_denial *denial)
+{
+    return look(d, who, id, level, colour, typed_reason, now_ms, NULL, NULL, NULL, NULL, denial);
+}
+
+static bool labels_ok(const char *const *labels, size_t n)
+{
+    if (n > MODQ_DESK_MAX_LABELS || (n && !labels))
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = labels[i] ? strnlen(labels[i], DESK_LABEL_MAX) : 0;
+        /* ',' joins labels for the decided set: one inside a label would split it. */
+        if (len == 0 || len >= DESK_LABEL_MAX || strchr(labels[i], ','))
+            return false;
+    }
+    return true;
+}
+
+/* Turns it, just decided by pr, into a QA copy: the media stays, the offset is done. */
+static void keep_for_qa(modq_desk *d, desk_item *it, const desk_person *pr, int verdict)
+{
+    it->qa = true;
+    it->qa_verdict = verdict;
+    memcpy(it->decided_by, pr->id, sizeof(it->decided_by));
+    it->has_ref = false;
+    it->max_level = -1;
+    it->first_shown_ms = -1;
+    desk_item_move(d, it, d->nq + DESK_VQ_QA);
+}
+
+modq_desk_result modq_desk_decide(modq_desk *d, const modq_desk_who *who, const char *id,
+                                  const char *verdict, const char *const *labels, size_t nlabels,
+                                  const char *note, int64_t now_ms, json_t **status)
+{
+    desk_out o = {.n = 0};
+    desk_person *pr = NULL;
+    desk_item *it = NULL, *gone = NULL;
+    int v = desk_verdict_parse(verdict);
+    int64_t t = now_ms;
+    modq_desk_result r;
+
+    if (status)
+        *status = NULL;
+    if (!d || !v || !labels_ok(labels, nlabels) || !desk_time_ok(now_ms) ||
+        (note && strnlen(note, MODQ_DESK_MAX_NOTE + 1) > MODQ_DESK_MAX_NOTE))
+        return MODQ_DESK_ERR_INVALID_ARG;
+    pthread_mutex_lock(&d->lock);
+    if ((r = desk_person_begin(d, who, now_ms, &o, &pr, &t)) != MODQ_DESK_OK ||
+        (r = own(d, pr, id, &it)) != MODQ_DESK_OK)
+        goto out;
+    if (it->qa) {
+        /* A second review publishes its agreement, not a second decision. */
+        desk_out_audit(d, &o, pr, MODQ__V1__AUDIT_ACTION__AUDIT_ACTION_DECIDED, it, it->level,
+                       false, v == it->qa_verdict ? "qa_agree" : "qa_disagree", t);
+        desk_person_hide(d, &o, pr, 0, NULL, t);
+        gone = it;
+    } else {
+        /* Built first: when it cannot be, nothing has changed and the person may retry. */
+        if ((r = desk_out_decision(d, &o, pr, it, v, labels, nlabels, note, t)) != MODQ_DESK_OK)
+            goto out;
+        d->decisions[v]++;
+        desk_person_hide(d, &o, pr, MODQ__V1__AUDIT_ACTION__AUDIT_ACTION_DECIDED, NULL, t);
+        if (!it->escalated && d->qa_rate > 0.0 && d->nitems < d->max_items &&
+            (double)(desk_random(d) >> 11) * 0x1.0p-53 < d->qa_rate)
+            keep_for_qa(d, it, pr, v);
+        else
+            gone = it;
+    }
+    if (gone)
+        desk_item_unlink(d, gone);
+    r = desk_person_end(d, &o, pr, t, status);
+out:
+    if (r != MODQ_DESK_OK && pr)
+        (void)desk_person_end(d, &o, pr, t, NULL);
+    pthread_mutex_unlock(&d->lock);
+    desk_out_flush(d, &o);
+    desk_item_free(gone, true);
+    return r;
+}
+
+/* escalate and release: pr's item leaves their screen and waits in list again. */
+static modq_desk_result hand_over(modq_desk *d, const modq_desk_who *who, const char *id,
+                                  const char *note, bool escalate, int64_t now_ms)
+{
+    desk_out o = {.n = 0};
+    desk_person *pr = NULL;
+    desk_item *it = NULL;
+    char *copy = NULL;
+    int64_t t = now_ms;
+    modq_desk_result r;
+
+    if (!d || !desk_time_ok(now_ms) ||
+        (note && strnlen(note, MODQ_DESK_MAX_NOTE + 1) > MODQ_DESK_MAX_NOTE))
+        return MODQ_DESK_ERR_INVALID_ARG;
+    if (escalate && note && note[0] && !(copy = strdup(note)))
+        return MODQ_DESK_ERR_NOMEM;
+    pthread_mutex_lock(&d->lock);
+    if ((r = desk_person_begin(d, who, now_ms, &o, &pr, &t)) != MODQ_DESK_OK ||
+        (r = own(d, pr, id, &it)) != MODQ_DESK_OK)
+        goto out;
+    if (!escalate) {
+        desk_person_hide(d, &o, pr, MODQ__V1__AUDIT_ACTION__AUDIT_ACTION_RELEASED, NULL, t);
+    } else if (it->qa) {
+        r = MODQ_DESK_ERR_STATE; /* a second review has no one above it to go to */
+        goto out;
+    } else {
+        desk_person_hide(d, &o, pr, MODQ__V1__AUDIT_ACTION__AUDIT_ACTION_ESCALATED, NULL, t);
+        it->escalated = true;
+        free(it->note);
+        it->note = copy;
+        copy = NULL;
+        memcpy(it->escalated_by, pr->id, sizeof(it->escalated_by));
+        desk_item_move(d, it, d->nq + DESK_VQ_ESCALATIONS);
+    }
+out:
+    if (pr)
+        (void)desk_person_end(d, &o, pr, t, NULL);
+    pthread_mutex_unlock(&d->lock);
+    desk_out_flush(d, &o);
+    free(copy);
+    return r;
+}
+
+modq_desk_result modq_desk_escalate(modq_desk *d, const modq_desk_who *who, const char *id,
+                                    const char *note, int64_t now_ms)
+{
+    return hand_over(d, who, id, note, true, now_ms);
+}
+
+modq_desk_result modq_desk_release(modq_desk *d, const modq_desk_who *who, const char *id,
+                                   int64_t now_ms)
+{
+    return hand_over(d, who, id, NULL, false, now_ms);
+}
