@@ -1,6 +1,9 @@
 # Tests of worker/: one cmocka test per module, and the interoperability test with clients we
 # did not write (kcat, Python kafka) against modq-devbroker.
 set(MODQ_WORKER_TESTS
+  api
+  api_auth
+  api_people
   banks
   config
   config_secrets

@@ -66,9 +66,13 @@ struct modq_http {
 };
 
 /* One request's state, from its first access-handler call to its completion. */
+#define MAX_RAW_PATH 8192 /* bytes of a path; a longer one loses the connection */
+
 typedef struct request {
     struct timespec start;
-    char *body; /* NUL-terminated; at most max_body + 1 bytes */
+    bool started;   /* on_request has seen the headers */
+    char *raw_path; /* the path as sent, still percent-encoded (NULL: out of memory) */
+    char *body;     /* NUL-terminated; at most max_body + 1 bytes */
     size_t len, cap;
     size_t discarded; /* bytes read past the cap */
     bool too_large;
@@ -291,11 +295,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     bool get;
 
     (void)version;
-    if (!rq) {
-        if (!(rq = calloc(1, sizeof(*rq))))
-            return MHD_NO;
-        clock_gettime(CLOCK_MONOTONIC, &rq->start);
-        *con_cls = rq;
+    if (!rq || !rq->raw_path)
+        return MHD_NO; /* on_uri ran out of memory */
+    if (!rq->started) {
+        rq->started = true;
         if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 &&
             strcmp(method, "POST") != 0)
             return answer_error(h, c, rq, 405, "method_not_allowed",
@@ -317,11 +320,34 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (rq->too_large)
         return answer_too_large(h, c, rq) ? MHD_YES : MHD_NO;
     get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+    /* Routing sees the raw path: libmicrohttpd's url is already percent-decoded, and an id
+     * holding "%2F" or "%25" must reach the handler as sent, to be decoded once. */
+    (void)url;
+    url = rq->raw_path;
     if (get && (strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0))
         return answer_static(h, c, rq, "index.html") ? MHD_YES : MHD_NO;
     if (get && strncmp(url, "/static/", 8) == 0)
         return answer_static(h, c, rq, url + 8) ? MHD_YES : MHD_NO;
     return answer_handler(h, c, rq, url, method) ? MHD_YES : MHD_NO;
+}
+
+/* The first call for a request, with the URI as sent: the request state starts here so that the
+ * raw path is kept. Its return value becomes the request's con_cls. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    request *rq = calloc(1, sizeof(*rq));
+    size_t n = strcspn(uri, "?");
+
+    (void)cls;
+    (void)c;
+    if (!rq)
+        return NULL;
+    clock_gettime(CLOCK_MONOTONIC, &rq->start);
+    if (n <= MAX_RAW_PATH && (rq->raw_path = malloc(n + 1)) != NULL) {
+        memcpy(rq->raw_path, uri, n);
+        rq->raw_path[n] = '\0';
+    }
+    return rq;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -334,6 +360,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     (void)toe;
     if (rq) {
         free(rq->body);
+        free(rq->raw_path);
         free(rq);
         *con_cls = NULL;
     }
@@ -427,7 +454,8 @@ static modq_http_result start(modq_http *h, const modq_http_opts *opts, char *er
         flags, (uint16_t)opts->port, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, on_log,
         h, MHD_OPTION_SOCK_ADDR, &addr.sa, MHD_OPTION_THREAD_POOL_SIZE, threads,
         MHD_OPTION_CONNECTION_LIMIT, conns, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)TIMEOUT_SECONDS, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
+        (unsigned)TIMEOUT_SECONDS, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, h, MHD_OPTION_END);
     pthread_mutex_lock(&h->log_mu);
     h->starting = false;
     pthread_mutex_unlock(&h->log_mu);

@@ -51,7 +51,8 @@ const char *modq_http_strerror(modq_http_result r);
 /* A request, valid during the handler call only. */
 typedef struct modq_http_req modq_http_req;
 const char *modq_http_req_method(const modq_http_req *q); /* "GET", "POST", "HEAD" */
-const char *modq_http_req_path(const modq_http_req *q);   /* without the query string */
+/* The path as sent (still percent-encoded), without the query string. */
+const char *modq_http_req_path(const modq_http_req *q);
 /* A query argument, URL-decoded; NULL when absent. */
 const char *modq_http_req_query(const modq_http_req *q, const char *key);
 /* A request header (case-insensitive name); NULL when absent. */

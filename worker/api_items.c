@@ -1,0 +1,230 @@
+/*
+ * api_items.c: the item routes of the review API (docs/api.md): /v1/next and
+ * /v1/items/{id}/media|reveal|decision|escalate|release. Each one reads its parameters, calls the
+ * desk for the person whose token api.c verified, and answers through api.c's helpers.
+ */
+#include "api_impl.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_VERDICT 32 /* bytes: the longest verdict name is 17 */
+#define MAX_LABEL   64 /* bytes of one label */
+
+void modq_api_next(modq_api_call *c)
+{
+    const char *queue = modq_http_req_query(c->q, "queue");
+    json_t *item = NULL, *status = NULL;
+    modq_desk_denial denial = {0};
+    modq_desk_result rc;
+
+    if (queue && !queue[0])
+        queue = NULL; /* "?queue=" from a form with nothing chosen: any queue */
+    rc = modq_desk_next(c->api->desk, &c->who, queue, c->now_ms, &item, &status, &denial);
+    if (rc != MODQ_DESK_OK) {
+        modq_api_desk_error(c, rc, &denial, queue);
+        return;
+    }
+    modq_api_json(c, 200,
+                  modq_api_object("item", item ? item : json_null(), "status",
+                                  status ? status : json_null()));
+}
+
+/* A level 0..3: digits only, so "+1", " 1" and "1x" are refused rather than guessed at. */
+static bool parse_level(const char *s, int *out)
+{
+    char *end = NULL;
+    long v;
+
+    if (*s < '0' || *s > '9')
+        return false;
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno != 0 || !end || *end != '\0' || v < 0 || v >= MODQ_POLICY_LEVELS)
+        return false;
+    *out = (int)v;
+    return true;
+}
+
+static bool parse_flag(const char *s, bool *out)
+{
+    if (strcmp(s, "1") == 0 || strcmp(s, "true") == 0)
+        *out = true;
+    else if (strcmp(s, "0") == 0 || strcmp(s, "false") == 0)
+        *out = false;
+    else
+        return false;
+    return true;
+}
+
+void modq_api_media(modq_api_call *c)
+{
+    const char *lv = modq_http_req_query(c->q, "level");
+    const char *col = modq_http_req_query(c->q, "colour");
+    int level = -1, served = -1;
+    bool colour = false;
+    uint8_t *data = NULL; /* the desk's copy; the response takes it */
+    size_t len = 0;
+    const char *mime = NULL;
+    modq_desk_denial denial = {0};
+    modq_desk_result rc;
+    char buf[16];
+
+    if (lv && !parse_level(lv, &level)) {
+        modq_api_error(c, 400, "bad_request", "level must be 0, 1, 2 or 3.", NULL);
+        return;
+    }
+    if (col && !parse_flag(col, &colour)) {
+        modq_api_error(c, 400, "bad_request", "colour must be 1, true, 0 or false.", NULL);
+        return;
+    }
+    rc = modq_desk_media(c->api->desk, &c->who, c->id, level, colour, "", c->now_ms, &data, &len,
+                         &mime, &served, &denial);
+    if (rc == MODQ_DESK_ERR_UNAVAILABLE && colour) {
+        modq_api_error(c, 409, "conflict", "This item has no colour version.", NULL);
+        return;
+    }
+    if (rc != MODQ_DESK_OK) {
+        modq_api_desk_error(c, rc, &denial, NULL);
+        return;
+    }
+    snprintf(buf, sizeof(buf), "%d", served);
+    modq_http_resp_take(c->r, 200, mime ? mime : "application/octet-stream", data, len);
+    modq_http_resp_header(c->r, "Cache-Control", "no-store");
+    modq_http_resp_header(c->r, "X-Modq-Level", buf);
+}
+
+void modq_api_reveal(modq_api_call *c)
+{
+    json_t *body = NULL;
+    const json_t *lv, *col;
+    const char *reason = NULL;
+    modq_desk_denial denial = {0};
+    modq_desk_result rc;
+    int level;
+
+    if (!modq_api_body(c, false, &body) ||
+        !modq_api_string(c, body, "reason", MODQ_DESK_MAX_NOTE, &reason))
+        goto out;
+    lv = json_object_get(body, "level");
+    col = json_object_get(body, "colour");
+    if (!json_is_integer(lv) || json_integer_value(lv) < 0 ||
+        json_integer_value(lv) >= MODQ_POLICY_LEVELS) {
+        modq_api_error(c, 400, "bad_request", "level must be 0, 1, 2 or 3.", NULL);
+        goto out;
+    }
+    if (col && !json_is_boolean(col) && !json_is_null(col)) {
+        modq_api_error(c, 400, "bad_request", "colour must be true or false.", NULL);
+        goto out;
+    }
+    level = (int)json_integer_value(lv);
+    rc = modq_desk_reveal(c->api->desk, &c->who, c->id, level, json_is_true(col),
+                          reason ? reason : "", c->now_ms, &denial);
+    if (rc == MODQ_DESK_ERR_UNAVAILABLE && json_is_true(col))
+        modq_api_error(c, 409, "conflict", "This item has no colour version.", NULL);
+    else if (rc != MODQ_DESK_OK)
+        modq_api_desk_error(c, rc, &denial, NULL);
+    else
+        modq_api_json(c, 200, modq_api_object("level", json_integer(level), NULL, NULL));
+out:
+    json_decref(body);
+}
+
+/* The labels member (optional) into labels[]; strings borrowed from body. */
+static bool read_labels(modq_api_call *c, const json_t *body, const char **labels, size_t *n)
+{
+    const json_t *arr = json_object_get(body, "labels");
+    const char *bad = NULL;
+    char msg[96];
+
+    *n = 0;
+    if (!arr || json_is_null(arr))
+        return true;
+    if (!json_is_array(arr) || json_array_size(arr) > MODQ_DESK_MAX_LABELS) {
+        snprintf(msg, sizeof(msg), "labels must be an array of at most %d strings.",
+                 MODQ_DESK_MAX_LABELS);
+        bad = msg;
+    } else {
+        for (size_t i = 0; i < json_array_size(arr) && !bad; i++) {
+            const json_t *v = json_array_get(arr, i);
+            const char *s = json_string_value(v);
+            /* The desk joins labels with commas for the decided set: a comma would split one. */
+            if (!s || !s[0] || json_string_length(v) > MAX_LABEL ||
+                strlen(s) != json_string_length(v) || strchr(s, ','))
+                bad = "Each label must be a short text without commas.";
+            else
+                labels[(*n)++] = s;
+        }
+    }
+    if (bad) {
+        modq_api_error(c, 400, "bad_request", bad, NULL);
+        return false;
+    }
+    return true;
+}
+
+void modq_api_decision(modq_api_call *c)
+{
+    json_t *body = NULL, *status = NULL;
+    const char *verdict = NULL, *note = NULL;
+    const char *labels[MODQ_DESK_MAX_LABELS];
+    size_t nlabels = 0;
+    modq_desk_result rc;
+
+    if (!modq_api_body(c, false, &body) ||
+        !modq_api_string(c, body, "verdict", MAX_VERDICT, &verdict) ||
+        !modq_api_string(c, body, "note", MODQ_DESK_MAX_NOTE, &note) ||
+        !read_labels(c, body, labels, &nlabels))
+        goto out;
+    if (!verdict) {
+        modq_api_error(c, 400, "bad_request", "verdict is required.", NULL);
+        goto out;
+    }
+    rc = modq_desk_decide(c->api->desk, &c->who, c->id, verdict, labels, nlabels, note, c->now_ms,
+                          &status);
+    if (rc != MODQ_DESK_OK) {
+        modq_api_desk_error(c, rc, NULL, NULL);
+        goto out;
+    }
+    modq_api_json(
+        c, 200,
+        modq_api_object("decided", json_string(c->id), "status", status ? status : json_null()));
+out:
+    json_decref(body);
+}
+
+void modq_api_escalate(modq_api_call *c)
+{
+    json_t *body = NULL;
+    const char *note = NULL;
+    modq_desk_result rc;
+
+    if (!modq_api_body(c, true, &body) ||
+        !modq_api_string(c, body, "note", MODQ_DESK_MAX_NOTE, &note))
+        goto out;
+    rc = modq_desk_escalate(c->api->desk, &c->who, c->id, note, c->now_ms);
+    if (rc != MODQ_DESK_OK)
+        modq_api_desk_error(c, rc, NULL, NULL);
+    else
+        modq_api_json(c, 200, modq_api_object("escalated", json_string(c->id), NULL, NULL));
+out:
+    json_decref(body);
+}
+
+void modq_api_release(modq_api_call *c)
+{
+    json_t *body = NULL;
+    modq_desk_result rc;
+
+    if (!modq_api_body(c, true, &body))
+        goto out;
+    rc = modq_desk_release(c->api->desk, &c->who, c->id, c->now_ms);
+    if (rc != MODQ_DESK_OK)
+        modq_api_desk_error(c, rc, NULL, NULL);
+    else
+        modq_api_json(c, 200, modq_api_object("released", json_string(c->id), NULL, NULL));
+out:
+    json_decref(body);
+}
