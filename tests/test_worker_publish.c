@@ -30,6 +30,7 @@ static void test_publish_each_kind_reads_back_with_key_value_and_headers(void **
     static const uint8_t audit[] = {0x0a, 0x05, 'a', 'u', 'd', 'i', 't'};
     static const uint8_t original[] = {0x00, 0xff, 0x13, 0x00, 'b', 'a', 'd'};
     static const uint8_t dl_key[] = {'c', 0x00, 0xfe};
+    static const uint8_t ledger[] = {0x0a, 0x02, 'a', '9'};
     modq_publish_source src = {"modq.tickets.spam", 3, 1234567890123};
     fixture f;
     record got;
@@ -49,10 +50,13 @@ static void test_publish_each_kind_reads_back_with_key_value_and_headers(void **
                                               "malformed_ticket", "protobuf: truncated varint",
                                               &src, &f.rec.slot[3], f.err, sizeof f.err),
                      MODQ_PUBLISH_OK);
+    assert_int_equal(modq_publish_ledger(f.p, "associate-9", ledger, sizeof ledger, &f.rec.slot[4],
+                                         f.err, sizeof f.err),
+                     MODQ_PUBLISH_OK);
     assert_int_equal(modq_publish_flush(f.p, WAIT_MS), 0);
-    assert_int_equal(total(&f.rec), 4);
+    assert_int_equal(total(&f.rec), 5);
     assert_int_equal(f.rec.stray, 0);
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 5; i++) {
         assert_int_equal(f.rec.calls[i], 1);
         assert_int_equal(f.rec.ok[i], 1);
     }
@@ -81,6 +85,10 @@ static void test_publish_each_kind_reads_back_with_key_value_and_headers(void **
     assert_header_str(&got, MODQ_PUBLISH_H_SRC_PART, "3");
     assert_header_str(&got, MODQ_PUBLISH_H_SRC_OFF, "1234567890123");
     assert_header_str(&got, MODQ_PUBLISH_H_WORKER, WORKER_ID);
+    record_free(&got);
+
+    read_back(&f, "modq.ledgers", 0, &got);
+    assert_record(&got, "associate-9", strlen("associate-9"), ledger, sizeof ledger, 1);
     record_free(&got);
 
     for (int k = 0; k < MODQ_PUBLISH_KIND_COUNT; k++)

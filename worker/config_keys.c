@@ -219,8 +219,8 @@ static bool set_listen(modq_config *c, const char *s, char *msg, size_t msg_size
     }
     errno = 0;
     long port = isdigit((unsigned char)colon[1]) ? strtol(colon + 1, &end, 10) : -1;
-    if (port < 1 || port > 65535 || errno != 0 || *end != '\0') {
-        snprintf(msg, msg_size, "port must be an integer between 1 and 65535");
+    if (port < 0 || port > 65535 || errno != 0 || *end != '\0') { /* 0: any free port */
+        snprintf(msg, msg_size, "port must be an integer between 0 and 65535");
         return false;
     }
     memcpy(c->http_host, h, (size_t)(hend - h));

@@ -1,20 +1,29 @@
 /*
- * main.c: the modq-worker program, a thin main over modq_worker_core (run.h does the work).
+ * main.c: the modq-worker program, a thin main over modq_worker_core (service.h does the work).
  *
  *   modq-worker [--config FILE] [--check-config]
+ *   modq-worker --demo
+ *   modq-worker token --sub ID --roles R[,R...] --secret FILE [--ttl 8h] [--team T]
+ *                     [--skills S,...] [--locales L,...] [--opt-outs C,...] [--issuer I]
+ *                     [--audience A]
  *
  * Loads the configuration (defaults, FILE, MODQ_* environment), the wellbeing policy it names and
  * the hash banks. --check-config prints the effective configuration as JSON (secrets redacted) on
- * stdout and exits. Otherwise it consumes tickets until SIGTERM or SIGINT, then drains within
- * worker.grace_seconds and leaves the consumer group.
+ * stdout and exits. Otherwise it consumes tickets and serves the review API until SIGTERM or
+ * SIGINT, then drains within worker.grace_seconds and leaves the consumer group. --demo does the
+ * same against an in-process mock Kafka cluster fed with synthetic tickets (demo.h).
  *
  * Exit codes: 0 stopped cleanly (or the configuration is valid), 1 Kafka failed fatally while
  * running, 2 usage, configuration, policy, bank or start-up error (one line on stderr).
  */
 #include "config.h"
+#include "demo.h"
+#include "jwt.h"
 #include "modq_blur.h"
 #include "modq_policy.h"
 #include "run.h"
+#include "service.h"
+#include "token.h"
 
 #include <jansson.h>
 #include <signal.h>
@@ -28,7 +37,6 @@
 #endif
 
 #define ERRSTR_SIZE  1024
-#define STEP_MS      100 /* longest wait of one loop turn: how fast a signal is noticed */
 #define EXIT_FATAL   1
 #define EXIT_PROBLEM 2
 
@@ -46,15 +54,26 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
     fputs("usage: modq-worker [--config FILE] [--check-config]\n"
+          "       modq-worker --demo\n"
+          "       modq-worker token --sub ID --roles ROLE[,ROLE] --secret FILE [--ttl 8h]\n"
+          "                         [--team T] [--skills S,..] [--locales L,..] [--opt-outs C,..]\n"
+          "                         [--issuer I] [--audience A]\n"
           "       modq-worker --help | --version\n"
           "\n"
           "Consumes moderation tickets from the queue topics of the wellbeing policy, prepares\n"
-          "them (media made safe, hash banks, earlier decisions) and publishes automatic\n"
-          "decisions and dead letters, until SIGTERM or SIGINT.\n"
+          "them (media made safe, hash banks, earlier decisions), publishes automatic decisions\n"
+          "and dead letters, and serves the review API and web page to associates and leads,\n"
+          "until SIGTERM or SIGINT (then drains: leases handed back, offsets committed).\n"
           "  --config FILE   YAML configuration (see modq-worker.example.yaml); MODQ_*\n"
           "                  environment variables override it\n"
           "  --check-config  load the configuration, policy and banks, print the effective\n"
           "                  configuration as JSON (secrets redacted) and exit\n"
+          "  --demo          run against an in-process mock Kafka cluster (3 brokers) fed with\n"
+          "                  synthetic tickets; prints the bootstrap address, the review page\n"
+          "                  and an associate and a lead token. MODQ_* variables still apply\n"
+          "                  (e.g. MODQ_HTTP_LISTEN, MODQ_WORKER_POLICY). Never in production.\n"
+          "  token           mint an HS256 review token (demos, tests) with the secret in FILE;\n"
+          "                  roles: associate, lead, qa; --ttl as 90s, 30m, 8h or 2d\n"
           "  --help          this text\n"
           "  --version       the version\n",
           f);
@@ -64,6 +83,7 @@ static void usage(FILE *f)
 struct options {
     const char *config;
     bool check;
+    bool demo;
 };
 
 /* 0 to go on, 1 when done (help/version printed), -1 on a usage error (reported). */
@@ -82,11 +102,17 @@ static int parse_args(int argc, char **argv, struct options *o)
             o->config = argv[i] + 9;
         } else if (strcmp(argv[i], "--check-config") == 0) {
             o->check = true;
+        } else if (strcmp(argv[i], "--demo") == 0) {
+            o->demo = true;
         } else {
             fprintf(stderr, "modq-worker: unknown or incomplete option '%s' (see --help)\n",
                     argv[i]);
             return -1;
         }
+    }
+    if (o->demo && (o->check || o->config != NULL)) {
+        fprintf(stderr, "modq-worker: --demo makes its own configuration (MODQ_* still apply)\n");
+        return -1;
     }
     return 0;
 }
@@ -136,43 +162,106 @@ out:
     return rc;
 }
 
-/* The run mode: until a signal, then drain. */
-static int run(const modq_config *cfg, const modq_policy *policy, const char *argv0)
+static int install_signals(void)
 {
-    char err[ERRSTR_SIZE] = "";
-    modq_run *r = NULL;
-    modq_run_result rr;
     struct sigaction sa;
-    int rc = EXIT_PROBLEM;
-    bool blur = false;
-
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
     if (sigaction(SIGTERM, &sa, NULL) != 0 || sigaction(SIGINT, &sa, NULL) != 0) {
         fprintf(stderr, "modq-worker: cannot install signal handlers\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* The demo's lines on stdout, flushed: tests and people read them. */
+static int print_demo(modq_demo *demo, const modq_policy *policy, int port)
+{
+    char *assoc = modq_demo_token(demo, "associate"), *lead = modq_demo_token(demo, "lead");
+    const modq_config *cfg = modq_demo_config(demo);
+    const char *host = modq_config_http_host(cfg);
+    int rc = -1;
+
+    if (assoc == NULL || lead == NULL) {
+        fprintf(stderr, "modq-worker: demo tokens could not be made\n");
         goto out;
     }
-    if (modq_blur_init(argv0) != MODQ_BLUR_OK) {
-        fprintf(stderr, "modq-worker: the image library could not be started\n");
-        goto out;
-    }
-    blur = true;
-    rr = modq_run_new(cfg, policy, NULL, &r, err, sizeof err);
-    if (rr != MODQ_RUN_OK) {
-        fprintf(stderr, "modq-worker: %s\n", err[0] ? err : modq_run_strerror(rr));
-        goto out;
-    }
-    rr = MODQ_RUN_OK;
-    while (!stop_requested && rr == MODQ_RUN_OK)
-        rr = modq_run_step(r, STEP_MS);
-    rc = rr == MODQ_RUN_ERR_FATAL ? EXIT_FATAL : 0; /* the loop logged why */
-    if (modq_run_drain(r, (int64_t)modq_config_worker_grace_seconds(cfg) * 1000) != MODQ_RUN_OK)
-        rc = EXIT_FATAL;
+    if (strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0)
+        host = "127.0.0.1";
+    printf("modq demo: kafka bootstrap %s\n", modq_demo_bootstrap(demo));
+    printf("modq demo: policy %s (%s)\n", modq_config_worker_policy(cfg),
+           modq_policy_version(policy));
+    printf("modq demo: review page http://%s%s%s:%d/\n", strchr(host, ':') ? "[" : "", host,
+           strchr(host, ':') ? "]" : "", port);
+    printf("modq demo: associate token %s\n", assoc);
+    printf("modq demo: lead token %s\n", lead);
+    printf("modq demo: try  kcat -b %s -L   and open the page with a token; Ctrl-C stops\n",
+           modq_demo_bootstrap(demo));
+    rc = fflush(stdout) == 0 ? 0 : -1;
 out:
-    modq_run_free(r);
-    if (blur)
-        modq_blur_shutdown();
+    free(assoc);
+    free(lead);
+    return rc;
+}
+
+/* The run mode: until a signal, then drain. demo (may be NULL) prints its lines once serving. */
+static int run(const modq_config *cfg, const modq_policy *policy, const char *argv0,
+               modq_demo *demo)
+{
+    char err[ERRSTR_SIZE] = "";
+    modq_service *s = NULL;
+    modq_service_result sr;
+    int rc = EXIT_PROBLEM;
+
+    (void)argv0;
+    if (install_signals() != 0)
+        goto out;
+    sr = modq_service_new(cfg, policy, NULL, &s, err, sizeof err);
+    if (sr != MODQ_SERVICE_OK) {
+        fprintf(stderr, "modq-worker: %s\n", err[0] ? err : modq_service_strerror(sr));
+        goto out;
+    }
+    if (demo != NULL && print_demo(demo, policy, modq_service_http_port(s)) != 0)
+        goto out;
+    rc = modq_service_loop(s, &stop_requested) == MODQ_SERVICE_OK ? 0 : EXIT_FATAL;
+out:
+    modq_service_free(s);
+    return rc;
+}
+
+/* --demo: the demo's configuration, policy and tickets, then the run mode. */
+static int demo_main(const char *argv0)
+{
+    char err[ERRSTR_SIZE] = "";
+    modq_demo *demo = NULL;
+    modq_policy *policy = NULL;
+    modq_policy_result pr;
+    int rc = EXIT_PROBLEM;
+
+    if (modq_blur_init(argv0) != MODQ_BLUR_OK) { /* the demo draws its images first */
+        fprintf(stderr, "modq-worker: the image library could not be started\n");
+        return EXIT_PROBLEM;
+    }
+    if (modq_demo_new(environ, &demo, err, sizeof err) != MODQ_DEMO_OK) {
+        fprintf(stderr, "modq-worker: %s\n", err);
+        goto out;
+    }
+    pr = modq_policy_load_file(modq_config_worker_policy(modq_demo_config(demo)), &policy, err,
+                               sizeof err);
+    if (pr != MODQ_POLICY_OK) {
+        fprintf(stderr, "modq-worker: policy: %s\n", err[0] ? err : modq_policy_strerror(pr));
+        goto out;
+    }
+    if (modq_demo_start(demo, policy, err, sizeof err) != MODQ_DEMO_OK) {
+        fprintf(stderr, "modq-worker: %s\n", err);
+        goto out;
+    }
+    rc = run(modq_demo_config(demo), policy, argv0, demo);
+out:
+    modq_demo_free(demo); /* stops the producer before the policy it reads goes */
+    modq_policy_free(policy);
+    modq_blur_shutdown();
     return rc;
 }
 
@@ -181,14 +270,26 @@ int main(int argc, char **argv)
     struct options o = {0};
     modq_config *cfg = NULL;
     modq_policy *policy = NULL;
-    int rc = parse_args(argc, argv, &o);
+    int rc;
 
+    if (argc > 1 && strcmp(argv[1], "token") == 0)
+        return modq_token_main(argc - 1, argv + 1);
+    rc = parse_args(argc, argv, &o);
     if (rc != 0)
         return rc > 0 ? 0 : EXIT_PROBLEM;
+    if (o.demo)
+        return demo_main(argv[0]);
     rc = EXIT_PROBLEM;
     if (load(&o, &cfg, &policy) != 0)
         goto out;
-    rc = o.check ? check_config(cfg) : run(cfg, policy, argv[0]);
+    if (o.check) {
+        rc = check_config(cfg);
+    } else if (modq_blur_init(argv[0]) != MODQ_BLUR_OK) {
+        fprintf(stderr, "modq-worker: the image library could not be started\n");
+    } else {
+        rc = run(cfg, policy, argv[0], NULL);
+        modq_blur_shutdown();
+    }
 out:
     modq_policy_free(policy);
     modq_config_free(cfg);

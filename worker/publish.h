@@ -92,6 +92,7 @@ typedef enum modq_publish_kind {
     MODQ_PUBLISH_WELLBEING,
     MODQ_PUBLISH_AUDIT,
     MODQ_PUBLISH_DEAD_LETTER,
+    MODQ_PUBLISH_LEDGER, /* exposure ledgers: a compacted topic keyed by associate id */
     MODQ_PUBLISH_KIND_COUNT
 } modq_publish_kind;
 
@@ -146,6 +147,11 @@ modq_publish_result modq_publish_wellbeing(modq_publish *p, const char *associat
 /* An audit event to topics.audit keyed by key (the ticket id, or the actor). */
 modq_publish_result modq_publish_audit(modq_publish *p, const char *key, const void *packed,
                                        size_t len, void *cookie, char *errstr, size_t errstr_size);
+/* An associate's packed exposure ledger (modq.v1.Ledger) to topics.ledgers, keyed by associate
+ * id: the latest record per key is the ledger (the topic is compacted). */
+modq_publish_result modq_publish_ledger(modq_publish *p, const char *associate_id,
+                                        const void *packed, size_t len, void *cookie, char *errstr,
+                                        size_t errstr_size);
 
 /* Where a dead letter came from. */
 typedef struct modq_publish_source {

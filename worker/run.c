@@ -22,26 +22,12 @@
 #include <string.h>
 #include <time.h>
 
-#define DRAIN_POLL_MS 50
-#define MIN_FLUSH_MS  1000 /* the publisher gets at least this at drain, grace or not */
-#define ERRSTR_SIZE   MODQ_RUN_ERRSTR_SIZE
-#define COUNTER(r, f) atomic_fetch_add_explicit(&(r)->n_##f, 1, memory_order_relaxed)
-#define LOAD(r, f)    atomic_load_explicit(&(r)->n_##f, memory_order_relaxed)
-
-/* What a publish confirmation needs: where the ticket came from and, for a decision, what joins
- * the decided set. Owned by the publisher between the publish call and its confirmation. */
-typedef struct cookie {
-    char topic[MODQ_RUN_TOPIC_MAX];
-    int32_t partition;
-    int64_t offset;
-    bool decision;
-    char ticket_id[MODQ_DECIDED_MAX_ID + 1];
-    bool has_sha256;
-    uint8_t sha256[32];
-    int verdict;
-    char labels[MODQ_DECIDED_MAX_LABELS + 1];
-    int64_t decided_at_ms;
-} cookie;
+#define DRAIN_POLL_MS    50
+#define EXPIRE_PERIOD_MS 1000
+#define MIN_FLUSH_MS     1000 /* the publisher gets at least this at drain, grace or not */
+#define ERRSTR_SIZE      MODQ_RUN_ERRSTR_SIZE
+#define COUNTER(r, f)    atomic_fetch_add_explicit(&(r)->n_##f, 1, memory_order_relaxed)
+#define LOAD(r, f)       atomic_load_explicit(&(r)->n_##f, memory_order_relaxed)
 
 const char *modq_run_strerror(modq_run_result r)
 {
@@ -72,7 +58,7 @@ int64_t modq_run_mono_ms(void *arg)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int64_t wall_ms(void)
+int64_t modq_run_wall_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -98,11 +84,13 @@ void modq_run_log_msg(modq_run *r, modq_log_level level, const char *msg, const 
 /* ---- Pool threads ------------------------------------------------------------------------ */
 
 /* A confirmation cookie for msg; NULL when out of memory. */
-static cookie *cookie_for(const rd_kafka_message_t *msg)
+static modq_run_cookie *cookie_for(const rd_kafka_message_t *msg, modq_run_cookie_kind kind)
 {
-    cookie *c = calloc(1, sizeof *c);
+    modq_run_cookie *c = calloc(1, sizeof *c);
     if (c == NULL)
         return NULL;
+    c->kind = kind;
+    c->has_ref = true;
     snprintf(c->topic, sizeof c->topic, "%s", rd_kafka_topic_name(msg->rkt));
     c->partition = msg->partition;
     c->offset = msg->offset;
@@ -110,12 +98,11 @@ static cookie *cookie_for(const rd_kafka_message_t *msg)
 }
 
 /* Fills the decided-set part of c from an AUTO outcome. */
-static void cookie_decision(cookie *c, const modq_prepared *p, int64_t now_ms)
+static void cookie_decision(modq_run_cookie *c, const modq_prepared *p, int64_t now_ms)
 {
     Modq__V1__Decision *d = modq__v1__decision__unpack(NULL, p->decision_len, p->decision);
     size_t used = 0;
 
-    c->decision = true;
     snprintf(c->ticket_id, sizeof c->ticket_id, "%s", p->ticket->ticket_id);
     if (p->media != NULL && modq_media_sha256(p->media) != NULL) {
         memcpy(c->sha256, modq_media_sha256(p->media), sizeof c->sha256);
@@ -143,7 +130,8 @@ static bool publish_outcome(modq_run *r, const rd_kafka_message_t *msg, const mo
 {
     char err[ERRSTR_SIZE] = "";
     modq_publish_result pr;
-    cookie *c = cookie_for(msg);
+    modq_run_cookie *c =
+        cookie_for(msg, p->kind == MODQ_PREPARED_AUTO ? MODQ_RUN_AUTO : MODQ_RUN_DEAD);
     bool queued = false;
 
     if (c == NULL) {
@@ -177,7 +165,7 @@ void modq_run_job(void *job, void *arg)
     modq_run *r = arg;
     rd_kafka_message_t *msg = job;
     const char *topic = rd_kafka_topic_name(msg->rkt);
-    int64_t now = wall_ms();
+    int64_t now = modq_run_wall_ms();
     modq_prepared *p = modq_prepare_ticket(&r->ctx, msg->payload, msg->len, now);
 
     if (p == NULL) {
@@ -201,15 +189,25 @@ void modq_run_job(void *job, void *arg)
         COUNTER(r, duplicate);
         modq_consume_complete(r->consume, topic, msg->partition, msg->offset);
         break;
-    case MODQ_PREPARED_REVIEW:
-        if (modq_run_review_add(&r->review, p, topic, msg->partition, msg->offset) == 0) {
+    case MODQ_PREPARED_REVIEW: {
+        modq_desk_ref ref = {.partition = msg->partition, .offset = msg->offset};
+        snprintf(ref.topic, sizeof ref.topic, "%s", topic);
+        modq_desk_result dr = modq_desk_add(r->desk, p, &ref, now);
+        if (dr == MODQ_DESK_OK) {
             COUNTER(r, review);
-            p = NULL; /* the store's now */
+            p = NULL; /* the desk's now */
+        } else if (dr == MODQ_DESK_ERR_INVALID_ARG && p->ticket != NULL &&
+                   modq_desk_holds(r->desk, p->ticket->ticket_id)) {
+            /* The same ticket again at another offset while the first copy waits: that copy
+             * brings the decision, this one is done. */
+            COUNTER(r, duplicate);
+            modq_consume_complete(r->consume, topic, msg->partition, msg->offset);
         } else {
-            modq_run_log_msg(r, MODQ_LOG_ERROR, "review store full: ticket left uncompleted", topic,
-                             msg->partition, msg->offset, NULL);
+            modq_run_log_msg(r, MODQ_LOG_ERROR, "review desk refused: ticket left uncompleted",
+                             topic, msg->partition, msg->offset, modq_desk_strerror(dr));
         }
         break;
+    }
     }
 out:
     modq_prepared_free(p);
@@ -225,20 +223,38 @@ void modq_run_drop_job(void *job, void *arg)
 
 /* ---- Poll thread ------------------------------------------------------------------------- */
 
-/* Publish confirmation (poll thread, inside modq_publish_poll/_flush/_free). Frees the cookie. */
+/* Publish confirmation (poll thread, inside modq_publish_poll/_flush/_free): completes the
+ * ticket, or sends the message to the retry list, or frees the cookie. */
 void modq_run_delivered(void *arg, void *ck, int ok, const char *error)
 {
     modq_run *r = arg;
-    cookie *c = ck;
+    modq_run_cookie *c = ck;
+    bool decision = c->kind == MODQ_RUN_AUTO || c->kind == MODQ_RUN_HUMAN;
 
     if (!ok) {
-        COUNTER(r, publish_failed);
-        modq_run_log_msg(r, MODQ_LOG_ERROR, "publish not confirmed: ticket left uncompleted",
-                         c->topic, c->partition, c->offset, error);
-        free(c);
+        if (c->kind == MODQ_RUN_HUMAN || c->kind == MODQ_RUN_WELLBEING ||
+            c->kind == MODQ_RUN_AUDIT) {
+            if (r->retry_closed) {
+                modq_run_cookie_free(c); /* shutdown: logged by the drain */
+                COUNTER(r, publish_failed);
+                return;
+            }
+            modq_run_retry_later(r, c, error);
+            return;
+        }
+        if (c->kind == MODQ_RUN_LEDGER) {
+            COUNTER(r, event_failed);
+            modq_log_write(r->log, MODQ_LOG_WARN, "ledger not confirmed", "associate", c->key,
+                           "error", error, NULL);
+        } else {
+            COUNTER(r, publish_failed);
+            modq_run_log_msg(r, MODQ_LOG_ERROR, "publish not confirmed: ticket left uncompleted",
+                             c->topic, c->partition, c->offset, error);
+        }
+        modq_run_cookie_free(c);
         return;
     }
-    if (c->decision) {
+    if (decision) {
         uint64_t evicted = 0;
         pthread_mutex_lock(&r->decided_lock);
         int rc = modq_decided_add(r->decided, c->ticket_id, c->has_sha256 ? c->sha256 : NULL,
@@ -250,9 +266,11 @@ void modq_run_delivered(void *arg, void *ck, int ok, const char *error)
             modq_run_log_msg(r, MODQ_LOG_WARN, "decided set: ticket not remembered", c->topic,
                              c->partition, c->offset, c->ticket_id);
     }
-    modq_consume_complete(r->consume, c->topic, c->partition, c->offset);
-    COUNTER(r, confirmed);
-    free(c);
+    if (c->has_ref) {
+        modq_consume_complete(r->consume, c->topic, c->partition, c->offset);
+        COUNTER(r, confirmed);
+    }
+    modq_run_cookie_free(c);
 }
 
 /* Consumer handler: the message goes to the pool, or is held for the next turn. */
@@ -309,6 +327,24 @@ static bool poll_consumer(modq_run *r, int timeout_ms)
     return true;
 }
 
+/* Once a second: leases that ran out, decisions past the retention, liveness and readiness. */
+static void housekeeping(modq_run *r)
+{
+    int64_t mono = r->clock(r->clock_arg);
+
+    atomic_store(&r->last_turn_ms, mono);
+    if (!atomic_load(&r->assigned_once) && modq_consume_assigned(r->consume) > 0)
+        atomic_store(&r->assigned_once, true);
+    if (mono - r->last_expire_ms < EXPIRE_PERIOD_MS)
+        return;
+    r->last_expire_ms = mono;
+    int64_t wall = modq_run_wall_ms();
+    modq_desk_tick(r->desk, wall);
+    pthread_mutex_lock(&r->decided_lock);
+    modq_decided_expire(r->decided, wall);
+    pthread_mutex_unlock(&r->decided_lock);
+}
+
 modq_run_result modq_run_step(modq_run *r, int timeout_ms)
 {
     char err[ERRSTR_SIZE] = "";
@@ -325,8 +361,10 @@ modq_run_result modq_run_step(modq_run *r, int timeout_ms)
     } else {
         modq_publish_poll(r->publish, timeout_ms); /* the pool is busy: wait on confirmations */
     }
+    modq_run_retry_due(r);
     if (r->clock(r->clock_arg) - r->last_commit_ms >= MODQ_RUN_COMMIT_PERIOD_MS)
         commit(r, false);
+    housekeeping(r);
     if (modq_publish_fatal(r->publish, err, sizeof err)) {
         modq_log_write(r->log, MODQ_LOG_ERROR, "producer failed", "error", err, NULL);
         return MODQ_RUN_ERR_FATAL;
@@ -338,6 +376,14 @@ void modq_run_request_stop(modq_run *r)
 {
     if (r != NULL)
         r->stop = 1;
+}
+
+static bool retry_pending(modq_run *r)
+{
+    pthread_mutex_lock(&r->retry_lock);
+    bool pending = r->nretry > 0;
+    pthread_mutex_unlock(&r->retry_lock);
+    return pending || modq_publish_outstanding(r->publish) > 0;
 }
 
 modq_run_result modq_run_drain(modq_run *r, int64_t grace_ms)
@@ -355,6 +401,14 @@ modq_run_result modq_run_drain(modq_run *r, int64_t grace_ms)
     r->stop = 1;
     deadline = r->clock(r->clock_arg) + grace_ms;
     modq_log_write(r->log, MODQ_LOG_INFO, "draining", NULL);
+    /* No new leases; what people hold goes back (it is redelivered to the next owner). */
+    modq_desk_close(r->desk);
+    size_t handed_back = modq_desk_release_all(r->desk, modq_run_wall_ms());
+    if (handed_back > 0) {
+        char hb[24];
+        fmt_int(hb, sizeof hb, (int64_t)handed_back);
+        modq_log_write(r->log, MODQ_LOG_INFO, "drain: leases handed back", "items", hb, NULL);
+    }
     modq_consume_stop_fetching(r->consume);
     /* Keep the consumer and the confirmations served while the pool works off its queue. */
     while (r->clock(r->clock_arg) < deadline &&
@@ -370,8 +424,15 @@ modq_run_result modq_run_drain(modq_run *r, int64_t grace_ms)
     left = deadline - r->clock(r->clock_arg);
     dropped = modq_pool_stop(r->pool, left > 0 ? left : 0, modq_run_drop_job, r);
     r->pool_stopped = true;
+    /* Retries of decisions and events get what is left of the grace. */
+    while (r->clock(r->clock_arg) < deadline && retry_pending(r)) {
+        modq_run_retry_due(r);
+        modq_publish_poll(r->publish, DRAIN_POLL_MS);
+    }
     left = deadline - r->clock(r->clock_arg);
     unconfirmed = modq_publish_flush(r->publish, left > MIN_FLUSH_MS ? (int)left : MIN_FLUSH_MS);
+    r->retry_closed = true;
+    unconfirmed += modq_run_retry_drop(r);
     if (dropped > 0 || unconfirmed > 0) {
         char d[24], u[24];
         fmt_int(d, sizeof d, (int64_t)dropped);
@@ -404,10 +465,43 @@ void modq_run_counts(modq_run *r, modq_run_counters *out)
         .publish_failed = LOAD(r, publish_failed),
         .review_dropped = LOAD(r, review_dropped),
         .decided_evicted = LOAD(r, decided_evicted),
+        .retried = LOAD(r, retried),
+        .event_failed = LOAD(r, event_failed),
+        .follow_bad = LOAD(r, follow_bad),
     };
 }
 
 size_t modq_run_review_count(modq_run *r)
 {
-    return r && r->review_init ? modq_run_review_size(&r->review) : 0;
+    modq_desk_counts c;
+    if (r == NULL || r->desk == NULL)
+        return 0;
+    modq_desk_get_counts(r->desk, &c);
+    return c.waiting + c.leased + c.escalations;
+}
+
+modq_desk *modq_run_desk(modq_run *r)
+{
+    return r ? r->desk : NULL;
+}
+
+int64_t modq_run_idle_ms(modq_run *r)
+{
+    return r ? r->clock(r->clock_arg) - atomic_load(&r->last_turn_ms) : 0;
+}
+
+bool modq_run_ready(modq_run *r)
+{
+    return r != NULL && !r->stop && atomic_load(&r->assigned_once);
+}
+
+modq_consume *modq_run_consumer(modq_run *r)
+{
+    return r ? r->consume : NULL;
+}
+
+const char *const *modq_run_topics(modq_run *r, size_t *n)
+{
+    *n = r ? r->ntopics : 0;
+    return r ? r->topics : NULL;
 }

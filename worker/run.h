@@ -11,15 +11,18 @@
  *   DEAD_LETTER -> the ORIGINAL bytes and key to topics.dead_letter with modq-error/-reason and
  *                  the source topic/partition/offset; completed once Kafka confirms.
  *   DUPLICATE   -> completed at once.
- *   REVIEW      -> held in an in-memory review store (per policy queue, bounded) until the review
- *                  API (a later issue) hands it to a person; its offset stays in flight, so the
- *                  consumer's per-queue window bounds the store and a restart re-delivers it.
+ *   REVIEW      -> handed to the review desk (desk.h), where the review API gives it to a person;
+ *                  its offset stays in flight until the person's decision is confirmed, so the
+ *                  consumer's per-queue window bounds the desk and a restart re-delivers it.
+ * The desk publishes through this module (run_sink.c): people's decisions and the wellbeing and
+ * audit events are retried until confirmed; ledgers are not (the next one supersedes them).
  * Confirmations run inside modq_publish_poll on the poll thread. A failed one is logged once and
  * its offset left uncompleted (redelivered after a restart or rebalance): never retried forever.
- * When a partition is revoked, the review items of that partition are dropped (the new owner gets
- * them again). Known gap: a job of a revoked partition still being prepared when the revocation
- * happens may be stored as a review item afterwards; it stays until shutdown (bounded by the
- * window), its offset being void for us.
+ * When a partition is revoked, its waiting review items are dropped (the new owner gets them
+ * again); leased ones stay with their reviewer, and the decisions follower drops from the desk
+ * any ticket another worker decided. Known gap: a job of a revoked partition still being
+ * prepared when the revocation happens may reach the desk afterwards; it waits there (bounded by
+ * the window) until someone decides it or another worker's decision removes it.
  *
  * Pool full: the consumer's window normally keeps the pool queue from filling (it is sized to
  * hold every queue's window). If a submit is refused anyway, the message is kept (in order) and
@@ -36,6 +39,7 @@
 #include "config.h"
 #include "modq_policy.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -62,11 +66,13 @@ const char *modq_run_strerror(modq_run_result r);
 typedef int64_t (*modq_run_clock)(void *arg);
 
 typedef struct modq_run_opts {
-    const char *const *consumer_extra; /* NAME, VALUE pairs for the consumer (tests) */
+    const char *const *consumer_extra; /* NAME, VALUE pairs for the consumer and followers */
     size_t consumer_nextra;            /* pairs, at most MODQ_RUN_MAX_EXTRA */
     FILE *log_out;                     /* where log lines go; NULL = stderr. Not owned */
     modq_run_clock clock;              /* NULL = CLOCK_MONOTONIC */
     void *clock_arg;
+    struct modq_metrics *metrics; /* borrowed, may be NULL: the exposure histogram goes there */
+    int follow_timeout_ms;        /* wait for the followers to catch up; 0 = 120000 */
 } modq_run_opts;
 
 typedef struct modq_run modq_run;
@@ -79,9 +85,11 @@ modq_run_result modq_run_load_banks(const modq_config *cfg, modq_banks **out, ch
                                     size_t errstr_size);
 
 /*
- * Makes the worker: logger, media options, banks, decided set (empty), fetcher (NULL when
- * neither fetch.file_root nor fetch.allowed_hosts is set), pool, consumer over every queue topic
- * of policy (deduplicated) and publisher. cfg and policy are borrowed and must outlive the
+ * Makes the worker: logger, media options, banks, decided set, fetcher (NULL when neither
+ * fetch.file_root nor fetch.allowed_hosts is set), pool, publisher, review desk, the followers of
+ * the decisions topic (from now minus decided.retention_hours) and of the ledgers topic (whole),
+ * and, once both have caught up (at most opts.follow_timeout_ms, else ERR_SETUP), the consumer
+ * over every queue topic of policy (deduplicated). cfg and policy are borrowed and must outlive the
  * worker; opts (NULL = defaults) is only read. modq_blur_init must have been called. On success
  * *out is owned by the caller (modq_run_drain, then modq_run_free); on failure *out is NULL and
  * errstr says why.
@@ -124,10 +132,25 @@ typedef struct modq_run_counters {
     uint64_t publish_failed;  /* refused at once or confirmed not delivered: left uncompleted */
     uint64_t review_dropped;  /* review items dropped because their partition was revoked */
     uint64_t decided_evicted; /* decided-set entries evicted because it was full */
+    uint64_t retried;         /* decisions and events published again after no confirmation */
+    uint64_t event_failed;    /* events and ledgers given up (logged) */
+    uint64_t follow_bad;      /* records of the decisions or ledgers topic that did not decode */
 } modq_run_counters;
 void modq_run_counts(modq_run *r, modq_run_counters *out);
 
-/* Review items held right now (all queues). */
+/* Review items held right now (waiting, leased, escalated). */
 size_t modq_run_review_count(modq_run *r);
+
+/* The review desk the API serves people from (owned by r). */
+struct modq_desk *modq_run_desk(modq_run *r);
+/* Milliseconds since the loop last turned (liveness: a stalled loop grows it). Any thread. */
+int64_t modq_run_idle_ms(modq_run *r);
+/* Ready for people: a partition assignment was received and no stop was requested. Any thread. */
+bool modq_run_ready(modq_run *r);
+/* The consumer (owned by r), for its lag figures; and the queue topics (owned by the policy). */
+struct modq_consume *modq_run_consumer(modq_run *r);
+const char *const *modq_run_topics(modq_run *r, size_t *n);
+/* Publishes a packed AuditEvent keyed by key (retried until confirmed). Any thread. */
+void modq_run_publish_audit(modq_run *r, const char *key, const uint8_t *buf, size_t len);
 
 #endif

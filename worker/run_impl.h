@@ -4,8 +4,11 @@
 
 #include "consume.h"
 #include "decided.h"
+#include "desk.h"
 #include "fetch.h"
+#include "follow.h"
 #include "log.h"
+#include "metrics.h"
 #include "pool.h"
 #include "prepare.h"
 #include "publish.h"
@@ -20,35 +23,44 @@
 
 #define MODQ_RUN_TOPIC_MAX 256 /* bytes of a topic name, incl. NUL (Kafka allows 249) */
 
-/* One prepared ticket waiting for a person. Owns p. */
-typedef struct modq_run_review_item {
-    struct modq_run_review_item *next;
-    modq_prepared *p;
+/* Why a message was published, so that its confirmation does the right thing. */
+typedef enum modq_run_cookie_kind {
+    MODQ_RUN_AUTO = 0,  /* an automatic decision: completes the ticket, joins the decided set */
+    MODQ_RUN_DEAD,      /* a dead letter: completes the ticket */
+    MODQ_RUN_HUMAN,     /* a person's decision: as AUTO, and retried until confirmed */
+    MODQ_RUN_WELLBEING, /* events: retried until confirmed, no ticket */
+    MODQ_RUN_AUDIT,
+    MODQ_RUN_LEDGER, /* not retried: a later ledger supersedes it (compacted topic) */
+} modq_run_cookie_kind;
+
+/*
+ * What a publish confirmation needs. Owned by the publisher between the publish call and its
+ * confirmation, then by the retry list or freed. buf (HUMAN and events) is the packed message
+ * kept for a retry, owned by the cookie.
+ */
+typedef struct modq_run_cookie {
+    struct modq_run_cookie *next; /* retry list */
+    modq_run_cookie_kind kind;
+    bool has_ref; /* a ticket's offset completes on confirmation */
     char topic[MODQ_RUN_TOPIC_MAX];
     int32_t partition;
     int64_t offset;
-} modq_run_review_item;
+    char key[MODQ_PUBLISH_MAX_ID]; /* content id, associate id or audit key */
+    char ticket_id[MODQ_DECIDED_MAX_ID + 1];
+    bool has_sha256;
+    uint8_t sha256[32];
+    int verdict;
+    char labels[MODQ_DECIDED_MAX_LABELS + 1];
+    int64_t decided_at_ms;
+    uint8_t *buf;
+    size_t len;
+    unsigned attempts;
+    int64_t retry_at_ms; /* monotonic */
+} modq_run_cookie;
 
-/* The review store: one list per policy queue, at most cap items in all, under one mutex. */
-typedef struct modq_run_review {
-    pthread_mutex_t lock;
-    modq_run_review_item **heads; /* nqueues lists, newest first */
-    size_t nqueues;
-    size_t count;
-    size_t cap;
-} modq_run_review;
-
-/* Sets up s for nqueues queues and cap items. 0, or -1 when out of memory. */
-int modq_run_review_init(modq_run_review *s, size_t nqueues, size_t cap);
-/* Frees every item held, then the store's own memory. */
-void modq_run_review_fini(modq_run_review *s);
-/* Takes p (REVIEW, queue_index in range) from (topic, partition, offset). 0 when stored (the store
- * owns p); -1 when full, out of memory or the queue is out of range (the caller still owns p). */
-int modq_run_review_add(modq_run_review *s, modq_prepared *p, const char *topic, int32_t partition,
-                        int64_t offset);
-/* Drops (frees) every item of (topic, partition); returns how many. */
-size_t modq_run_review_drop_partition(modq_run_review *s, const char *topic, int32_t partition);
-size_t modq_run_review_size(modq_run_review *s);
+#define MODQ_RUN_RETRY_MAX     100000 /* messages waiting for a retry; beyond, logged and dropped */
+#define MODQ_RUN_RETRY_BASE_MS 500
+#define MODQ_RUN_RETRY_CAP_MS  30000
 
 /* The worker (run.h). Shared by run.c (the loop) and run_new.c (making and freeing it). */
 struct modq_run {
@@ -62,11 +74,18 @@ struct modq_run {
     bool decided_lock_init;
     modq_fetch *fetch; /* NULL: URI media dead-letters */
     modq_prepare_ctx ctx;
-    modq_run_review review;
-    bool review_init;
+    modq_desk *desk;
+    modq_follow *follow_decisions; /* the decisions topic -> decided set, desk */
+    modq_follow *follow_ledgers;   /* the ledgers topic -> desk */
+    modq_metrics *metrics;         /* borrowed, may be NULL */
+    pthread_mutex_t retry_lock;
+    bool retry_lock_init;
+    modq_run_cookie *retry; /* failed publishes waiting for their retry, oldest first */
+    size_t nretry;
     modq_pool *pool;
     bool pool_stopped;
     modq_consume *consume;
+    _Atomic(modq_consume *) consume_live; /* = consume, for the followers' threads */
     modq_publish *publish;
     const char **topics; /* ntopics, strings owned by the policy */
     size_t ntopics;
@@ -76,10 +95,15 @@ struct modq_run {
     modq_run_clock clock;
     void *clock_arg;
     int64_t last_commit_ms;
+    int64_t last_expire_ms;
+    _Atomic int64_t last_turn_ms; /* monotonic, for /healthz */
+    atomic_bool assigned_once;    /* for /readyz */
     volatile sig_atomic_t stop;
     bool drained;
+    bool retry_closed; /* after the drain's last flush: failures are dropped, not retried */
     _Atomic uint64_t n_received, n_review, n_auto_decided, n_duplicate, n_dead_letter, n_confirmed,
-        n_prepare_failed, n_publish_failed, n_review_dropped, n_decided_evicted;
+        n_prepare_failed, n_publish_failed, n_review_dropped, n_decided_evicted, n_retried,
+        n_event_failed, n_follow_bad;
 };
 
 #define MODQ_RUN_ERRSTR_SIZE 512
@@ -92,7 +116,28 @@ void modq_run_log_msg(modq_run *r, modq_log_level level, const char *msg, const 
 /* The pool's job function (job: an rd_kafka_message_t, owned), and its drop function. */
 void modq_run_job(void *job, void *arg);
 void modq_run_drop_job(void *job, void *arg);
-/* The publisher's confirmation callback (poll thread); frees the cookie. */
+/* The publisher's confirmation callback (poll thread): completes, retries or frees the cookie. */
 void modq_run_delivered(void *arg, void *ck, int ok, const char *error);
+/* Wall-clock Unix milliseconds. */
+int64_t modq_run_wall_ms(void);
+
+/* run_sink.c: the desk's sink, publish retries and the followers' record handlers. */
+/* The sink the desk publishes through (arg: the modq_run). */
+modq_desk_sink modq_run_sink(modq_run *r);
+/* Publishes c (kind HUMAN or an event kind, buf set) again; on failure it goes back to the
+ * retry list. Takes c. */
+void modq_run_republish(modq_run *r, modq_run_cookie *c);
+/* Puts c on the retry list with a backoff, or frees it (logged) when the list is full. */
+void modq_run_retry_later(modq_run *r, modq_run_cookie *c, const char *error);
+/* Republishes the cookies whose retry is due (poll thread). */
+void modq_run_retry_due(modq_run *r);
+/* Frees what waits for a retry (at drain, after the last chance); returns how many. */
+size_t modq_run_retry_drop(modq_run *r);
+void modq_run_cookie_free(modq_run_cookie *c);
+/* Follower handlers. */
+void modq_run_on_decision_record(void *arg, const void *key, size_t key_len, const void *value,
+                                 size_t value_len, int64_t timestamp_ms);
+void modq_run_on_ledger_record(void *arg, const void *key, size_t key_len, const void *value,
+                               size_t value_len, int64_t timestamp_ms);
 
 #endif

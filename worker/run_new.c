@@ -8,9 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define HOUR_MS      (3600 * 1000LL)
-#define MSG_OVERHEAD (1024 * 1024) /* bytes a ticket may carry beyond its media */
-#define ERRSTR_SIZE  MODQ_RUN_ERRSTR_SIZE
+#define HOUR_MS           (3600 * 1000LL)
+#define MSG_OVERHEAD      (1024 * 1024) /* bytes a ticket may carry beyond its media */
+#define ERRSTR_SIZE       MODQ_RUN_ERRSTR_SIZE
+#define FOLLOW_TIMEOUT_MS 120000
 
 modq_run_result modq_run_load_banks(const modq_config *cfg, modq_banks **out, char *errstr,
                                     size_t errstr_size)
@@ -56,7 +57,7 @@ out:
 static void on_revoked(void *arg, const char *topic, int32_t partition)
 {
     modq_run *r = arg;
-    size_t n = modq_run_review_drop_partition(&r->review, topic, partition);
+    size_t n = modq_desk_drop_partition(r->desk, topic, partition);
     atomic_fetch_add_explicit(&r->n_review_dropped, n, memory_order_relaxed);
     if (n > 0)
         modq_run_log_msg(r, MODQ_LOG_INFO, "partition revoked: review items dropped", topic,
@@ -115,6 +116,77 @@ static int make_fetch(modq_run *r, char *errstr, size_t errstr_size)
     return r->fetch ? 0 : -1;
 }
 
+/* The review desk: every queue's window, plus as many again for QA copies and escalations. */
+static modq_run_result make_desk(modq_run *r, size_t window, char *errstr, size_t errstr_size)
+{
+    modq_desk_opts o = {
+        .policy = r->policy,
+        .sink = modq_run_sink(r),
+        .worker_id = modq_config_worker_id(r->cfg),
+        .lease_ms = (int64_t)modq_config_http_lease_seconds(r->cfg) * 1000,
+        .qa_sample_rate = modq_config_http_qa_sample_rate(r->cfg),
+        .max_items = 2 * window * r->ntopics,
+    };
+    modq_desk_result dr = modq_desk_new(&o, &r->desk);
+    if (dr != MODQ_DESK_OK) {
+        snprintf(errstr, errstr_size, "review desk: %s", modq_desk_strerror(dr));
+        return dr == MODQ_DESK_ERR_NOMEM ? MODQ_RUN_ERR_NOMEM : MODQ_RUN_ERR_SETUP;
+    }
+    if (r->metrics != NULL) {
+        static const double b[] = {1, 5, 15, 30, 60, 120, 300, 600, 1200, 3600};
+        /* Declared once per registry; a second worker on the same registry finds it there. */
+        (void)modq_metrics_declare(r->metrics, "modq_exposure_seconds", MODQ_METRICS_HISTOGRAM,
+                                   "Time an item stayed on a person's screen.", "queue", b,
+                                   sizeof b / sizeof b[0]);
+        (void)modq_metrics_declare(r->metrics, "modq_dead_letters_total", MODQ_METRICS_COUNTER,
+                                   "Tickets sent to the dead-letter topic, by error code.", "code",
+                                   NULL, 0);
+    }
+    return MODQ_RUN_OK;
+}
+
+/* Both followers, waited for until caught up. 0, or -1 with errstr. */
+static int make_followers(modq_run *r, const modq_run_opts *opts, char *errstr, size_t errstr_size)
+{
+    char err[ERRSTR_SIZE] = "";
+    int timeout = opts->follow_timeout_ms > 0 ? opts->follow_timeout_ms : FOLLOW_TIMEOUT_MS;
+    int64_t start = modq_run_wall_ms() - modq_config_decided_retention_hours(r->cfg) * HOUR_MS;
+    modq_follow_opts fo = {
+        .topic = modq_config_topics_decisions(r->cfg),
+        .start_ms = start > 0 ? start : 1,
+        .on_message = modq_run_on_decision_record,
+        .on_log = on_kafka_log,
+        .arg = r,
+        .extra = opts->consumer_extra,
+        .nextra = opts->consumer_nextra,
+    };
+    if (modq_follow_new(r->cfg, &fo, &r->follow_decisions, err, sizeof err) != MODQ_FOLLOW_OK) {
+        snprintf(errstr, errstr_size, "decisions topic: %s", err);
+        return -1;
+    }
+    fo.topic = modq_config_topics_ledgers(r->cfg);
+    fo.start_ms = 0;
+    fo.on_message = modq_run_on_ledger_record;
+    if (modq_follow_new(r->cfg, &fo, &r->follow_ledgers, err, sizeof err) != MODQ_FOLLOW_OK) {
+        snprintf(errstr, errstr_size, "ledgers topic: %s", err);
+        return -1;
+    }
+    /* Nothing is consumed before the decided set is complete: no decided ticket reaches a person.
+     */
+    if (modq_follow_wait(r->follow_decisions, timeout) != MODQ_FOLLOW_OK ||
+        modq_follow_wait(r->follow_ledgers, timeout) != MODQ_FOLLOW_OK) {
+        snprintf(errstr, errstr_size,
+                 "the decisions and ledgers topics were not read to their end within %d ms",
+                 timeout);
+        return -1;
+    }
+    char nd[24], nl[24];
+    snprintf(nd, sizeof nd, "%llu", (unsigned long long)modq_follow_count(r->follow_decisions));
+    snprintf(nl, sizeof nl, "%llu", (unsigned long long)modq_follow_count(r->follow_ledgers));
+    modq_log_write(r->log, MODQ_LOG_INFO, "caught up", "decisions", nd, "ledgers", nl, NULL);
+    return 0;
+}
+
 modq_run_result modq_run_new(const modq_config *cfg, const modq_policy *policy,
                              const modq_run_opts *opts, modq_run **out, char *errstr,
                              size_t errstr_size)
@@ -153,6 +225,10 @@ modq_run_result modq_run_new(const modq_config *cfg, const modq_policy *policy,
     if (pthread_mutex_init(&r->decided_lock, NULL) != 0)
         goto out;
     r->decided_lock_init = true;
+    if (pthread_mutex_init(&r->retry_lock, NULL) != 0)
+        goto out;
+    r->retry_lock_init = true;
+    r->metrics = opts->metrics;
     if (r->ntopics == 0) {
         snprintf(errstr, errstr_size, "the policy names no queue topics");
         goto out;
@@ -175,12 +251,10 @@ modq_run_result modq_run_new(const modq_config *cfg, const modq_policy *policy,
         slots = MODQ_POOL_MAX_QUEUE;
     r->cap_held = slots;
     r->held = calloc(slots, sizeof *r->held);
-    if (r->held == NULL || modq_run_review_init(&r->review, modq_policy_queue_count(policy),
-                                                window * r->ntopics) != 0) {
+    if (r->held == NULL) {
         rc = MODQ_RUN_ERR_NOMEM;
         goto out;
     }
-    r->review_init = true;
     r->ctx = (modq_prepare_ctx){
         .policy = policy,
         .media_opts = r->media_opts,
@@ -204,6 +278,11 @@ modq_run_result modq_run_new(const modq_config *cfg, const modq_policy *policy,
         snprintf(errstr, errstr_size, "producer: %s", err);
         goto out;
     }
+    if ((rc = make_desk(r, window, errstr, errstr_size)) != MODQ_RUN_OK)
+        goto out;
+    rc = MODQ_RUN_ERR_SETUP;
+    if (make_followers(r, opts, errstr, errstr_size) != 0)
+        goto out;
     modq_consume_callbacks cb = {on_revoked, on_problem, on_kafka_log, r};
     modq_consume_result cr =
         modq_consume_new(cfg, r->topics, r->ntopics, opts->consumer_extra, opts->consumer_nextra,
@@ -212,7 +291,9 @@ modq_run_result modq_run_new(const modq_config *cfg, const modq_policy *policy,
         snprintf(errstr, errstr_size, "consumer: %s", err);
         goto out;
     }
+    atomic_store(&r->consume_live, r->consume);
     r->last_commit_ms = r->clock(r->clock_arg);
+    atomic_store(&r->last_turn_ms, r->last_commit_ms);
     char nt[24], nb[24];
     snprintf(nt, sizeof nt, "%zu", r->ntopics);
     snprintf(nb, sizeof nb, "%zu", modq_banks_count(r->banks));
@@ -240,10 +321,18 @@ void modq_run_free(modq_run *r)
     }
     for (size_t i = 0; i < r->nheld; i++)
         rd_kafka_message_destroy(r->held[i]);
+    /* The followers first: their handlers use the desk and the consumer. */
+    modq_follow_free(r->follow_decisions);
+    modq_follow_free(r->follow_ledgers);
+    r->retry_closed = true;
     modq_publish_free(r->publish); /* before the consumer: confirmations complete offsets */
+    if (r->retry_lock_init)
+        modq_run_retry_drop(r);
+    atomic_store(&r->consume_live, NULL);
     modq_consume_free(r->consume);
-    if (r->review_init)
-        modq_run_review_fini(&r->review);
+    modq_desk_free(r->desk);
+    if (r->retry_lock_init)
+        pthread_mutex_destroy(&r->retry_lock);
     free(r->held);
     free(r->topics);
     modq_fetch_free(r->fetch);
