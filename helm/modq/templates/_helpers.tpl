@@ -1,0 +1,122 @@
+{{/*
+Shared names and labels of the modq chart, and "modq.workerConfig": the worker's config file,
+built from the values.
+
+modq.workerConfig is rendered by tests/test_helm_config.py with a small Go-template subset
+(.Values paths, toJson, if/else/end, range $k, $v := ...) and checked with
+`modq-worker --check-config`: keep it inside that subset, or extend the test's renderer.
+*/}}
+
+{{- define "modq.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "modq.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "modq.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "modq.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "modq.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "modq.labels" -}}
+helm.sh/chart: {{ include "modq.chart" . }}
+{{ include "modq.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{- define "modq.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "modq.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/*
+The worker's config file. Numbers go through toJson because Helm reads values as float64 and
+prints large ones as 1e+08 otherwise. Secrets, the listen address, the worker id and the group
+instance id are not here: the Deployment passes them as MODQ_* environment variables (per pod,
+or file paths of mounted Secrets).
+*/}}
+{{- define "modq.workerConfig" -}}
+# modq-worker configuration, rendered by the modq Helm chart from its values.
+# MODQ_* environment variables of the pod override it (see the Deployment).
+worker:
+  policy: {{ if .Values.policy.content }}/etc/modq/policy.yaml{{ else }}/usr/share/modq/default.yaml{{ end }}
+  grace_seconds: {{ .Values.worker.graceSeconds | toJson }}
+  prepare_threads: {{ .Values.worker.prepareThreads | toJson }}
+  window_per_queue: {{ .Values.worker.windowPerQueue | toJson }}
+  demo: false
+kafka:
+  bootstrap.servers: {{ .Values.kafka.bootstrapServers | toJson }}
+{{- range $name, $value := .Values.kafka.properties }}
+  {{ $name | toJson }}: {{ $value | toJson }}
+{{- end }}
+consumer:
+  group_id: {{ .Values.consumer.groupId | toJson }}
+  metadata_cap_bytes: {{ .Values.consumer.metadataCapBytes | toJson }}
+topics:
+  decisions: {{ .Values.topics.decisions | toJson }}
+  wellbeing: {{ .Values.topics.wellbeing | toJson }}
+  audit: {{ .Values.topics.audit | toJson }}
+  dead_letter: {{ .Values.topics.deadLetter | toJson }}
+  ledgers: {{ .Values.topics.ledgers | toJson }}
+decided:
+  retention_hours: {{ .Values.decided.retentionHours | toJson }}
+  auto_verdicts: {{ .Values.decided.autoVerdicts | toJson }}
+media:
+  max_input_bytes: {{ .Values.media.maxInputBytes | toJson }}
+  max_pixels: {{ .Values.media.maxPixels | toJson }}
+  max_side: {{ .Values.media.maxSide | toJson }}
+  display_size: {{ .Values.media.displaySize | toJson }}
+  format: {{ .Values.media.format | toJson }}
+  quality: {{ .Values.media.quality | toJson }}
+fetch:
+  file_root: ""
+  allowed_hosts: {{ .Values.fetch.allowedHosts | toJson }}
+  max_bytes: {{ .Values.fetch.maxBytes | toJson }}
+  timeout_ms: {{ .Values.fetch.timeoutMs | toJson }}
+banks: {{ .Values.banks | toJson }}
+http:
+  lease_seconds: {{ .Values.http.leaseSeconds | toJson }}
+  qa_sample_rate: {{ .Values.http.qaSampleRate | toJson }}
+  static_dir: /usr/share/modq/web
+jwt:
+  issuer: {{ .Values.jwt.issuer | toJson }}
+  audience: {{ .Values.jwt.audience | toJson }}
+  algorithms: {{ .Values.jwt.algorithms | toJson }}
+log:
+  level: {{ .Values.worker.logLevel | toJson }}
+{{- end }}
+
+{{/* Refuses values the schema cannot express (it checks each value alone). */}}
+{{- define "modq.validate" -}}
+{{- if and .Values.autoscaling.hpa.enabled .Values.autoscaling.keda.enabled }}
+{{- fail "autoscaling: enable at most one of hpa and keda (both would fight over replicas)" }}
+{{- end }}
+{{- if not (or .Values.jwt.hs256Secret.name .Values.jwt.jwksSecret.name) }}
+{{- fail "jwt: name an existing Secret in jwt.hs256Secret.name or jwt.jwksSecret.name (the review API refuses to serve without key material)" }}
+{{- end }}
+{{- if and (has "HS256" .Values.jwt.algorithms) (not .Values.jwt.hs256Secret.name) }}
+{{- fail "jwt.algorithms has HS256 but jwt.hs256Secret.name is empty" }}
+{{- end }}
+{{- if and (or (has "RS256" .Values.jwt.algorithms) (has "ES256" .Values.jwt.algorithms)) (not .Values.jwt.jwksSecret.name) }}
+{{- fail "jwt.algorithms has RS256 or ES256 but jwt.jwksSecret.name is empty" }}
+{{- end }}
+{{- end }}
