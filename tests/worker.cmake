@@ -39,3 +39,13 @@ set_tests_properties(test_worker_consume test_worker_consume_commit PROPERTIES R
 modq_add_script_test(test_worker_interop
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/test_worker_interop.sh $<TARGET_FILE:modq-devbroker>
   TIMEOUT 180)
+
+# The demo as a new user meets it, and SIGTERM with reviews in flight (docs/operations.md).
+modq_add_script_test(test_worker_demo
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/test_worker_demo.sh $<TARGET_FILE:modq-worker>
+  TIMEOUT 240)
+modq_add_script_test(test_worker_drain
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/test_worker_drain.sh $<TARGET_FILE:modq-worker>
+          $<TARGET_FILE:modq-devbroker> $<TARGET_FILE:modq-media>
+  TIMEOUT 300)
+set_tests_properties(test_worker_demo test_worker_drain PROPERTIES RUN_SERIAL TRUE)
