@@ -49,3 +49,10 @@ modq_add_script_test(test_worker_drain
           $<TARGET_FILE:modq-devbroker> $<TARGET_FILE:modq-media>
   TIMEOUT 300)
 set_tests_properties(test_worker_demo test_worker_drain PROPERTIES RUN_SERIAL TRUE)
+
+# The review page in a real browser (Debian chromium, playwright-core from npm) against the demo
+# with a short-limit policy; screenshots land in BUILD/web-artifacts.
+modq_add_script_test(test_worker_web
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/test_worker_web.sh ${CMAKE_BINARY_DIR}
+  TIMEOUT 420)
+set_tests_properties(test_worker_web PROPERTIES RUN_SERIAL TRUE)

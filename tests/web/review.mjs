@@ -1,0 +1,378 @@
+// Browser test of the review page (worker/web/) against a running modq-worker --demo, driven by
+// tests/test_worker_web.sh. Env: MODQ_WEB_URL, MODQ_ASSOCIATE_TOKEN, MODQ_LEAD_TOKEN,
+// MODQ_ARTIFACTS (screenshots), MODQ_CHROMIUM (default /usr/bin/chromium).
+// Every wait is timeboxed; the first failure prints which step failed and why, saves
+// failure.png, and exits 1.
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const base = process.env.MODQ_WEB_URL;
+const assocToken = process.env.MODQ_ASSOCIATE_TOKEN;
+const leadToken = process.env.MODQ_LEAD_TOKEN;
+const out = process.env.MODQ_ARTIFACTS || 'web-artifacts';
+const exe = process.env.MODQ_CHROMIUM || '/usr/bin/chromium';
+const BREAK_WAIT_MS = Number(process.env.MODQ_WEB_BREAK_WAIT_MS || 150000);
+if (!base || !assocToken || !leadToken) {
+  console.error('review.mjs: MODQ_WEB_URL, MODQ_ASSOCIATE_TOKEN and MODQ_LEAD_TOKEN are required');
+  process.exit(2);
+}
+fs.mkdirSync(out, { recursive: true });
+
+const claims = (t) => JSON.parse(Buffer.from(t.split('.')[1], 'base64url').toString());
+const assocSub = claims(assocToken).sub;
+const t0 = Date.now();
+const log = (m) => console.log(`[web ${((Date.now() - t0) / 1000).toFixed(1)}s] ${m}`);
+
+let page;
+let current = 'start';
+function check(cond, what) {
+  if (!cond) throw new Error(what);
+}
+async function step(name, fn) {
+  current = name;
+  log(`step: ${name}`);
+  await fn();
+}
+async function shot(name) {
+  await page.screenshot({ path: path.join(out, `${name}.png`), fullPage: true });
+}
+
+// ---- Plain HTTP checks ---------------------------------------------------------------------
+async function headerChecks() {
+  const r = await fetch(new URL('/', base));
+  check(r.status === 200, `GET / answered ${r.status}`);
+  const csp = r.headers.get('content-security-policy') || '';
+  check(csp.includes("default-src 'none'") && csp.includes("script-src 'self'"), `GET /: CSP missing or weak: '${csp}'`);
+  const html = await r.text();
+  check(html.includes('/static/app.js'), 'GET /: index.html does not load /static/app.js');
+  for (const f of ['app.js', 'app.css']) {
+    const s = await fetch(new URL(`/static/${f}`, base));
+    check(s.status === 200, `GET /static/${f} answered ${s.status}`);
+  }
+  const n = await fetch(new URL('/v1/me', base));
+  check(n.status === 401, `GET /v1/me without a token answered ${n.status}, not 401`);
+}
+
+// ---- Browser -------------------------------------------------------------------------------
+const requests = []; // {method, url, auth, body}
+const entries = new WeakMap(); // playwright request -> entry in requests
+const mediaResponses = [];
+const cspErrors = [];
+
+function mediaReqs() {
+  return requests.filter((r) => /\/v1\/items\/[^/]+\/media/.test(r.url));
+}
+function levelOf(url) {
+  return Number(new URL(url).searchParams.get('level'));
+}
+async function imgLevel() {
+  return page.evaluate(() => {
+    const img = document.querySelector('#media-frame img');
+    return img && img.src.startsWith('blob:') && img.complete && img.naturalWidth > 0 ? Number(img.dataset.level) : -1;
+  });
+}
+async function waitImgLevel(level, ms, what) {
+  try {
+    await page.waitForFunction((lv) => {
+      const img = document.querySelector('#media-frame img');
+      return img && img.src.startsWith('blob:') && img.complete && img.naturalWidth > 0 && Number(img.dataset.level) === lv;
+    }, level, { timeout: ms });
+  } catch {
+    throw new Error(`${what}: no image at level ${level} within ${ms / 1000} s (now ${await imgLevel()})`);
+  }
+}
+async function visible(sel) {
+  return page.locator(sel).isVisible();
+}
+async function signIn(token) {
+  await page.waitForSelector('#token-input', { state: 'visible', timeout: 10000 });
+  await page.fill('#token-input', token);
+  await page.click('#login-form button[type=submit]');
+}
+// The review view's state: 'card' (with or without media), 'empty', 'denied', 'break' or ''.
+async function reviewState() {
+  return page.evaluate(() => {
+    const vis = (id) => { const e = document.getElementById(id); return !!e && e.checkVisibility(); };
+    if (vis('view-break')) return 'break';
+    if (vis('card')) return 'card';
+    if (vis('state-empty')) return 'empty';
+    if (vis('state-denied')) return 'denied';
+    return '';
+  });
+}
+async function currentItem() {
+  return page.evaluate(() => {
+    const img = document.querySelector('#media-frame img');
+    return {
+      category: document.getElementById('card-category').textContent,
+      hasMedia: !document.getElementById('media-block').hidden,
+      level: img && img.src.startsWith('blob:') && img.naturalWidth > 0 ? Number(img.dataset.level) : -1,
+      peekable: !document.getElementById('btn-peek').disabled,
+    };
+  });
+}
+
+// Waits for an item with media at the heaviest level (3) that allows peeking; other items are
+// decided "no violation" with the keyboard to move on.
+async function waitForBlurredItem(ms) {
+  const end = Date.now() + ms;
+  let decided = 0;
+  while (Date.now() < end) {
+    const s = await reviewState();
+    if (s === 'break') throw new Error('sent on a break before any blurred item was seen');
+    if (s === 'card') {
+      const it = await currentItem();
+      if (it.hasMedia && it.level < 0) {
+        await page.waitForTimeout(200);
+        continue;
+      }
+      if (it.hasMedia && it.level === 3 && it.peekable) return it;
+      log(`  skipping an item (${it.category}, media ${it.hasMedia}, level ${it.level}): key 1`);
+      const before = requests.length;
+      await page.keyboard.press('1');
+      decided++;
+      await waitForRequest((r) => r.method === 'POST' && r.url.includes('/decision'), 10000, before, 'skip decision');
+      await page.waitForTimeout(300);
+      continue;
+    }
+    await page.waitForTimeout(300);
+  }
+  throw new Error(`no blurred item with media within ${ms / 1000} s (state ${await reviewState()}, ${decided} skipped)`);
+}
+
+// Waits for a request matching pred (made after requests[from]) and its answer; checks the
+// status when want is given.
+async function waitForRequest(pred, ms, from = 0, what = 'request', want = 0) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    const r = requests.slice(from).find(pred);
+    if (r && r.status) {
+      check(!want || r.status === want, `${what}: answered ${r.status}, not ${want}`);
+      return r;
+    }
+    await page.waitForTimeout(100);
+  }
+  throw new Error(`${what}: no matching request answered within ${ms / 1000} s`);
+}
+
+async function run() {
+  await step('headers on / and static files', headerChecks);
+  const browser = await chromium.launch({ executablePath: exe, headless: true, args: ['--headless', '--no-sandbox'] });
+  try {
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    page = await ctx.newPage();
+    page.on('console', (m) => {
+      const t = m.text();
+      if (/Content.Security.Policy|Refused to/i.test(t)) cspErrors.push(t);
+      if (m.type() === 'error' && !/status of 423/.test(t)) log(`  console error: ${t}`);
+    });
+    page.on('pageerror', (e) => { cspErrors.push(`page error: ${e.message}`); });
+    page.on('request', (req) => {
+      const u = req.url();
+      if (!u.startsWith(base.replace(/\/$/, '')) && !u.startsWith('blob:')) cspErrors.push(`request outside the worker: ${u}`);
+      if (u.includes('/v1/')) {
+        const entry = { method: req.method(), url: u, auth: req.headers().authorization || '', body: req.postData() || '', status: 0 };
+        entries.set(req, entry);
+        requests.push(entry);
+      }
+    });
+    page.on('response', async (res) => {
+      const entry = entries.get(res.request());
+      if (entry) entry.status = res.status();
+      if (/\/v1\/items\/[^/]+\/media/.test(res.url())) {
+        mediaResponses.push({ url: res.url(), status: res.status(), cache: (await res.allHeaders())['cache-control'] || '' });
+      }
+    });
+
+    await step('open the page and sign in as the associate', async () => {
+      await page.goto(base, { timeout: 15000 });
+      await signIn(assocToken);
+    });
+
+    let item;
+    await step('a blurred item appears (media by fetch with the Authorization header)', async () => {
+      item = await waitForBlurredItem(60000);
+      const m = mediaReqs();
+      check(m.length > 0, 'no media request was made');
+      const first = m[m.length - 1];
+      check(levelOf(first.url) === 3, `the media request asked for level ${levelOf(first.url)}, not the item's level 3`);
+      check(first.auth === `Bearer ${assocToken}`, 'the media request did not carry the Authorization header');
+      const ok = mediaResponses.find((r) => r.url === first.url && r.status === 200);
+      check(ok, 'no 200 answer for the media request');
+      check(/no-store/.test(ok.cache), `media Cache-Control is '${ok.cache}', not no-store`);
+      log(`  item: ${item.category}, level ${item.level}`);
+      await shot('01-blurred-item');
+    });
+
+    await step('peek: hold the button, level 1 only while held', async () => {
+      const from = requests.length;
+      await page.locator('#btn-peek').hover();
+      await page.mouse.down();
+      await waitForRequest((r) => r.url.includes('/media') && levelOf(r.url) === 1, 5000, from, 'peek request');
+      await waitImgLevel(1, 5000, 'while held');
+      await shot('02-peek-held');
+      const held = requests.length;
+      await page.mouse.up();
+      await waitImgLevel(3, 5000, 'after release');
+      await waitForRequest((r) => r.url.includes('/media') && levelOf(r.url) === 3, 5000, held, 'back to level 3');
+      check(!requests.slice(held).some((r) => r.url.includes('/media') && levelOf(r.url) === 1), 'a level-1 request after release');
+    });
+
+    await step('peek with Space held on a focused decision button (no decision is made)', async () => {
+      await page.focus('button.decide[data-verdict="remove"]');
+      const from = requests.length;
+      await page.keyboard.down('Space');
+      await waitForRequest((r) => r.url.includes('/media') && levelOf(r.url) === 1, 5000, from, 'Space peek request');
+      await waitImgLevel(1, 5000, 'Space held');
+      await page.keyboard.up('Space');
+      await waitImgLevel(3, 5000, 'Space released');
+      await page.waitForTimeout(300);
+      check(!requests.slice(from).some((r) => r.url.includes('/decision')), 'Space on a focused button made a decision');
+      await page.focus('#card');
+    });
+
+    await step('reveal step by step, with a typed reason for the clear view', async () => {
+      for (const lv of [2, 1]) {
+        await page.keyboard.press('v');
+        await waitImgLevel(lv, 5000, `reveal to ${lv}`);
+      }
+      const from = requests.length;
+      await page.keyboard.press('v');
+      await page.waitForSelector('#dlg-reason[open]', { timeout: 5000 });
+      await shot('03-reveal-reason');
+      await page.fill('#reason-input', 'web test: checking a detail');
+      await page.click('#form-reason button[type=submit]');
+      const rv = await waitForRequest((r) => r.method === 'POST' && r.url.includes('/reveal'), 5000, from, 'reveal POST', 200);
+      const body = JSON.parse(rv.body);
+      check(body.level === 0 && body.reason === 'web test: checking a detail', `reveal body ${rv.body}`);
+      await waitImgLevel(0, 5000, 'after the reveal');
+      check(mediaReqs().slice(-1)[0].url.includes('level=0'), 'no level-0 media request after the reveal');
+    });
+
+    await step('decide with the keyboard (2 = remove)', async () => {
+      const from = requests.length;
+      await page.keyboard.press('2');
+      const d = await waitForRequest((r) => r.method === 'POST' && r.url.includes('/decision'), 5000, from, 'decision', 200);
+      check(JSON.parse(d.body).verdict === 'remove', `decision body ${d.body}`);
+      await waitForRequest((r) => r.url.includes('/v1/next'), 5000, from, 'next after the decision');
+    });
+
+    await step('ask for support (dialog, kind confirmation)', async () => {
+      const from = requests.length;
+      await page.click('#btn-support');
+      await page.waitForSelector('#dlg-support[open]', { timeout: 5000 });
+      await page.fill('#support-message', 'web test');
+      await page.click('#form-support button[type=submit]');
+      await waitForRequest((r) => r.method === 'POST' && r.url.endsWith('/v1/support'), 5000, from, 'support POST', 202);
+      await page.waitForSelector('#notice.kind', { state: 'visible', timeout: 5000 });
+    });
+
+    let escalatedId = null;
+    await step('escalate one item with a note (E)', async () => {
+      const end = Date.now() + 60000;
+      while ((await reviewState()) !== 'card') {
+        check(Date.now() < end, `no item to escalate (state ${await reviewState()})`);
+        await page.waitForTimeout(300);
+      }
+      await page.focus('#card');
+      const from = requests.length;
+      await page.keyboard.press('e');
+      await page.waitForSelector('#dlg-escalate[open]', { timeout: 5000 });
+      await page.fill('#escalate-note', 'web test escalation');
+      await page.click('#form-escalate button[type=submit]');
+      const r = await waitForRequest((x) => x.method === 'POST' && x.url.includes('/escalate'), 5000, from, 'escalate POST', 200);
+      escalatedId = decodeURIComponent(r.url.match(/\/v1\/items\/([^/]+)\/escalate/)[1]);
+      log(`  escalated ${escalatedId}`);
+    });
+
+    await step('keep reviewing until the policy sends the associate on a break', async () => {
+      // The lease never outlives the policy's on-screen limit, so holding an item reaches it.
+      const end = Date.now() + BREAK_WAIT_MS;
+      while ((await reviewState()) !== 'break') {
+        check(Date.now() < end, `no break view within ${BREAK_WAIT_MS / 1000} s (state ${await reviewState()})`);
+        await page.waitForTimeout(500);
+      }
+      await page.waitForSelector('#btn-start-break', { state: 'visible', timeout: 5000 });
+      const cd = await page.textContent('#break-countdown');
+      check(/\d+:\d\d|ready|lifts/.test(cd), `break countdown text '${cd}'`);
+      const imgs = await page.evaluate(() => [...document.querySelectorAll('img')].map((i) => i.src).filter((s) => s.startsWith('blob:')));
+      check(imgs.length === 0, `media still on the page during the break: ${imgs.join(', ')}`);
+      check(!(await visible('#card')), 'the review card is visible during the break');
+      await shot('04-break-due');
+    });
+
+    await step('start the break, wait for the countdown, end it, back to the queue', async () => {
+      const from = requests.length;
+      await page.click('#btn-start-break');
+      await waitForRequest((r) => r.method === 'POST' && r.url.endsWith('/v1/breaks/start'), 5000, from, 'break start', 200);
+      await page.waitForSelector('#btn-end-break', { state: 'visible', timeout: 5000 });
+      check(await page.isDisabled('#btn-end-break'), 'End break is enabled before the countdown ends');
+      await shot('05-on-break');
+      await page.waitForSelector('#btn-end-break:not([disabled])', { timeout: 60000 });
+      const from2 = requests.length;
+      await page.click('#btn-end-break');
+      await waitForRequest((r) => r.method === 'POST' && r.url.endsWith('/v1/breaks/end'), 5000, from2, 'break end', 200);
+      const end = Date.now() + 30000;
+      let s;
+      while (!['card', 'empty'].includes((s = await reviewState()))) {
+        check(Date.now() < end, `not back at the queue after the break (state ${s})`);
+        await page.waitForTimeout(300);
+      }
+      await shot('06-after-break');
+    });
+
+    await step('log out; the token is forgotten', async () => {
+      await page.click('#btn-logout');
+      await page.waitForSelector('#view-login', { state: 'visible', timeout: 5000 });
+      const stored = await page.evaluate(() => JSON.stringify({ ...sessionStorage, ...localStorage }));
+      check(!stored.includes(assocToken), 'the token is still stored after logging out');
+    });
+
+    await step('sign in as the lead: the team table lists the associate', async () => {
+      await signIn(leadToken);
+      await page.waitForSelector('#view-team', { state: 'visible', timeout: 10000 });
+      try {
+        await page.waitForSelector(`#team-body tr[data-associate="${assocSub}"]`, { timeout: 12000 });
+      } catch {
+        throw new Error(`the team table does not list ${assocSub}: '${await page.textContent('#team-body')}'`);
+      }
+      await shot('07-lead-team');
+    });
+
+    await step('the escalations tab shows the escalated item', async () => {
+      const nextAnswer = page.waitForResponse((r) => r.url().includes('/v1/next?queue=escalations'), { timeout: 10000 });
+      await page.click('#tab-esc');
+      const body = await (await nextAnswer).json();
+      check(body.item, `GET /v1/next?queue=escalations gave no item: ${JSON.stringify(body)}`);
+      check(body.item.id === escalatedId, `escalations show ${body.item.id}, not the escalated ${escalatedId}`);
+      await page.waitForSelector('#card-escalation', { state: 'visible', timeout: 5000 });
+      const note = await page.textContent('#card-escalation');
+      check(note.includes('web test escalation'), `escalation note shown as '${note}'`);
+      if (body.item.has_media) await waitImgLevel(body.item.level, 10000, 'escalated item media');
+      await shot('08-lead-escalation');
+    });
+
+    await step('no token in any URL, the header on every API call, no CSP violations', async () => {
+      for (const r of requests) {
+        check(!r.url.includes(assocToken) && !r.url.includes(leadToken), `a token in a URL: ${r.url}`);
+        check(/^Bearer .+/.test(r.auth), `no Authorization header on ${r.method} ${r.url}`);
+      }
+      check(cspErrors.length === 0, `CSP violations or page errors: ${cspErrors.join(' | ')}`);
+    });
+  } catch (e) {
+    if (page) await shot('failure').catch(() => {});
+    throw e;
+  } finally {
+    await browser.close();
+  }
+}
+
+try {
+  await run();
+  log(`PASS: ${requests.length} API requests, ${mediaReqs().length} media fetches`);
+} catch (e) {
+  console.error(`FAIL in step '${current}': ${e.message}`);
+  console.error(`(screenshots in ${out})`);
+  process.exitCode = 1;
+}
