@@ -358,7 +358,9 @@ size_t modq_desk_drop_partition(modq_desk *d, const char *topic, int32_t partiti
     for (size_t l = 0; l < d->nq + DESK_VQ_COUNT; l++) {
         for (desk_item *it = d->lists[l].head, *next; it; it = next) {
             next = it->next;
-            if (!it->has_ref || it->lessee || it->ref.partition != partition ||
+            /* Leased and escalated items stay: a person holds the one, a lead's note and the
+             * escalation exist nowhere else for the other. */
+            if (!it->has_ref || it->lessee || it->escalated || it->ref.partition != partition ||
                 strcmp(it->ref.topic, topic) != 0)
                 continue;
             desk_item_unlink(d, it);
@@ -376,14 +378,22 @@ size_t modq_desk_drop_partition(modq_desk *d, const char *topic, int32_t partiti
     return n;
 }
 
-int modq_desk_holds(modq_desk *d, const char *ticket_id)
+int modq_desk_holds(modq_desk *d, const char *ticket_id, modq_desk_ref *ref)
 {
+    desk_item *it;
     int held;
 
     if (!d || !ticket_id)
         return 0;
     pthread_mutex_lock(&d->lock);
-    held = desk_item_find(d, ticket_id) != NULL;
+    it = desk_item_find(d, ticket_id);
+    held = it != NULL;
+    if (it && ref) {
+        if (it->has_ref)
+            *ref = it->ref;
+        else
+            memset(ref, 0, sizeof *ref);
+    }
     pthread_mutex_unlock(&d->lock);
     return held;
 }

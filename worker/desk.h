@@ -122,15 +122,16 @@ void modq_desk_free(modq_desk *d);
  * (ERR_INVALID_ARG): a redelivery while the first copy waits. */
 modq_desk_result modq_desk_add(modq_desk *d, modq_prepared *p, const modq_desk_ref *ref,
                                int64_t now_ms);
-/* 1 when the desk holds ticket_id (in any state), else 0. */
-int modq_desk_holds(modq_desk *d, const char *ticket_id);
+/* 1 when the desk holds ticket_id (in any state) and, when ref is non-NULL, *ref its source (an
+ * empty topic when it has none, e.g. a QA copy); else 0. */
+int modq_desk_holds(modq_desk *d, const char *ticket_id, modq_desk_ref *ref);
 /* Hands back every lease that ran out (or whose on-screen limit passed) at now: the item returns
  * to its queue, the ledger records it left the screen, an audit LEASE_EXPIRED goes out. Returns
  * how many. */
 size_t modq_desk_tick(modq_desk *d, int64_t now_ms);
-/* Drops the items of a revoked partition that are not leased (a lease goes on: its decision is
- * still published, the new owner of the partition skips the ticket once decided). Returns how
- * many were dropped. */
+/* Drops the items of a revoked partition that are neither leased nor escalated (a lease goes on:
+ * its decision is still published, the new owner of the partition skips the ticket once decided;
+ * an escalation keeps its note and its lead). Returns how many were dropped. */
 size_t modq_desk_drop_partition(modq_desk *d, const char *topic, int32_t partition);
 /* The ticket was decided elsewhere (seen on the decisions topic): drops it if held. Returns 1 and
  * fills *ref (may be NULL) when it was held, so the caller completes that offset; 0 otherwise.

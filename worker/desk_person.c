@@ -88,11 +88,14 @@ void desk_person_free_all(modq_desk *d)
  */
 static bool evict_one(modq_desk *d, int64_t ref_ms)
 {
+    /* Saturated: INT64_MIN (a restore) protects everyone who has any record. */
+    int64_t recent = ref_ms > INT64_MIN + MS_PER_DAY ? ref_ms - MS_PER_DAY : INT64_MIN;
+
     for (desk_person *pr = d->oldest; pr; pr = pr->newer) {
         int64_t last = modq_ledger_last_ms(pr->ledger);
         desk_person **pp;
         if (pr->item || modq_ledger_item_open(pr->ledger) || modq_ledger_on_break(pr->ledger) ||
-            (last != INT64_MIN && last > ref_ms - MS_PER_DAY))
+            (last != INT64_MIN && last > recent))
             continue;
         pp = &d->by_person[hash_id(pr->id, d->person_buckets)];
         while (*pp != pr)
@@ -512,9 +515,9 @@ modq_desk_result modq_desk_ledger_restore(modq_desk *d, const uint8_t *buf, size
     pthread_mutex_lock(&d->lock);
     pr = desk_person_find(d, modq_ledger_associate(l));
     if (!pr) {
-        /* Restored records go to the old end: they have not been seen here yet. */
-        if (person_new(d, modq_ledger_associate(l), l, modq_ledger_last_ms(l), false, &pr) ==
-            MODQ_DESK_OK) {
+        /* Restored records go to the old end: they have not been seen here yet. A restore never
+         * evicts anyone with a record (INT64_MIN), whatever time the ledger claims. */
+        if (person_new(d, modq_ledger_associate(l), l, INT64_MIN, false, &pr) == MODQ_DESK_OK) {
             pr->break_started_ms = brk;
             l = NULL;
         }

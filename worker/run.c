@@ -190,18 +190,22 @@ void modq_run_job(void *job, void *arg)
         modq_consume_complete(r->consume, topic, msg->partition, msg->offset);
         break;
     case MODQ_PREPARED_REVIEW: {
-        modq_desk_ref ref = {.partition = msg->partition, .offset = msg->offset};
+        modq_desk_ref ref = {.partition = msg->partition, .offset = msg->offset}, held;
         snprintf(ref.topic, sizeof ref.topic, "%s", topic);
         modq_desk_result dr = modq_desk_add(r->desk, p, &ref, now);
         if (dr == MODQ_DESK_OK) {
             COUNTER(r, review);
             p = NULL; /* the desk's now */
         } else if (dr == MODQ_DESK_ERR_INVALID_ARG && p->ticket != NULL &&
-                   modq_desk_holds(r->desk, p->ticket->ticket_id)) {
-            /* The same ticket again at another offset while the first copy waits: that copy
-             * brings the decision, this one is done. */
-            COUNTER(r, duplicate);
-            modq_consume_complete(r->consume, topic, msg->partition, msg->offset);
+                   modq_desk_holds(r->desk, p->ticket->ticket_id, &held)) {
+            /* The same message again (its partition came back while a person still held it):
+             * the held copy's decision completes this very offset, so nothing to do. The same
+             * ticket at another offset: the held copy brings the decision, this one is done. */
+            if (held.partition != msg->partition || held.offset != msg->offset ||
+                strcmp(held.topic, topic) != 0) {
+                COUNTER(r, duplicate);
+                modq_consume_complete(r->consume, topic, msg->partition, msg->offset);
+            }
         } else {
             modq_run_log_msg(r, MODQ_LOG_ERROR, "review desk refused: ticket left uncompleted",
                              topic, msg->partition, msg->offset, modq_desk_strerror(dr));

@@ -80,7 +80,8 @@ struct modq_run {
     modq_metrics *metrics;         /* borrowed, may be NULL */
     pthread_mutex_t retry_lock;
     bool retry_lock_init;
-    modq_run_cookie *retry; /* failed publishes waiting for their retry, oldest first */
+    modq_run_cookie *retry;      /* failed publishes waiting for their retry, oldest first */
+    modq_run_cookie *retry_tail; /* its last element: appends stay O(1) at the cap */
     size_t nretry;
     modq_pool *pool;
     bool pool_stopped;

@@ -131,10 +131,11 @@ void modq_run_retry_later(modq_run *r, modq_run_cookie *c, const char *error)
     c->next = NULL;
     pthread_mutex_lock(&r->retry_lock);
     if (r->nretry < MODQ_RUN_RETRY_MAX) {
-        modq_run_cookie **pp = &r->retry;
-        while (*pp != NULL)
-            pp = &(*pp)->next;
-        *pp = c;
+        if (r->retry == NULL)
+            r->retry = c;
+        else
+            r->retry_tail->next = c;
+        r->retry_tail = c;
         r->nretry++;
         kept = true;
     }
@@ -157,6 +158,7 @@ void modq_run_retry_due(modq_run *r)
     modq_run_cookie *due = NULL, **tail = &due;
 
     pthread_mutex_lock(&r->retry_lock);
+    r->retry_tail = NULL;
     for (modq_run_cookie **pp = &r->retry; *pp != NULL;) {
         modq_run_cookie *c = *pp;
         if (c->retry_at_ms <= now) {
@@ -166,6 +168,7 @@ void modq_run_retry_due(modq_run *r)
             tail = &c->next;
             r->nretry--;
         } else {
+            r->retry_tail = c;
             pp = &c->next;
         }
     }
@@ -183,7 +186,7 @@ size_t modq_run_retry_drop(modq_run *r)
     size_t n = 0;
     pthread_mutex_lock(&r->retry_lock);
     modq_run_cookie *c = r->retry;
-    r->retry = NULL;
+    r->retry = r->retry_tail = NULL;
     r->nretry = 0;
     pthread_mutex_unlock(&r->retry_lock);
     while (c != NULL) {
