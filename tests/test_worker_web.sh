@@ -5,6 +5,9 @@
 # with `npm ci` into BUILD/web-test (the only network use; skipped when the lock file has not
 # changed); screenshots go to BUILD/web-artifacts. Every wait is bounded; the worker is stopped
 # at exit and its stderr tail printed on failure.
+# The demo prints associate and lead tokens and its token secret file. For the QA tab and a
+# two-role person, this script mints more with `modq-worker token` and that file, with the demo's
+# issuer and audience; every decision is copied to QA (http.qa_sample_rate 1).
 # Usage: test_worker_web.sh BUILD_DIR   (or MODQ_BUILD_DIR=BUILD_DIR)
 set -euo pipefail
 build=${1:-${MODQ_BUILD_DIR:-}}
@@ -61,7 +64,8 @@ if [ ! -d "$webtest/node_modules/playwright-core" ] ||
 fi
 
 # The demo: a mock Kafka cluster fed with synthetic tickets, the API and the page.
-MODQ_HTTP_LISTEN=127.0.0.1:0 \
+MODQ_HTTP_QA_SAMPLE_RATE=1 \
+    MODQ_HTTP_LISTEN=127.0.0.1:0 \
     MODQ_WORKER_POLICY="$src/tests/data/worker/web/short-policy.yaml" \
     MODQ_HTTP_STATIC_DIR="$src/worker/web" \
     "$worker" --demo >"$tmp/worker.out" 2>"$tmp/worker.err" </dev/null &
@@ -78,7 +82,17 @@ lead=$(sed -n 's/^modq demo: lead token \([^ ]*\).*/\1/p' "$tmp/worker.out" | he
     fail "no review page and tokens on the demo's stdout after 60 s: $(cat "$tmp/worker.out")"
 echo "test_worker_web: demo at $url"
 
-MODQ_WEB_URL=$url MODQ_ASSOCIATE_TOKEN=$assoc MODQ_LEAD_TOKEN=$lead MODQ_ARTIFACTS=$artifacts \
+secret=$(sed -n 's/^modq demo: token secret \([^ ]*\).*/\1/p' "$tmp/worker.out" | head -n 1)
+[ -n "$secret" ] && [ -r "$secret" ] || fail "the demo printed no readable token secret file"
+mint() { # SUB ROLES: a token like the demo's own, with other roles
+    "$worker" token --sub "$1" --roles "$2" --team demo --skills extremism,csam_trained \
+        --locales en,ar --issuer modq-demo --audience modq --ttl 1h --secret "$secret"
+}
+qa=$(mint qa-1 associate,qa) || fail "modq-worker token could not mint a QA token"
+leadassoc=$(mint lead-2 associate,lead) || fail "modq-worker token could not mint a lead+associate token"
+
+MODQ_WEB_URL=$url MODQ_ASSOCIATE_TOKEN=$assoc MODQ_LEAD_TOKEN=$lead MODQ_QA_TOKEN=$qa \
+    MODQ_LEAD_ASSOCIATE_TOKEN=$leadassoc MODQ_ARTIFACTS=$artifacts \
     MODQ_CHROMIUM=$chromium timeout 240 node "$webtest/review.mjs" ||
     fail "the browser test failed (screenshots in $artifacts)"
 kill -0 "$worker_pid" 2>/dev/null || fail "modq-worker died during the test"

@@ -192,6 +192,11 @@ const modq_config *modq_demo_config(const modq_demo *d)
     return d ? d->cfg : NULL;
 }
 
+const char *modq_demo_secret_file(const modq_demo *d)
+{
+    return d ? d->secret_path : NULL;
+}
+
 const char *modq_demo_bootstrap(const modq_demo *d)
 {
     return d ? modq_mock_bootstrap(d->mock) : NULL;

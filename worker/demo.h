@@ -47,6 +47,9 @@ const char *modq_demo_bootstrap(const modq_demo *d);
  * borrowed; outlives the demo's producer, stopped by modq_demo_free). */
 modq_demo_result modq_demo_start(modq_demo *d, const modq_policy *policy, char *errstr,
                                  size_t errstr_size);
+/* The file holding the demo's HS256 secret (owned by the demo), so that `modq-worker token
+ * --secret FILE --issuer modq-demo --audience modq` mints more demo tokens. */
+const char *modq_demo_secret_file(const modq_demo *d);
 /* A token for role ("associate" or "lead"), malloc'd, caller frees; NULL on failure. */
 char *modq_demo_token(const modq_demo *d, const char *role);
 /* Stops the producer, the cluster, removes the files, frees (NULL is fine). */

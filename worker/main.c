@@ -196,6 +196,9 @@ static int print_demo(modq_demo *demo, const modq_policy *policy, int port)
            strchr(host, ':') ? "]" : "", port);
     printf("modq demo: associate token %s\n", assoc);
     printf("modq demo: lead token %s\n", lead);
+    printf("modq demo: token secret %s (more tokens: modq-worker token --secret FILE "
+           "--issuer modq-demo --audience modq --sub ID --roles associate,qa)\n",
+           modq_demo_secret_file(demo));
     printf("modq demo: try  kcat -b %s -L   and open the page with a token; Ctrl-C stops\n",
            modq_demo_bootstrap(demo));
     rc = fflush(stdout) == 0 ? 0 : -1;

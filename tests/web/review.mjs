@@ -1,6 +1,8 @@
 // Browser test of the review page (worker/web/) against a running modq-worker --demo, driven by
 // tests/test_worker_web.sh. Env: MODQ_WEB_URL, MODQ_ASSOCIATE_TOKEN, MODQ_LEAD_TOKEN,
-// MODQ_ARTIFACTS (screenshots), MODQ_CHROMIUM (default /usr/bin/chromium).
+// MODQ_ARTIFACTS (screenshots), MODQ_CHROMIUM (default /usr/bin/chromium); optional
+// MODQ_QA_TOKEN (roles associate and qa) and MODQ_LEAD_ASSOCIATE_TOKEN (roles associate and lead)
+// for the QA tab and the two-role tabs, skipped without them.
 // Every wait is timeboxed; the first failure prints which step failed and why, saves
 // failure.png, and exits 1.
 import { chromium } from 'playwright-core';
@@ -10,6 +12,8 @@ import path from 'node:path';
 const base = process.env.MODQ_WEB_URL;
 const assocToken = process.env.MODQ_ASSOCIATE_TOKEN;
 const leadToken = process.env.MODQ_LEAD_TOKEN;
+const qaToken = process.env.MODQ_QA_TOKEN || '';
+const leadAssocToken = process.env.MODQ_LEAD_ASSOCIATE_TOKEN || '';
 const out = process.env.MODQ_ARTIFACTS || 'web-artifacts';
 const exe = process.env.MODQ_CHROMIUM || '/usr/bin/chromium';
 const BREAK_WAIT_MS = Number(process.env.MODQ_WEB_BREAK_WAIT_MS || 150000);
@@ -45,11 +49,28 @@ async function headerChecks() {
   const csp = r.headers.get('content-security-policy') || '';
   check(csp.includes("default-src 'none'") && csp.includes("script-src 'self'"), `GET /: CSP missing or weak: '${csp}'`);
   const html = await r.text();
-  check(html.includes('/static/app.js'), 'GET /: index.html does not load /static/app.js');
-  for (const f of ['app.js', 'app.css']) {
+  const scripts = [...html.matchAll(/<script\b[^>]*>/g)].map((m) => m[0]);
+  check(scripts.length === 1 && /type="module"/.test(scripts[0]) && /src="\/static\/main\.js"/.test(scripts[0]),
+    `GET /: index.html should load only the module /static/main.js, not ${scripts.join(' ')}`);
+  const css = await fetch(new URL('/static/app.css', base));
+  check(css.status === 200, `GET /static/app.css answered ${css.status}`);
+  // The module graph from main.js: every import is a flat /static/NAME.js served as JavaScript.
+  const todo = ['main.js'];
+  while (todo.length) {
+    const f = todo.shift();
     const s = await fetch(new URL(`/static/${f}`, base));
     check(s.status === 200, `GET /static/${f} answered ${s.status}`);
+    check(/javascript/.test(s.headers.get('content-type') || ''), `/static/${f} is served as '${s.headers.get('content-type')}'`);
+    const src = await s.text();
+    for (const m of src.matchAll(/^import [^;]*? from '([^']+)';/gm)) {
+      const name = m[1].match(/^\/static\/([A-Za-z0-9._-]+\.js)$/);
+      check(name, `${f} imports '${m[1]}', not a flat /static/NAME.js`);
+      if (!modules.has(name[1])) todo.push(name[1]);
+      modules.add(name[1]);
+    }
   }
+  modules.add('main.js');
+  log(`  ${modules.size} modules: ${[...modules].join(' ')}`);
   const n = await fetch(new URL('/v1/me', base));
   check(n.status === 401, `GET /v1/me without a token answered ${n.status}, not 401`);
 }
@@ -59,6 +80,8 @@ const requests = []; // {method, url, auth, body}
 const entries = new WeakMap(); // playwright request -> entry in requests
 const mediaResponses = [];
 const cspErrors = [];
+const modules = new Set(); // the module graph from main.js, found by headerChecks
+const loadedModules = new Set(); // the modules the browser fetched
 
 function mediaReqs() {
   return requests.filter((r) => /\/v1\/items\/[^/]+\/media/.test(r.url));
@@ -156,6 +179,94 @@ async function waitForRequest(pred, ms, from = 0, what = 'request', want = 0) {
   throw new Error(`${what}: no matching request answered within ${ms / 1000} s`);
 }
 
+async function logOut() {
+  await page.click('#btn-logout');
+  await page.waitForSelector('#view-login', { state: 'visible', timeout: 5000 });
+}
+
+// Waits until the review view settles on a card or the empty state.
+async function waitCardOrEmpty(ms, what) {
+  const end = Date.now() + ms;
+  let s;
+  while (!['card', 'empty'].includes((s = await reviewState()))) {
+    check(Date.now() < end, `${what}: no card or empty state within ${ms / 1000} s (state ${s})`);
+    await page.waitForTimeout(200);
+  }
+  return s;
+}
+
+// QA: a person with the associate and qa roles gets Review and QA tabs; the QA tab gets a copy
+// of something the associate decided (every decision is sampled in this test) on the same card,
+// and deciding it is the second review.
+async function qaSteps() {
+  let qaItem;
+  await step('QA: an associate+qa token gets the Review and QA tabs, Review first', async () => {
+    await logOut();
+    await signIn(qaToken);
+    await page.waitForSelector('#tabs', { state: 'visible', timeout: 10000 });
+    check(await visible('#tab-review') && await visible('#tab-qa'), 'no Review and QA tabs');
+    check(!(await visible('#tab-team')) && !(await visible('#tab-esc')), 'Team or Escalations tab without the lead role');
+    check((await page.getAttribute('#tab-review', 'aria-selected')) === 'true', 'the Review tab is not selected first');
+    await waitCardOrEmpty(15000, 'Review tab');
+  });
+
+  await step('QA tab: the review item is handed back, a QA copy of an associate decision shows', async () => {
+    const onScreen = (await reviewState()) === 'card';
+    const from = requests.length;
+    const nextAnswer = page.waitForResponse((r) => r.url().includes('/v1/next?queue=qa'), { timeout: 10000 });
+    await page.click('#tab-qa');
+    const body = await (await nextAnswer).json();
+    log(`  the Review tab showed ${onScreen ? 'an item: it must be handed back' : 'nothing'}`);
+    if (onScreen) {
+      await waitForRequest((r) => r.method === 'POST' && r.url.includes('/release'), 5000, from, 'release of the Review item', 200);
+    }
+    check(body.item, `GET /v1/next?queue=qa gave no item: ${JSON.stringify(body)}`);
+    qaItem = body.item;
+    const decidedByAssoc = requests.filter((r) => r.method === 'POST' && r.url.includes('/decision') && r.auth === `Bearer ${assocToken}`)
+      .map((r) => decodeURIComponent(r.url.match(/\/v1\/items\/([^/]+)\/decision/)[1]));
+    check(decidedByAssoc.includes(qaItem.id), `QA item ${qaItem.id} is not one the associate decided (${decidedByAssoc.join(', ')})`);
+    await page.waitForSelector('#card-qa', { state: 'visible', timeout: 5000 });
+    check(!(await visible('#btn-escalate')), 'Escalate is offered on a QA copy');
+    if (qaItem.has_media) await waitImgLevel(qaItem.level, 10000, 'QA item media');
+    await shot('09-qa-item');
+  });
+
+  await step('QA: E does nothing, 3 records the second review', async () => {
+    await page.focus('#card');
+    await page.keyboard.press('e');
+    await page.waitForTimeout(300);
+    check(!(await visible('#dlg-escalate')), 'E opened the escalation dialog on a QA copy');
+    const from = requests.length;
+    await page.keyboard.press('3');
+    const d = await waitForRequest((r) => r.method === 'POST' && r.url.includes('/decision'), 5000, from, 'QA decision', 200);
+    check(d.url.includes(`/v1/items/${encodeURIComponent(qaItem.id)}/decision`), `QA decision went to ${d.url}`);
+    check(JSON.parse(d.body).verdict === 'restrict', `QA decision body ${d.body}`);
+    await waitForRequest((r) => r.url.includes('/v1/next?queue=qa'), 5000, from, 'next QA item after the decision');
+  });
+}
+
+// A person with the associate and lead roles gets the review view and the lead's views.
+async function leadAssociateSteps() {
+  await step('lead+associate: Review, Team and Escalations tabs, Review first', async () => {
+    await logOut();
+    await signIn(leadAssocToken);
+    await page.waitForSelector('#tabs', { state: 'visible', timeout: 10000 });
+    for (const id of ['#tab-review', '#tab-team', '#tab-esc']) check(await visible(id), `no ${id} tab`);
+    check(!(await visible('#tab-qa')), 'a QA tab without the qa role');
+    await waitCardOrEmpty(15000, 'Review tab');
+    await page.click('#tab-team');
+    await page.waitForSelector('#view-team', { state: 'visible', timeout: 5000 });
+    try {
+      await page.waitForSelector(`#team-body tr[data-associate="${claims(leadAssocToken).sub}"]`, { timeout: 10000 });
+    } catch {
+      throw new Error(`the team table does not list ${claims(leadAssocToken).sub}: '${await page.textContent('#team-body')}'`);
+    }
+    check(!(await visible('#view-review')), 'the review view shows beside the team view');
+    await shot('10-lead-associate-team');
+    await logOut();
+  });
+}
+
 async function run() {
   await step('headers on / and static files', headerChecks);
   const browser = await chromium.launch({ executablePath: exe, headless: true, args: ['--headless', '--no-sandbox'] });
@@ -178,6 +289,9 @@ async function run() {
       }
     });
     page.on('response', async (res) => {
+      const js = res.url().match(/\/static\/([A-Za-z0-9._-]+\.js)$/);
+      if (js && res.status() === 200) loadedModules.add(js[1]);
+      else if (js) cspErrors.push(`GET ${res.url()} answered ${res.status()}`);
       const entry = entries.get(res.request());
       if (entry) entry.status = res.status();
       if (/\/v1\/items\/[^/]+\/media/.test(res.url())) {
@@ -188,6 +302,9 @@ async function run() {
     await step('open the page and sign in as the associate', async () => {
       await page.goto(base, { timeout: 15000 });
       await signIn(assocToken);
+      const missing = [...modules].filter((m) => !loadedModules.has(m));
+      check(missing.length === 0, `modules not loaded by the browser: ${missing.join(' ')}`);
+      check(!(await visible('#tabs')), 'an associate-only token shows tabs');
     });
 
     let item;
@@ -353,9 +470,20 @@ async function run() {
       await shot('08-lead-escalation');
     });
 
+    await step('the lead sees no Review or QA tab', async () => {
+      check(await visible('#tab-team') && await visible('#tab-esc'), 'the lead has no Team and Escalations tabs');
+      check(!(await visible('#tab-review')) && !(await visible('#tab-qa')), 'a lead-only token shows a Review or QA tab');
+    });
+
+    if (qaToken) await qaSteps();
+    else log('  MODQ_QA_TOKEN not set: QA steps skipped');
+    if (leadAssocToken) await leadAssociateSteps();
+    else log('  MODQ_LEAD_ASSOCIATE_TOKEN not set: lead+associate steps skipped');
+
     await step('no token in any URL, the header on every API call, no CSP violations', async () => {
+      const tokens = [assocToken, leadToken, qaToken, leadAssocToken].filter(Boolean);
       for (const r of requests) {
-        check(!r.url.includes(assocToken) && !r.url.includes(leadToken), `a token in a URL: ${r.url}`);
+        check(!tokens.some((t) => r.url.includes(t)), `a token in a URL: ${r.url}`);
         check(/^Bearer .+/.test(r.auth), `no Authorization header on ${r.method} ${r.url}`);
       }
       check(cspErrors.length === 0, `CSP violations or page errors: ${cspErrors.join(' | ')}`);

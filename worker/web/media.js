@@ -1,0 +1,105 @@
+// media.js: the item's image. Renditions are fetched with the Authorization header and shown
+// through blob: URLs, each revoked as soon as it leaves the screen; also the level line and the
+// view controls' enabled state, and the person's own heavier default per category.
+
+import { $, LEVEL_TEXT, PEEK_LEVEL, PREF_PREFIX, st } from '/static/state.js';
+import { show } from '/static/ui.js';
+import { request } from '/static/api.js';
+import { handleError } from '/static/denials.js';
+
+export async function fetchMediaUrl(item, level, colour) {
+  let path = `/v1/items/${encodeURIComponent(item.id)}/media?level=${level}`;
+  if (colour) path += '&colour=1';
+  const res = await request('GET', path);
+  return URL.createObjectURL(await res.blob());
+}
+
+export function renderMedia() {
+  const frame = $('media-frame');
+  const url = st.peeking && st.peekUrl ? st.peekUrl : st.baseUrl;
+  if (!url) {
+    const p = document.createElement('p');
+    p.className = 'media-placeholder';
+    p.textContent = 'Loading the blurred view…';
+    frame.replaceChildren(p);
+  } else {
+    let img = frame.querySelector('img');
+    if (!img) {
+      img = document.createElement('img');
+      img.draggable = false;
+      img.decoding = 'async';
+      frame.replaceChildren(img);
+    }
+    const lv = st.peeking && st.peekUrl ? PEEK_LEVEL : st.level;
+    img.src = url;
+    img.alt = `Image from the ticket, ${LEVEL_TEXT[lv]}`;
+    img.dataset.level = String(lv);
+    img.classList.toggle('colour', st.colour);
+  }
+  renderLevel();
+}
+
+export function renderLevel() {
+  const item = st.item;
+  if (!item) return;
+  const lv = st.peeking ? PEEK_LEVEL : st.level;
+  let t = `Showing ${LEVEL_TEXT[lv]} (level ${lv})${st.colour ? ', in colour' : ', greyscale'}.`;
+  if (st.peeking) t += ' Peeking: release to go back.';
+  else if (item.min_level < st.level) t += ` Clearest allowed: level ${item.min_level}${item.min_level === 0 && item.reason_required ? ' (with a reason)' : ''}.`;
+  $('level-text').textContent = t;
+  const busy = st.busy;
+  $('btn-peek').disabled = busy || !item.has_media || st.level <= PEEK_LEVEL || item.min_level > PEEK_LEVEL;
+  $('btn-reveal').disabled = busy || st.peeking || !item.has_media || st.level <= item.min_level;
+  $('btn-blur').disabled = busy || st.peeking || !item.has_media || st.level >= 3;
+  const colourOk = !!(item.colour_allowed && item.colour_available);
+  show($('btn-colour'), colourOk);
+  $('btn-colour').disabled = busy || st.peeking || !colourOk;
+  $('btn-colour').setAttribute('aria-pressed', String(st.colour));
+}
+
+export function revoke(url) {
+  if (url) URL.revokeObjectURL(url);
+}
+
+// Removes every image and blob URL: used on item change, breaks and sign-out.
+export function clearMedia() {
+  st.gen++;
+  st.peeking = false;
+  revoke(st.peekUrl);
+  revoke(st.baseUrl);
+  st.peekUrl = null;
+  st.baseUrl = null;
+  $('media-frame').replaceChildren();
+}
+
+// Shows the base view at level (and colour); returns false when refused.
+export async function loadBase(level, colour) {
+  const item = st.item;
+  const gen = ++st.gen;
+  try {
+    const url = await fetchMediaUrl(item, level, colour);
+    if (gen !== st.gen || st.item !== item) {
+      revoke(url);
+      return false;
+    }
+    revoke(st.baseUrl);
+    st.baseUrl = url;
+    st.level = level;
+    st.colour = colour;
+    renderMedia();
+    return true;
+  } catch (e) {
+    if (gen === st.gen) handleError(e, 'media');
+    return false;
+  }
+}
+
+export function personalLevel(category) {
+  const v = Number(localStorage.getItem(PREF_PREFIX + category));
+  return v >= 1 && v <= 3 ? v : 0;
+}
+
+export function setPersonalLevel(category, v) {
+  if (v) localStorage.setItem(PREF_PREFIX + category, v);
+  else localStorage.removeItem(PREF_PREFIX + category);
+}

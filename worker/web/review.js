@@ -1,0 +1,265 @@
+// review.js: the item card, shared by the review, QA and escalations tabs: asking for the next
+// item, showing it, the lease running out, peek (only while held), reveal (a typed reason for the
+// clear view), more blur, colour, and decide / escalate / release.
+
+import { $, EMPTY_RETRY_MS, LEVEL_TEXT, PEEK_LEVEL, VERDICTS, st } from '/static/state.js';
+import { announce, askText, clearTimer, fmtAge, serverNow, setTimer, show } from '/static/ui.js';
+import { api, nextPath } from '/static/api.js';
+import { clearMedia, fetchMediaUrl, loadBase, personalLevel, renderLevel, renderMedia, revoke } from '/static/media.js';
+import { renderClocks, updateStatus } from '/static/gauges.js';
+import { handleError } from '/static/denials.js';
+
+export function showReviewState(which) {
+  for (const id of ['state-empty', 'state-denied', 'state-loading', 'card']) show($(id), id === which);
+}
+
+// The last /v1/next in flight: a tab switch waits for it, so that an item leased for the old
+// tab is known (and handed back) before the new tab asks; the server would give it back again.
+let inflight = Promise.resolve();
+export function nextSettled() {
+  return inflight;
+}
+
+export function loadNext() {
+  const p = loadNextOnce();
+  inflight = p.catch(() => {});
+  return p;
+}
+
+async function loadNextOnce() {
+  clearTimer('retry');
+  if (st.mode !== 'review') return;
+  const tab = st.tab;
+  if (!st.item) showReviewState('state-loading');
+  try {
+    const r = await api('GET', nextPath(st.queue));
+    if (st.mode !== 'review' || st.tab !== tab) {
+      if (r.item) st.held = { id: r.item.id, tab };
+      return;
+    }
+    updateStatus(r.status);
+    if (!r.item) {
+      dropItem();
+      showReviewState('state-empty');
+      setTimer('retry', loadNext, EMPTY_RETRY_MS);
+      return;
+    }
+    showItem(r.item);
+  } catch (e) {
+    handleError(e, 'next');
+  }
+}
+
+export function dropItem() {
+  clearMedia();
+  st.item = null;
+  st.held = null;
+  renderClocks();
+}
+
+function showItem(item) {
+  const same = st.item && st.item.id === item.id && st.baseUrl && item.level === st.level;
+  st.leaseFired = false;
+  st.held = { id: item.id, tab: st.tab };
+  if (same) {
+    // The same lease came back (renewed): keep what is on screen.
+    st.item = item;
+    renderClocks();
+    return;
+  }
+  clearMedia();
+  st.item = item;
+  st.itemTab = st.tab;
+  st.colour = false;
+  // The personal default may only make the view heavier than the server's level.
+  st.level = Math.min(3, Math.max(item.level, personalLevel(item.category)));
+  $('card-category').textContent = item.category.replace(/_/g, ' ');
+  $('card-queue').textContent = item.queue;
+  $('card-tier').textContent = String(item.tier);
+  $('card-priority').textContent = String(item.priority);
+  $('card-locale').textContent = item.locale || '–';
+  $('card-age').textContent = fmtAge(serverNow() - item.created_at_ms);
+  $('card-reason').textContent = item.reporter_reason || '–';
+  $('card-text').textContent = item.text || '–';
+  // The Item carries no flag or first verdict for a QA copy: only the tab tells.
+  show($('card-qa'), st.itemTab === 'qa');
+  const esc = $('card-escalation');
+  esc.textContent = item.escalated ? `Escalated${item.escalation_note ? `: “${item.escalation_note}”` : ' (no note)'}` : '';
+  show(esc, !!item.escalated);
+  const prior = $('card-prior');
+  if (item.prior && item.prior.verdict) {
+    prior.textContent = `The same image was decided before: ${VERDICTS[item.prior.verdict] || item.prior.verdict}.`;
+  }
+  show(prior, !!(item.prior && item.prior.verdict));
+  $('pref-category').textContent = item.category.replace(/_/g, ' ');
+  $('pref-level').value = String(personalLevel(item.category) || '');
+  show($('media-block'), !!item.has_media);
+  show($('card-nomedia'), !item.has_media);
+  // Escalated items and QA copies have nobody above them to go to (the server answers 409).
+  show($('btn-escalate'), canEscalate());
+  show($('keys-escalate'), canEscalate());
+  showReviewState('card');
+  renderMedia();
+  renderClocks();
+  $('card').focus({ preventScroll: true });
+  const what = st.itemTab === 'qa' ? 'New item for second review' : 'New item';
+  announce(`${what}: ${item.category.replace(/_/g, ' ')}, priority ${item.priority}.`);
+  if (item.has_media) loadBase(st.level, false);
+}
+
+function canEscalate() {
+  return st.itemTab === 'review';
+}
+
+export async function leaseRanOut() {
+  // The server handed the item back; ask again (a renewed lease gives the same item back).
+  const id = st.item && st.item.id;
+  try {
+    const r = await api('GET', nextPath(st.queue));
+    if (st.mode !== 'review') return;
+    updateStatus(r.status);
+    if (r.item && r.item.id === id && r.item.lease_expires_ms > serverNow()) {
+      showItem(r.item);
+      return;
+    }
+    announce('Time on that item ran out, so it went back to the queue.');
+    if (!r.item) {
+      dropItem();
+      showReviewState('state-empty');
+      setTimer('retry', loadNext, EMPTY_RETRY_MS);
+    } else {
+      showItem(r.item);
+    }
+  } catch (e) {
+    dropItem();
+    handleError(e, 'next');
+  }
+}
+
+function canAct() {
+  return st.mode === 'review' && st.item && !st.busy && !$('card').hidden;
+}
+
+export async function itemAction(fn) {
+  if (!canAct()) return;
+  st.busy = true;
+  setBusy(true);
+  try {
+    await fn(st.item);
+  } catch (e) {
+    handleError(e, 'item');
+  } finally {
+    st.busy = false;
+    setBusy(false);
+  }
+}
+
+function setBusy(on) {
+  for (const b of document.querySelectorAll('#card button')) {
+    if (!b.closest('.media-controls')) b.disabled = on;
+  }
+  renderLevel();
+}
+
+export function decide(verdict) {
+  return itemAction(async (item) => {
+    const second = st.itemTab === 'qa';
+    const r = await api('POST', `/v1/items/${encodeURIComponent(item.id)}/decision`, { verdict, labels: [] });
+    updateStatus(r.status);
+    dropItem();
+    announce(`${VERDICTS[verdict]}: recorded${second ? ' as the second review' : ''}. Loading the next item.`);
+    await loadNext();
+  });
+}
+
+export async function escalate() {
+  if (!canAct() || !canEscalate()) return;
+  const note = await askText($('dlg-escalate'), $('escalate-note'), false);
+  if (note === null) return;
+  await itemAction(async (item) => {
+    await api('POST', `/v1/items/${encodeURIComponent(item.id)}/escalate`, { note });
+    dropItem();
+    announce('Escalated to a lead. Loading the next item.');
+    await loadNext();
+  });
+}
+
+export function release() {
+  return itemAction(async (item) => {
+    await api('POST', `/v1/items/${encodeURIComponent(item.id)}/release`);
+    dropItem();
+    announce('Handed back to the queue. Loading the next item.');
+    await loadNext();
+  });
+}
+
+export async function revealClearer() {
+  if (!canAct() || st.peeking || !st.item.has_media) return;
+  const item = st.item;
+  const target = st.level - 1;
+  if (target < item.min_level) return;
+  if (target === 0 && item.reason_required) {
+    const reason = await askText($('dlg-reason'), $('reason-input'), true);
+    if (reason === null || st.item !== item) return;
+    await itemAction(async () => {
+      await api('POST', `/v1/items/${encodeURIComponent(item.id)}/reveal`, { level: 0, colour: st.colour, reason });
+      if (await loadBase(0, st.colour)) announce('Showing the image clearly.');
+    });
+    return;
+  }
+  await itemAction(async () => {
+    if (await loadBase(target, st.colour)) announce(`Showing ${LEVEL_TEXT[target]}.`);
+  });
+}
+
+export function blurMore() {
+  if (!canAct() || st.peeking || st.level >= 3) return;
+  return itemAction(async () => {
+    if (await loadBase(st.level + 1, st.colour)) announce(`Showing ${LEVEL_TEXT[st.level]}.`);
+  });
+}
+
+export function toggleColour() {
+  const item = st.item;
+  if (!canAct() || st.peeking || !(item.colour_allowed && item.colour_available)) return;
+  const want = !st.colour;
+  return itemAction(async () => {
+    if (await loadBase(st.level, want)) announce(want ? 'Showing colour.' : 'Back to greyscale.');
+  });
+}
+
+// Peek: a lighter view only while the button or Space is held.
+export async function startPeek() {
+  if (!canAct() || st.peeking || !st.item.has_media) return;
+  const item = st.item;
+  if (st.level <= PEEK_LEVEL || item.min_level > PEEK_LEVEL) return;
+  st.peeking = true;
+  $('btn-peek').classList.add('held');
+  renderLevel();
+  const gen = st.gen;
+  try {
+    const url = await fetchMediaUrl(item, PEEK_LEVEL, st.colour);
+    if (!st.peeking || gen !== st.gen || st.item !== item) {
+      revoke(url); // released before the answer came: never show it
+      return;
+    }
+    st.peekUrl = url;
+    renderMedia();
+  } catch (e) {
+    st.peeking = false;
+    $('btn-peek').classList.remove('held');
+    renderLevel();
+    if (gen === st.gen) handleError(e, 'media');
+  }
+}
+
+export function endPeek() {
+  if (!st.peeking) return;
+  st.peeking = false;
+  $('btn-peek').classList.remove('held');
+  revoke(st.peekUrl);
+  st.peekUrl = null;
+  renderMedia();
+  // Ask for the base level again so the server records that the lighter view left the screen.
+  if (st.item && st.item.has_media && st.mode === 'review') loadBase(st.level, st.colour);
+}
