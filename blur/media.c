@@ -7,6 +7,7 @@
 #include "internal.h"
 #include "render.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,7 +27,9 @@ struct modq_media {
     char pdq_hex[MODQ_PDQ_HEX_LEN + 1];
     int display_w, display_h;
     modq_rendition_format rformat;
-    rendition levels[MODQ_LEVEL_COUNT];
+    rendition levels[MODQ_LEVEL_COUNT]; /* greyscale, unless MODQ_OPT_COLOUR made them colour */
+    rendition colour[MODQ_LEVEL_COUNT]; /* MODQ_OPT_COLOUR_TOO: the colour ladder beside them */
+    bool levels_in_colour; /* levels[] are colour (MODQ_OPT_COLOUR): they are the colour ladder */
     VipsImage *kept_colour, *kept_grey; /* MODQ_OPT_DEFER_RENDER: the decode, until rendered */
 };
 
@@ -122,32 +125,53 @@ static int make_grey(VipsImage *img, VipsImage **grey)
 }
 
 /*
- * Renders the levels opts asks for, from colour (the decoded image) or grey (its luma) as opts's
- * colour setting says. Each level is scaled down from the previous level's downscale: heavier
- * levels are smaller, so no level re-reads the full display image.
+ * Renders the levels asked for into ladder, from base. Each level is scaled down from the
+ * previous level's downscale: heavier levels are smaller, so no level re-reads the full display
+ * image. A level already rendered is kept as it is.
  */
-static modq_blur_result render_levels(modq_media *m, VipsImage *colour, VipsImage *grey,
-                                      const modq_media_opts *opts, char *errstr, size_t errstr_size)
+static modq_blur_result render_ladder(rendition *ladder, VipsImage *base, int levels,
+                                      modq_rendition_format format, int quality, char *errstr,
+                                      size_t errstr_size)
 {
-    int levels = (int)modq_opts_get(opts, MODQ_OPT_LEVELS);
-    int quality = (int)modq_opts_get(opts, MODQ_OPT_QUALITY);
-    VipsImage *base = modq_opts_get(opts, MODQ_OPT_COLOUR) ? colour : grey, *from = NULL;
+    VipsImage *from = NULL;
     modq_blur_result r = MODQ_BLUR_OK;
 
-    m->rformat = (modq_rendition_format)modq_opts_get(opts, MODQ_OPT_FORMAT);
     for (int lv = 0; lv < MODQ_LEVEL_COUNT && r == MODQ_BLUR_OK; lv++) {
-        rendition *rd = &m->levels[lv];
+        rendition *rd = &ladder[lv];
         VipsImage *scaled = NULL;
         if (!(levels & (1 << lv)) || rd->data)
             continue;
-        r = modq_render_level(base, from ? from : base, lv, m->rformat, quality, &rd->data,
-                              &rd->len, &rd->w, &rd->h, &scaled, errstr, errstr_size);
+        r = modq_render_level(base, from ? from : base, lv, format, quality, &rd->data, &rd->len,
+                              &rd->w, &rd->h, &scaled, errstr, errstr_size);
         if (r == MODQ_BLUR_OK) {
             VIPS_UNREF(from);
             from = scaled;
         }
     }
     VIPS_UNREF(from);
+    return r;
+}
+
+/*
+ * Renders the levels opts asks for: from colour (the decoded image) or grey (its luma) as opts's
+ * colour setting says, then, with MODQ_OPT_COLOUR_TOO, the same levels again from colour. Both
+ * ladders start from images of one size, so their levels match in size and blur.
+ */
+static modq_blur_result render_levels(modq_media *m, VipsImage *colour, VipsImage *grey,
+                                      const modq_media_opts *opts, char *errstr, size_t errstr_size)
+{
+    int levels = (int)modq_opts_get(opts, MODQ_OPT_LEVELS);
+    int quality = (int)modq_opts_get(opts, MODQ_OPT_QUALITY);
+    bool in_colour = modq_opts_get(opts, MODQ_OPT_COLOUR) == 1;
+    modq_blur_result r;
+
+    m->rformat = (modq_rendition_format)modq_opts_get(opts, MODQ_OPT_FORMAT);
+    m->levels_in_colour = in_colour;
+    r = render_ladder(m->levels, in_colour ? colour : grey, levels, m->rformat, quality, errstr,
+                      errstr_size);
+    /* A ladder already in colour is the colour ladder: a second one would be the same bytes. */
+    if (r == MODQ_BLUR_OK && !in_colour && modq_opts_get(opts, MODQ_OPT_COLOUR_TOO) == 1)
+        r = render_ladder(m->colour, colour, levels, m->rformat, quality, errstr, errstr_size);
     return r;
 }
 
@@ -244,8 +268,10 @@ void modq_media_free(modq_media *m)
     if (!m)
         return;
     modq_media_release_image(m);
-    for (int lv = 0; lv < MODQ_LEVEL_COUNT; lv++)
+    for (int lv = 0; lv < MODQ_LEVEL_COUNT; lv++) {
         MODQ_FREE_AND_NULL(g_free, m->levels[lv].data);
+        MODQ_FREE_AND_NULL(g_free, m->colour[lv].data);
+    }
     free(m);
 }
 
@@ -306,14 +332,15 @@ int modq_media_pdq_quality(const modq_media *m)
     return m ? m->pdq_quality : 0;
 }
 
-modq_blur_result modq_media_rendition(const modq_media *m, int level, const uint8_t **data,
+/* Level level of ladder into the outputs (any may be NULL); INVALID_ARG when not rendered. */
+static modq_blur_result get_rendition(const rendition *ladder, int level, const uint8_t **data,
                                       size_t *len, int *w, int *h)
 {
     const rendition *rd;
 
-    if (!m || level < 0 || level >= MODQ_LEVEL_COUNT || !m->levels[level].data)
+    if (level < 0 || level >= MODQ_LEVEL_COUNT || !ladder[level].data)
         return MODQ_BLUR_ERR_INVALID_ARG;
-    rd = &m->levels[level];
+    rd = &ladder[level];
     if (data)
         *data = rd->data;
     if (len)
@@ -323,6 +350,22 @@ modq_blur_result modq_media_rendition(const modq_media *m, int level, const uint
     if (h)
         *h = rd->h;
     return MODQ_BLUR_OK;
+}
+
+modq_blur_result modq_media_rendition(const modq_media *m, int level, const uint8_t **data,
+                                      size_t *len, int *w, int *h)
+{
+    if (!m)
+        return MODQ_BLUR_ERR_INVALID_ARG;
+    return get_rendition(m->levels, level, data, len, w, h);
+}
+
+modq_blur_result modq_media_rendition_colour(const modq_media *m, int level, const uint8_t **data,
+                                             size_t *len, int *w, int *h)
+{
+    if (!m)
+        return MODQ_BLUR_ERR_INVALID_ARG;
+    return get_rendition(m->levels_in_colour ? m->levels : m->colour, level, data, len, w, h);
 }
 
 int modq_media_display_width(const modq_media *m)

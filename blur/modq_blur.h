@@ -3,8 +3,9 @@
  *
  * One decode of hostile bytes (libvips, allow-listed loaders, limits checked from the header before
  * any pixel is decoded) yields everything modq needs: SHA-256 and MD5 of the bytes, the PDQ
- * perceptual hash, and blurred greyscale renditions for the reveal ladder. The original bytes are
- * never written anywhere. No Kafka, no HTTP: callers wire this library to the world.
+ * perceptual hash, and blurred greyscale renditions for the reveal ladder (and, on request, a
+ * colour ladder beside them). The original bytes are never written anywhere. No Kafka, no HTTP:
+ * callers wire this library to the world.
  *
  * Threads: after modq_blur_init(), every function here may be called from any thread; a
  * modq_media_opts may be shared read-only once configured. Error texts come from libvips's one
@@ -72,6 +73,9 @@ typedef enum modq_opt {
     MODQ_OPT_FAIL_ON_WARNING, /* 0 = fail on errors and truncation (default), 1 = on any warning */
     MODQ_OPT_DEFER_RENDER,    /* 1: process hashes only and keeps the decoded image for a later
                                  modq_media_render() or modq_media_release_image(); default 0 */
+    MODQ_OPT_COLOUR_TOO,      /* 1: also render a colour ladder of the same levels beside the
+                                 greyscale one, from the same decode (modq_media_rendition_colour);
+                                 default 0. Nothing more when MODQ_OPT_COLOUR already is 1. */
     MODQ_OPT_COUNT
 } modq_opt;
 
@@ -83,6 +87,9 @@ typedef enum modq_rendition_format {
 /* Allocates options holding the defaults. Caller owns the result: free with modq_opts_free().
  * Returns NULL only when out of memory. */
 modq_media_opts *modq_opts_new(void);
+/* A copy of opts, e.g. to change one setting for one item while opts stays shared. Caller owns
+ * the result (modq_opts_free). Returns NULL when opts is NULL or out of memory. */
+modq_media_opts *modq_opts_copy(const modq_media_opts *opts);
 /* Frees opts (NULL is fine). */
 void modq_opts_free(modq_media_opts *opts);
 /* Sets one option; MODQ_BLUR_ERR_INVALID_ARG when key or value is out of range (opts unchanged). */
@@ -160,7 +167,8 @@ void modq_media_free(modq_media *m);
 
 /*
  * For media processed with MODQ_OPT_DEFER_RENDER: renders the levels opts asks for (with opts's
- * colour, format and quality) from the kept decoded image, then releases that image. Hashes are
+ * colour, colour ladder, format and quality) from the kept decoded image, then releases that
+ * image. Hashes are
  * not recomputed. MODQ_BLUR_ERR_INVALID_ARG when nothing was kept (or it was released already).
  * Lets a caller skip renditions for media a hash bank decides, still with one decode.
  */
@@ -196,6 +204,14 @@ int modq_media_pdq_quality(const modq_media *m);
  */
 modq_blur_result modq_media_rendition(const modq_media *m, int level, const uint8_t **data,
                                       size_t *len, int *w, int *h);
+/*
+ * The colour rendition of a level, as modq_media_rendition: same size, sigma, format and (absent)
+ * metadata as the greyscale one, owned by m. It exists when the level was rendered with
+ * MODQ_OPT_COLOUR_TOO (or with MODQ_OPT_COLOUR, when the one ladder is already in colour);
+ * MODQ_BLUR_ERR_INVALID_ARG otherwise. A greyscale source gives a colour ladder that is as grey.
+ */
+modq_blur_result modq_media_rendition_colour(const modq_media *m, int level, const uint8_t **data,
+                                             size_t *len, int *w, int *h);
 int modq_media_display_width(const modq_media *m);
 int modq_media_display_height(const modq_media *m);
 /* MIME type of the renditions, "image/webp" or "image/jpeg". */

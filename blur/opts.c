@@ -19,6 +19,7 @@ static const struct {
     [MODQ_OPT_QUALITY] = {75, 1, 100},
     [MODQ_OPT_FAIL_ON_WARNING] = {0, 0, 1},
     [MODQ_OPT_DEFER_RENDER] = {0, 0, 1},
+    [MODQ_OPT_COLOUR_TOO] = {0, 0, 1},
 };
 
 struct modq_media_opts {
@@ -32,6 +33,16 @@ modq_media_opts *modq_opts_new(void)
         return NULL;
     for (int k = 0; k < MODQ_OPT_COUNT; k++)
         o->v[k] = ranges[k].def;
+    return o;
+}
+
+modq_media_opts *modq_opts_copy(const modq_media_opts *opts)
+{
+    modq_media_opts *o;
+
+    if (!opts || !(o = malloc(sizeof(*o))))
+        return NULL;
+    *o = *opts;
     return o;
 }
 

@@ -137,6 +137,8 @@ static void test_render_strips_every_kind_of_metadata(void **state)
     /* The input really carries what must not come out, or this test proves nothing. */
     assert_true(tu_contains(jpg, len, "SECRET-EXIF-TEXT", 16));
     assert_true(tu_contains(jpg, len, "ICC_PROFILE", 11));
+    /* The colour ladder beside the greyscale one is checked too (test_blur_colour.c tests it). */
+    assert_int_equal(modq_opts_set(opts, MODQ_OPT_COLOUR_TOO, 1), MODQ_BLUR_OK);
     for (int fmt = MODQ_FORMAT_WEBP; fmt <= MODQ_FORMAT_JPEG; fmt++) {
         modq_media *m;
         assert_int_equal(modq_opts_set(opts, MODQ_OPT_FORMAT, fmt), MODQ_BLUR_OK);
@@ -144,10 +146,15 @@ static void test_render_strips_every_kind_of_metadata(void **state)
             assert_int_equal(modq_opts_set(opts, MODQ_OPT_COLOUR, colour), MODQ_BLUR_OK);
             m = process(jpg, len, opts);
             assert_non_null(m);
-            for (int lv = 0; lv < MODQ_LEVEL_COUNT; lv++) {
+            for (int lv = 0; lv < 2 * MODQ_LEVEL_COUNT; lv++) {
                 const uint8_t *d;
                 size_t n;
-                assert_int_equal(modq_media_rendition(m, lv, &d, &n, NULL, NULL), MODQ_BLUR_OK);
+                if (lv < MODQ_LEVEL_COUNT)
+                    assert_int_equal(modq_media_rendition(m, lv, &d, &n, NULL, NULL), MODQ_BLUR_OK);
+                else
+                    assert_int_equal(
+                        modq_media_rendition_colour(m, lv - MODQ_LEVEL_COUNT, &d, &n, NULL, NULL),
+                        MODQ_BLUR_OK);
                 assert_no_metadata(d, n, fmt == MODQ_FORMAT_JPEG);
                 if (fmt == MODQ_FORMAT_JPEG)
                     assert_memory_equal(d, "\xff\xd8\xff", 3);

@@ -2,8 +2,9 @@
  * test_worker_api.c: the item routes of the review API (worker/api.c, api_items.c) through a real
  * HTTP server, a real desk under the shipped policy and real tokens: /v1/next (an item, nothing
  * waiting, a policy denial, an unknown queue), media (bytes of the right level, no-store, bad
- * parameters, colour), reveal (a full reveal needs a typed reason), decision (reaches the sink,
- * then the item is gone), escalate (a lead gets it), release, and percent-encoded ids.
+ * parameters, colour where the tier allows it), reveal (a full reveal needs a typed reason),
+ * decision (reaches the sink, then the item is gone), escalate (a lead gets it), release, and
+ * percent-encoded ids.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -180,8 +181,8 @@ static void test_media_serves_the_current_level_uncached(void **state)
     assert_int_equal(at_request(f, "GET", "/v1/items/t-1/media?level=3", tok, NULL, &r), 200);
     assert_string_equal(at_header(&r, "X-Modq-Level", hv, sizeof(hv)), "3");
     at_resp_free(&r);
-    /* HEAD answers like GET, without the bytes. */
-    assert_int_equal(at_request(f, "HEAD", "/v1/items/t-1/media", tok, NULL, &r), 200);
+    /* HEAD would reveal (and count exposure) without showing anything: refused. */
+    assert_int_equal(at_request(f, "HEAD", "/v1/items/t-1/media?level=0", tok, NULL, &r), 405);
     assert_int_equal(r.len, 0);
     at_resp_free(&r);
     free(id);
@@ -202,14 +203,108 @@ static void test_media_bad_parameters_and_other_people(void **state)
         snprintf(path, sizeof(path), "/v1/items/t-1/media%s", bad[i]);
         at_expect(f, "GET", path, tok, NULL, 400, "bad_request");
     }
-    /* Renditions are greyscale only here: colour is a conflict, not a failure. */
-    at_expect(f, "GET", "/v1/items/t-1/media?colour=1", tok, NULL, 409, "conflict");
-    at_expect(f, "GET", "/v1/items/t-1/media?colour=true", tok, NULL, 409, "conflict");
+    /* Tier 3 allows colour, and its item was prepared with colour renditions. */
+    at_expect(f, "GET", "/v1/items/t-1/media?colour=1", tok, NULL, 200, NULL);
+    at_expect(f, "GET", "/v1/items/t-1/media?colour=true", tok, NULL, 200, NULL);
     at_expect(f, "GET", "/v1/items/t-1/media", other, NULL, 403, "forbidden");
     at_expect(f, "GET", "/v1/items/t-404/media", tok, NULL, 404, "not_found");
     free(id);
     free(tok);
     free(other);
+}
+
+/* The largest |R - G| of an encoded image: 0 for grey, -1 when it is not three bands. */
+static double max_chroma(const char *data, size_t len)
+{
+    VipsImage *img = vips_image_new_from_buffer(data, len, "", NULL);
+    VipsImage *red = NULL, *green = NULL, *diff = NULL, *mag = NULL;
+    double mx = -1.0;
+
+    if (img && img->Bands == 3 && vips_extract_band(img, &red, 0, NULL) == 0 &&
+        vips_extract_band(img, &green, 1, NULL) == 0 &&
+        vips_subtract(red, green, &diff, NULL) == 0 && vips_abs(diff, &mag, NULL) == 0 &&
+        vips_max(mag, &mx, NULL) != 0)
+        mx = -1.0;
+    VIPS_UNREF(img);
+    VIPS_UNREF(red);
+    VIPS_UNREF(green);
+    VIPS_UNREF(diff);
+    VIPS_UNREF(mag);
+    return mx;
+}
+
+/* A token for sub (associate, team t1) with one skill. Caller frees. */
+static char *token_with_skill(at_fixture *f, const char *sub, const char *skill)
+{
+    const char *roles[] = {"associate"}, *skills[] = {skill};
+    modq_jwt_mint_opts o = {.sub = sub,
+                            .team = "t1",
+                            .roles = roles,
+                            .nroles = 1,
+                            .skills = skills,
+                            .nskills = 1,
+                            .issuer = AT_ISSUER,
+                            .audience = AT_AUDIENCE,
+                            .now_s = atomic_load(&f->now_ms) / 1000,
+                            .ttl_s = 3600};
+    char *tok = NULL, err[256];
+
+    assert_int_equal(modq_jwt_mint_hs256((const unsigned char *)AT_SECRET, strlen(AT_SECRET), &o,
+                                         &tok, err, sizeof(err)),
+                     MODQ_JWT_OK);
+    return tok;
+}
+
+/* Colour where the tier allows it: the colour rendition of the level, like the greyscale one in
+ * size and headers. Tier 4 refuses colour with 423 COLOUR however it is asked. */
+static void test_media_in_colour_where_the_tier_allows_it(void **state)
+{
+    at_fixture *f = *state;
+    char *tok = at_token(f, "a1", "associate"), *tok4 = token_with_skill(f, "a4", "csam_trained");
+    char *id, hv[128];
+    int size[MODQ_LEVEL_COUNT][2], w = 0, h = 0;
+    at_resp r;
+    json_t *js;
+
+    at_add_item(f, "t-1", "hate", true, size);
+    id = next_id(f, tok, NULL);
+    assert_int_equal(at_request(f, "GET", "/v1/items/t-1/media?colour=1", tok, NULL, &r), 200);
+    assert_string_equal(at_header(&r, "Content-Type", hv, sizeof(hv)), "image/webp");
+    assert_string_equal(at_header(&r, "Cache-Control", hv, sizeof(hv)), "no-store");
+    assert_string_equal(at_header(&r, "X-Modq-Level", hv, sizeof(hv)), "3");
+    assert_int_equal(at_image_size(r.body, r.len, &w, &h), 0);
+    assert_int_equal(w, size[3][0]);
+    assert_int_equal(h, size[3][1]);
+    /* The synthetic shapes are saturated: colour shows even through the heaviest blur. */
+    assert_true(max_chroma(r.body, r.len) > 40);
+    at_resp_free(&r);
+    /* Without colour=1 the view goes back to greyscale. */
+    assert_int_equal(at_request(f, "GET", "/v1/items/t-1/media", tok, NULL, &r), 200);
+    assert_true(max_chroma(r.body, r.len) <= 3);
+    at_resp_free(&r);
+    free(id);
+
+    at_add_item(f, "t-4", "csam", true, NULL);
+    id = next_id(f, tok4, "?queue=csam");
+    assert_string_equal(id, "t-4");
+    assert_int_equal(at_request(f, "GET", "/v1/items/t-4/media?colour=1", tok4, NULL, &r), 423);
+    js = at_json(&r);
+    assert_string_equal(json_string_value(json_object_get(js, "reason")), "COLOUR");
+    json_decref(js);
+    at_resp_free(&r);
+    assert_int_equal(at_request(f, "POST", "/v1/items/t-4/reveal", tok4,
+                                "{\"level\": 3, \"colour\": true, \"reason\": \"to see\"}", &r),
+                     423);
+    js = at_json(&r);
+    assert_string_equal(json_string_value(json_object_get(js, "reason")), "COLOUR");
+    json_decref(js);
+    at_resp_free(&r);
+    assert_int_equal(at_request(f, "GET", "/v1/items/t-4/media", tok4, NULL, &r), 200);
+    assert_true(max_chroma(r.body, r.len) <= 3);
+    at_resp_free(&r);
+    free(id);
+    free(tok);
+    free(tok4);
 }
 
 static void test_full_reveal_needs_a_typed_reason(void **state)
@@ -477,6 +572,7 @@ int main(void)
         T(test_next_unknown_queue_is_404_naming_it_escaped),
         T(test_media_serves_the_current_level_uncached),
         T(test_media_bad_parameters_and_other_people),
+        T(test_media_in_colour_where_the_tier_allows_it),
         T(test_full_reveal_needs_a_typed_reason),
         T(test_decision_reaches_the_sink_and_the_item_is_gone),
         T(test_decision_bad_bodies_are_400_and_change_nothing),

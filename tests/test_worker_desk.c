@@ -29,7 +29,8 @@ static void test_next_gives_highest_priority_then_oldest_and_same_item_while_lea
     assert_int_equal(json_integer_value(json_object_get(item, "level")), 3);
     assert_int_equal(json_integer_value(json_object_get(item, "min_level")), 0);
     assert_true(json_is_true(json_object_get(item, "reason_required")));
-    assert_true(json_is_false(json_object_get(item, "colour_available")));
+    /* Tier 3 allows colour views: preparation rendered colour beside greyscale. */
+    assert_true(json_is_true(json_object_get(item, "colour_available")));
     assert_true(json_is_true(json_object_get(item, "has_media")));
     assert_true(json_is_null(json_object_get(item, "prior")));
     assert_int_equal(json_integer_value(json_object_get(item, "lease_expires_ms")), T0 + MIN(10));

@@ -1,8 +1,8 @@
 /*
  * test_worker_desk_review.c: what a person does with an item on the desk (worker/desk_review.c):
- * reveals under the policy (typed reasons, colour, the tier's clearest level), views that go back
- * to heavier blur, the Decision a person publishes, other people kept off someone's item,
- * escalation to a lead, and the second review of a QA sample.
+ * reveals under the policy (typed reasons, colour views and their exposure, the tier's clearest
+ * level), views that go back to heavier blur, the Decision a person publishes, other people kept
+ * off someone's item, escalation to a lead, and the second review of a QA sample.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,20 +11,38 @@
 #include <cmocka.h>
 
 #include "desk_testutil.h"
+#include "proto/ledger.pb-c.h"
 
-/* The rendition of level made independently of the desk from the fixture's image. */
-static void expect_rendition(const dfx *f, int level, const uint8_t *data, size_t len)
+#include <math.h>
+
+/* The rendition of level, in colour or not, made independently of the desk from the fixture's
+ * image (the greyscale bytes are the same whether a colour ladder is made beside them or not). */
+static void expect_view(const dfx *f, int level, bool colour, const uint8_t *data, size_t len)
 {
+    modq_media_opts *o = modq_opts_copy(f->opts);
     modq_media *m = NULL;
     const uint8_t *want;
     size_t want_len;
 
-    assert_int_equal(modq_media_process(f->opts, f->img, f->img_len, &m, NULL, 0), MODQ_BLUR_OK);
-    assert_int_equal(modq_media_render(m, f->opts, NULL, 0), MODQ_BLUR_OK);
-    assert_int_equal(modq_media_rendition(m, level, &want, &want_len, NULL, NULL), MODQ_BLUR_OK);
+    assert_non_null(o);
+    assert_int_equal(modq_opts_set(o, MODQ_OPT_COLOUR_TOO, 1), MODQ_BLUR_OK);
+    assert_int_equal(modq_media_process(o, f->img, f->img_len, &m, NULL, 0), MODQ_BLUR_OK);
+    assert_int_equal(modq_media_render(m, o, NULL, 0), MODQ_BLUR_OK);
+    if (colour)
+        assert_int_equal(modq_media_rendition_colour(m, level, &want, &want_len, NULL, NULL),
+                         MODQ_BLUR_OK);
+    else
+        assert_int_equal(modq_media_rendition(m, level, &want, &want_len, NULL, NULL),
+                         MODQ_BLUR_OK);
     assert_int_equal(len, want_len);
     assert_memory_equal(data, want, len);
     modq_media_free(m);
+    modq_opts_free(o);
+}
+
+static void expect_rendition(const dfx *f, int level, const uint8_t *data, size_t len)
+{
+    expect_view(f, level, false, data, len);
 }
 
 static void test_full_reveal_needs_a_typed_reason_and_is_audited_with_it(void **state)
@@ -85,42 +103,138 @@ static void test_full_reveal_needs_a_typed_reason_and_is_audited_with_it(void **
                      MODQ_DESK_OK);
 }
 
-static void test_colour_is_denied_for_tier4_and_unavailable_otherwise(void **state)
+static void test_colour_is_denied_for_tier4_and_served_otherwise(void **state)
 {
     dfx *f = *state;
     modq_desk_who a = dt_who("a1", "t1", ROLE_A), b = dt_who("b1", "t1", ROLE_A);
     modq_desk_denial why = {MODQ_REASON_NONE, -1};
     Modq__V1__AuditEvent *e;
+    json_t *item = NULL;
     uint8_t *data = NULL;
     size_t len;
     const char *mime;
     int level = -1;
-    char id[160];
 
     assert_int_equal(dt_add(f, "x1", "terror", 0, T0), MODQ_DESK_OK);
     assert_int_equal(dt_add(f, "h1", "hate", 0, T0), MODQ_DESK_OK);
-    assert_int_equal(dt_next(f, &a, "terror", T0, id, NULL), MODQ_DESK_OK);
+    assert_int_equal(modq_desk_next(f->desk, &a, "terror", T0, &item, NULL, NULL), MODQ_DESK_OK);
+    /* Tier 4 never gets colour renditions, and says so. */
+    assert_true(json_is_false(json_object_get(item, "colour_allowed")));
+    assert_true(json_is_false(json_object_get(item, "colour_available")));
+    json_decref(item);
     assert_int_equal(modq_desk_media(f->desk, &a, "x1", -1, true, "need colour", T0 + 10, &data,
                                      &len, &mime, &level, &why),
                      MODQ_DESK_ERR_DENIED);
     assert_int_equal(why.reason, MODQ_REASON_COLOUR);
+    assert_null(data);
     assert_non_null(e = rec_audit_last(&f->rec, "x1", AU(REVEAL_DENIED)));
     assert_true(e->colour);
     assert_string_equal(e->reason, "COLOUR");
     modq__v1__audit_event__free_unpacked(e, NULL);
 
-    /* Tier 3 allows colour, but this version renders greyscale only. */
-    assert_int_equal(dt_next(f, &b, "hate", T0, id, NULL), MODQ_DESK_OK);
+    /* Tier 3 allows colour: the colour rendition of the level is served, as a colour reveal. */
+    assert_int_equal(modq_desk_next(f->desk, &b, "hate", T0, &item, NULL, NULL), MODQ_DESK_OK);
+    assert_true(json_is_true(json_object_get(item, "colour_allowed")));
+    assert_true(json_is_true(json_object_get(item, "colour_available")));
+    json_decref(item);
     assert_int_equal(
         modq_desk_media(f->desk, &b, "h1", 3, true, "", T0 + 10, &data, &len, &mime, &level, &why),
-        MODQ_DESK_ERR_UNAVAILABLE);
-    assert_null(data);
-    assert_int_equal(rec_audit_count(&f->rec, "h1", AU(REVEAL)), 0);
-    assert_int_equal(modq_desk_media(f->desk, &b, "h1", -1, false, "", T0 + 20, &data, &len, &mime,
+        MODQ_DESK_OK);
+    assert_int_equal(level, 3);
+    assert_string_equal(mime, "image/webp");
+    expect_view(f, 3, true, data, len);
+    free(data);
+    assert_non_null(e = rec_audit_last(&f->rec, "h1", AU(REVEAL)));
+    assert_true(e->colour);
+    assert_int_equal(e->reveal_level, 3);
+    assert_string_equal(e->actor, "b1");
+    modq__v1__audit_event__free_unpacked(e, NULL);
+    /* The same view again is no new reveal; back to greyscale is none either. */
+    assert_int_equal(
+        modq_desk_media(f->desk, &b, "h1", -1, true, "", T0 + 20, &data, &len, &mime, &level, &why),
+        MODQ_DESK_OK);
+    expect_view(f, 3, true, data, len);
+    free(data);
+    assert_int_equal(modq_desk_media(f->desk, &b, "h1", -1, false, "", T0 + 30, &data, &len, &mime,
                                      &level, &why),
                      MODQ_DESK_OK);
     assert_int_equal(level, 3);
+    expect_view(f, 3, false, data, len);
     free(data);
+    assert_int_equal(rec_audit_count(&f->rec, "h1", AU(REVEAL)), 1);
+    /* A deliberate reveal may ask for colour too, and is audited with it. */
+    assert_int_equal(modq_desk_reveal(f->desk, &b, "h1", 1, true, "", T0 + 40, &why), MODQ_DESK_OK);
+    assert_non_null(e = rec_audit_last(&f->rec, "h1", AU(REVEAL)));
+    assert_true(e->colour);
+    assert_int_equal(e->reveal_level, 1);
+    modq__v1__audit_event__free_unpacked(e, NULL);
+    assert_int_equal(
+        modq_desk_media(f->desk, &b, "h1", -1, true, "", T0 + 50, &data, &len, &mime, &level, &why),
+        MODQ_DESK_OK);
+    assert_int_equal(level, 1);
+    expect_view(f, 1, true, data, len);
+    free(data);
+    assert_int_equal(rec_audit_count(&f->rec, "h1", AU(REVEAL)), 2);
+}
+
+/* The last segment of who's last published ledger: its level and colour. */
+static void expect_ledger_view(dfx *f, const char *who, int level, bool colour)
+{
+    rec_msg *m = rec_last(&f->rec, REC_LEDGER, who);
+    Modq__V1__Ledger *l;
+    const Modq__V1__LedgerSegment *seg;
+
+    assert_non_null(m);
+    assert_non_null(l = modq__v1__ledger__unpack(NULL, m->len, m->buf));
+    assert_true(l->item_open);
+    assert_true(l->n_segments > 0);
+    seg = l->segments[l->n_segments - 1];
+    assert_int_equal(seg->reveal_level, level);
+    assert_int_equal(seg->colour, colour);
+    modq__v1__ledger__free_unpacked(l, NULL);
+}
+
+/* A colour view is recorded as colour: the ledger says so, and daily exposure grows by the
+ * policy's colour factor (2 in short.yaml) faster than the same time in greyscale; back in
+ * greyscale it grows as greyscale again. */
+static void test_colour_view_counts_more_exposure_than_grey(void **state)
+{
+    dfx *f = *state;
+    modq_desk_who a = dt_who("a1", "t1", ROLE_A), b = dt_who("b1", "t1", ROLE_A);
+    uint8_t *data = NULL;
+    size_t len;
+    const char *mime;
+    int level = -1;
+    double grey, colour, grey2, colour2;
+    char id[160];
+
+    assert_int_equal(dt_add(f, "h1", "hate", 0, T0), MODQ_DESK_OK);
+    assert_int_equal(dt_add(f, "h2", "hate", 0, T0), MODQ_DESK_OK);
+    assert_int_equal(dt_next(f, &a, "hate", T0, id, NULL), MODQ_DESK_OK);
+    assert_string_equal(id, "h1");
+    assert_int_equal(dt_next(f, &b, "hate", T0, id, NULL), MODQ_DESK_OK);
+    assert_string_equal(id, "h2");
+    assert_int_equal(
+        modq_desk_media(f->desk, &b, "h2", -1, true, "", T0, &data, &len, &mime, &level, NULL),
+        MODQ_DESK_OK);
+    free(data);
+    expect_ledger_view(f, "b1", 3, true);
+    /* Four minutes each at level 3, a1 in greyscale and b1 in colour. */
+    grey = dt_me_number(f, &a, T0 + MIN(4), "used_minutes", "daily");
+    colour = dt_me_number(f, &b, T0 + MIN(4), "used_minutes", "daily");
+    print_message("after 4 min: greyscale %.4f, colour %.4f weighted minutes\n", grey, colour);
+    assert_true(grey > 0.0);
+    assert_true(fabs(colour - 2.0 * grey) < 1e-6);
+
+    assert_int_equal(modq_desk_media(f->desk, &b, "h2", -1, false, "", T0 + MIN(4), &data, &len,
+                                     &mime, &level, NULL),
+                     MODQ_DESK_OK);
+    free(data);
+    expect_ledger_view(f, "b1", 3, false);
+    grey2 = dt_me_number(f, &a, T0 + MIN(8), "used_minutes", "daily");
+    colour2 = dt_me_number(f, &b, T0 + MIN(8), "used_minutes", "daily");
+    print_message("after 8 min: greyscale %.4f, colour then grey %.4f\n", grey2, colour2);
+    assert_true(fabs((colour2 - colour) - (grey2 - grey)) < 1e-6);
 }
 
 static void test_peek_to_level_1_and_back_is_recorded_as_the_clearest_view(void **state)
@@ -430,8 +544,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(
             test_full_reveal_needs_a_typed_reason_and_is_audited_with_it, dfx_setup, dfx_teardown),
-        cmocka_unit_test_setup_teardown(test_colour_is_denied_for_tier4_and_unavailable_otherwise,
+        cmocka_unit_test_setup_teardown(test_colour_is_denied_for_tier4_and_served_otherwise,
                                         dfx_setup, dfx_teardown),
+        cmocka_unit_test_setup_teardown(test_colour_view_counts_more_exposure_than_grey, dfx_setup,
+                                        dfx_teardown),
         cmocka_unit_test_setup_teardown(
             test_peek_to_level_1_and_back_is_recorded_as_the_clearest_view, dfx_setup,
             dfx_teardown),

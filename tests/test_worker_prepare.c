@@ -138,6 +138,62 @@ static void test_prepare_good_ticket_becomes_review_item(void **state)
     free(msg);
 }
 
+/* How many levels of p's media have a colour rendition. */
+static int colour_levels(const modq_prepared *p)
+{
+    int n = 0;
+    for (int lv = 0; lv < MODQ_LEVEL_COUNT; lv++)
+        n += modq_media_rendition_colour(p->media, lv, NULL, NULL, NULL, NULL) == MODQ_BLUR_OK;
+    return n;
+}
+
+/* Colour renditions follow the tier of the ticket's queue: tiers 1-3 allow colour views and get
+ * them, tier 4 never does and holds greyscale only. Deferred or not, whatever the shared options
+ * ask, and the shared options are left as they were. */
+static void test_prepare_renders_colour_only_where_the_tier_allows_it(void **state)
+{
+    static const struct {
+        const char *queue;
+        int colour;
+    } cases[] = {
+        {"spam", 1}, {"nudity", 1}, {"hate", 1}, {"self_harm", 1}, {"violent_extremism", 0},
+        {"csam", 0}};
+    fixture *f = *state;
+    modq_media_opts *now = modq_opts_new();         /* renders during process: no deferral */
+    modq_media_opts *all = modq_opts_copy(f->opts); /* deferred, asking for colour everywhere */
+    const modq_media_opts *shared[] = {f->opts, now, all};
+
+    assert_int_equal(modq_opts_set(all, MODQ_OPT_COLOUR_TOO, 1), MODQ_BLUR_OK);
+    for (size_t o = 0; o < sizeof(shared) / sizeof(shared[0]); o++) {
+        int64_t before = modq_opts_get(shared[o], MODQ_OPT_COLOUR_TOO);
+        f->ctx.media_opts = shared[o];
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+            char id[32];
+            size_t len;
+            uint8_t *msg;
+            modq_prepared *p;
+            int tier = modq_policy_queue_tier(
+                f->policy, (size_t)modq_policy_queue_find(f->policy, cases[i].queue));
+            snprintf(id, sizeof(id), "c-%zu-%zu", o, i);
+            msg = tt_ticket(id, cases[i].queue, f->img, f->img_len, NULL, &len);
+            p = prepare(f, msg, len);
+            print_message("options %zu, %s (tier %d): %d colour levels\n", o, cases[i].queue, tier,
+                          colour_levels(p));
+            assert_int_equal(p->kind, MODQ_PREPARED_REVIEW);
+            assert_int_equal(modq_policy_tier_colour_allowed(f->policy, tier), cases[i].colour);
+            assert_int_equal(colour_levels(p), cases[i].colour ? MODQ_LEVEL_COUNT : 0);
+            assert_int_equal(modq_media_rendition(p->media, 3, NULL, NULL, NULL, NULL),
+                             MODQ_BLUR_OK);
+            modq_prepared_free(p);
+            free(msg);
+        }
+        assert_int_equal(modq_opts_get(shared[o], MODQ_OPT_COLOUR_TOO), before);
+    }
+    f->ctx.media_opts = f->opts;
+    modq_opts_free(now);
+    modq_opts_free(all);
+}
+
 static void test_prepare_text_only_ticket_is_reviewed(void **state)
 {
     fixture *f = *state;
@@ -212,9 +268,10 @@ static void test_prepare_bank_match_decides_without_a_person(void **state)
     assert_string_equal(d->trace_id, TT_TRACE_ID);
     assert_string_equal(d->worker_id, "w-test");
     assert_int_equal(d->decided_at_ms, 1767600000000LL);
-    /* Nobody will see it: no rendition was made. */
+    /* Nobody will see it: no rendition was made, greyscale or colour. */
     assert_int_equal(modq_media_rendition(p->media, 3, NULL, NULL, NULL, NULL),
                      MODQ_BLUR_ERR_INVALID_ARG);
+    assert_int_equal(colour_levels(p), 0);
     modq__v1__decision__free_unpacked(d, NULL);
     modq_prepared_free(p);
     free(msg);
@@ -275,6 +332,7 @@ int main(void)
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_prepare_good_ticket_becomes_review_item),
+        T(test_prepare_renders_colour_only_where_the_tier_allows_it),
         T(test_prepare_text_only_ticket_is_reviewed),
         T(test_prepare_dead_letters_each_bad_input),
         T(test_prepare_bank_match_decides_without_a_person),

@@ -42,6 +42,7 @@ typedef struct desk_item {
     int64_t policy_until;       /* the policy's deadline for the current view */
     int64_t shown_ms;           /* when the current lessee's view began */
     int level;                  /* level shown now */
+    bool colour;                /* shown in colour now (a lease starts greyscale) */
     int max_level;              /* clearest level anyone viewed; -1 before anyone did */
     int64_t first_shown_ms;     /* -1 before anyone saw it */
     bool escalated;

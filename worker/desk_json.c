@@ -32,6 +32,15 @@ static bool put(json_t *o, const char *key, json_t *v)
     return v && json_object_set_new(o, key, v) == 0;
 }
 
+/* Whether m carries colour renditions: preparation renders them for tiers that allow colour. */
+static bool has_colour(const modq_media *m)
+{
+    for (int lv = 0; m && lv < MODQ_LEVEL_COUNT; lv++)
+        if (modq_media_rendition_colour(m, lv, NULL, NULL, NULL, NULL) == MODQ_BLUR_OK)
+            return true;
+    return false;
+}
+
 json_t *desk_json_item(const modq_desk *d, const desk_item *it)
 {
     const Modq__V1__Ticket *tk = it->p->ticket;
@@ -63,8 +72,7 @@ json_t *desk_json_item(const modq_desk *d, const desk_item *it)
          put(o, "level", json_integer(it->level)) &&
          put(o, "min_level", json_integer(modq_policy_tier_max_reveal(d->policy, tier))) &&
          put(o, "colour_allowed", json_boolean(modq_policy_tier_colour_allowed(d->policy, tier))) &&
-         /* Renditions are greyscale only in this version. */
-         put(o, "colour_available", json_false()) &&
+         put(o, "colour_available", json_boolean(has_colour(m))) &&
          put(o, "reason_required",
              json_boolean(modq_policy_tier_reason_required(d->policy, tier))) &&
          put(o, "lease_expires_ms", json_integer(it->lease_until)) &&

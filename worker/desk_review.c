@@ -126,6 +126,7 @@ static modq_desk_result lease(modq_desk *d, desk_out *o, desk_person *pr, desk_i
     d->lists[it->list].leased++;
     pr->item = it;
     it->level = level;
+    it->colour = false; /* modq_ledger_show records a greyscale view */
     it->shown_ms = t;
     it->policy_until = until > t ? until : t;
     renew(d, it, t);
@@ -250,20 +251,22 @@ static modq_desk_result own(const modq_desk *d, const desk_person *pr, const cha
     return MODQ_DESK_OK;
 }
 
-/* Moves pr's view of it to level (colour: asked for, never served in this version). A clearer
- * view is a reveal: policy first, then the ledger, then the audit. */
+/* Moves pr's view of it to level, in colour or not. A clearer level, or colour over greyscale, is
+ * a reveal: policy first, then the ledger, then the audit. Back to greyscale or to a heavier level
+ * is recorded too (the exposure rate drops), without an audit. */
 static modq_desk_result view(modq_desk *d, desk_out *o, desk_person *pr, desk_item *it, int level,
                              bool colour, const char *reason, int64_t t, modq_desk_denial *denial)
 {
+    const modq_media *m = it->p->media;
     bool typed = reason && reason[0];
-    bool reveal = colour || level < it->level;
+    bool reveal = level < it->level || (colour && !it->colour);
     modq_policy_result pr_r;
 
-    if (!it->p->media)
+    if (!m)
         return MODQ_DESK_ERR_NOT_FOUND;
-    if (modq_media_rendition(it->p->media, level, NULL, NULL, NULL, NULL) != MODQ_BLUR_OK)
+    if (modq_media_rendition(m, level, NULL, NULL, NULL, NULL) != MODQ_BLUR_OK)
         return MODQ_DESK_ERR_UNAVAILABLE;
-    if (level == it->level && !colour) {
+    if (level == it->level && colour == it->colour) {
         renew(d, it, t);
         return MODQ_DESK_OK;
     }
@@ -280,20 +283,23 @@ static modq_desk_result view(modq_desk *d, desk_out *o, desk_person *pr, desk_it
             *denial = (modq_desk_denial){why, modq_decision_until_ms(d->dec)};
         return MODQ_DESK_ERR_DENIED;
     }
-    if (colour)
-        return MODQ_DESK_ERR_UNAVAILABLE; /* allowed, but only greyscale renditions exist */
-    pr_r = modq_ledger_reveal(pr->ledger, level, false, t);
+    /* Allowed, but this item's media was prepared without colour (its tier forbade it then). The
+     * policy answers first, so a tier that forbids colour says so rather than "unavailable". */
+    if (colour && modq_media_rendition_colour(m, level, NULL, NULL, NULL, NULL) != MODQ_BLUR_OK)
+        return MODQ_DESK_ERR_UNAVAILABLE;
+    pr_r = modq_ledger_reveal(pr->ledger, level, colour, t);
     if (pr_r != MODQ_POLICY_OK)
         return pr_r == MODQ_POLICY_ERR_NOMEM ? MODQ_DESK_ERR_NOMEM : MODQ_DESK_ERR_STATE;
     pr->dirty = true;
     it->level = level;
+    it->colour = colour;
     it->policy_until = modq_decision_until_ms(d->dec);
     renew(d, it, t);
     if (reveal) {
         if (level < it->max_level || it->max_level < 0)
             it->max_level = level;
         d->reveals[level]++;
-        desk_out_audit(d, o, pr, MODQ__V1__AUDIT_ACTION__AUDIT_ACTION_REVEAL, it, level, false,
+        desk_out_audit(d, o, pr, MODQ__V1__AUDIT_ACTION__AUDIT_ACTION_REVEAL, it, level, colour,
                        reason, t);
     }
     return MODQ_DESK_OK;
@@ -325,7 +331,11 @@ static modq_desk_result look(modq_desk *d, const modq_desk_who *who, const char 
     if (data) {
         const uint8_t *src;
         size_t n;
-        (void)modq_media_rendition(it->p->media, level, &src, &n, NULL, NULL);
+        /* view() made sure the rendition of this level and colour exists. */
+        if (colour)
+            (void)modq_media_rendition_colour(it->p->media, level, &src, &n, NULL, NULL);
+        else
+            (void)modq_media_rendition(it->p->media, level, &src, &n, NULL, NULL);
         if (!(*data = malloc(n ? n : 1))) {
             r = MODQ_DESK_ERR_NOMEM;
             goto out;

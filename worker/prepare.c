@@ -7,6 +7,7 @@
 #include "prepare.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,6 +122,35 @@ static int pack_decision(const modq_prepare_ctx *ctx, modq_prepared *p, const au
     p->kind = MODQ_PREPARED_AUTO;
     p->verdict = a->verdict;
     return 0;
+}
+
+/*
+ * The options this ticket's media is made with: the shared ones, with a colour ladder exactly when
+ * the tier of its queue allows colour views. Other tiers (tier 4 in the shipped policy) get
+ * greyscale renditions only, whatever the shared options say, so no colour pixels of them outlive
+ * the decode. *own is the copy made when the shared options do not fit (caller frees with
+ * modq_opts_free) or NULL. Returns NULL when out of memory.
+ */
+static const modq_media_opts *media_opts_for(const modq_prepare_ctx *ctx, size_t qi,
+                                             modq_media_opts **own)
+{
+    const modq_media_opts *shared = ctx->media_opts;
+    bool allow =
+        modq_policy_tier_colour_allowed(ctx->policy, modq_policy_queue_tier(ctx->policy, qi));
+    bool asks = modq_opts_get(shared, MODQ_OPT_COLOUR) == 1 ||
+                modq_opts_get(shared, MODQ_OPT_COLOUR_TOO) == 1;
+
+    *own = NULL;
+    if (allow == asks)
+        return shared;
+    if (!(*own = modq_opts_copy(shared)) ||
+        modq_opts_set(*own, MODQ_OPT_COLOUR_TOO, allow) != MODQ_BLUR_OK ||
+        (!allow && modq_opts_set(*own, MODQ_OPT_COLOUR, 0) != MODQ_BLUR_OK)) {
+        modq_opts_free(*own);
+        *own = NULL;
+        return NULL;
+    }
+    return *own;
 }
 
 /* Renders what process deferred; media processed without deferral is already rendered. */
@@ -241,6 +271,8 @@ modq_prepared *modq_prepare_ticket(const modq_prepare_ctx *ctx, const void *msg,
     uint8_t *owned = NULL;
     size_t nbytes = 0;
     char err[320];
+    const modq_media_opts *opts = ctx->media_opts;
+    modq_media_opts *own_opts = NULL; /* this ticket's copy of the options, when it needs one */
     modq_blur_result br;
 
     if (!p)
@@ -260,26 +292,37 @@ modq_prepared *modq_prepare_ticket(const modq_prepare_ctx *ctx, const void *msg,
     if (lookup_decided(ctx, p, NULL, err, sizeof(err)))
         return p;
     if (p->ticket->media) {
+        /* Chosen before the decode: without deferral, process renders everything at once. */
+        if (!(opts = media_opts_for(ctx, (size_t)p->queue_index, &own_opts))) {
+            modq_prepared_free(p); /* out of memory: retried later, the message is in Kafka */
+            p = NULL;
+            goto out;
+        }
         if (media_bytes(ctx, p, &bytes, &nbytes, &owned))
-            return p;
-        br = modq_media_process(ctx->media_opts, bytes, nbytes, &p->media, err, sizeof(err));
+            goto out;
+        br = modq_media_process(opts, bytes, nbytes, &p->media, err, sizeof(err));
         free(owned);
         release_inline(p->ticket);
-        if (br != MODQ_BLUR_OK)
-            return dead_letter(p, modq_blur_code(br), "media: %s", err);
+        if (br != MODQ_BLUR_OK) {
+            dead_letter(p, modq_blur_code(br), "media: %s", err);
+            goto out;
+        }
     }
     if (!decide_or_review(ctx, p, now_ms)) {
         modq_prepared_free(p);
-        return NULL;
+        p = NULL;
+        goto out;
     }
     /* With deferred rendering, only tickets a person will see pay for renditions. */
     if (p->media && p->kind == MODQ_PREPARED_REVIEW) {
-        br = render_deferred(p->media, ctx->media_opts, err, sizeof(err));
+        br = render_deferred(p->media, opts, err, sizeof(err));
         if (br != MODQ_BLUR_OK)
-            return dead_letter(p, modq_blur_code(br), "media: %s", err);
+            dead_letter(p, modq_blur_code(br), "media: %s", err);
     } else {
         modq_media_release_image(p->media);
     }
+out:
+    modq_opts_free(own_opts);
     return p;
 }
 
