@@ -31,6 +31,7 @@ typedef struct route {
     const char *path; /* the whole path, or for item routes the action after {id}/ */
     const char *label;
     bool post; /* POST only; otherwise GET and HEAD */
+    bool acts; /* a GET that leases or reveals: no HEAD, which would act without showing */
     bool auth; /* needs a bearer token */
     void (*fn)(modq_api_call *c);
 } route;
@@ -40,23 +41,23 @@ static void readyz(modq_api_call *c);
 static void metrics(modq_api_call *c);
 
 static const route fixed_routes[] = {
-    {"/v1/next", "/v1/next", false, true, modq_api_next},
-    {"/v1/me", "/v1/me", false, true, modq_api_me},
-    {"/v1/team", "/v1/team", false, true, modq_api_team},
-    {"/v1/breaks/start", "/v1/breaks/start", true, true, modq_api_break_start},
-    {"/v1/breaks/end", "/v1/breaks/end", true, true, modq_api_break_end},
-    {"/v1/support", "/v1/support", true, true, modq_api_support},
-    {"/healthz", "/healthz", false, false, healthz},
-    {"/readyz", "/readyz", false, false, readyz},
-    {"/metrics", "/metrics", false, false, metrics},
+    {"/v1/next", "/v1/next", false, true, true, modq_api_next},
+    {"/v1/me", "/v1/me", false, false, true, modq_api_me},
+    {"/v1/team", "/v1/team", false, false, true, modq_api_team},
+    {"/v1/breaks/start", "/v1/breaks/start", true, false, true, modq_api_break_start},
+    {"/v1/breaks/end", "/v1/breaks/end", true, false, true, modq_api_break_end},
+    {"/v1/support", "/v1/support", true, false, true, modq_api_support},
+    {"/healthz", "/healthz", false, false, false, healthz},
+    {"/readyz", "/readyz", false, false, false, readyz},
+    {"/metrics", "/metrics", false, false, false, metrics},
 };
 
 static const route item_routes[] = {
-    {"media", "/v1/items/media", false, true, modq_api_media},
-    {"reveal", "/v1/items/reveal", true, true, modq_api_reveal},
-    {"decision", "/v1/items/decision", true, true, modq_api_decision},
-    {"escalate", "/v1/items/escalate", true, true, modq_api_escalate},
-    {"release", "/v1/items/release", true, true, modq_api_release},
+    {"media", "/v1/items/media", false, true, true, modq_api_media},
+    {"reveal", "/v1/items/reveal", true, false, true, modq_api_reveal},
+    {"decision", "/v1/items/decision", true, false, true, modq_api_decision},
+    {"escalate", "/v1/items/escalate", true, false, true, modq_api_escalate},
+    {"release", "/v1/items/release", true, false, true, modq_api_release},
 };
 
 static int64_t realtime_ms(void *arg)
@@ -498,8 +499,8 @@ void modq_api_handle(void *arg, const modq_http_req *q, modq_http_resp *r)
     modq_http_resp_route(r, rt->label);
     is_post = strcmp(method, "POST") == 0;
     if (rt->post != is_post ||
-        (!is_post && strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)) {
-        modq_http_resp_header(r, "Allow", rt->post ? ALLOW_POST : ALLOW_GET);
+        (!is_post && strcmp(method, "GET") != 0 && (rt->acts || strcmp(method, "HEAD") != 0))) {
+        modq_http_resp_header(r, "Allow", rt->post ? ALLOW_POST : rt->acts ? "GET" : ALLOW_GET);
         modq_api_error(&c, 405, "method_not_allowed", "This route does not take that method.",
                        NULL);
         return;

@@ -14,7 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MS_PER_DAY INT64_C(86400000)
+#define SUPPORT_REPEAT_MS      5000  /* presses closer than this are one request */
+#define SUPPORT_BARE_REPEAT_MS 60000 /* ... and for a request without a message */
+#define MS_PER_DAY             INT64_C(86400000)
 
 static size_t hash_id(const char *s, size_t buckets)
 {
@@ -459,10 +461,15 @@ modq_desk_result modq_desk_support(modq_desk *d, const modq_desk_who *who, const
     msg[n] = '\0';
     pthread_mutex_lock(&d->lock);
     if ((r = desk_person_begin(d, who, now_ms, &o, &pr, &t)) == MODQ_DESK_OK) {
+        /* Repeated presses within moments are one request (a minute for a bare one): the leads
+         * see the latest time either way, and the wellbeing topic is not flooded. */
+        int64_t since = pr->support_ms > 0 ? t - pr->support_ms : INT64_MAX;
+        bool repeat = since < SUPPORT_REPEAT_MS || (n == 0 && since < SUPPORT_BARE_REPEAT_MS);
         pr->support_ms = t;
-        desk_out_wellbeing(d, &o, pr,
-                           MODQ__V1__WELLBEING_EVENT_TYPE__WELLBEING_EVENT_SUPPORT_REQUESTED,
-                           MODQ_REASON_NONE, 0, -1, msg, t);
+        if (!repeat)
+            desk_out_wellbeing(d, &o, pr,
+                               MODQ__V1__WELLBEING_EVENT_TYPE__WELLBEING_EVENT_SUPPORT_REQUESTED,
+                               MODQ_REASON_NONE, 0, -1, msg, t);
         desk_person_flush(d, &o, pr);
     }
     pthread_mutex_unlock(&d->lock);
