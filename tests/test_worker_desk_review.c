@@ -73,6 +73,11 @@ static void test_full_reveal_needs_a_typed_reason_and_is_audited_with_it(void **
     assert_string_equal(e->reason, "NEEDS_REASON");
     assert_int_equal(e->reveal_level, 0);
     modq__v1__audit_event__free_unpacked(e, NULL);
+    /* White space is not a reason; and the same refusal again is counted, not audited again. */
+    assert_int_equal(modq_desk_reveal(f->desk, &a, "h1", 0, false, " \t\n", T0 + 25, &why),
+                     MODQ_DESK_ERR_DENIED);
+    assert_int_equal(why.reason, MODQ_REASON_NEEDS_REASON);
+    assert_int_equal(rec_audit_count(&f->rec, "h1", AU(REVEAL_DENIED)), 1);
 
     assert_int_equal(
         modq_desk_reveal(f->desk, &a, "h1", 0, false, "confirming the symbol", T0 + 30, &why),
@@ -92,7 +97,7 @@ static void test_full_reveal_needs_a_typed_reason_and_is_audited_with_it(void **
     free(data);
     modq_desk_get_counts(f->desk, &n);
     assert_int_equal(n.reveals[0], 1);
-    assert_int_equal(n.denials[MODQ_REASON_NEEDS_REASON], 2);
+    assert_int_equal(n.denials[MODQ_REASON_NEEDS_REASON], 3);
 
     /* Tier 2 may be revealed down to level 1 only, reason or not. */
     assert_int_equal(dt_next(f, &b, "nudity", T0, id, NULL), MODQ_DESK_OK);
@@ -489,7 +494,7 @@ static void test_qa_sample_is_reviewed_again_by_someone_else(void **state)
     modq_desk_get_counts(f->desk, &n);
     assert_int_equal(n.qa, 0);
 
-    /* A full desk keeps no sample. */
+    /* A desk too small to share keeps no sample. */
     dfx_desk(f, MIN(10), 1.0, 1);
     assert_int_equal(dt_add(f, "h3", "hate", 0, T0), MODQ_DESK_OK);
     assert_int_equal(dt_next(f, &a, "hate", T0 + MIN(60), id, NULL), MODQ_DESK_OK);
@@ -498,6 +503,25 @@ static void test_qa_sample_is_reviewed_again_by_someone_else(void **state)
         MODQ_DESK_OK);
     modq_desk_get_counts(f->desk, &n);
     assert_int_equal(n.qa, 0);
+
+    /* QA copies keep to a quarter of the desk: the rest stays free for new tickets. */
+    dfx_desk(f, MIN(10), 1.0, 8);
+    for (int i = 0; i < 3; i++) {
+        char tid[8];
+        snprintf(tid, sizeof tid, "k%d", i);
+        assert_int_equal(dt_add(f, tid, "hate", 0, T0), MODQ_DESK_OK);
+        assert_int_equal(dt_next(f, &a, "hate", T0 + MIN(60) + i * 10, id, NULL), MODQ_DESK_OK);
+        assert_int_equal(modq_desk_decide(f->desk, &a, id, "remove", NULL, 0, NULL,
+                                          T0 + MIN(60) + i * 10 + 5, NULL),
+                         MODQ_DESK_OK);
+    }
+    modq_desk_get_counts(f->desk, &n);
+    assert_int_equal(n.qa, 2);
+    for (int i = 0; i < 6; i++) { /* 2 QA copies + 6 tickets = 8 */
+        char tid[8];
+        snprintf(tid, sizeof tid, "m%d", i);
+        assert_int_equal(dt_add(f, tid, "hate", 0, T0 + MIN(61)), MODQ_DESK_OK);
+    }
 }
 
 static void test_decide_refuses_bad_requests_and_keeps_the_item(void **state)

@@ -52,6 +52,11 @@ typedef struct desk_item {
     bool qa;   /* a QA copy: its first decision below */
     int qa_verdict;
     char decided_by[DESK_ID_MAX];
+    /* The last refused reveal of this item: a repeat is counted, not audited again (one
+     * REVEAL_DENIED per distinct refusal, so a client retrying cannot flood the audit topic). */
+    int denied_level;
+    bool denied_colour;
+    int denied_reason; /* modq_policy_reason; 0 when none yet */
 } desk_item;
 
 typedef struct desk_list {

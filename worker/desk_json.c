@@ -77,7 +77,10 @@ json_t *desk_json_item(const modq_desk *d, const desk_item *it)
              json_boolean(modq_policy_tier_reason_required(d->policy, tier))) &&
          put(o, "lease_expires_ms", json_integer(it->lease_until)) &&
          put(o, "escalated", json_boolean(it->escalated)) &&
-         put(o, "escalation_note", json_string(it->note ? it->note : ""));
+         put(o, "escalation_note", json_string(it->note ? it->note : "")) &&
+         /* A QA copy is a blind second review: the first verdict is not shown, so as not to
+          * anchor the reviewer; the agreement is measured when they decide. */
+         put(o, "qa", json_boolean(it->qa));
     /* Last, so that it is consumed whatever happened before. */
     ok = put(o, "prior", prior) && ok;
     if (!ok) {

@@ -7,6 +7,7 @@
  */
 #include "desk_impl.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -254,11 +255,20 @@ static modq_desk_result own(const modq_desk *d, const desk_person *pr, const cha
 /* Moves pr's view of it to level, in colour or not. A clearer level, or colour over greyscale, is
  * a reveal: policy first, then the ledger, then the audit. Back to greyscale or to a heavier level
  * is recorded too (the exposure rate drops), without an audit. */
+/* A typed reason has at least one character that is not white space. */
+static bool has_text(const char *s)
+{
+    for (; s && *s; s++)
+        if (!isspace((unsigned char)*s))
+            return true;
+    return false;
+}
+
 static modq_desk_result view(modq_desk *d, desk_out *o, desk_person *pr, desk_item *it, int level,
                              bool colour, const char *reason, int64_t t, modq_desk_denial *denial)
 {
     const modq_media *m = it->p->media;
-    bool typed = reason && reason[0];
+    bool typed = has_text(reason);
     bool reveal = level < it->level || (colour && !it->colour);
     modq_policy_result pr_r;
 
@@ -277,8 +287,14 @@ static modq_desk_result view(modq_desk *d, desk_out *o, desk_person *pr, desk_it
     if (!modq_decision_allowed(d->dec)) {
         modq_policy_reason why = modq_decision_reason(d->dec);
         d->denials[why < MODQ_REASON_COUNT ? why : 0]++;
-        desk_out_audit(d, o, pr, MODQ__V1__AUDIT_ACTION__AUDIT_ACTION_REVEAL_DENIED, it, level,
-                       colour, modq_policy_reason_name(why), t);
+        if ((int)why != it->denied_reason || level != it->denied_level ||
+            colour != it->denied_colour) {
+            it->denied_reason = (int)why;
+            it->denied_level = level;
+            it->denied_colour = colour;
+            desk_out_audit(d, o, pr, MODQ__V1__AUDIT_ACTION__AUDIT_ACTION_REVEAL_DENIED, it, level,
+                           colour, modq_policy_reason_name(why), t);
+        }
         if (denial)
             *denial = (modq_desk_denial){why, modq_decision_until_ms(d->dec)};
         return MODQ_DESK_ERR_DENIED;
@@ -388,6 +404,12 @@ static bool labels_ok(const char *const *labels, size_t n)
     return true;
 }
 
+/* QA copies held at most: a quarter of the desk (none in a desk too small to share). */
+static size_t qa_cap(const modq_desk *d)
+{
+    return d->max_items / 4;
+}
+
 /* Turns it, just decided by pr, into a QA copy: the media stays, the offset is done. */
 static void keep_for_qa(modq_desk *d, desk_item *it, const desk_person *pr, int verdict)
 {
@@ -432,7 +454,9 @@ modq_desk_result modq_desk_decide(modq_desk *d, const modq_desk_who *who, const 
             goto out;
         d->decisions[v]++;
         desk_person_hide(d, &o, pr, MODQ__V1__AUDIT_ACTION__AUDIT_ACTION_DECIDED, NULL, t);
-        if (!it->escalated && d->qa_rate > 0.0 && d->nitems < d->max_items &&
+        /* QA copies have their own share of the desk: tickets keep the rest, so a QA backlog
+         * can never stop new tickets from being taken. */
+        if (!it->escalated && d->qa_rate > 0.0 && d->lists[d->nq + DESK_VQ_QA].count < qa_cap(d) &&
             (double)(desk_random(d) >> 11) * 0x1.0p-53 < d->qa_rate)
             keep_for_qa(d, it, pr, v);
         else
