@@ -159,6 +159,27 @@ out:
     return queued;
 }
 
+/*
+ * The decisions follower may have recorded this ticket as decided (by another worker) after
+ * preparation looked and before the desk took it; its own forget then found nothing. Looking
+ * again once the item is on the desk closes that window: the follower records before it forgets,
+ * so one of the two always sees the other.
+ */
+static void forget_if_decided(modq_run *r, const char *ticket_id)
+{
+    modq_desk_ref ref;
+    int decided;
+
+    pthread_mutex_lock(&r->decided_lock);
+    decided = modq_decided_has_ticket(r->decided, ticket_id);
+    pthread_mutex_unlock(&r->decided_lock);
+    if (decided && modq_desk_forget_ticket(r->desk, ticket_id, &ref) == 1) {
+        COUNTER(r, duplicate);
+        if (ref.topic[0] != '\0')
+            modq_consume_complete(r->consume, ref.topic, ref.partition, ref.offset);
+    }
+}
+
 /* A pool job: one ticket message (owned; destroyed here). */
 void modq_run_job(void *job, void *arg)
 {
@@ -192,10 +213,13 @@ void modq_run_job(void *job, void *arg)
     case MODQ_PREPARED_REVIEW: {
         modq_desk_ref ref = {.partition = msg->partition, .offset = msg->offset}, held;
         snprintf(ref.topic, sizeof ref.topic, "%s", topic);
+        char tid[MODQ_DECIDED_MAX_ID + 1]; /* p is the desk's, and may be gone, once added */
+        snprintf(tid, sizeof tid, "%s", p->ticket ? p->ticket->ticket_id : "");
         modq_desk_result dr = modq_desk_add(r->desk, p, &ref, now);
         if (dr == MODQ_DESK_OK) {
             COUNTER(r, review);
             p = NULL; /* the desk's now */
+            forget_if_decided(r, tid);
         } else if (dr == MODQ_DESK_ERR_INVALID_ARG && p->ticket != NULL &&
                    modq_desk_holds(r->desk, p->ticket->ticket_id, &held)) {
             /* The same message again (its partition came back while a person still held it):
