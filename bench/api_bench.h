@@ -1,0 +1,54 @@
+/*
+ * api_bench.h: what the parts of modq-bench-api share (bench/api_bench.c drives the load,
+ * api_report.c prints what it measured, api_produce.c puts the review tickets on Kafka).
+ */
+#ifndef MODQ_BENCH_API_H
+#define MODQ_BENCH_API_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The routes measured, in the order they are printed. */
+enum { API_NEXT, API_MEDIA, API_DECISION, API_HEALTHZ, API_NROUTES };
+
+typedef struct api_run_opts {
+    const char *url, *tokens;
+    size_t associates, probes;
+    double seconds, think_ms, probe_ms;
+    int server_pid; /* 0: the worker's CPU time is not read */
+} api_run_opts;
+
+/* CPU seconds used so far (user + system): the worker's (from /proc) and this process's. */
+typedef struct api_cpu {
+    bool server_ok;
+    double server_s, client_s;
+} api_cpu;
+
+void api_cpu_read(int server_pid, api_cpu *c);
+
+/* One route's answers: latency in µs and arrival in ms since the start, n of each. */
+typedef struct api_route {
+    const char *name, *key;
+    const uint32_t *lat_us, *at_ms;
+    size_t n, dropped;
+    unsigned long errors;
+} api_route;
+
+typedef struct api_result {
+    const api_run_opts *opts;
+    double seconds; /* from the first request to the last answer */
+    unsigned long items, denied;
+    unsigned long long media_bytes;
+    const char *first_error; /* "" when none */
+    api_cpu cpu0, cpu1;
+    api_route routes[API_NROUTES];
+} api_result;
+
+/* Prints the report and the JSON line on stdout; 0, or -1 when out of memory. */
+int api_report(const api_result *r, double target_p99_ms, int slices);
+
+/* `modq-bench-api produce ...`: its own usage and exit status (api_produce.c). */
+int api_produce_main(int argc, char **argv);
+
+#endif
