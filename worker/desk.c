@@ -93,17 +93,40 @@ desk_item *desk_item_find(const modq_desk *d, const char *ticket_id)
     return it;
 }
 
+/* Does a come before b in a list: higher priority, then older, then arrived first? */
+static bool ranks_before(const desk_item *a, const desk_item *b)
+{
+    const Modq__V1__Ticket *ta = a->p->ticket, *tb = b->p->ticket;
+    if (ta->priority != tb->priority)
+        return ta->priority > tb->priority;
+    if (ta->created_at_ms != tb->created_at_ms)
+        return ta->created_at_ms < tb->created_at_ms;
+    return a->seq < b->seq;
+}
+
+/*
+ * Lists are kept in the order people get items (ranks_before), so that choosing the next item
+ * stops at the first one a person may take instead of reading the whole desk under its lock.
+ * New tickets are mostly the youngest: the walk from the tail is short.
+ */
 void desk_item_push(modq_desk *d, desk_item *it, size_t list)
 {
     desk_list *l = &d->lists[list];
+    desk_item *after = l->tail;
+
+    while (after && ranks_before(it, after))
+        after = after->prev;
     it->list = list;
-    it->next = NULL;
-    it->prev = l->tail;
-    if (l->tail)
-        l->tail->next = it;
+    it->prev = after;
+    it->next = after ? after->next : l->head;
+    if (it->next)
+        it->next->prev = it;
+    else
+        l->tail = it;
+    if (after)
+        after->next = it;
     else
         l->head = it;
-    l->tail = it;
     l->count++;
     if (it->lessee)
         l->leased++;

@@ -152,29 +152,39 @@ static void choose(modq_desk *d, const modq_desk_who *who, desk_person *pr, cons
 {
     memset(d->checks, 0, d->nq * sizeof(*d->checks));
     for (size_t l = s->first; l < s->last; l++) {
+        /* A policy queue's items share one category and one policy answer, and its list is in
+         * rank order: the first item this person may take (or the first the policy refuses) is
+         * the list's best, and the rest cannot beat it. Virtual queues mix categories: read whole.
+         */
+        bool ranked = l < d->nq;
         for (desk_item *it = d->lists[l].head; it; it = it->next) {
             modq_desk_denial no = {MODQ_REASON_SKILL, 0};
             const desk_check *c;
+            bool eligible = false;
             if (excluded(it, pr))
                 continue;
             if (desk_person_has_skills(who, it)) {
+                eligible = true;
                 c = check_cached(d, pr, it->qi, s->virtual_q, t);
                 if (c->allowed) {
                     if (better(d, it, *best, pr->last_category))
                         *best = it;
+                    if (ranked)
+                        break;
                     continue;
                 }
                 no = (modq_desk_denial){c->reason, c->until};
             }
             /* Asked for anything: queues this person may never take are not news to them. */
-            if (no.reason == MODQ_REASON_COUNT ||
-                (s->any && (no.reason == MODQ_REASON_ROLE || no.reason == MODQ_REASON_SKILL ||
-                            no.reason == MODQ_REASON_OPT_OUT)))
-                continue;
-            if (better(d, it, *refused, pr->last_category)) {
+            if (no.reason != MODQ_REASON_COUNT &&
+                !(s->any && (no.reason == MODQ_REASON_ROLE || no.reason == MODQ_REASON_SKILL ||
+                             no.reason == MODQ_REASON_OPT_OUT)) &&
+                better(d, it, *refused, pr->last_category)) {
                 *refused = it;
                 *why = no;
             }
+            if (ranked && eligible)
+                break; /* the policy answers the same for the rest of this queue */
         }
     }
 }
