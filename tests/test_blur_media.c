@@ -104,7 +104,10 @@ static void test_media_dihedral_variants_catch_rotated_copy(void **state)
                   modq_pdq_distance(probe[0], modq_media_pdq_dihedral(b, 0)),
                   modq_pdq_distance_dihedral(probe, modq_media_pdq_dihedral(b, 0)));
     assert_true(modq_pdq_distance(probe[0], modq_media_pdq_dihedral(b, 0)) > 31);
-    assert_true(modq_pdq_distance_dihedral(probe, modq_media_pdq_dihedral(b, 0)) <= 8);
+    /* A rotated copy is a near-exact match through its dihedral variant: well inside the bank
+     * threshold (31), while the plain hash is far off. Measured: 10 bits (libvips without orc;
+     * 8 with it: the two resize paths round differently). */
+    assert_true(modq_pdq_distance_dihedral(probe, modq_media_pdq_dihedral(b, 0)) <= 16);
     assert_null(modq_media_pdq_dihedral(a, MODQ_PDQ_DIHEDRAL));
     modq_media_free(a);
     modq_media_free(b);
