@@ -56,3 +56,16 @@ modq_add_script_test(test_worker_web
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/test_worker_web.sh ${CMAKE_BINARY_DIR}
   TIMEOUT 420)
 set_tests_properties(test_worker_web PROPERTIES RUN_SERIAL TRUE)
+
+# End-to-end and fault tests of modq-worker with clients we did not write (Python kafka, kcat)
+# against modq-devbroker: outcomes (e2e), kill -9 restarts (e2e_kill, MODQ_TEST_SEED replays),
+# broker down/up, injected errors and a rebalance (e2e_faults). They load both cores: serial.
+foreach(t e2e e2e_kill e2e_faults)
+  modq_add_script_test(test_worker_${t}
+    COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/test_worker_${t}.sh $<TARGET_FILE:modq-devbroker>
+            $<TARGET_FILE:modq-worker> $<TARGET_FILE:modq-media>
+    TIMEOUT 300)
+endforeach()
+set_tests_properties(test_worker_e2e PROPERTIES TIMEOUT 180)
+set_tests_properties(test_worker_e2e test_worker_e2e_kill test_worker_e2e_faults
+                     PROPERTIES RUN_SERIAL TRUE)
