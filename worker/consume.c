@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const char *const result_text[MODQ_CONSUME_RESULT_COUNT] = {
     [MODQ_CONSUME_OK] = "success",
@@ -498,14 +499,69 @@ modq_consume_result modq_consume_stop_fetching(modq_consume *c)
     return MODQ_CONSUME_OK;
 }
 
+/* Partitions librdkafka still counts as assigned (0 when it cannot say). */
+static int assignment_size(modq_consume *c)
+{
+    rd_kafka_topic_partition_list_t *l = NULL;
+    int n = 0;
+    if (rd_kafka_assignment(c->rk, &l) == RD_KAFKA_RESP_ERR_NO_ERROR && l != NULL)
+        n = l->cnt;
+    if (l != NULL)
+        rd_kafka_topic_partition_list_destroy(l);
+    return n;
+}
+
+/* Serves the consumer for up to ms while cond(c) holds; messages polled meanwhile are dropped
+ * (every partition is paused: they are in flight at most, and come back to the next owner). */
+static void serve_while(modq_consume *c, bool (*cond)(modq_consume *), int64_t ms)
+{
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        if (!cond(c) || (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 >= ms)
+            return;
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, 50);
+        if (m != NULL)
+            rd_kafka_message_destroy(m);
+    }
+}
+
+static bool not_joined(modq_consume *c)
+{
+    return !atomic_load(&c->joined);
+}
+
+static bool still_assigned(modq_consume *c)
+{
+    return assignment_size(c) > 0;
+}
+
 modq_consume_result modq_consume_close(modq_consume *c, char *errstr, size_t errstr_size)
 {
-    if (c == NULL || errstr == NULL || errstr_size == 0)
+    return modq_consume_close_within(c, MODQ_CONSUME_CLOSE_WAIT_MS, errstr, errstr_size);
+}
+
+modq_consume_result modq_consume_close_within(modq_consume *c, int64_t wait_ms, char *errstr,
+                                              size_t errstr_size)
+{
+    if (c == NULL || errstr == NULL || errstr_size == 0 || wait_ms < 0)
         return MODQ_CONSUME_ERR_INVALID_ARG;
     modq_consume_result r = modq_consume_commit(c, true, errstr, errstr_size);
     if (r == MODQ_CONSUME_ERR_CLOSED || r == MODQ_CONSUME_ERR_INVALID_ARG)
         return r;
-    /* The revocation inside commits what changed since and reports what was in flight. */
+    /*
+     * librdkafka 2.0.2 has two shutdown faults this works around. Closing before the first
+     * assignment aborts in the cooperative-sticky assignor (librdkafka #4312, fixed in 2.3.0):
+     * wait, bounded, for the join. And rd_kafka_consumer_close can block for ever inside its own
+     * revocation (rd_kafka_incremental_unassign) when a rebalance is under way: so leave the
+     * group's partitions first, through unsubscribe and our own polls (the revocation commits
+     * what changed and reports what was in flight, as the close would), then close with nothing
+     * left to revoke.
+     */
+    serve_while(c, not_joined, wait_ms / 2);
+    rd_kafka_unsubscribe(c->rk);
+    serve_while(c, still_assigned, wait_ms / 2);
     rd_kafka_resp_err_t err = rd_kafka_consumer_close(c->rk);
     c->closed = true;
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR && r == MODQ_CONSUME_OK) {

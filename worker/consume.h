@@ -141,6 +141,12 @@ modq_consume_result modq_consume_stop_fetching(modq_consume *c);
  * committed again if changed, reported to on_revoked). Poll thread.
  */
 modq_consume_result modq_consume_close(modq_consume *c, char *errstr, size_t errstr_size);
+/* As modq_consume_close, spending at most about wait_ms (plus the close itself, which then has
+ * nothing left to revoke) on the first join and on leaving the partitions; see consume.c for the
+ * librdkafka faults this avoids. modq_consume_close waits MODQ_CONSUME_CLOSE_WAIT_MS. */
+modq_consume_result modq_consume_close_within(modq_consume *c, int64_t wait_ms, char *errstr,
+                                              size_t errstr_size);
+#define MODQ_CONSUME_CLOSE_WAIT_MS 10000
 
 /*
  * Frees c (NULL is fine). Every message handed out must have been destroyed before. Without a

@@ -9,6 +9,7 @@
 #include "offsets.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -41,6 +42,7 @@ struct modq_consume {
     size_t metadata_cap;
     modq_consume_callbacks cb;
     bool stopped, closed;
+    atomic_bool joined; /* a rebalance assigned (possibly nothing): the group state exists */
     size_t npaused;
     uint64_t skipped, late, strays;
     uint64_t problems[MODQ_CONSUME_PROBLEM_COUNT];

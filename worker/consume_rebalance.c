@@ -298,8 +298,9 @@ void modq_consume_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                                rd_kafka_topic_partition_list_t *partitions, void *opaque)
 {
     (void)rk;
-    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS)
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         on_assign(opaque, partitions);
-    else
+        atomic_store(&((modq_consume *)opaque)->joined, true);
+    } else
         on_revoke(opaque, partitions);
 }

@@ -469,7 +469,9 @@ modq_run_result modq_run_drain(modq_run *r, int64_t grace_ms)
                        "unconfirmed", u, NULL);
     }
     commit(r, true);
-    if (modq_consume_close(r->consume, err, sizeof err) != MODQ_CONSUME_OK) {
+    left = deadline - r->clock(r->clock_arg);
+    if (modq_consume_close_within(r->consume, left > MIN_FLUSH_MS ? left : MIN_FLUSH_MS, err,
+                                  sizeof err) != MODQ_CONSUME_OK) {
         modq_log_write(r->log, MODQ_LOG_WARN, "consumer close failed", "error", err, NULL);
         if (rc == MODQ_RUN_OK)
             rc = MODQ_RUN_ERR_FATAL;
