@@ -182,9 +182,15 @@ static int resolve_queues(const modq_policy *pol, const char *list, queue *q, ch
                      MAX_QUEUES);
             return -1;
         }
-        snprintf(q[n].name, sizeof q[n].name, "%s", p);
-        snprintf(q[n].category, sizeof q[n].category, "%s",
-                 modq_policy_queue_category(pol, (size_t)qi));
+        /* The policy's own strings: it caps names below MODQ_POLICY_NAME_MAX. */
+        const char *qn = modq_policy_queue_name(pol, (size_t)qi);
+        const char *qc = modq_policy_queue_category(pol, (size_t)qi);
+        if (strlen(qn) >= sizeof q[n].name || strlen(qc) >= sizeof q[n].category) {
+            snprintf(err, errsz, "--queues: a queue or category name is too long");
+            return -1;
+        }
+        memcpy(q[n].name, qn, strlen(qn) + 1);
+        memcpy(q[n].category, qc, strlen(qc) + 1);
         q[n++].topic = modq_policy_queue_topic(pol, (size_t)qi);
         p = comma ? comma + 1 : NULL;
     }
