@@ -235,6 +235,7 @@ EXPECT = [  # (values path, effective configuration path)
     ("fetch.maxBytes", "fetch.max_bytes"),
     ("fetch.timeoutMs", "fetch.timeout_ms"),
     ("http.leaseSeconds", "http.lease_seconds"),
+    ("http.threads", "http.threads"),
     ("http.qaSampleRate", "http.qa_sample_rate"),
     ("jwt.issuer", "jwt.issuer"),
     ("jwt.audience", "jwt.audience"),

@@ -47,6 +47,7 @@
  *                                                                   pdq_threshold 0..256 [31]}
  * http.listen                    listen     127.0.0.1:8080          HOST:PORT, [V6]:PORT
  * http.lease_seconds             int        600                     10..86400
+ * http.threads                   int        0 (= 4)                 0..64
  * http.qa_sample_rate            number     0.05                    0..1
  * http.static_dir                path       see below (1)
  * jwt.hs256_secret_file          path       ""                      secret, read at load (3)

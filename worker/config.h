@@ -154,6 +154,7 @@ const char *modq_config_http_listen(const modq_config *c); /* as given, "HOST:PO
 const char *modq_config_http_host(const modq_config *c);   /* without [] for IPv6 */
 int modq_config_http_port(const modq_config *c);
 int modq_config_http_lease_seconds(const modq_config *c);
+int modq_config_http_threads(const modq_config *c); /* 0 = the HTTP module's default (4) */
 double modq_config_http_qa_sample_rate(const modq_config *c);
 const char *modq_config_http_static_dir(const modq_config *c); /* the resolved path */
 

@@ -300,6 +300,10 @@ int modq_config_http_lease_seconds(const modq_config *c)
 {
     return (int)c->lease_seconds;
 }
+int modq_config_http_threads(const modq_config *c)
+{
+    return (int)c->http_threads;
+}
 double modq_config_http_qa_sample_rate(const modq_config *c)
 {
     return c->qa_sample_rate;

@@ -118,6 +118,7 @@ struct modq_config {
     char http_host[TEXT_MAX];
     int http_port;
     int64_t lease_seconds;
+    int64_t http_threads;
     double qa_sample_rate;
     char static_dir[MODQ_CONFIG_PATH_MAX];
 

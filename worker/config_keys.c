@@ -65,6 +65,7 @@ static const key_def keys[] = {
     INT("fetch.timeout_ms", fetch_timeout_ms, 100, 600000, "10000"),
     STR("http.listen", http_listen, SK_LISTEN, 1, "127.0.0.1:8080"),
     INT("http.lease_seconds", lease_seconds, 10, 86400, "600"),
+    INT("http.threads", http_threads, 0, 64, "0"),
     {.key = "http.qa_sample_rate",
      .type = KT_DOUBLE,
      .offset = OFF(qa_sample_rate),

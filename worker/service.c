@@ -317,6 +317,7 @@ modq_service_result modq_service_new(const modq_config *cfg, const modq_policy *
         .static_dir = modq_config_http_static_dir(cfg),
         .handler = modq_api_handle,
         .handler_arg = s->api,
+        .threads = (unsigned)modq_config_http_threads(cfg),
         .metrics = s->metrics,
     };
     if (modq_http_new(&ho, &s->http, err, sizeof err) != MODQ_HTTP_OK) {

@@ -95,6 +95,7 @@ fetch:
 banks: {{ .Values.banks | toJson }}
 http:
   lease_seconds: {{ .Values.http.leaseSeconds | toJson }}
+  threads: {{ .Values.http.threads | toJson }}
   qa_sample_rate: {{ .Values.http.qaSampleRate | toJson }}
   static_dir: /usr/share/modq/web
 jwt:
