@@ -2,7 +2,8 @@
  * api_bench.c: modq-bench-api, the load side of bench/api (see bench/README.md).
  *
  *   modq-bench-api run --url URL --tokens FILE [--associates N] [--seconds S] [--think-ms MS]
- *                      [--probes N] [--probe-ms MS] [--server-pid PID]
+ *                      [--probes N] [--probe-ms MS] [--server-pid PID] [--phase NAME]
+ *                      [--target-ms MS]
  *   modq-bench-api produce ... (api_produce.c: the review tickets, put on Kafka up front)
  *
  * run: N simulated associates (token i of FILE for associate i), each looping GET /v1/next ->
@@ -12,20 +13,20 @@
  * Beside them, a few probes ask GET /healthz at a steady pace: the cheapest route of the same
  * server under the same load, so the difference is what tokens, the desk and the policy add.
  *
- * All of it runs on one libcurl multi handle (socket interface over epoll) in one thread, with
- * keep-alive connections opened before the clock starts, so the client takes as little as it
- * can of the two cores it shares with the worker. A latency runs from handing the request to
- * libcurl until libcurl reports it done, so it includes this client's own delays.
+ * All of it runs in one thread over epoll, one keep-alive HTTP/1.1 connection per associate and
+ * probe (api_conn.c), opened before the clock starts, so the client takes as little as it can of
+ * the two cores it shares with the worker. A latency runs from handing the request to the
+ * kernel until the last byte of the answer is read, so it includes this client's own delays.
  *
  * It prints p50/p90/p99/max per route, requests per second, /v1/next over the run, CPU time, the
- * target line (PASS/MISS) and one JSON line last.
+ * target line (PASS/MISS; --target-ms 0: a capacity line instead, for a phase the target is not
+ * judged on) and one JSON line last.
  *
  * Exit status: 0 when the run completed (PASS or MISS alike), 1 when a request failed or the
  * run could not start, 2 on a usage error.
  */
 #include "api_bench.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdbool.h>
@@ -38,21 +39,23 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_ASSOCIATES 2000
-#define MAX_PROBES     64
-#define MAX_SECONDS    3600
-#define TOKENS_MAX     (8u * 1024 * 1024) /* the tokens file, whole */
-#define TOKEN_MAX      4096
-#define BODY_MAX       (64u * 1024) /* a /v1/next answer is about 1 KiB */
-#define URL_MAX        1024
-#define ID_MAX         256
-#define SAMPLES_MAX    (8u * 1024 * 1024) /* per route: 64 MiB at most; later ones are dropped */
-#define SLICES         10
-#define POLL_MS        50
-#define EPOLL_BATCH    256
-#define TARGET_P99_MS  20.0
-#define ERR_MAX        256
-#define DECISION_BODY  "{\"verdict\":\"no_violation\"}"
+#define MAX_ASSOCIATES    2000
+#define MAX_PROBES        64
+#define MAX_SECONDS       3600
+#define TOKENS_MAX        (8u * 1024 * 1024) /* the tokens file, whole */
+#define TOKEN_MAX         4096
+#define BODY_MAX          (64u * 1024) /* a /v1/next answer is about 1 KiB */
+#define URL_MAX           1024
+#define REQ_MAX           (TOKEN_MAX + 2048) /* one request, headers and body */
+#define REQUEST_TIMEOUT_S 30.0
+#define ID_MAX            256
+#define SAMPLES_MAX       (8u * 1024 * 1024) /* per route: 64 MiB at most; later ones are dropped */
+#define SLICES            10
+#define POLL_MS           50
+#define EPOLL_BATCH       256
+#define TARGET_P99_MS     20.0
+#define ERR_MAX           256
+#define DECISION_BODY     "{\"verdict\":\"no_violation\"}"
 
 static const char *const ROUTE_NAMES[API_NROUTES] = {
     "GET /v1/next", "GET /v1/items/{id}/media", "POST /v1/items/{id}/decision", "GET /healthz"};
@@ -66,28 +69,23 @@ typedef struct series {
 } series;
 
 typedef struct agent {
-    CURL *h;
-    struct curl_slist *hdr;
+    api_conn *c;
+    const char *token; /* NULL for a probe: /healthz needs none */
     int route;
-    bool probe, done, warm;
+    bool probe, done, warm, busy, want_out;
     double t0_us, wake_us; /* wake_us > 0: sleeping until then (a probe's pace, a think time) */
     uint64_t rng;          /* think-time jitter */
     char id[ID_MAX];       /* the leased item, URL-escaped */
-    char url[URL_MAX];
-    char body[BODY_MAX];
-    size_t len;
-    bool overflow;
+    char req[REQ_MAX];     /* the request in flight, whole */
     unsigned long items;
 } agent;
 
 typedef struct bench {
-    CURLM *m;
-    int ep;          /* epoll: the sockets libcurl asked to watch */
-    double timer_us; /* when libcurl wants CURL_SOCKET_TIMEOUT; < 0: never */
+    int ep; /* epoll over every connection, data.ptr = its agent */
     agent *a;
-    size_t nassoc, nprobe, busy, working; /* working: associates not done */
-    size_t thinking;                      /* associates asleep between items */
-    const char *base;
+    size_t nassoc, nprobe, busy, working;                  /* working: associates not done */
+    size_t thinking;                                       /* associates asleep between items */
+    char host[URL_MAX], port[16], authority[URL_MAX + 32]; /* from --url http://HOST:PORT */
     double start_us, end_us, deadline_us, probe_us, think_us;
     series s[API_NROUTES];
     unsigned long long media_bytes;
@@ -111,6 +109,32 @@ static int parse_long(const char *s, long lo, long hi, long *out)
     if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
         return -1;
     *out = v;
+    return 0;
+}
+
+/* http://HOST:PORT[/] into b->host, b->port and b->authority (the Host header); -1 otherwise. */
+static int parse_url(bench *b, const char *url)
+{
+    const char *h = url + 7, *colon, *end;
+    size_t hl, pl;
+    if (strncmp(url, "http://", 7) != 0 || !(colon = strrchr(h, ':')))
+        return -1;
+    end = colon + 1 + strspn(colon + 1, "0123456789");
+    hl = (size_t)(colon - h);
+    pl = (size_t)(end - colon - 1);
+    if (hl == 0 || hl >= sizeof b->host || pl == 0 || pl >= sizeof b->port ||
+        (*end != '\0' && strcmp(end, "/") != 0))
+        return -1;
+    memcpy(b->host, h, hl);
+    b->host[hl] = '\0';
+    memcpy(b->port, colon + 1, pl);
+    b->port[pl] = '\0';
+    snprintf(b->authority, sizeof b->authority, "%s:%s", b->host, b->port);
+    /* [::1]:8080 names the address without its brackets for getaddrinfo */
+    if (b->host[0] == '[' && b->host[hl - 1] == ']') {
+        memmove(b->host, b->host + 1, hl - 2);
+        b->host[hl - 2] = '\0';
+    }
     return 0;
 }
 
@@ -140,52 +164,12 @@ static int series_add(series *s, double lat_us, double at_ms)
     return 0;
 }
 
-/* Keeps a /v1/next answer (capped: one that does not fit is an error); other bodies are only
- * counted, as a page would hand the image to the browser. */
-static size_t on_body(char *p, size_t size, size_t nmemb, void *arg)
+/* Watches a's socket for answers, and for room to write while a request is part sent. */
+static int watch(bench *b, agent *a, bool out, int op)
 {
-    agent *a = arg;
-    size_t n = size * nmemb;
-    if (a->route != API_NEXT) {
-        a->len += n;
-    } else if (a->len + n < sizeof a->body) {
-        memcpy(a->body + a->len, p, n);
-        a->len += n;
-    } else {
-        a->overflow = true;
-    }
-    return n;
-}
-
-/* Sets a's next request (route) going: the clock starts when it is handed to libcurl. */
-static int start(bench *b, agent *a, int route)
-{
-    int w;
-    a->route = route;
-    a->len = 0;
-    a->overflow = false;
-    if (route == API_NEXT)
-        w = snprintf(a->url, sizeof a->url, "%s/v1/next", b->base);
-    else if (route == API_MEDIA)
-        w = snprintf(a->url, sizeof a->url, "%s/v1/items/%s/media", b->base, a->id);
-    else if (route == API_DECISION)
-        w = snprintf(a->url, sizeof a->url, "%s/v1/items/%s/decision", b->base, a->id);
-    else
-        w = snprintf(a->url, sizeof a->url, "%s/healthz", b->base);
-    if (w < 0 || (size_t)w >= sizeof a->url)
-        return -1;
-    curl_easy_setopt(a->h, CURLOPT_URL, a->url);
-    if (route == API_DECISION) {
-        curl_easy_setopt(a->h, CURLOPT_POSTFIELDS, DECISION_BODY);
-        curl_easy_setopt(a->h, CURLOPT_POSTFIELDSIZE, (long)strlen(DECISION_BODY));
-    } else {
-        curl_easy_setopt(a->h, CURLOPT_HTTPGET, 1L);
-    }
-    a->t0_us = now_us();
-    if (curl_multi_add_handle(b->m, a->h) != CURLM_OK)
-        return -1;
-    b->busy++;
-    return 0;
+    struct epoll_event ev = {.events = EPOLLIN | (out ? EPOLLOUT : 0u), .data.ptr = a};
+    a->want_out = out;
+    return epoll_ctl(b->ep, op, api_conn_fd(a->c), &ev);
 }
 
 static void stop_agent(bench *b, agent *a)
@@ -195,71 +179,138 @@ static void stop_agent(bench *b, agent *a)
     a->done = true;
 }
 
-static void note_error(bench *b, agent *a, CURLcode cr, long status)
+static void note_error(bench *b, agent *a, const char *what)
 {
     b->s[a->route].errors++;
     if (b->first_err[0] == '\0') {
-        /* Only a /v1/next body is kept (a->len < sizeof a->body): say what the server said. */
-        int shown = a->route == API_NEXT ? (int)(a->len < 120 ? a->len : 120) : 0;
-        snprintf(b->first_err, sizeof b->first_err, "%s: %s, HTTP %ld: %.*s", ROUTE_NAMES[a->route],
-                 curl_easy_strerror(cr), status, shown, a->body);
+        /* A bad status says what the server said, from the start of its body. */
+        size_t len = 0;
+        const char *body = api_conn_status(a->c) ? api_conn_body(a->c, &len) : "";
+        snprintf(b->first_err, sizeof b->first_err, "%s: %s, HTTP %d: %.*s", ROUTE_NAMES[a->route],
+                 what, api_conn_status(a->c), (int)(len < 120 ? len : 120), body);
     }
+}
+
+/* A connection that failed takes its agent out of the run: the error is reported, and nothing
+ * more is sent on a connection whose state is unknown. */
+static void fail(bench *b, agent *a, const char *what)
+{
+    note_error(b, a, what);
+    if (a->busy) {
+        a->busy = false;
+        b->busy--;
+    }
+    epoll_ctl(b->ep, EPOLL_CTL_DEL, api_conn_fd(a->c), NULL);
+    stop_agent(b, a);
+}
+
+/* Sets a's next request (route) going: the clock starts when its first byte is handed to the
+ * kernel. -1 only when the request does not fit (a bug); a connection failure is fail(). */
+static int start(bench *b, agent *a, int route)
+{
+    int w, sent;
+    char auth[TOKEN_MAX + 32] = "";
+    a->route = route;
+    if (a->token)
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", a->token);
+    if (route == API_NEXT)
+        w = snprintf(a->req, sizeof a->req, "GET /v1/next HTTP/1.1\r\nHost: %s\r\n%s\r\n",
+                     b->authority, auth);
+    else if (route == API_MEDIA)
+        w = snprintf(a->req, sizeof a->req, "GET /v1/items/%s/media HTTP/1.1\r\nHost: %s\r\n%s\r\n",
+                     a->id, b->authority, auth);
+    else if (route == API_DECISION)
+        w = snprintf(a->req, sizeof a->req,
+                     "POST /v1/items/%s/decision HTTP/1.1\r\nHost: %s\r\n%s"
+                     "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+                     a->id, b->authority, auth, strlen(DECISION_BODY), DECISION_BODY);
+    else
+        w = snprintf(a->req, sizeof a->req, "GET /healthz HTTP/1.1\r\nHost: %s\r\n\r\n",
+                     b->authority);
+    if (w < 0 || (size_t)w >= sizeof a->req)
+        return -1;
+    a->busy = true;
+    b->busy++;
+    a->t0_us = now_us();
+    if ((sent = api_conn_send(a->c, a->req, (size_t)w)) < 0)
+        fail(b, a, "send failed");
+    else if (sent == 0 && watch(b, a, true, EPOLL_CTL_MOD) != 0)
+        fail(b, a, "epoll failed");
+    return 0;
+}
+
+/* Percent-encodes an item id for its path segment into out; -1 when it does not fit. */
+static int escape_id(const char *id, char *out, size_t outsz)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)id; *p; p++) {
+        bool plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                     (*p >= '0' && *p <= '9') || strchr("-._~", *p) != NULL;
+        if (o + (plain ? 1 : 3) >= outsz)
+            return -1;
+        if (plain) {
+            out[o++] = (char)*p;
+        } else {
+            out[o++] = '%';
+            out[o++] = hex[*p >> 4];
+            out[o++] = hex[*p & 15];
+        }
+    }
+    out[o] = '\0';
+    return 0;
 }
 
 /* The item id of a /v1/next answer into a->id (escaped); 1 = an item, 0 = none, -1 = bad. */
 static int next_item(agent *a)
 {
     json_t *root, *item;
-    const char *id;
-    char *esc;
+    const char *id, *body;
+    size_t len;
     int rc = -1;
 
-    a->body[a->len] = '\0';
-    if (a->overflow || !(root = json_loadb(a->body, a->len, 0, NULL)))
+    body = api_conn_body(a->c, &len);
+    if (len > BODY_MAX || !(root = json_loadb(body, len, 0, NULL)))
         return -1;
     item = json_object_get(root, "item");
-    if (json_is_null(item)) {
+    if (json_is_null(item))
         rc = 0;
-    } else if ((id = json_string_value(json_object_get(item, "id"))) != NULL &&
-               (esc = curl_easy_escape(NULL, id, 0)) != NULL) {
-        if (strlen(esc) < sizeof a->id) {
-            memcpy(a->id, esc, strlen(esc) + 1);
-            rc = 1;
-        }
-        curl_free(esc);
-    }
+    else if ((id = json_string_value(json_object_get(item, "id"))) != NULL)
+        rc = escape_id(id, a->id, sizeof a->id) == 0 ? 1 : -1;
     json_decref(root);
     return rc;
 }
 
-/* One answer for a: records it and says what a does next (-1: out of memory). */
-static int finish(bench *b, agent *a, CURLcode cr, double t1)
+/* a's answer is in: records it and says what a does next (-1: out of memory or a bug). */
+static int finish(bench *b, agent *a, double t1)
 {
-    long status = 0;
-    int route = a->route, then = -1, got = 0;
-    bool ok;
+    int route = a->route, then = -1, got = 0, status = api_conn_status(a->c);
+    size_t len = 0;
+    bool ok = status == 200;
 
-    curl_easy_getinfo(a->h, CURLINFO_RESPONSE_CODE, &status);
-    ok = cr == CURLE_OK && status == 200;
+    a->busy = false;
+    b->busy--;
     if (a->warm) {
         a->warm = false;
         if (!ok) {
-            note_error(b, a, cr, status);
+            note_error(b, a, "warm-up");
             stop_agent(b, a);
         }
         return 0;
     }
     if (ok && series_add(&b->s[route], t1 - a->t0_us, (t1 - b->start_us) / 1e3) != 0)
         return -1;
-    if (route == API_MEDIA && ok)
-        b->media_bytes += a->len;
-    if (route == API_NEXT && cr == CURLE_OK && status == 423) {
+    if (route == API_MEDIA && ok) {
+        api_conn_body(a->c, &len);
+        b->media_bytes += len;
+    }
+    if (route == API_NEXT && status == 423) {
         b->denied++; /* the bench policy should never refuse: the report says so */
         stop_agent(b, a);
         return 0;
     }
     if (!ok || (route == API_NEXT && (got = next_item(a)) < 0)) {
-        note_error(b, a, cr, status);
+        note_error(b, a, ok ? "an answer without an item" : "not 200");
         stop_agent(b, a);
         return 0;
     }
@@ -285,68 +336,52 @@ static int finish(bench *b, agent *a, CURLcode cr, double t1)
         b->thinking++;
         return 0;
     }
-    return start(b, a, then) == 0 ? 0 : -1;
+    return start(b, a, then);
 }
 
-/* libcurl says which sockets to watch for what: epoll follows (socket_action interface, so
- * a turn costs the sockets that are ready, not all 200 connections). */
-static int on_socket(CURL *e, curl_socket_t fd, int what, void *arg, void *sockp)
+/* One socket event for a: the rest of its request out, or its answer in. */
+static int on_event(bench *b, agent *a, uint32_t events)
 {
-    bench *b = arg;
-    struct epoll_event ev = {0};
-    (void)e, (void)sockp;
-    if (what == CURL_POLL_REMOVE) {
-        epoll_ctl(b->ep, EPOLL_CTL_DEL, fd, NULL);
+    int r;
+    if (!a->busy)
+        return 0; /* a failed agent's socket, or an answer nobody asked for: ignored */
+    if ((events & EPOLLOUT) && a->want_out) {
+        if ((r = api_conn_writable(a->c)) < 0) {
+            fail(b, a, "send failed");
+            return 0;
+        }
+        if (r == 1 && watch(b, a, false, EPOLL_CTL_MOD) != 0) {
+            fail(b, a, "epoll failed");
+            return 0;
+        }
+    }
+    if (!(events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
+        return 0;
+    if ((r = api_conn_readable(a->c)) < 0) {
+        fail(b, a, "connection failed or answer not plain HTTP/1.1");
         return 0;
     }
-    ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0u) | (what & CURL_POLL_OUT ? EPOLLOUT : 0u);
-    ev.data.fd = fd;
-    if (epoll_ctl(b->ep, EPOLL_CTL_MOD, fd, &ev) != 0 &&
-        (errno != ENOENT || epoll_ctl(b->ep, EPOLL_CTL_ADD, fd, &ev) != 0))
-        return -1;
-    return 0;
+    return r == 1 ? finish(b, a, now_us()) : 0;
 }
 
-static int on_timer(CURLM *m, long ms, void *arg)
-{
-    bench *b = arg;
-    (void)m;
-    b->timer_us = ms < 0 ? -1.0 : now_us() + (double)ms * 1e3;
-    return 0;
-}
-
-/* Hands every finished transfer to finish(), stamped when libcurl reported it done. */
-static int reap(bench *b)
-{
-    CURLMsg *msg;
-    int left = 0;
-    double t = now_us();
-    while ((msg = curl_multi_info_read(b->m, &left)) != NULL) {
-        char *priv = NULL;
-        if (msg->msg != CURLMSG_DONE)
-            continue;
-        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
-        curl_multi_remove_handle(b->m, msg->easy_handle);
-        b->busy--;
-        if (finish(b, (agent *)(void *)priv, msg->data.result, t) != 0)
-            return -1;
-    }
-    return 0;
-}
-
-/* Turns the multi handle until nothing is in flight; probes run while associates work. */
+/* Runs until nothing is in flight; probes run while associates work. */
 static int drive(bench *b)
 {
     struct epoll_event ev[EPOLL_BATCH];
     while (b->busy > 0 || b->thinking > 0) {
-        int running = 0, n;
+        int n;
         double t = now_us(), wait_ms = POLL_MS;
 
         /* Sleepers whose time has come: associates back from thinking, probes on their pace.
-         * Once the associates are done or the time is up, nobody starts again. */
+         * Once the associates are done or the time is up, nobody starts again. A request
+         * without an answer after REQUEST_TIMEOUT_S fails its agent. */
         for (size_t i = 0; i < b->nassoc + b->nprobe; i++) {
             agent *p = &b->a[i];
             bool over = b->working == 0 || t >= b->deadline_us;
+            if (p->busy && t - p->t0_us > REQUEST_TIMEOUT_S * 1e6) {
+                fail(b, p, "no answer in time");
+                continue;
+            }
             if (p->wake_us <= 0 || (!over && p->wake_us > t)) {
                 if (p->wake_us > 0 && (p->wake_us - t) / 1e3 < wait_ms)
                     wait_ms = (p->wake_us - t) / 1e3;
@@ -355,54 +390,18 @@ static int drive(bench *b)
             p->wake_us = 0;
             if (!p->probe)
                 b->thinking--;
-            if (over)
+            if (over || p->done)
                 stop_agent(b, p);
             else if (start(b, p, p->probe ? API_HEALTHZ : API_NEXT) != 0)
                 return -1;
         }
-        if (b->timer_us >= 0 && (b->timer_us - t) / 1e3 < wait_ms)
-            wait_ms = (b->timer_us - t) / 1e3;
         n = epoll_wait(b->ep, ev, EPOLL_BATCH, wait_ms > 0 ? (int)(wait_ms + 0.999) : 0);
         if (n < 0 && errno != EINTR)
             return -1;
-        for (int i = 0; i < n; i++) {
-            int flags = (ev[i].events & EPOLLIN ? CURL_CSELECT_IN : 0) |
-                        (ev[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
-                        (ev[i].events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
-            if (curl_multi_socket_action(b->m, ev[i].data.fd, flags, &running) != CURLM_OK ||
-                reap(b) != 0)
+        for (int i = 0; i < n; i++)
+            if (on_event(b, (agent *)ev[i].data.ptr, ev[i].events) != 0)
                 return -1;
-        }
-        if (b->timer_us >= 0 && now_us() >= b->timer_us) {
-            b->timer_us = -1; /* libcurl sets it again if it wants another */
-            if (curl_multi_socket_action(b->m, CURL_SOCKET_TIMEOUT, 0, &running) != CURLM_OK ||
-                reap(b) != 0)
-                return -1;
-        }
     }
-    return 0;
-}
-
-static int agent_init(agent *a, const char *token)
-{
-    char hdr[TOKEN_MAX + 32];
-    int w;
-    if (!(a->h = curl_easy_init()))
-        return -1;
-    if (token) {
-        w = snprintf(hdr, sizeof hdr, "Authorization: Bearer %s", token);
-        if (w < 0 || (size_t)w >= sizeof hdr ||
-            !(a->hdr = curl_slist_append(NULL, "Content-Type: application/json")) ||
-            !curl_slist_append(a->hdr, hdr))
-            return -1;
-        curl_easy_setopt(a->h, CURLOPT_HTTPHEADER, a->hdr);
-    }
-    curl_easy_setopt(a->h, CURLOPT_PRIVATE, (char *)a);
-    curl_easy_setopt(a->h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(a->h, CURLOPT_WRITEDATA, a);
-    curl_easy_setopt(a->h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(a->h, CURLOPT_TCP_NODELAY, 1L);
-    curl_easy_setopt(a->h, CURLOPT_TIMEOUT_MS, 30000L);
     return 0;
 }
 
@@ -449,8 +448,13 @@ static int read_tokens(const char *path, size_t want, char **buf, char **toks, c
 
 int main(int argc, char **argv)
 {
-    api_run_opts o = {.associates = 200, .seconds = 60, .probes = 4, .probe_ms = 10};
-    bench b = {.ep = -1, .timer_us = -1};
+    api_run_opts o = {.associates = 200,
+                      .seconds = 60,
+                      .probes = 4,
+                      .probe_ms = 10,
+                      .phase = "run",
+                      .target_ms = TARGET_P99_MS};
+    bench b = {.ep = -1};
     char **toks = NULL, *tokbuf = NULL, err[ERR_MAX] = "";
     api_cpu c0 = {0}, c1 = {0};
     int rc = 1;
@@ -461,7 +465,7 @@ int main(int argc, char **argv)
     if (argc < 2 || strcmp(argv[1], "run") != 0) {
         fputs("usage: modq-bench-api run --url URL --tokens FILE [--associates N] [--seconds S]\n"
               "                          [--think-ms MS] [--probes N] [--probe-ms MS]\n"
-              "                          [--server-pid PID]\n"
+              "                          [--server-pid PID] [--phase NAME] [--target-ms MS]\n"
               "       modq-bench-api produce --help\n",
               stderr);
         return 2;
@@ -481,6 +485,10 @@ int main(int argc, char **argv)
             bad = parse_long(val, 0, MAX_PROBES, &v) || ((o.probes = (size_t)v), 0);
         else if (!bad && strcmp(k, "--think-ms") == 0)
             bad = parse_long(val, 0, 600000, &v) || ((o.think_ms = (double)v), 0);
+        else if (!bad && strcmp(k, "--phase") == 0)
+            bad = strlen(val) > 32 || !(o.phase = val);
+        else if (!bad && strcmp(k, "--target-ms") == 0)
+            bad = parse_long(val, 0, 10000, &v) || ((o.target_ms = (double)v), 0);
         else if (!bad && strcmp(k, "--probe-ms") == 0)
             bad = parse_long(val, 1, 10000, &v) || !(o.probe_ms = (double)v);
         else if (!bad && strcmp(k, "--server-pid") == 0)
@@ -497,36 +505,36 @@ int main(int argc, char **argv)
         fputs("modq-bench-api: run needs --url and --tokens\n", stderr);
         return 2;
     }
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-        return 1;
-    b.base = o.url;
+    if (!(toks = calloc(o.associates, sizeof *toks)) ||
+        !(b.a = calloc(o.associates + o.probes, sizeof *b.a)) ||
+        (b.ep = epoll_create1(EPOLL_CLOEXEC)) < 0) {
+        snprintf(err, sizeof err, "out of memory");
+        goto out;
+    }
     b.nassoc = o.associates;
     b.nprobe = o.probes;
     b.probe_us = o.probe_ms * 1e3;
     b.think_us = o.think_ms * 1e3;
-    if (!(toks = calloc(b.nassoc, sizeof *toks)) ||
-        !(b.a = calloc(b.nassoc + b.nprobe, sizeof *b.a)) || !(b.m = curl_multi_init()) ||
-        (b.ep = epoll_create1(EPOLL_CLOEXEC)) < 0) {
-        snprintf(err, sizeof err, "out of memory");
+    if (parse_url(&b, o.url) != 0) {
+        snprintf(err, sizeof err, "--url wants http://HOST:PORT, not '%.200s'", o.url);
         goto out;
     }
     if (read_tokens(o.tokens, b.nassoc, &tokbuf, toks, err, sizeof err) != 0)
         goto out;
     /* Every connection stays open between requests: one per associate and probe. */
-    curl_multi_setopt(b.m, CURLMOPT_MAXCONNECTS, (long)(b.nassoc + b.nprobe + 8));
-    curl_multi_setopt(b.m, CURLMOPT_SOCKETFUNCTION, on_socket);
-    curl_multi_setopt(b.m, CURLMOPT_SOCKETDATA, &b);
-    curl_multi_setopt(b.m, CURLMOPT_TIMERFUNCTION, on_timer);
-    curl_multi_setopt(b.m, CURLMOPT_TIMERDATA, &b);
     for (size_t i = 0; i < b.nassoc + b.nprobe; i++) {
-        if (agent_init(&b.a[i], i < b.nassoc ? toks[i] : NULL) != 0) {
-            snprintf(err, sizeof err, "curl handle %zu: out of memory", i);
+        agent *a = &b.a[i];
+        if (!(a->c = api_conn_open(b.host, b.port, err, sizeof err)))
+            goto out;
+        if (watch(&b, a, false, EPOLL_CTL_ADD) != 0) {
+            snprintf(err, sizeof err, "epoll: %s", strerror(errno));
             goto out;
         }
-        b.a[i].probe = i >= b.nassoc;
-        b.a[i].rng = 0x9e3779b97f4a7c15ULL * (i + 1); /* any non-zero seed, fixed per run */
+        a->probe = i >= b.nassoc;
+        a->token = a->probe ? NULL : toks[i];
+        a->rng = 0x9e3779b97f4a7c15ULL * (i + 1); /* any non-zero seed, fixed per run */
     }
-    /* Warm-up, not timed: one /healthz per handle opens its keep-alive connection. */
+    /* Warm-up, not timed: one /healthz per connection, so the worker has taken each one in. */
     b.working = b.nassoc;
     b.deadline_us = now_us() + 60e6;
     for (size_t i = 0; i < b.nassoc + b.nprobe; i++) {
@@ -535,8 +543,7 @@ int main(int argc, char **argv)
             goto out;
     }
     if (drive(&b) != 0 || b.first_err[0]) {
-        snprintf(err, sizeof err, "warm-up: %.200s",
-                 b.first_err[0] ? b.first_err : "libcurl failed");
+        snprintf(err, sizeof err, "warm-up: %.200s", b.first_err[0] ? b.first_err : "epoll failed");
         goto out;
     }
     api_cpu_read(o.server_pid, &c0);
@@ -555,7 +562,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < b.nprobe; i++) /* spread over one period, not all at once */
         b.a[b.nassoc + i].wake_us = b.start_us + b.probe_us * (double)(i + 1) / (double)b.nprobe;
     if (drive(&b) != 0) {
-        snprintf(err, sizeof err, "libcurl or memory failed during the run");
+        snprintf(err, sizeof err, "epoll or memory failed during the run");
         goto out;
     }
     b.end_us = now_us();
@@ -574,19 +581,13 @@ int main(int argc, char **argv)
             res.routes[r] = (api_route){ROUTE_NAMES[r], ROUTE_KEYS[r],  b.s[r].lat_us, b.s[r].at_ms,
                                         b.s[r].n,       b.s[r].dropped, b.s[r].errors};
         }
-        rc = api_report(&res, TARGET_P99_MS, SLICES) == 0 && !b.first_err[0] && !b.denied ? 0 : 1;
+        rc = api_report(&res, SLICES) == 0 && !b.first_err[0] && !b.denied ? 0 : 1;
     }
 out:
     if (err[0])
         fprintf(stderr, "modq-bench-api: %s\n", err);
-    for (size_t i = 0; b.a && i < b.nassoc + b.nprobe; i++) {
-        if (b.a[i].h && b.m)
-            curl_multi_remove_handle(b.m, b.a[i].h);
-        curl_easy_cleanup(b.a[i].h);
-        curl_slist_free_all(b.a[i].hdr);
-    }
-    if (b.m)
-        curl_multi_cleanup(b.m);
+    for (size_t i = 0; b.a && i < b.nassoc + b.nprobe; i++)
+        api_conn_close(b.a[i].c);
     if (b.ep >= 0)
         close(b.ep);
     for (int r = 0; r < API_NROUTES; r++) {
@@ -596,6 +597,5 @@ out:
     free(b.a);
     free(toks);
     free(tokbuf);
-    curl_global_cleanup();
     return rc;
 }

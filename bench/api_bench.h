@@ -14,6 +14,8 @@ enum { API_NEXT, API_MEDIA, API_DECISION, API_HEALTHZ, API_NROUTES };
 
 typedef struct api_run_opts {
     const char *url, *tokens;
+    const char *phase; /* the run's name in the report: "paced", "saturation" */
+    double target_ms;  /* the /v1/next p99 target judged on this run; 0: not judged here */
     size_t associates, probes;
     double seconds, think_ms, probe_ms;
     int server_pid; /* 0: the worker's CPU time is not read */
@@ -46,7 +48,27 @@ typedef struct api_result {
 } api_result;
 
 /* Prints the report and the JSON line on stdout; 0, or -1 when out of memory. */
-int api_report(const api_result *r, double target_p99_ms, int slices);
+int api_report(const api_result *r, int slices);
+
+/* One keep-alive HTTP/1.1 connection to the worker, one request at a time (api_conn.c). */
+typedef struct api_conn api_conn;
+
+/* Connects (blocking) and returns a non-blocking connection the caller frees with
+ * api_conn_close(); NULL with err filled when it cannot. */
+api_conn *api_conn_open(const char *host, const char *port, char *err, size_t errsz);
+int api_conn_fd(const api_conn *c);
+/* Starts sending req[0..len) (borrowed: it must stay put until the answer is in) and forgets the
+ * last answer. 1: all sent; 0: the rest goes when the socket is writable (api_conn_writable);
+ * -1: the connection failed. */
+int api_conn_send(api_conn *c, const char *req, size_t len);
+int api_conn_writable(api_conn *c);
+/* Reads what has come: 1 = the answer is complete, 0 = more to come, -1 = the connection failed
+ * or the answer is not plain HTTP/1.1 with a Content-Length (or is over 16 MiB). */
+int api_conn_readable(api_conn *c);
+/* The complete answer's status and body (owned by c, valid until the next send). */
+int api_conn_status(const api_conn *c);
+const char *api_conn_body(const api_conn *c, size_t *len);
+void api_conn_close(api_conn *c);
 
 /* `modq-bench-api produce ...`: its own usage and exit status (api_produce.c). */
 int api_produce_main(int argc, char **argv);

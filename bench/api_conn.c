@@ -1,0 +1,197 @@
+/*
+ * api_conn.c: the load side's HTTP/1.1 connections (api_bench.h). One non-blocking keep-alive
+ * socket per simulated associate, one request at a time, each answer read by its Content-Length.
+ *
+ * Why not libcurl, as the rest of modq uses: the load generator shares the two cores with the
+ * worker it measures, and on a saturation run libcurl's multi interface cost this client about
+ * 40 µs of CPU per request, close to what the worker spent answering it. What the client takes
+ * the worker does not get, and the latency measured grows with it. The worker's answers all
+ * have one plain shape (status line, headers, Content-Length, body), so a reader for exactly
+ * that shape is short; anything else (chunked, no length, oversized) is an error, not a guess.
+ */
+#include "api_bench.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define HEAD_MAX   (16u * 1024)        /* status line and headers of one answer */
+#define ANSWER_MAX (16u * 1024 * 1024) /* a whole answer; renditions are a few KiB */
+#define READ_MIN   (16u * 1024)        /* room asked of recv() at least, per call */
+
+struct api_conn {
+    int fd;
+    const char *req; /* the request being sent: the caller's, until the answer is in */
+    size_t req_len, req_off;
+    char *buf; /* the answer so far: status line and headers, then the body */
+    size_t len, cap;
+    size_t head_len; /* 0 until the blank line after the headers has been read */
+    size_t body_len;
+    int status;
+};
+
+api_conn *api_conn_open(const char *host, const char *port, char *err, size_t errsz)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai = NULL;
+    api_conn *c = NULL;
+    int one = 1, gai, fl;
+
+    if ((gai = getaddrinfo(host, port, &hints, &ai)) != 0) {
+        snprintf(err, errsz, "%s:%s: %s", host, port, gai_strerror(gai));
+        return NULL;
+    }
+    if (!(c = calloc(1, sizeof *c))) {
+        snprintf(err, errsz, "out of memory");
+        goto out;
+    }
+    /* Connected while blocking (before any clock starts), non-blocking from then on. */
+    c->fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+    if (c->fd < 0 || connect(c->fd, ai->ai_addr, ai->ai_addrlen) != 0 ||
+        setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0 ||
+        (fl = fcntl(c->fd, F_GETFL)) < 0 || fcntl(c->fd, F_SETFL, fl | O_NONBLOCK) != 0) {
+        snprintf(err, errsz, "connect %s:%s: %s", host, port, strerror(errno));
+        api_conn_close(c);
+        c = NULL;
+    }
+out:
+    freeaddrinfo(ai);
+    return c;
+}
+
+int api_conn_fd(const api_conn *c)
+{
+    return c->fd;
+}
+
+/* Writes what the kernel takes now: 1 = all sent, 0 = the rest waits for EPOLLOUT, -1 = error. */
+static int flush(api_conn *c)
+{
+    while (c->req_off < c->req_len) {
+        ssize_t n = send(c->fd, c->req + c->req_off, c->req_len - c->req_off, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+        c->req_off += (size_t)n;
+    }
+    return 1;
+}
+
+int api_conn_send(api_conn *c, const char *req, size_t len)
+{
+    c->req = req;
+    c->req_len = len;
+    c->req_off = 0;
+    c->len = c->head_len = c->body_len = 0;
+    c->status = 0;
+    return flush(c);
+}
+
+int api_conn_writable(api_conn *c)
+{
+    return flush(c);
+}
+
+/* The headers are in c->buf[0 .. head_len): status and Content-Length, or -1 when the answer is
+ * not one this reader takes. */
+static int parse_head(api_conn *c)
+{
+    const char *p = c->buf, *end = c->buf + c->head_len, *eol;
+    bool have_len = false;
+
+    if (c->head_len < 12 || strncmp(p, "HTTP/1.1 ", 9) != 0 || p[9] < '1' || p[9] > '5')
+        return -1;
+    c->status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
+    for (p = memchr(p, '\n', (size_t)(end - p)); p && p + 1 < end; p = eol) {
+        size_t n;
+        p++;
+        if (!(eol = memchr(p, '\n', (size_t)(end - p))))
+            break;
+        n = (size_t)(eol - p);
+        if (n >= 15 && strncasecmp(p, "Content-Length:", 15) == 0) {
+            unsigned long long v = 0;
+            const char *q = p + 15;
+            while (*q == ' ')
+                q++;
+            if (*q < '0' || *q > '9')
+                return -1;
+            for (; *q >= '0' && *q <= '9'; q++) {
+                v = v * 10 + (unsigned)(*q - '0');
+                if (v > ANSWER_MAX)
+                    return -1;
+            }
+            c->body_len = (size_t)v;
+            have_len = true;
+        } else if (n >= 18 && strncasecmp(p, "Transfer-Encoding:", 18) == 0) {
+            return -1; /* chunked answers are not expected from the worker */
+        }
+    }
+    return have_len && c->head_len + c->body_len <= ANSWER_MAX ? 0 : -1;
+}
+
+int api_conn_readable(api_conn *c)
+{
+    for (;;) {
+        ssize_t n;
+        if (c->cap - c->len < READ_MIN) {
+            size_t cap = c->cap ? 2 * c->cap : 4 * READ_MIN;
+            char *b;
+            if (cap > ANSWER_MAX + READ_MIN)
+                return -1;
+            if (!(b = realloc(c->buf, cap)))
+                return -1;
+            c->buf = b;
+            c->cap = cap;
+        }
+        n = recv(c->fd, c->buf + c->len, c->cap - c->len - 1, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+        if (n == 0)
+            return -1; /* closed by the worker in the middle of a request */
+        c->len += (size_t)n;
+        if (c->head_len == 0) {
+            char *blank;
+            c->buf[c->len] = '\0';
+            if ((blank = strstr(c->buf, "\r\n\r\n")) != NULL) {
+                c->head_len = (size_t)(blank - c->buf) + 4;
+                if (parse_head(c) != 0)
+                    return -1;
+            } else if (c->len > HEAD_MAX) {
+                return -1;
+            }
+        }
+        if (c->head_len > 0 && c->len >= c->head_len + c->body_len)
+            return c->len == c->head_len + c->body_len ? 1 : -1; /* nothing was asked for more */
+    }
+}
+
+int api_conn_status(const api_conn *c)
+{
+    return c->status;
+}
+
+const char *api_conn_body(const api_conn *c, size_t *len)
+{
+    *len = c->body_len;
+    return c->buf ? c->buf + c->head_len : "";
+}
+
+void api_conn_close(api_conn *c)
+{
+    if (!c)
+        return;
+    if (c->fd >= 0)
+        close(c->fd);
+    free(c->buf);
+    free(c);
+}
