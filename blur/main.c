@@ -387,7 +387,7 @@ int main(int argc, char **argv)
         else if (strcmp(a, "--kind") == 0)
             kind = val;
         else if (strcmp(a, "--count") == 0)
-            bad = parse_int(val, 1, 10000, &count);
+            bad = parse_int(val, 1, 100000, &count);
         else if (strcmp(a, "--seed") == 0)
             bad = parse_int(val, 0, UINT32_MAX, &seed);
         else if (strcmp(a, "--size") == 0)
