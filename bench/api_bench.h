@@ -57,6 +57,11 @@ typedef struct api_conn api_conn;
  * api_conn_close(); NULL with err filled when it cannot. */
 api_conn *api_conn_open(const char *host, const char *port, char *err, size_t errsz);
 int api_conn_fd(const api_conn *c);
+/* Between requests: true when the worker has closed the connection (it closes idle ones after
+ * 30 s, which a long think time reaches); api_conn_reconnect() then opens a new one (blocking,
+ * on loopback), -1 when it cannot. The fd changes. */
+bool api_conn_closed(const api_conn *c);
+int api_conn_reconnect(api_conn *c);
 /* Starts sending req[0..len) (borrowed: it must stay put until the answer is in) and forgets the
  * last answer. 1: all sent; 0: the rest goes when the socket is writable (api_conn_writable);
  * -1: the connection failed. */

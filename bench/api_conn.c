@@ -29,6 +29,9 @@
 
 struct api_conn {
     int fd;
+    struct sockaddr_storage addr; /* for api_conn_reconnect */
+    socklen_t addr_len;
+    int family, type, proto;
     const char *req; /* the request being sent: the caller's, until the answer is in */
     size_t req_len, req_off;
     char *buf; /* the answer so far: status line and headers, then the body */
@@ -38,25 +41,40 @@ struct api_conn {
     int status;
 };
 
+/* Connects c->fd (blocking, before any clock starts), then makes it non-blocking. */
+static int dial(api_conn *c)
+{
+    int one = 1, fl;
+    c->fd = socket(c->family, c->type | SOCK_CLOEXEC, c->proto);
+    if (c->fd < 0 || connect(c->fd, (const struct sockaddr *)&c->addr, c->addr_len) != 0 ||
+        setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0 ||
+        (fl = fcntl(c->fd, F_GETFL)) < 0 || fcntl(c->fd, F_SETFL, fl | O_NONBLOCK) != 0)
+        return -1;
+    return 0;
+}
+
 api_conn *api_conn_open(const char *host, const char *port, char *err, size_t errsz)
 {
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai = NULL;
     api_conn *c = NULL;
-    int one = 1, gai, fl;
+    int gai;
 
     if ((gai = getaddrinfo(host, port, &hints, &ai)) != 0) {
         snprintf(err, errsz, "%s:%s: %s", host, port, gai_strerror(gai));
         return NULL;
     }
-    if (!(c = calloc(1, sizeof *c))) {
+    if (!(c = calloc(1, sizeof *c)) || ai->ai_addrlen > sizeof c->addr) {
         snprintf(err, errsz, "out of memory");
+        free(c);
+        c = NULL;
         goto out;
     }
-    /* Connected while blocking (before any clock starts), non-blocking from then on. */
-    c->fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-    if (c->fd < 0 || connect(c->fd, ai->ai_addr, ai->ai_addrlen) != 0 ||
-        setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0 ||
-        (fl = fcntl(c->fd, F_GETFL)) < 0 || fcntl(c->fd, F_SETFL, fl | O_NONBLOCK) != 0) {
+    memcpy(&c->addr, ai->ai_addr, ai->ai_addrlen);
+    c->addr_len = ai->ai_addrlen;
+    c->family = ai->ai_family;
+    c->type = ai->ai_socktype;
+    c->proto = ai->ai_protocol;
+    if (dial(c) != 0) {
         snprintf(err, errsz, "connect %s:%s: %s", host, port, strerror(errno));
         api_conn_close(c);
         c = NULL;
@@ -64,6 +82,21 @@ api_conn *api_conn_open(const char *host, const char *port, char *err, size_t er
 out:
     freeaddrinfo(ai);
     return c;
+}
+
+int api_conn_reconnect(api_conn *c)
+{
+    if (c->fd >= 0)
+        close(c->fd);
+    c->len = c->head_len = c->body_len = 0;
+    return dial(c);
+}
+
+bool api_conn_closed(const api_conn *c)
+{
+    char b;
+    ssize_t n = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
 }
 
 int api_conn_fd(const api_conn *c)
@@ -107,7 +140,8 @@ static int parse_head(api_conn *c)
     const char *p = c->buf, *end = c->buf + c->head_len, *eol;
     bool have_len = false;
 
-    if (c->head_len < 12 || strncmp(p, "HTTP/1.1 ", 9) != 0 || p[9] < '1' || p[9] > '5')
+    if (c->head_len < 12 || strncmp(p, "HTTP/1.1 ", 9) != 0 || p[9] < '1' || p[9] > '5' ||
+        p[10] < '0' || p[10] > '9' || p[11] < '0' || p[11] > '9')
         return -1;
     c->status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
     for (p = memchr(p, '\n', (size_t)(end - p)); p && p + 1 < end; p = eol) {
