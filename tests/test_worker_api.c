@@ -131,6 +131,37 @@ static void test_next_break_due_names_when_it_clears(void **state)
     free(tok);
 }
 
+/* Paused (Kafka confirms nothing): 503 "paused" for new work, the held item still comes back. */
+static void test_next_while_paused_is_503_paused_but_the_held_item_returns(void **state)
+{
+    at_fixture *f = *state;
+    char *a = at_token(f, "a1", "associate"), *b = at_token(f, "b1", "associate"), *id;
+    at_resp r;
+    json_t *js;
+
+    at_add_item(f, "t-1", "hate", true, NULL);
+    at_add_item(f, "t-2", "hate", true, NULL);
+    id = next_id(f, a, NULL);
+    assert_string_equal(id, "t-1");
+    free(id);
+    modq_desk_set_paused(f->desk, true);
+    assert_int_equal(at_request(f, "GET", "/v1/next", b, NULL, &r), 503);
+    js = at_json(&r);
+    assert_string_equal(json_string_value(json_object_get(js, "error")), "paused");
+    assert_non_null(strstr(json_string_value(json_object_get(js, "message")), "cannot be saved"));
+    json_decref(js);
+    at_resp_free(&r);
+    id = next_id(f, a, NULL);
+    assert_string_equal(id, "t-1");
+    free(id);
+    modq_desk_set_paused(f->desk, false);
+    id = next_id(f, b, NULL);
+    assert_string_equal(id, "t-2");
+    free(id);
+    free(a);
+    free(b);
+}
+
 static void test_next_unknown_queue_is_404_naming_it_escaped(void **state)
 {
     at_fixture *f = *state;
@@ -569,6 +600,7 @@ int main(void)
         T(test_next_with_nothing_waiting_is_null),
         T(test_next_denied_by_policy_is_423_with_reason),
         T(test_next_break_due_names_when_it_clears),
+        T(test_next_while_paused_is_503_paused_but_the_held_item_returns),
         T(test_next_unknown_queue_is_404_naming_it_escaped),
         T(test_media_serves_the_current_level_uncached),
         T(test_media_bad_parameters_and_other_people),

@@ -2,7 +2,8 @@
  * test_worker_desk.c: the review desk's items, queues and leases (worker/desk.c,
  * worker/desk_review.c) with the real policy engine and real prepared items: which item next()
  * hands out and to whom, queues a person may not take, lease expiry to the millisecond, hand-backs,
- * the size cap, revoked partitions and tickets decided elsewhere.
+ * the size cap, revoked partitions, tickets decided elsewhere, and the pause while Kafka confirms
+ * nothing.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -331,6 +332,35 @@ static void test_forget_ticket_drops_waiting_and_leased_items(void **state)
     assert_int_equal(modq_desk_forget_ticket(f->desk, "never-seen", NULL), 0);
 }
 
+/* Paused: no new lease for anyone, but a person's own item comes back and can be decided. */
+static void test_paused_desk_hands_out_nothing_new_but_keeps_what_is_leased(void **state)
+{
+    dfx *f = *state;
+    modq_desk_who a = dt_who("a1", "t1", ROLE_A), b = dt_who("b1", "t1", ROLE_A),
+                  l = dt_who("l1", "t1", ROLE_L);
+    char id[160];
+
+    assert_int_equal(dt_add(f, "h1", "hate", 0, T0), MODQ_DESK_OK);
+    assert_int_equal(dt_add(f, "h2", "hate", 0, T0 + 1), MODQ_DESK_OK);
+    assert_int_equal(dt_next(f, &a, NULL, T0, id, NULL), MODQ_DESK_OK);
+    assert_string_equal(id, "h1");
+    modq_desk_set_paused(f->desk, true);
+    assert_int_equal(dt_next(f, &b, NULL, T0 + 10, id, NULL), MODQ_DESK_ERR_PAUSED);
+    assert_int_equal(dt_next(f, &l, "escalations", T0 + 10, id, NULL), MODQ_DESK_ERR_PAUSED);
+    assert_int_equal(dt_next(f, &a, NULL, T0 + 20, id, NULL), MODQ_DESK_OK);
+    assert_string_equal(id, "h1"); /* the lease renewed, the same item */
+    assert_int_equal(modq_desk_decide(f->desk, &a, "h1", "remove", NULL, 0, NULL, T0 + 30, NULL),
+                     MODQ_DESK_OK);
+    assert_int_equal(rec_count(&f->rec, REC_DECISION, "h1"), 1);
+    /* Decided, a has nothing on screen: nothing new either. */
+    assert_int_equal(dt_next(f, &a, NULL, T0 + 40, id, NULL), MODQ_DESK_ERR_PAUSED);
+    assert_string_equal(modq_desk_strerror(MODQ_DESK_ERR_PAUSED),
+                        "paused: decisions cannot be published now");
+    modq_desk_set_paused(f->desk, false);
+    assert_int_equal(dt_next(f, &b, NULL, T0 + 50, id, NULL), MODQ_DESK_OK);
+    assert_string_equal(id, "h2");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -357,6 +387,9 @@ int main(void)
                                         dfx_teardown),
         cmocka_unit_test_setup_teardown(test_forget_ticket_drops_waiting_and_leased_items,
                                         dfx_setup, dfx_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_paused_desk_hands_out_nothing_new_but_keeps_what_is_leased, dfx_setup,
+            dfx_teardown),
     };
     return cmocka_run_group_tests(tests, dfx_group_setup, dfx_group_teardown);
 }

@@ -128,7 +128,8 @@ void modq_api_error(modq_api_call *c, int status, const char *code, const char *
 
     if (c->api->metrics)
         modq_metrics_add(c->api->metrics, "modq_api_errors_total", code, 1);
-    if (status >= 500)
+    /* A pause is logged once by the worker when it starts, not once per page that asks. */
+    if (status >= 500 && strcmp(code, "paused") != 0)
         modq_log_write(c->api->log, MODQ_LOG_ERROR, "review API error", "route", c->route, "code",
                        code, "detail", detail ? detail : message, NULL);
     /* A message that is not valid UTF-8 (it may quote the request) falls back to the code. */
@@ -249,6 +250,12 @@ void modq_api_desk_error(modq_api_call *c, modq_desk_result rc, const modq_desk_
         break;
     case MODQ_DESK_ERR_FULL:
         modq_api_error(c, 503, "unavailable", "The worker is busy. Please try again.",
+                       modq_desk_strerror(rc));
+        break;
+    case MODQ_DESK_ERR_PAUSED:
+        modq_api_error(c, 503, "paused",
+                       "Decisions cannot be saved right now, so no new items are handed out. "
+                       "What you have decided is kept and will be sent. This clears by itself.",
                        modq_desk_strerror(rc));
         break;
     case MODQ_DESK_ERR_UNKNOWN_QUEUE:

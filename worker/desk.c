@@ -41,6 +41,8 @@ const char *modq_desk_strerror(modq_desk_result r)
         return "the desk is full";
     case MODQ_DESK_ERR_UNKNOWN_QUEUE:
         return "unknown queue";
+    case MODQ_DESK_ERR_PAUSED:
+        return "paused: decisions cannot be published now";
     case MODQ_DESK_RESULT_COUNT:
         break;
     }
@@ -464,6 +466,15 @@ void modq_desk_close(modq_desk *d)
         return;
     pthread_mutex_lock(&d->lock);
     d->closed = true;
+    pthread_mutex_unlock(&d->lock);
+}
+
+void modq_desk_set_paused(modq_desk *d, bool paused)
+{
+    if (!d)
+        return;
+    pthread_mutex_lock(&d->lock);
+    d->paused = paused;
     pthread_mutex_unlock(&d->lock);
 }
 

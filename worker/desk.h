@@ -42,6 +42,7 @@ typedef enum modq_desk_result {
     MODQ_DESK_ERR_UNAVAILABLE, /* no colour rendition, or the desk is closing */
     MODQ_DESK_ERR_FULL,        /* the desk holds its maximum of items */
     MODQ_DESK_ERR_UNKNOWN_QUEUE,
+    MODQ_DESK_ERR_PAUSED, /* no new items while Kafka confirms nothing (modq_desk_set_paused) */
     MODQ_DESK_RESULT_COUNT
 } modq_desk_result;
 
@@ -147,6 +148,11 @@ modq_desk_result modq_desk_ledger_restore(modq_desk *d, const uint8_t *buf, size
 /* Stops handing out items: next answers ERR_UNAVAILABLE from now on. Leased items stay leased
  * until modq_desk_release_all. */
 void modq_desk_close(modq_desk *d);
+/* While paused, next hands out no new item (ERR_PAUSED); a person's leased item still comes
+ * back to them, and decisions, releases and escalations still go through. The worker pauses the
+ * desk while Kafka confirms none of what it publishes: a decision made then exists only in this
+ * process, and a crash would show its ticket to a person again. */
+void modq_desk_set_paused(modq_desk *d, bool paused);
 /* Hands back every leased item (draining): ledgers record them off screen, audit RELEASED.
  * Returns how many. */
 size_t modq_desk_release_all(modq_desk *d, int64_t now_ms);

@@ -101,7 +101,8 @@ struct modq_desk {
     size_t max_items;
     uint64_t rng; /* xorshift64* state */
     bool closed;
-    size_t nq; /* policy queues; lists has nq + DESK_VQ_COUNT */
+    bool paused; /* modq_desk_set_paused */
+    size_t nq;   /* policy queues; lists has nq + DESK_VQ_COUNT */
     desk_list *lists;
     desk_check *checks; /* nq */
     desk_item **by_id;

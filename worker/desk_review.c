@@ -218,6 +218,9 @@ modq_desk_result modq_desk_next(modq_desk *d, const modq_desk_who *who, const ch
     if (pr->item) {
         renew(d, pr->item, t);
         best = pr->item;
+    } else if (d->paused) {
+        r = MODQ_DESK_ERR_PAUSED;
+        goto out;
     } else {
         choose(d, who, pr, &s, t, &best, &refused, &why);
         if (best && !check(d, pr, best->qi, s.virtual_q, t))
