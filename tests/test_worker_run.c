@@ -3,7 +3,8 @@
  * cluster, with the shipped policy and a hash bank: a bank-matched ticket is decided without a
  * person, a malformed and an SVG ticket are dead-lettered with their original bytes, a good ticket
  * is held for review (its offset not committed), a redelivered decided ticket completes as a
- * duplicate, and after a drain the committed offsets say exactly that.
+ * duplicate, and after a drain the committed offsets say exactly that. While Kafka confirms
+ * nothing, the desk hands out no new item, and resumes by itself once Kafka is back.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,6 +12,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "desk.h"
 #include "mock.h"
 #include "modq_blur.h"
 #include "modq_policy.h"
@@ -375,6 +377,92 @@ static void test_run_end_to_end(void **state)
     free(good);
 }
 
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int review_done(modq_run *r)
+{
+    modq_run_counters c;
+    modq_run_counts(r, &c);
+    return c.review == 1;
+}
+
+static int paused(modq_run *r)
+{
+    return modq_run_paused(r);
+}
+
+static int resumed(modq_run *r)
+{
+    return !modq_run_paused(r);
+}
+
+static void count_good(const rd_kafka_message_t *msg, void *arg)
+{
+    Modq__V1__Decision *d = modq__v1__decision__unpack(NULL, msg->len, msg->payload);
+    assert_non_null(d);
+    assert_string_equal(d->ticket_id, "t-good");
+    assert_string_equal(d->decided_by, "a1");
+    (*(int *)arg)++;
+    modq__v1__decision__free_unpacked(d, NULL);
+}
+
+/* A person decides while the only broker is down: the decision waits in the worker, so after
+ * stuck_ms of Kafka confirming nothing nobody gets a new item (a crash now would show this ticket
+ * to a person again). With the broker back the decision lands, once, and the desk resumes. */
+static void test_run_pauses_new_leases_while_kafka_confirms_nothing(void **state)
+{
+    fixture *f = *state;
+    modq_run_opts opts = {.consumer_extra = extra,
+                          .consumer_nextra = sizeof extra / sizeof extra[0] / 2,
+                          .log_out = f->log,
+                          .stuck_ms = 1000};
+    modq_desk_who a = {.id = "a1", .team = "", .roles = MODQ_ROLE_ASSOCIATE},
+                  b = {.id = "b1", .team = "", .roles = MODQ_ROLE_ASSOCIATE};
+    json_t *item = NULL, *status = NULL;
+    char err[512] = "";
+    size_t good_len;
+    uint8_t *good = tt_ticket("t-good", "self_harm", f->img, f->img_len, NULL, &good_len);
+    int n = 0;
+
+    assert_non_null(good);
+    assert_int_equal(modq_run_new(f->cfg, f->policy, &opts, &f->r, err, sizeof err), MODQ_RUN_OK);
+    produce(f, T_REVIEW, "k-good", good, good_len);
+    step_until(f, review_done);
+    modq_desk *desk = modq_run_desk(f->r);
+    assert_int_equal(modq_desk_next(desk, &a, NULL, wall_ms(), &item, &status, NULL), MODQ_DESK_OK);
+    assert_string_equal(json_string_value(json_object_get(item, "id")), "t-good");
+    json_decref(item);
+    json_decref(status);
+    step_for(f, 300); /* the lease's audit and ledger confirmed */
+    assert_false(modq_run_paused(f->r));
+
+    assert_int_equal(modq_mock_broker_down(f->m, 1, err, sizeof err), MODQ_MOCK_OK);
+    assert_int_equal(modq_desk_decide(desk, &a, "t-good", "remove", NULL, 0, NULL, wall_ms(), NULL),
+                     MODQ_DESK_OK);
+    step_until(f, paused);
+    item = status = NULL;
+    assert_int_equal(modq_desk_next(desk, &b, NULL, wall_ms(), &item, &status, NULL),
+                     MODQ_DESK_ERR_PAUSED);
+    assert_null(item);
+
+    assert_int_equal(modq_mock_broker_up(f->m, 1, err, sizeof err), MODQ_MOCK_OK);
+    step_until(f, resumed);
+    assert_int_equal(modq_desk_next(desk, &b, NULL, wall_ms(), &item, &status, NULL), MODQ_DESK_OK);
+    assert_null(item); /* nothing waits: the one ticket was decided */
+    json_decref(status);
+    assert_int_equal(modq_run_drain(f->r, 5000), MODQ_RUN_OK);
+    modq_run_free(f->r);
+    f->r = NULL;
+    assert_int_equal(read_topic(f, T_DECISIONS, count_good, &n), 1);
+    assert_int_equal(n, 1);
+    free(good);
+}
+
 /* Set-up errors come back with a reason and leave nothing behind; a stop request is seen. */
 static void test_run_new_errors_and_stop(void **state)
 {
@@ -419,6 +507,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_run_end_to_end, setup, teardown),
         cmocka_unit_test_setup_teardown(test_run_new_errors_and_stop, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_run_pauses_new_leases_while_kafka_confirms_nothing,
+                                        setup, teardown),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     modq_blur_shutdown();

@@ -282,6 +282,7 @@ void modq_run_delivered(void *arg, void *ck, int ok, const char *error)
         modq_run_cookie_free(c);
         return;
     }
+    r->last_confirm_ms = r->clock(r->clock_arg);
     if (decision) {
         uint64_t evicted = 0;
         pthread_mutex_lock(&r->decided_lock);
@@ -355,12 +356,45 @@ static bool poll_consumer(modq_run *r, int timeout_ms)
     return true;
 }
 
-/* Once a second: leases that ran out, decisions past the retention, liveness and readiness. */
+static bool retry_pending(modq_run *r);
+
+/* Pauses the desk while Kafka confirms nothing: a decision made then would live only in this
+ * process until Kafka is back, and a crash in between would show its ticket to a person again.
+ * Stuck means something has waited for Kafka, and nothing was confirmed, for stuck_ms. */
+static void watch_kafka(modq_run *r, int64_t mono)
+{
+    bool pending = retry_pending(r), stuck;
+    int64_t progress;
+
+    if (!pending)
+        r->waiting_since_ms = -1;
+    else if (r->waiting_since_ms < 0)
+        r->waiting_since_ms = mono;
+    progress = r->last_confirm_ms > r->waiting_since_ms ? r->last_confirm_ms : r->waiting_since_ms;
+    stuck = pending && mono - progress >= r->stuck_ms;
+    if (stuck == atomic_load(&r->paused))
+        return;
+    atomic_store(&r->paused, stuck);
+    modq_desk_set_paused(r->desk, stuck);
+    if (stuck) {
+        char n[24];
+        snprintf(n, sizeof n, "%zu", modq_publish_outstanding(r->publish));
+        modq_log_write(r->log, MODQ_LOG_ERROR,
+                       "review paused: Kafka confirms nothing; no new items until it does",
+                       "unconfirmed", n, NULL);
+    } else {
+        modq_log_write(r->log, MODQ_LOG_INFO, "review resumed: Kafka confirms again", NULL);
+    }
+}
+
+/* Each turn: liveness, readiness, Kafka's progress. Once a second: leases that ran out and
+ * decisions past the retention. */
 static void housekeeping(modq_run *r)
 {
     int64_t mono = r->clock(r->clock_arg);
 
     atomic_store(&r->last_turn_ms, mono);
+    watch_kafka(r, mono);
     if (!atomic_load(&r->assigned_once) && modq_consume_assigned(r->consume) > 0)
         atomic_store(&r->assigned_once, true);
     if (mono - r->last_expire_ms < EXPIRE_PERIOD_MS)
@@ -523,6 +557,11 @@ int64_t modq_run_idle_ms(modq_run *r)
 bool modq_run_ready(modq_run *r)
 {
     return r != NULL && !r->stop && atomic_load(&r->assigned_once);
+}
+
+bool modq_run_paused(modq_run *r)
+{
+    return r != NULL && atomic_load(&r->paused);
 }
 
 modq_consume *modq_run_consumer(modq_run *r)

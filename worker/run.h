@@ -73,7 +73,11 @@ typedef struct modq_run_opts {
     void *clock_arg;
     struct modq_metrics *metrics; /* borrowed, may be NULL: the exposure histogram goes there */
     int follow_timeout_ms;        /* wait for the followers to catch up; 0 = 120000 */
+    int stuck_ms; /* Kafka confirming nothing this long while messages wait pauses the desk
+                     (modq_desk_set_paused); 0 = MODQ_RUN_STUCK_MS */
 } modq_run_opts;
+
+#define MODQ_RUN_STUCK_MS 5000
 
 typedef struct modq_run modq_run;
 
@@ -147,6 +151,8 @@ struct modq_desk *modq_run_desk(modq_run *r);
 int64_t modq_run_idle_ms(modq_run *r);
 /* Ready for people: a partition assignment was received and no stop was requested. Any thread. */
 bool modq_run_ready(modq_run *r);
+/* The desk is paused: Kafka has confirmed nothing for stuck_ms while messages wait. Any thread. */
+bool modq_run_paused(modq_run *r);
 /* The consumer (owned by r), for its lag figures; and the queue topics (owned by the policy). */
 struct modq_consume *modq_run_consumer(modq_run *r);
 const char *const *modq_run_topics(modq_run *r, size_t *n);

@@ -95,6 +95,8 @@ static const family families[] = {
     {"modq_poll_loop_stalled_seconds", MODQ_METRICS_GAUGE, NULL,
      "Seconds since the Kafka poll loop last turned."},
     {"modq_ready", MODQ_METRICS_GAUGE, NULL, "1 when ready for people (partitions assigned)."},
+    {"modq_review_paused", MODQ_METRICS_GAUGE, NULL,
+     "1 while no new items are handed out because Kafka confirms nothing."},
 };
 
 static const char *const verdict_names[] = {"unspecified", "no_violation", "remove", "restrict",
@@ -164,6 +166,7 @@ static void refresh_metrics(void *arg)
     modq_metrics_set(m, "modq_poll_loop_stalled_seconds", NULL,
                      (double)modq_run_idle_ms(s->run) / 1000.0);
     modq_metrics_set(m, "modq_ready", NULL, modq_run_ready(s->run) ? 1.0 : 0.0);
+    modq_metrics_set(m, "modq_review_paused", NULL, modq_run_paused(s->run) ? 1.0 : 0.0);
 }
 
 /* ---- API callbacks -------------------------------------------------------------------------- */
