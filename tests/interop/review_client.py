@@ -70,6 +70,8 @@ def next_item(base, token, queue=None, timeout=60):
         st, js = jcall(base + "/v1/next" + q, token=token)
         if st == 200 and js.get("item"):
             return js["item"]
+        if st == 503 and js.get("error") == "paused":
+            return None  # Kafka confirms nothing for now: the worker says it clears by itself
         if st not in (200, 423):
             fail("next: %d %r" % (st, js))
         return None

@@ -45,6 +45,12 @@ export function handleError(e, ctx) {
     showDenied('ROLE', b.message);
     return;
   }
+  if (e.status === 503 && b.error === 'paused') {
+    // Not the person's fault and nothing for them to do: say so calmly and ask again later.
+    notice(b.message || 'No new items for now. Trying again shortly.', 'info');
+    if (ctx === 'next') setTimer('retry', loadNext, DENIED_RETRY_MS);
+    return;
+  }
   notice(b.message || `Something went wrong (${e.status}). Trying again shortly.`, 'error');
   if (ctx === 'next') setTimer('retry', loadNext, DENIED_RETRY_MS);
 }
