@@ -325,7 +325,9 @@ void desk_item_hand_back(modq_desk *d, desk_out *o, desk_person *pr, int action,
     }
 }
 
-/* Hands back leased items in batches: expired ones (tick) or all (release_all). */
+/* Hands back leased items in batches: expired ones (tick) or all (release_all). Every lease is
+ * some person's item, so the walk is over people, not the whole desk: the tick holds the lock
+ * once a second, and a desk of thousands of items would make every request wait behind it. */
 static size_t hand_back(modq_desk *d, int64_t now_ms, bool all)
 {
     size_t n = 0;
@@ -337,24 +339,21 @@ static size_t hand_back(modq_desk *d, int64_t now_ms, bool all)
         desk_out o = {.n = 0};
         more = false;
         pthread_mutex_lock(&d->lock);
-        for (size_t l = 0; l < d->nq + DESK_VQ_COUNT && !more; l++) {
-            for (desk_item *it = d->lists[l].head, *next; it; it = next) {
-                desk_person *pr = it->lessee;
-                next = it->next;
-                if (!pr || (!all && !it->gone && now_ms < it->lease_until))
-                    continue;
-                if (desk_out_full(&o, DESK_OUT_ROOM)) {
-                    more = true;
-                    break;
-                }
-                if (!all && !it->gone)
-                    d->leases_expired++;
-                desk_item_hand_back(d, &o, pr,
-                                    all ? MODQ__V1__AUDIT_ACTION__AUDIT_ACTION_RELEASED
-                                        : MODQ__V1__AUDIT_ACTION__AUDIT_ACTION_LEASE_EXPIRED,
-                                    all ? "draining" : NULL, desk_person_time(pr, now_ms));
-                n++;
+        for (desk_person *pr = d->newest; pr; pr = pr->older) {
+            desk_item *it = pr->item;
+            if (!it || (!all && !it->gone && now_ms < it->lease_until))
+                continue;
+            if (desk_out_full(&o, DESK_OUT_ROOM)) {
+                more = true;
+                break;
             }
+            if (!all && !it->gone)
+                d->leases_expired++;
+            desk_item_hand_back(d, &o, pr,
+                                all ? MODQ__V1__AUDIT_ACTION__AUDIT_ACTION_RELEASED
+                                    : MODQ__V1__AUDIT_ACTION__AUDIT_ACTION_LEASE_EXPIRED,
+                                all ? "draining" : NULL, desk_person_time(pr, now_ms));
+            n++;
         }
         pthread_mutex_unlock(&d->lock);
         desk_out_flush(d, &o);
