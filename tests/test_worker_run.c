@@ -391,6 +391,13 @@ static int review_done(modq_run *r)
     return c.review == 1;
 }
 
+static int two_in_review(modq_run *r)
+{
+    modq_run_counters c;
+    modq_run_counts(r, &c);
+    return c.review == 2;
+}
+
 static int paused(modq_run *r)
 {
     return modq_run_paused(r);
@@ -463,6 +470,74 @@ static void test_run_pauses_new_leases_while_kafka_confirms_nothing(void **state
     free(good);
 }
 
+/* Only the decisions topic's partition has no leader: audit events still confirm (another person
+ * keeps revealing), but a person's decision waits, so the desk pauses all the same; a leader
+ * again, and the decision lands and the desk resumes. */
+static void test_run_pauses_when_decisions_wait_while_other_topics_confirm(void **state)
+{
+    fixture *f = *state;
+    modq_run_opts opts = {.consumer_extra = extra,
+                          .consumer_nextra = sizeof extra / sizeof extra[0] / 2,
+                          .log_out = f->log,
+                          .stuck_ms = 1000};
+    modq_desk_who a = {.id = "a1", .team = "", .roles = MODQ_ROLE_ASSOCIATE},
+                  c = {.id = "c1", .team = "", .roles = MODQ_ROLE_ASSOCIATE};
+    json_t *item = NULL, *status = NULL;
+    char err[512] = "", other[64];
+    size_t len1, len2, img_len;
+    uint8_t *img = NULL, *t1, *t2;
+    int64_t deadline = now_ms() + WAIT_MS;
+    int n = 0, level = 2;
+
+    assert_int_equal(modq_synth_image(MODQ_SYNTH_SHAPES, 320, 240, 3, "jpeg", &img, &img_len), 0);
+    t1 = tt_ticket("t-good", "self_harm", f->img, f->img_len, NULL, &len1);
+    t2 = tt_ticket("t-other", "self_harm", img, img_len, NULL, &len2);
+    assert_non_null(t1);
+    assert_non_null(t2);
+    assert_int_equal(modq_run_new(f->cfg, f->policy, &opts, &f->r, err, sizeof err), MODQ_RUN_OK);
+    produce(f, T_REVIEW, "k-good", t1, len1);
+    produce(f, T_REVIEW, "k-other", t2, len2);
+    step_until(f, two_in_review);
+    modq_desk *desk = modq_run_desk(f->r);
+    assert_int_equal(modq_desk_next(desk, &a, NULL, wall_ms(), &item, &status, NULL), MODQ_DESK_OK);
+    assert_string_equal(json_string_value(json_object_get(item, "id")), "t-good");
+    json_decref(item);
+    json_decref(status);
+    assert_int_equal(modq_desk_next(desk, &c, NULL, wall_ms(), &item, &status, NULL), MODQ_DESK_OK);
+    snprintf(other, sizeof other, "%s", json_string_value(json_object_get(item, "id")));
+    json_decref(item);
+    json_decref(status);
+    step_for(f, 300);
+
+    assert_int_equal(
+        rd_kafka_mock_partition_set_leader(modq_mock_cluster(f->m), T_DECISIONS, 0, -1),
+        RD_KAFKA_RESP_ERR_NO_ERROR);
+    assert_int_equal(modq_desk_decide(desk, &a, "t-good", "remove", NULL, 0, NULL, wall_ms(), NULL),
+                     MODQ_DESK_OK);
+    /* c's reveals go to the audit topic, which still confirms, every 200 ms. */
+    while (!modq_run_paused(f->r)) {
+        assert_true(now_ms() < deadline);
+        level = level == 2 ? 3 : 2;
+        assert_int_equal(modq_desk_reveal(desk, &c, other, level, false, "", wall_ms(), NULL),
+                         MODQ_DESK_OK);
+        step_for(f, 200);
+    }
+    assert_int_equal(modq_desk_next(desk, &a, NULL, wall_ms(), &item, &status, NULL),
+                     MODQ_DESK_ERR_PAUSED);
+
+    assert_int_equal(rd_kafka_mock_partition_set_leader(modq_mock_cluster(f->m), T_DECISIONS, 0, 1),
+                     RD_KAFKA_RESP_ERR_NO_ERROR);
+    step_until(f, resumed);
+    assert_int_equal(modq_run_drain(f->r, 5000), MODQ_RUN_OK);
+    modq_run_free(f->r);
+    f->r = NULL;
+    assert_int_equal(read_topic(f, T_DECISIONS, count_good, &n), 1);
+    assert_int_equal(n, 1);
+    free(t1);
+    free(t2);
+    modq_synth_free(img);
+}
+
 /* Set-up errors come back with a reason and leave nothing behind; a stop request is seen. */
 static void test_run_new_errors_and_stop(void **state)
 {
@@ -509,6 +584,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_run_new_errors_and_stop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_run_pauses_new_leases_while_kafka_confirms_nothing,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_run_pauses_when_decisions_wait_while_other_topics_confirm, setup, teardown),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     modq_blur_shutdown();

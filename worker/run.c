@@ -263,6 +263,7 @@ void modq_run_delivered(void *arg, void *ck, int ok, const char *error)
         if (c->kind == MODQ_RUN_HUMAN || c->kind == MODQ_RUN_WELLBEING ||
             c->kind == MODQ_RUN_AUDIT) {
             if (r->retry_closed) {
+                modq_run_settled(r, c);
                 modq_run_cookie_free(c); /* shutdown: logged by the drain */
                 COUNTER(r, publish_failed);
                 return;
@@ -283,6 +284,8 @@ void modq_run_delivered(void *arg, void *ck, int ok, const char *error)
         return;
     }
     r->last_confirm_ms = r->clock(r->clock_arg);
+    if (c->kind == MODQ_RUN_HUMAN)
+        atomic_store(&r->human_confirm_ms, r->last_confirm_ms);
     if (decision) {
         uint64_t evicted = 0;
         pthread_mutex_lock(&r->decided_lock);
@@ -299,7 +302,14 @@ void modq_run_delivered(void *arg, void *ck, int ok, const char *error)
         modq_consume_complete(r->consume, c->topic, c->partition, c->offset);
         COUNTER(r, confirmed);
     }
+    modq_run_settled(r, c);
     modq_run_cookie_free(c);
+}
+
+void modq_run_settled(modq_run *r, const modq_run_cookie *c)
+{
+    if (c->kind == MODQ_RUN_HUMAN)
+        atomic_fetch_sub(&r->human_pending, 1);
 }
 
 /* Consumer handler: the message goes to the pool, or is held for the next turn. */
@@ -358,30 +368,42 @@ static bool poll_consumer(modq_run *r, int timeout_ms)
 
 static bool retry_pending(modq_run *r);
 
-/* Pauses the desk while Kafka confirms nothing: a decision made then would live only in this
+/* Whether something has waited stuck_ms with no confirmation since it began to wait; *since is
+ * when the wait began (-1: nothing waits), kept across calls. */
+static bool waited_too_long(const modq_run *r, bool pending, int64_t *since, int64_t last_ms,
+                            int64_t mono)
+{
+    if (!pending) {
+        *since = -1;
+        return false;
+    }
+    if (*since < 0)
+        *since = mono;
+    return mono - (last_ms > *since ? last_ms : *since) >= r->stuck_ms;
+}
+
+/* Pauses the desk while Kafka does not confirm: a decision made then would live only in this
  * process until Kafka is back, and a crash in between would show its ticket to a person again.
- * Stuck means something has waited for Kafka, and nothing was confirmed, for stuck_ms. */
+ * Stuck means messages have waited stuck_ms with nothing confirmed, or people's decisions have
+ * (their partitions may be down while other topics still take messages). */
 static void watch_kafka(modq_run *r, int64_t mono)
 {
-    bool pending = retry_pending(r), stuck;
-    int64_t progress;
+    bool all = waited_too_long(r, retry_pending(r), &r->waiting_since_ms, r->last_confirm_ms, mono);
+    bool human = waited_too_long(r, atomic_load(&r->human_pending) > 0, &r->human_waiting_since_ms,
+                                 atomic_load(&r->human_confirm_ms), mono);
+    bool stuck = all || human;
 
-    if (!pending)
-        r->waiting_since_ms = -1;
-    else if (r->waiting_since_ms < 0)
-        r->waiting_since_ms = mono;
-    progress = r->last_confirm_ms > r->waiting_since_ms ? r->last_confirm_ms : r->waiting_since_ms;
-    stuck = pending && mono - progress >= r->stuck_ms;
     if (stuck == atomic_load(&r->paused))
         return;
     atomic_store(&r->paused, stuck);
     modq_desk_set_paused(r->desk, stuck);
     if (stuck) {
-        char n[24];
+        char n[24], h[24];
         snprintf(n, sizeof n, "%zu", modq_publish_outstanding(r->publish));
+        snprintf(h, sizeof h, "%lld", (long long)atomic_load(&r->human_pending));
         modq_log_write(r->log, MODQ_LOG_ERROR,
-                       "review paused: Kafka confirms nothing; no new items until it does",
-                       "unconfirmed", n, NULL);
+                       "review paused: Kafka does not confirm; no new items until it does",
+                       "unconfirmed", n, "decisions_waiting", h, NULL);
     } else {
         modq_log_write(r->log, MODQ_LOG_INFO, "review resumed: Kafka confirms again", NULL);
     }

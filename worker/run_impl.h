@@ -97,12 +97,18 @@ struct modq_run {
     void *clock_arg;
     int64_t last_commit_ms;
     int64_t last_expire_ms;
-    int64_t stuck_ms;             /* opts.stuck_ms or MODQ_RUN_STUCK_MS */
-    int64_t last_confirm_ms;      /* monotonic: Kafka's last confirmation (poll thread) */
-    int64_t waiting_since_ms;     /* monotonic: since something has waited for Kafka; -1: nothing */
-    atomic_bool paused;           /* the desk is paused (see watch_kafka in run.c) */
-    _Atomic int64_t last_turn_ms; /* monotonic, for /healthz */
-    atomic_bool assigned_once;    /* for /readyz */
+    int64_t stuck_ms;         /* opts.stuck_ms or MODQ_RUN_STUCK_MS */
+    int64_t last_confirm_ms;  /* monotonic: Kafka's last confirmation (poll thread) */
+    int64_t waiting_since_ms; /* monotonic: since something has waited for Kafka; -1: nothing */
+    /* People's decisions not yet confirmed (published or waiting for a retry), and the last
+     * confirmation of one (monotonic): stuck decisions pause the desk even while other topics
+     * still take messages. */
+    _Atomic int64_t human_pending;
+    _Atomic int64_t human_confirm_ms;
+    int64_t human_waiting_since_ms; /* poll thread; -1: none pending */
+    atomic_bool paused;             /* the desk is paused (see watch_kafka in run.c) */
+    _Atomic int64_t last_turn_ms;   /* monotonic, for /healthz */
+    atomic_bool assigned_once;      /* for /readyz */
     volatile sig_atomic_t stop;
     bool drained;
     bool retry_closed; /* after the drain's last flush: failures are dropped, not retried */
@@ -125,6 +131,8 @@ void modq_run_drop_job(void *job, void *arg);
 void modq_run_delivered(void *arg, void *ck, int ok, const char *error);
 /* Wall-clock Unix milliseconds. */
 int64_t modq_run_wall_ms(void);
+/* c's publishing is over (confirmed, or given up): a person's decision leaves human_pending. */
+void modq_run_settled(modq_run *r, const modq_run_cookie *c);
 
 /* run_sink.c: the desk's sink, publish retries and the followers' record handlers. */
 /* The sink the desk publishes through (arg: the modq_run). */

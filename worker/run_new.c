@@ -215,6 +215,7 @@ modq_run_result modq_run_new(const modq_config *cfg, const modq_policy *policy,
     r->clock_arg = opts->clock_arg;
     r->stuck_ms = opts->stuck_ms > 0 ? opts->stuck_ms : MODQ_RUN_STUCK_MS;
     r->waiting_since_ms = -1;
+    r->human_waiting_since_ms = -1;
     r->log = modq_log_new(opts->log_out ? opts->log_out : stderr, modq_config_log_level(cfg),
                           modq_config_worker_id(cfg));
     r->media_opts = modq_opts_new();

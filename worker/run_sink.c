@@ -148,6 +148,7 @@ void modq_run_retry_later(modq_run *r, modq_run_cookie *c, const char *error)
                        NULL);
     if (!kept) {
         COUNTER(r, event_failed);
+        modq_run_settled(r, c);
         modq_run_cookie_free(c);
     }
 }
@@ -193,6 +194,7 @@ size_t modq_run_retry_drop(modq_run *r)
         modq_run_cookie *next = c->next;
         modq_log_write(r->log, MODQ_LOG_ERROR, "drain: never confirmed, dropped", "what",
                        kind_name(c->kind), "key", c->key, NULL);
+        modq_run_settled(r, c);
         modq_run_cookie_free(c);
         n++;
         c = next;
@@ -227,6 +229,7 @@ static void sink_decision(void *arg, const modq_desk_ref *ref, const char *conte
     c->verdict = verdict;
     snprintf(c->labels, sizeof c->labels, "%s", labels ? labels : "");
     c->decided_at_ms = modq_run_wall_ms();
+    atomic_fetch_add(&r->human_pending, 1);
     send_desk(r, c, c->buf, c->len);
 }
 
