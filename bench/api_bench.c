@@ -48,6 +48,7 @@
 #define URL_MAX           1024
 #define REQ_MAX           (TOKEN_MAX + 2048) /* one request, headers and body */
 #define REQUEST_TIMEOUT_S 30.0
+#define IDLE_REDIAL_S     20.0 /* the worker closes connections idle for 30 s */
 #define ID_MAX            256
 #define SAMPLES_MAX       (8u * 1024 * 1024) /* per route: 64 MiB at most; later ones are dropped */
 #define SLICES            10
@@ -74,6 +75,7 @@ typedef struct agent {
     int route;
     bool probe, done, warm, busy, want_out;
     double t0_us, wake_us; /* wake_us > 0: sleeping until then (a probe's pace, a think time) */
+    double last_us;        /* when the last answer came in */
     uint64_t rng;          /* think-time jitter */
     char id[ID_MAX];       /* the leased item, URL-escaped */
     char req[REQ_MAX];     /* the request in flight, whole */
@@ -229,6 +231,16 @@ static int start(bench *b, agent *a, int route)
                      b->authority);
     if (w < 0 || (size_t)w >= sizeof a->req)
         return -1;
+    /* After a long think the worker may be closing this connection just as the request goes
+     * out, and the request would fail for nothing a person would see: a new connection is
+     * opened first, before the clock starts, as a browser's pool drops stale ones. */
+    if (a->last_us > 0 && now_us() - a->last_us > IDLE_REDIAL_S * 1e6) {
+        epoll_ctl(b->ep, EPOLL_CTL_DEL, api_conn_fd(a->c), NULL);
+        if (api_conn_reconnect(a->c) != 0 || watch(b, a, false, EPOLL_CTL_ADD) != 0) {
+            fail(b, a, "reconnect failed");
+            return 0;
+        }
+    }
     a->busy = true;
     b->busy++;
     a->t0_us = now_us();
@@ -290,6 +302,7 @@ static int finish(bench *b, agent *a, double t1)
 
     a->busy = false;
     b->busy--;
+    a->last_us = t1;
     if (a->warm) {
         a->warm = false;
         if (!ok) {
