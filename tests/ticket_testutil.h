@@ -11,10 +11,12 @@
 #define TT_CONTENT_ID "content-1"
 #define TT_TRACE_ID   "trace-1"
 
-/* Packs a ticket with inline media (media non-NULL), media by uri (uri non-NULL), or none (text
- * only). Returns a malloc'd buffer of *len bytes (caller frees), NULL when out of memory. */
-static inline uint8_t *tt_ticket(const char *id, const char *queue, const uint8_t *media,
-                                 size_t media_len, const char *uri, size_t *len)
+/* Packs a ticket of content content_id with inline media (media non-NULL), media by uri (uri
+ * non-NULL), or none (text only). Returns a malloc'd buffer of *len bytes (caller frees), NULL
+ * when out of memory. */
+static inline uint8_t *tt_ticket_of(const char *id, const char *content_id, const char *queue,
+                                    const uint8_t *media, size_t media_len, const char *uri,
+                                    size_t *len)
 {
     Modq__V1__Ticket t;
     Modq__V1__Media m;
@@ -23,7 +25,7 @@ static inline uint8_t *tt_ticket(const char *id, const char *queue, const uint8_
     modq__v1__ticket__init(&t);
     modq__v1__media__init(&m);
     t.ticket_id = (char *)(uintptr_t)id;
-    t.content_id = (char *)(uintptr_t)TT_CONTENT_ID;
+    t.content_id = (char *)(uintptr_t)content_id;
     t.queue = (char *)(uintptr_t)queue;
     t.trace_id = (char *)(uintptr_t)TT_TRACE_ID;
     if (media) {
@@ -40,6 +42,13 @@ static inline uint8_t *tt_ticket(const char *id, const char *queue, const uint8_
     if ((buf = malloc(*len ? *len : 1)))
         modq__v1__ticket__pack(&t, buf);
     return buf;
+}
+
+/* tt_ticket_of() with content TT_CONTENT_ID. */
+static inline uint8_t *tt_ticket(const char *id, const char *queue, const uint8_t *media,
+                                 size_t media_len, const char *uri, size_t *len)
+{
+    return tt_ticket_of(id, TT_CONTENT_ID, queue, media, media_len, uri, len);
 }
 
 #endif

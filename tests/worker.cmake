@@ -28,7 +28,8 @@ set(MODQ_WORKER_TESTS
   prepare
   publish
   publish_failures
-  run)
+  run
+  run_pause)
 foreach(t ${MODQ_WORKER_TESTS})
   modq_add_test(test_worker_${t} SOURCES test_worker_${t}.c LIBS modq_worker_core)
 endforeach()

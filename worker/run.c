@@ -263,7 +263,7 @@ void modq_run_delivered(void *arg, void *ck, int ok, const char *error)
         if (c->kind == MODQ_RUN_HUMAN || c->kind == MODQ_RUN_WELLBEING ||
             c->kind == MODQ_RUN_AUDIT) {
             if (r->retry_closed) {
-                modq_run_settled(r, c);
+                modq_run_settle(r, c);
                 modq_run_cookie_free(c); /* shutdown: logged by the drain */
                 COUNTER(r, publish_failed);
                 return;
@@ -284,8 +284,6 @@ void modq_run_delivered(void *arg, void *ck, int ok, const char *error)
         return;
     }
     r->last_confirm_ms = r->clock(r->clock_arg);
-    if (c->kind == MODQ_RUN_HUMAN)
-        atomic_store(&r->human_confirm_ms, r->last_confirm_ms);
     if (decision) {
         uint64_t evicted = 0;
         pthread_mutex_lock(&r->decided_lock);
@@ -302,14 +300,8 @@ void modq_run_delivered(void *arg, void *ck, int ok, const char *error)
         modq_consume_complete(r->consume, c->topic, c->partition, c->offset);
         COUNTER(r, confirmed);
     }
-    modq_run_settled(r, c);
+    modq_run_settle(r, c);
     modq_run_cookie_free(c);
-}
-
-void modq_run_settled(modq_run *r, const modq_run_cookie *c)
-{
-    if (c->kind == MODQ_RUN_HUMAN)
-        atomic_fetch_sub(&r->human_pending, 1);
 }
 
 /* Consumer handler: the message goes to the pool, or is held for the next turn. */
@@ -384,14 +376,15 @@ static bool waited_too_long(const modq_run *r, bool pending, int64_t *since, int
 
 /* Pauses the desk while Kafka does not confirm: a decision made then would live only in this
  * process until Kafka is back, and a crash in between would show its ticket to a person again.
- * Stuck means messages have waited stuck_ms with nothing confirmed, or people's decisions have
- * (their partitions may be down while other topics still take messages). */
+ * Stuck means messages have waited stuck_ms with nothing confirmed, or a person's decision has
+ * waited stuck_ms, whatever else confirms (its partition may have no leader while others, and
+ * other topics, still take messages). */
 static void watch_kafka(modq_run *r, int64_t mono)
 {
+    int64_t oldest;
+    size_t nwait = modq_run_waiting(r, &oldest);
     bool all = waited_too_long(r, retry_pending(r), &r->waiting_since_ms, r->last_confirm_ms, mono);
-    bool human = waited_too_long(r, atomic_load(&r->human_pending) > 0, &r->human_waiting_since_ms,
-                                 atomic_load(&r->human_confirm_ms), mono);
-    bool stuck = all || human;
+    bool stuck = all || (nwait > 0 && mono - oldest >= r->stuck_ms);
 
     if (stuck == atomic_load(&r->paused))
         return;
@@ -400,7 +393,7 @@ static void watch_kafka(modq_run *r, int64_t mono)
     if (stuck) {
         char n[24], h[24];
         snprintf(n, sizeof n, "%zu", modq_publish_outstanding(r->publish));
-        snprintf(h, sizeof h, "%lld", (long long)atomic_load(&r->human_pending));
+        snprintf(h, sizeof h, "%zu", nwait);
         modq_log_write(r->log, MODQ_LOG_ERROR,
                        "review paused: Kafka does not confirm; no new items until it does",
                        "unconfirmed", n, "decisions_waiting", h, NULL);

@@ -40,6 +40,11 @@ typedef enum modq_run_cookie_kind {
  */
 typedef struct modq_run_cookie {
     struct modq_run_cookie *next; /* retry list */
+    /* HUMAN: the list of decisions not yet confirmed, oldest first (modq_run_wait), and since
+     * when this one has waited (monotonic, from its first publish: retries keep it). */
+    struct modq_run_cookie *wait_prev, *wait_next;
+    bool waiting;
+    int64_t waiting_from_ms;
     modq_run_cookie_kind kind;
     bool has_ref; /* a ticket's offset completes on confirmation */
     char topic[MODQ_RUN_TOPIC_MAX];
@@ -100,15 +105,15 @@ struct modq_run {
     int64_t stuck_ms;         /* opts.stuck_ms or MODQ_RUN_STUCK_MS */
     int64_t last_confirm_ms;  /* monotonic: Kafka's last confirmation (poll thread) */
     int64_t waiting_since_ms; /* monotonic: since something has waited for Kafka; -1: nothing */
-    /* People's decisions not yet confirmed (published or waiting for a retry), and the last
-     * confirmation of one (monotonic): stuck decisions pause the desk even while other topics
-     * still take messages. */
-    _Atomic int64_t human_pending;
-    _Atomic int64_t human_confirm_ms;
-    int64_t human_waiting_since_ms; /* poll thread; -1: none pending */
-    atomic_bool paused;             /* the desk is paused (see watch_kafka in run.c) */
-    _Atomic int64_t last_turn_ms;   /* monotonic, for /healthz */
-    atomic_bool assigned_once;      /* for /readyz */
+    /* People's decisions not yet confirmed (published or waiting for a retry), oldest first:
+     * the oldest one's age pauses the desk even while other partitions and topics confirm. */
+    pthread_mutex_t wait_lock;
+    bool wait_lock_init;
+    modq_run_cookie *wait_oldest, *wait_newest;
+    size_t nwait;
+    atomic_bool paused;           /* the desk is paused (see watch_kafka in run.c) */
+    _Atomic int64_t last_turn_ms; /* monotonic, for /healthz */
+    atomic_bool assigned_once;    /* for /readyz */
     volatile sig_atomic_t stop;
     bool drained;
     bool retry_closed; /* after the drain's last flush: failures are dropped, not retried */
@@ -131,8 +136,6 @@ void modq_run_drop_job(void *job, void *arg);
 void modq_run_delivered(void *arg, void *ck, int ok, const char *error);
 /* Wall-clock Unix milliseconds. */
 int64_t modq_run_wall_ms(void);
-/* c's publishing is over (confirmed, or given up): a person's decision leaves human_pending. */
-void modq_run_settled(modq_run *r, const modq_run_cookie *c);
 
 /* run_sink.c: the desk's sink, publish retries and the followers' record handlers. */
 /* The sink the desk publishes through (arg: the modq_run). */
@@ -147,6 +150,13 @@ void modq_run_retry_due(modq_run *r);
 /* Frees what waits for a retry (at drain, after the last chance); returns how many. */
 size_t modq_run_retry_drop(modq_run *r);
 void modq_run_cookie_free(modq_run_cookie *c);
+/* c (a person's decision, about to be published the first time) starts to wait (any thread). */
+void modq_run_wait(modq_run *r, modq_run_cookie *c);
+/* c's publishing is over (confirmed, or given up): a waiting decision stops waiting. Call before
+ * freeing c. Any thread. */
+void modq_run_settle(modq_run *r, modq_run_cookie *c);
+/* How many decisions wait, and since when the oldest has (monotonic; -1 when none does). */
+size_t modq_run_waiting(modq_run *r, int64_t *oldest_ms);
 /* Follower handlers. */
 void modq_run_on_decision_record(void *arg, const void *key, size_t key_len, const void *value,
                                  size_t value_len, int64_t timestamp_ms);

@@ -215,7 +215,6 @@ modq_run_result modq_run_new(const modq_config *cfg, const modq_policy *policy,
     r->clock_arg = opts->clock_arg;
     r->stuck_ms = opts->stuck_ms > 0 ? opts->stuck_ms : MODQ_RUN_STUCK_MS;
     r->waiting_since_ms = -1;
-    r->human_waiting_since_ms = -1;
     r->log = modq_log_new(opts->log_out ? opts->log_out : stderr, modq_config_log_level(cfg),
                           modq_config_worker_id(cfg));
     r->media_opts = modq_opts_new();
@@ -231,6 +230,9 @@ modq_run_result modq_run_new(const modq_config *cfg, const modq_policy *policy,
     if (pthread_mutex_init(&r->retry_lock, NULL) != 0)
         goto out;
     r->retry_lock_init = true;
+    if (pthread_mutex_init(&r->wait_lock, NULL) != 0)
+        goto out;
+    r->wait_lock_init = true;
     r->metrics = opts->metrics;
     if (r->ntopics == 0) {
         snprintf(errstr, errstr_size, "the policy names no queue topics");
@@ -336,6 +338,8 @@ void modq_run_free(modq_run *r)
     modq_desk_free(r->desk);
     if (r->retry_lock_init)
         pthread_mutex_destroy(&r->retry_lock);
+    if (r->wait_lock_init)
+        pthread_mutex_destroy(&r->wait_lock);
     free(r->held);
     free(r->topics);
     modq_fetch_free(r->fetch);

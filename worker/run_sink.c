@@ -30,6 +30,52 @@ void modq_run_cookie_free(modq_run_cookie *c)
     free(c);
 }
 
+void modq_run_wait(modq_run *r, modq_run_cookie *c)
+{
+    pthread_mutex_lock(&r->wait_lock);
+    /* Stamped under the lock, so that the list stays in order of waiting_from_ms. */
+    c->waiting_from_ms = r->clock(r->clock_arg);
+    c->wait_prev = r->wait_newest;
+    c->wait_next = NULL;
+    if (r->wait_newest != NULL)
+        r->wait_newest->wait_next = c;
+    else
+        r->wait_oldest = c;
+    r->wait_newest = c;
+    r->nwait++;
+    c->waiting = true;
+    pthread_mutex_unlock(&r->wait_lock);
+}
+
+void modq_run_settle(modq_run *r, modq_run_cookie *c)
+{
+    if (!c->waiting)
+        return;
+    pthread_mutex_lock(&r->wait_lock);
+    if (c->wait_prev != NULL)
+        c->wait_prev->wait_next = c->wait_next;
+    else
+        r->wait_oldest = c->wait_next;
+    if (c->wait_next != NULL)
+        c->wait_next->wait_prev = c->wait_prev;
+    else
+        r->wait_newest = c->wait_prev;
+    r->nwait--;
+    c->waiting = false;
+    c->wait_prev = c->wait_next = NULL;
+    pthread_mutex_unlock(&r->wait_lock);
+}
+
+size_t modq_run_waiting(modq_run *r, int64_t *oldest_ms)
+{
+    size_t n;
+    pthread_mutex_lock(&r->wait_lock);
+    n = r->nwait;
+    *oldest_ms = r->wait_oldest != NULL ? r->wait_oldest->waiting_from_ms : -1;
+    pthread_mutex_unlock(&r->wait_lock);
+    return n;
+}
+
 /* A cookie of kind with a copy of buf (NULL when out of memory). key is cut to fit. */
 static modq_run_cookie *cookie_new(modq_run_cookie_kind kind, const char *key, const uint8_t *buf,
                                    size_t len)
@@ -148,7 +194,7 @@ void modq_run_retry_later(modq_run *r, modq_run_cookie *c, const char *error)
                        NULL);
     if (!kept) {
         COUNTER(r, event_failed);
-        modq_run_settled(r, c);
+        modq_run_settle(r, c);
         modq_run_cookie_free(c);
     }
 }
@@ -194,7 +240,7 @@ size_t modq_run_retry_drop(modq_run *r)
         modq_run_cookie *next = c->next;
         modq_log_write(r->log, MODQ_LOG_ERROR, "drain: never confirmed, dropped", "what",
                        kind_name(c->kind), "key", c->key, NULL);
-        modq_run_settled(r, c);
+        modq_run_settle(r, c);
         modq_run_cookie_free(c);
         n++;
         c = next;
@@ -229,7 +275,7 @@ static void sink_decision(void *arg, const modq_desk_ref *ref, const char *conte
     c->verdict = verdict;
     snprintf(c->labels, sizeof c->labels, "%s", labels ? labels : "");
     c->decided_at_ms = modq_run_wall_ms();
-    atomic_fetch_add(&r->human_pending, 1);
+    modq_run_wait(r, c);
     send_desk(r, c, c->buf, c->len);
 }
 
