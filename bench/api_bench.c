@@ -39,14 +39,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_ASSOCIATES    2000
-#define MAX_PROBES        64
-#define MAX_SECONDS       3600
-#define TOKENS_MAX        (8u * 1024 * 1024) /* the tokens file, whole */
-#define TOKEN_MAX         4096
 #define BODY_MAX          (64u * 1024) /* a /v1/next answer is about 1 KiB */
 #define URL_MAX           1024
-#define REQ_MAX           (TOKEN_MAX + 2048) /* one request, headers and body */
+#define REQ_MAX           (API_TOKEN_MAX + 2048) /* one request, headers and body */
 #define REQUEST_TIMEOUT_S 30.0
 #define IDLE_REDIAL_S     20.0 /* the worker closes connections idle for 30 s */
 #define ID_MAX            256
@@ -100,18 +95,6 @@ static double now_us(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-static int parse_long(const char *s, long lo, long hi, long *out)
-{
-    char *end = NULL;
-    long v;
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
 }
 
 /* http://HOST:PORT[/] into b->host, b->port and b->authority (the Host header); -1 otherwise. */
@@ -211,7 +194,7 @@ static void fail(bench *b, agent *a, const char *what)
 static int start(bench *b, agent *a, int route)
 {
     int w, sent;
-    char auth[TOKEN_MAX + 32] = "";
+    char auth[API_TOKEN_MAX + 32] = "";
     a->route = route;
     if (a->token)
         snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", a->token);
@@ -430,47 +413,6 @@ static int drive(bench *b)
     return 0;
 }
 
-/* Reads up to want tokens, one a line, from path into toks (pointers into *buf). */
-static int read_tokens(const char *path, size_t want, char **buf, char **toks, char *err,
-                       size_t errsz)
-{
-    FILE *f = fopen(path, "rb");
-    size_t n = 0, got = 0;
-    char *p;
-    if (!f || !(*buf = malloc(TOKENS_MAX + 1))) {
-        snprintf(err, errsz, "%s: %s", path, f ? "out of memory" : strerror(errno));
-        if (f)
-            fclose(f);
-        return -1;
-    }
-    n = fread(*buf, 1, TOKENS_MAX + 1, f);
-    fclose(f);
-    if (n > TOKENS_MAX) {
-        snprintf(err, errsz, "%s: over %u bytes", path, TOKENS_MAX);
-        return -1;
-    }
-    (*buf)[n] = '\0';
-    for (p = *buf; *p && got < want;) {
-        char *nl = strchr(p, '\n');
-        if (nl)
-            *nl = '\0';
-        if (strlen(p) >= TOKEN_MAX) {
-            snprintf(err, errsz, "%s: a token over %d bytes", path, TOKEN_MAX);
-            return -1;
-        }
-        if (*p)
-            toks[got++] = p;
-        if (!nl)
-            break;
-        p = nl + 1;
-    }
-    if (got < want) {
-        snprintf(err, errsz, "%s: %zu tokens, %zu associates", path, got, want);
-        return -1;
-    }
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     api_run_opts o = {.associates = 200,
@@ -482,54 +424,13 @@ int main(int argc, char **argv)
     bench b = {.ep = -1};
     char **toks = NULL, *tokbuf = NULL, err[ERR_MAX] = "";
     api_cpu c0 = {0}, c1 = {0};
-    int rc = 1;
-    long v;
+    int rc;
 
     if (argc >= 2 && strcmp(argv[1], "produce") == 0)
         return api_produce_main(argc - 1, argv + 1);
-    if (argc < 2 || strcmp(argv[1], "run") != 0) {
-        fputs("usage: modq-bench-api run --url URL --tokens FILE [--associates N] [--seconds S]\n"
-              "                          [--think-ms MS] [--probes N] [--probe-ms MS]\n"
-              "                          [--server-pid PID] [--phase NAME] [--target-ms MS]\n"
-              "       modq-bench-api produce --help\n",
-              stderr);
-        return 2;
-    }
-    for (int i = 2; i < argc; i++) {
-        const char *k = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-        int bad = val == NULL;
-        if (!bad && strcmp(k, "--url") == 0)
-            o.url = val;
-        else if (!bad && strcmp(k, "--tokens") == 0)
-            o.tokens = val;
-        else if (!bad && strcmp(k, "--associates") == 0)
-            bad = parse_long(val, 1, MAX_ASSOCIATES, &v) || !(o.associates = (size_t)v);
-        else if (!bad && strcmp(k, "--seconds") == 0)
-            bad = parse_long(val, 1, MAX_SECONDS, &v) || !(o.seconds = (double)v);
-        else if (!bad && strcmp(k, "--probes") == 0)
-            bad = parse_long(val, 0, MAX_PROBES, &v) || ((o.probes = (size_t)v), 0);
-        else if (!bad && strcmp(k, "--think-ms") == 0)
-            bad = parse_long(val, 0, 600000, &v) || ((o.think_ms = (double)v), 0);
-        else if (!bad && strcmp(k, "--phase") == 0)
-            bad = strlen(val) > 32 || !(o.phase = val);
-        else if (!bad && strcmp(k, "--target-ms") == 0)
-            bad = parse_long(val, 0, 10000, &v) || ((o.target_ms = (double)v), 0);
-        else if (!bad && strcmp(k, "--probe-ms") == 0)
-            bad = parse_long(val, 1, 10000, &v) || !(o.probe_ms = (double)v);
-        else if (!bad && strcmp(k, "--server-pid") == 0)
-            bad = parse_long(val, 1, INT32_MAX, &v) || !(o.server_pid = (int)v);
-        else
-            bad = 1;
-        if (bad) {
-            fprintf(stderr, "modq-bench-api: bad or incomplete option '%s'\n", k);
-            return 2;
-        }
-        i++;
-    }
-    if (!o.url || !o.tokens) {
-        fputs("modq-bench-api: run needs --url and --tokens\n", stderr);
-        return 2;
-    }
+    if ((rc = api_opts_parse(argc, argv, &o)) != 0)
+        return rc;
+    rc = 1;
     if (!(toks = calloc(o.associates, sizeof *toks)) ||
         !(b.a = calloc(o.associates + o.probes, sizeof *b.a)) ||
         (b.ep = epoll_create1(EPOLL_CLOEXEC)) < 0) {
@@ -544,7 +445,7 @@ int main(int argc, char **argv)
         snprintf(err, sizeof err, "--url wants http://HOST:PORT, not '%.200s'", o.url);
         goto out;
     }
-    if (read_tokens(o.tokens, b.nassoc, &tokbuf, toks, err, sizeof err) != 0)
+    if (api_opts_read_tokens(o.tokens, b.nassoc, &tokbuf, toks, err, sizeof err) != 0)
         goto out;
     /* Every connection stays open between requests: one per associate and probe. */
     for (size_t i = 0; i < b.nassoc + b.nprobe; i++) {

@@ -1,6 +1,7 @@
 /*
  * api_bench.h: what the parts of modq-bench-api share (bench/api_bench.c drives the load,
- * api_report.c prints what it measured, api_produce.c puts the review tickets on Kafka).
+ * api_opts.c reads its options and tokens, api_conn.c holds its connections, api_report.c
+ * prints what it measured, api_produce.c puts the review tickets on Kafka).
  */
 #ifndef MODQ_BENCH_API_H
 #define MODQ_BENCH_API_H
@@ -8,6 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#define API_TOKEN_MAX 4096 /* bytes of one token, NUL included */
 
 /* The routes measured, in the order they are printed. */
 enum { API_NEXT, API_MEDIA, API_DECISION, API_HEALTHZ, API_NROUTES };
@@ -20,6 +23,15 @@ typedef struct api_run_opts {
     double seconds, think_ms, probe_ms;
     int server_pid; /* 0: the worker's CPU time is not read */
 } api_run_opts;
+
+/* `run`'s command line (api_opts.c) into o, which holds the defaults: 0, or 2 on a usage error
+ * (printed). o's strings point into argv. */
+int api_opts_parse(int argc, char **argv, api_run_opts *o);
+/* The first want tokens of the file at path, one a line, blank lines skipped: toks[i] point
+ * into *buf, which the caller frees (also after a failure: NULL or the partly read file). -1
+ * with err filled when the file cannot be read, is over 8 MiB, or holds fewer tokens. */
+int api_opts_read_tokens(const char *path, size_t want, char **buf, char **toks, char *err,
+                         size_t errsz);
 
 /* CPU seconds used so far (user + system): the worker's (from /proc) and this process's. */
 typedef struct api_cpu {
