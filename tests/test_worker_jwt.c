@@ -459,8 +459,20 @@ static void test_bad_headers_are_rejected(void **state)
            tu_token_claims("{\"alg\":\"HS256\",\"crit\":[\"exp\"],\"exp\":1}", good_claims(),
                            HS(SECRET)),
            MODQ_JWT_ERR_MALFORMED);
-    expect(k, tu_token_claims("{\"alg\":\"HS256\",\"typ\":\"at+jwt\"}", good_claims(), HS(SECRET)),
+    /* A declared type other than a JWT or an RFC 9068 access token is a token for another use. */
+    expect(k,
+           tu_token_claims("{\"alg\":\"HS256\",\"typ\":\"dpop+jwt\"}", good_claims(), HS(SECRET)),
            MODQ_JWT_ERR_MALFORMED);
+    expect(k,
+           tu_token_claims("{\"alg\":\"HS256\",\"typ\":\"application/secevent+jwt\"}",
+                           good_claims(), HS(SECRET)),
+           MODQ_JWT_ERR_MALFORMED);
+    expect(k, tu_token_claims("{\"alg\":\"HS256\",\"typ\":\"at+jwt\"}", good_claims(), HS(SECRET)),
+           MODQ_JWT_OK);
+    expect(k,
+           tu_token_claims("{\"alg\":\"HS256\",\"typ\":\"application/AT+JWT\"}", good_claims(),
+                           HS(SECRET)),
+           MODQ_JWT_OK);
     expect(k, tu_token_claims("{\"alg\":\"HS256\",\"alg\":\"none\"}", good_claims(), HS(SECRET)),
            MODQ_JWT_ERR_MALFORMED);
     expect(k, tu_token_claims("{\"alg\":\"HS256\",\"kid\":7}", good_claims(), HS(SECRET)),

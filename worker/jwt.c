@@ -154,6 +154,13 @@ static bool has_key_of(const modq_jwt_keys *k, jwt_kind kind)
     return false;
 }
 
+static bool typ_ok(const char *typ)
+{
+    if (strncasecmp(typ, "application/", 12) == 0)
+        typ += 12;
+    return strcasecmp(typ, "JWT") == 0 || strcasecmp(typ, "at+jwt") == 0;
+}
+
 /* Checks the protected header; sets *alg to one MODQ_JWT_* bit and *kid (NULL when absent,
  * owned by h). Untrusted values are never copied into errstr. */
 static modq_jwt_result check_header(const modq_jwt_keys *k, const json_t *h, unsigned *alg,
@@ -190,9 +197,13 @@ static modq_jwt_result check_header(const modq_jwt_keys *k, const json_t *h, uns
     if (json_object_get(h, "crit"))
         return jwt_fail(errstr, errstr_size, MODQ_JWT_ERR_MALFORMED,
                         "header has crit: no extension is supported");
+    /* RFC 9068 access tokens say "at+jwt" (media types compare without case, and RFC 8725
+     * allows the "application/" prefix to be present): an identity provider's access token is
+     * what these are. Any other declared type (an ID token's "JWT" aside) is a token meant for
+     * something else. */
     v = json_object_get(h, "typ");
-    if (v && (!json_is_string(v) || strcasecmp(json_string_value(v), "JWT") != 0))
-        return jwt_fail(errstr, errstr_size, MODQ_JWT_ERR_MALFORMED, "typ is not JWT");
+    if (v && (!json_is_string(v) || !typ_ok(json_string_value(v))))
+        return jwt_fail(errstr, errstr_size, MODQ_JWT_ERR_MALFORMED, "typ is not JWT or at+jwt");
     v = json_object_get(h, "kid");
     *kid = NULL;
     if (v) {
