@@ -110,17 +110,19 @@ static void write_pubkey(EVP_PKEY *key, char *path)
     fclose(fp);
 }
 
-/* The 401 every refusal must produce, byte for byte. */
-static char *refusal(at_fixture *f, const at_server *s, const char *auth)
+/* The 401 every refusal must produce, byte for byte, for method path (with body, may be NULL). */
+static char *refusal_at(at_fixture *f, const at_server *s, const char *method, const char *path,
+                        const char *req_body, const char *auth)
 {
     at_resp r;
     char hv[128], *body;
     json_t *js;
 
-    at_request_on(s ? s : &f->srv, "GET", "/v1/me", auth, NULL, 0, &r);
+    at_request_on(s ? s : &f->srv, method, path, auth, req_body, req_body ? strlen(req_body) : 0,
+                  &r);
     if (r.status != 401)
-        print_error("expected 401 for [%.60s], got %ld: %s\n", auth ? auth : "(none)", r.status,
-                    r.body);
+        print_error("expected 401 for %s %s [%.60s], got %ld: %s\n", method, path,
+                    auth ? auth : "(none)", r.status, r.body);
     assert_int_equal(r.status, 401);
     assert_non_null(at_header(&r, "WWW-Authenticate", hv, sizeof(hv)));
     assert_string_equal(hv, "Bearer realm=\"modq\"");
@@ -134,6 +136,11 @@ static char *refusal(at_fixture *f, const at_server *s, const char *auth)
     r.body = NULL;
     at_resp_free(&r);
     return body;
+}
+
+static char *refusal(at_fixture *f, const at_server *s, const char *auth)
+{
+    return refusal_at(f, s, "GET", "/v1/me", NULL, auth);
 }
 
 static void expect_ok(at_fixture *f, const at_server *s, const char *auth, const char *sub)
@@ -237,6 +244,49 @@ static void test_every_bad_token_gets_the_same_401(void **state)
     free(good);
     free(claims);
     EVP_PKEY_free(rsa);
+}
+
+/* Every route under /v1/ answers the same 401 without a token or with a forged one, before
+ * anything else is looked at (an item id that does not exist, a body that is not JSON, a level
+ * the tier forbids): a caller without a token learns nothing about items or people. */
+static void test_every_v1_route_refuses_without_a_valid_token(void **state)
+{
+    at_fixture *f = *state;
+    static const char *const routes[][3] = {
+        {"GET", "/v1/next", NULL},
+        {"GET", "/v1/next?queue=escalations", NULL},
+        {"GET", "/v1/items/h1/media", NULL},
+        {"GET", "/v1/items/h1/media?level=0&colour=1", NULL},
+        {"POST", "/v1/items/h1/reveal", "{\"level\":0,\"reason\":\"x\"}"},
+        {"POST", "/v1/items/h1/decision", "{\"verdict\":\"remove\"}"},
+        {"POST", "/v1/items/h1/escalate", "{}"},
+        {"POST", "/v1/items/h1/release", NULL},
+        {"POST", "/v1/breaks/start", NULL},
+        {"POST", "/v1/breaks/end", NULL},
+        {"POST", "/v1/support", "not json"},
+        {"GET", "/v1/me", NULL},
+        {"GET", "/v1/team", NULL},
+    };
+    char *good = at_token(f, "a1", "associate"), *forged = strdup(good), *bad, *first, *body;
+    size_t n = sizeof routes / sizeof routes[0];
+
+    assert_non_null(forged);
+    forged[strlen(forged) - 2] ^= 0x01; /* a bit of the signature */
+    bad = with_scheme("Bearer ", forged);
+    first = refusal(f, NULL, NULL);
+    for (size_t i = 0; i < n; i++) {
+        for (int forge = 0; forge < 2; forge++) {
+            body =
+                refusal_at(f, NULL, routes[i][0], routes[i][1], routes[i][2], forge ? bad : NULL);
+            assert_string_equal(body, first);
+            free(body);
+        }
+    }
+    assert_int_equal(atomic_load(&f->auth_failures), (int)(2 * n + 1));
+    free(first);
+    free(bad);
+    free(forged);
+    free(good);
 }
 
 static void test_scheme_is_case_insensitive_and_roles_come_through(void **state)
@@ -372,6 +422,7 @@ int main(void)
 #define T(name) cmocka_unit_test_setup_teardown(name, at_setup, at_teardown)
     const struct CMUnitTest tests[] = {
         T(test_every_bad_token_gets_the_same_401),
+        T(test_every_v1_route_refuses_without_a_valid_token),
         T(test_scheme_is_case_insensitive_and_roles_come_through),
         T(test_token_expires_as_the_clock_moves),
         T(test_rs256_and_es256_with_a_pem_key),
