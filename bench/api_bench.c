@@ -7,7 +7,8 @@
  *   modq-bench-api produce ... (api_produce.c: the review tickets, put on Kafka up front)
  *
  * run: N simulated associates (token i of FILE for associate i), each looping GET /v1/next ->
- * GET /v1/items/{id}/media (the item's own level) -> POST /v1/items/{id}/decision
+ * GET /v1/items/{id}/media at the item's open_level (its first reveal) -> POST
+ * /v1/items/{id}/decision
  * {"verdict":"no_violation"} until /v1/next says nothing is waiting, or S seconds pass. With
  * --think-ms each pauses about that long (0.5x to 1.5x) after a decision, as a person would.
  * Beside them, a few probes ask GET /healthz at a steady pace: the cheapest route of the same
@@ -73,6 +74,7 @@ typedef struct agent {
     double last_us;        /* when the last answer came in */
     uint64_t rng;          /* think-time jitter */
     char id[ID_MAX];       /* the leased item, URL-escaped */
+    int open_level;        /* where its first reveal opens (the item's open_level) */
     char req[REQ_MAX];     /* the request in flight, whole */
     unsigned long items;
 } agent;
@@ -202,8 +204,9 @@ static int start(bench *b, agent *a, int route)
         w = snprintf(a->req, sizeof a->req, "GET /v1/next HTTP/1.1\r\nHost: %s\r\n%s\r\n",
                      b->authority, auth);
     else if (route == API_MEDIA)
-        w = snprintf(a->req, sizeof a->req, "GET /v1/items/%s/media HTTP/1.1\r\nHost: %s\r\n%s\r\n",
-                     a->id, b->authority, auth);
+        w = snprintf(a->req, sizeof a->req,
+                     "GET /v1/items/%s/media?level=%d HTTP/1.1\r\nHost: %s\r\n%s\r\n", a->id,
+                     a->open_level, b->authority, auth);
     else if (route == API_DECISION)
         w = snprintf(a->req, sizeof a->req,
                      "POST /v1/items/%s/decision HTTP/1.1\r\nHost: %s\r\n%s"
@@ -270,8 +273,11 @@ static int next_item(agent *a)
     item = json_object_get(root, "item");
     if (json_is_null(item))
         rc = 0;
-    else if ((id = json_string_value(json_object_get(item, "id"))) != NULL)
+    else if ((id = json_string_value(json_object_get(item, "id"))) != NULL) {
+        json_int_t lv = json_integer_value(json_object_get(item, "open_level"));
+        a->open_level = lv >= 0 && lv <= 3 ? (int)lv : 3;
         rc = escape_id(id, a->id, sizeof a->id) == 0 ? 1 : -1;
+    }
     json_decref(root);
     return rc;
 }

@@ -2,8 +2,8 @@
  * test_worker_desk.c: the review desk's items, queues and leases (worker/desk.c,
  * worker/desk_review.c) with the real policy engine and real prepared items: which item next()
  * hands out and to whom, queues a person may not take, lease expiry to the millisecond, hand-backs,
- * the size cap, revoked partitions, tickets decided elsewhere, and the pause while Kafka confirms
- * nothing.
+ * the size cap, revoked partitions, tickets decided elsewhere, the pause while Kafka confirms
+ * nothing, and that every item opens at the heaviest blur.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -332,6 +332,47 @@ static void test_forget_ticket_drops_waiting_and_leased_items(void **state)
     assert_int_equal(modq_desk_forget_ticket(f->desk, "never-seen", NULL), 0);
 }
 
+/* Every item opens at the heaviest blur, a spam item (tier default: clear) too: the tier's level
+ * is only what a first "show" opens at (open_level), and asking for it is an audited reveal. A
+ * fetch that names no level gets the heaviest again, never what an earlier reveal left. */
+static void test_every_item_opens_at_the_heaviest_level_and_clearer_is_asked_for(void **state)
+{
+    dfx *f = *state;
+    modq_desk_who a = dt_who("a1", "t1", ROLE_A);
+    json_t *item = NULL, *status = NULL;
+    uint8_t *data = NULL;
+    size_t len;
+    const char *mime;
+    int level = -1;
+
+    assert_int_equal(dt_add(f, "s1", "spam", 0, T0), MODQ_DESK_OK);
+    assert_int_equal(modq_desk_next(f->desk, &a, NULL, T0, &item, &status, NULL), MODQ_DESK_OK);
+    assert_int_equal(json_integer_value(json_object_get(item, "level")), 3);
+    assert_int_equal(json_integer_value(json_object_get(item, "open_level")), 0);
+    json_decref(item);
+    json_decref(status);
+    assert_int_equal(modq_desk_media(f->desk, &a, "s1", -1, false, "", T0 + 10, &data, &len, &mime,
+                                     &level, NULL),
+                     MODQ_DESK_OK);
+    assert_int_equal(level, 3);
+    free(data);
+    assert_int_equal(rec_audit_count(&f->rec, "s1", AU(REVEAL)), 0);
+
+    assert_int_equal(
+        modq_desk_media(f->desk, &a, "s1", 0, false, "", T0 + 20, &data, &len, &mime, &level, NULL),
+        MODQ_DESK_OK);
+    assert_int_equal(level, 0);
+    free(data);
+    assert_int_equal(rec_audit_count(&f->rec, "s1", AU(REVEAL)), 1);
+    /* A reload asks without a level: the heaviest, not the clear view left on the server. */
+    assert_int_equal(modq_desk_media(f->desk, &a, "s1", -1, false, "", T0 + 30, &data, &len, &mime,
+                                     &level, NULL),
+                     MODQ_DESK_OK);
+    assert_int_equal(level, 3);
+    free(data);
+    assert_int_equal(rec_audit_count(&f->rec, "s1", AU(REVEAL)), 1);
+}
+
 /* Paused: no new lease for anyone, but a person's own item comes back and can be decided. */
 static void test_paused_desk_hands_out_nothing_new_but_keeps_what_is_leased(void **state)
 {
@@ -364,6 +405,9 @@ static void test_paused_desk_hands_out_nothing_new_but_keeps_what_is_leased(void
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(
+            test_every_item_opens_at_the_heaviest_level_and_clearer_is_asked_for, dfx_setup,
+            dfx_teardown),
         cmocka_unit_test_setup_teardown(
             test_next_gives_highest_priority_then_oldest_and_same_item_while_leased, dfx_setup,
             dfx_teardown),

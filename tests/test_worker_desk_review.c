@@ -1,8 +1,8 @@
 /*
  * test_worker_desk_review.c: what a person does with an item on the desk (worker/desk_review.c):
  * reveals under the policy (typed reasons, colour views and their exposure, the tier's clearest
- * level), views that go back to heavier blur, the Decision a person publishes, other people kept
- * off someone's item, escalation to a lead, and the second review of a QA sample.
+ * level), views that go back to heavier blur, the Decision a person publishes, and the second
+ * review of a QA sample. Escalation and others kept off an item: test_worker_desk_handover.c.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -88,9 +88,9 @@ static void test_full_reveal_needs_a_typed_reason_and_is_audited_with_it(void **
     assert_int_equal(e->reveal_level, 0);
     assert_false(e->colour);
     modq__v1__audit_event__free_unpacked(e, NULL);
-    assert_int_equal(modq_desk_media(f->desk, &a, "h1", -1, false, "", T0 + 40, &data, &len, &mime,
-                                     &level, &why),
-                     MODQ_DESK_OK);
+    assert_int_equal(
+        modq_desk_media(f->desk, &a, "h1", 0, false, "", T0 + 40, &data, &len, &mime, &level, &why),
+        MODQ_DESK_OK);
     assert_int_equal(level, 0);
     assert_string_equal(mime, "image/webp");
     expect_rendition(f, 0, data, len);
@@ -174,7 +174,7 @@ static void test_colour_is_denied_for_tier4_and_served_otherwise(void **state)
     assert_int_equal(e->reveal_level, 1);
     modq__v1__audit_event__free_unpacked(e, NULL);
     assert_int_equal(
-        modq_desk_media(f->desk, &b, "h1", -1, true, "", T0 + 50, &data, &len, &mime, &level, &why),
+        modq_desk_media(f->desk, &b, "h1", 1, true, "", T0 + 50, &data, &len, &mime, &level, &why),
         MODQ_DESK_OK);
     assert_int_equal(level, 1);
     expect_view(f, 1, true, data, len);
@@ -258,8 +258,8 @@ static void test_peek_to_level_1_and_back_is_recorded_as_the_clearest_view(void 
     assert_int_equal(dt_next(f, &a, NULL, T0, id, NULL), MODQ_DESK_OK);
     assert_int_equal(modq_desk_reveal(f->desk, &a, "h1", 1, false, NULL, T0 + 1000, NULL),
                      MODQ_DESK_OK);
-    assert_int_equal(modq_desk_media(f->desk, &a, "h1", -1, false, "", T0 + 2000, &data, &len,
-                                     &mime, &level, NULL),
+    assert_int_equal(modq_desk_media(f->desk, &a, "h1", 1, false, "", T0 + 2000, &data, &len, &mime,
+                                     &level, NULL),
                      MODQ_DESK_OK);
     assert_int_equal(level, 1);
     expect_rendition(f, 1, data, len);
@@ -363,86 +363,6 @@ static void test_decide_publishes_the_decision_with_its_fields_and_ref(void **st
     assert_int_equal(n.decisions[MODQ__V1__VERDICT__VERDICT_REMOVE], 1);
     assert_int_equal(n.decisions[MODQ__V1__VERDICT__VERDICT_NO_VIOLATION], 1);
     modq_prepared_free(probe);
-}
-
-static void test_other_people_cannot_act_on_someones_item(void **state)
-{
-    dfx *f = *state;
-    modq_desk_who a = dt_who("a1", "t1", ROLE_A), b = dt_who("b1", "t1", ROLE_A | ROLE_L);
-    uint8_t *data = NULL;
-    size_t len;
-    const char *mime;
-    int level;
-    char id[160];
-
-    assert_int_equal(dt_add(f, "h1", "hate", 0, T0), MODQ_DESK_OK);
-    assert_int_equal(dt_next(f, &a, NULL, T0, id, NULL), MODQ_DESK_OK);
-    assert_int_equal(
-        modq_desk_media(f->desk, &b, "h1", -1, false, "", T0, &data, &len, &mime, &level, NULL),
-        MODQ_DESK_ERR_FORBIDDEN);
-    assert_null(data);
-    assert_int_equal(modq_desk_reveal(f->desk, &b, "h1", 0, false, "why", T0, NULL),
-                     MODQ_DESK_ERR_FORBIDDEN);
-    assert_int_equal(modq_desk_decide(f->desk, &b, "h1", "remove", NULL, 0, NULL, T0, NULL),
-                     MODQ_DESK_ERR_FORBIDDEN);
-    assert_int_equal(modq_desk_escalate(f->desk, &b, "h1", "x", T0), MODQ_DESK_ERR_FORBIDDEN);
-    assert_int_equal(modq_desk_release(f->desk, &b, "h1", T0), MODQ_DESK_ERR_FORBIDDEN);
-    assert_int_equal(modq_desk_release(f->desk, &b, "nope", T0), MODQ_DESK_ERR_NOT_FOUND);
-    assert_int_equal(modq_desk_decide(f->desk, &a, "h1", "remove", NULL, 0, NULL, T0 + 1, NULL),
-                     MODQ_DESK_OK);
-    assert_int_equal(rec_count(&f->rec, REC_DECISION, NULL), 1);
-}
-
-static void test_escalated_item_goes_to_a_lead_and_is_decided_as_escalated(void **state)
-{
-    dfx *f = *state;
-    modq_desk_who a = dt_who("a1", "t1", ROLE_A), l1 = dt_who("l1", "t1", ROLE_L),
-                  l2 = dt_who("l2", "t1", ROLE_L);
-    Modq__V1__Decision *dec;
-    modq_desk_counts n;
-    json_t *item = NULL;
-    char id[160];
-    rec_msg *m;
-
-    assert_int_equal(dt_add(f, "h1", "hate", 0, T0), MODQ_DESK_OK);
-    assert_int_equal(dt_add(f, "g1", "gore", 0, T0), MODQ_DESK_OK);
-    assert_int_equal(dt_next(f, &a, "hate", T0, id, NULL), MODQ_DESK_OK);
-    assert_int_equal(modq_desk_escalate(f->desk, &a, "h1", "need context", T0 + 100), MODQ_DESK_OK);
-    assert_int_equal(rec_audit_count(&f->rec, "h1", AU(ESCALATED)), 1);
-    modq_desk_get_counts(f->desk, &n);
-    assert_int_equal(n.escalations, 1);
-    assert_int_equal(dt_next(f, &a, "hate", T0 + 200, id, NULL), MODQ_DESK_OK);
-    assert_string_equal(id, "");
-    assert_int_equal(modq_desk_release(f->desk, &a, "h1", T0 + 200), MODQ_DESK_ERR_FORBIDDEN);
-
-    assert_int_equal(
-        modq_desk_next(f->desk, &l1, MODQ_DESK_QUEUE_ESCALATIONS, T0 + 300, &item, NULL, NULL),
-        MODQ_DESK_OK);
-    assert_non_null(item);
-    assert_string_equal(json_string_value(json_object_get(item, "id")), "h1");
-    assert_true(json_is_true(json_object_get(item, "escalated")));
-    assert_string_equal(json_string_value(json_object_get(item, "escalation_note")),
-                        "need context");
-    json_decref(item);
-    assert_int_equal(
-        modq_desk_decide(f->desk, &l1, "h1", "remove_and_report", NULL, 0, "ok", T0 + 400, NULL),
-        MODQ_DESK_OK);
-    assert_non_null(m = rec_last(&f->rec, REC_DECISION, "h1"));
-    assert_non_null(dec = modq__v1__decision__unpack(NULL, m->len, m->buf));
-    assert_true(dec->escalated);
-    assert_string_equal(dec->decided_by, "l1");
-    assert_int_equal(dec->max_reveal_level, 3);
-    modq__v1__decision__free_unpacked(dec, NULL);
-
-    /* A lead who escalates does not get the item back: another lead does. */
-    assert_int_equal(dt_next(f, &l1, "gore", T0 + 500, id, NULL), MODQ_DESK_OK);
-    assert_int_equal(modq_desk_escalate(f->desk, &l1, "g1", NULL, T0 + 600), MODQ_DESK_OK);
-    assert_int_equal(dt_next(f, &l1, MODQ_DESK_QUEUE_ESCALATIONS, T0 + 700, id, NULL),
-                     MODQ_DESK_OK);
-    assert_string_equal(id, "");
-    assert_int_equal(dt_next(f, &l2, MODQ_DESK_QUEUE_ESCALATIONS, T0 + 700, id, NULL),
-                     MODQ_DESK_OK);
-    assert_string_equal(id, "g1");
 }
 
 static void test_qa_sample_is_reviewed_again_by_someone_else(void **state)
@@ -577,11 +497,6 @@ int main(void)
             dfx_teardown),
         cmocka_unit_test_setup_teardown(test_decide_publishes_the_decision_with_its_fields_and_ref,
                                         dfx_setup, dfx_teardown),
-        cmocka_unit_test_setup_teardown(test_other_people_cannot_act_on_someones_item, dfx_setup,
-                                        dfx_teardown),
-        cmocka_unit_test_setup_teardown(
-            test_escalated_item_goes_to_a_lead_and_is_decided_as_escalated, dfx_setup,
-            dfx_teardown),
         cmocka_unit_test_setup_teardown(test_qa_sample_is_reviewed_again_by_someone_else, dfx_setup,
                                         dfx_teardown),
         cmocka_unit_test_setup_teardown(test_decide_refuses_bad_requests_and_keeps_the_item,

@@ -11,6 +11,7 @@ set(MODQ_WORKER_TESTS
   consume_commit
   decided
   desk
+  desk_handover
   desk_policy
   desk_review
   desk_threads

@@ -173,7 +173,7 @@ modq_desk_result modq_desk_next(modq_desk *d, const modq_desk_who *who, const ch
                                 int64_t now_ms, json_t **item, json_t **status,
                                 modq_desk_denial *denial);
 /*
- * The rendition of who's item id at level (-1: its current level), colour or not. A clearer level
+ * The rendition of who's item id at level (-1: the heaviest, 3), colour or not. A clearer level
  * than the current one is a reveal (typed_reason: "" when none): policy-checked (ERR_DENIED with
  * REVEAL_LEVEL, COLOUR or NEEDS_REASON), recorded in the ledger, audited. Renews the lease. On OK
  * *data is a copy (malloc, caller frees), *len its size, *mime a static string, *level_out the

@@ -42,12 +42,14 @@ typedef struct desk_item {
     int64_t policy_until;       /* the policy's deadline for the current view */
     int64_t shown_ms;           /* when the current lessee's view began */
     int level;                  /* level shown now */
+    int open_level;             /* what a first "show" opens at: the tier's or the person's own */
     bool colour;                /* shown in colour now (a lease starts greyscale) */
     int max_level;              /* clearest level anyone viewed; -1 before anyone did */
     int64_t first_shown_ms;     /* -1 before anyone saw it */
     bool escalated;
     char *note; /* escalation note (malloc'd), NULL when none */
     char escalated_by[DESK_ID_MAX];
+    char escalated_team[DESK_ID_MAX]; /* the escalating person's team: only its leads take it */
     bool gone; /* decided elsewhere while leased: out of the id table, freed once off screen */
     bool qa;   /* a QA copy: its first decision below */
     int qa_verdict;

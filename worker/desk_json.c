@@ -70,6 +70,7 @@ json_t *desk_json_item(const modq_desk *d, const desk_item *it)
          put(o, "width", json_integer(m ? modq_media_display_width(m) : 0)) &&
          put(o, "height", json_integer(m ? modq_media_display_height(m) : 0)) &&
          put(o, "level", json_integer(it->level)) &&
+         put(o, "open_level", json_integer(it->open_level)) &&
          put(o, "min_level", json_integer(modq_policy_tier_max_reveal(d->policy, tier))) &&
          put(o, "colour_allowed", json_boolean(modq_policy_tier_colour_allowed(d->policy, tier))) &&
          put(o, "colour_available", json_boolean(has_colour(m))) &&
@@ -188,7 +189,7 @@ modq_desk_result modq_desk_team(modq_desk *d, const modq_desk_who *who, int64_t 
 {
     desk_person *me = NULL;
     json_t *team = NULL, *members = NULL;
-    const desk_list *esc;
+    json_int_t escalations = 0;
     modq_desk_result r;
 
     if (out)
@@ -211,9 +212,12 @@ modq_desk_result modq_desk_team(modq_desk *d, const modq_desk_who *who, int64_t 
         if (!(m = member_json(d, pr, now_ms)) || json_array_append_new(members, m) != 0)
             goto out;
     }
-    esc = &d->lists[d->nq + DESK_VQ_ESCALATIONS];
+    /* The escalations waiting for this team's leads (and those anyone's lead may take). */
+    for (const desk_item *it = d->lists[d->nq + DESK_VQ_ESCALATIONS].head; it; it = it->next)
+        if (!it->lessee && (!it->escalated_team[0] || strcmp(it->escalated_team, me->team) == 0))
+            escalations++;
     team = json_pack("{s:s,s:O,s:I}", "team", me->team, "associates", members, "escalations",
-                     (json_int_t)(esc->count - esc->leased));
+                     escalations);
     if (team) {
         *out = team;
         r = MODQ_DESK_OK;

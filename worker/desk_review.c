@@ -97,10 +97,14 @@ static bool better(const modq_desk *d, const desk_item *a, const desk_item *b, c
 }
 
 /* Items a person must not get: leased, or one they escalated or decided themselves (a second
- * look must come from someone else). */
+ * look must come from someone else), or an escalation from another team (a lead sees their own
+ * team's; one from someone without a team goes to any lead). */
 static bool excluded(const desk_item *it, const desk_person *pr)
 {
-    return it->lessee || (it->escalated && strcmp(it->escalated_by, pr->id) == 0) ||
+    return it->lessee ||
+           (it->escalated &&
+            (strcmp(it->escalated_by, pr->id) == 0 ||
+             (it->escalated_team[0] && strcmp(it->escalated_team, pr->team) != 0))) ||
            (it->qa && strcmp(it->decided_by, pr->id) == 0);
 }
 
@@ -110,10 +114,14 @@ static void renew(const modq_desk *d, desk_item *it, int64_t t)
     it->lease_until = e < it->policy_until ? e : it->policy_until;
 }
 
-/* Shows it to pr at t as d->dec (an allowed check of it) says. */
+/* Shows it to pr at t as d->dec (an allowed check of it) says. Every item opens at the heaviest
+ * level, whatever its tier: no clearer pixel reaches a browser before the person asks for it,
+ * so a harmful image filed under a mild category is not shown clear to someone who did not
+ * expect it. The level the tier (or the person's own heavier default) would show is what their
+ * first "show" opens at, and that is a reveal like any other: checked, counted and audited. */
 static modq_desk_result lease(modq_desk *d, desk_out *o, desk_person *pr, desk_item *it, int64_t t)
 {
-    int level = modq_decision_show_level(d->dec);
+    int level = MODQ_POLICY_LEVELS - 1;
     int64_t until = modq_decision_until_ms(d->dec);
     bool had_shift = modq_ledger_shift_start(pr->ledger) >= 0;
     const char *cat = modq_policy_queue_category(d->policy, it->qi);
@@ -127,6 +135,7 @@ static modq_desk_result lease(modq_desk *d, desk_out *o, desk_person *pr, desk_i
     d->lists[it->list].leased++;
     pr->item = it;
     it->level = level;
+    it->open_level = modq_decision_show_level(d->dec);
     it->colour = false; /* modq_ledger_show records a greyscale view */
     it->shown_ms = t;
     it->policy_until = until > t ? until : t;
@@ -353,8 +362,8 @@ static modq_desk_result look(modq_desk *d, const modq_desk_who *who, const char 
     if ((r = desk_person_begin(d, who, now_ms, &o, &pr, &t)) != MODQ_DESK_OK ||
         (r = own(d, pr, id, &it)) != MODQ_DESK_OK)
         goto out;
-    if (level < 0)
-        level = it->level;
+    if (level < 0) /* not asked for: the heaviest, never what an earlier request left */
+        level = MODQ_POLICY_LEVELS - 1;
     if ((r = view(d, &o, pr, it, level, colour, reason, t, denial)) != MODQ_DESK_OK)
         goto out;
     if (data) {
@@ -519,6 +528,7 @@ static modq_desk_result hand_over(modq_desk *d, const modq_desk_who *who, const 
         it->note = copy;
         copy = NULL;
         memcpy(it->escalated_by, pr->id, sizeof(it->escalated_by));
+        memcpy(it->escalated_team, pr->team, sizeof(it->escalated_team));
         desk_item_move(d, it, d->nq + DESK_VQ_ESCALATIONS);
     }
 out:

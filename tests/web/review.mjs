@@ -130,17 +130,21 @@ async function currentItem() {
     return {
       category: document.getElementById('card-category').textContent,
       hasMedia: !document.getElementById('media-block').hidden,
+      tier: Number(document.getElementById('card-tier').textContent),
       level: img && img.src.startsWith('blob:') && img.naturalWidth > 0 ? Number(img.dataset.level) : -1,
       peekable: !document.getElementById('btn-peek').disabled,
     };
   });
 }
 
-// Waits for an item with media at the heaviest level (3) that allows peeking; other items are
-// decided "no violation" with the keyboard to move on.
+// Waits for an item with media of tier 3 or 4 (it opens at the heaviest level, 3, and reveals
+// one level at a time) that allows peeking; other items are decided "no violation" with the
+// keyboard to move on. Every item with media must open at level 3, spam too; the first one of
+// tier 1 or 2 is revealed once, which must open it at its tier's level (short-policy.yaml: 0, 2).
 async function waitForBlurredItem(ms) {
   const end = Date.now() + ms;
   let decided = 0;
+  let opened = false;
   while (Date.now() < end) {
     const s = await reviewState();
     if (s === 'break') throw new Error('sent on a break before any blurred item was seen');
@@ -150,7 +154,15 @@ async function waitForBlurredItem(ms) {
         await page.waitForTimeout(200);
         continue;
       }
-      if (it.hasMedia && it.level === 3 && it.peekable) return it;
+      check(!it.hasMedia || it.level === 3, `a ${it.category} item (tier ${it.tier}) opened at level ${it.level}, not 3`);
+      if (it.hasMedia && it.tier >= 3 && it.peekable) return it;
+      if (it.hasMedia && it.tier <= 2 && !opened) {
+        const open = it.tier === 1 ? 0 : 2;
+        await page.keyboard.press('v');
+        await waitImgLevel(open, 5000, `a first reveal of a tier-${it.tier} item`);
+        log(`  a ${it.category} item (tier ${it.tier}) opened at 3, its first reveal at ${open}`);
+        opened = true;
+      }
       log(`  skipping an item (${it.category}, media ${it.hasMedia}, level ${it.level}): key 1`);
       const before = requests.length;
       await page.keyboard.press('1');

@@ -32,6 +32,7 @@ async function signIn(token) {
     return;
   }
   sessionStorage.setItem(TOKEN_KEY, token);
+  st.sub = String(claims.sub || '');
   const roles = Array.isArray(claims.roles) ? claims.roles : [];
   st.roles = roles;
   setTabs(roles);
@@ -65,6 +66,7 @@ function signOut(message) {
   st.itemTab = null;
   st.held = null;
   st.token = null;
+  st.sub = '';
   st.status = null;
   st.brk = null;
   st.roles = [];
@@ -168,6 +170,7 @@ function wire() {
   $('btn-end-break').addEventListener('click', endBreak);
   $('btn-break-check').addEventListener('click', leaveBreak);
   $('btn-retry').addEventListener('click', loadNext);
+  $('btn-continue').addEventListener('click', loadNext);
   $('btn-denied-retry').addEventListener('click', loadNext);
   for (const b of document.querySelectorAll('button.decide')) {
     b.addEventListener('click', () => decide(b.dataset.verdict));
@@ -191,7 +194,7 @@ function wire() {
     if (!item) return;
     const v = $('pref-level').value;
     setPersonalLevel(item.category, v);
-    announce(v ? `New ${item.category.replace(/_/g, ' ')} items will open at level ${v} or heavier.` : 'Using the server’s level for this category.');
+    announce(v ? `Revealing a ${item.category.replace(/_/g, ' ')} item will first open it at level ${v} or heavier.` : 'Revealing follows the policy’s level for this category.');
     const want = Number(v);
     if (want > st.level && item.has_media) itemAction(() => loadBase(want, st.colour));
   });

@@ -94,12 +94,18 @@ export async function loadBase(level, colour) {
   }
 }
 
+// Each person's own, on this browser: keyed by the token's subject, so that on a shared
+// workstation one person's setting never lightens (or weighs on) the next one's view.
+function prefKey(category) {
+  return `${PREF_PREFIX}${encodeURIComponent(st.sub)}.${category}`;
+}
+
 export function personalLevel(category) {
-  const v = Number(localStorage.getItem(PREF_PREFIX + category));
+  const v = Number(localStorage.getItem(prefKey(category)));
   return v >= 1 && v <= 3 ? v : 0;
 }
 
 export function setPersonalLevel(category, v) {
-  if (v) localStorage.setItem(PREF_PREFIX + category, v);
-  else localStorage.removeItem(PREF_PREFIX + category);
+  if (v) localStorage.setItem(prefKey(category), v);
+  else localStorage.removeItem(prefKey(category));
 }

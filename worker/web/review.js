@@ -2,7 +2,7 @@
 // item, showing it, the lease running out, peek (only while held), reveal (a typed reason for the
 // clear view), more blur, colour, and decide / escalate / release.
 
-import { $, EMPTY_RETRY_MS, LEVEL_TEXT, PEEK_LEVEL, VERDICTS, st } from '/static/state.js';
+import { $, EMPTY_RETRY_MS, LEASE_SETTLE_MS, LEVEL_TEXT, PEEK_LEVEL, VERDICTS, st } from '/static/state.js';
 import { announce, askText, clearTimer, fmtAge, serverNow, setTimer, show } from '/static/ui.js';
 import { api, nextPath } from '/static/api.js';
 import { clearMedia, fetchMediaUrl, loadBase, personalLevel, renderLevel, renderMedia, revoke } from '/static/media.js';
@@ -10,7 +10,7 @@ import { renderClocks, updateStatus } from '/static/gauges.js';
 import { handleError } from '/static/denials.js';
 
 export function showReviewState(which) {
-  for (const id of ['state-empty', 'state-denied', 'state-loading', 'card']) show($(id), id === which);
+  for (const id of ['state-empty', 'state-denied', 'state-loading', 'state-timeout', 'card']) show($(id), id === which);
 }
 
 // The last /v1/next in flight: a tab switch waits for it, so that an item leased for the old
@@ -71,8 +71,9 @@ function showItem(item) {
   st.item = item;
   st.itemTab = st.tab;
   st.colour = false;
-  // The personal default may only make the view heavier than the server's level.
-  st.level = Math.min(3, Math.max(item.level, personalLevel(item.category)));
+  // Every item opens at the heaviest blur, whatever the server last served (a reload after a
+  // reveal or an interrupted peek must not bring a clearer view back unasked).
+  st.level = 3;
   $('card-category').textContent = item.category.replace(/_/g, ' ');
   $('card-queue').textContent = item.queue;
   $('card-tier').textContent = String(item.tier);
@@ -111,29 +112,31 @@ function canEscalate() {
   return st.itemTab === 'review';
 }
 
-export async function leaseRanOut() {
-  // The server handed the item back; ask again (a renewed lease gives the same item back).
-  const id = st.item && st.item.id;
-  try {
-    const r = await api('GET', nextPath(st.queue));
-    if (st.mode !== 'review') return;
-    updateStatus(r.status);
-    if (r.item && r.item.id === id && r.item.lease_expires_ms > serverNow()) {
-      showItem(r.item);
+// The lease ran out on this page's clock (never later than the server's: media and reveals only
+// extend it there). The image leaves the screen at once. Then, a moment later (the server's
+// clock may be a little behind), /v1/me says why: when the policy's limit ended it (a break due,
+// a cap), /v1/next brings the calm view for that; otherwise nothing more is asked until the
+// person says they are back. An open tab is not activity, and asking /v1/next then would renew
+// the lease for someone who may have walked away.
+export function leaseRanOut() {
+  dropItem();
+  showReviewState('state-loading');
+  setTimer('lease', async () => {
+    try {
+      const me = await api('GET', '/v1/me');
+      if (st.mode !== 'review') return;
+      updateStatus(me);
+      if (me && me.allowed === false) {
+        await loadNext();
+        return;
+      }
+    } catch (e) {
+      handleError(e, 'me');
       return;
     }
-    announce('Time on that item ran out, so it went back to the queue.');
-    if (!r.item) {
-      dropItem();
-      showReviewState('state-empty');
-      setTimer('retry', loadNext, EMPTY_RETRY_MS);
-    } else {
-      showItem(r.item);
-    }
-  } catch (e) {
-    dropItem();
-    handleError(e, 'next');
-  }
+    showReviewState('state-timeout');
+    announce('Time on that item ran out, so it was taken off the screen and went back to the queue.');
+  }, LEASE_SETTLE_MS);
 }
 
 function canAct() {
@@ -196,7 +199,10 @@ export function release() {
 export async function revealClearer() {
   if (!canAct() || st.peeking || !st.item.has_media) return;
   const item = st.item;
-  const target = st.level - 1;
+  // The first step opens at the level the tier sets (spam: clear), or the person's own heavier
+  // one; from there, or where the tier opens at the heaviest, one level at a time.
+  const open = Math.max(item.open_level, personalLevel(item.category), item.min_level);
+  const target = st.level > open ? open : st.level - 1;
   if (target < item.min_level) return;
   if (target === 0 && item.reason_required) {
     const reason = await askText($('dlg-reason'), $('reason-input'), true);

@@ -6,6 +6,7 @@ export const PREF_PREFIX = 'modq.blur.';
 export const BREAK_REASONS = new Set(['ON_BREAK', 'BREAK_DUE', 'COOLDOWN', 'DAILY_CAP', 'TIER_CAP', 'SHIFT_OVER']);
 export const ITEM_REASONS = new Set(['REVEAL_LEVEL', 'COLOUR', 'NEEDS_REASON']);
 export const EMPTY_RETRY_MS = 5000;
+export const LEASE_SETTLE_MS = 1000; // after a lease runs out, before asking why (clock skew)
 export const DENIED_RETRY_MS = 15000;
 export const ME_REFRESH_MS = 15000;
 export const TEAM_REFRESH_MS = 5000;
@@ -39,6 +40,7 @@ export const $ = (id) => document.getElementById(id);
 
 export const st = {
   token: null,
+  sub: '', // the token's subject: whose own settings (a shared workstation keeps them apart)
   roles: [],
   skew: 0, // server clock minus local clock, from the last Status
   status: null,
