@@ -1,7 +1,8 @@
 /*
  * test_worker_api_people.c: the review API's routes about a person (worker/api_people.c) and its
  * routing (worker/api.c), through a real HTTP server: breaks (start, the 423 while on one, 409 on
- * a repeat, end), support (202, a wellbeing event), me, team (leads only), the probes and
+ * a repeat, end), support (202, a wellbeing event, a lead's acknowledgement), me, team (leads
+ * only), the probes and
  * /metrics without a token, 404 and 405 with Allow, HEAD, and the 413 of an oversized body.
  */
 #include <setjmp.h>
@@ -61,7 +62,7 @@ static void test_breaks_start_deny_and_end(void **state)
     free(other);
 }
 
-static void test_support_is_202_and_a_wellbeing_event(void **state)
+static void test_support_is_202_a_wellbeing_event_and_a_lead_takes_it_up(void **state)
 {
     at_fixture *f = *state;
     char *tok = at_token(f, "a1", "associate"), *lead = at_token(f, "l1", "lead");
@@ -102,6 +103,32 @@ static void test_support_is_202_and_a_wellbeing_event(void **state)
     }
     assert_true(i < json_array_size(people));
     assert_int_equal(json_integer_value(json_object_get(me, "support_requested_ms")), AT_T0);
+    json_decref(js);
+    at_resp_free(&r);
+
+    /* The lead takes it up: once, by a lead, for someone of the team. */
+    at_expect(f, "POST", "/v1/team/support/ack", tok, "{\"associate\": \"a1\"}", 403, "forbidden");
+    at_expect(f, "POST", "/v1/team/support/ack", lead, "{}", 400, "bad_request");
+    at_expect(f, "POST", "/v1/team/support/ack", lead, "{\"associate\": 7}", 400, "bad_request");
+    at_expect(f, "POST", "/v1/team/support/ack", lead, "{\"associate\": \"nobody\"}", 404,
+              "not_found");
+    assert_int_equal(
+        at_request(f, "POST", "/v1/team/support/ack", lead, "{\"associate\": \"a1\"}", &r), 200);
+    js = at_json(&r);
+    assert_string_equal(json_string_value(json_object_get(js, "acknowledged")), "a1");
+    json_decref(js);
+    at_resp_free(&r);
+    at_expect(f, "POST", "/v1/team/support/ack", lead, "{\"associate\": \"a1\"}", 200, NULL);
+    pthread_mutex_lock(&f->sink.lock);
+    assert_int_equal(f->sink.nwellbeing, before + 2);
+    pthread_mutex_unlock(&f->sink.lock);
+    assert_int_equal(at_request(f, "GET", "/v1/team", lead, NULL, &r), 200);
+    js = at_json(&r);
+    json_array_foreach(json_object_get(js, "associates"), i, me)
+    {
+        if (strcmp(json_string_value(json_object_get(me, "associate")), "a1") == 0)
+            assert_int_equal(json_integer_value(json_object_get(me, "support_requested_ms")), 0);
+    }
     json_decref(js);
     at_resp_free(&r);
     free(tok);
@@ -268,7 +295,7 @@ int main(void)
 #define T(name) cmocka_unit_test_setup_teardown(name, at_setup, at_teardown)
     const struct CMUnitTest tests[] = {
         T(test_breaks_start_deny_and_end),
-        T(test_support_is_202_and_a_wellbeing_event),
+        T(test_support_is_202_a_wellbeing_event_and_a_lead_takes_it_up),
         T(test_me_and_team),
         T(test_probes_need_no_token),
         T(test_metrics_render_after_a_refresh),

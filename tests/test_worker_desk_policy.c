@@ -287,6 +287,32 @@ static void test_team_view_is_for_leads_and_shows_near_cap_and_support(void **st
     json_decref(team);
     /* The lead looking sends nothing on the associates' behalf. */
     assert_int_equal(rec_wellbeing_count(&f->rec, "a1", WB(CAP_WARNING)), 0);
+
+    /* Taking the request up: only a lead, only of b1's team, and once. */
+    modq_desk_who l2 = dt_who("l2", "t2", ROLE_L), nl = dt_who("l0", "", ROLE_L);
+    assert_int_equal(modq_desk_support_ack(f->desk, &a, "b1", T0 + MIN(12)),
+                     MODQ_DESK_ERR_FORBIDDEN);
+    assert_int_equal(modq_desk_support_ack(f->desk, &l2, "b1", T0 + MIN(12)),
+                     MODQ_DESK_ERR_NOT_FOUND);
+    assert_int_equal(modq_desk_support_ack(f->desk, &nl, "b1", T0 + MIN(12)),
+                     MODQ_DESK_ERR_NOT_FOUND);
+    assert_int_equal(modq_desk_support_ack(f->desk, &l, "zz", T0 + MIN(12)),
+                     MODQ_DESK_ERR_NOT_FOUND);
+    assert_int_equal(rec_wellbeing_count(&f->rec, "b1", WB(SUPPORT_ACKNOWLEDGED)), 0);
+    assert_int_equal(modq_desk_support_ack(f->desk, &l, "b1", T0 + MIN(12)), MODQ_DESK_OK);
+    assert_int_equal(modq_desk_support_ack(f->desk, &l, "b1", T0 + MIN(13)), MODQ_DESK_OK);
+    assert_int_equal(rec_wellbeing_count(&f->rec, "b1", WB(SUPPORT_ACKNOWLEDGED)), 1);
+    assert_non_null(e = rec_wellbeing_last(&f->rec, "b1", WB(SUPPORT_ACKNOWLEDGED)));
+    assert_string_equal(e->actor, "l1");
+    assert_string_equal(e->team, "t1");
+    modq__v1__wellbeing_event__free_unpacked(e, NULL);
+    assert_int_equal(modq_desk_team(f->desk, &l, T0 + MIN(14), &team), MODQ_DESK_OK);
+    json_array_foreach(json_object_get(team, "associates"), i, m)
+    {
+        if (strcmp(json_string_value(json_object_get(m, "associate")), "b1") == 0)
+            assert_int_equal(json_integer_value(json_object_get(m, "support_requested_ms")), 0);
+    }
+    json_decref(team);
     free(msg);
 }
 

@@ -47,6 +47,7 @@ static const route fixed_routes[] = {
     {"/v1/breaks/start", "/v1/breaks/start", true, false, true, modq_api_break_start},
     {"/v1/breaks/end", "/v1/breaks/end", true, false, true, modq_api_break_end},
     {"/v1/support", "/v1/support", true, false, true, modq_api_support},
+    {"/v1/team/support/ack", "/v1/team/support/ack", true, false, true, modq_api_support_ack},
     {"/healthz", "/healthz", false, false, false, healthz},
     {"/readyz", "/readyz", false, false, false, readyz},
     {"/metrics", "/metrics", false, false, false, metrics},

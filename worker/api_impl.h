@@ -83,5 +83,6 @@ void modq_api_team(modq_api_call *c);
 void modq_api_break_start(modq_api_call *c);
 void modq_api_break_end(modq_api_call *c);
 void modq_api_support(modq_api_call *c);
+void modq_api_support_ack(modq_api_call *c);
 
 #endif

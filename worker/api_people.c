@@ -1,6 +1,6 @@
 /*
  * api_people.c: the review API's routes about the person rather than an item (docs/api.md):
- * /v1/me, /v1/team, /v1/breaks/start|end and /v1/support.
+ * /v1/me, /v1/team, /v1/breaks/start|end, /v1/support and a lead's /v1/team/support/ack.
  */
 #include "api_impl.h"
 
@@ -70,6 +70,30 @@ void modq_api_support(modq_api_call *c)
         modq_api_desk_error(c, rc, NULL, NULL);
     else
         modq_api_json(c, 202, modq_api_object("requested", json_true(), NULL, NULL));
+out:
+    json_decref(body);
+}
+
+void modq_api_support_ack(modq_api_call *c)
+{
+    json_t *body = NULL;
+    const char *associate = NULL;
+    modq_desk_result rc;
+
+    if (!modq_api_body(c, false, &body) ||
+        !modq_api_string(c, body, "associate", MODQ_API_MAX_ID, &associate))
+        goto out;
+    if (!associate || !associate[0]) {
+        modq_api_error(c, 400, "bad_request", "The body needs an \"associate\".", NULL);
+        goto out;
+    }
+    rc = modq_desk_support_ack(c->api->desk, &c->who, associate, c->now_ms);
+    if (rc == MODQ_DESK_ERR_NOT_FOUND)
+        modq_api_error(c, 404, "not_found", "No such associate in your team.", NULL);
+    else if (rc != MODQ_DESK_OK)
+        modq_api_desk_error(c, rc, NULL, NULL);
+    else
+        modq_api_json(c, 200, modq_api_object("acknowledged", json_string(associate), NULL, NULL));
 out:
     json_decref(body);
 }

@@ -53,6 +53,13 @@ void desk_out_wellbeing(modq_desk *d, desk_out *o, const desk_person *pr, int ty
                         modq_policy_reason why, int64_t until, int cap, const char *message,
                         int64_t t)
 {
+    desk_out_wellbeing_by(d, o, pr, type, why, until, cap, message, NULL, t);
+}
+
+void desk_out_wellbeing_by(modq_desk *d, desk_out *o, const desk_person *pr, int type,
+                           modq_policy_reason why, int64_t until, int cap, const char *message,
+                           const char *actor, int64_t t)
+{
     Modq__V1__WellbeingEvent e;
     char id[EVENT_ID_MAX];
     desk_out_msg *m;
@@ -76,6 +83,7 @@ void desk_out_wellbeing(modq_desk *d, desk_out *o, const desk_person *pr, int ty
         e.limit_minutes = limit;
     }
     e.message = UNCONST(message ? message : "");
+    e.actor = UNCONST(actor ? actor : "");
     e.policy_version = UNCONST(modq_policy_version(d->policy));
     e.worker_id = d->worker_id;
     m->len = modq__v1__wellbeing_event__get_packed_size(&e);

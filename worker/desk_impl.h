@@ -208,6 +208,10 @@ bool desk_out_full(const desk_out *o, size_t room);
 void desk_out_wellbeing(modq_desk *d, desk_out *o, const desk_person *pr, int type,
                         modq_policy_reason why, int64_t until, int cap, const char *message,
                         int64_t t);
+/* As desk_out_wellbeing, with who acted for pr (a lead's id; NULL: nobody but pr). */
+void desk_out_wellbeing_by(modq_desk *d, desk_out *o, const desk_person *pr, int type,
+                           modq_policy_reason why, int64_t until, int cap, const char *message,
+                           const char *actor, int64_t t);
 /* actor may be NULL ("modq"); it may be NULL only for automatic actions. */
 void desk_out_audit(modq_desk *d, desk_out *o, const desk_person *actor, int action,
                     const desk_item *it, int level, bool colour, const char *reason, int64_t t);

@@ -477,6 +477,38 @@ modq_desk_result modq_desk_support(modq_desk *d, const modq_desk_who *who, const
     return r;
 }
 
+modq_desk_result modq_desk_support_ack(modq_desk *d, const modq_desk_who *lead,
+                                       const char *associate, int64_t now_ms)
+{
+    desk_out o = {.n = 0};
+    desk_person *me = NULL, *pr;
+    int64_t t = now_ms;
+    modq_desk_result r;
+
+    if (!d || !lead || !associate || !desk_time_ok(now_ms))
+        return MODQ_DESK_ERR_INVALID_ARG;
+    if (!(lead->roles & MODQ_ROLE_LEAD))
+        return MODQ_DESK_ERR_FORBIDDEN;
+    pthread_mutex_lock(&d->lock);
+    if ((r = desk_person_begin(d, lead, now_ms, &o, &me, &t)) != MODQ_DESK_OK)
+        goto out;
+    /* Another team's associate is as unknown as one who never came: the same answer. */
+    pr = desk_person_find(d, associate);
+    if (!pr || !me->team[0] || strcmp(pr->team, me->team) != 0) {
+        r = MODQ_DESK_ERR_NOT_FOUND;
+    } else if (pr->support_ms > 0) {
+        pr->support_ms = 0;
+        desk_out_wellbeing_by(d, &o, pr,
+                              MODQ__V1__WELLBEING_EVENT_TYPE__WELLBEING_EVENT_SUPPORT_ACKNOWLEDGED,
+                              MODQ_REASON_NONE, 0, -1, NULL, me->id, t);
+    }
+    desk_person_flush(d, &o, me);
+out:
+    pthread_mutex_unlock(&d->lock);
+    desk_out_flush(d, &o);
+    return r;
+}
+
 modq_desk_result modq_desk_me(modq_desk *d, const modq_desk_who *who, int64_t now_ms, json_t **out)
 {
     desk_out o = {.n = 0};

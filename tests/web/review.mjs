@@ -469,6 +469,16 @@ async function run() {
       await shot('07-lead-team');
     });
 
+    await step('the lead takes up the associate\'s support request', async () => {
+      const row = `#team-body tr[data-associate="${assocSub}"]`;
+      await page.waitForSelector(`${row} .badge.support`, { timeout: 5000 });
+      const from = requests.length;
+      await page.click(`${row} button.ack-support`);
+      const ack = await waitForRequest((r) => r.method === 'POST' && r.url.endsWith('/v1/team/support/ack'), 5000, from, 'support ack', 200);
+      check(JSON.parse(ack.body).associate === assocSub, `ack body ${ack.body}`);
+      await page.waitForSelector(`${row} .badge.support`, { state: 'detached', timeout: 10000 });
+    });
+
     await step('the escalations tab shows the escalated item', async () => {
       const nextAnswer = page.waitForResponse((r) => r.url().includes('/v1/next?queue=escalations'), { timeout: 10000 });
       await page.click('#tab-esc');

@@ -27,6 +27,20 @@ export function clearTeam() {
   $('team-updated').textContent = 'Refreshes every 5 seconds.';
 }
 
+async function ackSupport(associate, button) {
+  button.disabled = true;
+  try {
+    await api('POST', '/v1/team/support/ack', { associate });
+    notice(`You took up ${associate}'s request for support.`, 'info', 4000);
+  } catch (e) {
+    button.disabled = false;
+    if (e instanceof ApiError && e.status === 401) return;
+    notice(e instanceof ApiError ? e.body.message || `That failed (${e.status}).` : 'The connection was lost. Try again.', 'error', 4000);
+    return;
+  }
+  loadTeam();
+}
+
 function cell(text, cls) {
   const td = document.createElement('td');
   td.textContent = text;
@@ -81,7 +95,14 @@ function renderTeam(t) {
       const badge = document.createElement('span');
       badge.className = 'badge support';
       badge.textContent = `asked at ${fmtClock(a.support_requested_ms)}`;
-      sup.append(badge);
+      // Taking the request up clears it here; the wellbeing topic records who did.
+      const ack = document.createElement('button');
+      ack.type = 'button';
+      ack.className = 'quiet ack-support';
+      ack.textContent = 'I am on it';
+      ack.setAttribute('aria-label', `Take up ${a.associate}'s support request`);
+      ack.addEventListener('click', () => ackSupport(a.associate, ack));
+      sup.append(badge, ' ', ack);
     } else {
       sup.textContent = '–';
     }
