@@ -190,7 +190,7 @@ static void test_next_unknown_queue_is_404_naming_it_escaped(void **state)
     free(tok);
 }
 
-static void test_media_serves_the_current_level_uncached(void **state)
+static void test_media_serves_the_heaviest_level_by_default_uncached(void **state)
 {
     at_fixture *f = *state;
     char *tok = at_token(f, "a1", "associate"), *id, hv[128];
@@ -211,7 +211,20 @@ static void test_media_serves_the_current_level_uncached(void **state)
     /* A heavier level than the current one is always allowed; level 3 explicitly. */
     assert_int_equal(at_request(f, "GET", "/v1/items/t-1/media?level=3", tok, NULL, &r), 200);
     assert_string_equal(at_header(&r, "X-Modq-Level", hv, sizeof(hv)), "3");
+    /* The view renewed the lease: the page's countdown reads when it now ends. */
+    assert_non_null(at_header(&r, "X-Modq-Lease-Expires", hv, sizeof(hv)));
     at_resp_free(&r);
+    {
+        json_t *js;
+        assert_int_equal(at_request(f, "GET", "/v1/next", tok, NULL, &r), 200);
+        js = at_json(&r);
+        assert_true(strtoll(hv, NULL, 10) > AT_T0);
+        assert_int_equal(
+            strtoll(hv, NULL, 10),
+            json_integer_value(json_object_get(json_object_get(js, "item"), "lease_expires_ms")));
+        json_decref(js);
+        at_resp_free(&r);
+    }
     /* HEAD would reveal (and count exposure) without showing anything: refused. */
     assert_int_equal(at_request(f, "HEAD", "/v1/items/t-1/media?level=0", tok, NULL, &r), 405);
     assert_int_equal(r.len, 0);
@@ -602,7 +615,7 @@ int main(void)
         T(test_next_break_due_names_when_it_clears),
         T(test_next_while_paused_is_503_paused_but_the_held_item_returns),
         T(test_next_unknown_queue_is_404_naming_it_escaped),
-        T(test_media_serves_the_current_level_uncached),
+        T(test_media_serves_the_heaviest_level_by_default_uncached),
         T(test_media_bad_parameters_and_other_people),
         T(test_media_in_colour_where_the_tier_allows_it),
         T(test_full_reveal_needs_a_typed_reason),

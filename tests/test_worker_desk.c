@@ -219,7 +219,7 @@ static void test_lease_never_outlives_the_policy_deadline(void **state)
     assert_int_equal(json_integer_value(json_object_get(item, "lease_expires_ms")), T0 + MIN(20));
     json_decref(item);
     assert_int_equal(modq_desk_media(f->desk, &a, "h1", -1, false, "", T0 + MIN(15), &data, &len,
-                                     &mime, &level, NULL),
+                                     &mime, &level, NULL, NULL),
                      MODQ_DESK_OK);
     free(data);
     assert_int_equal(modq_desk_tick(f->desk, T0 + MIN(20) - 1), 0);
@@ -352,21 +352,21 @@ static void test_every_item_opens_at_the_heaviest_level_and_clearer_is_asked_for
     json_decref(item);
     json_decref(status);
     assert_int_equal(modq_desk_media(f->desk, &a, "s1", -1, false, "", T0 + 10, &data, &len, &mime,
-                                     &level, NULL),
+                                     &level, NULL, NULL),
                      MODQ_DESK_OK);
     assert_int_equal(level, 3);
     free(data);
     assert_int_equal(rec_audit_count(&f->rec, "s1", AU(REVEAL)), 0);
 
-    assert_int_equal(
-        modq_desk_media(f->desk, &a, "s1", 0, false, "", T0 + 20, &data, &len, &mime, &level, NULL),
-        MODQ_DESK_OK);
+    assert_int_equal(modq_desk_media(f->desk, &a, "s1", 0, false, "", T0 + 20, &data, &len, &mime,
+                                     &level, NULL, NULL),
+                     MODQ_DESK_OK);
     assert_int_equal(level, 0);
     free(data);
     assert_int_equal(rec_audit_count(&f->rec, "s1", AU(REVEAL)), 1);
     /* A reload asks without a level: the heaviest, not the clear view left on the server. */
     assert_int_equal(modq_desk_media(f->desk, &a, "s1", -1, false, "", T0 + 30, &data, &len, &mime,
-                                     &level, NULL),
+                                     &level, NULL, NULL),
                      MODQ_DESK_OK);
     assert_int_equal(level, 3);
     free(data);

@@ -23,9 +23,9 @@ static void test_other_people_cannot_act_on_someones_item(void **state)
 
     assert_int_equal(dt_add(f, "h1", "hate", 0, T0), MODQ_DESK_OK);
     assert_int_equal(dt_next(f, &a, NULL, T0, id, NULL), MODQ_DESK_OK);
-    assert_int_equal(
-        modq_desk_media(f->desk, &b, "h1", -1, false, "", T0, &data, &len, &mime, &level, NULL),
-        MODQ_DESK_ERR_FORBIDDEN);
+    assert_int_equal(modq_desk_media(f->desk, &b, "h1", -1, false, "", T0, &data, &len, &mime,
+                                     &level, NULL, NULL),
+                     MODQ_DESK_ERR_FORBIDDEN);
     assert_null(data);
     assert_int_equal(modq_desk_reveal(f->desk, &b, "h1", 0, false, "why", T0, NULL),
                      MODQ_DESK_ERR_FORBIDDEN);

@@ -66,7 +66,7 @@ static void test_full_reveal_needs_a_typed_reason_and_is_audited_with_it(void **
     assert_int_equal(why.reason, MODQ_REASON_NEEDS_REASON);
     assert_int_equal(why.until_ms, 0);
     assert_int_equal(modq_desk_media(f->desk, &a, "h1", 0, false, NULL, T0 + 20, &data, &len, &mime,
-                                     &level, &why),
+                                     &level, NULL, &why),
                      MODQ_DESK_ERR_DENIED);
     assert_null(data);
     assert_non_null(e = rec_audit_last(&f->rec, "h1", AU(REVEAL_DENIED)));
@@ -88,9 +88,9 @@ static void test_full_reveal_needs_a_typed_reason_and_is_audited_with_it(void **
     assert_int_equal(e->reveal_level, 0);
     assert_false(e->colour);
     modq__v1__audit_event__free_unpacked(e, NULL);
-    assert_int_equal(
-        modq_desk_media(f->desk, &a, "h1", 0, false, "", T0 + 40, &data, &len, &mime, &level, &why),
-        MODQ_DESK_OK);
+    assert_int_equal(modq_desk_media(f->desk, &a, "h1", 0, false, "", T0 + 40, &data, &len, &mime,
+                                     &level, NULL, &why),
+                     MODQ_DESK_OK);
     assert_int_equal(level, 0);
     assert_string_equal(mime, "image/webp");
     expect_rendition(f, 0, data, len);
@@ -128,7 +128,7 @@ static void test_colour_is_denied_for_tier4_and_served_otherwise(void **state)
     assert_true(json_is_false(json_object_get(item, "colour_available")));
     json_decref(item);
     assert_int_equal(modq_desk_media(f->desk, &a, "x1", -1, true, "need colour", T0 + 10, &data,
-                                     &len, &mime, &level, &why),
+                                     &len, &mime, &level, NULL, &why),
                      MODQ_DESK_ERR_DENIED);
     assert_int_equal(why.reason, MODQ_REASON_COLOUR);
     assert_null(data);
@@ -142,9 +142,9 @@ static void test_colour_is_denied_for_tier4_and_served_otherwise(void **state)
     assert_true(json_is_true(json_object_get(item, "colour_allowed")));
     assert_true(json_is_true(json_object_get(item, "colour_available")));
     json_decref(item);
-    assert_int_equal(
-        modq_desk_media(f->desk, &b, "h1", 3, true, "", T0 + 10, &data, &len, &mime, &level, &why),
-        MODQ_DESK_OK);
+    assert_int_equal(modq_desk_media(f->desk, &b, "h1", 3, true, "", T0 + 10, &data, &len, &mime,
+                                     &level, NULL, &why),
+                     MODQ_DESK_OK);
     assert_int_equal(level, 3);
     assert_string_equal(mime, "image/webp");
     expect_view(f, 3, true, data, len);
@@ -155,13 +155,13 @@ static void test_colour_is_denied_for_tier4_and_served_otherwise(void **state)
     assert_string_equal(e->actor, "b1");
     modq__v1__audit_event__free_unpacked(e, NULL);
     /* The same view again is no new reveal; back to greyscale is none either. */
-    assert_int_equal(
-        modq_desk_media(f->desk, &b, "h1", -1, true, "", T0 + 20, &data, &len, &mime, &level, &why),
-        MODQ_DESK_OK);
+    assert_int_equal(modq_desk_media(f->desk, &b, "h1", -1, true, "", T0 + 20, &data, &len, &mime,
+                                     &level, NULL, &why),
+                     MODQ_DESK_OK);
     expect_view(f, 3, true, data, len);
     free(data);
     assert_int_equal(modq_desk_media(f->desk, &b, "h1", -1, false, "", T0 + 30, &data, &len, &mime,
-                                     &level, &why),
+                                     &level, NULL, &why),
                      MODQ_DESK_OK);
     assert_int_equal(level, 3);
     expect_view(f, 3, false, data, len);
@@ -173,9 +173,9 @@ static void test_colour_is_denied_for_tier4_and_served_otherwise(void **state)
     assert_true(e->colour);
     assert_int_equal(e->reveal_level, 1);
     modq__v1__audit_event__free_unpacked(e, NULL);
-    assert_int_equal(
-        modq_desk_media(f->desk, &b, "h1", 1, true, "", T0 + 50, &data, &len, &mime, &level, &why),
-        MODQ_DESK_OK);
+    assert_int_equal(modq_desk_media(f->desk, &b, "h1", 1, true, "", T0 + 50, &data, &len, &mime,
+                                     &level, NULL, &why),
+                     MODQ_DESK_OK);
     assert_int_equal(level, 1);
     expect_view(f, 1, true, data, len);
     free(data);
@@ -219,9 +219,9 @@ static void test_colour_view_counts_more_exposure_than_grey(void **state)
     assert_string_equal(id, "h1");
     assert_int_equal(dt_next(f, &b, "hate", T0, id, NULL), MODQ_DESK_OK);
     assert_string_equal(id, "h2");
-    assert_int_equal(
-        modq_desk_media(f->desk, &b, "h2", -1, true, "", T0, &data, &len, &mime, &level, NULL),
-        MODQ_DESK_OK);
+    assert_int_equal(modq_desk_media(f->desk, &b, "h2", -1, true, "", T0, &data, &len, &mime,
+                                     &level, NULL, NULL),
+                     MODQ_DESK_OK);
     free(data);
     expect_ledger_view(f, "b1", 3, true);
     /* Four minutes each at level 3, a1 in greyscale and b1 in colour. */
@@ -232,7 +232,7 @@ static void test_colour_view_counts_more_exposure_than_grey(void **state)
     assert_true(fabs(colour - 2.0 * grey) < 1e-6);
 
     assert_int_equal(modq_desk_media(f->desk, &b, "h2", -1, false, "", T0 + MIN(4), &data, &len,
-                                     &mime, &level, NULL),
+                                     &mime, &level, NULL, NULL),
                      MODQ_DESK_OK);
     free(data);
     expect_ledger_view(f, "b1", 3, false);
@@ -259,13 +259,13 @@ static void test_peek_to_level_1_and_back_is_recorded_as_the_clearest_view(void 
     assert_int_equal(modq_desk_reveal(f->desk, &a, "h1", 1, false, NULL, T0 + 1000, NULL),
                      MODQ_DESK_OK);
     assert_int_equal(modq_desk_media(f->desk, &a, "h1", 1, false, "", T0 + 2000, &data, &len, &mime,
-                                     &level, NULL),
+                                     &level, NULL, NULL),
                      MODQ_DESK_OK);
     assert_int_equal(level, 1);
     expect_rendition(f, 1, data, len);
     free(data);
     assert_int_equal(modq_desk_media(f->desk, &a, "h1", 3, false, "", T0 + 3000, &data, &len, &mime,
-                                     &level, NULL),
+                                     &level, NULL, NULL),
                      MODQ_DESK_OK);
     assert_int_equal(level, 3);
     expect_rendition(f, 3, data, len);

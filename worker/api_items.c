@@ -64,13 +64,14 @@ void modq_api_media(modq_api_call *c)
     const char *lv = modq_http_req_query(c->q, "level");
     const char *col = modq_http_req_query(c->q, "colour");
     int level = -1, served = -1;
+    int64_t lease_until = 0;
     bool colour = false;
     uint8_t *data = NULL; /* the desk's copy; the response takes it */
     size_t len = 0;
     const char *mime = NULL;
     modq_desk_denial denial = {0};
     modq_desk_result rc;
-    char buf[16];
+    char buf[24];
 
     if (lv && !parse_level(lv, &level)) {
         modq_api_error(c, 400, "bad_request", "level must be 0, 1, 2 or 3.", NULL);
@@ -81,7 +82,7 @@ void modq_api_media(modq_api_call *c)
         return;
     }
     rc = modq_desk_media(c->api->desk, &c->who, c->id, level, colour, "", c->now_ms, &data, &len,
-                         &mime, &served, &denial);
+                         &mime, &served, &lease_until, &denial);
     if (rc == MODQ_DESK_ERR_UNAVAILABLE && colour) {
         modq_api_error(c, 409, "conflict", "This item has no colour version.", NULL);
         return;
@@ -94,6 +95,9 @@ void modq_api_media(modq_api_call *c)
     modq_http_resp_take(c->r, 200, mime ? mime : "application/octet-stream", data, len);
     modq_http_resp_header(c->r, "Cache-Control", "no-store");
     modq_http_resp_header(c->r, "X-Modq-Level", buf);
+    /* Each view renews the lease: the page's countdown follows it (docs/api.md). */
+    snprintf(buf, sizeof(buf), "%lld", (long long)lease_until);
+    modq_http_resp_header(c->r, "X-Modq-Lease-Expires", buf);
 }
 
 void modq_api_reveal(modq_api_call *c)

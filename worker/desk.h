@@ -177,13 +177,14 @@ modq_desk_result modq_desk_next(modq_desk *d, const modq_desk_who *who, const ch
  * than the current one is a reveal (typed_reason: "" when none): policy-checked (ERR_DENIED with
  * REVEAL_LEVEL, COLOUR or NEEDS_REASON), recorded in the ledger, audited. Renews the lease. On OK
  * *data is a copy (malloc, caller frees), *len its size, *mime a static string, *level_out the
- * level served. ERR_UNAVAILABLE when colour was asked but no colour rendition exists, or the level
- * was not rendered; ERR_NOT_FOUND also for an item without media.
+ * level served, and *lease_until (when not NULL) when the renewed lease now ends. ERR_UNAVAILABLE
+ * when colour was asked but no colour rendition exists, or the level was not rendered;
+ * ERR_NOT_FOUND also for an item without media.
  */
 modq_desk_result modq_desk_media(modq_desk *d, const modq_desk_who *who, const char *id, int level,
                                  bool colour, const char *typed_reason, int64_t now_ms,
                                  uint8_t **data, size_t *len, const char **mime, int *level_out,
-                                 modq_desk_denial *denial);
+                                 int64_t *lease_until, modq_desk_denial *denial);
 /* A deliberate reveal with a typed reason, without fetching: as modq_desk_media's check. */
 modq_desk_result modq_desk_reveal(modq_desk *d, const modq_desk_who *who, const char *id, int level,
                                   bool colour, const char *typed_reason, int64_t now_ms,

@@ -346,7 +346,7 @@ static modq_desk_result view(modq_desk *d, desk_out *o, desk_person *pr, desk_it
 /* media and reveal: the same check, with or without the bytes. */
 static modq_desk_result look(modq_desk *d, const modq_desk_who *who, const char *id, int level,
                              bool colour, const char *reason, int64_t now_ms, uint8_t **data,
-                             size_t *len, const char **mime, int *level_out,
+                             size_t *len, const char **mime, int *level_out, int64_t *lease_until,
                              modq_desk_denial *denial)
 {
     desk_out o = {.n = 0};
@@ -383,6 +383,8 @@ static modq_desk_result look(modq_desk *d, const modq_desk_who *who, const char 
         *mime = modq_media_mime(it->p->media);
         *level_out = level;
     }
+    if (lease_until)
+        *lease_until = it->lease_until;
 out:
     if (pr)
         (void)desk_person_end(d, &o, pr, t, NULL);
@@ -394,7 +396,7 @@ out:
 modq_desk_result modq_desk_media(modq_desk *d, const modq_desk_who *who, const char *id, int level,
                                  bool colour, const char *typed_reason, int64_t now_ms,
                                  uint8_t **data, size_t *len, const char **mime, int *level_out,
-                                 modq_desk_denial *denial)
+                                 int64_t *lease_until, modq_desk_denial *denial)
 {
     if (!data || !len || !mime || !level_out)
         return MODQ_DESK_ERR_INVALID_ARG;
@@ -403,14 +405,15 @@ modq_desk_result modq_desk_media(modq_desk *d, const modq_desk_who *who, const c
     *mime = NULL;
     *level_out = -1;
     return look(d, who, id, level, colour, typed_reason, now_ms, data, len, mime, level_out,
-                denial);
+                lease_until, denial);
 }
 
 modq_desk_result modq_desk_reveal(modq_desk *d, const modq_desk_who *who, const char *id, int level,
                                   bool colour, const char *typed_reason, int64_t now_ms,
                                   modq_desk_denial *denial)
 {
-    return look(d, who, id, level, colour, typed_reason, now_ms, NULL, NULL, NULL, NULL, denial);
+    return look(d, who, id, level, colour, typed_reason, now_ms, NULL, NULL, NULL, NULL, NULL,
+                denial);
 }
 
 static bool labels_ok(const char *const *labels, size_t n)

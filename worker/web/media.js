@@ -11,6 +11,12 @@ export async function fetchMediaUrl(item, level, colour) {
   let path = `/v1/items/${encodeURIComponent(item.id)}/media?level=${level}`;
   if (colour) path += '&colour=1';
   const res = await request('GET', path);
+  // Every view renews the lease on the server: the countdown follows it.
+  const until = Number(res.headers.get('X-Modq-Lease-Expires'));
+  if (until > 0 && st.item === item && until > item.lease_expires_ms) {
+    item.lease_expires_ms = until;
+    st.leaseFired = false;
+  }
   return URL.createObjectURL(await res.blob());
 }
 
