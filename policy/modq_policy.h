@@ -258,6 +258,12 @@ size_t modq_ledger_break_count(const modq_ledger *l);
 /* Time of the newest record, or INT64_MIN for an empty ledger. */
 int64_t modq_ledger_last_ms(const modq_ledger *l);
 
+/* Weighted exposure of what l records on screen in [from, to), in minutes: each minute counts
+ * its tier's weight times its level's weight (times the colour factor in colour), as the daily
+ * cap counts it. An item still on screen counts until to. 0 when either is NULL. */
+double modq_policy_exposure_minutes(const modq_policy *p, const modq_ledger *l, int64_t from,
+                                    int64_t to);
+
 /*
  * Serialises l as a modq.v1.Ledger protobuf message. On success *buf is a new buffer of *len
  * bytes owned by the caller (free with free()).

@@ -107,6 +107,25 @@ double policy_rate(const modq_policy *p, int tier, int level, bool colour)
     return p->tiers[tier].weight * p->level_weight[level] * (colour ? p->colour_factor : 1.0);
 }
 
+double modq_policy_exposure_minutes(const modq_policy *p, const modq_ledger *l, int64_t from,
+                                    int64_t to)
+{
+    double w = 0.0;
+    if (p == NULL || l == NULL || to <= from) {
+        return 0.0;
+    }
+    for (size_t i = 0; i < l->nsegs; i++) {
+        const ledger_segment *s = &l->segs[i];
+        int64_t end = s->end_ms < 0 ? to : s->end_ms;
+        int64_t lo = s->start_ms > from ? s->start_ms : from;
+        int64_t hi = end < to ? end : to;
+        if (hi > lo) {
+            w += (double)(hi - lo) * policy_rate(p, s->tier, s->level, s->colour);
+        }
+    }
+    return w / (double)MS_PER_MIN;
+}
+
 /* The stricter of two caps where 0 means "none". */
 static int64_t stricter(int64_t a, int64_t b)
 {

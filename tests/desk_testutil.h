@@ -47,7 +47,7 @@ typedef struct recorder {
     rec_msg *m;
     size_t n, cap;
     size_t on_screen;
-    double on_screen_seconds;
+    double on_screen_seconds, on_screen_minutes;
 } recorder;
 
 typedef struct dfx {
@@ -114,13 +114,14 @@ static inline void sink_ledger(void *arg, const char *id, const uint8_t *buf, si
     rec_put(arg, REC_LEDGER, id, buf, len, NULL);
 }
 
-static inline void sink_on_screen(void *arg, const char *queue, double seconds)
+static inline void sink_on_screen(void *arg, const char *queue, double seconds, double minutes)
 {
     recorder *r = arg;
     (void)queue;
     pthread_mutex_lock(&r->lock);
     r->on_screen++;
     r->on_screen_seconds += seconds;
+    r->on_screen_minutes += minutes;
     pthread_mutex_unlock(&r->lock);
 }
 
@@ -131,6 +132,7 @@ static inline void rec_clear(recorder *r)
     r->n = 0;
     r->on_screen = 0;
     r->on_screen_seconds = 0;
+    r->on_screen_minutes = 0;
 }
 
 /* Wellbeing events of type for associate (type 0: any). */

@@ -484,6 +484,27 @@ static void test_status_reports_usage_break_and_shift_times(void **state)
     assert_int_equal(modq_decision_warning_count(f->d), 0);
 }
 
+/* What one view weighed, as the daily cap counts it: minutes x tier weight x level weight x
+ * colour factor, for the part of each segment inside the window; an open item until its end. */
+static void test_exposure_minutes_weigh_tier_level_and_colour(void **state)
+{
+    fx *f = *state;
+
+    assert_int_equal(modq_ledger_show(f->l, "hate", 3, 3, T0), MODQ_POLICY_OK);
+    assert_int_equal(modq_ledger_reveal(f->l, 0, true, T0 + MIN(1)), MODQ_POLICY_OK);
+    assert_int_equal(modq_ledger_hide(f->l, T0 + MIN(3)), MODQ_POLICY_OK);
+    /* 1 min at level 3 (1 x 0.125), then 2 min clear in colour (1 x 1 x 2 each). */
+    assert_true(modq_policy_exposure_minutes(f->p, f->l, T0, T0 + MIN(3)) == 4.125);
+    assert_true(modq_policy_exposure_minutes(f->p, f->l, T0 + MIN(2), T0 + MIN(3)) == 2.0);
+    assert_true(modq_policy_exposure_minutes(f->p, f->l, T0 - MIN(5), T0 + MIN(60)) == 4.125);
+    assert_int_equal(modq_ledger_show(f->l, "spam", 1, 0, T0 + MIN(10)), MODQ_POLICY_OK);
+    /* Still on screen: counted until the window's end (0.5 x 1 per minute). */
+    assert_true(modq_policy_exposure_minutes(f->p, f->l, T0 + MIN(10), T0 + MIN(12)) == 1.0);
+    assert_true(modq_policy_exposure_minutes(f->p, f->l, T0 + MIN(12), T0 + MIN(12)) == 0.0);
+    assert_true(modq_policy_exposure_minutes(NULL, f->l, T0, T0 + MIN(3)) == 0.0);
+    assert_true(modq_policy_exposure_minutes(f->p, NULL, T0, T0 + MIN(3)) == 0.0);
+}
+
 static void test_check_refuses_time_before_the_ledger_and_unknown_queues(void **state)
 {
     fx *f = *state;
@@ -525,6 +546,7 @@ int main(void)
         T(test_personal_settings_validation_rejects_looser_or_unknown),
         T(test_status_reports_usage_break_and_shift_times),
         T(test_check_refuses_time_before_the_ledger_and_unknown_queues),
+        T(test_exposure_minutes_weigh_tier_level_and_colour),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -345,6 +345,9 @@ static void test_decide_publishes_the_decision_with_its_fields_and_ref(void **st
     modq__v1__decision__free_unpacked(dec, NULL);
     assert_int_equal(rec_audit_count(&f->rec, "h1", AU(DECIDED)), 1);
     assert_true(f->rec.on_screen_seconds >= 30.0 - 1e-9 && f->rec.on_screen_seconds < 30.0 + 1e-9);
+    /* Weighted as the daily cap counts it (short.yaml: tier 3 weighs 1, levels 3 and 2 weigh
+     * 0.125 and 0.25): 1 s at level 3, then 29 s at level 2. */
+    assert_true(fabs(f->rec.on_screen_minutes - (1.0 * 0.125 + 29.0 * 0.25) / 60.0) < 1e-9);
     assert_int_equal(modq_desk_decide(f->desk, &a, "h1", "remove", NULL, 0, NULL, T0 + 31000, NULL),
                      MODQ_DESK_ERR_NOT_FOUND);
 

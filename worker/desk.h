@@ -95,8 +95,9 @@ typedef struct modq_desk_sink {
     void (*audit)(void *arg, const char *key, const uint8_t *buf, size_t len);
     /* The associate's packed ledger (modq.v1.Ledger) after a change: key associate_id. */
     void (*ledger)(void *arg, const char *associate_id, const uint8_t *buf, size_t len);
-    /* Optional (may be NULL): an item of queue left a person's screen after seconds on it. */
-    void (*on_screen)(void *arg, const char *queue, double seconds);
+    /* Optional (may be NULL): an item of queue left a person's screen after seconds on it, which
+     * weighed minutes of exposure (modq_policy_exposure_minutes: tier, levels and colour). */
+    void (*on_screen)(void *arg, const char *queue, double seconds, double minutes);
 } modq_desk_sink;
 
 typedef struct modq_desk_opts {

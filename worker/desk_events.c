@@ -142,13 +142,15 @@ void desk_out_ledger(desk_out *o, const desk_person *pr)
         o->n++;
 }
 
-void desk_out_on_screen(modq_desk *d, desk_out *o, const desk_item *it, double seconds)
+void desk_out_on_screen(modq_desk *d, desk_out *o, const desk_item *it, double seconds,
+                        double minutes)
 {
     desk_out_msg *m;
     if (!d->sink.on_screen || !(m = out_slot(o, DESK_OUT_ON_SCREEN, "")))
         return;
     m->queue = modq_policy_queue_name(d->policy, it->qi);
     m->seconds = seconds > 0.0 ? seconds : 0.0;
+    m->minutes = minutes > 0.0 ? minutes : 0.0;
     o->n++;
 }
 
@@ -260,7 +262,7 @@ void desk_out_flush(const modq_desk *d, desk_out *o)
             break;
         case DESK_OUT_ON_SCREEN:
             if (s->on_screen)
-                s->on_screen(s->arg, m->queue, m->seconds);
+                s->on_screen(s->arg, m->queue, m->seconds, m->minutes);
             break;
         }
         free(m->buf);

@@ -142,7 +142,7 @@ typedef struct desk_out_msg {
     char *labels; /* owned */
     /* ON_SCREEN */
     const char *queue; /* the policy's */
-    double seconds;
+    double seconds, minutes;
 } desk_out_msg;
 
 /* What one call sends once the lock is let go. Lives on the caller's stack. */
@@ -216,7 +216,8 @@ void desk_out_wellbeing_by(modq_desk *d, desk_out *o, const desk_person *pr, int
 void desk_out_audit(modq_desk *d, desk_out *o, const desk_person *actor, int action,
                     const desk_item *it, int level, bool colour, const char *reason, int64_t t);
 void desk_out_ledger(desk_out *o, const desk_person *pr);
-void desk_out_on_screen(modq_desk *d, desk_out *o, const desk_item *it, double seconds);
+void desk_out_on_screen(modq_desk *d, desk_out *o, const desk_item *it, double seconds,
+                        double minutes);
 /* The Decision of pr on it. ERR_NOMEM leaves o unchanged. */
 modq_desk_result desk_out_decision(modq_desk *d, desk_out *o, const desk_person *pr,
                                    const desk_item *it, int verdict, const char *const *labels,

@@ -135,9 +135,15 @@ static modq_run_result make_desk(modq_run *r, size_t window, char *errstr, size_
     if (r->metrics != NULL) {
         static const double b[] = {1, 5, 15, 30, 60, 120, 300, 600, 1200, 3600};
         /* Declared once per registry; a second worker on the same registry finds it there. */
+        static const double w[] = {0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30};
         (void)modq_metrics_declare(r->metrics, "modq_exposure_seconds", MODQ_METRICS_HISTOGRAM,
                                    "Time an item stayed on a person's screen.", "queue", b,
                                    sizeof b / sizeof b[0]);
+        (void)modq_metrics_declare(r->metrics, "modq_exposure_minutes", MODQ_METRICS_HISTOGRAM,
+                                   "Weighted exposure of one item's time on a person's screen "
+                                   "(minutes x tier weight x level weight x colour factor, as "
+                                   "the daily cap counts it).",
+                                   "queue", w, sizeof w / sizeof w[0]);
         (void)modq_metrics_declare(r->metrics, "modq_dead_letters_total", MODQ_METRICS_COUNTER,
                                    "Tickets sent to the dead-letter topic, by error code.", "code",
                                    NULL, 0);

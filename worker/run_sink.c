@@ -310,11 +310,13 @@ static void sink_ledger(void *arg, const char *associate_id, const uint8_t *buf,
     sink_event(arg, MODQ_RUN_LEDGER, associate_id, buf, len);
 }
 
-static void sink_on_screen(void *arg, const char *queue, double seconds)
+static void sink_on_screen(void *arg, const char *queue, double seconds, double minutes)
 {
     modq_run *r = arg;
-    if (r->metrics != NULL)
+    if (r->metrics != NULL) {
         modq_metrics_observe(r->metrics, "modq_exposure_seconds", queue, seconds);
+        modq_metrics_observe(r->metrics, "modq_exposure_minutes", queue, minutes);
+    }
 }
 
 modq_desk_sink modq_run_sink(modq_run *r)
