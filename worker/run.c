@@ -394,7 +394,8 @@ static void watch_kafka(modq_run *r, int64_t mono)
         char n[24], h[24];
         snprintf(n, sizeof n, "%zu", modq_publish_outstanding(r->publish));
         snprintf(h, sizeof h, "%zu", nwait);
-        modq_log_write(r->log, MODQ_LOG_ERROR,
+        /* A warning: nothing is lost, it clears by itself, and the metric carries the alert. */
+        modq_log_write(r->log, MODQ_LOG_WARN,
                        "review paused: Kafka does not confirm; no new items until it does",
                        "unconfirmed", n, "decisions_waiting", h, NULL);
     } else {
