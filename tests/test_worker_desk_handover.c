@@ -80,12 +80,18 @@ static void test_escalated_item_goes_to_a_lead_and_is_decided_as_escalated(void 
     assert_int_equal(dec->max_reveal_level, 3);
     modq__v1__decision__free_unpacked(dec, NULL);
 
-    /* A lead who escalates does not get the item back: another lead does. */
+    /* A lead who escalates does not get the item back, nor counts it: another lead does. */
     assert_int_equal(dt_next(f, &l1, "gore", T0 + 500, id, NULL), MODQ_DESK_OK);
     assert_int_equal(modq_desk_escalate(f->desk, &l1, "g1", NULL, T0 + 600), MODQ_DESK_OK);
     assert_int_equal(dt_next(f, &l1, MODQ_DESK_QUEUE_ESCALATIONS, T0 + 700, id, NULL),
                      MODQ_DESK_OK);
     assert_string_equal(id, "");
+    assert_int_equal(modq_desk_team(f->desk, &l1, T0 + 700, &item), MODQ_DESK_OK);
+    assert_int_equal(json_integer_value(json_object_get(item, "escalations")), 0);
+    json_decref(item);
+    assert_int_equal(modq_desk_team(f->desk, &l2, T0 + 700, &item), MODQ_DESK_OK);
+    assert_int_equal(json_integer_value(json_object_get(item, "escalations")), 1);
+    json_decref(item);
     assert_int_equal(dt_next(f, &l2, MODQ_DESK_QUEUE_ESCALATIONS, T0 + 700, id, NULL),
                      MODQ_DESK_OK);
     assert_string_equal(id, "g1");

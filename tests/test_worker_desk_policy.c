@@ -298,6 +298,10 @@ static void test_team_view_is_for_leads_and_shows_near_cap_and_support(void **st
                      MODQ_DESK_ERR_NOT_FOUND);
     assert_int_equal(modq_desk_support_ack(f->desk, &l, "zz", T0 + MIN(12)),
                      MODQ_DESK_ERR_NOT_FOUND);
+    /* A lead's own request is for another lead to take up. */
+    assert_int_equal(modq_desk_support(f->desk, &l, "", T0 + MIN(12)), MODQ_DESK_OK);
+    assert_int_equal(modq_desk_support_ack(f->desk, &l, "l1", T0 + MIN(12)),
+                     MODQ_DESK_ERR_FORBIDDEN);
     assert_int_equal(rec_wellbeing_count(&f->rec, "b1", WB(SUPPORT_ACKNOWLEDGED)), 0);
     assert_int_equal(modq_desk_support_ack(f->desk, &l, "b1", T0 + MIN(12)), MODQ_DESK_OK);
     assert_int_equal(modq_desk_support_ack(f->desk, &l, "b1", T0 + MIN(13)), MODQ_DESK_OK);

@@ -214,7 +214,8 @@ modq_desk_result modq_desk_break_end(modq_desk *d, const modq_desk_who *who, int
 /* who asks for a lead or counsellor: a SUPPORT_REQUESTED wellbeing event (message may be NULL),
  * shown to the team's leads. */
 /* A lead of associate's team takes up their support request: it leaves the team view, and a
- * SUPPORT_ACKNOWLEDGED wellbeing event names the lead. ERR_FORBIDDEN for someone not a lead,
+ * SUPPORT_ACKNOWLEDGED wellbeing event names the lead. ERR_FORBIDDEN for someone not a lead
+ * and for a lead's own request (another lead takes it up),
  * ERR_NOT_FOUND for an associate this desk does not know in the lead's team (a lead without a
  * team has none). OK, and nothing sent, when no request is open. */
 modq_desk_result modq_desk_support_ack(modq_desk *d, const modq_desk_who *lead,

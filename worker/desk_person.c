@@ -497,6 +497,8 @@ modq_desk_result modq_desk_support_ack(modq_desk *d, const modq_desk_who *lead,
     pr = desk_person_find(d, associate);
     if (!pr || !me->team[0] || strcmp(pr->team, me->team) != 0) {
         r = MODQ_DESK_ERR_NOT_FOUND;
+    } else if (pr == me) {
+        r = MODQ_DESK_ERR_FORBIDDEN; /* a lead's own request is for another lead to take up */
     } else if (pr->support_ms > 0) {
         pr->support_ms = 0;
         desk_out_wellbeing_by(d, &o, pr,
