@@ -10,12 +10,14 @@ import { handleError } from '/static/denials.js';
 export async function fetchMediaUrl(item, level, colour) {
   let path = `/v1/items/${encodeURIComponent(item.id)}/media?level=${level}`;
   if (colour) path += '&colour=1';
+  const seq = ++st.mediaSeq;
   const res = await request('GET', path);
-  // Every view renews the lease on the server: the countdown follows it.
+  // Every view renews the lease on the server, and a reveal may shorten it (a clearer view uses
+  // up what is left of a cap sooner): the countdown follows the newest answer, either way.
   const until = Number(res.headers.get('X-Modq-Lease-Expires'));
-  if (until > 0 && st.item === item && until > item.lease_expires_ms) {
+  if (until > 0 && st.item === item && seq > st.leaseSeq) {
+    st.leaseSeq = seq;
     item.lease_expires_ms = until;
-    st.leaseFired = false;
   }
   return URL.createObjectURL(await res.blob());
 }

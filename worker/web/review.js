@@ -4,7 +4,7 @@
 
 import { $, EMPTY_RETRY_MS, LEASE_SETTLE_MS, LEVEL_TEXT, PEEK_LEVEL, VERDICTS, st } from '/static/state.js';
 import { announce, askText, clearTimer, fmtAge, serverNow, setTimer, show } from '/static/ui.js';
-import { api, nextPath } from '/static/api.js';
+import { ApiError, api, nextPath } from '/static/api.js';
 import { clearMedia, fetchMediaUrl, loadBase, personalLevel, renderLevel, renderMedia, revoke } from '/static/media.js';
 import { renderClocks, updateStatus } from '/static/gauges.js';
 import { handleError } from '/static/denials.js';
@@ -59,11 +59,14 @@ export function dropItem() {
 
 function showItem(item) {
   const same = st.item && st.item.id === item.id && st.baseUrl && item.level === st.level;
+  clearTimer('lease');
   st.leaseFired = false;
+  st.leaseSeq = st.mediaSeq; // lease times of answers to older requests are stale now
   st.held = { id: item.id, tab: st.tab };
   if (same) {
     // The same lease came back (renewed): keep what is on screen.
     st.item = item;
+    showReviewState('card');
     renderClocks();
     return;
   }
@@ -122,18 +125,20 @@ export function leaseRanOut() {
   dropItem();
   showReviewState('state-loading');
   setTimer('lease', async () => {
+    if (st.item) return; // something else brought an item meanwhile
     try {
       const me = await api('GET', '/v1/me');
-      if (st.mode !== 'review') return;
+      if (st.mode !== 'review' || st.item) return;
       updateStatus(me);
       if (me && me.allowed === false) {
         await loadNext();
         return;
       }
     } catch (e) {
-      handleError(e, 'me');
-      return;
+      if (e instanceof ApiError && e.status === 401) return; // signed out already
+      // Unreachable for now: the person's "Continue" asks again.
     }
+    if (st.mode !== 'review' || st.item) return;
     showReviewState('state-timeout');
     announce('Time on that item ran out, so it was taken off the screen and went back to the queue.');
   }, LEASE_SETTLE_MS);

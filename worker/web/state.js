@@ -59,6 +59,8 @@ export const st = {
   gen: 0, // bumped whenever the item or view changes, so late answers are dropped
   busy: false,
   leaseFired: false,
+  mediaSeq: 0, // media requests started, to take lease times from the newest answer only
+  leaseSeq: 0, // the request whose lease time the countdown shows
   brk: null, // {reason, until}
   timers: {},
 };
