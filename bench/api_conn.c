@@ -99,6 +99,7 @@ int api_conn_reconnect(api_conn *c)
     if (c->fd >= 0)
         close(c->fd);
     c->len = c->head_len = c->body_len = 0;
+    c->status = 0;
     return dial(c);
 }
 
