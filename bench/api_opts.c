@@ -3,6 +3,7 @@
  * line, token i for associate i), each checked against the limits below before anything runs.
  */
 #include "api_bench.h"
+#include "bench_args.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -18,18 +19,6 @@
 #define MAX_PROBES      64
 #define MAX_SECONDS     3600
 #define TOKENS_MAX      (8u * 1024 * 1024) /* the tokens file, whole */
-
-static int parse_long(const char *s, long lo, long hi, long *out)
-{
-    char *end = NULL;
-    long v;
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
 
 static void usage(void)
 {
@@ -55,21 +44,21 @@ int api_opts_parse(int argc, char **argv, api_run_opts *o)
         else if (!bad && strcmp(k, "--tokens") == 0)
             o->tokens = val;
         else if (!bad && strcmp(k, "--associates") == 0)
-            bad = parse_long(val, 1, MAX_ASSOCIATES, &v) || !(o->associates = (size_t)v);
+            bad = bench_parse_long(val, 1, MAX_ASSOCIATES, &v) || !(o->associates = (size_t)v);
         else if (!bad && strcmp(k, "--seconds") == 0)
-            bad = parse_long(val, 1, MAX_SECONDS, &v) || !(o->seconds = (double)v);
+            bad = bench_parse_long(val, 1, MAX_SECONDS, &v) || !(o->seconds = (double)v);
         else if (!bad && strcmp(k, "--probes") == 0)
-            bad = parse_long(val, 0, MAX_PROBES, &v) || ((o->probes = (size_t)v), 0);
+            bad = bench_parse_long(val, 0, MAX_PROBES, &v) || ((o->probes = (size_t)v), 0);
         else if (!bad && strcmp(k, "--think-ms") == 0)
-            bad = parse_long(val, 0, 600000, &v) || ((o->think_ms = (double)v), 0);
+            bad = bench_parse_long(val, 0, 600000, &v) || ((o->think_ms = (double)v), 0);
         else if (!bad && strcmp(k, "--phase") == 0)
             bad = strlen(val) > 32 || !(o->phase = val);
         else if (!bad && strcmp(k, "--target-ms") == 0)
-            bad = parse_long(val, 0, 10000, &v) || ((o->target_ms = (double)v), 0);
+            bad = bench_parse_long(val, 0, 10000, &v) || ((o->target_ms = (double)v), 0);
         else if (!bad && strcmp(k, "--probe-ms") == 0)
-            bad = parse_long(val, 1, 10000, &v) || !(o->probe_ms = (double)v);
+            bad = bench_parse_long(val, 1, 10000, &v) || !(o->probe_ms = (double)v);
         else if (!bad && strcmp(k, "--server-pid") == 0)
-            bad = parse_long(val, 1, INT32_MAX, &v) || !(o->server_pid = (int)v);
+            bad = bench_parse_long(val, 1, INT32_MAX, &v) || !(o->server_pid = (int)v);
         else
             bad = 1;
         if (bad) {

@@ -14,6 +14,7 @@
  * seconds.
  */
 #include "api_bench.h"
+#include "bench_args.h"
 
 #include "modq_policy.h"
 #include "proto/modq.pb-c.h"
@@ -251,24 +252,11 @@ static int produce_one(rd_kafka_t *rk, const queue *q, int32_t part, const char 
     return 0;
 }
 
-static int parse_size(const char *s, size_t lo, size_t hi, size_t *out)
-{
-    char *end = NULL;
-    unsigned long long v;
-    errno = 0;
-    if (s[0] == '-')
-        return -1;
-    v = strtoull(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
-        return -1;
-    *out = (size_t)v;
-    return 0;
-}
-
 int api_produce_main(int argc, char **argv)
 {
     const char *bootstrap = NULL, *policy = NULL, *dir = NULL, *queues = NULL, *prefix = "api-";
     size_t count = 0, parts = 0, nimg = 0, failed = 0, total = 0, *fill = NULL;
+    long n;
     queue q[MAX_QUEUES];
     image *img = NULL;
     modq_policy *pol = NULL;
@@ -291,9 +279,9 @@ int api_produce_main(int argc, char **argv)
         else if (!bad && strcmp(k, "--prefix") == 0)
             bad = strlen(prefix = v) > ID_SIZE / 2;
         else if (!bad && strcmp(k, "--count") == 0)
-            bad = parse_size(v, 1, MAX_COUNT, &count);
+            bad = bench_parse_long(v, 1, MAX_COUNT, &n) || ((count = (size_t)n), 0);
         else if (!bad && strcmp(k, "--partitions") == 0)
-            bad = parse_size(v, 1, MAX_PARTITIONS, &parts);
+            bad = bench_parse_long(v, 1, MAX_PARTITIONS, &n) || ((parts = (size_t)n), 0);
         else
             bad = 1;
         if (bad) {

@@ -21,6 +21,7 @@
 
 #include <vips/vips.h>
 
+#include "bench_args.h"
 #include "modq_blur.h"
 #include "stages.h"
 
@@ -472,20 +473,6 @@ out:
     return rc;
 }
 
-/* Whole-string decimal in [lo, hi] into *out; -1 otherwise. */
-static int parse_int(const char *s, int lo, int hi, int *out)
-{
-    char *end = NULL;
-    long v;
-
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
-        return -1;
-    *out = (int)v;
-    return 0;
-}
-
 static void usage(FILE *f)
 {
     fprintf(f, "usage: modq-bench-media [--reps N] [--stages [--effort E]] FILE...\n"
@@ -498,6 +485,7 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
     int reps = DEFAULT_REPS, stages = 0, effort = DEFAULT_EFFORT, first = 1, rc = 1;
+    long n;
     const char *rss = NULL;
     modq_blur_result r;
 
@@ -512,15 +500,17 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "--stages") == 0) {
             stages = 1;
         } else if (strcmp(a, "--reps") == 0 && first + 1 < argc) {
-            if (parse_int(argv[++first], 1, MAX_REPS, &reps) != 0) {
+            if (bench_parse_long(argv[++first], 1, MAX_REPS, &n) != 0) {
                 fprintf(stderr, "modq-bench-media: --reps wants 1..%d\n", MAX_REPS);
                 return 2;
             }
+            reps = (int)n;
         } else if (strcmp(a, "--effort") == 0 && first + 1 < argc) {
-            if (parse_int(argv[++first], 0, 6, &effort) != 0) {
+            if (bench_parse_long(argv[++first], 0, 6, &n) != 0) {
                 fprintf(stderr, "modq-bench-media: --effort wants 0..6\n");
                 return 2;
             }
+            effort = (int)n;
         } else if (strcmp(a, "--rss") == 0 && first + 1 < argc) {
             rss = argv[++first];
         } else {

@@ -15,6 +15,8 @@
 #define _XOPEN_SOURCE 700 /* realpath */
 #include "pipeline_bench.h"
 
+#include "bench_args.h"
+
 #include "modq_blur.h"
 
 #include <errno.h>
@@ -42,20 +44,6 @@ typedef struct args {
     char **files;
     int nfiles;
 } args;
-
-/* Whole-string decimal in [lo, hi] into *out; -1 otherwise. */
-static int parse_long(const char *s, long lo, long hi, long *out)
-{
-    char *end = NULL;
-    long v;
-
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
 
 static void usage(FILE *f)
 {
@@ -110,7 +98,7 @@ static int parse_args(int argc, char **argv, args *a)
             k++;
         if (k == nnums)
             goto out;
-        if (parse_long(argv[i + 1], nums[k].lo, nums[k].hi, dst[k]) != 0) {
+        if (bench_parse_long(argv[i + 1], nums[k].lo, nums[k].hi, dst[k]) != 0) {
             fprintf(stderr, "modq-bench-pipeline: %s wants %ld..%ld\n", argv[i], nums[k].lo,
                     nums[k].hi);
             return 2;

@@ -49,6 +49,16 @@ typedef struct fixture {
     size_t img_len, banned_len;
 } fixture;
 
+/* The worker's options in these tests: quick group timings, its log into f->log, and stuck_ms
+ * before the desk pauses (0: the worker's default). */
+static inline modq_run_opts run_opts(const fixture *f, int64_t stuck_ms)
+{
+    return (modq_run_opts){.consumer_extra = extra,
+                           .consumer_nextra = sizeof extra / sizeof extra[0] / 2,
+                           .log_out = f->log,
+                           .stuck_ms = stuck_ms};
+}
+
 static inline int64_t now_ms(void)
 {
     struct timespec ts;

@@ -82,9 +82,7 @@ static void test_run_end_to_end(void **state)
 {
     fixture *f = *state;
     static const char svg[] = "<svg xmlns='http://www.w3.org/2000/svg'/>";
-    modq_run_opts opts = {.consumer_extra = extra,
-                          .consumer_nextra = sizeof extra / sizeof extra[0] / 2,
-                          .log_out = f->log};
+    modq_run_opts opts = run_opts(f, 0);
     char err[512] = "";
     uint8_t *banned, *svg_ticket, *good;
     size_t banned_len, svg_len, good_len;
@@ -156,9 +154,7 @@ static void test_run_new_errors_and_stop(void **state)
     fixture *f = *state;
     static const char yaml[] = "banks:\n  - name: missing\n    file: /nonexistent/bank.txt\n"
                                "    verdict: remove\n";
-    modq_run_opts opts = {.consumer_extra = extra,
-                          .consumer_nextra = sizeof extra / sizeof extra[0] / 2,
-                          .log_out = f->log};
+    modq_run_opts opts = run_opts(f, 0);
     modq_config *cfg = NULL;
     modq_run *r = NULL;
     char err[512] = "";

@@ -27,10 +27,7 @@ static int all_in_review(modq_run *r)
 static void test_run_pauses_new_leases_while_kafka_confirms_nothing(void **state)
 {
     fixture *f = *state;
-    modq_run_opts opts = {.consumer_extra = extra,
-                          .consumer_nextra = sizeof extra / sizeof extra[0] / 2,
-                          .log_out = f->log,
-                          .stuck_ms = 1000};
+    modq_run_opts opts = run_opts(f, 1000);
     modq_desk_who a = {.id = "a1", .team = "", .roles = MODQ_ROLE_ASSOCIATE},
                   b = {.id = "b1", .team = "", .roles = MODQ_ROLE_ASSOCIATE};
     json_t *item = NULL, *status = NULL;
@@ -86,10 +83,7 @@ static int32_t partition_of(const char *key)
 static void test_run_pauses_when_one_decision_waits_while_others_confirm(void **state)
 {
     fixture *f = *state;
-    modq_run_opts opts = {.consumer_extra = extra,
-                          .consumer_nextra = sizeof extra / sizeof extra[0] / 2,
-                          .log_out = f->log,
-                          .stuck_ms = 1000};
+    modq_run_opts opts = run_opts(f, 1000);
     modq_desk_who a = {.id = "a1", .team = "", .roles = MODQ_ROLE_ASSOCIATE},
                   c = {.id = "c1", .team = "", .roles = MODQ_ROLE_ASSOCIATE};
     modq_run_counters before, after;
