@@ -87,6 +87,15 @@ const char *desk_item_id(const desk_item *it)
     return it->p->ticket->ticket_id;
 }
 
+bool desk_item_excluded(const desk_item *it, const desk_person *pr)
+{
+    return it->lessee ||
+           (it->escalated &&
+            (strcmp(it->escalated_by, pr->id) == 0 ||
+             (it->escalated_team[0] && strcmp(it->escalated_team, pr->team) != 0))) ||
+           (it->qa && strcmp(it->decided_by, pr->id) == 0);
+}
+
 desk_item *desk_item_find(const modq_desk *d, const char *ticket_id)
 {
     desk_item *it = d->by_id[hash_str(ticket_id, d->id_buckets)];

@@ -154,6 +154,10 @@ typedef struct desk_out {
 /* ---- desk.c: items and queues --------------------------------------------------------------- */
 desk_item *desk_item_find(const modq_desk *d, const char *ticket_id);
 const char *desk_item_id(const desk_item *it);
+/* Items pr must not get: leased, or one they escalated or decided themselves (a second look
+ * must come from someone else), or an escalation from another team (a lead sees their own
+ * team's; one from someone without a team goes to any lead). */
+bool desk_item_excluded(const desk_item *it, const desk_person *pr);
 /* Takes it out of its list and the id table; the caller owns it then (desk_item_free). */
 void desk_item_unlink(modq_desk *d, desk_item *it);
 /* Appends it to list (arrival order kept by seq, not by position). */
@@ -216,8 +220,8 @@ void desk_out_wellbeing_by(modq_desk *d, desk_out *o, const desk_person *pr, int
 void desk_out_audit(modq_desk *d, desk_out *o, const desk_person *actor, int action,
                     const desk_item *it, int level, bool colour, const char *reason, int64_t t);
 void desk_out_ledger(desk_out *o, const desk_person *pr);
-void desk_out_on_screen(modq_desk *d, desk_out *o, const desk_item *it, double seconds,
-                        double minutes);
+/* pr's item left the screen at t: how long it was there, and what that weighed. */
+void desk_out_on_screen(modq_desk *d, desk_out *o, const desk_person *pr, int64_t t);
 /* The Decision of pr on it. ERR_NOMEM leaves o unchanged. */
 modq_desk_result desk_out_decision(modq_desk *d, desk_out *o, const desk_person *pr,
                                    const desk_item *it, int verdict, const char *const *labels,

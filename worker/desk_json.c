@@ -212,11 +212,9 @@ modq_desk_result modq_desk_team(modq_desk *d, const modq_desk_who *who, int64_t 
         if (!(m = member_json(d, pr, now_ms)) || json_array_append_new(members, m) != 0)
             goto out;
     }
-    /* The escalations this lead may take: their team's (or those of people without a team), and
-     * not their own (excluded() in desk_review.c). */
+    /* The escalations this lead may take, by the rule /v1/next applies. */
     for (const desk_item *it = d->lists[d->nq + DESK_VQ_ESCALATIONS].head; it; it = it->next)
-        if (!it->lessee && strcmp(it->escalated_by, me->id) != 0 &&
-            (!it->escalated_team[0] || strcmp(it->escalated_team, me->team) == 0))
+        if (!desk_item_excluded(it, me))
             escalations++;
     team = json_pack("{s:s,s:O,s:I}", "team", me->team, "associates", members, "escalations",
                      escalations);

@@ -96,18 +96,6 @@ static bool better(const modq_desk *d, const desk_item *a, const desk_item *b, c
     return a->seq < b->seq;
 }
 
-/* Items a person must not get: leased, or one they escalated or decided themselves (a second
- * look must come from someone else), or an escalation from another team (a lead sees their own
- * team's; one from someone without a team goes to any lead). */
-static bool excluded(const desk_item *it, const desk_person *pr)
-{
-    return it->lessee ||
-           (it->escalated &&
-            (strcmp(it->escalated_by, pr->id) == 0 ||
-             (it->escalated_team[0] && strcmp(it->escalated_team, pr->team) != 0))) ||
-           (it->qa && strcmp(it->decided_by, pr->id) == 0);
-}
-
 static void renew(const modq_desk *d, desk_item *it, int64_t t)
 {
     int64_t e = t + d->lease_ms;
@@ -170,7 +158,7 @@ static void choose(modq_desk *d, const modq_desk_who *who, desk_person *pr, cons
             modq_desk_denial no = {MODQ_REASON_SKILL, 0};
             const desk_check *c;
             bool eligible = false;
-            if (excluded(it, pr))
+            if (desk_item_excluded(it, pr))
                 continue;
             if (desk_person_has_skills(who, it)) {
                 eligible = true;
