@@ -107,23 +107,37 @@ double policy_rate(const modq_policy *p, int tier, int level, bool colour)
     return p->tiers[tier].weight * p->level_weight[level] * (colour ? p->colour_factor : 1.0);
 }
 
-double modq_policy_exposure_minutes(const modq_policy *p, const modq_ledger *l, int64_t from,
-                                    int64_t to)
+double policy_weighted_ms(const modq_policy *p, const modq_ledger *l, int64_t from, int64_t to,
+                          int64_t open_end, int64_t tier_ms[])
 {
     double w = 0.0;
-    if (p == NULL || l == NULL || to <= from) {
-        return 0.0;
+    if (tier_ms != NULL) {
+        for (int k = 0; k <= MODQ_POLICY_TIERS; k++) {
+            tier_ms[k] = 0;
+        }
     }
     for (size_t i = 0; i < l->nsegs; i++) {
         const ledger_segment *s = &l->segs[i];
-        int64_t end = s->end_ms < 0 ? to : s->end_ms;
+        int64_t end = s->end_ms < 0 ? open_end : s->end_ms;
         int64_t lo = s->start_ms > from ? s->start_ms : from;
         int64_t hi = end < to ? end : to;
         if (hi > lo) {
             w += (double)(hi - lo) * policy_rate(p, s->tier, s->level, s->colour);
+            if (tier_ms != NULL) {
+                tier_ms[s->tier] += hi - lo;
+            }
         }
     }
-    return w / (double)MS_PER_MIN;
+    return w;
+}
+
+double modq_policy_exposure_minutes(const modq_policy *p, const modq_ledger *l, int64_t from,
+                                    int64_t to)
+{
+    if (p == NULL || l == NULL || to <= from) {
+        return 0.0;
+    }
+    return policy_weighted_ms(p, l, from, to, to, NULL) / (double)MS_PER_MIN;
 }
 
 /* The stricter of two caps where 0 means "none". */

@@ -39,21 +39,7 @@ typedef struct snapshot {
 static void usage_at(const modq_policy *p, const modq_ledger *l, int64_t t, int64_t open_end,
                      double *weighted, int64_t tier_ms[])
 {
-    double w = 0.0;
-    for (int k = 0; k <= MODQ_POLICY_TIERS; k++) {
-        tier_ms[k] = 0;
-    }
-    for (size_t i = 0; i < l->nsegs; i++) {
-        const ledger_segment *s = &l->segs[i];
-        int64_t end = s->end_ms < 0 ? open_end : s->end_ms;
-        int64_t lo = s->start_ms > t - MS_PER_DAY ? s->start_ms : t - MS_PER_DAY;
-        int64_t hi = end < t ? end : t;
-        if (hi > lo) {
-            w += (double)(hi - lo) * policy_rate(p, s->tier, s->level, s->colour);
-            tier_ms[s->tier] += hi - lo;
-        }
-    }
-    *weighted = w;
+    *weighted = policy_weighted_ms(p, l, t - MS_PER_DAY, t, open_end, tier_ms);
 }
 
 /*

@@ -130,6 +130,11 @@ struct modq_decision {
 bool policy_copy_name(char *dst, size_t size, const char *src);
 /* Weighted ms per on-screen ms of an item of tier at level, colour or not. */
 double policy_rate(const modq_policy *p, int tier, int level, bool colour);
+/* Weighted exposure (ms x rate) of l's segments inside [from, to); open segments end at
+ * open_end. tier_ms (MODQ_POLICY_TIERS + 1 entries, may be NULL) gets the unweighted ms per tier.
+ */
+double policy_weighted_ms(const modq_policy *p, const modq_ledger *l, int64_t from, int64_t to,
+                          int64_t open_end, int64_t tier_ms[]);
 /* Effective caps: the stricter of policy and personal (s may be NULL); 0 = no cap. */
 int64_t policy_daily_cap_ms(const modq_policy *p, const modq_settings *s);
 int64_t policy_tier_cap_ms(const modq_policy *p, const modq_settings *s, int tier);

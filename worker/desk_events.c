@@ -142,15 +142,16 @@ void desk_out_ledger(desk_out *o, const desk_person *pr)
         o->n++;
 }
 
-void desk_out_on_screen(modq_desk *d, desk_out *o, const desk_item *it, double seconds,
-                        double minutes)
+void desk_out_on_screen(modq_desk *d, desk_out *o, const desk_person *pr, int64_t t)
 {
+    const desk_item *it = pr->item;
     desk_out_msg *m;
     if (!d->sink.on_screen || !(m = out_slot(o, DESK_OUT_ON_SCREEN, "")))
         return;
     m->queue = modq_policy_queue_name(d->policy, it->qi);
-    m->seconds = seconds > 0.0 ? seconds : 0.0;
-    m->minutes = minutes > 0.0 ? minutes : 0.0;
+    m->seconds = t > it->shown_ms ? (double)(t - it->shown_ms) / 1000.0 : 0.0;
+    /* Read from the ledger only for a sink that wants it: a walk of the person's segments. */
+    m->minutes = modq_policy_exposure_minutes(d->policy, pr->ledger, it->shown_ms, t);
     o->n++;
 }
 

@@ -232,8 +232,7 @@ void desk_person_hide(modq_desk *d, desk_out *o, desk_person *pr, int action, co
         return;
     if (modq_ledger_item_open(pr->ledger) && modq_ledger_hide(pr->ledger, t) == MODQ_POLICY_OK)
         pr->dirty = true;
-    desk_out_on_screen(d, o, it, (double)(t - it->shown_ms) / 1000.0,
-                       modq_policy_exposure_minutes(d->policy, pr->ledger, it->shown_ms, t));
+    desk_out_on_screen(d, o, pr, t);
     if (action)
         desk_out_audit(d, o, pr, action, it, it->level, false, reason, t);
     d->lists[it->list].leased--;
