@@ -115,8 +115,8 @@ function canEscalate() {
   return st.itemTab === 'review';
 }
 
-// The lease ran out on this page's clock (never later than the server's: media and reveals only
-// extend it there). The image leaves the screen at once. Then, a moment later (the server's
+// The lease ran out on this page's clock (which takes the server's lease time from /v1/next and
+// from each media answer). The image leaves the screen at once. Then, a moment later (the server's
 // clock may be a little behind), /v1/me says why: when the policy's limit ended it (a break due,
 // a cap), /v1/next brings the calm view for that; otherwise nothing more is asked until the
 // person says they are back. An open tab is not activity, and asking /v1/next then would renew
