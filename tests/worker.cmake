@@ -27,6 +27,7 @@ set(MODQ_WORKER_TESTS
   offsets_random
   pool
   prepare
+  prepare_fields
   publish
   publish_failures
   run
