@@ -167,8 +167,10 @@ size_t modq_desk_release_all(modq_desk *d, int64_t now_ms);
  * queues are checked against the policy as items of the queue they came from, the role aside. On
  * OK, *item is the Item object of docs/api.md, or NULL when nothing is waiting; *status (may be
  * NULL) the Status object; both owned by the caller (json_decref). While who holds a lease the same
- * item comes back. ERR_DENIED fills *denial; ERR_UNKNOWN_QUEUE; ERR_FORBIDDEN for a virtual queue
- * the role may not take; ERR_UNAVAILABLE when closed.
+ * item comes back. An item's Item object is built before its lease is taken; one that cannot be
+ * built is set aside (never handed out: modq_desk_counts.unservable) and the next best is taken.
+ * ERR_DENIED fills *denial; ERR_UNKNOWN_QUEUE; ERR_FORBIDDEN for a virtual queue the role may not
+ * take; ERR_UNAVAILABLE when closed.
  */
 modq_desk_result modq_desk_next(modq_desk *d, const modq_desk_who *who, const char *queue,
                                 int64_t now_ms, json_t **item, json_t **status,
@@ -238,9 +240,11 @@ typedef struct modq_desk_counts {
     uint64_t denials[MODQ_REASON_COUNT];     /* policy denials by reason */
     uint64_t decisions[5];                   /* human decisions by Verdict number */
     uint64_t leases_expired;
+    size_t unservable; /* items set aside because their answer could not be built: never handed
+                          out, held until their partition moves or the worker restarts */
 } modq_desk_counts;
 void modq_desk_get_counts(modq_desk *d, modq_desk_counts *out);
-/* Items waiting (not leased) in policy queue qi; 0 when out of range. */
+/* Items waiting (not leased, not set aside) in policy queue qi; 0 when out of range. */
 size_t modq_desk_waiting(modq_desk *d, size_t qi);
 
 #endif
