@@ -3,6 +3,7 @@
 set(MODQ_WORKER_TESTS
   api
   api_auth
+  api_ids
   api_people
   banks
   config

@@ -34,6 +34,9 @@
 #define MAX_URI        4096
 #define MAX_MIME       255
 
+/* A ticket id that passes is remembered whole by the decided set and the worker's records. */
+_Static_assert(MODQ_DECIDED_MAX_ID >= MODQ_TEXT_TICKET_ID_MAX, "ticket ids must fit the sets");
+
 /* protobuf-c declares string fields as char *; our strings are const and are only read. */
 #define UNCONST(p) ((char *)(uintptr_t)(p))
 
