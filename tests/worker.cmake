@@ -32,6 +32,7 @@ set(MODQ_WORKER_TESTS
   publish
   publish_failures
   run
+  run_dead
   run_pause)
 foreach(t ${MODQ_WORKER_TESTS})
   modq_add_test(test_worker_${t} SOURCES test_worker_${t}.c LIBS modq_worker_core)
