@@ -77,6 +77,13 @@ static void test_support_is_202_a_wellbeing_event_and_a_lead_takes_it_up(void **
     at_expect(f, "POST", "/v1/support", tok, "{\"message\": 12}", 400, "bad_request");
     at_expect(f, "POST", "/v1/support", tok, "{\"message\": \"x\", \"message\": \"y\"}", 400,
               "bad_request");
+    /* Only text reaches the lead: no line breaks or other control characters (C0, DEL, C1). */
+    at_expect(f, "POST", "/v1/support", tok, "{\"message\": \"one\\ntwo\"}", 400, "bad_request");
+    at_expect(f, "POST", "/v1/support", tok, "{\"message\": \"a\\u0085b\"}", 400, "bad_request");
+    at_expect(f, "POST", "/v1/support", tok, "{\"message\": \"a\\u007fb\"}", 400, "bad_request");
+    pthread_mutex_lock(&f->sink.lock);
+    assert_int_equal(f->sink.nwellbeing, before);
+    pthread_mutex_unlock(&f->sink.lock);
     assert_int_equal(
         at_request(f, "POST", "/v1/support", tok, "{\"message\": \"that one stayed with me\"}", &r),
         202);
@@ -103,6 +110,8 @@ static void test_support_is_202_a_wellbeing_event_and_a_lead_takes_it_up(void **
     }
     assert_true(i < json_array_size(people));
     assert_int_equal(json_integer_value(json_object_get(me, "support_requested_ms")), AT_T0);
+    assert_string_equal(json_string_value(json_object_get(me, "support_message")),
+                        "that one stayed with me");
     json_decref(js);
     at_resp_free(&r);
 
@@ -126,8 +135,10 @@ static void test_support_is_202_a_wellbeing_event_and_a_lead_takes_it_up(void **
     js = at_json(&r);
     json_array_foreach(json_object_get(js, "associates"), i, me)
     {
-        if (strcmp(json_string_value(json_object_get(me, "associate")), "a1") == 0)
+        if (strcmp(json_string_value(json_object_get(me, "associate")), "a1") == 0) {
             assert_int_equal(json_integer_value(json_object_get(me, "support_requested_ms")), 0);
+            assert_string_equal(json_string_value(json_object_get(me, "support_message")), "");
+        }
     }
     json_decref(js);
     at_resp_free(&r);

@@ -82,9 +82,10 @@ typedef struct desk_person {
     desk_item *item;         /* the leased item, NULL when none */
     unsigned warned;         /* bit c: CAP_WARNING sent for cap c since it last cleared */
     modq_policy_reason last_denial;
-    bool near_cap; /* as of the last status computed, for the figures */
-    bool dirty;    /* the ledger changed: publish it before the lock is let go */
-    int64_t support_ms;
+    bool near_cap;      /* as of the last status computed, for the figures */
+    bool dirty;         /* the ledger changed: publish it before the lock is let go */
+    int64_t support_ms; /* an open support request (0: none) */
+    char *support_msg;  /* owned: its message, NULL when none; valid by modq_desk_text_ok */
     int64_t last_seen_ms;
     int64_t break_started_ms;
     int64_t cooldown_sent_ms; /* the cooldown end already announced */

@@ -179,6 +179,7 @@ static json_t *member_json(modq_desk *d, const desk_person *pr, int64_t now_ms)
         !put(o, "reason", json_string(modq_policy_reason_name(modq_decision_reason(d->dec)))) ||
         !put(o, "caps", caps) || !put(o, "near_cap", json_boolean(near)) ||
         !put(o, "support_requested_ms", json_integer(pr->support_ms)) ||
+        !put(o, "support_message", json_string(pr->support_msg ? pr->support_msg : "")) ||
         !put(o, "current_item", current_item(pr)) ||
         !put(o, "last_seen_ms", json_integer(pr->last_seen_ms))) {
         json_decref(o);
