@@ -54,6 +54,8 @@ modq_text_result modq_text_check(modq_text_kind kind, const char *s, size_t n, s
         return MODQ_TEXT_ERR_TOO_LONG;
     if (kind == MODQ_TEXT_ID)
         return check_id(s, n);
+    if (n == 0)
+        return MODQ_TEXT_OK;
     /* max_len is a gssize: a longer text was refused above by any cap a caller would set. */
     if (n > (size_t)G_MAXSSIZE || !g_utf8_validate_len(s, n, NULL))
         return MODQ_TEXT_ERR_UTF8;

@@ -1,7 +1,8 @@
 /*
  * text.h: the one rule for text that comes from outside (private to worker/). Every string of an
- * inbound ticket, and every ticket id a route names, is judged here before anything is built
- * from it: JSON answers, Kafka headers, URLs, log lines. protobuf-c checks none of it (not even
+ * inbound ticket, every ticket id a route names, and a support request's message
+ * (modq_desk_text_ok) are judged here before anything is built from them: JSON answers, Kafka
+ * headers, URLs, log lines. protobuf-c checks none of it (not even
  * UTF-8), and one string jansson refuses would stop the answer that carries it.
  *
  * Kinds:
