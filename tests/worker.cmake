@@ -19,6 +19,7 @@ set(MODQ_WORKER_TESTS
   follow
   http
   http_static
+  http_slow
   jwt
   log
   metrics
