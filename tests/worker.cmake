@@ -53,6 +53,17 @@ modq_add_script_test(test_worker_drain
   TIMEOUT 300)
 set_tests_properties(test_worker_demo test_worker_drain PROPERTIES RUN_SERIAL TRUE)
 
+# A bounded slowloris over loopback against the demo (issue 12): the probes keep answering on
+# their own listener, one address is held to its share, and the request deadline closes the
+# trickling connections. About 10 s; at most 120 connections, only to 127.0.0.1.
+modq_add_script_test(test_worker_slowloris
+  COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_worker_slowloris.py
+          $<TARGET_FILE:modq-worker> ${CMAKE_SOURCE_DIR}
+  TIMEOUT 120)
+# Its timings (a probe within 1 s, a close within 1.5 s of the deadline) are not a loaded
+# machine's to stretch.
+set_tests_properties(test_worker_slowloris PROPERTIES RUN_SERIAL TRUE)
+
 # The review page in a real browser (Debian chromium, playwright-core from npm) against the demo
 # with a short-limit policy; screenshots land in BUILD/web-artifacts.
 modq_add_script_test(test_worker_web
