@@ -38,7 +38,7 @@ static void slow_handler(void *arg, const modq_http_req *q, modq_http_resp *r)
     echo_handler(arg, q, r);
 }
 
-static modq_http *start_server(fixture *fx, unsigned per_ip)
+static modq_http *start_server(fixture *fx, unsigned per_ip, unsigned deadline_ms)
 {
     modq_http_opts o = opts_for(fx, "127.0.0.1", 0);
     modq_http *h = NULL;
@@ -46,7 +46,7 @@ static modq_http *start_server(fixture *fx, unsigned per_ip)
 
     o.handler = slow_handler;
     o.per_ip_connections = per_ip;
-    o.request_timeout_ms = DEADLINE_MS;
+    o.request_timeout_ms = deadline_ms;
     assert_int_equal(modq_http_new(&o, &h, err, sizeof(err)), MODQ_HTTP_OK);
     return h;
 }
@@ -105,7 +105,7 @@ static int64_t wait_close(int fd, const char *trickle, int64_t limit_ms, char *g
 static void test_trickled_head_closed_at_deadline(void **state)
 {
     fixture *fx = *state;
-    modq_http *h = start_server(fx, 0);
+    modq_http *h = start_server(fx, 0, DEADLINE_MS);
     double before = metric(fx->metrics, "modq_http_request_timeouts_total");
     int calls = atomic_load(&fx->handler_calls);
     int fd = connect_from("127.0.0.1", modq_http_port(h));
@@ -128,7 +128,7 @@ static void test_trickled_head_closed_at_deadline(void **state)
 static void test_trickled_body_closed_at_deadline(void **state)
 {
     fixture *fx = *state;
-    modq_http *h = start_server(fx, 0);
+    modq_http *h = start_server(fx, 0, DEADLINE_MS);
     int calls = atomic_load(&fx->handler_calls);
     int fd = connect_from("127.0.0.1", modq_http_port(h));
     char got[256];
@@ -148,7 +148,7 @@ static void test_trickled_body_closed_at_deadline(void **state)
 static void test_answer_time_not_counted_and_next_request_timed(void **state)
 {
     fixture *fx = *state;
-    modq_http *h = start_server(fx, 0);
+    modq_http *h = start_server(fx, 0, DEADLINE_MS);
     int fd = connect_from("127.0.0.1", modq_http_port(h));
     char got[1024];
     int64_t ms;
@@ -166,11 +166,14 @@ static void test_answer_time_not_counted_and_next_request_timed(void **state)
     /* ...and one that sends it in time is answered again, on the same connection. */
     fd = connect_from("127.0.0.1", modq_http_port(h));
     for (int i = 0; i < 3; i++) {
-        struct timespec ts = {0, (DEADLINE_MS / 2) * 1000000L};
+        struct timespec ts = {0, (DEADLINE_MS * 3 / 4) * 1000000L};
+        struct pollfd p = {.fd = fd, .events = POLLIN};
 
-        send_all(fd, "GET /echo?q=again HTTP/1.1\r\nHost: x\r\n\r\n");
+        /* Each waits most of a deadline first: together, more than one deadline. */
         nanosleep(&ts, NULL);
-        assert_true(recv(fd, got, sizeof(got) - 1, MSG_DONTWAIT) > 0);
+        send_all(fd, "GET /echo?q=again HTTP/1.1\r\nHost: x\r\n\r\n");
+        assert_int_equal(poll(&p, 1, 5000), 1);
+        assert_true(recv(fd, got, sizeof(got) - 1, 0) > 0);
     }
     close(fd);
     modq_http_free(h);
@@ -179,7 +182,8 @@ static void test_answer_time_not_counted_and_next_request_timed(void **state)
 static void test_per_ip_limit_refuses_at_once_and_spares_others(void **state)
 {
     fixture *fx = *state;
-    modq_http *h = start_server(fx, 2);
+    /* A long deadline: the held connections must outlive a slow accept on a loaded machine. */
+    modq_http *h = start_server(fx, 2, 60000);
     int port = modq_http_port(h);
     int held[2] = {connect_from("127.0.0.1", port), connect_from("127.0.0.1", port)};
     int fd;
@@ -189,7 +193,7 @@ static void test_per_ip_limit_refuses_at_once_and_spares_others(void **state)
     /* The third from the same address is closed at once, unanswered. */
     fd = connect_from("127.0.0.1", port);
     send_all(fd, "GET /echo HTTP/1.1\r\nHost: x\r\n\r\n");
-    ms = wait_close(fd, NULL, DEADLINE_MS / 2, got, sizeof(got));
+    ms = wait_close(fd, NULL, 5000, got, sizeof(got));
     print_message("third connection from 127.0.0.1 closed after %lld ms\n", (long long)ms);
     assert_true(ms >= 0);
     assert_string_equal(got, "");
@@ -201,16 +205,20 @@ static void test_per_ip_limit_refuses_at_once_and_spares_others(void **state)
     assert_non_null(strstr(got, "HTTP/1.1 200"));
     assert_non_null(strstr(got, "\"q\":\"other\""));
     close(fd);
-    /* The held ones went silent: the deadline frees their places for the first address. */
-    assert_true(wait_close(held[0], NULL, DEADLINE_MS + SLACK_MS, got, sizeof(got)) >= 0);
-    assert_true(wait_close(held[1], NULL, DEADLINE_MS + SLACK_MS, got, sizeof(got)) >= 0);
+    /* Once one of its connections has closed, the first address is served again (the server
+     * notices the close a moment later: a few tries). */
     close(held[0]);
-    close(held[1]);
-    fd = connect_from("127.0.0.1", port);
-    send_all(fd, "GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-    assert_true(wait_close(fd, NULL, 5000, got, sizeof(got)) >= 0);
+    for (int i = 0; i < 50 && !strstr(got, "HTTP/1.1 200"); i++) {
+        struct timespec ts = {0, 50 * 1000000L};
+
+        nanosleep(&ts, NULL);
+        fd = connect_from("127.0.0.1", port);
+        send_all(fd, "GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        wait_close(fd, NULL, 5000, got, sizeof(got));
+        close(fd);
+    }
     assert_non_null(strstr(got, "HTTP/1.1 200"));
-    close(fd);
+    close(held[1]);
     modq_http_free(h);
 }
 
