@@ -3,7 +3,7 @@
 
 Half-open connections that trickle a header byte at a time used to hold the API's connections
 for ever (each byte resets libmicrohttpd's idle timeout), so the API and /healthz went offline.
-The demo runs here with a small API budget (64 connections, 16 per address) and a 2 s request
+The demo runs here with a small API budget (64 connections, 16 per address) and a 4 s request
 deadline, and this test, only towards 127.0.0.1 and for a few seconds:
   1. trickles 40 connections from 127.0.0.1: 16 are held, the rest are closed at once, unanswered;
      a well-behaved API client from 127.0.0.1 is refused the same clear way (not left hanging),
@@ -11,7 +11,7 @@ deadline, and this test, only towards 127.0.0.1 and for a few seconds:
   2. trickles 16 more from each of 127.0.0.3 .. 127.0.0.5, so the API's 64 connections are all
      taken (a client from 127.0.0.7 is not served), and checks that /healthz, /readyz and
      /metrics on the probe listener still answer at once;
-  3. checks that every held connection was closed by the request deadline (2 s after it opened,
+  3. checks that every held connection was closed by the request deadline (4 s after it opened,
      while it was still trickling: the 30 s idle timeout never came into it), that the client
      from 127.0.0.1 is served again, and that /metrics counted the timeouts.
 
@@ -28,7 +28,7 @@ import time
 
 MAX_CONNECTIONS = 64
 PER_IP = 16
-DEADLINE_S = 2
+DEADLINE_S = 4  # long enough that the set-up ends well before it on a loaded machine
 TRICKLE_S = 0.2  # one byte this often: far inside any idle timeout
 PROBE_BUDGET_S = 1.0  # a probe slower than this fails (the chart allows 2 s)
 HEAD = b"GET /v1/next HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Trickle: "
@@ -174,7 +174,11 @@ def attack(api, probe):
         check(len(held) == MAX_CONNECTIONS, f"{len(held)} held: the budget is not just full")
         full = refused(api, "127.0.0.7", timeout=1.0)
         print(f"the API full, a client from 127.0.0.7: {full}")
-        check(full[0] != "served", f"the API served 127.0.0.7 with its budget full: {full}")
+        if full[0] == "served":
+            # Only once the deadline has freed a place (a machine slow enough to reach it).
+            tick_all(conns, 0)
+            check(any(c.closed is not None for c in held),
+                  f"the API served 127.0.0.7 with its budget full: {full}")
         for path in ("/healthz", "/readyz", "/healthz", "/readyz", "/metrics"):
             status, _, took = get(probe, path, timeout=PROBE_BUDGET_S * 4)
             print(f"probe listener {path}: {status} in {took * 1000:.1f} ms")

@@ -55,7 +55,7 @@ set_tests_properties(test_worker_demo test_worker_drain PROPERTIES RUN_SERIAL TR
 
 # A bounded slowloris over loopback against the demo (issue 12): the probes keep answering on
 # their own listener, one address is held to its share, and the request deadline closes the
-# trickling connections. About 10 s; at most 120 connections, only to 127.0.0.1.
+# trickling connections. About 15 s; at most 120 connections, only to 127.0.0.1.
 modq_add_script_test(test_worker_slowloris
   COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_worker_slowloris.py
           $<TARGET_FILE:modq-worker> ${CMAKE_SOURCE_DIR}
