@@ -69,6 +69,13 @@ static void test_defaults_without_file_or_environment(void **state)
     assert_string_equal(modq_config_http_listen(c), "127.0.0.1:8080");
     assert_string_equal(modq_config_http_host(c), "127.0.0.1");
     assert_int_equal(modq_config_http_port(c), 8080);
+    /* The probes' listener: http.listen's host, any free port. */
+    assert_string_equal(modq_config_http_probe_listen(c), "127.0.0.1:0");
+    assert_string_equal(modq_config_http_probe_host(c), "127.0.0.1");
+    assert_int_equal(modq_config_http_probe_port(c), 0);
+    assert_int_equal(modq_config_http_max_connections(c), 1024);
+    assert_int_equal(modq_config_http_per_ip_connections(c), 256);
+    assert_int_equal(modq_config_http_request_timeout_seconds(c), 20);
     assert_int_equal(modq_config_http_lease_seconds(c), 600);
     assert_true(modq_config_http_qa_sample_rate(c) == 0.05);
     assert_string_equal(modq_config_jwt_hs256_secret_file(c), "");
@@ -433,6 +440,9 @@ static void test_environment_overrides_scalars_and_lists(void **state)
     assert_true(modq_config_worker_demo(c));
     assert_string_equal(modq_config_http_host(c), "::");
     assert_int_equal(modq_config_http_port(c), 9090);
+    /* The probes follow http.listen's host when not given. */
+    assert_string_equal(modq_config_http_probe_listen(c), "[::]:0");
+    assert_string_equal(modq_config_http_probe_host(c), "::");
     modq_config_free(c);
 
     char *typo[] = {"MODQ_MEDIA_MAX_PIXEL=5", NULL};

@@ -286,15 +286,39 @@ const char *modq_config_bank_label(const modq_config *c, size_t i, size_t j)
 
 const char *modq_config_http_listen(const modq_config *c)
 {
-    return c->http_listen;
+    return c->http_listen.text;
 }
 const char *modq_config_http_host(const modq_config *c)
 {
-    return c->http_host;
+    return c->http_listen.host;
 }
 int modq_config_http_port(const modq_config *c)
 {
-    return c->http_port;
+    return c->http_listen.port;
+}
+const char *modq_config_http_probe_listen(const modq_config *c)
+{
+    return c->probe_listen.text;
+}
+const char *modq_config_http_probe_host(const modq_config *c)
+{
+    return c->probe_listen.host;
+}
+int modq_config_http_probe_port(const modq_config *c)
+{
+    return c->probe_listen.port;
+}
+int modq_config_http_max_connections(const modq_config *c)
+{
+    return (int)c->max_connections;
+}
+int modq_config_http_per_ip_connections(const modq_config *c)
+{
+    return (int)c->per_ip_connections;
+}
+int modq_config_http_request_timeout_seconds(const modq_config *c)
+{
+    return (int)c->request_timeout_seconds;
 }
 int modq_config_http_lease_seconds(const modq_config *c)
 {

@@ -53,6 +53,14 @@ typedef struct key_def {
     const char *def;               /* the default as text (lists comma-separated) */
 } key_def;
 
+/* A listen address: the text as given (first, so the key table's offset finds it), and its
+ * parts. */
+typedef struct listen_addr {
+    char text[TEXT_MAX]; /* "HOST:PORT" or "[V6]:PORT" */
+    char host[TEXT_MAX]; /* without [] */
+    int port;
+} listen_addr;
+
 typedef struct host_list {
     size_t n;
     char item[MODQ_CONFIG_MAX_HOSTS][HOST_MAX];
@@ -114,11 +122,11 @@ struct modq_config {
     bank_cfg *banks; /* nbanks entries */
     size_t nbanks;
 
-    char http_listen[TEXT_MAX];
-    char http_host[TEXT_MAX];
-    int http_port;
+    listen_addr http_listen;
+    listen_addr probe_listen; /* "" until resolved at load */
     int64_t lease_seconds;
     int64_t http_threads;
+    int64_t max_connections, per_ip_connections, request_timeout_seconds;
     double qa_sample_rate;
     char static_dir[MODQ_CONFIG_PATH_MAX];
 

@@ -21,6 +21,11 @@
     {                                                                                              \
         .key = k, .type = KT_INT, .offset = OFF(f), .lo = l, .hi = h, .def = d                     \
     }
+#define LISTEN(k, f, mn, d)                                                                        \
+    {                                                                                              \
+        .key = k, .type = KT_STR, .offset = OFF(f), .lo = mn, .hi = TEXT_MAX - 1,                  \
+        .kind = SK_LISTEN, .def = d                                                                \
+    }
 #define STR(k, f, kd, mn, d)                                                                       \
     {                                                                                              \
         .key = k, .type = KT_STR, .offset = OFF(f), .lo = mn,                                      \
@@ -63,9 +68,13 @@ static const key_def keys[] = {
     {.key = "fetch.allowed_hosts", .type = KT_HOSTS, .offset = OFF(allowed_hosts), .def = ""},
     INT("fetch.max_bytes", fetch_max_bytes, 1, INT64_C(1073741824), "67108864"),
     INT("fetch.timeout_ms", fetch_timeout_ms, 100, 600000, "10000"),
-    STR("http.listen", http_listen, SK_LISTEN, 1, "127.0.0.1:8080"),
+    LISTEN("http.listen", http_listen, 1, "127.0.0.1:8080"),
+    LISTEN("http.probe_listen", probe_listen, 0, ""),
     INT("http.lease_seconds", lease_seconds, 10, 86400, "600"),
     INT("http.threads", http_threads, 0, 64, "0"),
+    INT("http.max_connections", max_connections, 64, 65536, "1024"),
+    INT("http.per_ip_connections", per_ip_connections, 0, 65536, "256"),
+    INT("http.request_timeout_seconds", request_timeout_seconds, 1, 3600, "20"),
     {.key = "http.qa_sample_rate",
      .type = KT_DOUBLE,
      .offset = OFF(qa_sample_rate),
@@ -187,8 +196,8 @@ static bool id_char(char ch)
     return isalnum((unsigned char)ch) || ch == '.' || ch == '_' || ch == '-';
 }
 
-/* HOST:PORT with HOST a name or IPv4 address, or [IPv6]:PORT; fills c's host and port. */
-static bool set_listen(modq_config *c, const char *s, char *msg, size_t msg_size)
+/* HOST:PORT with HOST a name or IPv4 address, or [IPv6]:PORT; fills a's host and port. */
+static bool set_listen(listen_addr *a, const char *s, char *msg, size_t msg_size)
 {
     const char *colon = strrchr(s, ':');
     const char *h = s, *hend = colon;
@@ -224,9 +233,9 @@ static bool set_listen(modq_config *c, const char *s, char *msg, size_t msg_size
         snprintf(msg, msg_size, "port must be an integer between 0 and 65535");
         return false;
     }
-    memcpy(c->http_host, h, (size_t)(hend - h));
-    c->http_host[hend - h] = '\0';
-    c->http_port = (int)port;
+    memcpy(a->host, h, (size_t)(hend - h));
+    a->host[hend - h] = '\0';
+    a->port = (int)port;
     return true;
 }
 
@@ -265,8 +274,16 @@ static bool check_str(modq_config *c, const key_def *d, const char *s, char *msg
         snprintf(msg, msg_size, "must be an absolute path (or empty to disable)");
         return false;
     }
-    if (d->kind == SK_LISTEN && !set_listen(c, s, msg, msg_size)) {
-        return false;
+    if (d->kind == SK_LISTEN) {
+        listen_addr *a = (listen_addr *)(void *)((char *)c + d->offset);
+        /* An empty one (allowed only where lo is 0) is resolved at load. */
+        if (n > 0 && !set_listen(a, s, msg, msg_size)) {
+            return false;
+        }
+        if (n == 0) {
+            a->host[0] = '\0';
+            a->port = 0;
+        }
     }
     memcpy((char *)c + d->offset, s, n + 1);
     return true;

@@ -96,6 +96,9 @@ banks: {{ .Values.banks | toJson }}
 http:
   lease_seconds: {{ .Values.http.leaseSeconds | toJson }}
   threads: {{ .Values.http.threads | toJson }}
+  max_connections: {{ .Values.http.maxConnections | toJson }}
+  per_ip_connections: {{ .Values.http.perIpConnections | toJson }}
+  request_timeout_seconds: {{ .Values.http.requestTimeoutSeconds | toJson }}
   qa_sample_rate: {{ .Values.http.qaSampleRate | toJson }}
   static_dir: /usr/share/modq/web
 jwt:
