@@ -157,11 +157,13 @@ static modq_policy_result fill_shifts(modq_ledger *l, const Modq__V1__Ledger *m,
         return reject(errstr, size, "shift start %lld does not match the open shift",
                       (long long)m->shift_start_ms);
     }
-    /* 0 is the protobuf default of a message written before the field existed: none. */
+    /* 0 is the protobuf default of a message written before the field existed: none. The floor
+     * is checked against the shifts as loaded, not as sent: a message without a shift list still
+     * has its open shift, which pack writes as a list, and the next unpack checks that. */
     if (m->shift_floor_ms == -1 || m->shift_floor_ms == 0) {
         l->shift_floor_ms = -1;
     } else if (!policy_time_ok(m->shift_floor_ms) || m->shift_floor_ms > m->last_ms ||
-               (m->n_shifts > 0 && m->shift_floor_ms > m->shifts[0]->start_ms)) {
+               (l->nshifts > 0 && m->shift_floor_ms > l->shifts[0].start_ms)) {
         return reject(errstr, size, "shift floor %lld out of range", (long long)m->shift_floor_ms);
     } else {
         l->shift_floor_ms = m->shift_floor_ms;

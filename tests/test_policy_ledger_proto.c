@@ -293,9 +293,19 @@ static void item_open_without_shift(Modq__V1__Ledger *m, Modq__V1__LedgerSegment
     m->shift_start_ms = -1;
 }
 
+/* A message without a shift list (an older writer's) stands for its open shift; a floor after
+ * that shift's start was accepted, packed with the shift as a list, then refused by the next
+ * unpack: the person's history was dropped at the restart after. */
+static void legacy_floor_after_open_shift(Modq__V1__Ledger *m, Modq__V1__LedgerSegment *s)
+{
+    (void)s;
+    m->shift_floor_ms = m->shift_start_ms + 1;
+}
+
 static void test_unpack_rejects_each_inconsistency(void **state)
 {
     (void)state;
+    expect_rejected(legacy_floor_after_open_shift, "shift floor");
     expect_rejected(negative_times, "out of order");
     expect_rejected(negative_last_ms, "last_ms");
     expect_rejected(last_ms_past_the_range, "last_ms");
@@ -350,6 +360,29 @@ static void test_round_trip_keeps_shifts_and_the_rest_after_a_shift(void **state
     modq_policy_free(p);
 }
 
+/* The same message with a floor at or before its open shift's start survives its own pack. */
+static void test_a_message_without_a_shift_list_survives_its_own_pack(void **state)
+{
+    (void)state;
+    Modq__V1__Ledger m;
+    char id[] = "a1";
+    modq__v1__ledger__init(&m);
+    m.format_version = 1;
+    m.associate_id = id;
+    m.shift_start_ms = T0;
+    m.shift_floor_ms = T0;
+    m.last_ms = T0 + 1000;
+    uint8_t buf[128];
+    size_t len = modq__v1__ledger__pack(&m, buf);
+    modq_ledger *l = NULL;
+    char err[256] = "";
+    assert_int_equal(modq_ledger_unpack(buf, len, &l, err, sizeof err), MODQ_POLICY_OK);
+    modq_ledger *back = round_trip(l);
+    assert_int_equal(modq_ledger_shift_start(back), T0);
+    modq_ledger_free(back);
+    modq_ledger_free(l);
+}
+
 /* After old segments age out the category table is renumbered; each segment keeps its name. */
 static void test_pack_keeps_each_segments_category_after_the_table_is_compacted(void **state)
 {
@@ -386,6 +419,7 @@ int main(void)
         cmocka_unit_test(test_pack_keeps_each_segments_category_after_the_table_is_compacted),
         cmocka_unit_test(test_unpack_rejects_bytes_that_are_not_a_ledger),
         cmocka_unit_test(test_unpack_rejects_each_inconsistency),
+        cmocka_unit_test(test_a_message_without_a_shift_list_survives_its_own_pack),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
