@@ -154,14 +154,15 @@ static void random_call(run *t, modq_ledger *l, int64_t now)
     }
 }
 
-static void api_record(run *t)
+/* Builds a random ledger and checks its pack; the bytes (caller frees) also seed the byte-level
+ * mutations. */
+static uint8_t *api_record(run *t, size_t *len)
 {
     modq_ledger *l = NULL;
     char id[32];
     int64_t now = T0 + rnd(t, 0, 1000 * HOUR);
     long steps = chance(t, 10) ? rnd(t, 100, 400) : rnd(t, 0, 40);
     uint8_t *buf = NULL;
-    size_t len = 0;
 
     snprintf(id, sizeof id, "assoc-%ld", t->index);
     assert_int_equal(modq_ledger_new(id, &l), MODQ_POLICY_OK);
@@ -174,10 +175,10 @@ static void api_record(run *t)
                         : rnd(t, 23 * HOUR, 30 * HOUR);
         random_call(t, l, now);
     }
-    assert_int_equal(modq_ledger_pack(l, &buf, &len), MODQ_POLICY_OK);
-    check_round_trip(t, buf, len, true);
-    free(buf);
+    assert_int_equal(modq_ledger_pack(l, &buf, len), MODQ_POLICY_OK);
+    check_round_trip(t, buf, *len, true);
     modq_ledger_free(l);
+    return buf;
 }
 
 /* ---- 2. modq.v1.Ledger messages with random fields ---- */
@@ -500,26 +501,31 @@ static void test_unpack_pack_unpack_is_identity_or_a_first_refusal(void **state)
     fflush(stdout);
 
     static const char *const kinds[] = {"API-made", "protobuf", "byte"};
-    uint8_t *last = NULL;
-    size_t last_len = 0;
     for (t.index = 0; t.index < n; t.index++) {
+        size_t alen = 0, plen = 0;
         t.kind = kinds[t.k = 0];
-        api_record(&t);
+        uint8_t *a = api_record(&t, &alen);
         t.kind = kinds[t.k = 1];
-        free(last);
-        last = proto_record(&t, &last_len);
-        t.kind = kinds[t.k = 2];
-        byte_record(&t, last, last_len);
+        uint8_t *p = proto_record(&t, &plen);
+        t.kind = kinds[t.k = 2]; /* bytes mutated from either */
+        if (chance(&t, 50)) {
+            byte_record(&t, a, alen);
+        } else {
+            byte_record(&t, p, plen);
+        }
+        free(a);
+        free(p);
     }
-    free(last);
     for (int k = 0; k < 3; k++) {
         printf("%s records: %ld accepted and round-tripped, %ld refused at the first unpack\n",
                kinds[k], t.accepted[k], t.refused[k]);
     }
-    /* Both sides of the property were exercised. */
+    /* Both sides of the property were exercised (a short run may be too short to tell). */
     assert_int_equal(t.accepted[0], n);
-    assert_true(t.accepted[1] > n / 10 && t.refused[1] > n / 10);
-    assert_true(t.accepted[2] > n / 100 && t.refused[2] > n / 10);
+    if (n >= 1000) {
+        assert_true(t.accepted[1] > n / 10 && t.refused[1] > n / 10);
+        assert_true(t.accepted[2] > n / 100 && t.refused[2] > n / 10);
+    }
 }
 
 int main(void)
