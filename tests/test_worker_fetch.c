@@ -36,7 +36,8 @@ typedef struct fixture {
 /* Serves a tiny site: /ok, /big (Content-Length over the cap), /stream (no length, endless),
  * /slow (answers after 1.5 s), /missing (404), /teapot (418), /same (redirect to /ok on this
  * host), /other (redirect to localhost: another host name), /port (redirect to /two on the
- * second port of this host), /default (redirect to /ok on this host's default port, 80). */
+ * second port of this host), /default (redirect to /ok on this host's default port, 80), /loop
+ * (redirect to itself). */
 static ssize_t endless(void *cls, uint64_t pos, char *buf, size_t max)
 {
     (void)cls;
@@ -76,11 +77,14 @@ static enum MHD_Result serve(void *cls, struct MHD_Connection *conn, const char 
         resp =
             MHD_create_response_from_buffer(3, (void *)(uintptr_t) "two", MHD_RESPMEM_PERSISTENT);
     } else if (strcmp(url, "/same") == 0 || strcmp(url, "/other") == 0 ||
-               strcmp(url, "/port") == 0 || strcmp(url, "/default") == 0) {
+               strcmp(url, "/port") == 0 || strcmp(url, "/default") == 0 ||
+               strcmp(url, "/loop") == 0) {
         if (strcmp(url, "/port") == 0)
             snprintf(location, sizeof(location), "http://127.0.0.1:%d/two", fx->port2);
         else if (strcmp(url, "/default") == 0)
             snprintf(location, sizeof(location), "http://127.0.0.1/ok");
+        else if (strcmp(url, "/loop") == 0)
+            snprintf(location, sizeof(location), "http://127.0.0.1:%d/loop", fx->port);
         else
             snprintf(location, sizeof(location), "http://%s:%d/ok",
                      url[1] == 's' ? "127.0.0.1" : "localhost", fx->port);
@@ -267,6 +271,8 @@ static void test_fetch_http_redirects_only_within_host(void **state)
     assert_int_equal(get(f, "http://127.0.0.1:", port, "/same"), MODQ_FETCH_OK);
     assert_int_equal(get(f, "http://127.0.0.1:", port, "/other"), MODQ_FETCH_ERR_REDIRECT);
     assert_non_null(strstr(f->err, "localhost"));
+    assert_int_equal(get(f, "http://127.0.0.1:", port, "/loop"), MODQ_FETCH_ERR_REDIRECT);
+    assert_non_null(strstr(f->err, "more than 2 redirects"));
 }
 
 /* A redirect to another port of the allowed host was followed (the allow-list was by host only):

@@ -491,7 +491,7 @@ static modq_fetch_result fetch_http(const modq_fetch *f, const target *first, ui
             goto out;
         }
         if (n + 1 >= MAX_REDIRECTS) {
-            snprintf(errstr, errstr_size, "redirect refused, over %d hops: %.300s",
+            snprintf(errstr, errstr_size, "redirect refused, more than %d redirects: %.300s",
                      MAX_REDIRECTS - 1, next);
             r = MODQ_FETCH_ERR_REDIRECT;
             goto out;
