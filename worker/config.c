@@ -39,7 +39,9 @@
  * media.format                   enum       webp                    webp | jpeg
  * media.quality                  int        75                      1..100
  * fetch.file_root                abs path   "" (file:// disabled)   "" or absolute
- * fetch.allowed_hosts            list       [] (http(s) disabled)   <= 64 hosts [A-Za-z0-9.-]
+ * fetch.allowed_hosts            list       [] (http(s) disabled)   <= 64 host[:port], host of
+ *                                                                   [A-Za-z0-9.-] or [IPv6];
+ *                                                                   no port: 80/443 only
  * fetch.max_bytes                int        67108864                1..1073741824
  * fetch.timeout_ms               int        10000                   100..600000
  * banks                          list       []  (file only)         <= 64 of {name, file,

@@ -15,7 +15,7 @@
     } while (0)
 
 #define TOPIC_MAX   250 /* Kafka topic and group names: 249 bytes, plus NUL */
-#define HOST_MAX    254 /* a DNS name: 253 bytes, plus NUL */
+#define HOST_MAX    260 /* a fetch.allowed_hosts entry: a DNS name (253 bytes), :65535, NUL */
 #define TEXT_MAX    256 /* issuer, audience, listen address */
 #define ORIGIN_MAX  160 /* "FILE:LINE" or "env MODQ_..." of a setting, for messages */
 #define ENUM_MAX    8   /* choices of an enum or enum-set key */

@@ -6,6 +6,7 @@
  * never be out of range. The key table for operators heads config.c.
  */
 #include "config_impl.h"
+#include "fetch.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -372,20 +373,6 @@ bool config_set_scalar(modq_config *c, const key_def *d, const char *text, char 
     return false;
 }
 
-static bool host_ok(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n >= HOST_MAX || s[0] == '.' || s[0] == '-') {
-        return false;
-    }
-    for (const char *p = s; *p != '\0'; p++) {
-        if (!(isalnum((unsigned char)*p) || *p == '.' || *p == '-')) {
-            return false;
-        }
-    }
-    return true;
-}
-
 bool config_set_list(modq_config *c, const key_def *d, const char *const *items, size_t n,
                      char *msg, size_t msg_size)
 {
@@ -397,10 +384,11 @@ bool config_set_list(modq_config *c, const key_def *d, const char *const *items,
             return false;
         }
         for (size_t i = 0; i < n; i++) {
-            if (!host_ok(items[i])) {
-                snprintf(msg, msg_size,
-                         "[%zu] must be a host name or address of [A-Za-z0-9.-], at most %d bytes",
-                         i, HOST_MAX - 1);
+            char why[160] = "";
+            if (strlen(items[i]) >= HOST_MAX ||
+                modq_fetch_check_allowed_host(items[i], why, sizeof why) != MODQ_FETCH_OK) {
+                snprintf(msg, msg_size, "[%zu] %s", i,
+                         why[0] != '\0' ? why : "must be host[:port]");
                 return false;
             }
             /* Hosts compare case-insensitively; store them lowercase so lookups need not. */
