@@ -236,7 +236,18 @@ typedef enum modq_synth_kind {
  */
 modq_blur_result modq_synth_image(modq_synth_kind kind, int w, int h, uint32_t seed,
                                   const char *format, uint8_t **data, size_t *len);
-/* Frees a buffer from modq_synth_image (NULL is fine). */
+/*
+ * Encodes a w x h synthetic image as a progressive JPEG (libjpeg, quality 90, 4:2:0) of exactly
+ * `scans` scans: the DC of all components in one, then each component's AC spectrum in ever
+ * narrower bands, then, past one band per coefficient, successive approximation. Every decoder
+ * reads it; a decoder works through the whole image once per scan, so it is the worst case of
+ * its size. scans 4 .. 2080, w x h at most 100 000 000 (libjpeg holds about 3 bytes per pixel
+ * while writing). Same pixels as modq_synth_image for the same kind, size and seed. On success
+ * *data is a new buffer of *len bytes owned by the caller (modq_synth_free).
+ */
+modq_blur_result modq_synth_jpeg_scans(modq_synth_kind kind, int w, int h, uint32_t seed, int scans,
+                                       uint8_t **data, size_t *len);
+/* Frees a buffer from modq_synth_image or modq_synth_jpeg_scans (NULL is fine). */
 void modq_synth_free(uint8_t *data);
 
 #ifdef __cplusplus
