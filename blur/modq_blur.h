@@ -38,6 +38,8 @@ typedef enum modq_blur_result {
     MODQ_BLUR_ERR_ENCODE,          /* a rendition could not be encoded */
     MODQ_BLUR_ERR_DIGEST,          /* OpenSSL digest failure */
     MODQ_BLUR_ERR_PARSE,           /* a hash string is malformed */
+    MODQ_BLUR_ERR_DECODE_TIMEOUT,  /* the item's work ran past MODQ_OPT_DEADLINE_MS */
+    MODQ_BLUR_ERR_TOO_MANY_SCANS,  /* a JPEG with more scans than MODQ_OPT_MAX_JPEG_SCANS */
     MODQ_BLUR_RESULT_COUNT
 } modq_blur_result;
 
@@ -76,6 +78,11 @@ typedef enum modq_opt {
     MODQ_OPT_COLOUR_TOO,      /* 1: also render a colour ladder of the same levels beside the
                                  greyscale one, from the same decode (modq_media_rendition_colour);
                                  default 0. Nothing more when MODQ_OPT_COLOUR already is 1. */
+    MODQ_OPT_DEADLINE_MS,     /* the time one item may take, decode to last rendition (a deferred
+                                 render spends what its process call left), on the monotonic
+                                 clock; default 10 000 ms; 1 .. 600 000 */
+    MODQ_OPT_MAX_JPEG_SCANS,  /* most scans (SOS markers) a JPEG may have, counted before any
+                                 decoding; default 50; 1 .. 10 000 */
     MODQ_OPT_COUNT
 } modq_opt;
 
