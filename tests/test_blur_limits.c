@@ -194,7 +194,7 @@ static void test_item_past_its_deadline_is_refused_whole(void **state)
     char err[320];
 
     (void)state;
-    assert_int_equal(modq_opts_get(opts, MODQ_OPT_DEADLINE_MS), 10000);
+    assert_int_equal(modq_opts_get(opts, MODQ_OPT_DEADLINE_MS), 30000);
     assert_int_equal(modq_opts_set(opts, MODQ_OPT_DEADLINE_MS, 1), MODQ_BLUR_OK);
     assert_int_equal(process(opts, big, len, &m, err, sizeof(err)), MODQ_BLUR_ERR_DECODE_TIMEOUT);
     assert_null(m);
@@ -203,7 +203,7 @@ static void test_item_past_its_deadline_is_refused_whole(void **state)
     assert_string_equal(modq_blur_code(MODQ_BLUR_ERR_DECODE_TIMEOUT), "decode_timeout");
     assert_int_equal(modq_opts_set(opts, MODQ_OPT_DEADLINE_MS, 0), MODQ_BLUR_ERR_INVALID_ARG);
     assert_int_equal(modq_opts_set(opts, MODQ_OPT_DEADLINE_MS, 600001), MODQ_BLUR_ERR_INVALID_ARG);
-    assert_int_equal(modq_opts_set(opts, MODQ_OPT_DEADLINE_MS, 10000), MODQ_BLUR_OK);
+    assert_int_equal(modq_opts_set(opts, MODQ_OPT_DEADLINE_MS, 30000), MODQ_BLUR_OK);
     assert_int_equal(process(opts, big, len, &m, err, sizeof(err)), MODQ_BLUR_OK);
     assert_int_equal(modq_media_rendition(m, 0, NULL, NULL, NULL, NULL), MODQ_BLUR_OK);
     modq_media_free(m);

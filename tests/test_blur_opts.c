@@ -20,7 +20,7 @@ static void test_opts_defaults_are_the_documented_limits(void **state)
     assert_int_equal(modq_opts_get(o, MODQ_OPT_LEVELS), 0xf);
     assert_int_equal(modq_opts_get(o, MODQ_OPT_COLOUR), 0);
     assert_int_equal(modq_opts_get(o, MODQ_OPT_FORMAT), MODQ_FORMAT_WEBP);
-    assert_int_equal(modq_opts_get(o, MODQ_OPT_DEADLINE_MS), 10000);
+    assert_int_equal(modq_opts_get(o, MODQ_OPT_DEADLINE_MS), 30000);
     assert_int_equal(modq_opts_get(o, MODQ_OPT_MAX_JPEG_SCANS), 50);
     modq_opts_free(o);
 }
