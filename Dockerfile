@@ -10,8 +10,8 @@ ENV DEBIAN_FRONTEND=noninteractive
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       build-essential cmake pkg-config file \
-      libvips-dev libwebp-dev libssl-dev libprotobuf-c-dev protobuf-c-compiler libyaml-dev \
-      librdkafka-dev libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev \
+      libvips-dev libwebp-dev libjpeg-dev libssl-dev libprotobuf-c-dev protobuf-c-compiler \
+      libyaml-dev librdkafka-dev libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .

@@ -235,6 +235,8 @@ EXPECT = [  # (values path, effective configuration path)
     ("media.displaySize", "media.display_size"),
     ("media.format", "media.format"),
     ("media.quality", "media.quality"),
+    ("media.deadlineMs", "media.deadline_ms"),
+    ("media.maxJpegScans", "media.max_jpeg_scans"),
     ("fetch.allowedHosts", "fetch.allowed_hosts"),
     ("fetch.maxBytes", "fetch.max_bytes"),
     ("fetch.timeoutMs", "fetch.timeout_ms"),

@@ -524,7 +524,8 @@ static void test_media_settings_apply_to_blur_options(void **state)
     (void)state;
     char err[256];
     modq_config *c = NULL;
-    assert_int_equal(load_text("media:\n  max_pixels: 2147483648\n  format: jpeg\n  quality: 9\n",
+    assert_int_equal(load_text("media:\n  max_pixels: 2147483648\n  format: jpeg\n  quality: 9\n"
+                               "  deadline_ms: 2500\n  max_jpeg_scans: 20\n",
                                NULL, &c, err, sizeof err),
                      MODQ_CONFIG_OK);
     modq_media_opts *o = modq_opts_new();
@@ -534,6 +535,8 @@ static void test_media_settings_apply_to_blur_options(void **state)
     assert_int_equal(modq_opts_get(o, MODQ_OPT_FORMAT), MODQ_FORMAT_JPEG);
     assert_int_equal(modq_opts_get(o, MODQ_OPT_QUALITY), 9);
     assert_int_equal(modq_opts_get(o, MODQ_OPT_MAX_SIDE), 20000);
+    assert_int_equal(modq_opts_get(o, MODQ_OPT_DEADLINE_MS), 2500);
+    assert_int_equal(modq_opts_get(o, MODQ_OPT_MAX_JPEG_SCANS), 20);
     modq_opts_free(o);
     modq_config_free(c);
 }

@@ -38,6 +38,8 @@
  * media.display_size             int        1024                    16..8192
  * media.format                   enum       webp                    webp | jpeg
  * media.quality                  int        75                      1..100
+ * media.deadline_ms              int        30000                   1..600000
+ * media.max_jpeg_scans           int        50                      1..10000
  * fetch.file_root                abs path   "" (file:// disabled)   "" or absolute
  * fetch.allowed_hosts            list       [] (http(s) disabled)   <= 64 host[:port], host of
  *                                                                   [A-Za-z0-9.-] or [IPv6];

@@ -221,6 +221,8 @@ modq_config_result modq_config_media_apply(const modq_config *c, modq_media_opts
         {MODQ_OPT_DISPLAY_SIZE, c->display_size},
         {MODQ_OPT_FORMAT, (int64_t)modq_config_media_format(c)},
         {MODQ_OPT_QUALITY, c->quality},
+        {MODQ_OPT_DEADLINE_MS, c->deadline_ms},
+        {MODQ_OPT_MAX_JPEG_SCANS, c->max_jpeg_scans},
     };
     if (opts == NULL) {
         return MODQ_CONFIG_ERR_INVALID_ARG;

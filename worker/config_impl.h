@@ -112,7 +112,8 @@ struct modq_config {
     int64_t retention_hours;
     unsigned auto_verdicts;
 
-    int64_t max_input_bytes, max_pixels, max_side, display_size, quality;
+    int64_t max_input_bytes, max_pixels, max_side, display_size, quality, deadline_ms,
+        max_jpeg_scans;
     int format;
 
     char file_root[MODQ_CONFIG_PATH_MAX];

@@ -65,6 +65,8 @@ static const key_def keys[] = {
      .choices = {"webp", "jpeg"},
      .def = "webp"},
     INT("media.quality", quality, 1, 100, "75"),
+    INT("media.deadline_ms", deadline_ms, 1, 600000, "30000"),
+    INT("media.max_jpeg_scans", max_jpeg_scans, 1, 10000, "50"),
     STR("fetch.file_root", file_root, SK_ABSPATH, 0, ""),
     {.key = "fetch.allowed_hosts", .type = KT_HOSTS, .offset = OFF(allowed_hosts), .def = ""},
     INT("fetch.max_bytes", fetch_max_bytes, 1, INT64_C(1073741824), "67108864"),

@@ -87,6 +87,8 @@ media:
   display_size: {{ .Values.media.displaySize | toJson }}
   format: {{ .Values.media.format | toJson }}
   quality: {{ .Values.media.quality | toJson }}
+  deadline_ms: {{ .Values.media.deadlineMs | toJson }}
+  max_jpeg_scans: {{ .Values.media.maxJpegScans | toJson }}
 fetch:
   file_root: ""
   allowed_hosts: {{ .Values.fetch.allowedHosts | toJson }}
