@@ -495,16 +495,17 @@ static const route *find_route(modq_api_call *c, const char *path)
     return NULL;
 }
 
-void modq_api_handle(void *arg, const modq_http_req *q, modq_http_resp *r)
+/* probes_only: the probe listener's routes alone (those that need no token). */
+static void handle(modq_api *a, const modq_http_req *q, modq_http_resp *r, bool probes_only)
 {
-    modq_api_call c = {.api = arg, .q = q, .r = r, .route = "other"};
+    modq_api_call c = {.api = a, .q = q, .r = r, .route = "other"};
     const char *method = modq_http_req_method(q);
     const char *path = modq_http_req_path(q);
     const route *rt;
     bool is_post;
 
     c.now_ms = c.api->clock(c.api->clock_arg);
-    if (!method || !path || !(rt = find_route(&c, path))) {
+    if (!method || !path || !(rt = find_route(&c, path)) || (probes_only && rt->auth)) {
         modq_api_error(&c, 404, "not_found", "No such route.", NULL);
         return;
     }
@@ -521,4 +522,14 @@ void modq_api_handle(void *arg, const modq_http_req *q, modq_http_resp *r)
     if (rt->auth && !authenticate(&c))
         return;
     rt->fn(&c);
+}
+
+void modq_api_handle(void *arg, const modq_http_req *q, modq_http_resp *r)
+{
+    handle(arg, q, r, false);
+}
+
+void modq_api_handle_probe(void *arg, const modq_http_req *q, modq_http_resp *r)
+{
+    handle(arg, q, r, true);
 }
