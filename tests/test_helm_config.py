@@ -228,6 +228,7 @@ EXPECT = [  # (values path, effective configuration path)
     ("topics.deadLetter", "topics.dead_letter"),
     ("topics.ledgers", "topics.ledgers"),
     ("decided.retentionHours", "decided.retention_hours"),
+    ("decided.maxEntries", "decided.max_entries"),
     ("decided.autoVerdicts", "decided.auto_verdicts"),
     ("media.maxInputBytes", "media.max_input_bytes"),
     ("media.maxPixels", "media.max_pixels"),

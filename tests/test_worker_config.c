@@ -52,6 +52,7 @@ static void test_defaults_without_file_or_environment(void **state)
     assert_string_equal(modq_config_topics_dead_letter(c), "modq.dead-letter");
     assert_string_equal(modq_config_topics_ledgers(c), "modq.ledgers");
     assert_int_equal(modq_config_decided_retention_hours(c), 168);
+    assert_int_equal(modq_config_decided_max_entries(c), 1000000);
     assert_int_equal(modq_config_decided_auto_verdicts(c),
                      MODQ_CONFIG_VERDICT_BIT(MODQ_CONFIG_VERDICT_REMOVE) |
                          MODQ_CONFIG_VERDICT_BIT(MODQ_CONFIG_VERDICT_REMOVE_AND_REPORT));

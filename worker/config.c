@@ -29,6 +29,7 @@
  * topics.dead_letter             topic      modq.dead-letter
  * topics.ledgers                 topic      modq.ledgers
  * decided.retention_hours        int        168                     1..8760
+ * decided.max_entries            int        1000000                 1000..100000000
  * decided.auto_verdicts          list       [remove, remove_and_report]   <= 4 of no_violation,
  *                                                                   remove, restrict,
  *                                                                   remove_and_report

@@ -120,6 +120,8 @@ const char *modq_config_topics_ledgers(const modq_config *c);
 
 /* decided.* */
 int modq_config_decided_retention_hours(const modq_config *c);
+/* The most decisions (and, apart, dead letters) remembered at once; the oldest go first. */
+size_t modq_config_decided_max_entries(const modq_config *c);
 /* Bitmask of MODQ_CONFIG_VERDICT_BIT(v) of the verdicts a prior decision re-applies. */
 unsigned modq_config_decided_auto_verdicts(const modq_config *c);
 

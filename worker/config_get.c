@@ -179,6 +179,10 @@ int modq_config_decided_retention_hours(const modq_config *c)
 {
     return (int)c->retention_hours;
 }
+size_t modq_config_decided_max_entries(const modq_config *c)
+{
+    return (size_t)c->decided_max_entries;
+}
 unsigned modq_config_decided_auto_verdicts(const modq_config *c)
 {
     return c->auto_verdicts;

@@ -49,6 +49,7 @@ static const key_def keys[] = {
     STR("topics.dead_letter", topic_dead_letter, SK_TOPIC, 1, "modq.dead-letter"),
     STR("topics.ledgers", topic_ledgers, SK_TOPIC, 1, "modq.ledgers"),
     INT("decided.retention_hours", retention_hours, 1, 8760, "168"),
+    INT("decided.max_entries", decided_max_entries, 1000, 100000000, "1000000"),
     {.key = "decided.auto_verdicts",
      .type = KT_ENUMSET,
      .offset = OFF(auto_verdicts),

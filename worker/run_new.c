@@ -213,6 +213,7 @@ modq_run_result modq_run_new(const modq_config *cfg, const modq_policy *policy,
     modq_run *r = NULL;
     char err[ERRSTR_SIZE] = "";
     size_t window, slots;
+    int64_t retention_ms;
 
     if (out)
         *out = NULL;
@@ -223,6 +224,7 @@ modq_run_result modq_run_new(const modq_config *cfg, const modq_policy *policy,
         (opts->consumer_nextra > 0 && opts->consumer_extra == NULL))
         return MODQ_RUN_ERR_INVALID_ARG;
     snprintf(errstr, errstr_size, "out of memory");
+    retention_ms = modq_config_decided_retention_hours(cfg) * HOUR_MS;
     r = calloc(1, sizeof *r);
     if (r == NULL)
         return MODQ_RUN_ERR_NOMEM;
@@ -235,10 +237,8 @@ modq_run_result modq_run_new(const modq_config *cfg, const modq_policy *policy,
     r->log = modq_log_new(opts->log_out ? opts->log_out : stderr, modq_config_log_level(cfg),
                           modq_config_worker_id(cfg));
     r->media_opts = modq_opts_new();
-    r->decided =
-        modq_decided_new(MODQ_RUN_DECIDED_MAX, modq_config_decided_retention_hours(cfg) * HOUR_MS);
-    r->dead =
-        modq_decided_new(MODQ_RUN_DECIDED_MAX, modq_config_decided_retention_hours(cfg) * HOUR_MS);
+    r->decided = modq_decided_new(modq_config_decided_max_entries(cfg), retention_ms);
+    r->dead = modq_decided_new(modq_config_decided_max_entries(cfg), retention_ms);
     if (r->log == NULL || r->media_opts == NULL || r->decided == NULL || r->dead == NULL ||
         collect_topics(r) != 0) {
         rc = MODQ_RUN_ERR_NOMEM;

@@ -79,6 +79,7 @@ topics:
   ledgers: {{ .Values.topics.ledgers | toJson }}
 decided:
   retention_hours: {{ .Values.decided.retentionHours | toJson }}
+  max_entries: {{ .Values.decided.maxEntries | toJson }}
   auto_verdicts: {{ .Values.decided.autoVerdicts | toJson }}
 media:
   max_input_bytes: {{ .Values.media.maxInputBytes | toJson }}
