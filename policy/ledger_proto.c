@@ -12,6 +12,8 @@
 
 #include "proto/ledger.pb-c.h"
 
+#include <glib.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,33 +117,11 @@ __attribute__((format(printf, 3, 4))) static modq_policy_result reject(char *err
     return MODQ_POLICY_ERR_DECODE;
 }
 
-/* Whether s is valid UTF-8 (RFC 3629: no overlong forms, no surrogates, at most U+10FFFF), as
- * proto3 requires of a string and other runtimes check. */
+/* Whether s is valid UTF-8 (no overlong forms, no surrogates, at most U+10FFFF), as proto3
+ * requires of a string and other runtimes check; glib's rule, the worker's too (worker/text.c). */
 static bool utf8_ok(const char *s)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p != '\0') {
-        unsigned c = *p;
-        size_t n = c < 0x80                 ? 0
-                   : c >= 0xc2 && c <= 0xdf ? 1
-                   : c >= 0xe0 && c <= 0xef ? 2
-                   : c >= 0xf0 && c <= 0xf4 ? 3
-                                            : 4;
-        if (n == 4) {
-            return false;
-        }
-        /* The second byte's range rules out overlong forms, surrogates and past U+10FFFF. */
-        unsigned lo = c == 0xe0 ? 0xa0 : c == 0xf0 ? 0x90 : 0x80;
-        unsigned hi = c == 0xed ? 0x9f : c == 0xf4 ? 0x8f : 0xbf;
-        for (size_t i = 1; i <= n; i++) {
-            unsigned b = p[i];
-            if (b < (i == 1 ? lo : 0x80) || b > (i == 1 ? hi : 0xbf)) {
-                return false;
-            }
-        }
-        p += n + 1;
-    }
-    return true;
+    return g_utf8_validate(s, -1, NULL);
 }
 
 /* Reads a varint at *p; false when it runs past end or over 10 bytes. */
