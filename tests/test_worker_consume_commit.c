@@ -83,7 +83,15 @@ static void test_rebalance_commits_voids_and_returns_partitions(void **state)
     }
     assert_true(revoked > 0);
     assert_int_equal(revoked, (int)modq_consume_assigned(cb));
-    /* B gets exactly what A had in flight on the partitions it took: the odd offsets. */
+    /* B gets exactly what A had in flight on the partitions it took: the odd offsets. B's
+     * fetches start only after its assignment (slow on a loaded machine): wait for as many as it
+     * must get, then a while longer for any it must not. */
+    int want = 5 * revoked;
+    for (int64_t end = now_ms() + WAIT_MS;
+         count((const int(*)[MAXOFF])b.delivered) < want && now_ms() < end;) {
+        poll_once(&a, 50);
+        poll_once(&b, 50);
+    }
     for (int64_t q = now_ms() + 1500; now_ms() < q;) {
         poll_once(&a, 50);
         poll_once(&b, 50);

@@ -3,8 +3,9 @@
  * cluster, with the shipped policy and a hash bank: a bank-matched ticket is decided without a
  * person, a malformed and an SVG ticket are dead-lettered with their original bytes, a good ticket
  * is held for review (its offset not committed), a redelivered decided ticket completes as a
- * duplicate, and after a drain the committed offsets say exactly that. The pause while Kafka does
- * not confirm is tested in test_worker_run_pause.c.
+ * duplicate, and after a drain the committed offsets say exactly that. A drain whose final commit
+ * is refused because the group moved on (a rebalance) still succeeds; any other refusal fails it.
+ * The pause while Kafka does not confirm is tested in test_worker_run_pause.c.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -185,11 +186,104 @@ static void test_run_new_errors_and_stop(void **state)
     assert_int_equal(modq_run_review_count(f->r), 0);
 }
 
+/* Whether the worker's log has a line containing text. */
+static int log_has(fixture *f, const char *text)
+{
+    char line[2048];
+    int found = 0;
+    fflush(f->log);
+    rewind(f->log);
+    while (!found && fgets(line, sizeof line, f->log))
+        found = strstr(line, text) != NULL;
+    fseek(f->log, 0, SEEK_END);
+    return found;
+}
+
+/* A person decides a review item; then every OffsetCommit the coordinator gets is answered
+ * `error` while the worker drains, which publishes the decision and makes its final commit.
+ * Returns the drain's result; the decision is published once whatever it is, and its offset is
+ * not committed: the partition's next owner gets the ticket again (its decided set or a person
+ * settles it there). */
+static modq_run_result drain_refused(fixture *f, const char *error)
+{
+    modq_run_opts opts = run_opts(f, 0);
+    modq_desk_who a = {.id = "a1", .team = "", .roles = MODQ_ROLE_ASSOCIATE};
+    json_t *item = NULL, *status = NULL;
+    char err[512] = "";
+    size_t len;
+    uint8_t *good = tt_ticket("t-good", "self_harm", f->img, f->img_len, NULL, &len);
+    decided_by_a1 got = {"t-good", 0};
+
+    assert_non_null(good);
+    assert_int_equal(modq_run_new(f->cfg, f->policy, &opts, &f->r, err, sizeof err), MODQ_RUN_OK);
+    produce(f, T_REVIEW, "k-good", good, len);
+    free(good);
+    step_until(f, one_in_review);
+    step_for(f, 1200); /* a periodic commit of the partition's start point, accepted */
+    modq_desk *desk = modq_run_desk(f->r);
+    assert_int_equal(modq_desk_next(desk, &a, NULL, wall_ms(), &item, &status, NULL), MODQ_DESK_OK);
+    assert_string_equal(json_string_value(json_object_get(item, "id")), "t-good");
+    json_decref(item);
+    json_decref(status);
+    assert_int_equal(modq_mock_push_errors(f->m, "OffsetCommit", 5, error, err, sizeof err),
+                     MODQ_MOCK_OK);
+    assert_int_equal(modq_desk_decide(desk, &a, "t-good", "remove", NULL, 0, NULL, wall_ms(), NULL),
+                     MODQ_DESK_OK);
+    modq_run_result rc = modq_run_drain(f->r, 5000);
+    assert_int_equal(modq_mock_clear_errors(f->m, "OffsetCommit", err, sizeof err), MODQ_MOCK_OK);
+    modq_run_free(f->r);
+    f->r = NULL;
+
+    assert_int_equal(read_topic(f, T_DECISIONS, count_a1, &got), 1);
+    assert_int_equal(got.n, 1);
+    rd_kafka_t *rk = client(f, RD_KAFKA_CONSUMER, GROUP);
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, T_REVIEW, 0);
+    assert_int_equal(rd_kafka_committed(rk, l, 10000), RD_KAFKA_RESP_ERR_NO_ERROR);
+    assert_true(l->elems[0].offset < 1); /* the decided offset 0 was not committed */
+    rd_kafka_topic_partition_list_destroy(l);
+    rd_kafka_destroy(rk);
+    return rc;
+}
+
+/* SIGTERM during a rebalance: the coordinator refuses the final commit with the group's new
+ * generation (and, for a member it forgot, an unknown member id). The partitions are another
+ * member's already: the drain succeeds, with a warning. */
+static void test_run_drain_succeeds_when_the_group_moved_on(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(drain_refused(f, "ILLEGAL_GENERATION"), MODQ_RUN_OK);
+    assert_true(log_has(f, "final commit refused, the group moved on"));
+    assert_false(log_has(f, "consumer close failed"));
+}
+
+static void test_run_drain_succeeds_when_the_member_is_unknown(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(drain_refused(f, "UNKNOWN_MEMBER_ID"), MODQ_RUN_OK);
+    assert_true(log_has(f, "final commit refused, the group moved on"));
+}
+
+/* Any other refusal of the final commit is a failed drain (the worker exits non-zero). */
+static void test_run_drain_fails_when_the_final_commit_fails(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(drain_refused(f, "GROUP_AUTHORIZATION_FAILED"), MODQ_RUN_ERR_FATAL);
+    assert_true(log_has(f, "consumer close failed"));
+    assert_false(log_has(f, "the group moved on"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_run_end_to_end, setup, teardown),
         cmocka_unit_test_setup_teardown(test_run_new_errors_and_stop, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_run_drain_succeeds_when_the_group_moved_on, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_run_drain_succeeds_when_the_member_is_unknown, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_run_drain_fails_when_the_final_commit_fails, setup,
+                                        teardown),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     modq_blur_shutdown();

@@ -31,6 +31,7 @@ static const char *const result_text[MODQ_CONSUME_RESULT_COUNT] = {
     [MODQ_CONSUME_ERR_KAFKA] = "Kafka error",
     [MODQ_CONSUME_ERR_FATAL] = "fatal Kafka error: the consumer cannot go on",
     [MODQ_CONSUME_ERR_CLOSED] = "the consumer is closed",
+    [MODQ_CONSUME_ERR_MOVED_ON] = "commit refused: the group moved on without this member",
 };
 
 const char *modq_consume_strerror(modq_consume_result r)
@@ -564,9 +565,12 @@ modq_consume_result modq_consume_close_within(modq_consume *c, int64_t wait_ms, 
     serve_while(c, still_assigned, wait_ms / 2);
     rd_kafka_resp_err_t err = rd_kafka_consumer_close(c->rk);
     c->closed = true;
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR && r == MODQ_CONSUME_OK) {
-        snprintf(errstr, errstr_size, "close: %s", rd_kafka_err2str(err));
-        r = MODQ_CONSUME_ERR_KAFKA;
+    /* A real failure outranks the group having moved on; the first of each kind is told. */
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR && r != MODQ_CONSUME_ERR_KAFKA) {
+        bool moved_on = modq_consume_moved_on(err);
+        if (r == MODQ_CONSUME_OK || !moved_on)
+            snprintf(errstr, errstr_size, "close: %s", rd_kafka_err2str(err));
+        r = moved_on ? MODQ_CONSUME_ERR_MOVED_ON : MODQ_CONSUME_ERR_KAFKA;
     }
     return r;
 }

@@ -33,6 +33,10 @@ typedef enum modq_consume_result {
     MODQ_CONSUME_ERR_KAFKA,       /* librdkafka reported an error; errstr says what */
     MODQ_CONSUME_ERR_FATAL,       /* the consumer cannot go on: close it and exit */
     MODQ_CONSUME_ERR_CLOSED,      /* the consumer was closed already */
+    MODQ_CONSUME_ERR_MOVED_ON,    /* a commit refused because the group moved on without this
+                                     member (a rebalance, an expired session, a fenced instance):
+                                     the partitions are another member's, which gets their
+                                     uncommitted tickets again; nothing is lost */
     MODQ_CONSUME_RESULT_COUNT
 } modq_consume_result;
 
@@ -126,8 +130,9 @@ modq_consume_result modq_consume_complete(modq_consume *c, const char *topic, in
 /*
  * Commits every assigned partition's commit point (low watermark, completed offsets above it in
  * the metadata), skipping partitions whose point did not change since the last successful commit.
- * sync waits for the broker (MODQ_CONSUME_ERR_KAFKA when it refused; errstr says); otherwise the
- * result arrives in a later poll (a failure makes the next commit resend). Poll thread.
+ * sync waits for the broker: MODQ_CONSUME_ERR_MOVED_ON when it refused because the group moved on
+ * without this member, MODQ_CONSUME_ERR_KAFKA for any other refusal; errstr says. Otherwise
+ * the result arrives in a later poll (a failure makes the next commit resend). Poll thread.
  */
 modq_consume_result modq_consume_commit(modq_consume *c, bool sync, char *errstr,
                                         size_t errstr_size);
@@ -138,7 +143,10 @@ modq_consume_result modq_consume_stop_fetching(modq_consume *c);
 
 /*
  * Clean exit: a synchronous commit, then rd_kafka_consumer_close (which revokes every partition:
- * committed again if changed, reported to on_revoked). Poll thread.
+ * committed again if changed, reported to on_revoked). Poll thread. Unless it was closed already
+ * (MODQ_CONSUME_ERR_CLOSED), the consumer is closed whatever the result: MODQ_CONSUME_ERR_MOVED_ON
+ * when the final commit or the close was refused only because the group moved on without this
+ * member, MODQ_CONSUME_ERR_KAFKA for any other failure (errstr says which).
  */
 modq_consume_result modq_consume_close(modq_consume *c, char *errstr, size_t errstr_size);
 /* As modq_consume_close, spending at most about wait_ms (plus the close itself, which then has

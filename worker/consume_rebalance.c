@@ -11,6 +11,26 @@
 
 /* ---- commits -------------------------------------------------------------------------------- */
 
+/* A commit from a member the group left behind is answered by the coordinator with
+ * ILLEGAL_GENERATION or UNKNOWN_MEMBER_ID (librdkafka 2.0.2 then counts the assignment as lost),
+ * REBALANCE_IN_PROGRESS, or FENCED_INSTANCE_ID (static membership: another process took over this
+ * group.instance.id); librdkafka itself answers __ASSIGNMENT_LOST or __FENCED. The partitions are
+ * another member's by then, and their uncommitted tickets go to it: a refusal, not a loss. */
+bool modq_consume_moved_on(rd_kafka_resp_err_t err)
+{
+    switch (err) {
+    case RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION:
+    case RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID:
+    case RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS:
+    case RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID:
+    case RD_KAFKA_RESP_ERR__FENCED:
+    case RD_KAFKA_RESP_ERR__ASSIGNMENT_LOST:
+        return true;
+    default:
+        return false;
+    }
+}
+
 /* A commit of the points of parts[0 .. n-1] that changed since their last commit (all of them
  * when force). bufs holds n * MODQ_OFFSETS_METADATA_BUF bytes the list points into. Lock held.
  * Returns NULL when nothing is to be committed (or out of memory). */
@@ -113,9 +133,10 @@ modq_consume_result modq_consume_commit(modq_consume *c, bool sync, char *errstr
     rd_kafka_resp_err_t err = rd_kafka_commit(c->rk, l, sync ? 0 : 1);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         invalidate(c, l, true);
-        snprintf(errstr, errstr_size, "commit of %d partition(s) failed: %s", l->cnt,
-                 rd_kafka_err2str(err));
-        r = MODQ_CONSUME_ERR_KAFKA;
+        bool moved_on = modq_consume_moved_on(err);
+        snprintf(errstr, errstr_size, "commit of %d partition(s) %s: %s", l->cnt,
+                 moved_on ? "refused, the group moved on" : "failed", rd_kafka_err2str(err));
+        r = moved_on ? MODQ_CONSUME_ERR_MOVED_ON : MODQ_CONSUME_ERR_KAFKA;
     }
 out:
     commit_list_destroy(l);

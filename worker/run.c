@@ -341,10 +341,10 @@ static void submit_held(modq_run *r)
     r->nheld -= i;
 }
 
-static void commit(modq_run *r, bool sync)
+static void commit(modq_run *r)
 {
     char err[ERRSTR_SIZE] = "";
-    if (modq_consume_commit(r->consume, sync, err, sizeof err) != MODQ_CONSUME_OK)
+    if (modq_consume_commit(r->consume, false, err, sizeof err) != MODQ_CONSUME_OK)
         modq_log_write(r->log, MODQ_LOG_WARN, "commit failed", "error", err, NULL);
     r->last_commit_ms = r->clock(r->clock_arg);
 }
@@ -448,7 +448,7 @@ modq_run_result modq_run_step(modq_run *r, int timeout_ms)
     }
     modq_run_retry_due(r);
     if (r->clock(r->clock_arg) - r->last_commit_ms >= MODQ_RUN_COMMIT_PERIOD_MS)
-        commit(r, false);
+        commit(r);
     housekeeping(r);
     if (modq_publish_fatal(r->publish, err, sizeof err)) {
         modq_log_write(r->log, MODQ_LOG_ERROR, "producer failed", "error", err, NULL);
@@ -525,10 +525,19 @@ modq_run_result modq_run_drain(modq_run *r, int64_t grace_ms)
         modq_log_write(r->log, MODQ_LOG_WARN, "drain: tickets left uncompleted", "dropped", d,
                        "unconfirmed", u, NULL);
     }
-    commit(r, true);
+    /* The close commits first (synchronously), then leaves the group. */
     left = deadline - r->clock(r->clock_arg);
-    if (modq_consume_close_within(r->consume, left > MIN_FLUSH_MS ? left : MIN_FLUSH_MS, err,
-                                  sizeof err) != MODQ_CONSUME_OK) {
+    modq_consume_result cr = modq_consume_close_within(
+        r->consume, left > MIN_FLUSH_MS ? left : MIN_FLUSH_MS, err, sizeof err);
+    if (cr == MODQ_CONSUME_ERR_MOVED_ON) {
+        /* A rebalance (or a fenced instance) gave the partitions to another member, which gets
+         * their uncommitted tickets again (decided ones count as duplicates there): nothing is
+         * lost, so the drain still succeeds. */
+        modq_log_write(r->log, MODQ_LOG_WARN,
+                       "drain: final commit refused, the group moved on; the partitions' new "
+                       "owner gets their uncommitted tickets again",
+                       "error", err, NULL);
+    } else if (cr != MODQ_CONSUME_OK) {
         modq_log_write(r->log, MODQ_LOG_WARN, "consumer close failed", "error", err, NULL);
         if (rc == MODQ_RUN_OK)
             rc = MODQ_RUN_ERR_FATAL;

@@ -116,6 +116,9 @@ void modq_run_request_stop(modq_run *r);
  * Clean shutdown, within about grace_ms: stops fetching, lets the pool finish its jobs (jobs not
  * started by then are dropped, their offsets left uncompleted), flushes the publisher (serving
  * confirmations), commits synchronously and closes the consumer (leaving the group). Call once.
+ * MODQ_RUN_OK also when the final commit was refused only because the group moved on without this
+ * worker (a rebalance gave its partitions to another member, which gets their uncommitted tickets
+ * again: logged as a warning); MODQ_RUN_ERR_FATAL when Kafka failed otherwise (logged).
  */
 modq_run_result modq_run_drain(modq_run *r, int64_t grace_ms);
 

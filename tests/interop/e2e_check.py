@@ -9,8 +9,8 @@ the worker must keep, like the original bytes).
 
 Usage (run with /usr/bin/python3):
   e2e_check.py BOOTSTRAP PB_DIR EXPECT.json [--decisions T] [--dead-letter T] [--timeout S]
-               [--quiet S] [--strict | --strict-decisions] [--progress]
-               [--committed GROUP:TOPIC,TOPIC..]
+               [--quiet S] [--strict | --strict-decisions] [--retry-copies] [--progress]
+               [--committed GROUP:TOPIC,TOPIC.. [--committed-wait S]]
                [--summary FILE]
 EXPECT.json maps ticket id -> expectation:
   {"outcome": "decision", "verdict": N, "decided_by": B, "decision_source": NAME,
@@ -27,10 +27,17 @@ not in EXPECT.json; dead letters keep the original bytes (sha256) and key and ca
 one message per ticket (no duplicates at all); --strict-decisions: no duplicate decision, while a
 dead letter may come again as an identical copy (same code, bytes and source offset: a redelivered
 message is dead-lettered again); without either, duplicates are counted and reported.
+--retry-copies: a record stored again by the broker when the producer resent its batch (the same
+partition, key, value, headers and CreateTime, which the producer set once) counts once, and the
+copies are listed in the summary (retry_copies, retry_copy_partitions). A real broker drops such a
+resend (the idempotent producer's sequence numbers); librdkafka's mock cluster does not check them
+and stores it again when the first answer was lost (a broker taken down with a Produce in flight).
+A message the worker published again is a new record with its own CreateTime: still a duplicate.
 Waits up to --timeout seconds for every expected outcome, then reads on for --quiet seconds so a
 late duplicate or an outcome that must not exist is seen. --progress: read to the current end,
 print "done N of M" and exit 0 (for the kill loop). --committed: the group's committed offsets
-on those topics must equal their end offsets. The summary line (JSON, also --summary FILE)
+on those topics must equal their end offsets (--committed-wait: within S seconds, asked again
+every half second, for a group whose last member is still working). The summary line (JSON, also --summary FILE)
 counts records, distinct tickets, duplicates (by kind), outcome kinds and records per
 modq-worker header. Exit 0 all good, 1 with FAIL lines on stderr.
 """
@@ -47,19 +54,20 @@ MAX_FAIL_LINES = 25
 
 def parse_args(argv):
     o = {"decisions": "modq.decisions", "dead_letter": "modq.dead-letter", "timeout": 60.0,
-         "quiet": 0.0, "strict": False, "strict_decisions": False, "progress": False,
-         "committed": None, "summary": None}
+         "quiet": 0.0, "strict": False, "strict_decisions": False, "retry_copies": False,
+         "progress": False,
+         "committed": None, "committed_wait": 0.0, "summary": None}
     o["bootstrap"], o["pb_dir"], o["expect"] = argv[0], argv[1], argv[2]
     i = 3
     while i < len(argv):
         a = argv[i]
-        if a in ("--strict", "--strict-decisions", "--progress"):
+        if a in ("--strict", "--strict-decisions", "--retry-copies", "--progress"):
             o[a[2:].replace("-", "_")] = True
             i += 1
             continue
         v = argv[i + 1]
-        if a in ("--timeout", "--quiet"):
-            o[a[2:]] = float(v)
+        if a in ("--timeout", "--quiet", "--committed-wait"):
+            o[a[2:].replace("-", "_")] = float(v)
         elif a in ("--decisions", "--committed", "--summary"):
             o[a[2:]] = v
         elif a == "--dead-letter":
@@ -114,6 +122,9 @@ class Reader:
     def add(self, topic, r):
         h = {k: v.decode("utf-8", "replace") for k, v in (r.headers or [])}
         where = "%s[%d]@%d" % (topic, r.partition, r.offset)
+        # What a resent batch repeats exactly (see --retry-copies).
+        same = (topic, r.partition, r.timestamp_type, r.timestamp, r.key, r.value,
+                tuple(r.headers or []))
         if topic == self.o["decisions"]:
             d = self.pb.Decision()
             try:
@@ -122,11 +133,11 @@ class Reader:
                 self.problems.append("%s: decision does not decode: %s" % (where, e))
                 return
             rec = {"kind": "decision", "where": where + " by %s" % h.get("modq-worker"), "d": d,
-                   "key": r.key, "headers": h}
+                   "key": r.key, "headers": h, "same": same}
             tid = d.ticket_id
         else:
             rec = {"kind": "dead_letter", "where": where, "value": r.value, "key": r.key,
-                   "headers": h}
+                   "headers": h, "same": same}
             rec["where"] += " by %s from %s[%s]@%s" % (
                 h.get("modq-worker"), h.get("modq-source-topic"), h.get("modq-source-partition"),
                 h.get("modq-source-offset"))
@@ -180,12 +191,28 @@ def check_dead_letter(tid, exp, rec, fails):
         fails.append("%s: %s: no modq-worker header" % (tid, where))
 
 
-def evaluate(reader, expect, strict, strict_decisions, pb):
+def drop_retry_copies(recs, copies):
+    """recs without the records that repeat an earlier one exactly (see --retry-copies); their
+    places are added to copies."""
+    kept, seen = [], set()
+    for r in recs:
+        if r["same"] in seen:
+            copies.append(r["where"])
+        else:
+            seen.add(r["same"])
+            kept.append(r)
+    return kept
+
+
+def evaluate(reader, expect, strict, strict_decisions, retry_copies, pb):
     fails = list(reader.problems)
     dups = 0
     dups_by_kind = {}
     kinds = {}
+    copies = []
     for tid, recs in sorted(reader.by_ticket.items()):
+        if retry_copies:
+            recs = drop_retry_copies(recs, copies)
         exp = expect.get(tid)
         if exp is None:
             fails.append("%s: published but not expected: %s" % (
@@ -234,7 +261,8 @@ def evaluate(reader, expect, strict, strict_decisions, pb):
                    "expected_tickets": len([e for e in expect.values()
                                             if e["outcome"] != "none"]),
                    "duplicates": dups, "duplicates_by_kind": dups_by_kind, "kinds": kinds,
-                   "missing": len(missing)}
+                   "missing": len(missing), "retry_copies": len(copies),
+                   "retry_copy_partitions": sorted({w.split("@")[0] for w in copies})}
 
 
 def check_committed(o, spec):
@@ -244,12 +272,17 @@ def check_committed(o, spec):
     deadline = time.time() + 30
     tps = [TopicPartition(t, p) for t in topics.split(",") for p in partitions(c, t, deadline)]
     ends = c.end_offsets(tps)
-    fails = []
-    for tp in tps:
-        got = c.committed(tp)
-        if ends[tp] > 0 and got != ends[tp]:
-            fails.append("group %s: committed offset of %s[%d] is %s, end is %d"
-                         % (group, tp.topic, tp.partition, got, ends[tp]))
+    wait_end = time.time() + o["committed_wait"]
+    while True:
+        fails = []
+        for tp in tps:
+            got = c.committed(tp)
+            if ends[tp] > 0 and got != ends[tp]:
+                fails.append("group %s: committed offset of %s[%d] is %s, end is %d"
+                             % (group, tp.topic, tp.partition, got, ends[tp]))
+        if not fails or time.time() >= wait_end:
+            break
+        time.sleep(0.5)
     c.close()
     return fails
 
@@ -283,7 +316,8 @@ def main():
                                    % ends)
             break
         reader.poll(200)
-    fails, summary = evaluate(reader, expect, o["strict"], o["strict_decisions"], pb)
+    fails, summary = evaluate(reader, expect, o["strict"], o["strict_decisions"],
+                              o["retry_copies"], pb)
     reader.c.close()
     if o["committed"]:
         fails += check_committed(o, o["committed"])
