@@ -22,6 +22,7 @@
 #include <vips/vips.h>
 
 #include "bench_args.h"
+#include "media_limits.h"
 #include "modq_blur.h"
 #include "stages.h"
 
@@ -477,15 +478,19 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: modq-bench-media [--reps N] [--stages [--effort E]] FILE...\n"
                "       modq-bench-media --rss FILE\n"
+               "       modq-bench-media [--reps N] --limits FILE...\n"
+               "       modq-bench-media --make-scans W H SCANS OUT\n"
                "Times modq_media_process single-threaded against the decode floor, with a\n"
                "breakdown by level (see bench/README.md). --stages adds a libvips-level\n"
-               "breakdown of decode, blur and encode at modq's sizes.\n");
+               "breakdown of decode, blur and encode at modq's sizes. --limits times each file\n"
+               "with the default limits and with the scan cap and deadline lifted;\n"
+               "--make-scans writes a progressive JPEG of exactly SCANS scans.\n");
 }
 
 int main(int argc, char **argv)
 {
-    int reps = DEFAULT_REPS, stages = 0, effort = DEFAULT_EFFORT, first = 1, rc = 1;
-    long n;
+    int reps = DEFAULT_REPS, stages = 0, effort = DEFAULT_EFFORT, first = 1, rc = 1, limits = 0;
+    long n, make[3];
     const char *rss = NULL;
     modq_blur_result r;
 
@@ -513,6 +518,21 @@ int main(int argc, char **argv)
             effort = (int)n;
         } else if (strcmp(a, "--rss") == 0 && first + 1 < argc) {
             rss = argv[++first];
+        } else if (strcmp(a, "--limits") == 0) {
+            limits = 1;
+        } else if (strcmp(a, "--make-scans") == 0 && first + 4 < argc) {
+            if (bench_parse_long(argv[first + 1], 1, 100000, &make[0]) ||
+                bench_parse_long(argv[first + 2], 1, 100000, &make[1]) ||
+                bench_parse_long(argv[first + 3], 4, 2080, &make[2])) {
+                fprintf(stderr, "modq-bench-media: --make-scans wants W H (1..100000) SCANS "
+                                "(4..2080) OUT\n");
+                return 2;
+            }
+            if (modq_blur_init(argv[0]) != MODQ_BLUR_OK)
+                return 1;
+            rc = bench_make_scans((int)make[0], (int)make[1], (int)make[2], argv[first + 4]);
+            modq_blur_shutdown();
+            return rc == 0 ? 0 : 1;
         } else {
             usage(stderr);
             return 2;
@@ -538,6 +558,8 @@ int main(int argc, char **argv)
 
     if (rss)
         rc = rss_file(rss);
+    else if (limits)
+        rc = bench_limits(argv + first, argc - first, reps) == 0 ? 0 : 1;
     else
         rc = bench_files(argv + first, argc - first, reps, stages, effort) == 0 ? 0 : 1;
     fflush(stdout);

@@ -52,6 +52,7 @@ static void test_defaults_without_file_or_environment(void **state)
     assert_string_equal(modq_config_topics_dead_letter(c), "modq.dead-letter");
     assert_string_equal(modq_config_topics_ledgers(c), "modq.ledgers");
     assert_int_equal(modq_config_decided_retention_hours(c), 168);
+    assert_int_equal(modq_config_decided_max_entries(c), 1000000);
     assert_int_equal(modq_config_decided_auto_verdicts(c),
                      MODQ_CONFIG_VERDICT_BIT(MODQ_CONFIG_VERDICT_REMOVE) |
                          MODQ_CONFIG_VERDICT_BIT(MODQ_CONFIG_VERDICT_REMOVE_AND_REPORT));
@@ -69,6 +70,13 @@ static void test_defaults_without_file_or_environment(void **state)
     assert_string_equal(modq_config_http_listen(c), "127.0.0.1:8080");
     assert_string_equal(modq_config_http_host(c), "127.0.0.1");
     assert_int_equal(modq_config_http_port(c), 8080);
+    /* The probes' listener: http.listen's host, any free port. */
+    assert_string_equal(modq_config_http_probe_listen(c), "127.0.0.1:0");
+    assert_string_equal(modq_config_http_probe_host(c), "127.0.0.1");
+    assert_int_equal(modq_config_http_probe_port(c), 0);
+    assert_int_equal(modq_config_http_max_connections(c), 1024);
+    assert_int_equal(modq_config_http_per_ip_connections(c), 256);
+    assert_int_equal(modq_config_http_request_timeout_seconds(c), 20);
     assert_int_equal(modq_config_http_lease_seconds(c), 600);
     assert_true(modq_config_http_qa_sample_rate(c) == 0.05);
     assert_string_equal(modq_config_jwt_hs256_secret_file(c), "");
@@ -433,6 +441,9 @@ static void test_environment_overrides_scalars_and_lists(void **state)
     assert_true(modq_config_worker_demo(c));
     assert_string_equal(modq_config_http_host(c), "::");
     assert_int_equal(modq_config_http_port(c), 9090);
+    /* The probes follow http.listen's host when not given. */
+    assert_string_equal(modq_config_http_probe_listen(c), "[::]:0");
+    assert_string_equal(modq_config_http_probe_host(c), "::");
     modq_config_free(c);
 
     char *typo[] = {"MODQ_MEDIA_MAX_PIXEL=5", NULL};
@@ -453,13 +464,13 @@ static void test_environment_values_must_be_utf8(void **state)
     (void)state;
     char *kafka[] = {"MODQ_KAFKA_BOOTSTRAP_SERVERS=\xff", NULL};
     expect_error("", kafka, MODQ_CONFIG_ERR_INVALID,
-                 "env MODQ_KAFKA_BOOTSTRAP_SERVERS: key 'kafka': not UTF-8 text");
+                 "env MODQ_KAFKA_BOOTSTRAP_SERVERS: key 'kafka': not valid UTF-8");
     char *path[] = {"MODQ_WORKER_POLICY=/etc/modq/\xc3(.yaml", NULL};
     expect_error("", path, MODQ_CONFIG_ERR_INVALID,
-                 "env MODQ_WORKER_POLICY: key 'worker.policy': not UTF-8 text");
+                 "env MODQ_WORKER_POLICY: key 'worker.policy': not valid UTF-8");
     char *surrogate[] = {"MODQ_HTTP_STATIC_DIR=/srv/\xed\xa0\x80", NULL};
     expect_error("", surrogate, MODQ_CONFIG_ERR_INVALID,
-                 "env MODQ_HTTP_STATIC_DIR: key 'http.static_dir': not UTF-8 text");
+                 "env MODQ_HTTP_STATIC_DIR: key 'http.static_dir': not valid UTF-8");
 
     /* UTF-8 beyond ASCII is fine where the key allows it, and what is accepted prints. */
     char *fine[] = {"MODQ_KAFKA_CLIENT_ID=modq-r\xc3\xa9gie",
@@ -546,7 +557,8 @@ static void test_media_settings_apply_to_blur_options(void **state)
     (void)state;
     char err[256];
     modq_config *c = NULL;
-    assert_int_equal(load_text("media:\n  max_pixels: 2147483648\n  format: jpeg\n  quality: 9\n",
+    assert_int_equal(load_text("media:\n  max_pixels: 2147483648\n  format: jpeg\n  quality: 9\n"
+                               "  deadline_ms: 2500\n  max_jpeg_scans: 20\n",
                                NULL, &c, err, sizeof err),
                      MODQ_CONFIG_OK);
     modq_media_opts *o = modq_opts_new();
@@ -556,6 +568,8 @@ static void test_media_settings_apply_to_blur_options(void **state)
     assert_int_equal(modq_opts_get(o, MODQ_OPT_FORMAT), MODQ_FORMAT_JPEG);
     assert_int_equal(modq_opts_get(o, MODQ_OPT_QUALITY), 9);
     assert_int_equal(modq_opts_get(o, MODQ_OPT_MAX_SIDE), 20000);
+    assert_int_equal(modq_opts_get(o, MODQ_OPT_DEADLINE_MS), 2500);
+    assert_int_equal(modq_opts_get(o, MODQ_OPT_MAX_JPEG_SCANS), 20);
     modq_opts_free(o);
     modq_config_free(c);
 }

@@ -6,6 +6,8 @@
  */
 #include "metrics.h"
 
+#include <glib.h>
+
 #include <locale.h>
 #include <math.h>
 #include <pthread.h>
@@ -130,46 +132,11 @@ static bool valid_name(const char *s, bool colons)
     return n <= NAME_MAX_LEN;
 }
 
-/* Strict UTF-8 (no overlongs, surrogates or code points past U+10FFFF): Prometheus rejects a
- * whole scrape over one bad label value. */
+/* Strict UTF-8 (no overlongs, surrogates or code points past U+10FFFF), by glib's rule as all
+ * of the worker's text: Prometheus rejects a whole scrape over one bad label value. */
 static bool valid_utf8(const unsigned char *s, size_t n)
 {
-    size_t i = 0;
-
-    while (i < n) {
-        unsigned char c = s[i];
-        size_t more;
-        uint32_t cp;
-
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf) {
-            more = 1;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            more = 2;
-            cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            more = 3;
-            cp = c & 0x07;
-        } else {
-            return false;
-        }
-        if (n - i <= more)
-            return false;
-        for (size_t k = 1; k <= more; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if ((more == 2 && cp < 0x800) || (more == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += more + 1;
-    }
-    return true;
+    return g_utf8_validate_len((const gchar *)s, n, NULL);
 }
 
 /* The names a family's samples use: the name itself, plus the three suffixed ones of a

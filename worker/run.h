@@ -58,9 +58,8 @@ typedef enum modq_run_result {
 const char *modq_run_strerror(modq_run_result r);
 
 /* Caps. */
-#define MODQ_RUN_DECIDED_MAX      1000000 /* entries of the in-memory decided set */
-#define MODQ_RUN_COMMIT_PERIOD_MS 1000    /* asynchronous commits at most this often */
-#define MODQ_RUN_MAX_EXTRA        32      /* extra consumer properties (pairs) */
+#define MODQ_RUN_COMMIT_PERIOD_MS 1000 /* asynchronous commits at most this often */
+#define MODQ_RUN_MAX_EXTRA        32   /* extra consumer properties (pairs) */
 
 /* Monotonic milliseconds (commit period); arg is the option's clock_arg. */
 typedef int64_t (*modq_run_clock)(void *arg);

@@ -79,6 +79,7 @@ topics:
   ledgers: {{ .Values.topics.ledgers | toJson }}
 decided:
   retention_hours: {{ .Values.decided.retentionHours | toJson }}
+  max_entries: {{ .Values.decided.maxEntries | toJson }}
   auto_verdicts: {{ .Values.decided.autoVerdicts | toJson }}
 media:
   max_input_bytes: {{ .Values.media.maxInputBytes | toJson }}
@@ -87,6 +88,8 @@ media:
   display_size: {{ .Values.media.displaySize | toJson }}
   format: {{ .Values.media.format | toJson }}
   quality: {{ .Values.media.quality | toJson }}
+  deadline_ms: {{ .Values.media.deadlineMs | toJson }}
+  max_jpeg_scans: {{ .Values.media.maxJpegScans | toJson }}
 fetch:
   file_root: ""
   allowed_hosts: {{ .Values.fetch.allowedHosts | toJson }}
@@ -96,6 +99,9 @@ banks: {{ .Values.banks | toJson }}
 http:
   lease_seconds: {{ .Values.http.leaseSeconds | toJson }}
   threads: {{ .Values.http.threads | toJson }}
+  max_connections: {{ .Values.http.maxConnections | toJson }}
+  per_ip_connections: {{ .Values.http.perIpConnections | toJson }}
+  request_timeout_seconds: {{ .Values.http.requestTimeoutSeconds | toJson }}
   qa_sample_rate: {{ .Values.http.qaSampleRate | toJson }}
   static_dir: /usr/share/modq/web
 jwt:
