@@ -17,10 +17,32 @@
 
 typedef struct fz_state {
     fz_scratch scratch;
-    char secret[33]; /* hex, in both secret files */
+    char secret[33];      /* hex, in both secret files */
+    uint64_t secret_hash; /* fnv1a of its 32 characters */
 } fz_state;
 
 static fz_state st;
+
+/* FNV-1a. The secret is looked for by its hash: libFuzzer watches strstr and memcmp and would
+ * learn the secret from the very comparison that checks it is not shown. */
+static uint64_t fnv1a(const char *s, size_t n)
+{
+    uint64_t h = UINT64_C(14695981039346656037);
+
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * UINT64_C(1099511628211);
+    return h;
+}
+
+static bool holds_secret(const char *text)
+{
+    size_t n = strlen(text);
+
+    for (size_t i = 0; i + 32 <= n; i++)
+        if (fnv1a(text + i, 32) == st.secret_hash)
+            return true;
+    return false;
+}
 
 static void cleanup(void)
 {
@@ -39,6 +61,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     fclose(fp);
     for (size_t i = 0; i < sizeof(raw); i++)
         snprintf(st.secret + 2 * i, 3, "%02x", raw[i]);
+    st.secret_hash = fnv1a(st.secret, 32);
     fz_scratch_make(&st.scratch);
     atexit(cleanup);
     if (!fz_scratch_write(&st.scratch, "hs256", st.secret, 32, path, sizeof(path)) ||
@@ -90,7 +113,7 @@ static void check_json(const modq_config *c)
     text = json_dumps(js, JSON_REAL_PRECISION(15) | JSON_SORT_KEYS);
     if (!text)
         fz_fail("the effective configuration does not dump");
-    if (strstr(text, st.secret))
+    if (holds_secret(text))
         fz_fail("a secret file's content is in the effective configuration: %s", text);
     free(text);
     json_decref(js);

@@ -1,7 +1,8 @@
 /*
  * fuzz_media.c: the per-item media pipeline (modq_media_process: sniffing, the header limits,
  * one decode, digests, PDQ, renditions) on hostile bytes, under tight limits so that every input
- * is cheap: 256 KiB, 1 megapixel, 2048 px a side, a 128 px display size.
+ * is cheap: 256 KiB, 1 megapixel, 2048 px a side, a 128 px display size, 20 JPEG scans, and a
+ * 5 s deadline (scripts/fuzz gives an input 10 s: one that outlives the deadline is a failure).
  *
  * Input: an options byte, then the media bytes. Options bit 0: colour; bit 1: JPEG renditions;
  * bit 2: deferred rendering (process, then render); bit 3: a colour ladder too; bit 4: fail on
@@ -13,10 +14,12 @@
 #include "fuzz_util.h"
 #include "modq_blur.h"
 
-#define MAX_BYTES  (256 * 1024)
-#define MAX_PIXELS (1024 * 1024)
-#define MAX_SIDE   2048
-#define DISPLAY    128
+#define MAX_BYTES   (256 * 1024)
+#define MAX_PIXELS  (1024 * 1024)
+#define MAX_SIDE    2048
+#define DISPLAY     128
+#define DEADLINE_MS 5000 /* half the timeout scripts/fuzz sets: outliving it is a failure */
+#define MAX_SCANS   20
 
 typedef struct fz_state {
     modq_media_opts *opts[256];
@@ -45,7 +48,9 @@ static modq_media_opts *make_opts(unsigned b)
         modq_opts_set(o, MODQ_OPT_FORMAT, (b >> 1) & 1) != MODQ_BLUR_OK ||
         modq_opts_set(o, MODQ_OPT_DEFER_RENDER, (b >> 2) & 1) != MODQ_BLUR_OK ||
         modq_opts_set(o, MODQ_OPT_COLOUR_TOO, (b >> 3) & 1) != MODQ_BLUR_OK ||
-        modq_opts_set(o, MODQ_OPT_FAIL_ON_WARNING, (b >> 4) & 1) != MODQ_BLUR_OK)
+        modq_opts_set(o, MODQ_OPT_FAIL_ON_WARNING, (b >> 4) & 1) != MODQ_BLUR_OK ||
+        modq_opts_set(o, MODQ_OPT_DEADLINE_MS, DEADLINE_MS) != MODQ_BLUR_OK ||
+        modq_opts_set(o, MODQ_OPT_MAX_JPEG_SCANS, MAX_SCANS) != MODQ_BLUR_OK)
         fz_setup_fail("media options %u refused", b);
     return o;
 }

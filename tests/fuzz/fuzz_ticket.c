@@ -100,7 +100,8 @@ static void context(void)
         modq_opts_set(st.opts, MODQ_OPT_MAX_PIXELS, 1024 * 1024) != MODQ_BLUR_OK ||
         modq_opts_set(st.opts, MODQ_OPT_MAX_SIDE, 2048) != MODQ_BLUR_OK ||
         modq_opts_set(st.opts, MODQ_OPT_DISPLAY_SIZE, 64) != MODQ_BLUR_OK ||
-        modq_opts_set(st.opts, MODQ_OPT_DEFER_RENDER, 1) != MODQ_BLUR_OK)
+        modq_opts_set(st.opts, MODQ_OPT_DEFER_RENDER, 1) != MODQ_BLUR_OK ||
+        modq_opts_set(st.opts, MODQ_OPT_DEADLINE_MS, 5000) != MODQ_BLUR_OK)
         fz_setup_fail("media options");
     if (!(st.fetch =
               modq_fetch_new(MEDIA_DIR "/root", NULL, 0, 256 * 1024, 1000, err, sizeof(err))))
