@@ -147,7 +147,9 @@ static void prune(modq_ledger *l, int64_t now)
     }
     k = 0;
     while (k < l->nshifts && l->shifts[k].end_ms >= 0 && l->shifts[k].end_ms <= horizon) {
-        l->shift_floor_ms = l->shifts[k].end_ms;
+        /* A floor of 0 is how the wire says "none" (ledger.proto): a shift that ended at the
+         * epoch leaves no floor here either, so the ledger is the same after a restart. */
+        l->shift_floor_ms = l->shifts[k].end_ms > 0 ? l->shifts[k].end_ms : -1;
         k++;
     }
     if (k > 0) {

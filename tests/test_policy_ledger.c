@@ -1,6 +1,7 @@
 /*
  * test_policy_ledger.c: tests of policy/ledger.c: record order and state errors, segments per
- * reveal, pruning at exactly 24 h, and the size caps with what happens at each.
+ * reveal, pruning at exactly 24 h (and what it leaves survives a round trip), and the size caps
+ * with what happens at each.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -228,6 +229,31 @@ static void test_shifts_restart_without_ending_and_end_only_when_open(void **sta
     assert_int_equal(modq_ledger_shift_start(l), T0 + DAY / 2);
 }
 
+/* The wire reads a shift floor of 0 as "none" (messages from before the field). A shift that
+ * ended at the epoch and was pruned left exactly that floor, so the ledger packed, unpacked and
+ * packed again into other bytes (found by fuzzing the round trip). */
+static void test_a_shift_pruned_at_the_epoch_survives_the_round_trip(void **state)
+{
+    modq_ledger *l = *state, *again = NULL;
+    uint8_t *a = NULL, *b = NULL;
+    size_t alen = 0, blen = 0;
+    char err[128] = "";
+
+    assert_int_equal(modq_ledger_start_shift(l, 0), MODQ_POLICY_OK);
+    assert_int_equal(modq_ledger_end_shift(l, 0), MODQ_POLICY_OK);
+    assert_int_equal(modq_ledger_start_shift(l, 3600 * 1000), MODQ_POLICY_OK);
+    assert_int_equal(modq_ledger_show(l, "spam", 1, 3, DAY + 1), MODQ_POLICY_OK); /* prunes */
+    assert_int_equal(modq_ledger_hide(l, DAY + 2), MODQ_POLICY_OK);
+    assert_int_equal(modq_ledger_pack(l, &a, &alen), MODQ_POLICY_OK);
+    assert_int_equal(modq_ledger_unpack(a, alen, &again, err, sizeof err), MODQ_POLICY_OK);
+    assert_int_equal(modq_ledger_pack(again, &b, &blen), MODQ_POLICY_OK);
+    assert_int_equal(blen, alen);
+    assert_memory_equal(b, a, alen);
+    modq_ledger_free(again);
+    free(a);
+    free(b);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -243,6 +269,7 @@ int main(void)
         T(test_category_and_break_caps),
         T(test_category_table_is_compacted_when_old_items_age_out),
         T(test_shifts_restart_without_ending_and_end_only_when_open),
+        T(test_a_shift_pruned_at_the_epoch_survives_the_round_trip),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

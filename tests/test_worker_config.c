@@ -457,6 +457,38 @@ static void test_environment_overrides_scalars_and_lists(void **state)
                  "env MODQ_FETCH_ALLOWED_HOSTS: key 'fetch.allowed_hosts': [1] is empty");
 }
 
+/* YAML is UTF-8 by definition (libyaml refuses anything else); the environment is bytes. A value
+ * that was not UTF-8 was accepted, and then --check-config could not print the configuration. */
+static void test_environment_values_must_be_utf8(void **state)
+{
+    (void)state;
+    char *kafka[] = {"MODQ_KAFKA_BOOTSTRAP_SERVERS=\xff", NULL};
+    expect_error("", kafka, MODQ_CONFIG_ERR_INVALID,
+                 "env MODQ_KAFKA_BOOTSTRAP_SERVERS: key 'kafka': not valid UTF-8");
+    char *path[] = {"MODQ_WORKER_POLICY=/etc/modq/\xc3(.yaml", NULL};
+    expect_error("", path, MODQ_CONFIG_ERR_INVALID,
+                 "env MODQ_WORKER_POLICY: key 'worker.policy': not valid UTF-8");
+    char *surrogate[] = {"MODQ_HTTP_STATIC_DIR=/srv/\xed\xa0\x80", NULL};
+    expect_error("", surrogate, MODQ_CONFIG_ERR_INVALID,
+                 "env MODQ_HTTP_STATIC_DIR: key 'http.static_dir': not valid UTF-8");
+
+    /* UTF-8 beyond ASCII is fine where the key allows it, and what is accepted prints. */
+    char *fine[] = {"MODQ_KAFKA_CLIENT_ID=modq-r\xc3\xa9gie",
+                    "MODQ_HTTP_STATIC_DIR=/srv/r\xc3\xa9gie", NULL};
+    char err[256] = "";
+    modq_config *c = NULL;
+    json_t *js = NULL;
+    if (load_text("", fine, &c, err, sizeof err) != MODQ_CONFIG_OK) {
+        print_error("%s\n", err);
+    }
+    assert_non_null(c);
+    assert_int_equal(modq_config_to_json(c, &js), MODQ_CONFIG_OK);
+    assert_string_equal(modq_config_kafka_get(c, "client.id"), "modq-r\xc3\xa9gie");
+    assert_string_equal(modq_config_http_static_dir(c), "/srv/r\xc3\xa9gie");
+    json_decref(js);
+    modq_config_free(c);
+}
+
 static void test_list_caps_hold_in_file_and_environment(void **state)
 {
     (void)state;
@@ -562,6 +594,7 @@ int main(void)
         cmocka_unit_test(test_banks_are_validated_with_their_lines),
         cmocka_unit_test(test_unknown_and_duplicate_keys_name_their_line),
         cmocka_unit_test(test_environment_overrides_scalars_and_lists),
+        cmocka_unit_test(test_environment_values_must_be_utf8),
         cmocka_unit_test(test_list_caps_hold_in_file_and_environment),
         cmocka_unit_test(test_config_file_size_is_capped),
         cmocka_unit_test(test_media_settings_apply_to_blur_options),

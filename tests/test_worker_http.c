@@ -2,9 +2,10 @@
  * test_worker_http.c: the HTTP server (worker/http.c) driven by libcurl over loopback: the
  * security headers on API and error answers, Cache-Control, bodies delivered byte for byte, the
  * body cap (with and without Content-Length), 405, HEAD, query and header lookup, the default
- * 500, the metrics it records, IPv6, concurrency and start failures. Static files:
- * test_worker_http_static.c.
+ * 500, the metrics it records, IPv6, concurrency and start failures; and a request built in
+ * memory. Static files: test_worker_http_static.c.
  */
+#include "http_impl.h"
 #include "http_testutil.h"
 
 static void test_http_security_headers_on_api_and_errors(void **state)
@@ -233,6 +234,42 @@ static void test_http_header_lookup_case_insensitive(void **state)
     reply_free(&rp);
 }
 
+/* A request built in memory (no connection, as the routes' fuzzing harness builds them) answers
+ * its lookups from its lists the way the two tests above see libmicrohttpd's parse. */
+static void test_http_request_in_memory_reads_its_lists(void **state)
+{
+    fixture *fx = *state;
+    const http_kv args[] = {{"q", "a b&c=\xc3\xa9"}, {"flag", NULL}};
+    const http_kv headers[] = {{"X-Test-Header", "hello there"}};
+    modq_http_req q = {.method = "POST",
+                       .path = "/echo",
+                       .body = "{}",
+                       .body_len = 2,
+                       .args = args,
+                       .nargs = 2,
+                       .headers = headers,
+                       .nheaders = 1};
+    modq_http_resp r;
+    json_t *js;
+
+    http_resp_init(&r);
+    echo_handler(fx, &q, &r);
+    assert_int_equal(r.status, 200);
+    js = json_loadb(r.body, r.body_len, 0, NULL);
+    assert_non_null(js);
+    assert_string_equal(json_string_value(json_object_get(js, "method")), "POST");
+    assert_int_equal(json_integer_value(json_object_get(js, "body_len")), 2);
+    assert_string_equal(json_string_value(json_object_get(js, "q")), "a b&c=\xc3\xa9");
+    assert_string_equal(json_string_value(json_object_get(js, "flag")), "");
+    assert_true(json_is_null(json_object_get(js, "missing")));
+    assert_string_equal(json_string_value(json_object_get(js, "header")), "hello there");
+    json_decref(js);
+    http_resp_clear(&r);
+    assert_null(modq_http_req_header(&q, "X-Other"));
+    q.nheaders = 0;
+    assert_null(modq_http_req_header(&q, "X-Test-Header"));
+}
+
 static void test_http_unanswered_request_is_json_500(void **state)
 {
     fixture *fx = *state;
@@ -422,6 +459,7 @@ int main(void)
         cmocka_unit_test(test_http_head_answers_like_get_without_body),
         cmocka_unit_test(test_http_query_args_url_decoded),
         cmocka_unit_test(test_http_header_lookup_case_insensitive),
+        cmocka_unit_test(test_http_request_in_memory_reads_its_lists),
         cmocka_unit_test(test_http_unanswered_request_is_json_500),
         cmocka_unit_test(test_http_metrics_count_requests_and_latency),
         cmocka_unit_test(test_http_ipv6_loopback),

@@ -89,6 +89,7 @@
 #include "config_impl.h"
 
 #include <ctype.h>
+#include <glib.h>
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -249,7 +250,14 @@ static modq_config_result load_env(load_ctx *c, char *const *envp)
             s++;
         }
         section[s] = '\0';
-        if (strncmp(var, KAFKA_PREFIX, strlen(KAFKA_PREFIX)) == 0) {
+        bool kafka = strncmp(var, KAFKA_PREFIX, strlen(KAFKA_PREFIX)) == 0;
+        /* The YAML layer is UTF-8 by definition (libyaml refuses anything else); the environment
+         * is bytes, and a value that is not text could not even be printed by --check-config. */
+        if ((kafka || d != NULL) && !g_utf8_validate(eq + 1, -1, NULL)) {
+            return config_fail(c, MODQ_CONFIG_ERR_INVALID, origin, kafka ? "kafka" : d->key,
+                               "not valid UTF-8");
+        }
+        if (kafka) {
             r = env_kafka(c, var, eq + 1, origin);
         } else if (d != NULL && config_key_is_list(d)) {
             r = env_list(c, d, eq + 1, origin);

@@ -225,7 +225,11 @@ static bool answer_static(modq_http *h, struct MHD_Connection *c, request *rq, c
 static bool answer_handler(modq_http *h, struct MHD_Connection *c, request *rq, const char *url,
                            const char *method)
 {
-    modq_http_req q = {c, method, url, rq->body ? rq->body : "", rq->len};
+    modq_http_req q = {.conn = c,
+                       .method = method,
+                       .path = url,
+                       .body = rq->body ? rq->body : "",
+                       .body_len = rq->len};
     modq_http_resp r;
     bool ok;
 

@@ -17,11 +17,21 @@
 
 #define HTTP_METRIC_TIMEOUTS "modq_http_request_timeouts_total"
 
+/* A name and its value, of a request built in memory. */
+typedef struct http_kv {
+    const char *name, *value; /* value NULL: present without one ("?flag") */
+} http_kv;
+
 struct modq_http_req {
-    struct MHD_Connection *conn;
+    struct MHD_Connection *conn; /* NULL: a request built in memory, values from the lists */
     const char *method, *path;
     const char *body; /* never NULL; NUL-terminated */
     size_t body_len;
+    /* Without a connection: the query arguments (URL-decoded) and the headers, as
+     * libmicrohttpd would have parsed them. A handler can so be driven without a socket (the
+     * fuzzing harness of the review API's routes does). */
+    const http_kv *args, *headers;
+    size_t nargs, nheaders;
 };
 
 typedef struct http_header {

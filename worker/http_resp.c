@@ -1,7 +1,8 @@
 /*
  * http_resp.c: what a handler sees (http.h): the request's accessors over libmicrohttpd's
- * parsed values, and the response it fills. A response that cannot be built (out of memory,
- * JSON that cannot be dumped) turns into a 500 error rather than a half-filled answer.
+ * parsed values (or over the lists of a request built in memory), and the response it fills. A
+ * response that cannot be built (out of memory, JSON that cannot be dumped) turns into a 500
+ * error rather than a half-filled answer.
  */
 #include "http_impl.h"
 
@@ -26,6 +27,12 @@ const char *modq_http_req_query(const modq_http_req *q, const char *key)
 
     if (!q || !key)
         return NULL;
+    if (!q->conn) {
+        for (size_t i = 0; i < q->nargs; i++)
+            if (strcmp(q->args[i].name, key) == 0)
+                return q->args[i].value ? q->args[i].value : "";
+        return NULL;
+    }
     if (MHD_lookup_connection_value_n(q->conn, MHD_GET_ARGUMENT_KIND, key, strlen(key), &value,
                                       &value_len) != MHD_YES)
         return NULL;
@@ -37,6 +44,12 @@ const char *modq_http_req_header(const modq_http_req *q, const char *name)
 {
     if (!q || !name)
         return NULL;
+    if (!q->conn) {
+        for (size_t i = 0; i < q->nheaders; i++)
+            if (strcasecmp(q->headers[i].name, name) == 0)
+                return q->headers[i].value;
+        return NULL;
+    }
     return MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND, name);
 }
 
