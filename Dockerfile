@@ -11,7 +11,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       build-essential cmake pkg-config file \
       libvips-dev libwebp-dev libssl-dev libprotobuf-c-dev protobuf-c-compiler libyaml-dev \
-      librdkafka-dev libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev \
+      librdkafka-dev libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev libseccomp-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .

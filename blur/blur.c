@@ -33,6 +33,9 @@ static const struct {
     [MODQ_BLUR_ERR_ENCODE] = {"encode_failed", "rendition could not be encoded"},
     [MODQ_BLUR_ERR_DIGEST] = {"digest_failed", "digest computation failed"},
     [MODQ_BLUR_ERR_PARSE] = {"parse_error", "malformed hash string"},
+    [MODQ_BLUR_ERR_DECODER_CRASHED] = {"decoder_crashed", "the decoding process crashed"},
+    [MODQ_BLUR_ERR_DECODE_TIMEOUT] = {"decode_timeout", "decoding took too long"},
+    [MODQ_BLUR_ERR_SANDBOX] = {"sandbox_unavailable", "no sandboxed decoder could be started"},
 };
 
 const char *modq_blur_strerror(modq_blur_result r)

@@ -38,6 +38,10 @@ typedef enum modq_blur_result {
     MODQ_BLUR_ERR_ENCODE,          /* a rendition could not be encoded */
     MODQ_BLUR_ERR_DIGEST,          /* OpenSSL digest failure */
     MODQ_BLUR_ERR_PARSE,           /* a hash string is malformed */
+    /* From the sandbox (modq_sandbox.h): the decoding helper process failed, not the caller. */
+    MODQ_BLUR_ERR_DECODER_CRASHED, /* the helper died (a signal, a memory limit) or misbehaved */
+    MODQ_BLUR_ERR_DECODE_TIMEOUT,  /* the helper passed its deadline or CPU-time limit */
+    MODQ_BLUR_ERR_SANDBOX,         /* no helper could be started */
     MODQ_BLUR_RESULT_COUNT
 } modq_blur_result;
 
