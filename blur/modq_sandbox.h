@@ -36,7 +36,8 @@ typedef struct modq_sandbox_opts {
     int timeout_ms;          /* wall-clock deadline of one request, >= 10 */
     int cpu_seconds;         /* CPU time of one request (all of the helper's threads), >= 1 */
     int max_items;           /* a helper is replaced after this many items, >= 1 */
-    int concurrency;         /* libvips threads per helper; 0: libvips's default */
+    int concurrency;         /* libvips threads per helper; 0: as many as this process's libvips
+                                uses (VIPS_CONCURRENCY: helpers start with an empty environment) */
     int stderr_fd;           /* where helpers' stderr goes; -1: /dev/null */
 } modq_sandbox_opts;
 

@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <vips/vips.h>
+
 /* What a retired or released helper gets to read SB_RELEASE; it only frees memory. */
 #define RELEASE_MS 1000
 
@@ -49,20 +51,32 @@ static void give_back(sb_helper *h)
     pthread_mutex_unlock(&sb->lock);
 }
 
-/* Starts h when it is not running. */
-static modq_blur_result ensure_running(sb_helper *h, char *errstr, size_t errstr_size)
+/* Starts helpers[0..n) that are not running, all at once, and waits until each is up. */
+static modq_blur_result ensure_running(sb_helper *helpers, int n, char *errstr, size_t errstr_size)
 {
     char err[SB_ERR_MAX + 128];
+    bool started[MODQ_SANDBOX_MAX_HELPERS] = {false};
+    int failed = 0;
 
-    if (h->pid > 0)
-        return MODQ_BLUR_OK;
-    if (sb_spawn(h, err, sizeof err) != 0) {
+    for (int i = 0; i < n && !failed; i++)
+        if (helpers[i].pid <= 0 && !(failed = sb_spawn(&helpers[i], err, sizeof err) != 0))
+            started[i] = true;
+    for (int i = 0; i < n; i++) {
+        if (!started[i])
+            continue;
+        if (failed)
+            sb_stop(&helpers[i], false, "start abandoned", NULL, 0);
+        else if (sb_await(&helpers[i], err, sizeof err) != 0)
+            failed = 1;
+    }
+    if (failed) {
         MODQ_ERRSTR(errstr, errstr_size, "sandbox: %s", err);
         return MODQ_BLUR_ERR_SANDBOX;
     }
-    pthread_mutex_lock(&h->sb->lock);
-    h->sb->spawned++;
-    pthread_mutex_unlock(&h->sb->lock);
+    pthread_mutex_lock(&helpers[0].sb->lock);
+    for (int i = 0; i < n; i++)
+        helpers[0].sb->spawned += started[i];
+    pthread_mutex_unlock(&helpers[0].sb->lock);
     return MODQ_BLUR_OK;
 }
 
@@ -122,7 +136,7 @@ modq_blur_result modq_sandbox_process(modq_sandbox *sb, const modq_media_opts *o
         return MODQ_BLUR_ERR_NOMEM;
     }
     h = take(sb);
-    if ((r = ensure_running(h, errstr, errstr_size)) != MODQ_BLUR_OK)
+    if ((r = ensure_running(h, 1, errstr, errstr_size)) != MODQ_BLUR_OK)
         goto out;
     deadline = sb_now_ms() + sb->o.timeout_ms;
     h->items++;
@@ -177,14 +191,15 @@ modq_blur_result modq_sandbox_new(const modq_sandbox_opts *opts, modq_sandbox **
     }
     sb->o = *opts;
     sb->o.helper_path = sb->path;
+    if (sb->o.concurrency == 0)
+        sb->o.concurrency = vips_concurrency_get();
     pthread_mutex_init(&sb->lock, NULL);
     pthread_cond_init(&sb->idle, NULL);
     for (int i = 0; i < MODQ_SANDBOX_MAX_HELPERS; i++)
         sb->helpers[i] = (sb_helper){.sb = sb, .fd = -1};
     /* All of them now: a helper that cannot start should stop the caller's start, not an item. */
-    for (int i = 0; i < sb->o.helpers; i++)
-        if ((r = ensure_running(&sb->helpers[i], errstr, errstr_size)) != MODQ_BLUR_OK)
-            goto out;
+    if ((r = ensure_running(sb->helpers, sb->o.helpers, errstr, errstr_size)) != MODQ_BLUR_OK)
+        goto out;
     *out = sb;
     sb = NULL;
 out:

@@ -35,8 +35,10 @@ struct modq_sandbox {
 /* Monotonic milliseconds. */
 int64_t sb_now_ms(void);
 
-/* Starts h's process and waits for its ready message. 0, or -1 with err set. */
+/* Starts h's process; 0, or -1 with err set. Then sb_await says whether it came up: its ready
+ * message, read within the start-up deadline; 0, or -1 with err set and h stopped. */
 int sb_spawn(sb_helper *h, char *err, size_t err_size);
+int sb_await(sb_helper *h, char *err, size_t err_size);
 /*
  * Ends h's process (closes the socket, SIGKILL, waits for it) and says why in errstr: `why`, then
  * how the process ended. Returns MODQ_BLUR_ERR_DECODE_TIMEOUT when timed_out or the CPU-time limit

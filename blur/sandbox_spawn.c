@@ -120,8 +120,7 @@ static int launch(const modq_sandbox *sb, int child_fd, pid_t *pid)
     return rc;
 }
 
-/* Reads the helper's first message; 0 when it is ready, else -1 with err saying why not. */
-static int await_ready(sb_helper *h, char *err, size_t err_size)
+int sb_await(sb_helper *h, char *err, size_t err_size)
 {
     char text[SB_ERR_MAX + 1] = "", how[SB_ERR_MAX + 64];
     int64_t deadline = sb_now_ms() + START_MS;
@@ -172,7 +171,7 @@ int sb_spawn(sb_helper *h, char *err, size_t err_size)
     h->pid = pid;
     h->fd = sv[0];
     h->items = 0;
-    return await_ready(h, err, err_size);
+    return 0;
 fail:
     close(sv[0]);
     if (sv[1] >= 0)
