@@ -38,6 +38,12 @@
  * media.display_size             int        1024                    16..8192
  * media.format                   enum       webp                    webp | jpeg
  * media.quality                  int        75                      1..100
+ * sandbox.enabled                bool       true                    true | false (5)
+ * sandbox.helper                 path       see (5)                 <= 1023 bytes
+ * sandbox.memory_mb              int        1024                    64..65536
+ * sandbox.timeout_ms             int        20000                   100..600000
+ * sandbox.cpu_seconds            int        20                      1..3600
+ * sandbox.max_items              int        500                     1..1000000
  * fetch.file_root                abs path   "" (file:// disabled)   "" or absolute
  * fetch.allowed_hosts            list       [] (http(s) disabled)   <= 64 hosts [A-Za-z0-9.-]
  * fetch.max_bytes                int        67108864                1..1073741824
@@ -73,6 +79,12 @@
  *     first word is a section above but which names no key is an error (a typo must not pass
  *     silently); other MODQ_* variables (MODQ_SOURCE_DIR, ...) are not ours and are ignored.
  *     banks has no environment form: MODQ_BANKS* is an error.
+ * (5) Media is decoded, hashed and rendered in helper processes (modq-media-sandbox) under an
+ *     address-space limit (memory_mb more than a helper maps at start-up), a wall-clock deadline
+ *     and a CPU-time limit per item, and a seccomp filter; a helper is replaced after max_items
+ *     items. false decodes in the worker itself (for kernels without seccomp; weaker). helper ""
+ *     resolves at load to modq-media-sandbox beside the running program when it is there, else
+ *     to the installed /usr/libexec/modq/modq-media-sandbox.
  */
 #include "config_impl.h"
 
@@ -368,6 +380,33 @@ static void resolve_path(char *dst, size_t size, const char *local, const char *
     }
 }
 
+/* "" -> modq-media-sandbox beside the running program (a build tree, a tarball), else the
+ * installed one. */
+static void resolve_helper(char *dst, size_t size)
+{
+    char exe[MODQ_CONFIG_PATH_MAX], beside[MODQ_CONFIG_PATH_MAX + 32];
+    ssize_t n;
+    char *slash;
+
+    if (dst[0] != '\0') {
+        return;
+    }
+    beside[0] = '\0';
+    n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        if ((slash = strrchr(exe, '/')) != NULL) {
+            slash[1] = '\0';
+            snprintf(beside, sizeof beside, "%smodq-media-sandbox", exe);
+        }
+    }
+    if (beside[0] != '\0' && strlen(beside) < size && access(beside, X_OK) == 0) {
+        snprintf(dst, size, "%s", beside);
+    } else {
+        snprintf(dst, size, "/usr/libexec/modq/modq-media-sandbox");
+    }
+}
+
 static int compare_props(const void *a, const void *b)
 {
     return strcmp(((const kafka_prop *)a)->name, ((const kafka_prop *)b)->name);
@@ -394,6 +433,7 @@ static modq_config_result finish(load_ctx *c)
     resolve_path(cfg->worker_policy, sizeof cfg->worker_policy, "policy/default.yaml",
                  "/usr/share/modq/default.yaml");
     resolve_path(cfg->static_dir, sizeof cfg->static_dir, "worker/web", "/usr/share/modq/web");
+    resolve_helper(cfg->sandbox_helper, sizeof cfg->sandbox_helper);
     qsort(cfg->kafka, cfg->nkafka, sizeof cfg->kafka[0], compare_props);
     return MODQ_CONFIG_OK;
 }

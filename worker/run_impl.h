@@ -77,7 +77,8 @@ struct modq_run {
     modq_decided *decided;
     pthread_mutex_t decided_lock;
     bool decided_lock_init;
-    modq_fetch *fetch; /* NULL: URI media dead-letters */
+    modq_fetch *fetch;     /* NULL: URI media dead-letters */
+    modq_sandbox *sandbox; /* NULL: media is decoded in this process (sandbox.enabled false) */
     modq_prepare_ctx ctx;
     modq_desk *desk;
     modq_follow *follow_decisions; /* the decisions topic -> decided set, desk */
