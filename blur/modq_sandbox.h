@@ -67,6 +67,10 @@ modq_blur_result modq_sandbox_process(modq_sandbox *sb, const modq_media_opts *o
 
 /* Helpers started since modq_sandbox_new (replacements included), for metrics and tests. */
 uint64_t modq_sandbox_spawned(modq_sandbox *sb);
+/* CPU time (user + system, all threads) the idle helpers have used since they started, in
+ * nanoseconds: helpers busy with a call, and retired ones, are not counted. For benchmarks, read
+ * between calls. */
+uint64_t modq_sandbox_cpu_ns(modq_sandbox *sb);
 
 #ifdef __cplusplus
 }

@@ -14,6 +14,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <vips/vips.h>
 
@@ -218,6 +219,27 @@ void modq_sandbox_free(modq_sandbox *sb)
     pthread_mutex_destroy(&sb->lock);
     free(sb->path);
     free(sb);
+}
+
+uint64_t modq_sandbox_cpu_ns(modq_sandbox *sb)
+{
+    uint64_t ns = 0;
+
+    if (!sb)
+        return 0;
+    pthread_mutex_lock(&sb->lock);
+    for (int i = 0; i < sb->o.helpers; i++) {
+        const sb_helper *h = &sb->helpers[i];
+        clockid_t clock;
+        struct timespec ts;
+        /* An idle helper's pid is not changed while the lock is held: its process is ours. */
+        if (h->taken || h->pid <= 0 || clock_getcpuclockid(h->pid, &clock) != 0 ||
+            clock_gettime(clock, &ts) != 0)
+            continue;
+        ns += (uint64_t)ts.tv_sec * UINT64_C(1000000000) + (uint64_t)ts.tv_nsec;
+    }
+    pthread_mutex_unlock(&sb->lock);
+    return ns;
 }
 
 uint64_t modq_sandbox_spawned(modq_sandbox *sb)

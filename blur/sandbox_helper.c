@@ -269,8 +269,14 @@ static int start(int argc, char **argv, helper *hp)
     hp->fd = SB_FD;
     hp->cpu_seconds = (int)cpu;
     /* A few threads decode here: two malloc arenas, not one per thread (each reserves 64 MiB
-     * of the address space the limit counts). */
+     * of the address space the limit counts). And this process does one thing over and over:
+     * image buffers up to 32 MiB come from the heap and up to 64 MiB of it stays mapped between
+     * items, rather than being mapped, faulted in and zeroed again for every item (measured on
+     * a 1920x1200 PNG: 2,300 page faults and 125 ms of CPU per item in the worker's process
+     * with glibc's defaults, 280 and 95 ms here). */
     mallopt(M_ARENA_MAX, 2);
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 64 << 20);
     tzset(); /* /etc/localtime, read now: later it would be refused */
     if (modq_blur_init(argv[0]) != MODQ_BLUR_OK)
         return refuse(hp->fd, "libvips did not start");

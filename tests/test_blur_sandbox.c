@@ -188,8 +188,9 @@ static void test_sandbox_gives_what_in_process_gives(void **state)
         compare_all_opts(sb, img, len, files[i]);
         free(img);
     }
-    /* One helper served all of it. */
+    /* One helper served all of it, and its CPU time shows. */
     assert_int_equal(modq_sandbox_spawned(sb), 1);
+    assert_true(modq_sandbox_cpu_ns(sb) > 0);
     modq_sandbox_free(sb);
 }
 
