@@ -87,6 +87,12 @@ media:
   display_size: {{ .Values.media.displaySize | toJson }}
   format: {{ .Values.media.format | toJson }}
   quality: {{ .Values.media.quality | toJson }}
+sandbox:
+  enabled: {{ .Values.sandbox.enabled | toJson }}
+  memory_mb: {{ .Values.sandbox.memoryMb | toJson }}
+  timeout_ms: {{ .Values.sandbox.timeoutMs | toJson }}
+  cpu_seconds: {{ .Values.sandbox.cpuSeconds | toJson }}
+  max_items: {{ .Values.sandbox.maxItems | toJson }}
 fetch:
   file_root: ""
   allowed_hosts: {{ .Values.fetch.allowedHosts | toJson }}
