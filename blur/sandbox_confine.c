@@ -88,9 +88,10 @@ int modq_sandbox_limit(int64_t memory_bytes, int cpu_seconds, int max_items, cha
     as.rlim_cur = as.rlim_max =
         (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + (rlim_t)memory_bytes;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &used);
-    /* Each request ends before its own limit, so max_items of them fit below this one. */
+    /* Each request ends before its own limit, and an item is at most two requests (process,
+     * then render): max_items of them fit below this one. */
     cpu.rlim_cur = cpu.rlim_max =
-        (rlim_t)used.tv_sec + 2 + (rlim_t)cpu_seconds * ((rlim_t)max_items + 1);
+        (rlim_t)used.tv_sec + 2 + (rlim_t)cpu_seconds * 2 * ((rlim_t)max_items + 1);
     if (setrlimit(RLIMIT_CORE, &core) || setrlimit(RLIMIT_AS, &as) || setrlimit(RLIMIT_CPU, &cpu)) {
         snprintf(err, err_size, "setrlimit: %s", strerror(errno));
         return -1;

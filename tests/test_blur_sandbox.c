@@ -26,8 +26,9 @@
 #include <unistd.h>
 
 typedef struct sb_fixture {
-    char helper[512];
-    char shared[512]; /* ../shared/testdata/pdq, "" when absent */
+    char helper[512];     /* the tests' build of the helper */
+    char production[512]; /* modq-media-sandbox itself */
+    char shared[512];     /* ../shared/testdata/pdq, "" when absent */
 } sb_fixture;
 
 static int setup(void **state)
@@ -38,6 +39,7 @@ static int setup(void **state)
     if (!build || tu_blur_setup(state))
         return -1;
     snprintf(f.helper, sizeof f.helper, "%s/modq-media-sandbox-test", build);
+    snprintf(f.production, sizeof f.production, "%s/modq-media-sandbox", build);
     f.shared[0] = '\0';
     if (shared) {
         snprintf(f.shared, sizeof f.shared, "%s/testdata/pdq", shared);
@@ -380,6 +382,28 @@ static void test_forbidden_calls_are_refused(void **state)
     modq_sandbox_free(sb);
 }
 
+/* The shipped helper has none of the test requests: it takes one for a broken protocol and
+ * leaves (status 1) rather than trying the call. */
+static void test_the_shipped_helper_serves_no_test_request(void **state)
+{
+    const sb_fixture *f = *state;
+    modq_sandbox_opts o = sb_opts(f, 1);
+    modq_sandbox *sb;
+    char err[320] = "";
+    int32_t answer = -1;
+    uint32_t which = SB_SYS_SOCKET;
+
+    o.helper_path = f->production;
+    sb = sb_start(&o);
+    assert_int_equal(
+        test_request(sb, SB_TEST_SYSCALL, &which, sizeof which, 10000, &answer, err, sizeof err),
+        MODQ_BLUR_ERR_DECODER_CRASHED);
+    print_message("shipped helper: %s\n", err);
+    assert_non_null(strstr(err, "exited with status 1"));
+    next_item_succeeds(sb, 1);
+    modq_sandbox_free(sb);
+}
+
 static void test_a_lying_helper_is_stopped(void **state)
 {
     const sb_fixture *f = *state;
@@ -516,6 +540,7 @@ int main(void)
         cmocka_unit_test(test_cpu_time_is_limited),
         cmocka_unit_test(test_memory_is_limited),
         cmocka_unit_test(test_forbidden_calls_are_refused),
+        cmocka_unit_test(test_the_shipped_helper_serves_no_test_request),
         cmocka_unit_test(test_a_lying_helper_is_stopped),
         cmocka_unit_test(test_helpers_are_reused_then_retired),
         cmocka_unit_test(test_a_helper_that_cannot_start_fails_the_start),
