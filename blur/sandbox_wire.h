@@ -88,7 +88,8 @@ typedef struct sb_rendition {
     uint64_t len; /* 1 .. SB_RENDITION_MAX bytes that follow */
 } sb_rendition;
 
-/* The format names a reply may carry, by index; static strings. */
+/* The format names a reply may carry, by index; static strings. Every name decode.c gives a
+ * format must be here (test_blur_sandbox compares each format with the in-process result). */
 extern const char *const sb_format_names[];
 extern const int sb_format_count;
 /* The index of name in sb_format_names, -1 when absent. */
