@@ -10,8 +10,9 @@ ENV DEBIAN_FRONTEND=noninteractive
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       build-essential cmake pkg-config file \
-      libvips-dev libwebp-dev libssl-dev libprotobuf-c-dev protobuf-c-compiler libyaml-dev \
-      librdkafka-dev libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev libseccomp-dev \
+      libvips-dev libwebp-dev libjpeg-dev libssl-dev libprotobuf-c-dev protobuf-c-compiler \
+      libyaml-dev librdkafka-dev libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev \
+      libseccomp-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -32,6 +33,8 @@ RUN apt-get update \
 USER 10001:10001
 # "/" has no policy/ or worker/web, so the worker's defaults resolve to the installed copies.
 WORKDIR /
-EXPOSE 8080
+# 8080: the review API (http.listen); 8081: the probes and /metrics, where the chart puts
+# http.probe_listen (without a setting it is a free port).
+EXPOSE 8080 8081
 ENTRYPOINT ["/usr/bin/modq-worker"]
 CMD ["--config", "/etc/modq/config.yaml"]

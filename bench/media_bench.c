@@ -25,6 +25,8 @@
 #include <vips/vips.h>
 
 #include "bench_args.h"
+#include "media_limits.h"
+#include "media_sandbox.h"
 #include "modq_blur.h"
 #include "modq_sandbox.h"
 #include "stages.h"
@@ -507,61 +509,26 @@ out:
     return rc;
 }
 
-/*
- * A sandbox of one helper, single-threaded as this process: helper is the program, or NULL for
- * modq-media-sandbox beside this one. Prints how long the start took (a helper is replaced every
- * sandbox.max_items items in the worker, so its start is paid that rarely). NULL when it cannot
- * start: the sandboxed job is then reported "na".
- */
-static modq_sandbox *start_sandbox(const char *helper)
-{
-    char path[4096], err[ERRSTR_SIZE] = "";
-    modq_sandbox_opts o = {.helpers = 1,
-                           .memory_bytes = INT64_C(4) << 30,
-                           .timeout_ms = 600000,
-                           .cpu_seconds = 600,
-                           .max_items = 1000000,
-                           .concurrency = 1,
-                           .stderr_fd = 2};
-    modq_sandbox *sb = NULL;
-    double t0;
-    ssize_t n;
-    char *slash;
-
-    if (!helper) {
-        n = readlink("/proc/self/exe", path, sizeof path - 32);
-        path[n > 0 ? n : 0] = '\0';
-        slash = strrchr(path, '/');
-        snprintf(slash ? slash + 1 : path, sizeof path - 32, "modq-media-sandbox");
-        helper = path;
-    }
-    o.helper_path = helper;
-    t0 = clock_ms(CLOCK_MONOTONIC);
-    if (modq_sandbox_new(&o, &sb, err, sizeof err) != MODQ_BLUR_OK) {
-        printf("sandbox error=%s\n", err);
-        return NULL;
-    }
-    printf("sandbox start_ms=%.1f start_cpu_ms=%.1f helper=%s\n", clock_ms(CLOCK_MONOTONIC) - t0,
-           (double)modq_sandbox_cpu_ns(sb) / 1e6, helper);
-    return sb;
-}
-
 static void usage(FILE *f)
 {
     fprintf(f, "usage: modq-bench-media [--reps N] [--stages [--effort E]] [--sandbox HELPER] "
                "FILE...\n"
                "       modq-bench-media --rss FILE\n"
+               "       modq-bench-media [--reps N] --limits FILE...\n"
+               "       modq-bench-media --make-scans W H SCANS OUT\n"
                "Times modq_media_process single-threaded against the decode floor, with a\n"
                "breakdown by level (see bench/README.md). --stages adds a libvips-level\n"
                "breakdown of decode, blur and encode at modq's sizes. The full pipeline is\n"
                "also timed in a sandbox helper (default: modq-media-sandbox beside this\n"
-               "program).\n");
+               "program). --limits times each file with the default limits and with the\n"
+               "scan cap and deadline lifted; --make-scans writes a progressive JPEG of\n"
+               "exactly SCANS scans.\n");
 }
 
 int main(int argc, char **argv)
 {
-    int reps = DEFAULT_REPS, stages = 0, effort = DEFAULT_EFFORT, first = 1, rc = 1;
-    long n;
+    int reps = DEFAULT_REPS, stages = 0, effort = DEFAULT_EFFORT, first = 1, rc = 1, limits = 0;
+    long n, make[3];
     const char *rss = NULL, *helper = NULL;
     modq_sandbox *sb = NULL;
     modq_blur_result r;
@@ -592,6 +559,21 @@ int main(int argc, char **argv)
             rss = argv[++first];
         } else if (strcmp(a, "--sandbox") == 0 && first + 1 < argc) {
             helper = argv[++first];
+        } else if (strcmp(a, "--limits") == 0) {
+            limits = 1;
+        } else if (strcmp(a, "--make-scans") == 0 && first + 4 < argc) {
+            if (bench_parse_long(argv[first + 1], 1, 100000, &make[0]) ||
+                bench_parse_long(argv[first + 2], 1, 100000, &make[1]) ||
+                bench_parse_long(argv[first + 3], 4, 2080, &make[2])) {
+                fprintf(stderr, "modq-bench-media: --make-scans wants W H (1..100000) SCANS "
+                                "(4..2080) OUT\n");
+                return 2;
+            }
+            if (modq_blur_init(argv[0]) != MODQ_BLUR_OK)
+                return 1;
+            rc = bench_make_scans((int)make[0], (int)make[1], (int)make[2], argv[first + 4]);
+            modq_blur_shutdown();
+            return rc == 0 ? 0 : 1;
         } else {
             usage(stderr);
             return 2;
@@ -617,8 +599,10 @@ int main(int argc, char **argv)
 
     if (rss) {
         rc = rss_file(rss);
+    } else if (limits) {
+        rc = bench_limits(argv + first, argc - first, reps) == 0 ? 0 : 1;
     } else {
-        sb = start_sandbox(helper);
+        sb = bench_start_sandbox(helper);
         rc = bench_files(argv + first, argc - first, reps, stages, effort, sb) == 0 ? 0 : 1;
     }
     fflush(stdout);

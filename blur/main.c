@@ -32,6 +32,7 @@ static void usage(FILE *to)
         "       modq-media synth --out DIR [--count N] [--size WxH] [--kind shapes|noise|checker]\n"
         "                  [--format jpeg|png|webp|gif|tiff] [--seed S]\n"
         "limits (hash, render): [--max-bytes N] [--max-pixels N] [--max-side N]\n"
+        "                       [--deadline-ms N] [--max-jpeg-scans N]\n"
         "Decodes untrusted images safely: allow-listed formats only, limits checked before\n"
         "decoding, metadata stripped. Prints one JSON object per input on stdout; failures go\n"
         "to stderr as 'modq-media: FILE: reason' and make the exit status 2.\n",
@@ -402,6 +403,10 @@ int main(int argc, char **argv)
             key = MODQ_OPT_MAX_PIXELS;
         else if (strcmp(a, "--max-side") == 0)
             key = MODQ_OPT_MAX_SIDE;
+        else if (strcmp(a, "--deadline-ms") == 0)
+            key = MODQ_OPT_DEADLINE_MS;
+        else if (strcmp(a, "--max-jpeg-scans") == 0)
+            key = MODQ_OPT_MAX_JPEG_SCANS;
         else {
             fprintf(stderr, "modq-media: unknown option %s\n", a);
             usage(stderr);

@@ -1,8 +1,11 @@
 /*
  * media.c: the per-item pipeline. One decode of the untrusted bytes feeds the digests, the PDQ
  * hash and every rendition; the caller's bytes are only read, so nothing of the original
- * survives the call but its hashes.
+ * survives the call but its hashes. All of it, decode to last rendition, runs within the item's
+ * deadline (MODQ_OPT_DEADLINE_MS): an item that runs out of time is refused whole, with no
+ * rendition left behind.
  */
+#include "deadline.h"
 #include "decode.h"
 #include "internal.h"
 #include "media_impl.h"
@@ -29,7 +32,8 @@ static inline float luma_of(const uint8_t *px, int bands)
  * is resized to exactly the size the reference's thumbnail would have, computed from the source
  * dimensions so rounding matches too; smaller images are hashed from their full-precision luma.
  */
-static modq_blur_result hash_pdq(const modq_decoded *dec, VipsImage *grey, modq_media *m)
+static modq_blur_result hash_pdq(const modq_decoded *dec, VipsImage *grey, modq_deadline *dl,
+                                 modq_media *m)
 {
     VipsImage *img = dec->image, *small = NULL, *mem = NULL;
     int longest = dec->width > dec->height ? dec->width : dec->height;
@@ -47,8 +51,8 @@ static modq_blur_result hash_pdq(const modq_decoded *dec, VipsImage *grey, modq_
         th = th < 1 ? 1 : th;
         if (vips_resize(img, &small, (double)tw / img->Xsize, "vscale", (double)th / img->Ysize,
                         "kernel", VIPS_KERNEL_CUBIC, NULL) ||
-            !(mem = vips_image_copy_memory(small))) {
-            r = MODQ_BLUR_ERR_ENCODE;
+            !(mem = modq_deadline_copy_memory(dl, small))) {
+            r = modq_deadline_passed(dl) ? MODQ_BLUR_ERR_DECODE_TIMEOUT : MODQ_BLUR_ERR_ENCODE;
             goto out;
         }
         img = mem;
@@ -109,8 +113,8 @@ static int make_grey(VipsImage *img, VipsImage **grey)
  * image. A level already rendered is kept as it is.
  */
 static modq_blur_result render_ladder(rendition *ladder, VipsImage *base, int levels,
-                                      modq_rendition_format format, int quality, char *errstr,
-                                      size_t errstr_size)
+                                      modq_rendition_format format, int quality, modq_deadline *dl,
+                                      char *errstr, size_t errstr_size)
 {
     VipsImage *from = NULL;
     modq_blur_result r = MODQ_BLUR_OK;
@@ -120,8 +124,12 @@ static modq_blur_result render_ladder(rendition *ladder, VipsImage *base, int le
         VipsImage *scaled = NULL;
         if (!(levels & (1 << lv)) || rd->data)
             continue;
-        r = modq_render_level(base, from ? from : base, lv, format, quality, &rd->data, &rd->len,
-                              &rd->w, &rd->h, &scaled, errstr, errstr_size);
+        if (modq_deadline_passed(dl)) {
+            r = modq_deadline_fail(dl, "renditions", errstr, errstr_size);
+            break;
+        }
+        r = modq_render_level(base, from ? from : base, lv, format, quality, dl, &rd->data,
+                              &rd->len, &rd->w, &rd->h, &scaled, errstr, errstr_size);
         if (r == MODQ_BLUR_OK) {
             VIPS_UNREF(from);
             from = scaled;
@@ -131,13 +139,23 @@ static modq_blur_result render_ladder(rendition *ladder, VipsImage *base, int le
     return r;
 }
 
+/* Frees every rendition m holds. */
+static void drop_renditions(modq_media *m)
+{
+    for (int lv = 0; lv < MODQ_LEVEL_COUNT; lv++) {
+        MODQ_FREE_AND_NULL(g_free, m->levels[lv].data);
+        MODQ_FREE_AND_NULL(g_free, m->colour[lv].data);
+    }
+}
+
 /*
  * Renders the levels opts asks for: from colour (the decoded image) or grey (its luma) as opts's
  * colour setting says, then, with MODQ_OPT_COLOUR_TOO, the same levels again from colour. Both
  * ladders start from images of one size, so their levels match in size and blur.
  */
 static modq_blur_result render_levels(modq_media *m, VipsImage *colour, VipsImage *grey,
-                                      const modq_media_opts *opts, char *errstr, size_t errstr_size)
+                                      const modq_media_opts *opts, modq_deadline *dl, char *errstr,
+                                      size_t errstr_size)
 {
     int levels = (int)modq_opts_get(opts, MODQ_OPT_LEVELS);
     int quality = (int)modq_opts_get(opts, MODQ_OPT_QUALITY);
@@ -146,11 +164,50 @@ static modq_blur_result render_levels(modq_media *m, VipsImage *colour, VipsImag
 
     m->rformat = (modq_rendition_format)modq_opts_get(opts, MODQ_OPT_FORMAT);
     m->levels_in_colour = in_colour;
-    r = render_ladder(m->levels, in_colour ? colour : grey, levels, m->rformat, quality, errstr,
+    r = render_ladder(m->levels, in_colour ? colour : grey, levels, m->rformat, quality, dl, errstr,
                       errstr_size);
     /* A ladder already in colour is the colour ladder: a second one would be the same bytes. */
     if (r == MODQ_BLUR_OK && !in_colour && modq_opts_get(opts, MODQ_OPT_COLOUR_TOO) == 1)
-        r = render_ladder(m->colour, colour, levels, m->rformat, quality, errstr, errstr_size);
+        r = render_ladder(m->colour, colour, levels, m->rformat, quality, dl, errstr, errstr_size);
+    /* A ladder cut short would show some levels and not others: none, then. */
+    if (r != MODQ_BLUR_OK)
+        drop_renditions(m);
+    return r;
+}
+
+/* The hashes of dec (and buf's digests) into m; *grey receives the luma image (a new reference)
+ * that PDQ hashed, for the renditions. */
+static modq_blur_result hash_item(const modq_decoded *dec, const void *buf, size_t len,
+                                  modq_deadline *dl, modq_media *m, VipsImage **grey, char *errstr,
+                                  size_t errstr_size)
+{
+    modq_blur_result r;
+
+    if ((r = modq_digest_compute(buf, len, m->sha256, m->md5)) != MODQ_BLUR_OK) {
+        MODQ_ERRSTR(errstr, errstr_size, "digest failed");
+        return r;
+    }
+    modq_digest_hex(m->sha256, MODQ_SHA256_LEN, m->sha256_hex);
+    modq_digest_hex(m->md5, MODQ_MD5_LEN, m->md5_hex);
+    /* The grey image serves PDQ whatever the options, so a hash never depends on how the media
+     * was rendered, and is the renditions' base unless colour was asked for. */
+    if (dec->image->Bands == 1) {
+        *grey = dec->image;
+        g_object_ref(*grey);
+    } else if (make_grey(dec->image, grey)) {
+        modq_blur_vips_error("greyscale", errstr, errstr_size);
+        return MODQ_BLUR_ERR_NOMEM;
+    }
+    if (modq_deadline_passed(dl))
+        return modq_deadline_fail(dl, "digests and greyscale", errstr, errstr_size);
+    if ((r = hash_pdq(dec, *grey, dl, m)) != MODQ_BLUR_OK) {
+        if (r == MODQ_BLUR_ERR_DECODE_TIMEOUT)
+            modq_deadline_fail(dl, "pdq", errstr, errstr_size);
+        else if (r == MODQ_BLUR_ERR_ENCODE)
+            modq_blur_vips_error("pdq resize", errstr, errstr_size);
+        else
+            MODQ_ERRSTR(errstr, errstr_size, "pdq: %s", modq_blur_strerror(r));
+    }
     return r;
 }
 
@@ -158,6 +215,7 @@ modq_blur_result modq_media_process(const modq_media_opts *opts, const void *buf
                                     modq_media **out, char *errstr, size_t errstr_size)
 {
     modq_decoded dec = {0};
+    modq_deadline dl;
     VipsImage *grey = NULL;
     modq_media *m = NULL;
     modq_blur_result r;
@@ -166,36 +224,16 @@ modq_blur_result modq_media_process(const modq_media_opts *opts, const void *buf
         MODQ_ERRSTR(errstr, errstr_size, "invalid argument");
         return MODQ_BLUR_ERR_INVALID_ARG;
     }
+    modq_deadline_start(&dl, modq_opts_get(opts, MODQ_OPT_DEADLINE_MS), 0);
     *out = NULL;
     if (!(m = calloc(1, sizeof(*m)))) {
         MODQ_ERRSTR(errstr, errstr_size, "out of memory");
         return MODQ_BLUR_ERR_NOMEM;
     }
-    if ((r = modq_decode_image(opts, buf, len, &dec, errstr, errstr_size)) != MODQ_BLUR_OK)
+    if ((r = modq_decode_image(opts, buf, len, &dl, &dec, errstr, errstr_size)) != MODQ_BLUR_OK)
         goto out;
-    if ((r = modq_digest_compute(buf, len, m->sha256, m->md5)) != MODQ_BLUR_OK) {
-        MODQ_ERRSTR(errstr, errstr_size, "digest failed");
+    if ((r = hash_item(&dec, buf, len, &dl, m, &grey, errstr, errstr_size)) != MODQ_BLUR_OK)
         goto out;
-    }
-    modq_digest_hex(m->sha256, MODQ_SHA256_LEN, m->sha256_hex);
-    modq_digest_hex(m->md5, MODQ_MD5_LEN, m->md5_hex);
-    /* The grey image serves PDQ whatever the options, so a hash never depends on how the media
-     * was rendered, and is the renditions' base unless colour was asked for. */
-    if (dec.image->Bands == 1) {
-        grey = dec.image;
-        g_object_ref(grey);
-    } else if (make_grey(dec.image, &grey)) {
-        modq_blur_vips_error("greyscale", errstr, errstr_size);
-        r = MODQ_BLUR_ERR_NOMEM;
-        goto out;
-    }
-    if ((r = hash_pdq(&dec, grey, m)) != MODQ_BLUR_OK) {
-        if (r == MODQ_BLUR_ERR_ENCODE)
-            modq_blur_vips_error("pdq resize", errstr, errstr_size);
-        else
-            MODQ_ERRSTR(errstr, errstr_size, "pdq: %s", modq_blur_strerror(r));
-        goto out;
-    }
     m->width = dec.width;
     m->height = dec.height;
     m->frames = dec.frames;
@@ -207,9 +245,11 @@ modq_blur_result modq_media_process(const modq_media_opts *opts, const void *buf
         m->kept_grey = grey;
         g_object_ref(m->kept_colour);
         g_object_ref(m->kept_grey);
-    } else if ((r = render_levels(m, dec.image, grey, opts, errstr, errstr_size)) != MODQ_BLUR_OK) {
+    } else if ((r = render_levels(m, dec.image, grey, opts, &dl, errstr, errstr_size)) !=
+               MODQ_BLUR_OK) {
         goto out;
     }
+    m->spent_ns = modq_deadline_spent_ns(&dl);
     *out = m;
     m = NULL;
     r = MODQ_BLUR_OK;
@@ -223,6 +263,7 @@ out:
 modq_blur_result modq_media_render(modq_media *m, const modq_media_opts *opts, char *errstr,
                                    size_t errstr_size)
 {
+    modq_deadline dl;
     modq_blur_result r;
 
     if (m && opts && m->remote.render)
@@ -231,7 +272,11 @@ modq_blur_result modq_media_render(modq_media *m, const modq_media_opts *opts, c
         MODQ_ERRSTR(errstr, errstr_size, "nothing kept to render");
         return MODQ_BLUR_ERR_INVALID_ARG;
     }
-    r = render_levels(m, m->kept_colour, m->kept_grey, opts, errstr, errstr_size);
+    /* The item's budget, less what its decode and hashes spent: the time between the two calls
+     * is the caller's, not the item's. */
+    modq_deadline_start(&dl, modq_opts_get(opts, MODQ_OPT_DEADLINE_MS), m->spent_ns);
+    r = render_levels(m, m->kept_colour, m->kept_grey, opts, &dl, errstr, errstr_size);
+    m->spent_ns = modq_deadline_spent_ns(&dl);
     modq_media_release_image(m);
     return r;
 }
@@ -251,10 +296,7 @@ void modq_media_free(modq_media *m)
     if (!m)
         return;
     modq_media_release_image(m);
-    for (int lv = 0; lv < MODQ_LEVEL_COUNT; lv++) {
-        MODQ_FREE_AND_NULL(g_free, m->levels[lv].data);
-        MODQ_FREE_AND_NULL(g_free, m->colour[lv].data);
-    }
+    drop_renditions(m);
     free(m);
 }
 

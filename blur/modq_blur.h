@@ -38,9 +38,11 @@ typedef enum modq_blur_result {
     MODQ_BLUR_ERR_ENCODE,          /* a rendition could not be encoded */
     MODQ_BLUR_ERR_DIGEST,          /* OpenSSL digest failure */
     MODQ_BLUR_ERR_PARSE,           /* a hash string is malformed */
+    MODQ_BLUR_ERR_DECODE_TIMEOUT,  /* the item's work ran past MODQ_OPT_DEADLINE_MS, or (in the
+                                      sandbox) its helper's deadline or CPU-time limit */
+    MODQ_BLUR_ERR_TOO_MANY_SCANS,  /* a JPEG with more scans than MODQ_OPT_MAX_JPEG_SCANS */
     /* From the sandbox (modq_sandbox.h): the decoding helper process failed, not the caller. */
     MODQ_BLUR_ERR_DECODER_CRASHED, /* the helper died (a signal, a memory limit) or misbehaved */
-    MODQ_BLUR_ERR_DECODE_TIMEOUT,  /* the helper passed its deadline or CPU-time limit */
     MODQ_BLUR_ERR_SANDBOX,         /* no helper could be started */
     MODQ_BLUR_RESULT_COUNT
 } modq_blur_result;
@@ -80,6 +82,11 @@ typedef enum modq_opt {
     MODQ_OPT_COLOUR_TOO,      /* 1: also render a colour ladder of the same levels beside the
                                  greyscale one, from the same decode (modq_media_rendition_colour);
                                  default 0. Nothing more when MODQ_OPT_COLOUR already is 1. */
+    MODQ_OPT_DEADLINE_MS,     /* the time one item may take, decode to last rendition (a deferred
+                                 render spends what its process call left), on the monotonic
+                                 clock; default 30 000 ms; 1 .. 600 000 */
+    MODQ_OPT_MAX_JPEG_SCANS,  /* most scans (SOS markers) a JPEG may have, counted before any
+                                 decoding; default 50; 1 .. 10 000 */
     MODQ_OPT_COUNT
 } modq_opt;
 
@@ -240,7 +247,19 @@ typedef enum modq_synth_kind {
  */
 modq_blur_result modq_synth_image(modq_synth_kind kind, int w, int h, uint32_t seed,
                                   const char *format, uint8_t **data, size_t *len);
-/* Frees a buffer from modq_synth_image (NULL is fine). */
+/*
+ * Encodes a w x h synthetic image as a progressive JPEG (libjpeg, quality 90, 4:2:0) of exactly
+ * `scans` scans: the DC of all components in one, then each component's AC spectrum in ever
+ * narrower bands, then, past one band per coefficient, successive approximation. Every decoder
+ * reads it. Each scan carries a slice of the coefficients, so it costs a decoder about what the
+ * usual 10 scans cost: it exercises a scan count, not the dearest scans (repeated full-band ones,
+ * which libjpeg also accepts). scans 4 .. 2080, w x h at most 100 000 000 (libjpeg holds about 3
+ * bytes per pixel while writing). Same pixels as modq_synth_image for the same kind, size and
+ * seed. On success *data is a new buffer of *len bytes owned by the caller (modq_synth_free).
+ */
+modq_blur_result modq_synth_jpeg_scans(modq_synth_kind kind, int w, int h, uint32_t seed, int scans,
+                                       uint8_t **data, size_t *len);
+/* Frees a buffer from modq_synth_image or modq_synth_jpeg_scans (NULL is fine). */
 void modq_synth_free(uint8_t *data);
 
 #ifdef __cplusplus

@@ -20,6 +20,8 @@ static const struct {
     [MODQ_OPT_FAIL_ON_WARNING] = {0, 0, 1},
     [MODQ_OPT_DEFER_RENDER] = {0, 0, 1},
     [MODQ_OPT_COLOUR_TOO] = {0, 0, 1},
+    [MODQ_OPT_DEADLINE_MS] = {30000, 1, 600000},
+    [MODQ_OPT_MAX_JPEG_SCANS] = {50, 1, 10000},
 };
 
 struct modq_media_opts {

@@ -48,9 +48,9 @@ double modq_render_sigma(int level)
  * images fill the luma plane directly with neutral chroma: exactly grey, and no RGB expansion.
  * On success *buf is g_malloc'd (caller frees with g_free).
  */
-static int encode_webp(VipsImage *img, int quality, void **buf, size_t *len)
+static int encode_webp(VipsImage *img, int quality, modq_deadline *dl, void **buf, size_t *len)
 {
-    VipsImage *mem = vips_image_copy_memory(img);
+    VipsImage *mem = modq_deadline_copy_memory(dl, img);
     WebPConfig config;
     WebPPicture pic;
     WebPMemoryWriter writer;
@@ -94,7 +94,7 @@ static int encode_webp(VipsImage *img, int quality, void **buf, size_t *len)
     *len = writer.size;
     ok = 1;
 out:
-    if (!ok)
+    if (!ok && mem)
         vips_error("modq", "webp encoding failed (error %d)", (int)pic.error_code);
     WebPPictureFree(&pic);
     WebPMemoryWriterClear(&writer);
@@ -102,21 +102,43 @@ out:
     return ok ? 0 : -1;
 }
 
-/* On success *buf is g_malloc'd (caller frees with g_free). */
-static int encode(VipsImage *img, modq_rendition_format format, int quality, void **buf,
-                  size_t *len)
+/* On success *buf is g_malloc'd (caller frees with g_free). The saver computes img, held to
+ * dl like every other computation. */
+static int encode(VipsImage *img, modq_rendition_format format, int quality, modq_deadline *dl,
+                  void **buf, size_t *len)
 {
+    int rc;
+    gulong id;
+
+    if (format != MODQ_FORMAT_JPEG)
+        return encode_webp(img, quality, dl, buf, len);
+    id = modq_deadline_watch(dl, img);
     /* strip: no EXIF, XMP, IPTC or ICC profile leaves modq (decode.c already dropped them). */
-    if (format == MODQ_FORMAT_JPEG)
-        return vips_jpegsave_buffer(img, buf, len, "Q", quality, "strip", TRUE, "optimize_coding",
-                                    TRUE, NULL);
-    return encode_webp(img, quality, buf, len);
+    rc = vips_jpegsave_buffer(img, buf, len, "Q", quality, "strip", TRUE, "optimize_coding", TRUE,
+                              NULL);
+    modq_deadline_unwatch(img, id);
+    if (rc == 0 && modq_deadline_passed(dl)) {
+        g_free(*buf);
+        *buf = NULL;
+        rc = -1;
+    }
+    return rc;
+}
+
+/* The error of a failed step: the deadline's when it passed, else libvips's text. */
+static modq_blur_result step_failed(modq_deadline *dl, const char *what, char *errstr,
+                                    size_t errstr_size)
+{
+    if (modq_deadline_passed(dl))
+        return modq_deadline_fail(dl, what, errstr, errstr_size);
+    modq_blur_vips_error(what, errstr, errstr_size);
+    return MODQ_BLUR_ERR_ENCODE;
 }
 
 modq_blur_result modq_render_level(VipsImage *base, VipsImage *from, int level,
-                                   modq_rendition_format format, int quality, uint8_t **data,
-                                   size_t *len, int *w, int *h, VipsImage **scaled, char *errstr,
-                                   size_t errstr_size)
+                                   modq_rendition_format format, int quality, modq_deadline *dl,
+                                   uint8_t **data, size_t *len, int *w, int *h, VipsImage **scaled,
+                                   char *errstr, size_t errstr_size)
 {
     VipsImage *small = NULL, *mem = NULL, *blurred = NULL, *rounded = NULL;
     VipsImage *final;
@@ -124,7 +146,7 @@ modq_blur_result modq_render_level(VipsImage *base, VipsImage *from, int level,
     size_t n = 0;
     modq_blur_result r = MODQ_BLUR_ERR_ENCODE;
 
-    if (!base || !from || !data || !len || level < 0 || level >= MODQ_LEVEL_COUNT)
+    if (!base || !from || !dl || !data || !len || level < 0 || level >= MODQ_LEVEL_COUNT)
         return MODQ_BLUR_ERR_INVALID_ARG;
     final = base;
     if (level > 0) {
@@ -143,8 +165,8 @@ modq_blur_result modq_render_level(VipsImage *base, VipsImage *from, int level,
             /* The blur that follows hides any kernel's difference: the cheapest one will do. */
             if (vips_resize(from, &small, (double)tw / from->Xsize, "kernel", VIPS_KERNEL_LINEAR,
                             NULL) ||
-                !(mem = vips_image_copy_memory(small))) {
-                modq_blur_vips_error("resize", errstr, errstr_size);
+                !(mem = modq_deadline_copy_memory(dl, small))) {
+                r = step_failed(dl, "resize", errstr, errstr_size);
                 goto out;
             }
         } else {
@@ -163,8 +185,8 @@ modq_blur_result modq_render_level(VipsImage *base, VipsImage *from, int level,
         }
         final = rounded;
     }
-    if (encode(final, format, quality, &buf, &n)) {
-        modq_blur_vips_error("encode", errstr, errstr_size);
+    if (encode(final, format, quality, dl, &buf, &n)) {
+        r = step_failed(dl, "encode", errstr, errstr_size);
         goto out;
     }
     *data = buf;

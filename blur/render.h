@@ -2,6 +2,7 @@
 #ifndef MODQ_BLUR_RENDER_H
 #define MODQ_BLUR_RENDER_H
 
+#include "deadline.h"
 #include "modq_blur.h"
 
 #include <vips/vips.h>
@@ -12,12 +13,13 @@
  * of the same picture at least as large as this level (a lighter level's downscale). On success
  * *data is a new buffer of *len bytes owned by the caller (g_free), *w x *h its pixel size, and,
  * when scaled is non-NULL, *scaled a new reference (VIPS_UNREF) to this level's downscale before
- * blurring, in memory, for the next level to start from.
+ * blurring, in memory, for the next level to start from. The computations stop when the
+ * item's deadline dl passes: MODQ_BLUR_ERR_DECODE_TIMEOUT, and nothing is returned.
  */
 modq_blur_result modq_render_level(VipsImage *base, VipsImage *from, int level,
-                                   modq_rendition_format format, int quality, uint8_t **data,
-                                   size_t *len, int *w, int *h, VipsImage **scaled, char *errstr,
-                                   size_t errstr_size);
+                                   modq_rendition_format format, int quality, modq_deadline *dl,
+                                   uint8_t **data, size_t *len, int *w, int *h, VipsImage **scaled,
+                                   char *errstr, size_t errstr_size);
 /* Blur sigma of a level as a fraction of the displayed long side; 0 for level 0. */
 double modq_render_sigma(int level);
 

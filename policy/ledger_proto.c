@@ -4,7 +4,9 @@
  *
  * Unpacking trusts nothing: a ledger that comes back inconsistent (times out of order, a tier or
  * level out of range, over a size cap) is rejected rather than half-loaded, because a wrong
- * ledger would under- or over-count someone's exposure.
+ * ledger would under- or over-count someone's exposure. So is one whose strings are not what
+ * protobuf says a string is (UTF-8, no NUL byte that a C string would silently cut short: an
+ * associate id "a\0b" must not become the ledger of "a").
  */
 #include "policy_impl.h"
 
@@ -113,6 +115,93 @@ __attribute__((format(printf, 3, 4))) static modq_policy_result reject(char *err
     return MODQ_POLICY_ERR_DECODE;
 }
 
+/* Whether s is valid UTF-8 (RFC 3629: no overlong forms, no surrogates, at most U+10FFFF), as
+ * proto3 requires of a string and other runtimes check. */
+static bool utf8_ok(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p != '\0') {
+        unsigned c = *p;
+        size_t n = c < 0x80                 ? 0
+                   : c >= 0xc2 && c <= 0xdf ? 1
+                   : c >= 0xe0 && c <= 0xef ? 2
+                   : c >= 0xf0 && c <= 0xf4 ? 3
+                                            : 4;
+        if (n == 4) {
+            return false;
+        }
+        /* The second byte's range rules out overlong forms, surrogates and past U+10FFFF. */
+        unsigned lo = c == 0xe0 ? 0xa0 : c == 0xf0 ? 0x90 : 0x80;
+        unsigned hi = c == 0xed ? 0x9f : c == 0xf4 ? 0x8f : 0xbf;
+        for (size_t i = 1; i <= n; i++) {
+            unsigned b = p[i];
+            if (b < (i == 1 ? lo : 0x80) || b > (i == 1 ? hi : 0xbf)) {
+                return false;
+            }
+        }
+        p += n + 1;
+    }
+    return true;
+}
+
+/* Reads a varint at *p; false when it runs past end or over 10 bytes. */
+static bool wire_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+    *v = 0;
+    for (unsigned shift = 0; *p < end && shift < 70; shift += 7) {
+        uint8_t b = *(*p)++;
+        *v |= (uint64_t)(b & 0x7f) << shift;
+        if ((b & 0x80) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Whether the string fields of a Ledger (associate_id = 2) or, at depth 1, of a LedgerSegment
+ * (category = 3, inside segments = 5) hold a NUL byte. protobuf-c hands strings over as C
+ * strings, so this is only visible in the bytes, which protobuf-c has already parsed: what this
+ * cannot walk (a group, which modq never writes) counts as a NUL, refused either way. */
+static bool wire_nul_in_strings(const uint8_t *p, const uint8_t *end, int depth)
+{
+    while (p < end) {
+        uint64_t tag, n = 0;
+        if (!wire_varint(&p, end, &tag)) {
+            return true;
+        }
+        switch (tag & 7) {
+        case 0:
+            if (!wire_varint(&p, end, &n)) {
+                return true;
+            }
+            continue;
+        case 1:
+        case 5:
+            n = (tag & 7) == 1 ? 8 : 4;
+            break;
+        case 2:
+            if (!wire_varint(&p, end, &n) || n > (uint64_t)(end - p)) {
+                return true;
+            }
+            if ((depth == 0 && tag >> 3 == 2) || (depth == 1 && tag >> 3 == 3)) {
+                if (memchr(p, '\0', (size_t)n) != NULL) {
+                    return true;
+                }
+            } else if (depth == 0 && tag >> 3 == 5 && wire_nul_in_strings(p, p + n, 1)) {
+                return true;
+            }
+            break;
+        default:
+            return true; /* groups: nothing modq writes */
+        }
+        if (n > (uint64_t)(end - p)) {
+            return true;
+        }
+        p += n;
+    }
+    return false;
+}
+
 /* A stored interval: start in range, end -1 (open) or in range and not before start. */
 static bool interval_ok(int64_t start, int64_t end)
 {
@@ -157,11 +246,13 @@ static modq_policy_result fill_shifts(modq_ledger *l, const Modq__V1__Ledger *m,
         return reject(errstr, size, "shift start %lld does not match the open shift",
                       (long long)m->shift_start_ms);
     }
-    /* 0 is the protobuf default of a message written before the field existed: none. */
+    /* 0 is the protobuf default of a message written before the field existed: none. The floor
+     * is checked against the shifts as loaded, not as sent: a message without a shift list still
+     * has its open shift, which pack writes as a list, and the next unpack checks that. */
     if (m->shift_floor_ms == -1 || m->shift_floor_ms == 0) {
         l->shift_floor_ms = -1;
     } else if (!policy_time_ok(m->shift_floor_ms) || m->shift_floor_ms > m->last_ms ||
-               (m->n_shifts > 0 && m->shift_floor_ms > m->shifts[0]->start_ms)) {
+               (l->nshifts > 0 && m->shift_floor_ms > l->shifts[0].start_ms)) {
         return reject(errstr, size, "shift floor %lld out of range", (long long)m->shift_floor_ms);
     } else {
         l->shift_floor_ms = m->shift_floor_ms;
@@ -209,6 +300,9 @@ static modq_policy_result fill(modq_ledger *l, const Modq__V1__Ledger *m, char *
             return reject(errstr, size, "segment %zu: times out of order", i);
         }
         prev = open ? s->start_ms : s->end_ms;
+        if (s->category != NULL && !utf8_ok(s->category)) {
+            return reject(errstr, size, "segment %zu: category is not UTF-8", i);
+        }
         int cat = s->category == NULL ? -1 : ledger_category_intern(l, s->category);
         if (cat < 0) {
             return reject(errstr, size, "segment %zu: bad category or too many categories", i);
@@ -278,6 +372,14 @@ modq_policy_result modq_ledger_unpack(const uint8_t *buf, size_t len, modq_ledge
     m = modq__v1__ledger__unpack(NULL, len, buf);
     if (m == NULL) {
         r = reject(errstr, errstr_size, "not a modq.v1.Ledger message");
+        goto out;
+    }
+    if (wire_nul_in_strings(buf, buf + len, 0)) {
+        r = reject(errstr, errstr_size, "associate_id or a category holds a NUL byte");
+        goto out;
+    }
+    if (m->associate_id != NULL && !utf8_ok(m->associate_id)) {
+        r = reject(errstr, errstr_size, "associate_id is not UTF-8");
         goto out;
     }
     r = modq_ledger_new(m->associate_id, &l);

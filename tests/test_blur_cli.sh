@@ -65,6 +65,23 @@ grep -q "bad.svg: blocked format: svg" "$tmp/multi.err" || fail "no svg line"
 [ -z "$(find "$tmp/multi" -name '*.tmp')" ] || fail "temporary files left"
 [ "$(ls "$tmp/multi/4-shapes-001" | wc -l)" -eq 4 ] || fail "second good file not rendered"
 
+# The time limits: Pillow's progressive JPEG (libjpeg's script) has 10 scans, refused over a cap
+# of 9; 1500x1000 pixels are not rendered in 1 ms.
+"$py" -c 'import sys; from PIL import Image; Image.open(sys.argv[1]).save(sys.argv[2], progressive=True)' \
+    "$good" "$tmp/prog.jpg"
+set +e
+"$media" hash "$tmp/prog.jpg" --max-jpeg-scans 9 >/dev/null 2>"$tmp/scans.err"; rc=$?
+set -e
+[ "$rc" -eq 2 ] || fail "scan cap: exit $rc"
+grep -q "prog.jpg: too many JPEG scans: more than 9" "$tmp/scans.err" || fail "$(cat "$tmp/scans.err")"
+"$media" hash "$tmp/prog.jpg" --max-jpeg-scans 10 >/dev/null || fail "10 scans refused at a cap of 10"
+set +e
+"$media" render "$good" --out "$tmp/late" --deadline-ms 1 >/dev/null 2>"$tmp/late.err"; rc=$?
+set -e
+[ "$rc" -eq 2 ] || fail "deadline: exit $rc"
+grep -q "shapes-000.jpg: decode timeout: " "$tmp/late.err" || fail "$(cat "$tmp/late.err")"
+[ -z "$(ls -A "$tmp/late" 2>/dev/null)" ] || fail "output left by an item past its deadline"
+
 # Same name in two folders: each input keeps its own output folder.
 mkdir -p "$tmp/a" "$tmp/b"
 cp "$good" "$tmp/a/x.jpg"

@@ -1,7 +1,8 @@
 /*
  * test_blur_decode.c: the single decode of untrusted bytes (blur/decode.c) under hostile input:
  * empty, oversized, truncated, lying headers, blocked formats, random bytes; and the limits at
- * their exact boundaries, orientation, frames and shrink-on-load.
+ * their exact boundaries, orientation, frames and shrink-on-load; and the deadline's hold on
+ * libvips.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -45,9 +46,12 @@ static int teardown(void **state)
 
 static modq_blur_result decode(fixture *f, const void *buf, size_t len)
 {
+    modq_deadline dl;
+
     modq_decode_clear(&f->dec);
     f->err[0] = '\0';
-    return modq_decode_image(f->opts, buf, len, &f->dec, f->err, sizeof(f->err));
+    modq_deadline_start(&dl, modq_opts_get(f->opts, MODQ_OPT_DEADLINE_MS), 0);
+    return modq_decode_image(f->opts, buf, len, &dl, &f->dec, f->err, sizeof(f->err));
 }
 
 static void test_decode_rejects_zero_bytes(void **state)
@@ -425,6 +429,44 @@ static void test_decode_flattens_alpha_on_white(void **state)
     VIPS_UNREF(rgba);
 }
 
+/*
+ * The deadline's hold on libvips (deadline.c): a computation watched by a spent deadline stops at
+ * its first work unit and fails like any libvips error (ASan checks that nothing of it leaks);
+ * the wrapper refuses to start once the budget is spent; a fresh budget computes normally.
+ */
+static void test_spent_deadline_kills_a_libvips_computation(void **state)
+{
+    size_t len;
+    uint8_t *png = tu_synth(MODQ_SYNTH_SHAPES, 1500, 1000, 2, "png", &len);
+    VipsImage *img = NULL, *mem;
+    modq_deadline spent, fresh;
+    gulong id;
+
+    (void)state;
+    modq_deadline_start(&spent, 1, 1000000); /* 1 ms allowed, 1 ms already spent */
+    assert_true(modq_deadline_passed(&spent));
+    assert_int_equal(vips_pngload_buffer(png, len, &img, "access", VIPS_ACCESS_SEQUENTIAL, NULL),
+                     0);
+    vips_error_clear();
+    id = modq_deadline_watch(&spent, img);
+    assert_null(vips_image_copy_memory(img));
+    assert_non_null(strstr(vips_error_buffer(), "killed"));
+    modq_deadline_unwatch(img, id);
+    vips_error_clear();
+    assert_null(modq_deadline_copy_memory(&spent, img));
+    VIPS_UNREF(img);
+
+    modq_deadline_start(&fresh, 10000, 0);
+    assert_int_equal(vips_pngload_buffer(png, len, &img, "access", VIPS_ACCESS_SEQUENTIAL, NULL),
+                     0);
+    assert_non_null(mem = modq_deadline_copy_memory(&fresh, img));
+    assert_int_equal(mem->Xsize, 1500);
+    assert_false(modq_deadline_passed(&fresh));
+    VIPS_UNREF(mem);
+    VIPS_UNREF(img);
+    modq_synth_free(png);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -459,6 +501,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_decode_error_is_not_stale, setup, teardown),
         cmocka_unit_test_setup_teardown(test_decode_many_band_tiff_is_normalised, setup, teardown),
         cmocka_unit_test_setup_teardown(test_decode_flattens_alpha_on_white, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_spent_deadline_kills_a_libvips_computation, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, tu_blur_setup, tu_blur_teardown);
 }

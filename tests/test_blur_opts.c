@@ -20,6 +20,8 @@ static void test_opts_defaults_are_the_documented_limits(void **state)
     assert_int_equal(modq_opts_get(o, MODQ_OPT_LEVELS), 0xf);
     assert_int_equal(modq_opts_get(o, MODQ_OPT_COLOUR), 0);
     assert_int_equal(modq_opts_get(o, MODQ_OPT_FORMAT), MODQ_FORMAT_WEBP);
+    assert_int_equal(modq_opts_get(o, MODQ_OPT_DEADLINE_MS), 30000);
+    assert_int_equal(modq_opts_get(o, MODQ_OPT_MAX_JPEG_SCANS), 50);
     modq_opts_free(o);
 }
 
@@ -54,6 +56,8 @@ static void test_every_result_has_text_and_code(void **state)
                                     modq_blur_code((modq_blur_result)s));
     }
     assert_string_equal(modq_blur_code(MODQ_BLUR_ERR_TOO_MANY_PIXELS), "too_many_pixels");
+    assert_string_equal(modq_blur_code(MODQ_BLUR_ERR_DECODE_TIMEOUT), "decode_timeout");
+    assert_string_equal(modq_blur_code(MODQ_BLUR_ERR_TOO_MANY_SCANS), "too_many_scans");
     assert_string_equal(modq_blur_strerror((modq_blur_result)999), "unknown error");
 }
 

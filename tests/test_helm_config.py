@@ -10,8 +10,11 @@ For values.yaml and each ci/*-values.yaml (and once with policy.content set), it
   2. lays out the pod's files under a temporary root (config, policy, Secrets, bank files),
      sets the MODQ_* environment the Deployment sets, and runs `modq-worker --check-config`;
   3. compares the effective configuration with the values (each value landed on its key).
-It also checks that the Deployment sets no MODQ_* variable this test does not know, and, as a
-control, that modq-worker refuses a config with a misspelt key.
+It also checks that the Deployment sets no MODQ_* variable this test does not know; that the
+liveness and readiness probes and the ServiceMonitor use the probe listener (the container port
+named probe is the port of MODQ_HTTP_PROBE_LISTEN, and the Service exposes it), not the API's
+port that API clients can fill; and, as controls, that modq-worker refuses a config with a
+misspelt key and that the probe check notices probes moved back to the API's port.
 
 Usage: test_helm_config.py CHART_DIR MODQ_WORKER SOURCE_DIR
 """
@@ -197,7 +200,8 @@ def unknown_keys(config, example):
 
 def pod_env(values):
     """The MODQ_* environment deployment.yaml sets for these values."""
-    env = {"MODQ_HTTP_LISTEN": "0.0.0.0:8080", "MODQ_WORKER_ID": POD}
+    env = {"MODQ_HTTP_LISTEN": "0.0.0.0:8080", "MODQ_HTTP_PROBE_LISTEN": "0.0.0.0:8081",
+           "MODQ_WORKER_ID": POD}
     if values["kafka"]["staticMembership"]:
         env["MODQ_CONSUMER_GROUP_INSTANCE_ID"] = POD
     for var, ref, sub in (("MODQ_JWT_HS256_SECRET_FILE", values["jwt"]["hs256Secret"], "jwt-hs256"),
@@ -231,6 +235,8 @@ EXPECT = [  # (values path, effective configuration path)
     ("media.displaySize", "media.display_size"),
     ("media.format", "media.format"),
     ("media.quality", "media.quality"),
+    ("media.deadlineMs", "media.deadline_ms"),
+    ("media.maxJpegScans", "media.max_jpeg_scans"),
     ("sandbox.enabled", "sandbox.enabled"),
     ("sandbox.memoryMb", "sandbox.memory_mb"),
     ("sandbox.timeoutMs", "sandbox.timeout_ms"),
@@ -241,6 +247,9 @@ EXPECT = [  # (values path, effective configuration path)
     ("fetch.timeoutMs", "fetch.timeout_ms"),
     ("http.leaseSeconds", "http.lease_seconds"),
     ("http.threads", "http.threads"),
+    ("http.maxConnections", "http.max_connections"),
+    ("http.perIpConnections", "http.per_ip_connections"),
+    ("http.requestTimeoutSeconds", "http.request_timeout_seconds"),
     ("http.qaSampleRate", "http.qa_sample_rate"),
     ("jwt.issuer", "jwt.issuer"),
     ("jwt.audience", "jwt.audience"),
@@ -307,7 +316,8 @@ def check_variant(name, values, helpers, example, worker, source, tmp):
     policy = "/etc/modq/policy.yaml" if values["policy"]["content"] else \
         "/usr/share/modq/default.yaml"
     checks = [("worker.policy", root + policy), ("worker.id", POD), ("worker.demo", False),
-              ("http.listen", "0.0.0.0:8080"), ("http.static_dir", root + "/usr/share/modq/web"),
+              ("http.listen", "0.0.0.0:8080"), ("http.probe_listen", "0.0.0.0:8081"),
+              ("http.static_dir", root + "/usr/share/modq/web"),
               ("consumer.group_instance_id",
                POD if values["kafka"]["staticMembership"] else ""),
               ("fetch.file_root", "")]
@@ -325,6 +335,26 @@ def check_variant(name, values, helpers, example, worker, source, tmp):
     return problems
 
 
+def probe_wiring(deployment, service, servicemonitor):
+    """Problems with where the probes and the scrape go (texts of the three templates)."""
+    problems = []
+    ports = dict(re.findall(r"- name: (\w+)\n\s+containerPort: (\d+)", deployment))
+    env = dict(re.findall(r'- name: (MODQ_HTTP_\w*LISTEN)\n\s+value: "([^"]*)"', deployment))
+    for var, name in (("MODQ_HTTP_LISTEN", "http"), ("MODQ_HTTP_PROBE_LISTEN", "probe")):
+        if env.get(var, "").rpartition(":")[2] != ports.get(name):
+            problems.append(f"{var}={env.get(var)!r} but container port {name} is "
+                            f"{ports.get(name)!r}")
+    for probe, path in (("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")):
+        m = re.search(probe + r":\n\s+httpGet:\n\s+path: (\S+)\n\s+port: (\S+)", deployment)
+        if not m or m.groups() != (path, "probe"):
+            problems.append(f"{probe} is {m.groups() if m else None}, want ({path!r}, 'probe')")
+    if not re.search(r"- name: probe\n\s+port: \d+\n\s+targetPort: probe", service):
+        problems.append("the Service exposes no probe port")
+    if not re.search(r"- port: probe\n\s+path: /metrics", servicemonitor):
+        problems.append("the ServiceMonitor does not scrape /metrics on the probe port")
+    return problems
+
+
 def main():
     chart, worker, source = sys.argv[1:4]
     with open(os.path.join(chart, "templates", "_helpers.tpl")) as f:
@@ -338,12 +368,27 @@ def main():
     failed = 0
 
     # Every MODQ_* variable of the Deployment must be one this test sets (and so checks).
-    known = {"MODQ_HTTP_LISTEN", "MODQ_WORKER_ID", "MODQ_CONSUMER_GROUP_INSTANCE_ID",
+    known = {"MODQ_HTTP_LISTEN", "MODQ_HTTP_PROBE_LISTEN", "MODQ_WORKER_ID", "MODQ_CONSUMER_GROUP_INSTANCE_ID",
              "MODQ_JWT_HS256_SECRET_FILE", "MODQ_JWT_JWKS_FILE", "MODQ_KAFKA_SASL_PASSWORD_FILE",
              "MODQ_KAFKA_SSL_CA_LOCATION"}
     in_template = set(re.findall(r"name: (MODQ_[A-Z0-9_]+)", deployment))
     if in_template != known:
         print(f"FAIL: deployment.yaml sets {sorted(in_template)}, this test knows {sorted(known)}")
+        failed += 1
+
+    with open(os.path.join(chart, "templates", "service.yaml")) as f:
+        service = f.read()
+    with open(os.path.join(chart, "templates", "servicemonitor.yaml")) as f:
+        servicemonitor = f.read()
+    problems = probe_wiring(deployment, service, servicemonitor)
+    print(("FAIL" if problems else "ok  ") + ": probes and scrape on the probe listener")
+    for p in problems:
+        print("      " + p)
+    failed += bool(problems)
+    # Control: probes moved back to the API's port are noticed.
+    moved = deployment.replace("port: probe", "port: http")
+    if len(probe_wiring(moved, service, servicemonitor)) != 2:
+        print("FAIL: control: the probe check missed probes on the API's port")
         failed += 1
 
     variants = {"values.yaml": defaults}

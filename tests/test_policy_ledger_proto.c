@@ -146,7 +146,8 @@ static void test_unpack_rejects_bytes_that_are_not_a_ledger(void **state)
 /* Packs a hand-made message whose one flaw is set by mutate, and expects it refused. */
 typedef void (*mutator)(Modq__V1__Ledger *m, Modq__V1__LedgerSegment *s);
 
-static void expect_rejected(mutator mutate, const char *contains)
+/* Packs a valid message, changed by mutate (may be NULL), into buf (512 bytes); its length. */
+static size_t pack_case(mutator mutate, uint8_t *buf)
 {
     Modq__V1__Ledger m;
     Modq__V1__LedgerSegment seg, *segp = &seg;
@@ -169,8 +170,14 @@ static void expect_rejected(mutator mutate, const char *contains)
     if (mutate != NULL) {
         mutate(&m, &seg);
     }
+    assert_true(modq__v1__ledger__get_packed_size(&m) <= 512);
+    return modq__v1__ledger__pack(&m, buf);
+}
+
+static void expect_rejected(mutator mutate, const char *contains)
+{
     uint8_t buf[512];
-    size_t len = modq__v1__ledger__pack(&m, buf);
+    size_t len = pack_case(mutate, buf);
     modq_ledger *l = NULL;
     char err[256] = "";
     modq_policy_result r = modq_ledger_unpack(buf, len, &l, err, sizeof err);
@@ -293,9 +300,81 @@ static void item_open_without_shift(Modq__V1__Ledger *m, Modq__V1__LedgerSegment
     m->shift_start_ms = -1;
 }
 
+/* A message without a shift list (an older writer's) stands for its open shift; a floor after
+ * that shift's start was accepted, packed with the shift as a list, then refused by the next
+ * unpack: the person's history was dropped at the restart after. */
+static void legacy_floor_after_open_shift(Modq__V1__Ledger *m, Modq__V1__LedgerSegment *s)
+{
+    (void)s;
+    m->shift_floor_ms = m->shift_start_ms + 1;
+}
+
+static char not_utf8_id[] = "a\xff", overlong_cat[] = "h\xc0\xaf", surrogate_cat[] = "\xed\xa0\x80";
+static void id_not_utf8(Modq__V1__Ledger *m, Modq__V1__LedgerSegment *s)
+{
+    (void)s;
+    m->associate_id = not_utf8_id;
+}
+static void category_overlong(Modq__V1__Ledger *m, Modq__V1__LedgerSegment *s)
+{
+    (void)m;
+    s->category = overlong_cat;
+}
+static void category_surrogate(Modq__V1__Ledger *m, Modq__V1__LedgerSegment *s)
+{
+    (void)m;
+    s->category = surrogate_cat;
+}
+
+/* A NUL inside a string exists only on the wire: protobuf-c's C string stopped at it, so
+ * associate "a\0" + "1" was loaded as the ledger of "a" (someone else's) and packed as that. */
+static void expect_rejected_on_the_wire(const char *from, const char *to, const char *contains)
+{
+    uint8_t buf[512];
+    size_t len = pack_case(NULL, buf), n = strlen(from);
+    uint8_t *at = NULL;
+    for (size_t i = 0; i + n <= len && at == NULL; i++) {
+        at = memcmp(buf + i, from, n) == 0 ? buf + i : NULL;
+    }
+    assert_non_null(at);
+    memcpy(at, to, n);
+    modq_ledger *l = NULL;
+    char err[256] = "";
+    assert_int_equal(modq_ledger_unpack(buf, len, &l, err, sizeof err), MODQ_POLICY_ERR_DECODE);
+    assert_null(l);
+    assert_non_null(strstr(err, contains));
+}
+
+static char utf8_id[] = "jos\xc3\xa9-\xe6\x97\xa5-\xf0\x9f\x98\x80", utf8_cat[] = "caf\xc3\xa9";
+static void valid_utf8(Modq__V1__Ledger *m, Modq__V1__LedgerSegment *s)
+{
+    m->associate_id = utf8_id;
+    s->category = utf8_cat;
+}
+
+static void test_unpack_rejects_strings_that_are_not_utf8_or_hold_a_nul(void **state)
+{
+    (void)state;
+    uint8_t buf[512];
+    size_t len = pack_case(valid_utf8, buf);
+    modq_ledger *l = NULL;
+    char err[256] = "";
+    assert_int_equal(modq_ledger_unpack(buf, len, &l, err, sizeof err), MODQ_POLICY_OK);
+    assert_string_equal(modq_ledger_associate(l), utf8_id);
+    modq_ledger_free(round_trip(l));
+    modq_ledger_free(l);
+
+    expect_rejected_on_the_wire("a1", "a\0", "NUL");
+    expect_rejected_on_the_wire("hate", "ha\0e", "NUL");
+    expect_rejected(id_not_utf8, "associate_id is not UTF-8");
+    expect_rejected(category_overlong, "segment 0: category is not UTF-8");
+    expect_rejected(category_surrogate, "segment 0: category is not UTF-8");
+}
+
 static void test_unpack_rejects_each_inconsistency(void **state)
 {
     (void)state;
+    expect_rejected(legacy_floor_after_open_shift, "shift floor");
     expect_rejected(negative_times, "out of order");
     expect_rejected(negative_last_ms, "last_ms");
     expect_rejected(last_ms_past_the_range, "last_ms");
@@ -350,6 +429,29 @@ static void test_round_trip_keeps_shifts_and_the_rest_after_a_shift(void **state
     modq_policy_free(p);
 }
 
+/* The same message with a floor at or before its open shift's start survives its own pack. */
+static void test_a_message_without_a_shift_list_survives_its_own_pack(void **state)
+{
+    (void)state;
+    Modq__V1__Ledger m;
+    char id[] = "a1";
+    modq__v1__ledger__init(&m);
+    m.format_version = 1;
+    m.associate_id = id;
+    m.shift_start_ms = T0;
+    m.shift_floor_ms = T0;
+    m.last_ms = T0 + 1000;
+    uint8_t buf[128];
+    size_t len = modq__v1__ledger__pack(&m, buf);
+    modq_ledger *l = NULL;
+    char err[256] = "";
+    assert_int_equal(modq_ledger_unpack(buf, len, &l, err, sizeof err), MODQ_POLICY_OK);
+    modq_ledger *back = round_trip(l);
+    assert_int_equal(modq_ledger_shift_start(back), T0);
+    modq_ledger_free(back);
+    modq_ledger_free(l);
+}
+
 /* After old segments age out the category table is renumbered; each segment keeps its name. */
 static void test_pack_keeps_each_segments_category_after_the_table_is_compacted(void **state)
 {
@@ -386,6 +488,8 @@ int main(void)
         cmocka_unit_test(test_pack_keeps_each_segments_category_after_the_table_is_compacted),
         cmocka_unit_test(test_unpack_rejects_bytes_that_are_not_a_ledger),
         cmocka_unit_test(test_unpack_rejects_each_inconsistency),
+        cmocka_unit_test(test_unpack_rejects_strings_that_are_not_utf8_or_hold_a_nul),
+        cmocka_unit_test(test_a_message_without_a_shift_list_survives_its_own_pack),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,8 +2,8 @@
  * test_worker_api_people.c: the review API's routes about a person (worker/api_people.c) and its
  * routing (worker/api.c), through a real HTTP server: breaks (start, the 423 while on one, 409 on
  * a repeat, end), support (202, a wellbeing event, a lead's acknowledgement), me, team (leads
- * only), the probes and
- * /metrics without a token, 404 and 405 with Allow, HEAD, and the 413 of an oversized body.
+ * only), the probes and /metrics without a token (and alone on the probe listener), 404 and 405
+ * with Allow, HEAD, and the 413 of an oversized body.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -77,6 +77,13 @@ static void test_support_is_202_a_wellbeing_event_and_a_lead_takes_it_up(void **
     at_expect(f, "POST", "/v1/support", tok, "{\"message\": 12}", 400, "bad_request");
     at_expect(f, "POST", "/v1/support", tok, "{\"message\": \"x\", \"message\": \"y\"}", 400,
               "bad_request");
+    /* Only text reaches the lead: no line breaks or other control characters (C0, DEL, C1). */
+    at_expect(f, "POST", "/v1/support", tok, "{\"message\": \"one\\ntwo\"}", 400, "bad_request");
+    at_expect(f, "POST", "/v1/support", tok, "{\"message\": \"a\\u0085b\"}", 400, "bad_request");
+    at_expect(f, "POST", "/v1/support", tok, "{\"message\": \"a\\u007fb\"}", 400, "bad_request");
+    pthread_mutex_lock(&f->sink.lock);
+    assert_int_equal(f->sink.nwellbeing, before);
+    pthread_mutex_unlock(&f->sink.lock);
     assert_int_equal(
         at_request(f, "POST", "/v1/support", tok, "{\"message\": \"that one stayed with me\"}", &r),
         202);
@@ -103,6 +110,8 @@ static void test_support_is_202_a_wellbeing_event_and_a_lead_takes_it_up(void **
     }
     assert_true(i < json_array_size(people));
     assert_int_equal(json_integer_value(json_object_get(me, "support_requested_ms")), AT_T0);
+    assert_string_equal(json_string_value(json_object_get(me, "support_message")),
+                        "that one stayed with me");
     json_decref(js);
     at_resp_free(&r);
 
@@ -126,8 +135,10 @@ static void test_support_is_202_a_wellbeing_event_and_a_lead_takes_it_up(void **
     js = at_json(&r);
     json_array_foreach(json_object_get(js, "associates"), i, me)
     {
-        if (strcmp(json_string_value(json_object_get(me, "associate")), "a1") == 0)
+        if (strcmp(json_string_value(json_object_get(me, "associate")), "a1") == 0) {
             assert_int_equal(json_integer_value(json_object_get(me, "support_requested_ms")), 0);
+            assert_string_equal(json_string_value(json_object_get(me, "support_message")), "");
+        }
     }
     json_decref(js);
     at_resp_free(&r);
@@ -188,6 +199,50 @@ static void test_probes_need_no_token(void **state)
     at_expect(f, "GET", "/readyz", NULL, NULL, 503, NULL);
     atomic_store(&f->healthy, true);
     at_expect(f, "GET", "/healthz", NULL, NULL, 200, NULL);
+}
+
+/* The probe listener's handler: the three token-free routes, and nothing a reviewer uses (404,
+ * not 401, even with a valid token: the route is not there at all). */
+static void test_probe_listener_serves_the_probes_only(void **state)
+{
+    at_fixture *f = *state;
+    char *tok = at_token(f, "a1", "associate"), auth[9000];
+    static const char *const absent[] = {"/",      "/index.html", "/static/app.js",     "/v1/next",
+                                         "/v1/me", "/v1/team",    "/v1/items/t-1/media"};
+    modq_http_opts ho = {.host = "127.0.0.1",
+                         .port = 0,
+                         .threads = 1,
+                         .handler = modq_api_handle_probe,
+                         .handler_arg = f->srv.api,
+                         .metrics = f->metrics};
+    at_server probe = {.api = f->srv.api};
+    char err[256];
+    at_resp r;
+
+    assert_int_equal(modq_http_new(&ho, &probe.http, err, sizeof(err)), MODQ_HTTP_OK);
+    probe.port = modq_http_port(probe.http);
+    assert_int_equal(at_request_on(&probe, "GET", "/healthz", NULL, NULL, 0, &r), 200);
+    assert_string_equal(r.body, "ok\n");
+    at_resp_free(&r);
+    assert_int_equal(at_request_on(&probe, "GET", "/readyz", NULL, NULL, 0, &r), 200);
+    at_resp_free(&r);
+    atomic_store(&f->healthy, false);
+    assert_int_equal(at_request_on(&probe, "GET", "/healthz", NULL, NULL, 0, &r), 503);
+    at_resp_free(&r);
+    atomic_store(&f->healthy, true);
+    assert_int_equal(at_request_on(&probe, "GET", "/metrics", NULL, NULL, 0, &r), 200);
+    assert_non_null(strstr(r.body, "modq_http_requests_total"));
+    at_resp_free(&r);
+    snprintf(auth, sizeof(auth), "Bearer %s", tok);
+    for (size_t i = 0; i < sizeof(absent) / sizeof(absent[0]); i++) {
+        assert_int_equal(at_request_on(&probe, "GET", absent[i], auth, NULL, 0, &r), 404);
+        at_resp_free(&r);
+    }
+    /* The same token on the API's own server is served there. */
+    assert_int_equal(at_request(f, "GET", "/v1/me", tok, NULL, &r), 200);
+    at_resp_free(&r);
+    modq_http_free(probe.http);
+    free(tok);
 }
 
 static void test_metrics_render_after_a_refresh(void **state)
@@ -298,6 +353,7 @@ int main(void)
         T(test_support_is_202_a_wellbeing_event_and_a_lead_takes_it_up),
         T(test_me_and_team),
         T(test_probes_need_no_token),
+        T(test_probe_listener_serves_the_probes_only),
         T(test_metrics_render_after_a_refresh),
         T(test_unknown_routes_are_404_and_wrong_methods_405),
         T(test_oversized_body_is_413),

@@ -66,7 +66,7 @@ static void test_defaults_without_file_or_environment(void **state)
                     0 ||
                 strstr(modq_config_sandbox_helper(c), "/modq-media-sandbox") != NULL);
     assert_int_equal(modq_config_sandbox_memory_bytes(c), INT64_C(1024) << 20);
-    assert_int_equal(modq_config_sandbox_timeout_ms(c), 20000);
+    assert_int_equal(modq_config_sandbox_timeout_ms(c), 45000);
     assert_int_equal(modq_config_sandbox_cpu_seconds(c), 20);
     assert_int_equal(modq_config_sandbox_max_items(c), 500);
     assert_string_equal(modq_config_fetch_file_root(c), "");
@@ -77,6 +77,13 @@ static void test_defaults_without_file_or_environment(void **state)
     assert_string_equal(modq_config_http_listen(c), "127.0.0.1:8080");
     assert_string_equal(modq_config_http_host(c), "127.0.0.1");
     assert_int_equal(modq_config_http_port(c), 8080);
+    /* The probes' listener: http.listen's host, any free port. */
+    assert_string_equal(modq_config_http_probe_listen(c), "127.0.0.1:0");
+    assert_string_equal(modq_config_http_probe_host(c), "127.0.0.1");
+    assert_int_equal(modq_config_http_probe_port(c), 0);
+    assert_int_equal(modq_config_http_max_connections(c), 1024);
+    assert_int_equal(modq_config_http_per_ip_connections(c), 256);
+    assert_int_equal(modq_config_http_request_timeout_seconds(c), 20);
     assert_int_equal(modq_config_http_lease_seconds(c), 600);
     assert_true(modq_config_http_qa_sample_rate(c) == 0.05);
     assert_string_equal(modq_config_jwt_hs256_secret_file(c), "");
@@ -441,6 +448,9 @@ static void test_environment_overrides_scalars_and_lists(void **state)
     assert_true(modq_config_worker_demo(c));
     assert_string_equal(modq_config_http_host(c), "::");
     assert_int_equal(modq_config_http_port(c), 9090);
+    /* The probes follow http.listen's host when not given. */
+    assert_string_equal(modq_config_http_probe_listen(c), "[::]:0");
+    assert_string_equal(modq_config_http_probe_host(c), "::");
     modq_config_free(c);
 
     char *typo[] = {"MODQ_MEDIA_MAX_PIXEL=5", NULL};
@@ -522,7 +532,8 @@ static void test_media_settings_apply_to_blur_options(void **state)
     (void)state;
     char err[256];
     modq_config *c = NULL;
-    assert_int_equal(load_text("media:\n  max_pixels: 2147483648\n  format: jpeg\n  quality: 9\n",
+    assert_int_equal(load_text("media:\n  max_pixels: 2147483648\n  format: jpeg\n  quality: 9\n"
+                               "  deadline_ms: 2500\n  max_jpeg_scans: 20\n",
                                NULL, &c, err, sizeof err),
                      MODQ_CONFIG_OK);
     modq_media_opts *o = modq_opts_new();
@@ -532,6 +543,8 @@ static void test_media_settings_apply_to_blur_options(void **state)
     assert_int_equal(modq_opts_get(o, MODQ_OPT_FORMAT), MODQ_FORMAT_JPEG);
     assert_int_equal(modq_opts_get(o, MODQ_OPT_QUALITY), 9);
     assert_int_equal(modq_opts_get(o, MODQ_OPT_MAX_SIDE), 20000);
+    assert_int_equal(modq_opts_get(o, MODQ_OPT_DEADLINE_MS), 2500);
+    assert_int_equal(modq_opts_get(o, MODQ_OPT_MAX_JPEG_SCANS), 20);
     modq_opts_free(o);
     modq_config_free(c);
 }

@@ -3,7 +3,8 @@
  * worker/desk_review.c) with the real policy engine and real prepared items: which item next()
  * hands out and to whom, queues a person may not take, lease expiry to the millisecond, hand-backs,
  * the size cap, revoked partitions, tickets decided elsewhere, the pause while Kafka confirms
- * nothing, and that every item opens at the heaviest blur.
+ * nothing, that every item opens at the heaviest blur, and that an item whose answer cannot be
+ * built is set aside without a lease.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -402,6 +403,51 @@ static void test_paused_desk_hands_out_nothing_new_but_keeps_what_is_leased(void
     assert_string_equal(id, "h2");
 }
 
+/* An item whose answer cannot be built (its caption is not UTF-8: it got past preparation) is
+ * never leased: next serves the others, and nobody's lease, ledger or audit shows it. */
+static void test_an_item_whose_answer_cannot_be_built_is_never_leased(void **state)
+{
+    dfx *f = *state;
+    modq_desk_who a = dt_who("a1", "t1", ROLE_A), b = dt_who("b1", "t1", ROLE_A);
+    modq_desk_ref ref = {.topic = "t.hate", .partition = 0, .offset = 7}, held;
+    modq_prepared *p = dt_prepare(f, "poison", "hate", 9, T0 - 1000, 1, NULL);
+    modq_desk_counts c;
+    char id[160];
+
+    assert_non_null(p);
+    assert_int_equal(p->kind, MODQ_PREPARED_REVIEW);
+    free(p->ticket->text);
+    p->ticket->text = strdup("caption \xff");
+    assert_int_equal(modq_desk_add(f->desk, p, &ref, T0), MODQ_DESK_OK);
+    assert_int_equal(dt_add(f, "good", "hate", 1, T0), MODQ_DESK_OK);
+
+    /* The poisoned item ranks first; the good one is served all the same. */
+    assert_int_equal(dt_next(f, &a, NULL, T0, id, NULL), MODQ_DESK_OK);
+    assert_string_equal(id, "good");
+    assert_int_equal(dt_next(f, &b, NULL, T0 + 1, id, NULL), MODQ_DESK_OK);
+    assert_string_equal(id, "");
+    assert_int_equal(dt_next(f, &b, "hate", T0 + 2, id, NULL), MODQ_DESK_OK);
+    assert_string_equal(id, "");
+    modq_desk_get_counts(f->desk, &c);
+    assert_int_equal(c.leased, 1);
+    assert_int_equal(c.waiting, 0);
+    assert_int_equal(c.unservable, 1);
+    assert_int_equal(modq_desk_waiting(f->desk, (size_t)modq_policy_queue_find(f->policy, "hate")),
+                     0);
+    assert_int_equal(rec_audit_count(&f->rec, "poison", AU(LEASED)), 0);
+    assert_int_equal(rec_audit_count(&f->rec, "poison", AU(SHOWN)), 0);
+    assert_int_equal(rec_wellbeing_count(&f->rec, "b1", WB(SHIFT_STARTED)), 0);
+    /* Still held, its offset not completed: a redelivery meets preparation, which refuses it. */
+    assert_int_equal(modq_desk_holds(f->desk, "poison", &held), 1);
+    assert_int_equal(held.offset, 7);
+    /* Nobody was stuck with it: a1 decides, and the desk goes on. */
+    assert_int_equal(modq_desk_decide(f->desk, &a, "good", "remove", NULL, 0, NULL, T0 + 3, NULL),
+                     MODQ_DESK_OK);
+    assert_int_equal(dt_add(f, "next", "hate", 1, T0), MODQ_DESK_OK);
+    assert_int_equal(dt_next(f, &b, NULL, T0 + 4, id, NULL), MODQ_DESK_OK);
+    assert_string_equal(id, "next");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -434,6 +480,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_paused_desk_hands_out_nothing_new_but_keeps_what_is_leased, dfx_setup,
             dfx_teardown),
+        cmocka_unit_test_setup_teardown(test_an_item_whose_answer_cannot_be_built_is_never_leased,
+                                        dfx_setup, dfx_teardown),
     };
     return cmocka_run_group_tests(tests, dfx_group_setup, dfx_group_teardown);
 }

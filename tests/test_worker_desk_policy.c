@@ -2,7 +2,8 @@
  * test_worker_desk_policy.c: the desk under the wellbeing policy (worker/desk_person.c,
  * worker/desk_json.c): a break due after continuous review, the cooldown after a severe item,
  * cap warnings sent once per crossing, breaks, ledgers restored from what the sink published, the
- * lead's team view, support requests, and a clock that steps back.
+ * lead's team view, support requests and what their messages may hold, and a clock that steps
+ * back.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -279,6 +280,8 @@ static void test_team_view_is_for_leads_and_shows_near_cap_and_support(void **st
             assert_true(json_is_false(json_object_get(m, "near_cap")));
             assert_int_equal(json_integer_value(json_object_get(m, "support_requested_ms")),
                              T0 + MIN(2));
+            assert_int_equal(strlen(json_string_value(json_object_get(m, "support_message"))),
+                             MODQ_DESK_MAX_NOTE);
             assert_true(json_is_null(json_object_get(m, "current_item")));
             assert_int_equal(json_integer_value(json_object_get(m, "last_seen_ms")), T0 + MIN(2));
         }
@@ -313,11 +316,104 @@ static void test_team_view_is_for_leads_and_shows_near_cap_and_support(void **st
     assert_int_equal(modq_desk_team(f->desk, &l, T0 + MIN(14), &team), MODQ_DESK_OK);
     json_array_foreach(json_object_get(team, "associates"), i, m)
     {
-        if (strcmp(json_string_value(json_object_get(m, "associate")), "b1") == 0)
+        if (strcmp(json_string_value(json_object_get(m, "associate")), "b1") == 0) {
             assert_int_equal(json_integer_value(json_object_get(m, "support_requested_ms")), 0);
+            assert_string_equal(json_string_value(json_object_get(m, "support_message")), "");
+        }
     }
     json_decref(team);
     free(msg);
+}
+
+/* The team view's member for who (borrowed from team), or NULL. */
+static json_t *team_member(json_t *team, const char *who)
+{
+    size_t i;
+    json_t *m;
+    json_array_foreach(json_object_get(team, "associates"), i, m)
+    {
+        if (strcmp(json_string_value(json_object_get(m, "associate")), who) == 0)
+            return m;
+    }
+    return NULL;
+}
+
+/* What a support request says reaches the team's lead as it was typed, and only text: strict
+ * UTF-8 without control characters, or the request is refused whole (nothing half-sent). */
+static void test_support_message_reaches_the_lead_as_text_only(void **state)
+{
+    dfx *f = *state;
+    modq_desk_who b = dt_who("b1", "t1", ROLE_A), l = dt_who("l1", "t1", ROLE_L);
+    static const char *const bad[] = {
+        "line one\nline two",
+        "tab\there",
+        "bell\a",
+        "del\x7f",
+        "next line \xc2\x85 (C1)",
+        "overlong \xc0\xaf",
+        "surrogate \xed\xa0\x80",
+        "past U+10FFFF \xf4\x90\x80\x80",
+        "cut \xe2\x82",
+        "stray \x80 continuation",
+        "\xff",
+    };
+    const char *said = "Ça m'a marqué — 😔 صعب";
+    char cut[MODQ_DESK_MAX_NOTE + 8];
+    Modq__V1__WellbeingEvent *e;
+    json_t *team = NULL;
+
+    dfx_desk(f, MIN(60), 0.0, 8);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(modq_desk_support(f->desk, &b, bad[i], T0), MODQ_DESK_ERR_INVALID_ARG);
+        assert_false(modq_desk_text_ok(bad[i], strlen(bad[i])));
+    }
+    assert_int_equal(rec_wellbeing_count(&f->rec, "b1", WB(SUPPORT_REQUESTED)), 0);
+    assert_true(modq_desk_text_ok(said, strlen(said)));
+    assert_true(modq_desk_text_ok("", 0));
+    assert_false(modq_desk_text_ok(NULL, 0));
+    assert_false(modq_desk_text_ok("nul\0inside", 11));
+
+    assert_int_equal(modq_desk_support(f->desk, &b, said, T0 + 1000), MODQ_DESK_OK);
+    assert_non_null(e = rec_wellbeing_last(&f->rec, "b1", WB(SUPPORT_REQUESTED)));
+    assert_string_equal(e->message, said);
+    modq__v1__wellbeing_event__free_unpacked(e, NULL);
+    assert_int_equal(modq_desk_team(f->desk, &l, T0 + 2000, &team), MODQ_DESK_OK);
+    assert_string_equal(
+        json_string_value(json_object_get(team_member(team, "b1"), "support_message")), said);
+    json_decref(team);
+
+    /* A bare press moments later is the same request and keeps what it said; a new message is
+     * news for the leads, sent at once. */
+    assert_int_equal(modq_desk_support(f->desk, &b, NULL, T0 + 3000), MODQ_DESK_OK);
+    assert_int_equal(rec_wellbeing_count(&f->rec, "b1", WB(SUPPORT_REQUESTED)), 1);
+    assert_int_equal(modq_desk_team(f->desk, &l, T0 + 3000, &team), MODQ_DESK_OK);
+    assert_string_equal(
+        json_string_value(json_object_get(team_member(team, "b1"), "support_message")), said);
+    json_decref(team);
+    assert_int_equal(modq_desk_support(f->desk, &b, "please call me", T0 + 4000), MODQ_DESK_OK);
+    assert_int_equal(rec_wellbeing_count(&f->rec, "b1", WB(SUPPORT_REQUESTED)), 2);
+    assert_int_equal(modq_desk_team(f->desk, &l, T0 + 4000, &team), MODQ_DESK_OK);
+    assert_string_equal(
+        json_string_value(json_object_get(team_member(team, "b1"), "support_message")),
+        "please call me");
+    json_decref(team);
+
+    /* Taken up, it leaves the view; the next request starts without the old words. A message
+     * over the cap is cut before a character that would not fit whole. */
+    assert_int_equal(modq_desk_support_ack(f->desk, &l, "b1", T0 + 5000), MODQ_DESK_OK);
+    assert_int_equal(modq_desk_support(f->desk, &b, "", T0 + 6000), MODQ_DESK_OK);
+    assert_int_equal(modq_desk_team(f->desk, &l, T0 + 6000, &team), MODQ_DESK_OK);
+    assert_string_equal(
+        json_string_value(json_object_get(team_member(team, "b1"), "support_message")), "");
+    json_decref(team);
+    memset(cut, 'x', MODQ_DESK_MAX_NOTE - 1);
+    memcpy(cut + MODQ_DESK_MAX_NOTE - 1, "é!", sizeof("é!"));
+    assert_int_equal(modq_desk_support(f->desk, &b, cut, T0 + 7000), MODQ_DESK_OK);
+    assert_int_equal(modq_desk_team(f->desk, &l, T0 + 7000, &team), MODQ_DESK_OK);
+    assert_int_equal(
+        strlen(json_string_value(json_object_get(team_member(team, "b1"), "support_message"))),
+        MODQ_DESK_MAX_NOTE - 1);
+    json_decref(team);
 }
 
 static void test_shift_ends_at_the_hard_stop_and_after_a_night_away(void **state)
@@ -402,6 +498,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ledger_sent_to_the_sink_restores_into_a_fresh_desk,
                                         dfx_setup, dfx_teardown),
         cmocka_unit_test_setup_teardown(test_team_view_is_for_leads_and_shows_near_cap_and_support,
+                                        dfx_setup, dfx_teardown),
+        cmocka_unit_test_setup_teardown(test_support_message_reaches_the_lead_as_text_only,
                                         dfx_setup, dfx_teardown),
         cmocka_unit_test_setup_teardown(test_shift_ends_at_the_hard_stop_and_after_a_night_away,
                                         dfx_setup, dfx_teardown),

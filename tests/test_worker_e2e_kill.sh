@@ -15,9 +15,9 @@
 #   - the expected verdict/bank or dead-letter code, original bytes and key, source headers;
 #   - exactly 1,000 distinct ticket ids, none unknown;
 #   - the group's committed offsets reached the end of every queue partition.
-# Duplicates are expected here: the worker recognises a redelivered ticket whose decision it can
-# read back from the decisions topic, but a decision confirmed just before the kill, or any dead
-# letter, is published again. The random sleeps (and the tickets) come from a seed, printed
+# Duplicates are expected here: the worker recognises a redelivered ticket whose decision or dead
+# letter it can read back from the decisions and dead-letter topics, but one still in flight at
+# the kill may be published again. The random sleeps (and the tickets) come from a seed, printed
 # first; MODQ_TEST_SEED=N replays it (MODQ_TEST_KILL_PHASE_S sets the kill phase, default 60 s).
 # Usage: test_worker_e2e_kill.sh MODQ-DEVBROKER MODQ-WORKER MODQ-MEDIA
 set -euo pipefail

@@ -105,10 +105,12 @@ static bool parse_value(const void *value, size_t len, int *p, int *s)
     return true;
 }
 
-static void on_message(void *arg, const void *key, size_t key_len, const void *value,
-                       size_t value_len, int64_t ts)
+static void on_message(void *arg, const modq_follow_record *m)
 {
     rec *r = arg;
+    const void *key = m->key, *value = m->value;
+    size_t key_len = m->key_len, value_len = m->value_len;
+    int64_t ts = m->timestamp_ms;
     int p = 0, s = 0;
 
     pthread_mutex_lock(&r->lock);

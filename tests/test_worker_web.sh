@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # test_worker_web.sh: the review page (worker/web/) in a real browser against `modq-worker --demo`
 # with a short-limit policy (tests/data/worker/web/short-policy.yaml), driven by
-# tests/web/review.mjs (playwright-core and the system chromium). playwright-core is installed
-# with `npm ci` into BUILD/web-test (the only network use; skipped when the lock file has not
-# changed); screenshots go to BUILD/web-artifacts. Every wait is bounded; the worker is stopped
+# tests/web/review.mjs (playwright-core and the system chromium; axe-core checks each view
+# against WCAG 2.x A and AA, tests/web/checks.mjs). Both are installed with `npm ci` into
+# BUILD/web-test (the only network use; skipped when the lock file has not changed); screenshots
+# go to BUILD/web-artifacts. Every wait is bounded; the worker is stopped
 # at exit and its stderr tail printed on failure.
 # The demo prints associate and lead tokens and its token secret file. For the QA tab and a
 # two-role person, this script mints more with `modq-worker token` and that file, with the demo's
@@ -51,15 +52,15 @@ fail() {
 command -v node >/dev/null || fail "node is missing: it is installed by scripts/install-deps (apt package nodejs)"
 command -v npm >/dev/null || fail "npm is missing: it is installed by scripts/install-deps (apt package npm)"
 
-# playwright-core, pinned by tests/web/package-lock.json, installed beside the build.
+# playwright-core and axe-core, pinned by tests/web/package-lock.json, installed beside the build.
 mkdir -p "$webtest" "$artifacts"
 rm -f "$artifacts"/*.png
-cp "$here/web/package.json" "$here/web/package-lock.json" "$here/web/review.mjs" "$webtest/"
+cp "$here/web/package.json" "$here/web/package-lock.json" "$here/web/"*.mjs "$webtest/"
 lock_sum=$(sha256sum "$here/web/package-lock.json" | cut -d' ' -f1)
 if [ ! -d "$webtest/node_modules/playwright-core" ] ||
     [ "$(cat "$webtest/.installed" 2>/dev/null)" != "$lock_sum" ]; then
     timeout 300 npm ci --prefix "$webtest" --no-audit --no-fund --loglevel=error ||
-        fail "npm ci of playwright-core failed (network?)"
+        fail "npm ci of the browser test's packages failed (network?)"
     echo "$lock_sum" >"$webtest/.installed"
 fi
 

@@ -3,6 +3,7 @@
 set(MODQ_WORKER_TESTS
   api
   api_auth
+  api_ids
   api_people
   banks
   config
@@ -19,6 +20,7 @@ set(MODQ_WORKER_TESTS
   follow
   http
   http_static
+  http_slow
   jwt
   log
   metrics
@@ -27,9 +29,11 @@ set(MODQ_WORKER_TESTS
   offsets_random
   pool
   prepare
+  prepare_fields
   publish
   publish_failures
   run
+  run_dead
   run_pause
   run_sandbox)
 foreach(t ${MODQ_WORKER_TESTS})
@@ -54,6 +58,17 @@ modq_add_script_test(test_worker_drain
           $<TARGET_FILE:modq-devbroker> $<TARGET_FILE:modq-media>
   TIMEOUT 300)
 set_tests_properties(test_worker_demo test_worker_drain PROPERTIES RUN_SERIAL TRUE)
+
+# A bounded slowloris over loopback against the demo (issue 12): the probes keep answering on
+# their own listener, one address is held to its share, and the request deadline closes the
+# trickling connections. About 15 s; at most 120 connections, only to 127.0.0.1.
+modq_add_script_test(test_worker_slowloris
+  COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_worker_slowloris.py
+          $<TARGET_FILE:modq-worker> ${CMAKE_SOURCE_DIR}
+  TIMEOUT 120)
+# Its timings (a probe within 1 s, a close within 1.5 s of the deadline) are not a loaded
+# machine's to stretch.
+set_tests_properties(test_worker_slowloris PROPERTIES RUN_SERIAL TRUE)
 
 # The review page in a real browser (Debian chromium, playwright-core from npm) against the demo
 # with a short-limit policy; screenshots land in BUILD/web-artifacts.

@@ -446,9 +446,12 @@ static int hexval(char ch)
     return -1;
 }
 
-/* Decodes the raw segment s (n bytes) into out (MODQ_API_MAX_ID + 1 bytes). Ticket ids are
- * printable ASCII, so anything else (a decoded '/', a control byte, a space) names no item and is
- * refused before it can reach the desk or a log line. */
+/*
+ * Decodes the raw id s (n bytes, as sent: http.c routes on the path before libmicrohttpd's own
+ * decoding, so each %XX is decoded exactly once) into out (MODQ_API_MAX_ID + 1 bytes) and judges
+ * it by the ticket id rule ingest applies (modq_text_ticket_id): anything else names no item and
+ * is refused before it can reach the desk or a log line. A '/' may come as %2F or as itself.
+ */
 static bool decode_id(const char *s, size_t n, char *out)
 {
     size_t k = 0;
@@ -463,15 +466,17 @@ static bool decode_id(const char *s, size_t n, char *out)
             ch = hi << 4 | lo;
             i += 2;
         }
-        if (ch < 0x21 || ch > 0x7e || ch == '/' || k >= MODQ_API_MAX_ID)
+        if (k >= MODQ_API_MAX_ID)
             return false;
         out[k++] = (char)ch;
     }
     out[k] = '\0';
-    return k > 0;
+    /* The length, not strlen: a decoded NUL must not cut the id short. */
+    return modq_text_ticket_id(out, k);
 }
 
-/* The route for path, or NULL; fills c->id for item routes. */
+/* The route for path, or NULL; fills c->id for item routes. Item routes are
+ * /v1/items/{id}/{action}: no action holds a '/', so the id is everything up to the last one. */
 static const route *find_route(modq_api_call *c, const char *path)
 {
     const char *seg, *slash;
@@ -482,7 +487,7 @@ static const route *find_route(modq_api_call *c, const char *path)
     if (strncmp(path, ITEMS_PREFIX, sizeof(ITEMS_PREFIX) - 1) != 0)
         return NULL;
     seg = path + sizeof(ITEMS_PREFIX) - 1;
-    if (!(slash = strchr(seg, '/')) || !decode_id(seg, (size_t)(slash - seg), c->id))
+    if (!(slash = strrchr(seg, '/')) || !decode_id(seg, (size_t)(slash - seg), c->id))
         return NULL;
     for (size_t i = 0; i < sizeof(item_routes) / sizeof(item_routes[0]); i++)
         if (strcmp(slash + 1, item_routes[i].path) == 0)
@@ -490,16 +495,17 @@ static const route *find_route(modq_api_call *c, const char *path)
     return NULL;
 }
 
-void modq_api_handle(void *arg, const modq_http_req *q, modq_http_resp *r)
+/* probes_only: the probe listener's routes alone (those that need no token). */
+static void handle(modq_api *a, const modq_http_req *q, modq_http_resp *r, bool probes_only)
 {
-    modq_api_call c = {.api = arg, .q = q, .r = r, .route = "other"};
+    modq_api_call c = {.api = a, .q = q, .r = r, .route = "other"};
     const char *method = modq_http_req_method(q);
     const char *path = modq_http_req_path(q);
     const route *rt;
     bool is_post;
 
     c.now_ms = c.api->clock(c.api->clock_arg);
-    if (!method || !path || !(rt = find_route(&c, path))) {
+    if (!method || !path || !(rt = find_route(&c, path)) || (probes_only && rt->auth)) {
         modq_api_error(&c, 404, "not_found", "No such route.", NULL);
         return;
     }
@@ -516,4 +522,14 @@ void modq_api_handle(void *arg, const modq_http_req *q, modq_http_resp *r)
     if (rt->auth && !authenticate(&c))
         return;
     rt->fn(&c);
+}
+
+void modq_api_handle(void *arg, const modq_http_req *q, modq_http_resp *r)
+{
+    handle(arg, q, r, false);
+}
+
+void modq_api_handle_probe(void *arg, const modq_http_req *q, modq_http_resp *r)
+{
+    handle(arg, q, r, true);
 }

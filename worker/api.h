@@ -62,5 +62,8 @@ void modq_api_free(modq_api *a);
 
 /* The modq_http_handler; arg is the modq_api. */
 void modq_api_handle(void *arg, const modq_http_req *q, modq_http_resp *r);
+/* The probe listener's handler: /healthz, /readyz and /metrics as above, 404 for every other
+ * path, so that nothing reviewers use is served there. */
+void modq_api_handle_probe(void *arg, const modq_http_req *q, modq_http_resp *r);
 
 #endif

@@ -7,13 +7,14 @@
 #define MODQ_WORKER_API_IMPL_H
 
 #include "api.h"
+#include "text.h"
 
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define MODQ_API_MAX_ID 128 /* bytes of a decoded {id}: ticket ids are at most this long */
+#define MODQ_API_MAX_ID MODQ_TEXT_TICKET_ID_MAX /* bytes of a decoded {id} */
 
 struct modq_api {
     modq_desk *desk;

@@ -4,6 +4,8 @@
  */
 #include "api_impl.h"
 
+#include <string.h>
+
 /* Answers a Status-bearing desk call: status (taken) on OK, the mapped error otherwise. */
 static void status_answer(modq_api_call *c, modq_desk_result rc, json_t *status)
 {
@@ -65,6 +67,15 @@ void modq_api_support(modq_api_call *c)
     if (!modq_api_body(c, true, &body) ||
         !modq_api_string(c, body, "message", MODQ_DESK_MAX_NOTE, &message))
         goto out;
+    /* The lead reads it as typed: line breaks and other control characters would let one
+     * message pose as several lines of the team view or of a tool showing the event. */
+    if (message && !modq_desk_text_ok(message, strlen(message))) {
+        modq_api_error(c, 400, "bad_request",
+                       "\"message\" must be text without control characters (no line breaks "
+                       "or tabs).",
+                       NULL);
+        goto out;
+    }
     rc = modq_desk_support(c->api->desk, &c->who, message, c->now_ms);
     if (rc != MODQ_DESK_OK)
         modq_api_desk_error(c, rc, NULL, NULL);

@@ -38,22 +38,30 @@
  * media.display_size             int        1024                    16..8192
  * media.format                   enum       webp                    webp | jpeg
  * media.quality                  int        75                      1..100
- * sandbox.enabled                bool       true                    true | false (5)
- * sandbox.helper                 path       see (5)                 <= 1023 bytes
+ * media.deadline_ms              int        30000                   1..600000
+ * media.max_jpeg_scans           int        50                      1..10000
+ * sandbox.enabled                bool       true                    true | false (6)
+ * sandbox.helper                 path       see (6)                 <= 1023 bytes
  * sandbox.memory_mb              int        1024                    64..65536
- * sandbox.timeout_ms             int        20000                   100..600000
+ * sandbox.timeout_ms             int        45000                   100..600000
  * sandbox.cpu_seconds            int        20                      1..3600
  * sandbox.max_items              int        500                     1..1000000
  * fetch.file_root                abs path   "" (file:// disabled)   "" or absolute
- * fetch.allowed_hosts            list       [] (http(s) disabled)   <= 64 hosts [A-Za-z0-9.-]
+ * fetch.allowed_hosts            list       [] (http(s) disabled)   <= 64 host[:port], host of
+ *                                                                   [A-Za-z0-9.-] or [IPv6];
+ *                                                                   no port: 80/443 only
  * fetch.max_bytes                int        67108864                1..1073741824
  * fetch.timeout_ms               int        10000                   100..600000
  * banks                          list       []  (file only)         <= 64 of {name, file,
  *                                                                   verdict, labels,
  *                                                                   pdq_threshold 0..256 [31]}
  * http.listen                    listen     127.0.0.1:8080          HOST:PORT, [V6]:PORT
+ * http.probe_listen              listen     "" (5)                  HOST:PORT, [V6]:PORT
  * http.lease_seconds             int        600                     10..86400
  * http.threads                   int        0 (= 4)                 0..64
+ * http.max_connections           int        1024                    64..65536
+ * http.per_ip_connections        int        256 (0 = no limit)      0..65536
+ * http.request_timeout_seconds   int        20                      1..3600
  * http.qa_sample_rate            number     0.05                    0..1
  * http.static_dir                path       see below (1)
  * jwt.hs256_secret_file          path       ""                      secret, read at load (3)
@@ -79,7 +87,10 @@
  *     first word is a section above but which names no key is an error (a typo must not pass
  *     silently); other MODQ_* variables (MODQ_SOURCE_DIR, ...) are not ours and are ignored.
  *     banks has no environment form: MODQ_BANKS* is an error.
- * (5) Media is decoded, hashed and rendered in helper processes (modq-media-sandbox) under an
+ * (5) The listener of /healthz, /readyz and /metrics alone, with its own small connection
+ *     budget, so that API clients cannot starve the probes. "" (the default) resolves at load to
+ *     http.listen's host on port 0 (any free port); it may not be http.listen's own address.
+ * (6) Media is decoded, hashed and rendered in helper processes (modq-media-sandbox) under an
  *     address-space limit (memory_mb more than a helper maps at start-up), a wall-clock deadline
  *     and a CPU-time limit per item, and a seccomp filter; a helper is replaced after max_items
  *     items. false decodes in the worker itself (for kernels without seccomp; weaker). helper ""
@@ -407,6 +418,31 @@ static void resolve_helper(char *dst, size_t size)
     }
 }
 
+/* http.probe_listen: "" is http.listen's host on any free port (a fixed port is the deployment's
+ * to choose: the chart's probes use 8081); the two may not be one address. */
+static modq_config_result resolve_probe_listen(load_ctx *c)
+{
+    modq_config *cfg = c->cfg;
+    const char *k = "http.probe_listen";
+    char text[TEXT_MAX + 8], msg[128];
+    bool v6 = strchr(cfg->http_listen.host, ':') != NULL;
+
+    if (cfg->probe_listen.text[0] == '\0') {
+        snprintf(text, sizeof text, "%s%s%s:0", v6 ? "[" : "", cfg->http_listen.host,
+                 v6 ? "]" : "");
+        if (!config_set_scalar(cfg, config_key_find(k), text, msg, sizeof msg)) {
+            return config_fail(c, MODQ_CONFIG_ERR_INVALID, origin_of(c, "http.listen", NULL), k,
+                               "from http.listen: %s", msg);
+        }
+    }
+    if (cfg->probe_listen.port != 0 && cfg->probe_listen.port == cfg->http_listen.port &&
+        strcmp(cfg->probe_listen.host, cfg->http_listen.host) == 0) {
+        return config_fail(c, MODQ_CONFIG_ERR_INVALID, origin_of(c, k, NULL), k,
+                           "must differ from http.listen (%s)", cfg->http_listen.text);
+    }
+    return MODQ_CONFIG_OK;
+}
+
 static int compare_props(const void *a, const void *b)
 {
     return strcmp(((const kafka_prop *)a)->name, ((const kafka_prop *)b)->name);
@@ -417,7 +453,7 @@ static modq_config_result finish(load_ctx *c)
     modq_config *cfg = c->cfg;
     modq_config_result r = MODQ_CONFIG_OK;
     if ((r = read_secrets(c)) != MODQ_CONFIG_OK || (r = check_jwt(c)) != MODQ_CONFIG_OK ||
-        (r = check_kafka(c)) != MODQ_CONFIG_OK) {
+        (r = check_kafka(c)) != MODQ_CONFIG_OK || (r = resolve_probe_listen(c)) != MODQ_CONFIG_OK) {
         return r;
     }
     if (cfg->worker_id[0] == '\0') {

@@ -161,6 +161,13 @@ const char *modq_config_bank_label(const modq_config *c, size_t i, size_t j);
 const char *modq_config_http_listen(const modq_config *c); /* as given, "HOST:PORT" */
 const char *modq_config_http_host(const modq_config *c);   /* without [] for IPv6 */
 int modq_config_http_port(const modq_config *c);
+/* The probe listener (/healthz, /readyz, /metrics only), resolved: never "". */
+const char *modq_config_http_probe_listen(const modq_config *c);
+const char *modq_config_http_probe_host(const modq_config *c);
+int modq_config_http_probe_port(const modq_config *c);
+int modq_config_http_max_connections(const modq_config *c);
+int modq_config_http_per_ip_connections(const modq_config *c); /* 0 = no limit */
+int modq_config_http_request_timeout_seconds(const modq_config *c);
 int modq_config_http_lease_seconds(const modq_config *c);
 int modq_config_http_threads(const modq_config *c); /* 0 = the HTTP module's default (4) */
 double modq_config_http_qa_sample_rate(const modq_config *c);

@@ -15,7 +15,7 @@
     } while (0)
 
 #define TOPIC_MAX   250 /* Kafka topic and group names: 249 bytes, plus NUL */
-#define HOST_MAX    254 /* a DNS name: 253 bytes, plus NUL */
+#define HOST_MAX    260 /* a fetch.allowed_hosts entry: a DNS name (253 bytes), :65535, NUL */
 #define TEXT_MAX    256 /* issuer, audience, listen address */
 #define ORIGIN_MAX  160 /* "FILE:LINE" or "env MODQ_..." of a setting, for messages */
 #define ENUM_MAX    8   /* choices of an enum or enum-set key */
@@ -52,6 +52,14 @@ typedef struct key_def {
     unsigned shift;                /* KT_ENUMSET: bit of choice i is 1 << (i + shift) */
     const char *def;               /* the default as text (lists comma-separated) */
 } key_def;
+
+/* A listen address: the text as given (first, so the key table's offset finds it), and its
+ * parts. */
+typedef struct listen_addr {
+    char text[TEXT_MAX]; /* "HOST:PORT" or "[V6]:PORT" */
+    char host[TEXT_MAX]; /* without [] */
+    int port;
+} listen_addr;
 
 typedef struct host_list {
     size_t n;
@@ -104,7 +112,8 @@ struct modq_config {
     int64_t retention_hours;
     unsigned auto_verdicts;
 
-    int64_t max_input_bytes, max_pixels, max_side, display_size, quality;
+    int64_t max_input_bytes, max_pixels, max_side, display_size, quality, deadline_ms,
+        max_jpeg_scans;
     int format;
 
     bool sandbox_enabled;
@@ -118,11 +127,11 @@ struct modq_config {
     bank_cfg *banks; /* nbanks entries */
     size_t nbanks;
 
-    char http_listen[TEXT_MAX];
-    char http_host[TEXT_MAX];
-    int http_port;
+    listen_addr http_listen;
+    listen_addr probe_listen; /* "" until resolved at load */
     int64_t lease_seconds;
     int64_t http_threads;
+    int64_t max_connections, per_ip_connections, request_timeout_seconds;
     double qa_sample_rate;
     char static_dir[MODQ_CONFIG_PATH_MAX];
 

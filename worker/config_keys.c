@@ -6,6 +6,7 @@
  * never be out of range. The key table for operators heads config.c.
  */
 #include "config_impl.h"
+#include "fetch.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -20,6 +21,11 @@
 #define INT(k, f, l, h, d)                                                                         \
     {                                                                                              \
         .key = k, .type = KT_INT, .offset = OFF(f), .lo = l, .hi = h, .def = d                     \
+    }
+#define LISTEN(k, f, mn, d)                                                                        \
+    {                                                                                              \
+        .key = k, .type = KT_STR, .offset = OFF(f), .lo = mn, .hi = TEXT_MAX - 1,                  \
+        .kind = SK_LISTEN, .def = d                                                                \
     }
 #define STR(k, f, kd, mn, d)                                                                       \
     {                                                                                              \
@@ -59,19 +65,25 @@ static const key_def keys[] = {
      .choices = {"webp", "jpeg"},
      .def = "webp"},
     INT("media.quality", quality, 1, 100, "75"),
+    INT("media.deadline_ms", deadline_ms, 1, 600000, "30000"),
+    INT("media.max_jpeg_scans", max_jpeg_scans, 1, 10000, "50"),
     {.key = "sandbox.enabled", .type = KT_BOOL, .offset = OFF(sandbox_enabled), .def = "true"},
     STR("sandbox.helper", sandbox_helper, SK_PATH, 0, ""),
     INT("sandbox.memory_mb", sandbox_memory_mb, 64, 65536, "1024"),
-    INT("sandbox.timeout_ms", sandbox_timeout_ms, 100, 600000, "20000"),
+    INT("sandbox.timeout_ms", sandbox_timeout_ms, 100, 600000, "45000"),
     INT("sandbox.cpu_seconds", sandbox_cpu_seconds, 1, 3600, "20"),
     INT("sandbox.max_items", sandbox_max_items, 1, 1000000, "500"),
     STR("fetch.file_root", file_root, SK_ABSPATH, 0, ""),
     {.key = "fetch.allowed_hosts", .type = KT_HOSTS, .offset = OFF(allowed_hosts), .def = ""},
     INT("fetch.max_bytes", fetch_max_bytes, 1, INT64_C(1073741824), "67108864"),
     INT("fetch.timeout_ms", fetch_timeout_ms, 100, 600000, "10000"),
-    STR("http.listen", http_listen, SK_LISTEN, 1, "127.0.0.1:8080"),
+    LISTEN("http.listen", http_listen, 1, "127.0.0.1:8080"),
+    LISTEN("http.probe_listen", probe_listen, 0, ""),
     INT("http.lease_seconds", lease_seconds, 10, 86400, "600"),
     INT("http.threads", http_threads, 0, 64, "0"),
+    INT("http.max_connections", max_connections, 64, 65536, "1024"),
+    INT("http.per_ip_connections", per_ip_connections, 0, 65536, "256"),
+    INT("http.request_timeout_seconds", request_timeout_seconds, 1, 3600, "20"),
     {.key = "http.qa_sample_rate",
      .type = KT_DOUBLE,
      .offset = OFF(qa_sample_rate),
@@ -193,8 +205,8 @@ static bool id_char(char ch)
     return isalnum((unsigned char)ch) || ch == '.' || ch == '_' || ch == '-';
 }
 
-/* HOST:PORT with HOST a name or IPv4 address, or [IPv6]:PORT; fills c's host and port. */
-static bool set_listen(modq_config *c, const char *s, char *msg, size_t msg_size)
+/* HOST:PORT with HOST a name or IPv4 address, or [IPv6]:PORT; fills a's host and port. */
+static bool set_listen(listen_addr *a, const char *s, char *msg, size_t msg_size)
 {
     const char *colon = strrchr(s, ':');
     const char *h = s, *hend = colon;
@@ -230,9 +242,9 @@ static bool set_listen(modq_config *c, const char *s, char *msg, size_t msg_size
         snprintf(msg, msg_size, "port must be an integer between 0 and 65535");
         return false;
     }
-    memcpy(c->http_host, h, (size_t)(hend - h));
-    c->http_host[hend - h] = '\0';
-    c->http_port = (int)port;
+    memcpy(a->host, h, (size_t)(hend - h));
+    a->host[hend - h] = '\0';
+    a->port = (int)port;
     return true;
 }
 
@@ -271,8 +283,16 @@ static bool check_str(modq_config *c, const key_def *d, const char *s, char *msg
         snprintf(msg, msg_size, "must be an absolute path (or empty to disable)");
         return false;
     }
-    if (d->kind == SK_LISTEN && !set_listen(c, s, msg, msg_size)) {
-        return false;
+    if (d->kind == SK_LISTEN) {
+        listen_addr *a = (listen_addr *)(void *)((char *)c + d->offset);
+        /* An empty one (allowed only where lo is 0) is resolved at load. */
+        if (n > 0 && !set_listen(a, s, msg, msg_size)) {
+            return false;
+        }
+        if (n == 0) {
+            a->host[0] = '\0';
+            a->port = 0;
+        }
     }
     memcpy((char *)c + d->offset, s, n + 1);
     return true;
@@ -361,20 +381,6 @@ bool config_set_scalar(modq_config *c, const key_def *d, const char *text, char 
     return false;
 }
 
-static bool host_ok(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n >= HOST_MAX || s[0] == '.' || s[0] == '-') {
-        return false;
-    }
-    for (const char *p = s; *p != '\0'; p++) {
-        if (!(isalnum((unsigned char)*p) || *p == '.' || *p == '-')) {
-            return false;
-        }
-    }
-    return true;
-}
-
 bool config_set_list(modq_config *c, const key_def *d, const char *const *items, size_t n,
                      char *msg, size_t msg_size)
 {
@@ -386,10 +392,11 @@ bool config_set_list(modq_config *c, const key_def *d, const char *const *items,
             return false;
         }
         for (size_t i = 0; i < n; i++) {
-            if (!host_ok(items[i])) {
-                snprintf(msg, msg_size,
-                         "[%zu] must be a host name or address of [A-Za-z0-9.-], at most %d bytes",
-                         i, HOST_MAX - 1);
+            char why[160] = "";
+            if (strlen(items[i]) >= HOST_MAX ||
+                modq_fetch_check_allowed_host(items[i], why, sizeof why) != MODQ_FETCH_OK) {
+                snprintf(msg, msg_size, "[%zu] %s", i,
+                         why[0] != '\0' ? why : "must be host[:port]");
                 return false;
             }
             /* Hosts compare case-insensitively; store them lowercase so lookups need not. */

@@ -89,7 +89,7 @@ const char *desk_item_id(const desk_item *it)
 
 bool desk_item_excluded(const desk_item *it, const desk_person *pr)
 {
-    return it->lessee ||
+    return it->lessee || it->unservable ||
            (it->escalated &&
             (strcmp(it->escalated_by, pr->id) == 0 ||
              (it->escalated_team[0] && strcmp(it->escalated_team, pr->team) != 0))) ||
@@ -141,6 +141,8 @@ void desk_item_push(modq_desk *d, desk_item *it, size_t list)
     l->count++;
     if (it->lessee)
         l->leased++;
+    if (it->unservable)
+        l->unservable++;
 }
 
 static void list_remove(modq_desk *d, desk_item *it)
@@ -158,6 +160,8 @@ static void list_remove(modq_desk *d, desk_item *it)
     l->count--;
     if (it->lessee)
         l->leased--;
+    if (it->unservable)
+        l->unservable--;
 }
 
 void desk_item_move(modq_desk *d, desk_item *it, size_t list)
@@ -176,6 +180,14 @@ void desk_item_unlink(modq_desk *d, desk_item *it)
     it->next_id = NULL;
     list_remove(d, it);
     d->nitems--;
+}
+
+void desk_item_set_aside(modq_desk *d, desk_item *it)
+{
+    if (it->unservable)
+        return;
+    it->unservable = true;
+    d->lists[it->list].unservable++;
 }
 
 void desk_item_free(desk_item *it, bool free_prepared)
@@ -495,9 +507,11 @@ void modq_desk_get_counts(modq_desk *d, modq_desk_counts *out)
         return;
     pthread_mutex_lock(&d->lock);
     for (size_t l = 0; l < d->nq; l++)
-        out->waiting += d->lists[l].count - d->lists[l].leased;
-    for (size_t l = 0; l < d->nq + DESK_VQ_COUNT; l++)
+        out->waiting += d->lists[l].count - d->lists[l].leased - d->lists[l].unservable;
+    for (size_t l = 0; l < d->nq + DESK_VQ_COUNT; l++) {
         out->leased += d->lists[l].leased;
+        out->unservable += d->lists[l].unservable;
+    }
     out->escalations = d->lists[d->nq + DESK_VQ_ESCALATIONS].count;
     out->qa = d->lists[d->nq + DESK_VQ_QA].count;
     out->associates = d->npersons;
@@ -518,7 +532,7 @@ size_t modq_desk_waiting(modq_desk *d, size_t qi)
     if (!d || qi >= d->nq)
         return 0;
     pthread_mutex_lock(&d->lock);
-    n = d->lists[qi].count - d->lists[qi].leased;
+    n = d->lists[qi].count - d->lists[qi].leased - d->lists[qi].unservable;
     pthread_mutex_unlock(&d->lock);
     return n;
 }

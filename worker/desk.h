@@ -167,8 +167,10 @@ size_t modq_desk_release_all(modq_desk *d, int64_t now_ms);
  * queues are checked against the policy as items of the queue they came from, the role aside. On
  * OK, *item is the Item object of docs/api.md, or NULL when nothing is waiting; *status (may be
  * NULL) the Status object; both owned by the caller (json_decref). While who holds a lease the same
- * item comes back. ERR_DENIED fills *denial; ERR_UNKNOWN_QUEUE; ERR_FORBIDDEN for a virtual queue
- * the role may not take; ERR_UNAVAILABLE when closed.
+ * item comes back. An item's Item object is built before its lease is taken; one that cannot be
+ * built is set aside (never handed out: modq_desk_counts.unservable) and the next best is taken.
+ * ERR_DENIED fills *denial; ERR_UNKNOWN_QUEUE; ERR_FORBIDDEN for a virtual queue the role may not
+ * take; ERR_UNAVAILABLE when closed.
  */
 modq_desk_result modq_desk_next(modq_desk *d, const modq_desk_who *who, const char *queue,
                                 int64_t now_ms, json_t **item, json_t **status,
@@ -211,8 +213,6 @@ modq_desk_result modq_desk_break_start(modq_desk *d, const modq_desk_who *who, i
                                        json_t **status);
 modq_desk_result modq_desk_break_end(modq_desk *d, const modq_desk_who *who, int64_t now_ms,
                                      json_t **status);
-/* who asks for a lead or counsellor: a SUPPORT_REQUESTED wellbeing event (message may be NULL),
- * shown to the team's leads. */
 /* A lead of associate's team takes up their support request: it leaves the team view, and a
  * SUPPORT_ACKNOWLEDGED wellbeing event names the lead. ERR_FORBIDDEN for someone not a lead
  * and for a lead's own request (another lead takes it up),
@@ -220,8 +220,17 @@ modq_desk_result modq_desk_break_end(modq_desk *d, const modq_desk_who *who, int
  * team has none). OK, and nothing sent, when no request is open. */
 modq_desk_result modq_desk_support_ack(modq_desk *d, const modq_desk_who *lead,
                                        const char *associate, int64_t now_ms);
+/* who asks for a lead or counsellor: a SUPPORT_REQUESTED wellbeing event carrying message (may be
+ * NULL or ""; cut at a character boundary to MODQ_DESK_MAX_NOTE bytes), and the request and its
+ * message in the team view of who's team until a lead takes it up. A press moments after the
+ * last one that brings no new message is the same request. ERR_INVALID_ARG for a message that is
+ * not text by modq_desk_text_ok. */
 modq_desk_result modq_desk_support(modq_desk *d, const modq_desk_who *who, const char *message,
                                    int64_t now_ms);
+/* Whether the n bytes at s are text one person may send another: strict UTF-8 (no overlong
+ * forms, surrogates or code points past U+10FFFF) without control characters (U+0000-U+001F,
+ * U+007F-U+009F: line breaks and tabs too). False for s NULL. */
+bool modq_desk_text_ok(const char *s, size_t n);
 /* who's Status object (docs/api.md); caller owns *out. */
 modq_desk_result modq_desk_me(modq_desk *d, const modq_desk_who *who, int64_t now_ms, json_t **out);
 /* A lead's team view (docs/api.md); ERR_FORBIDDEN without the lead role. */
@@ -238,9 +247,11 @@ typedef struct modq_desk_counts {
     uint64_t denials[MODQ_REASON_COUNT];     /* policy denials by reason */
     uint64_t decisions[5];                   /* human decisions by Verdict number */
     uint64_t leases_expired;
+    size_t unservable; /* items set aside because their answer could not be built: never handed
+                          out, held until their partition moves or the worker restarts */
 } modq_desk_counts;
 void modq_desk_get_counts(modq_desk *d, modq_desk_counts *out);
-/* Items waiting (not leased) in policy queue qi; 0 when out of range. */
+/* Items waiting (not leased, not set aside) in policy queue qi; 0 when out of range. */
 size_t modq_desk_waiting(modq_desk *d, size_t qi);
 
 #endif

@@ -51,7 +51,12 @@ typedef struct desk_item {
     char escalated_by[DESK_ID_MAX];
     char escalated_team[DESK_ID_MAX]; /* the escalating person's team: only its leads take it */
     bool gone; /* decided elsewhere while leased: out of the id table, freed once off screen */
-    bool qa;   /* a QA copy: its first decision below */
+    /* Its Item object could not be built (text no JSON can hold got past preparation, or memory
+     * ran short): set aside before any lease was taken, never handed out again. It stays, its
+     * offset uncompleted, until its partition moves or the worker restarts; preparation then
+     * dead-letters a ticket whose text is the cause. */
+    bool unservable;
+    bool qa; /* a QA copy: its first decision below */
     int qa_verdict;
     char decided_by[DESK_ID_MAX];
     /* The last refused reveal of this item: a repeat is counted, not audited again (one
@@ -63,7 +68,7 @@ typedef struct desk_item {
 
 typedef struct desk_list {
     desk_item *head, *tail;
-    size_t count, leased;
+    size_t count, leased, unservable;
 } desk_list;
 
 typedef struct desk_person {
@@ -77,9 +82,10 @@ typedef struct desk_person {
     desk_item *item;         /* the leased item, NULL when none */
     unsigned warned;         /* bit c: CAP_WARNING sent for cap c since it last cleared */
     modq_policy_reason last_denial;
-    bool near_cap; /* as of the last status computed, for the figures */
-    bool dirty;    /* the ledger changed: publish it before the lock is let go */
-    int64_t support_ms;
+    bool near_cap;      /* as of the last status computed, for the figures */
+    bool dirty;         /* the ledger changed: publish it before the lock is let go */
+    int64_t support_ms; /* an open support request (0: none) */
+    char *support_msg;  /* owned: its message, NULL when none; valid by modq_desk_text_ok */
     int64_t last_seen_ms;
     int64_t break_started_ms;
     int64_t cooldown_sent_ms; /* the cooldown end already announced */
@@ -164,6 +170,8 @@ void desk_item_unlink(modq_desk *d, desk_item *it);
 void desk_item_push(modq_desk *d, desk_item *it, size_t list);
 /* Moves it to the end of list. */
 void desk_item_move(modq_desk *d, desk_item *it, size_t list);
+/* Sets it aside for good (desk_item.unservable). */
+void desk_item_set_aside(modq_desk *d, desk_item *it);
 /* Frees it and, when free_prepared, its prepared ticket. */
 void desk_item_free(desk_item *it, bool free_prepared);
 /* Takes pr's item off screen at t for a hand-back (action: LEASE_EXPIRED, RELEASED); an item
@@ -230,7 +238,15 @@ modq_desk_result desk_out_decision(modq_desk *d, desk_out *o, const desk_person 
 void desk_out_flush(const modq_desk *d, desk_out *o);
 
 /* ---- desk_json.c: the objects of docs/api.md ---------------------------------------------- */
-json_t *desk_json_item(const modq_desk *d, const desk_item *it);
+/* What an Item object says of its lease: the item's own, or what a lease about to be taken will
+ * set (the answer is built before the lease is taken). */
+typedef struct desk_view {
+    int level, open_level;
+    int64_t policy_until, lease_until;
+} desk_view;
+/* The Item object of it as v shows it (NULL: as it is now). New reference; NULL when it cannot be
+ * built. */
+json_t *desk_json_item(const modq_desk *d, const desk_item *it, const desk_view *v);
 /* The Status object from d->dec (a status computed for pr at t). */
 json_t *desk_json_status(const modq_desk *d, const desk_person *pr, int64_t t);
 /* Verdict names to proto numbers (0 when unknown) and back. */

@@ -41,8 +41,9 @@ static bool has_colour(const modq_media *m)
     return false;
 }
 
-json_t *desk_json_item(const modq_desk *d, const desk_item *it)
+json_t *desk_json_item(const modq_desk *d, const desk_item *it, const desk_view *v)
 {
+    const desk_view now = {it->level, it->open_level, it->policy_until, it->lease_until};
     const Modq__V1__Ticket *tk = it->p->ticket;
     const modq_media *m = it->p->media;
     int tier = modq_policy_queue_tier(d->policy, it->qi);
@@ -55,6 +56,8 @@ json_t *desk_json_item(const modq_desk *d, const desk_item *it)
                           desk_verdict_name(it->p->prior_verdict), "decided_at_ms",
                           (json_int_t)it->p->prior_decided_at_ms);
     }
+    if (!v)
+        v = &now;
     if (!o) {
         json_decref(prior);
         return NULL;
@@ -69,14 +72,14 @@ json_t *desk_json_item(const modq_desk *d, const desk_item *it)
          put(o, "text", json_string(tk->text)) && put(o, "has_media", json_boolean(m != NULL)) &&
          put(o, "width", json_integer(m ? modq_media_display_width(m) : 0)) &&
          put(o, "height", json_integer(m ? modq_media_display_height(m) : 0)) &&
-         put(o, "level", json_integer(it->level)) &&
-         put(o, "open_level", json_integer(it->open_level)) &&
+         put(o, "level", json_integer(v->level)) &&
+         put(o, "open_level", json_integer(v->open_level)) &&
          put(o, "min_level", json_integer(modq_policy_tier_max_reveal(d->policy, tier))) &&
          put(o, "colour_allowed", json_boolean(modq_policy_tier_colour_allowed(d->policy, tier))) &&
          put(o, "colour_available", json_boolean(has_colour(m))) &&
          put(o, "reason_required",
              json_boolean(modq_policy_tier_reason_required(d->policy, tier))) &&
-         put(o, "lease_expires_ms", json_integer(it->lease_until)) &&
+         put(o, "lease_expires_ms", json_integer(v->lease_until)) &&
          put(o, "escalated", json_boolean(it->escalated)) &&
          put(o, "escalation_note", json_string(it->note ? it->note : "")) &&
          /* A QA copy is a blind second review: the first verdict is not shown, so as not to
@@ -176,6 +179,7 @@ static json_t *member_json(modq_desk *d, const desk_person *pr, int64_t now_ms)
         !put(o, "reason", json_string(modq_policy_reason_name(modq_decision_reason(d->dec)))) ||
         !put(o, "caps", caps) || !put(o, "near_cap", json_boolean(near)) ||
         !put(o, "support_requested_ms", json_integer(pr->support_ms)) ||
+        !put(o, "support_message", json_string(pr->support_msg ? pr->support_msg : "")) ||
         !put(o, "current_item", current_item(pr)) ||
         !put(o, "last_seen_ms", json_integer(pr->last_seen_ms))) {
         json_decref(o);

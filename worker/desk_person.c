@@ -68,6 +68,7 @@ static void recency_push(modq_desk *d, desk_person *pr, bool newest)
 
 static void person_free(desk_person *pr)
 {
+    free(pr->support_msg);
     modq_ledger_free(pr->ledger);
     modq_settings_free(pr->settings);
     free(pr);
@@ -446,8 +447,8 @@ modq_desk_result modq_desk_support(modq_desk *d, const modq_desk_who *who, const
 {
     desk_out o = {.n = 0};
     desk_person *pr = NULL;
-    char msg[MODQ_DESK_MAX_NOTE + 1];
     size_t n = message ? strnlen(message, MODQ_DESK_MAX_NOTE) : 0;
+    char *msg = NULL;
     int64_t t = now_ms;
     modq_desk_result r;
 
@@ -457,23 +458,40 @@ modq_desk_result modq_desk_support(modq_desk *d, const modq_desk_who *who, const
     if (message && message[n] != '\0')
         while (n > 0 && ((uint8_t)message[n] & 0xc0) == 0x80)
             n--;
+    if (!modq_desk_text_ok(message ? message : "", n))
+        return MODQ_DESK_ERR_INVALID_ARG;
+    /* Owned by the person's record once stored (a lead reads it in the team view). */
+    if (!(msg = malloc(n + 1)))
+        return MODQ_DESK_ERR_NOMEM;
     memcpy(msg, message ? message : "", n);
     msg[n] = '\0';
     pthread_mutex_lock(&d->lock);
     if ((r = desk_person_begin(d, who, now_ms, &o, &pr, &t)) == MODQ_DESK_OK) {
         /* Repeated presses within moments are one request (a minute for a bare one): the leads
-         * see the latest time either way, and the wellbeing topic is not flooded. */
+         * see the latest time either way, and the wellbeing topic is not flooded. A press with
+         * a message the request does not carry yet is news for the leads: it is sent. */
         int64_t since = pr->support_ms > 0 ? t - pr->support_ms : INT64_MAX;
-        bool repeat = since < SUPPORT_REPEAT_MS || (n == 0 && since < SUPPORT_BARE_REPEAT_MS);
+        bool news =
+            n > 0 && !(pr->support_ms > 0 && pr->support_msg && strcmp(pr->support_msg, msg) == 0);
+        bool repeat =
+            !news && (since < SUPPORT_REPEAT_MS || (n == 0 && since < SUPPORT_BARE_REPEAT_MS));
         pr->support_ms = t;
         if (!repeat)
             desk_out_wellbeing(d, &o, pr,
                                MODQ__V1__WELLBEING_EVENT_TYPE__WELLBEING_EVENT_SUPPORT_REQUESTED,
                                MODQ_REASON_NONE, 0, -1, msg, t);
+        /* A bare press keeps what the open request said; a new request starts without it. */
+        if (n > 0 || since == INT64_MAX) {
+            free(pr->support_msg);
+            pr->support_msg = n > 0 ? msg : NULL;
+            if (n > 0)
+                msg = NULL;
+        }
         desk_person_flush(d, &o, pr);
     }
     pthread_mutex_unlock(&d->lock);
     desk_out_flush(d, &o);
+    free(msg);
     return r;
 }
 
@@ -500,6 +518,8 @@ modq_desk_result modq_desk_support_ack(modq_desk *d, const modq_desk_who *lead,
         r = MODQ_DESK_ERR_FORBIDDEN; /* a lead's own request is for another lead to take up */
     } else if (pr->support_ms > 0) {
         pr->support_ms = 0;
+        free(pr->support_msg);
+        pr->support_msg = NULL;
         desk_out_wellbeing_by(d, &o, pr,
                               MODQ__V1__WELLBEING_EVENT_TYPE__WELLBEING_EVENT_SUPPORT_ACKNOWLEDGED,
                               MODQ_REASON_NONE, 0, -1, NULL, me->id, t);

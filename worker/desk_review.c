@@ -102,41 +102,54 @@ static void renew(const modq_desk *d, desk_item *it, int64_t t)
     it->lease_until = e < it->policy_until ? e : it->policy_until;
 }
 
-/* Shows it to pr at t as d->dec (an allowed check of it) says. Every item opens at the heaviest
- * level, whatever its tier: no clearer pixel reaches a browser before the person asks for it,
- * so a harmful image filed under a mild category is not shown clear to someone who did not
- * expect it. The level the tier (or the person's own heavier default) would show is what their
- * first "show" opens at, and that is a reveal like any other: checked, counted and audited. */
-static modq_desk_result lease(modq_desk *d, desk_out *o, desk_person *pr, desk_item *it, int64_t t)
+/* The view a lease at t opens, as d->dec (an allowed check for the person) says. Every item opens
+ * at the heaviest level, whatever its tier: no clearer pixel reaches a browser before the person
+ * asks for it, so a harmful image filed under a mild category is not shown clear to someone who
+ * did not expect it. The level the tier (or the person's own heavier default) would show is what
+ * their first "show" opens at, and that is a reveal like any other: checked, counted and
+ * audited. */
+static desk_view lease_view(const modq_desk *d, int64_t t)
 {
-    int level = MODQ_POLICY_LEVELS - 1;
     int64_t until = modq_decision_until_ms(d->dec);
+    desk_view v = {.level = MODQ_POLICY_LEVELS - 1,
+                   .open_level = modq_decision_show_level(d->dec),
+                   .policy_until = until > t ? until : t};
+
+    v.lease_until = t + d->lease_ms < v.policy_until ? t + d->lease_ms : v.policy_until;
+    return v;
+}
+
+/* Shows it to pr at t as v (lease_view) says: the ledger first, then the lease and the audit. */
+static modq_desk_result lease(modq_desk *d, desk_out *o, desk_person *pr, desk_item *it,
+                              const desk_view *v, int64_t t)
+{
     bool had_shift = modq_ledger_shift_start(pr->ledger) >= 0;
     const char *cat = modq_policy_queue_category(d->policy, it->qi);
     modq_policy_result r;
 
-    r = modq_ledger_show(pr->ledger, cat, modq_policy_queue_tier(d->policy, it->qi), level, t);
+    r = modq_ledger_show(pr->ledger, cat, modq_policy_queue_tier(d->policy, it->qi), v->level, t);
     if (r != MODQ_POLICY_OK)
         return r == MODQ_POLICY_ERR_NOMEM ? MODQ_DESK_ERR_NOMEM : MODQ_DESK_ERR_STATE;
     pr->dirty = true;
     it->lessee = pr;
     d->lists[it->list].leased++;
     pr->item = it;
-    it->level = level;
-    it->open_level = modq_decision_show_level(d->dec);
+    it->level = v->level;
+    it->open_level = v->open_level;
     it->colour = false; /* modq_ledger_show records a greyscale view */
     it->shown_ms = t;
-    it->policy_until = until > t ? until : t;
-    renew(d, it, t);
+    it->policy_until = v->policy_until;
+    it->lease_until = v->lease_until;
     if (it->first_shown_ms < 0)
         it->first_shown_ms = t;
-    if (it->max_level < 0 || level < it->max_level)
-        it->max_level = level;
+    if (it->max_level < 0 || v->level < it->max_level)
+        it->max_level = v->level;
     memcpy(pr->last_category, cat, strlen(cat) + 1);
     pr->last_denial = MODQ_REASON_NONE;
-    desk_out_audit(d, o, pr, MODQ__V1__AUDIT_ACTION__AUDIT_ACTION_LEASED, it, level, false, NULL,
+    desk_out_audit(d, o, pr, MODQ__V1__AUDIT_ACTION__AUDIT_ACTION_LEASED, it, v->level, false, NULL,
                    t);
-    desk_out_audit(d, o, pr, MODQ__V1__AUDIT_ACTION__AUDIT_ACTION_SHOWN, it, level, false, NULL, t);
+    desk_out_audit(d, o, pr, MODQ__V1__AUDIT_ACTION__AUDIT_ACTION_SHOWN, it, v->level, false, NULL,
+                   t);
     if (!had_shift)
         desk_out_wellbeing(d, o, pr, MODQ__V1__WELLBEING_EVENT_TYPE__WELLBEING_EVENT_SHIFT_STARTED,
                            MODQ_REASON_NONE, 0, -1, NULL, t);
@@ -186,6 +199,42 @@ static void choose(modq_desk *d, const modq_desk_who *who, desk_person *pr, cons
     }
 }
 
+/*
+ * The best item of scope s that pr may take now, its Item object built (*item, new reference)
+ * before its lease is taken, so that no lease, ledger record or audit exists for an answer that
+ * was never sent. An item whose object cannot be built is set aside and the next best tried:
+ * one such item must not stop everyone's review. None allowed: *best NULL, and *refused the best
+ * one refused, with why.
+ */
+static modq_desk_result take(modq_desk *d, const modq_desk_who *who, desk_person *pr,
+                             const scope *s, desk_out *o, int64_t t, desk_item **best,
+                             desk_item **refused, modq_desk_denial *why, json_t **item)
+{
+    for (;;) {
+        desk_item *it = NULL;
+        desk_view v;
+        json_t *js;
+        modq_desk_result r;
+
+        *refused = NULL;
+        choose(d, who, pr, s, t, &it, refused, why);
+        if (!it || !check(d, pr, it->qi, s->virtual_q, t))
+            return MODQ_DESK_OK;
+        v = lease_view(d, t);
+        if (!(js = desk_json_item(d, it, &v))) {
+            desk_item_set_aside(d, it); /* each turn sets one aside: the loop ends */
+            continue;
+        }
+        if ((r = lease(d, o, pr, it, &v, t)) != MODQ_DESK_OK) {
+            json_decref(js);
+            return r;
+        }
+        *best = it;
+        *item = js;
+        return MODQ_DESK_OK;
+    }
+}
+
 modq_desk_result modq_desk_next(modq_desk *d, const modq_desk_who *who, const char *queue,
                                 int64_t now_ms, json_t **item, json_t **status,
                                 modq_desk_denial *denial)
@@ -215,25 +264,21 @@ modq_desk_result modq_desk_next(modq_desk *d, const modq_desk_who *who, const ch
     if (pr->item) {
         renew(d, pr->item, t);
         best = pr->item;
+        if (!(*item = desk_json_item(d, best, NULL))) {
+            r = MODQ_DESK_ERR_NOMEM;
+            goto out;
+        }
     } else if (d->paused) {
         r = MODQ_DESK_ERR_PAUSED;
         goto out;
-    } else {
-        choose(d, who, pr, &s, t, &best, &refused, &why);
-        if (best && !check(d, pr, best->qi, s.virtual_q, t))
-            best = NULL;
-        if (best && (r = lease(d, &o, pr, best, t)) != MODQ_DESK_OK)
-            goto out;
+    } else if ((r = take(d, who, pr, &s, &o, t, &best, &refused, &why, item)) != MODQ_DESK_OK) {
+        goto out;
     }
     if (!best && refused) {
         desk_person_denied(d, &o, pr, why.reason, why.until_ms, t);
         if (denial)
             *denial = why;
         r = MODQ_DESK_ERR_DENIED;
-        goto out;
-    }
-    if (best && !(*item = desk_json_item(d, best))) {
-        r = MODQ_DESK_ERR_NOMEM;
         goto out;
     }
     r = desk_person_end(d, &o, pr, t, status);

@@ -284,8 +284,9 @@ static void handle(modq_follow *f, const rd_kafka_message_t *m)
     int64_t ts = rd_kafka_message_timestamp(m, NULL);
     /* A record without a timestamp cannot be shown to be old: keep it. */
     if (f->start_ms <= 0 || p->started || ts < 0 || ts >= f->start_ms) {
+        modq_follow_record rec = {m->key, m->key_len, m->payload, m->len, ts, m};
         p->started = true;
-        f->on_message(f->arg, m->key, m->key_len, m->payload, m->len, ts);
+        f->on_message(f->arg, &rec);
         atomic_fetch_add(&f->count, 1);
     }
     if (m->offset + 1 >= p->high)
@@ -508,6 +509,23 @@ modq_follow_result modq_follow_wait(modq_follow *f, int timeout_ms)
     bool ok = atomic_load(&f->caught_up);
     pthread_mutex_unlock(&f->lock);
     return ok ? MODQ_FOLLOW_OK : MODQ_FOLLOW_ERR_TIMEOUT;
+}
+
+bool modq_follow_header(const modq_follow_record *rec, const char *name, char *out, size_t size)
+{
+    rd_kafka_headers_t *h = NULL;
+    const void *v = NULL;
+    size_t n = 0;
+
+    if (rec == NULL || rec->msg == NULL || name == NULL || out == NULL || size == 0 ||
+        rd_kafka_message_headers(rec->msg, &h) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+        rd_kafka_header_get_last(h, name, &v, &n) != RD_KAFKA_RESP_ERR_NO_ERROR || n >= size ||
+        (n > 0 && (v == NULL || memchr(v, '\0', n) != NULL)))
+        return false;
+    if (n > 0)
+        memcpy(out, v, n);
+    out[n] = '\0';
+    return true;
 }
 
 bool modq_follow_caught_up(const modq_follow *f)

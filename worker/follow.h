@@ -45,9 +45,16 @@ const char *modq_follow_strerror(modq_follow_result r);
 /* Bound on each blocking request the follower makes (metadata, watermarks, offsets by time). */
 #define MODQ_FOLLOW_CALL_MS 5000
 
-/* One record: key and value may be NULL (a tombstone has a NULL value). Borrowed for the call. */
-typedef void (*modq_follow_fn)(void *arg, const void *key, size_t key_len, const void *value,
-                               size_t value_len, int64_t timestamp_ms);
+/* One record, borrowed for the call: key and value may be NULL (a tombstone has a NULL value). */
+typedef struct modq_follow_record {
+    const void *key;
+    size_t key_len;
+    const void *value;
+    size_t value_len;
+    int64_t timestamp_ms; /* -1 when the record has none */
+    const void *msg;      /* the client's record, for modq_follow_header */
+} modq_follow_record;
+typedef void (*modq_follow_fn)(void *arg, const modq_follow_record *rec);
 /* librdkafka log lines (may be NULL: they are dropped). Any librdkafka thread. */
 typedef void (*modq_follow_log_fn)(void *arg, int level, const char *facility, const char *line);
 
@@ -74,6 +81,9 @@ modq_follow_result modq_follow_new(const modq_config *cfg, const modq_follow_opt
 /* Waits up to timeout_ms (>= 0) for the follower to have caught up: OK, or ERR_TIMEOUT. */
 modq_follow_result modq_follow_wait(modq_follow *f, int timeout_ms);
 bool modq_follow_caught_up(const modq_follow *f);
+/* The last header name of rec, copied into out (size bytes, NUL-terminated). false when rec has
+ * no such header, or its value holds a NUL or does not fit. */
+bool modq_follow_header(const modq_follow_record *rec, const char *name, char *out, size_t size);
 /* Records delivered to on_message so far. */
 uint64_t modq_follow_count(const modq_follow *f);
 /* Stops the thread, closes the consumer and frees (NULL is fine). Returns within about

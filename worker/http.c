@@ -3,6 +3,8 @@
  * request gathers its body in per-connection state (capped: 413 as soon as the cap is known to
  * be passed), then goes to the static files or to the handler, and every answer leaves through
  * one function that adds the security headers and records the latency and status metrics.
+ * Slow clients are bounded twice: libmicrohttpd's per-address connection limit, and the time to
+ * send a whole request (http_deadline.c), whose clock stops once the request has arrived.
  */
 #include "http_impl.h"
 
@@ -21,6 +23,8 @@
 #define MAX_THREADS         256
 #define DEFAULT_CONNECTIONS 1024
 #define TIMEOUT_SECONDS     30 /* idle connections are closed after this */
+#define DEFAULT_REQUEST_MS  20000
+#define MAX_REQUEST_MS      3600000
 #define START_ERR_MAX       256
 #define DISCARD_FACTOR      16 /* past the cap, read at most this many times the cap */
 #define BODY_LIMIT          (64 * 1024 * 1024) /* the largest max_body_bytes accepted */
@@ -56,6 +60,7 @@ struct modq_http {
     void *handler_arg;
     size_t max_body;
     modq_metrics *metrics;
+    http_deadline *deadline; /* outlives the daemon */
     int port;
     bool has_static;
     http_static st;
@@ -315,6 +320,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *upload_data_size = 0;
         return take_upload(h, c, rq, upload_data, n) ? MHD_YES : MHD_NO;
     }
+    /* The request has arrived whole: however long the answer takes, the client is not late. */
+    http_deadline_arrived(h->deadline, c);
     if (rq->answered)
         return MHD_YES;
     if (rq->too_large)
@@ -353,11 +360,12 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
+    modq_http *h = cls;
     request *rq = *con_cls;
 
-    (void)cls;
-    (void)c;
     (void)toe;
+    /* The next request on a kept-alive connection has the whole timeout again. */
+    http_deadline_rearm(h->deadline, c);
     if (rq) {
         free(rq->body);
         free(rq->raw_path);
@@ -396,6 +404,11 @@ static modq_http_result declare_metrics(modq_metrics *m, char *errstr, size_t er
     mr = modq_metrics_declare(m, METRIC_REQUESTS, MODQ_METRICS_COUNTER,
                               "HTTP requests answered, by status code.", "code", NULL, 0);
     if (mr != MODQ_METRICS_OK && !modq_metrics_has(m, METRIC_REQUESTS, MODQ_METRICS_COUNTER))
+        goto fail;
+    mr = modq_metrics_declare(m, HTTP_METRIC_TIMEOUTS, MODQ_METRICS_COUNTER,
+                              "Connections closed because a request did not arrive whole in time.",
+                              NULL, NULL, 0);
+    if (mr != MODQ_METRICS_OK && !modq_metrics_has(m, HTTP_METRIC_TIMEOUTS, MODQ_METRICS_COUNTER))
         goto fail;
     return MODQ_HTTP_OK;
 fail:
@@ -453,9 +466,10 @@ static modq_http_result start(modq_http *h, const modq_http_opts *opts, char *er
     h->daemon = MHD_start_daemon(
         flags, (uint16_t)opts->port, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, on_log,
         h, MHD_OPTION_SOCK_ADDR, &addr.sa, MHD_OPTION_THREAD_POOL_SIZE, threads,
-        MHD_OPTION_CONNECTION_LIMIT, conns, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)TIMEOUT_SECONDS, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-        MHD_OPTION_URI_LOG_CALLBACK, on_uri, h, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_LIMIT, conns, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        opts->per_ip_connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)TIMEOUT_SECONDS,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_NOTIFY_CONNECTION,
+        http_deadline_notify, h->deadline, MHD_OPTION_URI_LOG_CALLBACK, on_uri, h, MHD_OPTION_END);
     pthread_mutex_lock(&h->log_mu);
     h->starting = false;
     pthread_mutex_unlock(&h->log_mu);
@@ -514,6 +528,17 @@ modq_http_result modq_http_new(const modq_http_opts *opts, modq_http **out, char
     }
     if (h->metrics && (rc = declare_metrics(h->metrics, errstr, errstr_size)) != MODQ_HTTP_OK)
         goto out;
+    if (opts->request_timeout_ms > MAX_REQUEST_MS) {
+        rc = MODQ_HTTP_ERR_INVALID_ARG;
+        snprintf(errstr, errstr_size, "http: request_timeout_ms over %d", MAX_REQUEST_MS);
+        goto out;
+    }
+    rc = http_deadline_new(opts->request_timeout_ms ? opts->request_timeout_ms : DEFAULT_REQUEST_MS,
+                           h->metrics, &h->deadline);
+    if (rc != MODQ_HTTP_OK) {
+        snprintf(errstr, errstr_size, "http: out of memory");
+        goto out;
+    }
     if ((rc = start(h, opts, errstr, errstr_size)) != MODQ_HTTP_OK)
         goto out;
     *out = h;
@@ -535,6 +560,7 @@ void modq_http_free(modq_http *h)
     /* Joins the pool's threads: no handler runs after this, and no request state is left. */
     if (h->daemon)
         MHD_stop_daemon(h->daemon);
+    http_deadline_free(h->deadline); /* every connection is closed now */
     http_static_free(&h->st);
     pthread_mutex_destroy(&h->log_mu);
     free(h);

@@ -16,9 +16,13 @@
  * another (static files: "no-cache").
  *
  * Request bodies are capped (max_body_bytes): a larger one is answered 413 without calling the
- * handler. Methods other than GET, POST and HEAD get 405. Every answer's latency is observed in
- * the histogram modq_http_request_duration_seconds{route} and counted in
- * modq_http_requests_total{code} when a metrics registry is given (the module declares both).
+ * handler. Slow clients: a connection must send each whole request within request_timeout_ms
+ * (a client trickling its head a byte at a time is cut off there, not at the 30 s idle timeout,
+ * and counted in modq_http_request_timeouts_total), and per_ip_connections bounds what one
+ * address may hold of max_connections. Methods other than GET, POST and HEAD get 405. Every
+ * answer's latency is observed in the histogram modq_http_request_duration_seconds{route} and
+ * counted in modq_http_requests_total{code} when a metrics registry is given (the module declares
+ * both).
  *
  * Threads: libmicrohttpd's internal thread pool (opts.threads) calls the handler; the handler
  * must be thread-safe.
@@ -88,7 +92,13 @@ typedef struct modq_http_opts {
     unsigned threads;         /* libmicrohttpd thread pool size; 0 = 4 */
     size_t max_body_bytes;    /* 0 = MODQ_HTTP_MAX_BODY */
     unsigned max_connections; /* 0 = 1024 */
-    modq_metrics *metrics;    /* NULL: no metrics; borrowed, outlives the server */
+    /* Connections open at once from one client address; over it a new connection is closed at
+     * once, unanswered (libmicrohttpd cannot answer before it reads). 0 = no limit. */
+    unsigned per_ip_connections;
+    /* Time a client has to send each whole request, head and body, from the connection's
+     * opening or the end of the previous answer; then the connection is closed. 0 = 20 s. */
+    unsigned request_timeout_ms;
+    modq_metrics *metrics; /* NULL: no metrics; borrowed, outlives the server */
 } modq_http_opts;
 
 typedef struct modq_http modq_http;

@@ -1,7 +1,7 @@
 /*
  * http_impl.h: the private layout shared by http.c (daemon, routing, answers), http_resp.c (the
- * request and response objects a handler sees) and http_static.c (the static files held in
- * memory).
+ * request and response objects a handler sees), http_static.c (the static files held in
+ * memory) and http_deadline.c (the time a client has to send a request).
  */
 #ifndef MODQ_WORKER_HTTP_IMPL_H
 #define MODQ_WORKER_HTTP_IMPL_H
@@ -14,6 +14,8 @@
 #define HTTP_MIME_MAX         128  /* bytes of a handler's content type */
 #define HTTP_HEADER_NAME_MAX  64   /* bytes of a handler's extra header name */
 #define HTTP_HEADER_VALUE_MAX 4096 /* bytes of its value */
+
+#define HTTP_METRIC_TIMEOUTS "modq_http_request_timeouts_total"
 
 struct modq_http_req {
     struct MHD_Connection *conn;
@@ -67,5 +69,25 @@ void http_static_free(http_static *st);
 bool http_static_name_ok(const char *name);
 /* The file served as name, or NULL. */
 const http_file *http_static_find(const http_static *st, const char *name);
+
+/*
+ * http_deadline.c: a connection must deliver each whole request (head and body) within
+ * timeout_ms of its opening, or of the end of its previous answer; past that, its socket is shut
+ * down (counted in HTTP_METRIC_TIMEOUTS when metrics is given, declared by the caller). A
+ * sweeper thread runs from http_deadline_new to http_deadline_free; free only after the daemon
+ * has stopped. The notify function is the daemon's MHD_OPTION_NOTIFY_CONNECTION (cls: the
+ * http_deadline); the two others are called from the access handler and the completion
+ * callback, on the connection's own thread.
+ */
+typedef struct http_deadline http_deadline;
+
+modq_http_result http_deadline_new(int64_t timeout_ms, modq_metrics *metrics, http_deadline **out);
+void http_deadline_free(http_deadline *d);
+void http_deadline_notify(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code);
+/* The request on c has arrived whole: its clock stops while it is answered. */
+void http_deadline_arrived(http_deadline *d, struct MHD_Connection *c);
+/* The answer on c has gone: the clock of the next request on a kept-alive connection starts. */
+void http_deadline_rearm(http_deadline *d, struct MHD_Connection *c);
 
 #endif

@@ -69,9 +69,10 @@ static void usage(FILE *f)
           "  --check-config  load the configuration, policy and banks, print the effective\n"
           "                  configuration as JSON (secrets redacted) and exit\n"
           "  --demo          run against an in-process mock Kafka cluster (3 brokers) fed with\n"
-          "                  synthetic tickets; prints the bootstrap address, the review page\n"
-          "                  and an associate and a lead token. MODQ_* variables still apply\n"
-          "                  (e.g. MODQ_HTTP_LISTEN, MODQ_WORKER_POLICY). Never in production.\n"
+          "                  synthetic tickets; prints the bootstrap address, the review page,\n"
+          "                  the probes and an associate and a lead token. MODQ_* variables still\n"
+          "                  apply (e.g. MODQ_HTTP_LISTEN, MODQ_WORKER_POLICY). Never in "
+          "production.\n"
           "  token           mint an HS256 review token (demos, tests) with the secret in FILE;\n"
           "                  roles: associate, lead, qa; --ttl as 90s, 30m, 8h or 2d\n"
           "  --help          this text\n"
@@ -175,25 +176,34 @@ static int install_signals(void)
     return 0;
 }
 
+/* "http://HOST:PORT" into buf, with a wildcard host as the loopback address to open. */
+static void demo_url(char *buf, size_t size, const char *host, int port)
+{
+    if (strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0)
+        host = "127.0.0.1";
+    snprintf(buf, size, "http://%s%s%s:%d", strchr(host, ':') ? "[" : "", host,
+             strchr(host, ':') ? "]" : "", port);
+}
+
 /* The demo's lines on stdout, flushed: tests and people read them. */
-static int print_demo(modq_demo *demo, const modq_policy *policy, int port)
+static int print_demo(modq_demo *demo, const modq_policy *policy, const modq_service *s)
 {
     char *assoc = modq_demo_token(demo, "associate"), *lead = modq_demo_token(demo, "lead");
     const modq_config *cfg = modq_demo_config(demo);
-    const char *host = modq_config_http_host(cfg);
+    char page[320], probes[320];
     int rc = -1;
 
     if (assoc == NULL || lead == NULL) {
         fprintf(stderr, "modq-worker: demo tokens could not be made\n");
         goto out;
     }
-    if (strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0)
-        host = "127.0.0.1";
+    demo_url(page, sizeof page, modq_config_http_host(cfg), modq_service_http_port(s));
+    demo_url(probes, sizeof probes, modq_config_http_probe_host(cfg), modq_service_probe_port(s));
     printf("modq demo: kafka bootstrap %s\n", modq_demo_bootstrap(demo));
     printf("modq demo: policy %s (%s)\n", modq_config_worker_policy(cfg),
            modq_policy_version(policy));
-    printf("modq demo: review page http://%s%s%s:%d/\n", strchr(host, ':') ? "[" : "", host,
-           strchr(host, ':') ? "]" : "", port);
+    printf("modq demo: review page %s/\n", page);
+    printf("modq demo: probes %s/healthz, /readyz and /metrics\n", probes);
     printf("modq demo: associate token %s\n", assoc);
     printf("modq demo: lead token %s\n", lead);
     printf("modq demo: token secret %s (more tokens: modq-worker token --secret FILE "
@@ -225,7 +235,7 @@ static int run(const modq_config *cfg, const modq_policy *policy, const char *ar
         fprintf(stderr, "modq-worker: %s\n", err[0] ? err : modq_service_strerror(sr));
         goto out;
     }
-    if (demo != NULL && print_demo(demo, policy, modq_service_http_port(s)) != 0)
+    if (demo != NULL && print_demo(demo, policy, s) != 0)
         goto out;
     rc = modq_service_loop(s, &stop_requested) == MODQ_SERVICE_OK ? 0 : EXIT_FATAL;
 out:

@@ -6,14 +6,36 @@
  */
 #include "prepare.h"
 
+#include "jwt.h"
+#include "text.h"
+
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_CONTENT_ID   256
 #define MAX_PRIOR_LABELS 16
+
+/* Caps on the strings of a ticket, in bytes. Names (queue, category, skills) are held as long as
+ * the policy and a person's token hold theirs; a required skill no token can carry, or more of
+ * them than a token holds, would keep the ticket from everyone. */
+#define MAX_CONTENT_ID 256
+#define MAX_NAME       (MODQ_POLICY_NAME_MAX - 1)
+#define MAX_LOCALE     (MODQ_JWT_MAX_NAME - 1)
+#define MAX_TRACE_ID   128
+#define MAX_SOURCE     128
+#define MAX_REASON     4096
+#define MAX_TEXT       65536
+#define MAX_SKILLS     MODQ_JWT_MAX_LIST
+#define MAX_ATTRIBUTES 64
+#define MAX_ATTR_KEY   128
+#define MAX_ATTR_VALUE 4096
+#define MAX_URI        4096
+#define MAX_MIME       255
+
+/* A ticket id that passes is remembered whole by the decided set and the worker's records. */
+_Static_assert(MODQ_DECIDED_MAX_ID >= MODQ_TEXT_TICKET_ID_MAX, "ticket ids must fit the sets");
 
 /* protobuf-c declares string fields as char *; our strings are const and are only read. */
 #define UNCONST(p) ((char *)(uintptr_t)(p))
@@ -31,32 +53,98 @@ dead_letter(modq_prepared *p, const char *code, const char *fmt, ...)
     return p;
 }
 
-/* Ids travel into Kafka headers, logs and URLs: printable ASCII only. */
-static int printable(const char *s, size_t max)
+/*
+ * One string field by text.c's rule: kind, at most max bytes, required or not. On refusal, why
+ * (why_size bytes) names the field and the rule, never the content, which may be hostile. Unset
+ * proto3 strings are "", never NULL; NULL is taken as "" all the same.
+ */
+static bool field_ok(const char *name, const char *s, modq_text_kind kind, size_t max,
+                     bool required, char *why, size_t why_size)
 {
-    size_t n = 0;
-    for (; s[n]; n++)
-        if (n >= max || s[n] < 0x21 || s[n] > 0x7e)
-            return 0;
-    return n > 0;
+    size_t n = s ? strlen(s) : 0;
+    modq_text_result r = MODQ_TEXT_OK;
+
+    if (n == 0 && required)
+        r = MODQ_TEXT_ERR_EMPTY;
+    else if (n > 0)
+        r = modq_text_check(kind, s, n, max);
+    if (r == MODQ_TEXT_OK)
+        return true;
+    if (kind == MODQ_TEXT_ID)
+        snprintf(why, why_size, "%s: %s (%s1-%zu printable ASCII characters, not . or ..)", name,
+                 modq_text_strerror(r), required ? "" : "when set, ", max);
+    else
+        snprintf(why, why_size, "%s: %s (%sat most %zu bytes of UTF-8 %s)", name,
+                 modq_text_strerror(r), required ? "required, " : "", max,
+                 kind == MODQ_TEXT_NAME ? "on one line, without control characters"
+                                        : "text, without control characters but tab and newlines");
+    return false;
 }
 
-static const char *invalid_field(const Modq__V1__Ticket *t)
+/* Every string of the ticket, before anything is built from it. */
+static bool strings_ok(const Modq__V1__Ticket *t, char *why, size_t size)
 {
-    if (!printable(t->ticket_id, MODQ_DECIDED_MAX_ID))
-        return "ticket_id: required, 1-128 printable ASCII characters";
-    if (!printable(t->content_id, MAX_CONTENT_ID))
-        return "content_id: required, 1-256 printable ASCII characters";
-    if (!t->queue[0])
-        return "queue: required";
+    char name[48];
+
+    /* The ticket id rule is the routes' too (modq_text_ticket_id). */
+    if (!field_ok("ticket_id", t->ticket_id, MODQ_TEXT_ID, MODQ_TEXT_TICKET_ID_MAX, true, why,
+                  size) ||
+        !field_ok("content_id", t->content_id, MODQ_TEXT_ID, MAX_CONTENT_ID, true, why, size) ||
+        !field_ok("queue", t->queue, MODQ_TEXT_NAME, MAX_NAME, true, why, size) ||
+        !field_ok("category", t->category, MODQ_TEXT_NAME, MAX_NAME, false, why, size) ||
+        !field_ok("locale", t->locale, MODQ_TEXT_ID, MAX_LOCALE, false, why, size) ||
+        !field_ok("reporter_reason", t->reporter_reason, MODQ_TEXT_FREE, MAX_REASON, false, why,
+                  size) ||
+        !field_ok("text", t->text, MODQ_TEXT_FREE, MAX_TEXT, false, why, size) ||
+        !field_ok("trace_id", t->trace_id, MODQ_TEXT_ID, MAX_TRACE_ID, false, why, size) ||
+        !field_ok("source", t->source, MODQ_TEXT_NAME, MAX_SOURCE, false, why, size))
+        return false;
+    if (t->n_required_skills > MAX_SKILLS) {
+        snprintf(why, size, "required_skills: more than %d", MAX_SKILLS);
+        return false;
+    }
+    for (size_t i = 0; i < t->n_required_skills; i++) {
+        snprintf(name, sizeof(name), "required_skills[%zu]", i);
+        if (!field_ok(name, t->required_skills[i], MODQ_TEXT_NAME, MAX_NAME, true, why, size))
+            return false;
+    }
+    if (t->n_attributes > MAX_ATTRIBUTES) {
+        snprintf(why, size, "attributes: more than %d", MAX_ATTRIBUTES);
+        return false;
+    }
+    for (size_t i = 0; i < t->n_attributes; i++) {
+        const Modq__V1__Ticket__AttributesEntry *e = t->attributes[i];
+        snprintf(name, sizeof(name), "attributes[%zu].key", i);
+        if (!field_ok(name, e->key, MODQ_TEXT_NAME, MAX_ATTR_KEY, true, why, size))
+            return false;
+        snprintf(name, sizeof(name), "attributes[%zu].value", i);
+        if (!field_ok(name, e->value, MODQ_TEXT_FREE, MAX_ATTR_VALUE, false, why, size))
+            return false;
+    }
+    if (!t->media)
+        return true;
+    if (t->media->source_case == MODQ__V1__MEDIA__SOURCE_URI &&
+        !field_ok("media.uri", t->media->uri, MODQ_TEXT_ID, MAX_URI, true, why, size))
+        return false;
+    return field_ok("media.claimed_mime_type", t->media->claimed_mime_type, MODQ_TEXT_NAME,
+                    MAX_MIME, false, why, size);
+}
+
+/* The ticket's fields, or false with why (size bytes) naming the first one that is wrong. */
+static bool ticket_ok(const Modq__V1__Ticket *t, char *why, size_t size)
+{
+    if (!strings_ok(t, why, size))
+        return false;
     if (t->severity_hint < 0 || t->severity_hint > 4)
-        return "severity_hint: out of range";
-    if (t->media && t->media->source_case == MODQ__V1__MEDIA__SOURCE__NOT_SET)
-        return "media: neither inline_bytes nor uri set";
-    if (t->media && t->media->source_case == MODQ__V1__MEDIA__SOURCE_INLINE_BYTES &&
-        t->media->inline_bytes.len == 0)
-        return "media.inline_bytes: empty";
-    return NULL;
+        snprintf(why, size, "severity_hint: out of range");
+    else if (t->media && t->media->source_case == MODQ__V1__MEDIA__SOURCE__NOT_SET)
+        snprintf(why, size, "media: neither inline_bytes nor uri set");
+    else if (t->media && t->media->source_case == MODQ__V1__MEDIA__SOURCE_INLINE_BYTES &&
+             t->media->inline_bytes.len == 0)
+        snprintf(why, size, "media.inline_bytes: empty");
+    else
+        return true;
+    return false;
 }
 
 /* Frees the inline media bytes: from here on, only hashes and renditions remain. */
@@ -266,7 +354,7 @@ modq_prepared *modq_prepare_ticket(const modq_prepare_ctx *ctx, const void *msg,
                                    int64_t now_ms)
 {
     modq_prepared *p = calloc(1, sizeof(*p));
-    const char *why;
+    char why[sizeof(p->reason)];
     const uint8_t *bytes = NULL;
     uint8_t *owned = NULL;
     size_t nbytes = 0;
@@ -283,7 +371,7 @@ modq_prepared *modq_prepare_ticket(const modq_prepare_ctx *ctx, const void *msg,
                            ctx->max_message_bytes);
     if (!(p->ticket = modq__v1__ticket__unpack(NULL, len, msg)))
         return dead_letter(p, MODQ_DLQ_MALFORMED, "not a modq.v1.Ticket protobuf");
-    if ((why = invalid_field(p->ticket)))
+    if (!ticket_ok(p->ticket, why, sizeof(why)))
         return dead_letter(p, MODQ_DLQ_INVALID, "%s", why);
     if ((p->queue_index = modq_policy_queue_find(ctx->policy, p->ticket->queue)) < 0)
         return dead_letter(p, MODQ_DLQ_UNKNOWN_QUEUE, "queue '%.100s' is not in policy %s",

@@ -144,6 +144,8 @@ static bool publish_outcome(modq_run *r, const rd_kafka_message_t *msg, const mo
                                    p->decision, p->decision_len, c, err, sizeof err);
     } else {
         modq_publish_source src = {c->topic, msg->partition, msg->offset};
+        (void)modq_run_dead_key(c->topic, msg->partition, msg->offset, msg->payload, msg->len,
+                                c->dead_key);
         pr = modq_publish_dead_letter(r->publish, msg->payload, msg->len, msg->key, msg->key_len,
                                       p->code, p->reason, &src, c, err, sizeof err);
     }
@@ -187,9 +189,11 @@ void modq_run_job(void *job, void *arg)
     rd_kafka_message_t *msg = job;
     const char *topic = rd_kafka_topic_name(msg->rkt);
     int64_t now = modq_run_wall_ms();
-    modq_prepared *p = modq_prepare_ticket(&r->ctx, msg->payload, msg->len, now);
+    modq_prepared *p = NULL;
 
-    if (p == NULL) {
+    if (modq_run_dead_again(r, msg))
+        goto out;
+    if ((p = modq_prepare_ticket(&r->ctx, msg->payload, msg->len, now)) == NULL) {
         COUNTER(r, prepare_failed);
         modq_run_log_msg(r, MODQ_LOG_ERROR, "prepare: out of memory: ticket left uncompleted",
                          topic, msg->partition, msg->offset, NULL);
@@ -284,6 +288,8 @@ void modq_run_delivered(void *arg, void *ck, int ok, const char *error)
         return;
     }
     r->last_confirm_ms = r->clock(r->clock_arg);
+    if (c->kind == MODQ_RUN_DEAD)
+        modq_run_dead_remember(r, c->dead_key, modq_run_wall_ms());
     if (decision) {
         uint64_t evicted = 0;
         pthread_mutex_lock(&r->decided_lock);
@@ -420,6 +426,7 @@ static void housekeeping(modq_run *r)
     modq_desk_tick(r->desk, wall);
     pthread_mutex_lock(&r->decided_lock);
     modq_decided_expire(r->decided, wall);
+    modq_decided_expire(r->dead, wall);
     pthread_mutex_unlock(&r->decided_lock);
 }
 

@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #define MODQ_RUN_TOPIC_MAX 256 /* bytes of a topic name, incl. NUL (Kafka allows 249) */
+#define MODQ_RUN_DEAD_KEY  65  /* a dead-lettered message's key: hex SHA-256 and NUL */
 
 /* Why a message was published, so that its confirmation does the right thing. */
 typedef enum modq_run_cookie_kind {
@@ -57,6 +58,7 @@ typedef struct modq_run_cookie {
     int verdict;
     char labels[MODQ_DECIDED_MAX_LABELS + 1];
     int64_t decided_at_ms;
+    char dead_key[MODQ_RUN_DEAD_KEY]; /* DEAD: remembered once confirmed ("": none made) */
     uint8_t *buf;
     size_t len;
     unsigned attempts;
@@ -75,7 +77,8 @@ struct modq_run {
     modq_media_opts *media_opts;
     modq_banks *banks;
     modq_decided *decided;
-    pthread_mutex_t decided_lock;
+    modq_decided *dead;           /* dead-lettered messages by key (run_dead.c) */
+    pthread_mutex_t decided_lock; /* guards decided and dead */
     bool decided_lock_init;
     modq_fetch *fetch;     /* NULL: URI media dead-letters */
     modq_sandbox *sandbox; /* NULL: media is decoded in this process (sandbox.enabled false) */
@@ -83,6 +86,7 @@ struct modq_run {
     modq_desk *desk;
     modq_follow *follow_decisions; /* the decisions topic -> decided set, desk */
     modq_follow *follow_ledgers;   /* the ledgers topic -> desk */
+    modq_follow *follow_dead;      /* the dead-letter topic -> dead */
     modq_metrics *metrics;         /* borrowed, may be NULL */
     pthread_mutex_t retry_lock;
     bool retry_lock_init;
@@ -159,9 +163,20 @@ void modq_run_settle(modq_run *r, modq_run_cookie *c);
 /* How many decisions wait, and since when the oldest has (monotonic; -1 when none does). */
 size_t modq_run_waiting(modq_run *r, int64_t *oldest_ms);
 /* Follower handlers. */
-void modq_run_on_decision_record(void *arg, const void *key, size_t key_len, const void *value,
-                                 size_t value_len, int64_t timestamp_ms);
-void modq_run_on_ledger_record(void *arg, const void *key, size_t key_len, const void *value,
-                               size_t value_len, int64_t timestamp_ms);
+void modq_run_on_decision_record(void *arg, const modq_follow_record *rec);
+void modq_run_on_ledger_record(void *arg, const modq_follow_record *rec);
+
+/* run_dead.c: each dead letter published once, even when its ticket comes back after a crash. */
+/* key (MODQ_RUN_DEAD_KEY bytes) of the ticket message value (len bytes) at (topic, partition,
+ * offset). false (and "") when no digest could be made. */
+bool modq_run_dead_key(const char *topic, int32_t partition, int64_t offset, const void *value,
+                       size_t len, char key[MODQ_RUN_DEAD_KEY]);
+/* The ticket message msg was dead-lettered before (it came back after a crash): completes it,
+ * counted as a duplicate, and returns true; false otherwise. Pool threads. */
+bool modq_run_dead_again(modq_run *r, const rd_kafka_message_t *msg);
+/* Remembers key ("" is ignored) as dead-lettered at at_ms (any thread). */
+void modq_run_dead_remember(modq_run *r, const char *key, int64_t at_ms);
+/* Follower handler of the dead-letter topic. */
+void modq_run_on_dead_letter_record(void *arg, const modq_follow_record *rec);
 
 #endif

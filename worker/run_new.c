@@ -190,6 +190,13 @@ static int make_followers(modq_run *r, const modq_run_opts *opts, char *errstr, 
         snprintf(errstr, errstr_size, "decisions topic: %s", err);
         return -1;
     }
+    /* Dead letters as far back as decisions: a redelivered ticket is recognised either way. */
+    fo.topic = modq_config_topics_dead_letter(r->cfg);
+    fo.on_message = modq_run_on_dead_letter_record;
+    if (modq_follow_new(r->cfg, &fo, &r->follow_dead, err, sizeof err) != MODQ_FOLLOW_OK) {
+        snprintf(errstr, errstr_size, "dead-letter topic: %s", err);
+        return -1;
+    }
     fo.topic = modq_config_topics_ledgers(r->cfg);
     fo.start_ms = 0;
     fo.on_message = modq_run_on_ledger_record;
@@ -197,19 +204,23 @@ static int make_followers(modq_run *r, const modq_run_opts *opts, char *errstr, 
         snprintf(errstr, errstr_size, "ledgers topic: %s", err);
         return -1;
     }
-    /* Nothing is consumed before the decided set is complete: no decided ticket reaches a person.
-     */
+    /* Nothing is consumed before the decided set is complete: no decided ticket reaches a person
+     * and no dead letter is published twice. */
     if (modq_follow_wait(r->follow_decisions, timeout) != MODQ_FOLLOW_OK ||
+        modq_follow_wait(r->follow_dead, timeout) != MODQ_FOLLOW_OK ||
         modq_follow_wait(r->follow_ledgers, timeout) != MODQ_FOLLOW_OK) {
         snprintf(errstr, errstr_size,
-                 "the decisions and ledgers topics were not read to their end within %d ms",
+                 "the decisions, dead-letter and ledgers topics were not read to their end "
+                 "within %d ms",
                  timeout);
         return -1;
     }
-    char nd[24], nl[24];
+    char nd[24], nx[24], nl[24];
     snprintf(nd, sizeof nd, "%llu", (unsigned long long)modq_follow_count(r->follow_decisions));
+    snprintf(nx, sizeof nx, "%llu", (unsigned long long)modq_follow_count(r->follow_dead));
     snprintf(nl, sizeof nl, "%llu", (unsigned long long)modq_follow_count(r->follow_ledgers));
-    modq_log_write(r->log, MODQ_LOG_INFO, "caught up", "decisions", nd, "ledgers", nl, NULL);
+    modq_log_write(r->log, MODQ_LOG_INFO, "caught up", "decisions", nd, "dead_letters", nx,
+                   "ledgers", nl, NULL);
     return 0;
 }
 
@@ -246,7 +257,10 @@ modq_run_result modq_run_new(const modq_config *cfg, const modq_policy *policy,
     r->media_opts = modq_opts_new();
     r->decided =
         modq_decided_new(MODQ_RUN_DECIDED_MAX, modq_config_decided_retention_hours(cfg) * HOUR_MS);
-    if (r->log == NULL || r->media_opts == NULL || r->decided == NULL || collect_topics(r) != 0) {
+    r->dead =
+        modq_decided_new(MODQ_RUN_DECIDED_MAX, modq_config_decided_retention_hours(cfg) * HOUR_MS);
+    if (r->log == NULL || r->media_opts == NULL || r->decided == NULL || r->dead == NULL ||
+        collect_topics(r) != 0) {
         rc = MODQ_RUN_ERR_NOMEM;
         goto out;
     }
@@ -357,6 +371,7 @@ void modq_run_free(modq_run *r)
         rd_kafka_message_destroy(r->held[i]);
     /* The followers first: their handlers use the desk and the consumer. */
     modq_follow_free(r->follow_decisions);
+    modq_follow_free(r->follow_dead);
     modq_follow_free(r->follow_ledgers);
     r->retry_closed = true;
     modq_publish_free(r->publish); /* before the consumer: confirmations complete offsets */
@@ -375,6 +390,7 @@ void modq_run_free(modq_run *r)
     modq_sandbox_free(r->sandbox); /* after the pool: no preparation is running */
     modq_banks_free(r->banks);
     modq_decided_free(r->decided);
+    modq_decided_free(r->dead);
     if (r->decided_lock_init)
         pthread_mutex_destroy(&r->decided_lock);
     modq_opts_free(r->media_opts);

@@ -12,6 +12,8 @@
  */
 #include "run_impl.h"
 
+#include "text.h"
+
 #include "modq_blur.h"
 #include "proto/modq.pb-c.h"
 
@@ -350,8 +352,7 @@ static void join_labels(const Modq__V1__Decision *d, char *out, size_t size)
     }
 }
 
-void modq_run_on_decision_record(void *arg, const void *key, size_t key_len, const void *value,
-                                 size_t value_len, int64_t timestamp_ms)
+void modq_run_on_decision_record(void *arg, const modq_follow_record *rec)
 {
     modq_run *r = arg;
     Modq__V1__Decision *d;
@@ -361,12 +362,13 @@ void modq_run_on_decision_record(void *arg, const void *key, size_t key_len, con
     uint64_t evicted = 0;
     modq_desk_ref ref;
 
-    (void)key;
-    (void)key_len;
-    if (value == NULL)
+    if (rec->value == NULL)
         return;
-    d = modq__v1__decision__unpack(NULL, value_len, value);
-    if (d == NULL || d->ticket_id == NULL || d->ticket_id[0] == '\0') {
+    d = modq__v1__decision__unpack(NULL, rec->value_len, rec->value);
+    /* An id ingest would refuse names no ticket here, and would reach people's answers as the
+     * prior decision's ticket id: the record is counted and left out. */
+    if (d == NULL || d->ticket_id == NULL ||
+        !modq_text_ticket_id(d->ticket_id, strlen(d->ticket_id))) {
         COUNTER(r, follow_bad);
         goto out;
     }
@@ -376,7 +378,7 @@ void modq_run_on_decision_record(void *arg, const void *key, size_t key_len, con
     join_labels(d, labels, sizeof labels);
     pthread_mutex_lock(&r->decided_lock);
     modq_decided_add(r->decided, d->ticket_id, has_sha ? sha : NULL, (int)d->verdict, labels,
-                     d->decided_at_ms > 0 ? d->decided_at_ms : timestamp_ms, &evicted);
+                     d->decided_at_ms > 0 ? d->decided_at_ms : rec->timestamp_ms, &evicted);
     pthread_mutex_unlock(&r->decided_lock);
     if (evicted > 0)
         atomic_fetch_add_explicit(&r->n_decided_evicted, evicted, memory_order_relaxed);
@@ -393,18 +395,15 @@ out:
         modq__v1__decision__free_unpacked(d, NULL);
 }
 
-void modq_run_on_ledger_record(void *arg, const void *key, size_t key_len, const void *value,
-                               size_t value_len, int64_t timestamp_ms)
+void modq_run_on_ledger_record(void *arg, const modq_follow_record *rec)
 {
     modq_run *r = arg;
     char err[ERRSTR_SIZE] = "";
 
-    (void)key;
-    (void)key_len;
-    (void)timestamp_ms;
-    if (value == NULL || r->desk == NULL) /* a tombstone: the associate's ledger was erased */
+    if (rec->value == NULL || r->desk == NULL) /* a tombstone: the associate's ledger was erased */
         return;
-    if (modq_desk_ledger_restore(r->desk, value, value_len, err, sizeof err) != MODQ_DESK_OK) {
+    if (modq_desk_ledger_restore(r->desk, rec->value, rec->value_len, err, sizeof err) !=
+        MODQ_DESK_OK) {
         COUNTER(r, follow_bad);
         modq_log_write(r->log, MODQ_LOG_WARN, "ledgers topic: record ignored", "error", err, NULL);
     }

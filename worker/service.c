@@ -1,6 +1,6 @@
 /*
  * service.c: the worker process as one object (service.h): the loop, the token verifier, the
- * metrics, the review API and the HTTP server, wired from the configuration.
+ * metrics, the review API and its two HTTP listeners, wired from the configuration.
  */
 #include "service.h"
 
@@ -23,6 +23,12 @@
 #define STEP_MS     100 /* longest wait of one loop turn: how fast a stop is noticed */
 #define ERRSTR_SIZE 512
 
+/* The probe listener's budget: the kubelet's two probes and a scraper, with room to spare;
+ * per address, enough for the kubelet (one node address) to probe while a probe hangs. */
+#define PROBE_THREADS     1
+#define PROBE_CONNECTIONS 64
+#define PROBE_PER_IP      8
+
 struct modq_service {
     const modq_config *cfg;
     const modq_policy *policy;
@@ -31,6 +37,7 @@ struct modq_service {
     modq_run *run;
     modq_api *api;
     modq_http *http;
+    modq_http *probe; /* /healthz, /readyz, /metrics on their own listener */
     modq_log *log;
     pthread_mutex_t auth_lock; /* the AUTH_FAILED audit budget */
     int64_t auth_second;
@@ -86,6 +93,8 @@ static const family families[] = {
     {"modq_queue_waiting_items", MODQ_METRICS_GAUGE, "queue", "Prepared items waiting, by queue."},
     {"modq_leased_items", MODQ_METRICS_GAUGE, NULL, "Items leased to a person now."},
     {"modq_escalated_items", MODQ_METRICS_GAUGE, NULL, "Items waiting in the escalation queue."},
+    {"modq_unservable_items", MODQ_METRICS_GAUGE, NULL,
+     "Items set aside because their answer could not be built; never handed out."},
     {"modq_consumer_lag_messages", MODQ_METRICS_GAUGE, "topic",
      "Ticket messages not yet completed, by queue topic (assigned partitions)."},
     {"modq_associates", MODQ_METRICS_GAUGE, NULL, "Associates known to this worker."},
@@ -155,6 +164,7 @@ static void refresh_metrics(void *arg)
                          (double)modq_desk_waiting(desk, q));
     modq_metrics_set(m, "modq_leased_items", NULL, (double)dc.leased);
     modq_metrics_set(m, "modq_escalated_items", NULL, (double)dc.escalations);
+    modq_metrics_set(m, "modq_unservable_items", NULL, (double)dc.unservable);
     for (size_t t = 0; t < ntopics; t++) {
         int64_t lag = modq_consume_lag(modq_run_consumer(s->run), t);
         if (lag >= 0)
@@ -258,11 +268,66 @@ static modq_service_result make_keys(modq_service *s, char *errstr, size_t errst
     return MODQ_SERVICE_OK;
 }
 
+/* One listener: its server in *out, logged as msg once listening. */
+static modq_service_result listen_one(modq_service *s, const modq_http_opts *ho, const char *listen,
+                                      const char *msg, modq_http **out, char *errstr,
+                                      size_t errstr_size)
+{
+    char err[ERRSTR_SIZE] = "";
+    char port[16];
+    modq_http_result hr = modq_http_new(ho, out, err, sizeof err);
+
+    if (hr != MODQ_HTTP_OK) {
+        snprintf(errstr, errstr_size, "http %s: %s", listen, err);
+        return hr == MODQ_HTTP_ERR_NOMEM ? MODQ_SERVICE_ERR_NOMEM : MODQ_SERVICE_ERR_SETUP;
+    }
+    snprintf(port, sizeof port, "%d", modq_http_port(*out));
+    modq_log_write(s->log, MODQ_LOG_INFO, msg, "host", ho->host, "port", port, NULL);
+    return MODQ_SERVICE_OK;
+}
+
+/* The review API's listener and the probes' own, which API clients cannot starve: its
+ * connections are not counted against the API's, and it serves nothing else. */
+static modq_service_result start_http(modq_service *s, char *errstr, size_t errstr_size)
+{
+    const modq_config *cfg = s->cfg;
+    unsigned timeout_ms = (unsigned)modq_config_http_request_timeout_seconds(cfg) * 1000u;
+    modq_http_opts api = {
+        .host = modq_config_http_host(cfg),
+        .port = modq_config_http_port(cfg),
+        .static_dir = modq_config_http_static_dir(cfg),
+        .handler = modq_api_handle,
+        .handler_arg = s->api,
+        .threads = (unsigned)modq_config_http_threads(cfg),
+        .max_connections = (unsigned)modq_config_http_max_connections(cfg),
+        .per_ip_connections = (unsigned)modq_config_http_per_ip_connections(cfg),
+        .request_timeout_ms = timeout_ms,
+        .metrics = s->metrics,
+    };
+    modq_http_opts probe = {
+        .host = modq_config_http_probe_host(cfg),
+        .port = modq_config_http_probe_port(cfg),
+        .handler = modq_api_handle_probe,
+        .handler_arg = s->api,
+        .threads = PROBE_THREADS,
+        .max_connections = PROBE_CONNECTIONS,
+        .per_ip_connections = PROBE_PER_IP,
+        .request_timeout_ms = timeout_ms,
+        .metrics = s->metrics,
+    };
+    modq_service_result rc = listen_one(s, &probe, modq_config_http_probe_listen(cfg),
+                                        "probes listening", &s->probe, errstr, errstr_size);
+
+    if (rc == MODQ_SERVICE_OK)
+        rc = listen_one(s, &api, modq_config_http_listen(cfg), "review API listening", &s->http,
+                        errstr, errstr_size);
+    return rc;
+}
+
 modq_service_result modq_service_new(const modq_config *cfg, const modq_policy *policy,
                                      const modq_run_opts *run_opts, modq_service **out,
                                      char *errstr, size_t errstr_size)
 {
-    char err[ERRSTR_SIZE] = "";
     modq_service_result rc = MODQ_SERVICE_ERR_SETUP;
     modq_service *s = NULL;
     modq_run_opts ro = {0};
@@ -314,23 +379,8 @@ modq_service_result modq_service_new(const modq_config *cfg, const modq_policy *
         rc = MODQ_SERVICE_ERR_NOMEM;
         goto out;
     }
-    modq_http_opts ho = {
-        .host = modq_config_http_host(cfg),
-        .port = modq_config_http_port(cfg),
-        .static_dir = modq_config_http_static_dir(cfg),
-        .handler = modq_api_handle,
-        .handler_arg = s->api,
-        .threads = (unsigned)modq_config_http_threads(cfg),
-        .metrics = s->metrics,
-    };
-    if (modq_http_new(&ho, &s->http, err, sizeof err) != MODQ_HTTP_OK) {
-        snprintf(errstr, errstr_size, "http %s: %s", modq_config_http_listen(cfg), err);
+    if ((rc = start_http(s, errstr, errstr_size)) != MODQ_SERVICE_OK)
         goto out;
-    }
-    char port[16];
-    snprintf(port, sizeof port, "%d", modq_http_port(s->http));
-    modq_log_write(s->log, MODQ_LOG_INFO, "review API listening", "host",
-                   modq_config_http_host(cfg), "port", port, NULL);
     *out = s;
     s = NULL;
     rc = MODQ_SERVICE_OK;
@@ -344,6 +394,11 @@ out:
 int modq_service_http_port(const modq_service *s)
 {
     return s && s->http ? modq_http_port(s->http) : -1;
+}
+
+int modq_service_probe_port(const modq_service *s)
+{
+    return s && s->probe ? modq_http_port(s->probe) : -1;
 }
 
 modq_run *modq_service_run(modq_service *s)
@@ -373,6 +428,7 @@ void modq_service_free(modq_service *s)
     if (s == NULL)
         return;
     modq_http_free(s->http); /* no handler runs after this */
+    modq_http_free(s->probe);
     modq_api_free(s->api);
     modq_run_free(s->run);
     modq_jwt_keys_free(s->keys);

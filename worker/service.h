@@ -1,8 +1,8 @@
 /*
  * service.h: the whole worker process (private to worker/): the Kafka loop (run.h) with its
- * review desk, the token verifier, the metrics registry, the review API and the HTTP server,
- * made together from one configuration and stopped together. main.c and the demo are thin
- * callers of it.
+ * review desk, the token verifier, the metrics registry, the review API and its two HTTP
+ * listeners (the API's, and the probes' own: http.probe_listen), made together from one
+ * configuration and stopped together. main.c and the demo are thin callers of it.
  *
  * Order of a stop: the loop drains (desk closed, leases handed back, pool finished, decisions
  * and events flushed, offsets committed, group left) while the HTTP server still answers (503
@@ -42,6 +42,8 @@ modq_service_result modq_service_new(const modq_config *cfg, const modq_policy *
                                      char *errstr, size_t errstr_size);
 /* The HTTP port bound (http.listen may give port 0). */
 int modq_service_http_port(const modq_service *s);
+/* The probe listener's port bound (http.probe_listen, by default port 0). */
+int modq_service_probe_port(const modq_service *s);
 modq_run *modq_service_run(modq_service *s);
 /* Turns the loop until *stop becomes non-zero (set by a signal handler) or Kafka fails, then
  * drains within worker.grace_seconds. OK, or ERR_FATAL. */

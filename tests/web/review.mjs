@@ -4,10 +4,11 @@
 // MODQ_QA_TOKEN (roles associate and qa) and MODQ_LEAD_ASSOCIATE_TOKEN (roles associate and lead)
 // for the QA tab and the two-role tabs, skipped without them.
 // Every wait is timeboxed; the first failure prints which step failed and why, saves
-// failure.png, and exits 1.
+// failure.png, and exits 1. axe-core checks the views it is run on against WCAG 2.x A and AA.
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import path from 'node:path';
+import { axeViolations, leftovers, pageSnapshot } from './checks.mjs';
 
 const base = process.env.MODQ_WEB_URL;
 const assocToken = process.env.MODQ_ASSOCIATE_TOKEN;
@@ -25,6 +26,8 @@ fs.mkdirSync(out, { recursive: true });
 
 const claims = (t) => JSON.parse(Buffer.from(t.split('.')[1], 'base64url').toString());
 const assocSub = claims(assocToken).sub;
+const leadSub = claims(leadToken).sub;
+const subs = [assocToken, leadToken, qaToken, leadAssocToken].filter(Boolean).map((t) => claims(t).sub);
 const t0 = Date.now();
 const log = (m) => console.log(`[web ${((Date.now() - t0) / 1000).toFixed(1)}s] ${m}`);
 
@@ -79,6 +82,7 @@ async function headerChecks() {
 const requests = []; // {method, url, auth, body}
 const entries = new WeakMap(); // playwright request -> entry in requests
 const mediaResponses = [];
+let lastItem = null; // the item of the last /v1/next answer
 const cspErrors = [];
 const modules = new Set(); // the module graph from main.js, found by headerChecks
 const loadedModules = new Set(); // the modules the browser fetched
@@ -194,9 +198,45 @@ async function waitForRequest(pred, ms, from = 0, what = 'request', want = 0) {
   throw new Error(`${what}: no matching request answered within ${ms / 1000} s`);
 }
 
-async function logOut() {
+async function logOut(who) {
   await page.click('#btn-logout');
   await page.waitForSelector('#view-login', { state: 'visible', timeout: 5000 });
+  await checkNothingRemains(who);
+}
+
+// The page as a new visitor gets it, taken before anyone signs in: after every log out the page
+// must be that again (nothing of one person may remain for the next).
+let pristine = null;
+async function checkNothingRemains(who) {
+  const found = await leftovers(page, pristine, who, subs);
+  check(found.length === 0, found.join(' | '));
+}
+async function keysOn() {
+  return page.evaluate(() => document.getElementById('pref-keys')?.checked);
+}
+async function axeCheck(what) {
+  const found = await axeViolations(page);
+  check(found.length === 0, `axe on ${what}: ${found.join(' | ')}`);
+  log(`  axe: ${what} clean`);
+}
+
+// Waits for an item card with its image on screen at level 3, moving past items without media
+// with the No violation button (the mouse: the person may have turned keys off).
+async function waitForMediaCard(ms) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if ((await reviewState()) === 'card') {
+      const it = await currentItem();
+      if (it.hasMedia && it.level === 3) return it;
+      if (!it.hasMedia) {
+        const before = requests.length;
+        await page.click('button.decide[data-verdict="no_violation"]');
+        await waitForRequest((r) => r.method === 'POST' && r.url.includes('/decision'), 10000, before, 'skip decision');
+      }
+    }
+    await page.waitForTimeout(300);
+  }
+  throw new Error(`no item with its image on screen within ${ms / 1000} s (state ${await reviewState()})`);
 }
 
 // Waits until the review view settles on a card or the empty state.
@@ -216,7 +256,7 @@ async function waitCardOrEmpty(ms, what) {
 async function qaSteps() {
   let qaItem;
   await step('QA: an associate+qa token gets the Review and QA tabs, Review first', async () => {
-    await logOut();
+    await logOut('the lead');
     await signIn(qaToken);
     await page.waitForSelector('#tabs', { state: 'visible', timeout: 10000 });
     check(await visible('#tab-review') && await visible('#tab-qa'), 'no Review and QA tabs');
@@ -263,7 +303,7 @@ async function qaSteps() {
 // A person with the associate and lead roles gets the review view and the lead's views.
 async function leadAssociateSteps() {
   await step('lead+associate: Review, Team and Escalations tabs, Review first', async () => {
-    await logOut();
+    await logOut('the QA reviewer');
     await signIn(leadAssocToken);
     await page.waitForSelector('#tabs', { state: 'visible', timeout: 10000 });
     for (const id of ['#tab-review', '#tab-team', '#tab-esc']) check(await visible(id), `no ${id} tab`);
@@ -278,7 +318,7 @@ async function leadAssociateSteps() {
     }
     check(!(await visible('#view-review')), 'the review view shows beside the team view');
     await shot('10-lead-associate-team');
-    await logOut();
+    await logOut('the lead with the associate role');
   });
 }
 
@@ -309,6 +349,9 @@ async function run() {
       else if (js) cspErrors.push(`GET ${res.url()} answered ${res.status()}`);
       const entry = entries.get(res.request());
       if (entry) entry.status = res.status();
+      if (/\/v1\/next/.test(res.url()) && res.status() === 200) {
+        res.json().then((b) => { if (b.item) lastItem = b.item; }).catch(() => {});
+      }
       if (/\/v1\/items\/[^/]+\/media/.test(res.url())) {
         mediaResponses.push({ url: res.url(), status: res.status(), cache: (await res.allHeaders())['cache-control'] || '' });
       }
@@ -316,6 +359,9 @@ async function run() {
 
     await step('open the page and sign in as the associate', async () => {
       await page.goto(base, { timeout: 15000 });
+      await page.waitForSelector('#view-login', { state: 'visible', timeout: 10000 });
+      pristine = await pageSnapshot(page);
+      await axeCheck('the sign-in view');
       await signIn(assocToken);
       const missing = [...modules].filter((m) => !loadedModules.has(m));
       check(missing.length === 0, `modules not loaded by the browser: ${missing.join(' ')}`);
@@ -335,6 +381,7 @@ async function run() {
       check(/no-store/.test(ok.cache), `media Cache-Control is '${ok.cache}', not no-store`);
       log(`  item: ${item.category}, level ${item.level}`);
       await shot('01-blurred-item');
+      await axeCheck('the review card');
     });
 
     await step('peek: hold the button, level 1 only while held', async () => {
@@ -390,14 +437,80 @@ async function run() {
       await waitForRequest((r) => r.url.includes('/v1/next'), 5000, from, 'next after the decision');
     });
 
-    await step('ask for support (dialog, kind confirmation)', async () => {
+    await step('single-key shortcuts act only while the item card has focus (WCAG 2.1.4)', async () => {
+      await waitCardOrEmpty(30000, 'after the decision');
+      const end = Date.now() + 60000;
+      while ((await reviewState()) !== 'card') {
+        check(Date.now() < end, `no item on screen (state ${await reviewState()})`);
+        await page.waitForTimeout(300);
+      }
+      await page.click('.brand'); // the focus leaves the card for the page itself
+      check(await page.evaluate(() => document.activeElement === document.body), 'the focus is not on the page body');
       const from = requests.length;
+      await page.keyboard.press('4');
+      await page.keyboard.press('e');
+      await page.waitForTimeout(1000);
+      const acts = requests.slice(from).filter((r) => r.method === 'POST' && /\/(decision|escalate|release)$/.test(r.url));
+      check(acts.length === 0, `a stray key with the focus on the page body acted: ${acts.map((r) => `${r.url.replace(/^.*\/v1/, '/v1')} ${r.body}`).join('; ')}`);
+      check(!(await visible('#dlg-escalate')), 'a stray E with the focus on the page body opened the escalation dialog');
+      check((await reviewState()) === 'card', `the item left the screen (state ${await reviewState()})`);
+    });
+
+    await step('shortcuts can be turned off (a visible setting, per person)', async () => {
+      try {
+        await page.uncheck('#pref-keys', { timeout: 5000 });
+      } catch (e) {
+        throw new Error(`no shortcut setting to turn off: ${e.message.split('\n')[0]}`);
+      }
+      await page.focus('#card');
+      const from = requests.length;
+      await page.keyboard.press('1');
+      await page.waitForTimeout(1000);
+      check(!requests.slice(from).some((r) => r.url.includes('/decision')), 'key 1 decided with the shortcuts turned off');
+      check(!(await page.locator('button.decide kbd').first().isVisible()), 'key hints still show on the buttons with the shortcuts off');
+      check(await visible('#keys-off'), 'nothing says the shortcuts are off');
+      await shot('03b-keys-off');
+      await axeCheck('the review card with the shortcuts off');
+    });
+
+    await step('I need support: the image leaves the screen at once, the message goes with the request', async () => {
+      await waitForMediaCard(60000);
+      const shown = lastItem;
+      const blobImages = () => page.evaluate(() => [...document.images].filter((i) => i.src.startsWith('blob:')).map((i) => `level ${i.dataset.level}`));
       await page.click('#btn-support');
       await page.waitForSelector('#dlg-support[open]', { timeout: 5000 });
-      await page.fill('#support-message', 'web test');
+      let imgs = await blobImages();
+      check(imgs.length === 0, `the image is still on screen with the support dialog open (${imgs.join(', ')})`);
+      // Cancelled, the image stays away until the person brings it back, at the heaviest blur.
+      await page.click('#form-support button[data-close]');
+      await page.waitForTimeout(1000);
+      imgs = await blobImages();
+      check(imgs.length === 0, `the image came back by itself after the support dialog was cancelled (${imgs.join(', ')})`);
+      check(await visible('#media-hidden'), 'nothing says the image is hidden');
+      await shot('04a-image-hidden');
+      await axeCheck('the card with its image hidden');
+      await page.click('#btn-show-again');
+      await waitImgLevel(3, 5000, 'shown again');
+      await page.click('#btn-support');
+      await page.waitForSelector('#dlg-support[open]', { timeout: 5000 });
+      imgs = await blobImages();
+      check(imgs.length === 0, `the image is still on screen with the support dialog open again (${imgs.join(', ')})`);
+      await shot('04b-support-dialog');
+      await axeCheck('the support dialog');
+      await page.fill('#support-message', 'web test:\nthat one stayed with me');
+      const from = requests.length;
       await page.click('#form-support button[type=submit]');
-      await waitForRequest((r) => r.method === 'POST' && r.url.endsWith('/v1/support'), 5000, from, 'support POST', 202);
-      await page.waitForSelector('#notice.kind', { state: 'visible', timeout: 5000 });
+      const sup = await waitForRequest((r) => r.method === 'POST' && r.url.endsWith('/v1/support'), 5000, from, 'support POST', 202);
+      check(JSON.parse(sup.body).message === 'web test: that one stayed with me', `support body ${sup.body}`);
+      await waitForRequest((r) => r.method === 'POST' && r.url.endsWith(`/v1/items/${encodeURIComponent(shown.id)}/release`), 5000, from, 'release of the item on screen', 200);
+      await page.waitForSelector('#state-support', { state: 'visible', timeout: 5000 });
+      check(!(await visible('#card')), 'the item card still shows after the support request');
+      await page.waitForTimeout(1500);
+      check(!requests.slice(from).some((r) => r.url.includes('/v1/next')), 'a new item was asked for without the person saying so');
+      await shot('04c-support-sent');
+      await axeCheck('the view after a support request');
+      await page.click('#btn-support-continue');
+      await waitCardOrEmpty(15000, 'continue after the support request');
     });
 
     let escalatedId = null;
@@ -407,9 +520,8 @@ async function run() {
         check(Date.now() < end, `no item to escalate (state ${await reviewState()})`);
         await page.waitForTimeout(300);
       }
-      await page.focus('#card');
       const from = requests.length;
-      await page.keyboard.press('e');
+      await page.click('#btn-escalate'); // the associate turned the shortcuts off
       await page.waitForSelector('#dlg-escalate[open]', { timeout: 5000 });
       await page.fill('#escalate-note', 'web test escalation');
       await page.click('#form-escalate button[type=submit]');
@@ -432,15 +544,61 @@ async function run() {
       check(imgs.length === 0, `media still on the page during the break: ${imgs.join(', ')}`);
       check(!(await visible('#card')), 'the review card is visible during the break');
       await shot('04-break-due');
+      await axeCheck('the break view');
     });
 
-    await step('start the break, wait for the countdown, end it, back to the queue', async () => {
+    await step('start the break', async () => {
       const from = requests.length;
       await page.click('#btn-start-break');
       await waitForRequest((r) => r.method === 'POST' && r.url.endsWith('/v1/breaks/start'), 5000, from, 'break start', 200);
       await page.waitForSelector('#btn-end-break', { state: 'visible', timeout: 5000 });
       check(await page.isDisabled('#btn-end-break'), 'End break is enabled before the countdown ends');
       await shot('05-on-break');
+    });
+
+    await step('on the break, ask for support again and log out at once: nothing of the associate remains', async () => {
+      const from = requests.length;
+      await page.click('#btn-break-support');
+      await page.waitForSelector('#dlg-support[open]', { timeout: 5000 });
+      await page.click('#form-support button[type=submit]'); // no words this time
+      await waitForRequest((r) => r.method === 'POST' && r.url.endsWith('/v1/support'), 5000, from, 'support POST', 202);
+      await page.waitForSelector('#notice.kind', { state: 'visible', timeout: 5000 });
+      await page.click('#btn-logout');
+      await page.waitForSelector('#view-login', { state: 'visible', timeout: 5000 });
+      check(!(await visible('#notice')), `a notice outlives the log out: '${await page.textContent('#notice')}'`);
+      await checkNothingRemains('the associate');
+    });
+
+    await step('the lead sees what the associate wrote and takes the request up; nothing of either remains', async () => {
+      await signIn(leadToken);
+      await page.waitForSelector('#view-team', { state: 'visible', timeout: 10000 });
+      const row = `#team-body tr[data-associate="${assocSub}"]`;
+      try {
+        await page.waitForSelector(`${row} .badge.support`, { timeout: 12000 });
+      } catch {
+        throw new Error(`no support request in the team table for ${assocSub}: '${await page.textContent('#team-body')}'`);
+      }
+      const said = await page.locator(`${row} .support-message`).textContent({ timeout: 2000 }).catch(() => null);
+      check(said === 'web test: that one stayed with me', `the team view shows the request's message as ${JSON.stringify(said)}`);
+      check(!(await visible('#notice')), `the lead's screen shows a notice: '${await page.textContent('#notice')}'`);
+      check(await keysOn(), `${leadSub}'s shortcuts are off: the setting is not per person`);
+      await shot('07b-lead-support-message');
+      await axeCheck('the team view with a support request');
+      const from = requests.length;
+      await page.click(`${row} button.ack-support`);
+      const ack = await waitForRequest((r) => r.method === 'POST' && r.url.endsWith('/v1/team/support/ack'), 5000, from, 'support ack', 200);
+      check(JSON.parse(ack.body).associate === assocSub, `ack body ${ack.body}`);
+      await page.waitForSelector(`${row} .badge.support`, { state: 'detached', timeout: 10000 });
+      await logOut('the lead');
+    });
+
+    await step('the associate is back on the break, with the shortcuts still off', async () => {
+      await signIn(assocToken);
+      await page.waitForSelector('#btn-end-break', { state: 'visible', timeout: 10000 });
+      check(!(await keysOn()), `${assocSub}'s shortcut setting was not remembered`);
+    });
+
+    await step('wait for the countdown, end the break, back to the queue; shortcuts on again', async () => {
       await page.waitForSelector('#btn-end-break:not([disabled])', { timeout: 60000 });
       const from2 = requests.length;
       await page.click('#btn-end-break');
@@ -451,6 +609,8 @@ async function run() {
         check(Date.now() < end, `not back at the queue after the break (state ${s})`);
         await page.waitForTimeout(300);
       }
+      await page.check('#pref-keys');
+      check(await visible('#keys-help'), 'the key list is not back with the shortcuts on');
       await shot('06-after-break');
     });
 
@@ -459,6 +619,7 @@ async function run() {
       await page.waitForSelector('#view-login', { state: 'visible', timeout: 5000 });
       const stored = await page.evaluate(() => JSON.stringify({ ...sessionStorage, ...localStorage }));
       check(!stored.includes(assocToken), 'the token is still stored after logging out');
+      await checkNothingRemains('the associate');
     });
 
     await step('sign in as the lead: the team table lists the associate', async () => {
@@ -470,16 +631,6 @@ async function run() {
         throw new Error(`the team table does not list ${assocSub}: '${await page.textContent('#team-body')}'`);
       }
       await shot('07-lead-team');
-    });
-
-    await step('the lead takes up the associate\'s support request', async () => {
-      const row = `#team-body tr[data-associate="${assocSub}"]`;
-      await page.waitForSelector(`${row} .badge.support`, { timeout: 5000 });
-      const from = requests.length;
-      await page.click(`${row} button.ack-support`);
-      const ack = await waitForRequest((r) => r.method === 'POST' && r.url.endsWith('/v1/team/support/ack'), 5000, from, 'support ack', 200);
-      check(JSON.parse(ack.body).associate === assocSub, `ack body ${ack.body}`);
-      await page.waitForSelector(`${row} .badge.support`, { state: 'detached', timeout: 10000 });
     });
 
     await step('the escalations tab shows the escalated item', async () => {
@@ -504,6 +655,22 @@ async function run() {
     else log('  MODQ_QA_TOKEN not set: QA steps skipped');
     if (leadAssocToken) await leadAssociateSteps();
     else log('  MODQ_LEAD_ASSOCIATE_TOKEN not set: lead+associate steps skipped');
+
+    await step('a token refused mid-review signs out the same way: a fresh page that says why', async () => {
+      await signIn(assocToken);
+      await waitCardOrEmpty(15000, 'signed in again');
+      // The token expires (or its key is rotated) under the page: every call is now refused.
+      await page.route('**/v1/**', (route) => route.fulfill({ status: 401, contentType: 'application/json', body: '{"error":"unauthorized","message":"no"}' }));
+      await page.click('#btn-take-break');
+      await page.waitForSelector('#login-error', { state: 'visible', timeout: 10000 });
+      await page.unroute('**/v1/**');
+      const said = await page.textContent('#login-error');
+      check(/not accepted/.test(said), `the sign-in view says '${said}' after a refused token`);
+      const now = await pageSnapshot(page);
+      check(now.values === pristine.values, `after a refused token, form fields hold '${now.values}'`);
+      check(now.session.length === 0, `after a refused token, sessionStorage keeps ${now.session.join(', ')}`);
+      check(!(await visible('#who')) && !(await visible('#card')), 'the associate\'s name or card outlives the refused token');
+    });
 
     await step('no token in any URL, the header on every API call, no CSP violations', async () => {
       const tokens = [assocToken, leadToken, qaToken, leadAssocToken].filter(Boolean);

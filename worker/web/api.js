@@ -29,7 +29,7 @@ export async function request(method, path, body) {
   }
   const res = await fetch(path, init);
   if (res.status === 401) {
-    unauthorized('This token was not accepted (it may have expired). Please paste a fresh one.');
+    unauthorized('refused');
     throw new ApiError(401, { error: 'unauthorized' });
   }
   if (!res.ok) {

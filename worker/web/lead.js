@@ -1,5 +1,6 @@
-// lead.js: the lead's team table (exposure, status, support requests, current item), refreshed
-// every few seconds while it is on screen. The escalations tab is the review card (review.js).
+// lead.js: the lead's team table (exposure, status, support requests with what they say, current
+// item), refreshed every few seconds while it is on screen. The escalations tab is the review
+// card (review.js).
 
 import { $, REASON_TEXT, TEAM_REFRESH_MS, st } from '/static/state.js';
 import { clearTimer, fmtAge, fmtClock, fmtMinutes, notice, serverNow, setTimer } from '/static/ui.js';
@@ -17,14 +18,6 @@ export async function loadTeam() {
     notice(e instanceof ApiError ? e.body.message || `Team view failed (${e.status}).` : 'The connection was lost. Trying again.', 'error', 4000);
   }
   if (st.mode === 'team') setTimer('team', loadTeam, TEAM_REFRESH_MS);
-}
-
-// On sign-out: the next person at this browser must not see the last lead's team.
-export function clearTeam() {
-  $('team-title').textContent = 'Team';
-  $('esc-count').textContent = '';
-  $('team-body').replaceChildren();
-  $('team-updated').textContent = 'Refreshes every 5 seconds.';
 }
 
 async function ackSupport(associate, button) {
@@ -100,9 +93,20 @@ function renderTeam(t) {
       ack.type = 'button';
       ack.className = 'quiet ack-support';
       ack.textContent = 'I am on it';
-      ack.setAttribute('aria-label', `Take up ${a.associate}'s support request`);
+      ack.setAttribute('aria-label', `I am on it: take up ${a.associate}'s support request`);
       ack.addEventListener('click', () => ackSupport(a.associate, ack));
-      sup.append(badge, ' ', ack);
+      sup.append(badge);
+      if (a.support_message) {
+        // As typed (the server allows text only); dir=auto isolates a right-to-left message.
+        const said = document.createElement('p');
+        said.className = 'support-message';
+        said.dir = 'auto';
+        said.textContent = a.support_message;
+        sup.append(said);
+      } else {
+        sup.append(' ');
+      }
+      sup.append(ack);
     } else {
       sup.textContent = '–';
     }

@@ -4,16 +4,22 @@
 // Authorization header (api.js); media is shown through blob: URLs revoked as soon as they leave
 // the screen (media.js); a 423 break view removes every image first (breaks.js). The JWT payload
 // is decoded only to choose the tabs: the server enforces every role.
+// Nothing of one person may remain for the next (a shared workstation): signing out loads the
+// page afresh (see signOut), and what outlives a load is either keyed by the person (their blur
+// and shortcut settings in localStorage) or removed first (the token).
 
-import { $, ME_REFRESH_MS, TOKEN_KEY, st } from '/static/state.js';
+import { $, KEYS_PREFIX, ME_REFRESH_MS, SIGNED_OUT_KEY, TOKEN_KEY, st } from '/static/state.js';
 import { announce, askText, clearTimer, decodeClaims, notice, setTimer, show } from '/static/ui.js';
 import { ApiError, api, onUnauthorized } from '/static/api.js';
-import { clearMedia, loadBase, setPersonalLevel } from '/static/media.js';
+import { clearMedia, hideMedia, loadBase, setPersonalLevel } from '/static/media.js';
 import { renderClocks, updateStatus } from '/static/gauges.js';
-import { blurMore, decide, endPeek, escalate, itemAction, loadNext, release, revealClearer, startPeek, toggleColour } from '/static/review.js';
+import { blurMore, decide, dropItem, endPeek, escalate, itemAction, loadNext, release, revealClearer, showAgain, showReviewState, startPeek, toggleColour } from '/static/review.js';
 import { endBreak, leaveBreak, takeBreak } from '/static/breaks.js';
-import { clearTeam } from '/static/lead.js';
 import { moveTab, selectTab, setMode, setTabs } from '/static/views.js';
+
+const SIGNED_OUT_TEXT = {
+  refused: 'This token was not accepted (it may have expired). Please paste a fresh one.',
+};
 
 async function signIn(token) {
   const claims = decodeClaims(token);
@@ -33,6 +39,7 @@ async function signIn(token) {
   }
   sessionStorage.setItem(TOKEN_KEY, token);
   st.sub = String(claims.sub || '');
+  setKeys(localStorage.getItem(keysKey()) !== 'off', false);
   const roles = Array.isArray(claims.roles) ? claims.roles : [];
   st.roles = roles;
   setTabs(roles);
@@ -51,34 +58,46 @@ function loginError(text) {
   $('token-input').focus();
 }
 
-function signOut(message) {
+// Why a fresh load rather than a reset: one person's state is spread over every module (st,
+// module variables, named and module timers, the notice and the live region, the card, break,
+// team and dialog texts, blob: URLs) and over fetches still in flight, whose answers would land
+// on the next person's screen. A load drops all of it at once and stays right as modules grow.
+// Before it: the item goes back to the queue, the image and every view leave the screen at once
+// (the old page stays painted until the new one is), and the token is forgotten. Form fields
+// carry autocomplete="off" so that the browser does not restore them into the new page.
+function signOut(reason) {
   const item = st.item;
   const token = st.token;
-  if (item && token && message === undefined) {
-    // Hand the item back now rather than when its lease runs out.
+  if (item && token && reason === undefined) {
+    // Hand the item back now rather than when its lease runs out; keepalive outlives the load.
     fetch(`/v1/items/${encodeURIComponent(item.id)}/release`, {
       method: 'POST', headers: { Authorization: `Bearer ${token}` }, keepalive: true, credentials: 'same-origin',
     }).catch(() => {});
   }
-  clearMedia();
-  clearTeam();
-  st.item = null;
-  st.itemTab = null;
-  st.held = null;
   st.token = null;
-  st.sub = '';
-  st.status = null;
-  st.brk = null;
-  st.roles = [];
-  st.tabs = [];
-  st.tab = null;
-  st.queue = null;
-  for (const name of Object.keys(st.timers)) clearTimer(name);
-  sessionStorage.removeItem(TOKEN_KEY);
+  clearMedia();
   for (const d of document.querySelectorAll('dialog[open]')) d.close();
-  setMode('login');
-  if (message) loginError(message);
-  else $('token-input').focus();
+  for (const id of ['topbar', 'notice', 'live', 'main']) $(id).hidden = true;
+  sessionStorage.removeItem(TOKEN_KEY);
+  if (reason) sessionStorage.setItem(SIGNED_OUT_KEY, reason);
+  location.reload();
+}
+
+function keysKey() {
+  return `${KEYS_PREFIX}${encodeURIComponent(st.sub)}`;
+}
+
+// The person's single-key shortcuts on or off, remembered for them on this browser.
+function setKeys(on, save) {
+  st.keys = on;
+  $('pref-keys').checked = on;
+  $('view-review').classList.toggle('keys-off', !on);
+  show($('keys-help'), on);
+  show($('keys-off'), !on);
+  if (!save) return;
+  if (on) localStorage.removeItem(keysKey());
+  else localStorage.setItem(keysKey(), 'off');
+  announce(on ? 'Single-key shortcuts are on while the item is selected.' : 'Single-key shortcuts are off.');
 }
 
 async function meLoop() {
@@ -92,17 +111,47 @@ async function meLoop() {
   if (st.token) setTimer('me', meLoop, ME_REFRESH_MS);
 }
 
+// One paragraph of text: the API refuses control characters (line breaks too), so they become
+// spaces here rather than a refusal for someone asking for help.
+function supportText(message) {
+  return message.replace(/[\u0000-\u001f\u007f-\u009f\s]+/g, ' ').trim();
+}
+
 async function askSupport() {
+  // The image leaves the screen at once: nobody should have to look at it while asking for help.
+  if (st.mode === 'review' && st.item && st.item.has_media && !st.mediaHidden) hideMedia();
   const message = await askText($('dlg-support'), $('support-message'), false);
-  if (message === null) return;
+  if (message === null) return; // cancelled: the image stays hidden until asked back
   try {
-    await api('POST', '/v1/support', { message });
-    const t = 'Thank you for reaching out. Your lead has been told, confidentially, and will be in touch. Take the time you need.';
-    notice(t, 'kind', 15000);
-    announce(t);
+    await api('POST', '/v1/support', { message: supportText(message) });
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) return;
     notice('That did not go through. Please try again, or speak to your lead directly.', 'error');
+    return;
+  }
+  if (st.mode === 'review') {
+    restAfterSupport();
+    return;
+  }
+  const t = 'Thank you for reaching out. Your lead has been told, confidentially, and will be in touch. Take the time you need.';
+  notice(t, 'kind', 15000);
+  announce(t);
+}
+
+// After a support request from the review view: the item goes back to the queue and nothing
+// more is shown until the person says so (no retry, no lease countdown, no keys).
+function restAfterSupport() {
+  const item = st.item;
+  for (const name of ['retry', 'lease']) clearTimer(name);
+  dropItem();
+  setMode('support');
+  showReviewState('state-support');
+  $('support-title').focus();
+  announce('Thank you for reaching out. Your lead has been told, confidentially, and will be in touch. Take the time you need.');
+  if (item) {
+    api('POST', `/v1/items/${encodeURIComponent(item.id)}/release`).catch(() => {
+      // Gone already (decided elsewhere, expired): nothing to hand back.
+    });
   }
 }
 
@@ -110,9 +159,15 @@ function isTyping(el) {
   return el && (el.tagName === 'INPUT' || el.tagName === 'TEXTAREA' || el.tagName === 'SELECT' || el.isContentEditable);
 }
 
+// Single keys act only on the item card that has focus (WCAG 2.1.4): a stray key with the focus
+// elsewhere (the page, the top bar, a tab) must not decide anything.
+function cardKeys(e) {
+  return st.keys && st.mode === 'review' && !!st.item && !$('card').hidden && $('card').contains(e.target) &&
+    !isTyping(e.target) && !document.querySelector('dialog[open]');
+}
+
 function onKeyDown(e) {
-  if (document.querySelector('dialog[open]') || isTyping(e.target) || e.ctrlKey || e.metaKey || e.altKey) return;
-  if (st.mode !== 'review' || !st.item || $('card').hidden) return;
+  if (e.ctrlKey || e.metaKey || e.altKey || !cardKeys(e)) return;
   if (e.code === 'Space' || e.key === ' ') {
     // Space never activates a focused button here: a held peek must not turn into a decision.
     e.preventDefault();
@@ -148,7 +203,7 @@ function onKeyUp(e) {
     if (st.peeking) {
       e.preventDefault();
       endPeek();
-    } else if (st.mode === 'review' && !isTyping(e.target) && !document.querySelector('dialog[open]')) {
+    } else if (cardKeys(e)) {
       e.preventDefault();
     }
   }
@@ -164,6 +219,9 @@ function wire() {
   });
   $('btn-logout').addEventListener('click', () => signOut());
   $('btn-support').addEventListener('click', askSupport);
+  $('btn-support-continue').addEventListener('click', () => selectTab(st.tab));
+  $('btn-show-again').addEventListener('click', showAgain);
+  $('pref-keys').addEventListener('change', () => setKeys($('pref-keys').checked, true));
   $('btn-break-support').addEventListener('click', askSupport);
   $('btn-take-break').addEventListener('click', takeBreak);
   $('btn-start-break').addEventListener('click', takeBreak);
@@ -196,7 +254,7 @@ function wire() {
     setPersonalLevel(item.category, v);
     announce(v ? `Revealing a ${item.category.replace(/_/g, ' ')} item will first open it at level ${v} or heavier.` : 'Revealing follows the policy’s level for this category.');
     const want = Number(v);
-    if (want > st.level && item.has_media) itemAction(() => loadBase(want, st.colour));
+    if (want > st.level && item.has_media && !st.mediaHidden) itemAction(() => loadBase(want, st.colour));
   });
   for (const b of document.querySelectorAll('#tabs [role="tab"]')) {
     b.addEventListener('click', () => selectTab(b.dataset.tab));
@@ -215,8 +273,11 @@ function wire() {
 function start() {
   wire();
   const saved = sessionStorage.getItem(TOKEN_KEY);
+  const why = sessionStorage.getItem(SIGNED_OUT_KEY);
+  sessionStorage.removeItem(SIGNED_OUT_KEY);
   setMode('login');
   if (saved) signIn(saved);
+  else if (SIGNED_OUT_TEXT[why]) loginError(SIGNED_OUT_TEXT[why]);
   else $('token-input').focus();
 }
 

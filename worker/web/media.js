@@ -25,7 +25,11 @@ export async function fetchMediaUrl(item, level, colour) {
 export function renderMedia() {
   const frame = $('media-frame');
   const url = st.peeking && st.peekUrl ? st.peekUrl : st.baseUrl;
-  if (!url) {
+  show(frame, !st.mediaHidden);
+  show($('media-hidden'), st.mediaHidden);
+  if (st.mediaHidden) {
+    frame.replaceChildren();
+  } else if (!url) {
     const p = document.createElement('p');
     p.className = 'media-placeholder';
     p.textContent = 'Loading the blurred view…';
@@ -50,12 +54,18 @@ export function renderMedia() {
 export function renderLevel() {
   const item = st.item;
   if (!item) return;
+  const busy = st.busy;
+  if (st.mediaHidden) {
+    $('level-text').textContent = 'Hidden. You can still decide without it.';
+    for (const id of ['btn-peek', 'btn-reveal', 'btn-blur', 'btn-colour']) $(id).disabled = true;
+    $('btn-show-again').disabled = busy;
+    return;
+  }
   const lv = st.peeking ? PEEK_LEVEL : st.level;
   let t = `Showing ${LEVEL_TEXT[lv]} (level ${lv})${st.colour ? ', in colour' : ', greyscale'}.`;
   if (st.peeking) t += ' Peeking: release to go back.';
   else if (item.min_level < st.level) t += ` Clearest allowed: level ${item.min_level}${item.min_level === 0 && item.reason_required ? ' (with a reason)' : ''}.`;
   $('level-text').textContent = t;
-  const busy = st.busy;
   $('btn-peek').disabled = busy || !item.has_media || st.level <= PEEK_LEVEL || item.min_level > PEEK_LEVEL;
   $('btn-reveal').disabled = busy || st.peeking || !item.has_media || st.level <= item.min_level;
   $('btn-blur').disabled = busy || st.peeking || !item.has_media || st.level >= 3;
@@ -67,6 +77,15 @@ export function renderLevel() {
 
 export function revoke(url) {
   if (url) URL.revokeObjectURL(url);
+}
+
+// Takes the image off the screen at once, and keeps it off (whatever the item's lease does)
+// until the person asks for it back or the next item comes.
+export function hideMedia() {
+  clearMedia();
+  st.mediaHidden = true;
+  $('btn-peek').classList.remove('held');
+  renderMedia();
 }
 
 // Removes every image and blob URL: used on item change, breaks and sign-out.

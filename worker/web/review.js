@@ -10,7 +10,8 @@ import { renderClocks, updateStatus } from '/static/gauges.js';
 import { handleError } from '/static/denials.js';
 
 export function showReviewState(which) {
-  for (const id of ['state-empty', 'state-denied', 'state-loading', 'state-timeout', 'card']) show($(id), id === which);
+  for (const id of ['state-empty', 'state-denied', 'state-loading', 'state-timeout', 'state-support', 'card']) show($(id), id === which);
+  show($('keys'), which === 'card'); // the shortcut setting goes with the card the keys act on
 }
 
 // The last /v1/next in flight: a tab switch waits for it, so that an item leased for the old
@@ -52,13 +53,15 @@ async function loadNextOnce() {
 
 export function dropItem() {
   clearMedia();
+  st.mediaHidden = false;
   st.item = null;
   st.held = null;
   renderClocks();
 }
 
 function showItem(item) {
-  const same = st.item && st.item.id === item.id && st.baseUrl && item.level === st.level;
+  // A hidden image stays hidden when its lease comes back renewed.
+  const same = st.item && st.item.id === item.id && (st.mediaHidden || (st.baseUrl && item.level === st.level));
   clearTimer('lease');
   st.leaseFired = false;
   st.leaseSeq = st.mediaSeq; // lease times of answers to older requests are stale now
@@ -74,6 +77,7 @@ function showItem(item) {
   st.item = item;
   st.itemTab = st.tab;
   st.colour = false;
+  st.mediaHidden = false;
   // Every item opens at the heaviest blur, whatever the server last served (a reload after a
   // reveal or an interrupted peek must not bring a clearer view back unasked).
   st.level = 3;
@@ -148,6 +152,21 @@ function canAct() {
   return st.mode === 'review' && st.item && !st.busy && !$('card').hidden;
 }
 
+// The view controls work on an image on screen: not on one hidden after a support request.
+function canView() {
+  return canAct() && !st.mediaHidden && st.item.has_media;
+}
+
+// Brings a hidden image back, at the heaviest blur whatever was on screen before.
+export function showAgain() {
+  if (!canAct() || !st.mediaHidden) return;
+  st.mediaHidden = false;
+  renderMedia();
+  return itemAction(async () => {
+    if (await loadBase(3, false)) announce(`Showing ${LEVEL_TEXT[3]}.`);
+  });
+}
+
 export async function itemAction(fn) {
   if (!canAct()) return;
   st.busy = true;
@@ -202,7 +221,7 @@ export function release() {
 }
 
 export async function revealClearer() {
-  if (!canAct() || st.peeking || !st.item.has_media) return;
+  if (!canView() || st.peeking) return;
   const item = st.item;
   // The first step opens at the level the tier sets (spam: clear), or the person's own heavier
   // one; from there, or where the tier opens at the heaviest, one level at a time.
@@ -224,7 +243,7 @@ export async function revealClearer() {
 }
 
 export function blurMore() {
-  if (!canAct() || st.peeking || st.level >= 3) return;
+  if (!canView() || st.peeking || st.level >= 3) return;
   return itemAction(async () => {
     if (await loadBase(st.level + 1, st.colour)) announce(`Showing ${LEVEL_TEXT[st.level]}.`);
   });
@@ -232,7 +251,7 @@ export function blurMore() {
 
 export function toggleColour() {
   const item = st.item;
-  if (!canAct() || st.peeking || !(item.colour_allowed && item.colour_available)) return;
+  if (!canView() || st.peeking || !(item.colour_allowed && item.colour_available)) return;
   const want = !st.colour;
   return itemAction(async () => {
     if (await loadBase(st.level, want)) announce(want ? 'Showing colour.' : 'Back to greyscale.');
@@ -241,7 +260,7 @@ export function toggleColour() {
 
 // Peek: a lighter view only while the button or Space is held.
 export async function startPeek() {
-  if (!canAct() || st.peeking || !st.item.has_media) return;
+  if (!canView() || st.peeking) return;
   const item = st.item;
   if (st.level <= PEEK_LEVEL || item.min_level > PEEK_LEVEL) return;
   st.peeking = true;

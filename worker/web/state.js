@@ -1,8 +1,11 @@
 // state.js: the page's shared state and fixed settings. Every module reads and writes the one
 // `st` object, so a late answer can always tell whether the screen moved on (st.gen, st.tab).
+// All of it is one person's: signing out loads the page afresh rather than resetting it.
 
 export const TOKEN_KEY = 'modq.token';
+export const SIGNED_OUT_KEY = 'modq.signedOut'; // why the last person was signed out; read once
 export const PREF_PREFIX = 'modq.blur.';
+export const KEYS_PREFIX = 'modq.keys.';
 export const BREAK_REASONS = new Set(['ON_BREAK', 'BREAK_DUE', 'COOLDOWN', 'DAILY_CAP', 'TIER_CAP', 'SHIFT_OVER']);
 export const ITEM_REASONS = new Set(['REVEAL_LEVEL', 'COLOUR', 'NEEDS_REASON']);
 export const EMPTY_RETRY_MS = 5000;
@@ -44,7 +47,7 @@ export const st = {
   roles: [],
   skew: 0, // server clock minus local clock, from the last Status
   status: null,
-  mode: 'login', // login | review | team | break
+  mode: 'login', // login | review | support (paused after a support request) | team | break
   tabs: [], // the tabs the roles give: review | qa | team | escalations
   tab: null, // the current (or last) tab, to come back to after a break
   queue: null, // null: any queue; 'qa' or 'escalations' for those tabs
@@ -56,6 +59,8 @@ export const st = {
   baseUrl: null,
   peekUrl: null,
   peeking: false,
+  mediaHidden: false, // the image was taken off the screen (support asked) until asked back
+  keys: true, // this person's single-key shortcuts are on
   gen: 0, // bumped whenever the item or view changes, so late answers are dropped
   busy: false,
   leaseFired: false,

@@ -79,10 +79,11 @@ export function setMode(mode) {
   if (mode !== 'review') clearTimer('retry');
   const signedIn = mode !== 'login';
   show($('view-login'), mode === 'login');
-  show($('view-review'), mode === 'review');
+  // 'support': the calm view after a support request from the review (main.js), items paused.
+  show($('view-review'), mode === 'review' || mode === 'support');
   show($('view-team'), mode === 'team');
   show($('view-break'), mode === 'break');
-  show($('tabs'), st.tabs.length > 1 && (mode === 'review' || mode === 'team'));
+  show($('tabs'), st.tabs.length > 1 && mode !== 'login' && mode !== 'break');
   show($('gauges'), signedIn);
   show($('who'), signedIn);
   show($('btn-logout'), signedIn);

@@ -87,6 +87,8 @@ media:
   display_size: {{ .Values.media.displaySize | toJson }}
   format: {{ .Values.media.format | toJson }}
   quality: {{ .Values.media.quality | toJson }}
+  deadline_ms: {{ .Values.media.deadlineMs | toJson }}
+  max_jpeg_scans: {{ .Values.media.maxJpegScans | toJson }}
 sandbox:
   enabled: {{ .Values.sandbox.enabled | toJson }}
   memory_mb: {{ .Values.sandbox.memoryMb | toJson }}
@@ -102,6 +104,9 @@ banks: {{ .Values.banks | toJson }}
 http:
   lease_seconds: {{ .Values.http.leaseSeconds | toJson }}
   threads: {{ .Values.http.threads | toJson }}
+  max_connections: {{ .Values.http.maxConnections | toJson }}
+  per_ip_connections: {{ .Values.http.perIpConnections | toJson }}
+  request_timeout_seconds: {{ .Values.http.requestTimeoutSeconds | toJson }}
   qa_sample_rate: {{ .Values.http.qaSampleRate | toJson }}
   static_dir: /usr/share/modq/web
 jwt:
