@@ -204,7 +204,9 @@ static void test_sandbox_refuses_as_in_process(void **state)
     modq_media_opts *opts = modq_opts_new();
     size_t len;
     uint8_t *jpg = tu_synth(MODQ_SYNTH_NOISE, 600, 400, 3, "jpeg", &len);
-    uint8_t *bomb;
+    uint8_t *bomb, *scans = NULL, *noise;
+    modq_media *m = NULL;
+    char err[320] = "";
     static const uint8_t svg[] = "<?xml version=\"1.0\"?><svg xmlns=\"x\"></svg>";
 
     compare_one(sb, opts, jpg, len / 2, "truncated jpeg");
@@ -216,7 +218,19 @@ static void test_sandbox_refuses_as_in_process(void **state)
     bomb = tu_png_claiming(60000, 60000, &len);
     compare_one(sb, opts, bomb, len, "pixel bomb");
     free(bomb);
+    assert_int_equal(modq_synth_jpeg_scans(MODQ_SYNTH_SHAPES, 64, 64, 1, 60, &scans, &len),
+                     MODQ_BLUR_OK);
+    compare_one(sb, opts, scans, len, "too many scans");
+    /* The pipeline's own deadline ends an item cleanly in the helper too: the helper stays. */
+    assert_int_equal(modq_opts_set(opts, MODQ_OPT_DEADLINE_MS, 1), MODQ_BLUR_OK);
+    noise = tu_synth(MODQ_SYNTH_NOISE, 3000, 2000, 5, "png", &len);
+    assert_int_equal(modq_sandbox_process(sb, opts, noise, len, &m, err, sizeof err),
+                     MODQ_BLUR_ERR_DECODE_TIMEOUT);
+    print_message("1 ms deadline: %s\n", err);
+    assert_non_null(strstr(err, "decode timeout"));
     assert_int_equal(modq_sandbox_spawned(sb), 1); /* refusals cost no helper */
+    modq_synth_free(scans);
+    modq_synth_free(noise);
     modq_opts_free(opts);
     modq_synth_free(jpg);
     modq_sandbox_free(sb);
