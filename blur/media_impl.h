@@ -44,7 +44,7 @@ struct modq_media {
     bool levels_in_colour; /* levels[] are colour (MODQ_OPT_COLOUR): they are the colour ladder */
     VipsImage *kept_colour, *kept_grey; /* MODQ_OPT_DEFER_RENDER: the decode, until rendered */
     int64_t spent_ns; /* time spent on this item by modq_media_process, for a deferred render */
-    modq_media_remote remote;           /* render != NULL: the kept decode is in a helper */
+    modq_media_remote remote; /* render != NULL: the kept decode is in a helper */
 };
 
 #endif
