@@ -12,6 +12,7 @@ RUN apt-get update \
       build-essential cmake pkg-config file \
       libvips-dev libwebp-dev libjpeg-dev libssl-dev libprotobuf-c-dev protobuf-c-compiler \
       libyaml-dev librdkafka-dev libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev \
+      libseccomp-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .

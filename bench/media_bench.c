@@ -6,7 +6,9 @@
  * display size) and the decode alone (the same without the resize); libvips's thumbnailer to the
  * same size, for reference; the byte digests alone; and the pipeline asked for a single reveal
  * level at a time (and for none, when the options allow it), so the cost of each stage shows by
- * difference. It prints one key=value line per image, including
+ * difference; and the full pipeline again in a sandbox helper (modq_sandbox.h: a confined
+ * process, one libvips thread as here), so the price of the confinement shows in the same run
+ * (sandbox_over_full). It prints one key=value line per image, including
  * the rendition sizes modq chose, so the peers in bench/ can do exactly the same job, and a
  * summary. With --rss FILE it processes one file once and prints the peak resident set size; run
  * that in a fresh process so nothing earlier inflates the figure.
@@ -18,12 +20,15 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <vips/vips.h>
 
 #include "bench_args.h"
 #include "media_limits.h"
+#include "media_sandbox.h"
 #include "modq_blur.h"
+#include "modq_sandbox.h"
 #include "stages.h"
 
 #define DEFAULT_REPS 3
@@ -48,7 +53,16 @@
         (p) = NULL;                                                                                \
     } while (0)
 
-enum job_kind { JOB_FULL, JOB_FLOOR, JOB_DECODE, JOB_THUMB, JOB_DIGEST, JOB_LEVEL, JOB_NONE };
+enum job_kind {
+    JOB_FULL,
+    JOB_FLOOR,
+    JOB_DECODE,
+    JOB_THUMB,
+    JOB_DIGEST,
+    JOB_LEVEL,
+    JOB_NONE,
+    JOB_SANDBOX
+};
 
 /* What one timed measurement runs. opts is NULL for the jobs that do not call the pipeline, and
  * also for a pipeline job the options refused (the job is then reported as "na"). */
@@ -56,6 +70,7 @@ struct job {
     const char *name;
     enum job_kind kind;
     modq_media_opts *opts;
+    modq_sandbox *sb; /* JOB_SANDBOX: the helper it runs in */
 };
 
 enum {
@@ -65,6 +80,7 @@ enum {
     J_THUMB,
     J_DIGEST,
     J_NONE,
+    J_SANDBOX,
     J_LVL0,
     J_COUNT = J_LVL0 + MODQ_LEVEL_COUNT
 };
@@ -204,9 +220,12 @@ static int run_job(const struct job *j, const struct input *in, int display_size
     case JOB_FULL:
     case JOB_LEVEL:
     case JOB_NONE:
+    case JOB_SANDBOX:
         break;
     }
-    r = modq_media_process(j->opts, in->data, in->len, &m, err, errsz);
+    r = j->kind == JOB_SANDBOX
+            ? modq_sandbox_process(j->sb, j->opts, in->data, in->len, &m, err, errsz)
+            : modq_media_process(j->opts, in->data, in->len, &m, err, errsz);
     modq_media_free(m);
     if (r != MODQ_BLUR_OK) {
         if (err[0] == '\0')
@@ -218,7 +237,14 @@ static int run_job(const struct job *j, const struct input *in, int display_size
 
 static int needs_opts(const struct job *j)
 {
-    return j->kind == JOB_FULL || j->kind == JOB_LEVEL || j->kind == JOB_NONE;
+    return j->kind == JOB_FULL || j->kind == JOB_LEVEL || j->kind == JOB_NONE ||
+           j->kind == JOB_SANDBOX;
+}
+
+/* CPU time of j's sandbox helper so far, for a sandboxed job (0 for the others). */
+static double helper_cpu_ms(const struct job *j)
+{
+    return j->kind == JOB_SANDBOX ? (double)modq_sandbox_cpu_ns(j->sb) / 1e6 : 0.0;
 }
 
 /* Times every runnable job on one input: one warm-up run each, then reps rounds that run every
@@ -244,10 +270,10 @@ static int time_jobs(const struct job *jobs, const struct input *in, int display
                 continue;
             *failed_job = jobs[j].name;
             w0 = clock_ms(CLOCK_MONOTONIC);
-            c0 = clock_ms(CLOCK_PROCESS_CPUTIME_ID);
+            c0 = clock_ms(CLOCK_PROCESS_CPUTIME_ID) + helper_cpu_ms(&jobs[j]);
             if (run_job(&jobs[j], in, display_size, err, errsz) != 0)
                 return -1;
-            cpu[j][i] = clock_ms(CLOCK_PROCESS_CPUTIME_ID) - c0;
+            cpu[j][i] = clock_ms(CLOCK_PROCESS_CPUTIME_ID) + helper_cpu_ms(&jobs[j]) - c0;
             wall[j][i] = clock_ms(CLOCK_MONOTONIC) - w0;
         }
     }
@@ -335,6 +361,9 @@ static void print_summary(const struct job *jobs, const double *sum, const doubl
     }
     if (images > 0)
         printf(" full_over_floor=%.2f", sum[J_FULL] / sum[J_FLOOR]);
+    if (images > 0 && jobs[J_SANDBOX].opts)
+        printf(" sandbox_over_full=%.4f sandbox_cpu_over_full_cpu=%.4f",
+               sum[J_SANDBOX] / sum[J_FULL], cpu_sum[J_SANDBOX] / cpu_sum[J_FULL]);
     printf("\n");
 }
 
@@ -350,15 +379,17 @@ static modq_media_opts *opts_with_levels(int mask)
     return o;
 }
 
-/* Times every job on every file. Returns the number of files that failed. */
-static int bench_files(char **files, int nfiles, int reps, int stages, int effort)
+/* Times every job on every file, the sandboxed one in sb (NULL: "na"). Returns the number of
+ * files that failed. */
+static int bench_files(char **files, int nfiles, int reps, int stages, int effort, modq_sandbox *sb)
 {
     struct job jobs[J_COUNT] = {
-        [J_FULL] = {"full", JOB_FULL, NULL},       [J_FLOOR] = {"floor", JOB_FLOOR, NULL},
-        [J_THUMB] = {"thumb", JOB_THUMB, NULL},    [J_DECODE] = {"decode", JOB_DECODE, NULL},
-        [J_DIGEST] = {"digest", JOB_DIGEST, NULL}, [J_NONE] = {"levels0", JOB_NONE, NULL},
-        [J_LVL0] = {"lvl0", JOB_LEVEL, NULL},      [J_LVL0 + 1] = {"lvl1", JOB_LEVEL, NULL},
-        [J_LVL0 + 2] = {"lvl2", JOB_LEVEL, NULL},  [J_LVL0 + 3] = {"lvl3", JOB_LEVEL, NULL},
+        [J_FULL] = {"full", JOB_FULL, NULL},          [J_FLOOR] = {"floor", JOB_FLOOR, NULL},
+        [J_THUMB] = {"thumb", JOB_THUMB, NULL},       [J_DECODE] = {"decode", JOB_DECODE, NULL},
+        [J_DIGEST] = {"digest", JOB_DIGEST, NULL},    [J_NONE] = {"levels0", JOB_NONE, NULL},
+        [J_SANDBOX] = {"sandbox", JOB_SANDBOX, NULL}, [J_LVL0] = {"lvl0", JOB_LEVEL, NULL},
+        [J_LVL0 + 1] = {"lvl1", JOB_LEVEL, NULL},     [J_LVL0 + 2] = {"lvl2", JOB_LEVEL, NULL},
+        [J_LVL0 + 3] = {"lvl3", JOB_LEVEL, NULL},
     };
     double sum[J_COUNT] = {0}, cpu_sum[J_COUNT] = {0};
     char err[ERRSTR_SIZE];
@@ -370,6 +401,8 @@ static int bench_files(char **files, int nfiles, int reps, int stages, int effor
         return nfiles;
     }
     jobs[J_FULL].opts = defaults;
+    jobs[J_SANDBOX].opts = sb ? defaults : NULL;
+    jobs[J_SANDBOX].sb = sb;
     for (int l = 0; l < MODQ_LEVEL_COUNT; l++)
         jobs[J_LVL0 + l].opts = opts_with_levels(1 << l);
     jobs[J_NONE].opts = opts_with_levels(0);
@@ -414,6 +447,8 @@ static int bench_files(char **files, int nfiles, int reps, int stages, int effor
                 cpu_sum[j] += t[j].cpu_ms;
             }
             printf(" full_cpu_ms=%.2f floor_cpu_ms=%.2f", t[J_FULL].cpu_ms, t[J_FLOOR].cpu_ms);
+            if (t[J_SANDBOX].ok) /* this process's and its helper's */
+                printf(" sandbox_cpu_ms=%.2f", t[J_SANDBOX].cpu_ms);
             /* Last, so the rest of the line may be a path with spaces in it. */
             printf(" file=%s\n", files[i]);
             images++;
@@ -427,7 +462,7 @@ static int bench_files(char **files, int nfiles, int reps, int stages, int effor
     }
     print_summary(jobs, sum, cpu_sum, images, failed);
     for (int j = 0; j < J_COUNT; j++) {
-        if (j != J_FULL)
+        if (j != J_FULL && j != J_SANDBOX)
             modq_opts_free(jobs[j].opts);
     }
     modq_opts_free(defaults);
@@ -476,22 +511,26 @@ out:
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: modq-bench-media [--reps N] [--stages [--effort E]] FILE...\n"
+    fprintf(f, "usage: modq-bench-media [--reps N] [--stages [--effort E]] [--sandbox HELPER] "
+               "FILE...\n"
                "       modq-bench-media --rss FILE\n"
                "       modq-bench-media [--reps N] --limits FILE...\n"
                "       modq-bench-media --make-scans W H SCANS OUT\n"
                "Times modq_media_process single-threaded against the decode floor, with a\n"
                "breakdown by level (see bench/README.md). --stages adds a libvips-level\n"
-               "breakdown of decode, blur and encode at modq's sizes. --limits times each file\n"
-               "with the default limits and with the scan cap and deadline lifted;\n"
-               "--make-scans writes a progressive JPEG of exactly SCANS scans.\n");
+               "breakdown of decode, blur and encode at modq's sizes. The full pipeline is\n"
+               "also timed in a sandbox helper (default: modq-media-sandbox beside this\n"
+               "program). --limits times each file with the default limits and with the\n"
+               "scan cap and deadline lifted; --make-scans writes a progressive JPEG of\n"
+               "exactly SCANS scans.\n");
 }
 
 int main(int argc, char **argv)
 {
     int reps = DEFAULT_REPS, stages = 0, effort = DEFAULT_EFFORT, first = 1, rc = 1, limits = 0;
     long n, make[3];
-    const char *rss = NULL;
+    const char *rss = NULL, *helper = NULL;
+    modq_sandbox *sb = NULL;
     modq_blur_result r;
 
     for (; first < argc && strncmp(argv[first], "--", 2) == 0; first++) {
@@ -518,6 +557,8 @@ int main(int argc, char **argv)
             effort = (int)n;
         } else if (strcmp(a, "--rss") == 0 && first + 1 < argc) {
             rss = argv[++first];
+        } else if (strcmp(a, "--sandbox") == 0 && first + 1 < argc) {
+            helper = argv[++first];
         } else if (strcmp(a, "--limits") == 0) {
             limits = 1;
         } else if (strcmp(a, "--make-scans") == 0 && first + 4 < argc) {
@@ -556,13 +597,16 @@ int main(int argc, char **argv)
     }
     vips_concurrency_set(1);
 
-    if (rss)
+    if (rss) {
         rc = rss_file(rss);
-    else if (limits)
+    } else if (limits) {
         rc = bench_limits(argv + first, argc - first, reps) == 0 ? 0 : 1;
-    else
-        rc = bench_files(argv + first, argc - first, reps, stages, effort) == 0 ? 0 : 1;
+    } else {
+        sb = bench_start_sandbox(helper);
+        rc = bench_files(argv + first, argc - first, reps, stages, effort, sb) == 0 ? 0 : 1;
+    }
     fflush(stdout);
+    modq_sandbox_free(sb);
     modq_blur_shutdown();
     return rc;
 }

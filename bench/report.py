@@ -13,6 +13,8 @@ import sys
 TARGET_PILLOW_SPEEDUP = 4.0  # modq at least this many times faster than Pillow per image
 TARGET_FLOOR_RATIO = 2.0  # modq within this factor of the decode floor
 TARGET_RSS_MB = 150.0  # peak RSS for a 5640x3172 JPEG
+TARGET_SANDBOX_COST = 0.05  # the sandboxed pipeline at most this much slower per image
+SANDBOX_MAX_ITEMS = 500  # sandbox.max_items' default: a helper's start is paid once per this many
 
 
 def read_lines(path, heads):
@@ -162,12 +164,44 @@ def breakdown(images, stages, pillow):
                   f"{fmt(fl, '.1f')} ms")
 
 
+def sandbox_report(images, starts):
+    """Prints the sandboxed pipeline against the in-process one; returns its extra CPU time per
+    image (a fraction, helper start-ups amortised), or None without measurements."""
+    def pairs(a, b):
+        got = [(num(kv, a), num(kv, b)) for kv in images]
+        return [(x, y) for x, y in got if x is not None and y is not None]
+
+    wall, cpu = pairs("full_ms", "sandbox_ms"), pairs("full_cpu_ms", "sandbox_cpu_ms")
+    start = mean(num(kv, "start_ms") for kv in starts)
+    start_cpu = mean(num(kv, "start_cpu_ms") for kv in starts)
+    print("\nSandboxed media (modq_sandbox_process: the same pipeline in a confined helper process, "
+          "taking turns\nwith the in-process run image by image; CPU time = this process's and "
+          "the helper's):")
+    if not cpu:
+        why = [kv.get("error") for kv in starts if "error" in kv]
+        print(f"  not measured{': ' + why[0] if why else ''}")
+        return None
+    for label, got in (("wall", wall), ("CPU ", cpu)):
+        a, b = mean(x for x, _ in got), mean(y for _, y in got)
+        print(f"  {label} in-process {a:8.2f} ms, sandboxed {b:8.2f} ms per image (mean of "
+              f"{len(got)}): {100 * (b / a - 1):+.2f}%   per image: "
+              + " ".join(f"{100 * (y / x - 1):+.1f}%" for x, y in got))
+    full, sand = mean(x for x, _ in cpu), mean(y for _, y in cpu)
+    amortised = (start_cpu or 0) / SANDBOX_MAX_ITEMS
+    cost = (sand + amortised) / full - 1
+    print(f"  helper start-up {fmt(start, '.1f')} ms wall, {fmt(start_cpu, '.1f')} ms CPU, once "
+          f"per {SANDBOX_MAX_ITEMS} items: {amortised:.3f} ms CPU per image; in all "
+          f"{100 * cost:+.2f}% CPU")
+    return cost
+
+
 def main():
     if len(sys.argv) != 2:
         print(__doc__, file=sys.stderr)
         return 2
     d = sys.argv[1]
-    modq = read_lines(os.path.join(d, "modq.txt"), {"config", "image", "stage", "error"})
+    modq = read_lines(os.path.join(d, "modq.txt"),
+                      {"config", "image", "stage", "error", "sandbox"})
     pil = read_lines(os.path.join(d, "pillow.txt"), {"config", "pillow", "error"})
     cnv = read_lines(os.path.join(d, "convert.txt"), {"config", "convert", "error"})
     rss = read_lines(os.path.join(d, "rss.txt"), {"rss", "error"})
@@ -234,6 +268,8 @@ def main():
         else:
             print(f"  error: {kv}")
 
+    sandbox_cost = sandbox_report(images, [kv for h, kv in modq if h == "sandbox"])
+
     if errors:
         print(f"\n{len(errors)} error line(s):")
         for n, kv in errors:
@@ -257,6 +293,10 @@ def main():
     verdict = "PASS" if peak is not None and peak < TARGET_RSS_MB else "MISS"
     print(f"{verdict} peak RSS < {TARGET_RSS_MB:g} MB for a 5640x3172 JPEG: "
           f"{fmt(peak, '.1f')} MB")
+    verdict = "PASS" if sandbox_cost is not None and sandbox_cost < TARGET_SANDBOX_COST else "MISS"
+    print(f"{verdict} sandboxed media costs < {TARGET_SANDBOX_COST:.0%} more CPU time per image "
+          f"than in-process: {'na' if sandbox_cost is None else format(100 * sandbox_cost, '+.1f')}% "
+          f"(helper start-ups amortised over sandbox.max_items = {SANDBOX_MAX_ITEMS})")
     return 0
 
 

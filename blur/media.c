@@ -8,34 +8,12 @@
 #include "deadline.h"
 #include "decode.h"
 #include "internal.h"
+#include "media_impl.h"
 #include "render.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-
-typedef struct rendition {
-    uint8_t *data; /* g_malloc'd by libvips; NULL when the level was not asked for */
-    size_t len;
-    int w, h;
-} rendition;
-
-struct modq_media {
-    int width, height, frames;
-    const char *format;
-    uint8_t sha256[MODQ_SHA256_LEN], md5[MODQ_MD5_LEN];
-    uint8_t pdq[MODQ_PDQ_DIHEDRAL][MODQ_PDQ_BYTES];
-    int pdq_quality;
-    char sha256_hex[2 * MODQ_SHA256_LEN + 1], md5_hex[2 * MODQ_MD5_LEN + 1];
-    char pdq_hex[MODQ_PDQ_HEX_LEN + 1];
-    int display_w, display_h;
-    modq_rendition_format rformat;
-    rendition levels[MODQ_LEVEL_COUNT]; /* greyscale, unless MODQ_OPT_COLOUR made them colour */
-    rendition colour[MODQ_LEVEL_COUNT]; /* MODQ_OPT_COLOUR_TOO: the colour ladder beside them */
-    bool levels_in_colour; /* levels[] are colour (MODQ_OPT_COLOUR): they are the colour ladder */
-    VipsImage *kept_colour, *kept_grey; /* MODQ_OPT_DEFER_RENDER: the decode, until rendered */
-    int64_t spent_ns; /* time spent on this item by modq_media_process, for a deferred render */
-};
 
 /* PDQ's reference hashes a thumbnail of at most this many pixels on the long side; hashing the
  * same size keeps our hashes within a few bits of the reference's (measured: 2 bits at most on
@@ -288,6 +266,8 @@ modq_blur_result modq_media_render(modq_media *m, const modq_media_opts *opts, c
     modq_deadline dl;
     modq_blur_result r;
 
+    if (m && opts && m->remote.render)
+        return m->remote.render(m, opts, errstr, errstr_size);
     if (!m || !opts || !m->kept_colour) {
         MODQ_ERRSTR(errstr, errstr_size, "nothing kept to render");
         return MODQ_BLUR_ERR_INVALID_ARG;
@@ -305,6 +285,8 @@ void modq_media_release_image(modq_media *m)
 {
     if (!m)
         return;
+    if (m->remote.release)
+        m->remote.release(m);
     VIPS_UNREF(m->kept_colour);
     VIPS_UNREF(m->kept_grey);
 }

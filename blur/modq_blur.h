@@ -38,8 +38,12 @@ typedef enum modq_blur_result {
     MODQ_BLUR_ERR_ENCODE,          /* a rendition could not be encoded */
     MODQ_BLUR_ERR_DIGEST,          /* OpenSSL digest failure */
     MODQ_BLUR_ERR_PARSE,           /* a hash string is malformed */
-    MODQ_BLUR_ERR_DECODE_TIMEOUT,  /* the item's work ran past MODQ_OPT_DEADLINE_MS */
+    MODQ_BLUR_ERR_DECODE_TIMEOUT,  /* the item's work ran past MODQ_OPT_DEADLINE_MS, or (in the
+                                      sandbox) its helper's deadline or CPU-time limit */
     MODQ_BLUR_ERR_TOO_MANY_SCANS,  /* a JPEG with more scans than MODQ_OPT_MAX_JPEG_SCANS */
+    /* From the sandbox (modq_sandbox.h): the decoding helper process failed, not the caller. */
+    MODQ_BLUR_ERR_DECODER_CRASHED, /* the helper died (a signal, a memory limit) or misbehaved */
+    MODQ_BLUR_ERR_SANDBOX,         /* no helper could be started */
     MODQ_BLUR_RESULT_COUNT
 } modq_blur_result;
 

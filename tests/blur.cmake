@@ -10,3 +10,5 @@ modq_add_test(test_blur_media SOURCES test_blur_media.c testutil.c LIBS modq_blu
 modq_add_test(test_blur_limits SOURCES test_blur_limits.c testutil.c LIBS modq_blur)
 modq_add_script_test(test_blur_cli COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/test_blur_cli.sh
                      $<TARGET_FILE:modq-media>)
+modq_add_test(test_blur_sandbox SOURCES test_blur_sandbox.c testutil.c LIBS modq_blur)
+add_dependencies(test_blur_sandbox modq-media-sandbox modq-media-sandbox-test)

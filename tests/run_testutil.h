@@ -45,6 +45,7 @@ typedef struct fixture {
     modq_run *r;
     FILE *log;
     char bank[64];
+    char helper[512]; /* the media sandbox's helper program (the test build's, in sandbox tests) */
     uint8_t *img, *banned;
     size_t img_len, banned_len;
 } fixture;
@@ -176,10 +177,11 @@ static inline void step_for(fixture *f, int ms)
         assert_int_equal(modq_run_step(f->r, 50), MODQ_RUN_OK);
 }
 
-/* The worker's configuration for f's cluster and bank, with more YAML at the end (may be ""). */
+/* The worker's configuration for f's cluster, bank and sandbox helper, with more YAML at the end
+ * (may be ""): new sections, or indented keys that go on the sandbox section, which is last. */
 static inline int load_config(const fixture *f, const char *more, modq_config **out)
 {
-    char err[512] = "", env0[512], yaml[1024];
+    char err[512] = "", env0[512], yaml[2048];
     char *env[] = {env0, NULL};
 
     snprintf(env0, sizeof env0, "MODQ_KAFKA_BOOTSTRAP_SERVERS=%s", modq_mock_bootstrap(f->m));
@@ -189,8 +191,9 @@ static inline int load_config(const fixture *f, const char *more, modq_config **
              "consumer:\n  group_id: " GROUP "\n"
              "banks:\n  - name: gifct-sample\n    file: %s\n    verdict: remove\n"
              "    labels: [terror]\n"
-             "log:\n  level: info\n%s",
-             f->bank, more);
+             "log:\n  level: info\n"
+             "sandbox:\n  helper: \"%s\"\n%s",
+             f->bank, f->helper, more);
     if (modq_config_load_buffer(yaml, strlen(yaml), "t.yaml", env, out, err, sizeof err) !=
         MODQ_CONFIG_OK) {
         print_error("%s\n", err);
@@ -202,15 +205,16 @@ static inline int load_config(const fixture *f, const char *more, modq_config **
 static inline int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    const char *src = getenv("MODQ_SOURCE_DIR");
+    const char *src = getenv("MODQ_SOURCE_DIR"), *build = getenv("MODQ_BUILD_DIR");
     char path[512], err[512] = "";
     modq_media_opts *opts = NULL;
     modq_media *m = NULL;
     FILE *fp;
     int fd;
 
-    if (f == NULL || src == NULL || modq_blur_init("test") != MODQ_BLUR_OK)
+    if (f == NULL || src == NULL || build == NULL || modq_blur_init("test") != MODQ_BLUR_OK)
         return -1;
+    snprintf(f->helper, sizeof f->helper, "%s/modq-media-sandbox", build);
     snprintf(path, sizeof path, "%s/policy/default.yaml", src);
     if (modq_policy_load_file(path, &f->policy, err, sizeof err) != MODQ_POLICY_OK) {
         print_error("%s\n", err);

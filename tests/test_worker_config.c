@@ -62,6 +62,14 @@ static void test_defaults_without_file_or_environment(void **state)
     assert_int_equal(modq_config_media_display_size(c), 1024);
     assert_int_equal(modq_config_media_format(c), MODQ_FORMAT_WEBP);
     assert_int_equal(modq_config_media_quality(c), 75);
+    assert_true(modq_config_sandbox_enabled(c));
+    assert_true(strcmp(modq_config_sandbox_helper(c), "/usr/libexec/modq/modq-media-sandbox") ==
+                    0 ||
+                strstr(modq_config_sandbox_helper(c), "/modq-media-sandbox") != NULL);
+    assert_int_equal(modq_config_sandbox_memory_bytes(c), INT64_C(1024) << 20);
+    assert_int_equal(modq_config_sandbox_timeout_ms(c), 45000);
+    assert_int_equal(modq_config_sandbox_cpu_seconds(c), 20);
+    assert_int_equal(modq_config_sandbox_max_items(c), 500);
     assert_string_equal(modq_config_fetch_file_root(c), "");
     assert_int_equal(modq_config_fetch_allowed_host_count(c), 0);
     assert_int_equal(modq_config_fetch_max_bytes(c), 67108864);

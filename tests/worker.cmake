@@ -34,10 +34,13 @@ set(MODQ_WORKER_TESTS
   publish_failures
   run
   run_dead
-  run_pause)
+  run_pause
+  run_sandbox)
 foreach(t ${MODQ_WORKER_TESTS})
   modq_add_test(test_worker_${t} SOURCES test_worker_${t}.c LIBS modq_worker_core)
 endforeach()
+# The sandbox tests make helpers crash and hang: the tests' build of the helper.
+add_dependencies(test_worker_run_sandbox modq-media-sandbox-test)
 # Consumer-group tests wait for rebalances and assert that paused partitions stay quiet: run them
 # alone so that a loaded machine cannot stretch those waits (one run failed once under load).
 set_tests_properties(test_worker_consume test_worker_consume_commit PROPERTIES RUN_SERIAL TRUE)

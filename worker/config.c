@@ -41,6 +41,12 @@
  * media.quality                  int        75                      1..100
  * media.deadline_ms              int        30000                   1..600000
  * media.max_jpeg_scans           int        50                      1..10000
+ * sandbox.enabled                bool       true                    true | false (6)
+ * sandbox.helper                 path       see (6)                 <= 1023 bytes
+ * sandbox.memory_mb              int        1024                    64..65536
+ * sandbox.timeout_ms             int        45000                   100..600000
+ * sandbox.cpu_seconds            int        20                      1..3600
+ * sandbox.max_items              int        500                     1..1000000
  * fetch.file_root                abs path   "" (file:// disabled)   "" or absolute
  * fetch.allowed_hosts            list       [] (http(s) disabled)   <= 64 host[:port], host of
  *                                                                   [A-Za-z0-9.-] or [IPv6];
@@ -85,6 +91,12 @@
  * (5) The listener of /healthz, /readyz and /metrics alone, with its own small connection
  *     budget, so that API clients cannot starve the probes. "" (the default) resolves at load to
  *     http.listen's host on port 0 (any free port); it may not be http.listen's own address.
+ * (6) Media is decoded, hashed and rendered in helper processes (modq-media-sandbox) under an
+ *     address-space limit (memory_mb more than a helper maps at start-up), a wall-clock deadline
+ *     and a CPU-time limit per item, and a seccomp filter; a helper is replaced after max_items
+ *     items. false decodes in the worker itself (for kernels without seccomp; weaker). helper ""
+ *     resolves at load to modq-media-sandbox beside the running program when it is there, else
+ *     to the installed /usr/libexec/modq/modq-media-sandbox.
  */
 #include "config_impl.h"
 
@@ -388,6 +400,33 @@ static void resolve_path(char *dst, size_t size, const char *local, const char *
     }
 }
 
+/* "" -> modq-media-sandbox beside the running program (a build tree, a tarball), else the
+ * installed one. */
+static void resolve_helper(char *dst, size_t size)
+{
+    char exe[MODQ_CONFIG_PATH_MAX], beside[MODQ_CONFIG_PATH_MAX + 32];
+    ssize_t n;
+    char *slash;
+
+    if (dst[0] != '\0') {
+        return;
+    }
+    beside[0] = '\0';
+    n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        if ((slash = strrchr(exe, '/')) != NULL) {
+            slash[1] = '\0';
+            snprintf(beside, sizeof beside, "%smodq-media-sandbox", exe);
+        }
+    }
+    if (beside[0] != '\0' && strlen(beside) < size && access(beside, X_OK) == 0) {
+        snprintf(dst, size, "%s", beside);
+    } else {
+        snprintf(dst, size, "/usr/libexec/modq/modq-media-sandbox");
+    }
+}
+
 /* http.probe_listen: "" is http.listen's host on any free port (a fixed port is the deployment's
  * to choose: the chart's probes use 8081); the two may not be one address. */
 static modq_config_result resolve_probe_listen(load_ctx *c)
@@ -439,6 +478,7 @@ static modq_config_result finish(load_ctx *c)
     resolve_path(cfg->worker_policy, sizeof cfg->worker_policy, "policy/default.yaml",
                  "/usr/share/modq/default.yaml");
     resolve_path(cfg->static_dir, sizeof cfg->static_dir, "worker/web", "/usr/share/modq/web");
+    resolve_helper(cfg->sandbox_helper, sizeof cfg->sandbox_helper);
     qsort(cfg->kafka, cfg->nkafka, sizeof cfg->kafka[0], compare_props);
     return MODQ_CONFIG_OK;
 }

@@ -135,6 +135,14 @@ int modq_config_media_quality(const modq_config *c);
 /* Sets the media.* values on opts (owned by the caller). */
 modq_config_result modq_config_media_apply(const modq_config *c, modq_media_opts *opts);
 
+/* sandbox.*: media work in confined helper processes (blur/modq_sandbox.h) */
+bool modq_config_sandbox_enabled(const modq_config *c);
+const char *modq_config_sandbox_helper(const modq_config *c); /* resolved at load */
+int64_t modq_config_sandbox_memory_bytes(const modq_config *c);
+int modq_config_sandbox_timeout_ms(const modq_config *c);
+int modq_config_sandbox_cpu_seconds(const modq_config *c);
+int modq_config_sandbox_max_items(const modq_config *c);
+
 /* fetch.* */
 const char *modq_config_fetch_file_root(const modq_config *c); /* "" = file:// disabled */
 size_t modq_config_fetch_allowed_host_count(const modq_config *c);

@@ -240,6 +240,31 @@ modq_config_result modq_config_media_apply(const modq_config *c, modq_media_opts
     return MODQ_CONFIG_OK;
 }
 
+bool modq_config_sandbox_enabled(const modq_config *c)
+{
+    return c->sandbox_enabled;
+}
+const char *modq_config_sandbox_helper(const modq_config *c)
+{
+    return c->sandbox_helper;
+}
+int64_t modq_config_sandbox_memory_bytes(const modq_config *c)
+{
+    return c->sandbox_memory_mb << 20;
+}
+int modq_config_sandbox_timeout_ms(const modq_config *c)
+{
+    return (int)c->sandbox_timeout_ms;
+}
+int modq_config_sandbox_cpu_seconds(const modq_config *c)
+{
+    return (int)c->sandbox_cpu_seconds;
+}
+int modq_config_sandbox_max_items(const modq_config *c)
+{
+    return (int)c->sandbox_max_items;
+}
+
 const char *modq_config_fetch_file_root(const modq_config *c)
 {
     return c->file_root;

@@ -116,6 +116,10 @@ struct modq_config {
         max_jpeg_scans;
     int format;
 
+    bool sandbox_enabled;
+    char sandbox_helper[MODQ_CONFIG_PATH_MAX];
+    int64_t sandbox_memory_mb, sandbox_timeout_ms, sandbox_cpu_seconds, sandbox_max_items;
+
     char file_root[MODQ_CONFIG_PATH_MAX];
     host_list allowed_hosts;
     int64_t fetch_max_bytes, fetch_timeout_ms;

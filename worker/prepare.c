@@ -388,7 +388,9 @@ modq_prepared *modq_prepare_ticket(const modq_prepare_ctx *ctx, const void *msg,
         }
         if (media_bytes(ctx, p, &bytes, &nbytes, &owned))
             goto out;
-        br = modq_media_process(opts, bytes, nbytes, &p->media, err, sizeof(err));
+        br = ctx->sandbox ? modq_sandbox_process(ctx->sandbox, opts, bytes, nbytes, &p->media, err,
+                                                 sizeof(err))
+                          : modq_media_process(opts, bytes, nbytes, &p->media, err, sizeof(err));
         free(owned);
         release_inline(p->ticket);
         if (br != MODQ_BLUR_OK) {

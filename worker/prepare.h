@@ -11,6 +11,7 @@
 #include "decided.h"
 #include "fetch.h"
 #include "modq_blur.h"
+#include "modq_sandbox.h"
 #include "modq_policy.h"
 #include "proto/modq.pb-c.h"
 
@@ -32,6 +33,7 @@ typedef struct modq_prepare_ctx {
     const modq_media_opts *media_opts; /* with MODQ_OPT_DEFER_RENDER set, renditions are made
                                           only for review items */
     const modq_fetch *fetch;           /* NULL: URI media dead-letters */
+    modq_sandbox *sandbox;             /* NULL: media is decoded in this process */
     const modq_banks *banks;           /* NULL: no banks */
     modq_decided *decided;             /* NULL: nothing decided yet */
     pthread_mutex_t *decided_lock;     /* guards decided; required when decided is set */

@@ -80,7 +80,8 @@ struct modq_run {
     modq_decided *dead;           /* dead-lettered messages by key (run_dead.c) */
     pthread_mutex_t decided_lock; /* guards decided and dead */
     bool decided_lock_init;
-    modq_fetch *fetch; /* NULL: URI media dead-letters */
+    modq_fetch *fetch;     /* NULL: URI media dead-letters */
+    modq_sandbox *sandbox; /* NULL: media is decoded in this process (sandbox.enabled false) */
     modq_prepare_ctx ctx;
     modq_desk *desk;
     modq_follow *follow_decisions; /* the decisions topic -> decided set, desk */

@@ -116,6 +116,26 @@ static int make_fetch(modq_run *r, char *errstr, size_t errstr_size)
     return r->fetch ? 0 : -1;
 }
 
+/* One confined media helper per preparation thread (sandbox.*), started now so that a missing
+ * helper or a kernel without seccomp stops the start rather than dead-letters every item. */
+static int make_sandbox(modq_run *r, char *errstr, size_t errstr_size)
+{
+    const modq_config *cfg = r->cfg;
+    modq_sandbox_opts o = {
+        .helper_path = modq_config_sandbox_helper(cfg),
+        .helpers = modq_config_worker_prepare_threads(cfg),
+        .memory_bytes = modq_config_sandbox_memory_bytes(cfg),
+        .timeout_ms = modq_config_sandbox_timeout_ms(cfg),
+        .cpu_seconds = modq_config_sandbox_cpu_seconds(cfg),
+        .max_items = modq_config_sandbox_max_items(cfg),
+        .stderr_fd = -1, /* a helper's words must not pass for the worker's log lines */
+    };
+
+    if (!modq_config_sandbox_enabled(cfg))
+        return 0;
+    return modq_sandbox_new(&o, &r->sandbox, errstr, errstr_size) == MODQ_BLUR_OK ? 0 : -1;
+}
+
 /* The review desk: every queue's window, plus as many again for QA copies and escalations. */
 static modq_run_result make_desk(modq_run *r, size_t window, char *errstr, size_t errstr_size)
 {
@@ -270,6 +290,8 @@ modq_run_result modq_run_new(const modq_config *cfg, const modq_policy *policy,
         snprintf(errstr, errstr_size, "fetch: %s", err);
         goto out;
     }
+    if (make_sandbox(r, errstr, errstr_size) != 0)
+        goto out;
     window = (size_t)modq_config_worker_window_per_queue(cfg);
     slots = window * r->ntopics; /* every message the consumer may have handed out at once */
     if (slots > MODQ_POOL_MAX_QUEUE)
@@ -284,6 +306,7 @@ modq_run_result modq_run_new(const modq_config *cfg, const modq_policy *policy,
         .policy = policy,
         .media_opts = r->media_opts,
         .fetch = r->fetch,
+        .sandbox = r->sandbox,
         .banks = r->banks,
         .decided = r->decided,
         .decided_lock = &r->decided_lock,
@@ -364,6 +387,7 @@ void modq_run_free(modq_run *r)
     free(r->held);
     free(r->topics);
     modq_fetch_free(r->fetch);
+    modq_sandbox_free(r->sandbox); /* after the pool: no preparation is running */
     modq_banks_free(r->banks);
     modq_decided_free(r->decided);
     modq_decided_free(r->dead);

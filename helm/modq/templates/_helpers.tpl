@@ -90,6 +90,12 @@ media:
   quality: {{ .Values.media.quality | toJson }}
   deadline_ms: {{ .Values.media.deadlineMs | toJson }}
   max_jpeg_scans: {{ .Values.media.maxJpegScans | toJson }}
+sandbox:
+  enabled: {{ .Values.sandbox.enabled | toJson }}
+  memory_mb: {{ .Values.sandbox.memoryMb | toJson }}
+  timeout_ms: {{ .Values.sandbox.timeoutMs | toJson }}
+  cpu_seconds: {{ .Values.sandbox.cpuSeconds | toJson }}
+  max_items: {{ .Values.sandbox.maxItems | toJson }}
 fetch:
   file_root: ""
   allowed_hosts: {{ .Values.fetch.allowedHosts | toJson }}
