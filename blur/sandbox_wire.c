@@ -5,6 +5,8 @@
 #include "sandbox_wire.h"
 
 #include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -19,12 +21,12 @@ int sb_format_index(const char *name)
     return -1;
 }
 
-int sb_write_all(int fd, const void *buf, size_t len)
+/* Moves all len bytes at p through fd (writing, or else reading), across short transfers and
+ * EINTR; -1 on an error or end of file. */
+static int transfer_all(int fd, uint8_t *p, size_t len, bool writing)
 {
-    const uint8_t *p = buf;
-
     while (len > 0) {
-        ssize_t n = write(fd, p, len);
+        ssize_t n = writing ? write(fd, p, len) : read(fd, p, len);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -35,18 +37,13 @@ int sb_write_all(int fd, const void *buf, size_t len)
     return 0;
 }
 
+int sb_write_all(int fd, const void *buf, size_t len)
+{
+    /* write() only reads the bytes: the cast serves the shared loop. */
+    return transfer_all(fd, (uint8_t *)(uintptr_t)buf, len, true);
+}
+
 int sb_read_all(int fd, void *buf, size_t len)
 {
-    uint8_t *p = buf;
-
-    while (len > 0) {
-        ssize_t n = read(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
+    return transfer_all(fd, buf, len, false);
 }
