@@ -378,7 +378,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     }
 }
 
-static void on_log(void *cls, const char *fmt, va_list ap)
+/* fmt comes from libmicrohttpd, a printf format for ap. */
+__attribute__((format(printf, 2, 0))) static void on_log(void *cls, const char *fmt, va_list ap)
 {
     modq_http *h = cls;
 
