@@ -14,6 +14,7 @@
  */
 #include "fuzz_util.h"
 #include "jwt.h"
+#include "jwt_impl.h"
 
 #include <jansson.h>
 #include <openssl/bn.h>
@@ -36,20 +37,14 @@ typedef struct fz_state {
 
 static fz_state st;
 
-/* base64url without padding of n bytes into a new string (caller frees). */
+/* base64url without padding of n bytes into a new string (caller frees), by the worker's own
+ * encoder. */
 static char *b64url(const unsigned char *p, size_t n)
 {
-    char *s = malloc(4 * ((n + 2) / 3) + 1);
-    int len;
+    char *s = malloc(jwt_b64url_encoded_size(n));
 
-    if (!s)
-        return NULL;
-    len = EVP_EncodeBlock((unsigned char *)s, p, (int)n);
-    while (len > 0 && s[len - 1] == '=')
-        len--;
-    s[len] = '\0';
-    for (int i = 0; i < len; i++)
-        s[i] = s[i] == '+' ? '-' : s[i] == '/' ? '_' : s[i];
+    if (s)
+        jwt_b64url_encode(p, n, s);
     return s;
 }
 
