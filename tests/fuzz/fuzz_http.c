@@ -16,6 +16,7 @@
  * Bearer token.
  */
 #include "api_impl.h"
+#include "fuzz_desk.h"
 #include "fuzz_util.h"
 #include "http_impl.h"
 
@@ -120,19 +121,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 /* ---- The desk and the API ----------------------------------------------------------------- */
 
-static void on_decision(void *arg, const modq_desk_ref *ref, const char *content_id,
-                        const char *ticket_id, const uint8_t *sha256, int verdict,
-                        const char *labels, const uint8_t *buf, size_t len)
-{
-    (void)arg, (void)ref, (void)content_id, (void)ticket_id, (void)sha256, (void)verdict;
-    (void)labels, (void)buf, (void)len;
-}
-
-static void on_event(void *arg, const char *key, const uint8_t *buf, size_t len)
-{
-    (void)arg, (void)key, (void)buf, (void)len;
-}
-
 static int64_t clock_ms(void *arg)
 {
     (void)arg;
@@ -178,10 +166,7 @@ static void add_item(modq_desk *d, const char *id, const char *queue, bool media
 static modq_desk *desk(void)
 {
     modq_desk_opts o = {.policy = st.policy,
-                        .sink = {.decision = on_decision,
-                                 .wellbeing = on_event,
-                                 .audit = on_event,
-                                 .ledger = on_event},
+                        .sink = FZ_DESK_SINK_DISCARD,
                         .worker_id = "w-fuzz",
                         .lease_ms = 300 * 1000,
                         .qa_sample_rate = 1.0,

@@ -14,6 +14,7 @@
  * who holds every role and skill it needs, and can be decided.
  */
 #include "desk.h"
+#include "fuzz_desk.h"
 #include "fuzz_util.h"
 #include "prepare.h"
 
@@ -145,20 +146,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
-/* ---- The desk: a sink that keeps nothing ------------------------------------------------- */
-
-static void on_decision(void *arg, const modq_desk_ref *ref, const char *content_id,
-                        const char *ticket_id, const uint8_t *sha256, int verdict,
-                        const char *labels, const uint8_t *buf, size_t len)
-{
-    (void)arg, (void)ref, (void)content_id, (void)ticket_id, (void)sha256, (void)verdict;
-    (void)labels, (void)buf, (void)len;
-}
-
-static void on_event(void *arg, const char *key, const uint8_t *buf, size_t len)
-{
-    (void)arg, (void)key, (void)buf, (void)len;
-}
+/* ---- The desk ---------------------------------------------------------------------------- */
 
 /* A person who may take the item: every role, the queue's skills and the ticket's. */
 static size_t skills_for(const modq_prepared *p, const char *skills[MAX_SKILL])
@@ -175,10 +163,7 @@ static size_t skills_for(const modq_prepared *p, const char *skills[MAX_SKILL])
 static void review(modq_prepared *p)
 {
     modq_desk_opts o = {.policy = st.policy,
-                        .sink = {.decision = on_decision,
-                                 .wellbeing = on_event,
-                                 .audit = on_event,
-                                 .ledger = on_event},
+                        .sink = FZ_DESK_SINK_DISCARD,
                         .worker_id = "w-fuzz",
                         .lease_ms = 600 * 1000,
                         .max_items = 4,
