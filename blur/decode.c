@@ -386,7 +386,7 @@ modq_blur_result modq_decode_image(const modq_media_opts *opts, const void *buf,
     int display = (int)modq_opts_get(opts, MODQ_OPT_DISPLAY_SIZE);
     VipsFailOn fail_on =
         modq_opts_get(opts, MODQ_OPT_FAIL_ON_WARNING) ? VIPS_FAIL_ON_WARNING : VIPS_FAIL_ON_ERROR;
-    int shrink = 1, ow = 0, oh = 0, longest;
+    int shrink = 1, ow = 0, oh = 0, longest, shortest;
     double scale = 1.0;
     sniffed f;
 
@@ -408,13 +408,18 @@ modq_blur_result modq_decode_image(const modq_media_opts *opts, const void *buf,
         goto out;
     out->frames = vips_image_get_n_pages(hdr);
     longest = ow > oh ? ow : oh;
+    shortest = ow < oh ? ow : oh;
 
-    /* Shrink on load: the decoder skips the detail that the display size would throw away. */
+    /* Shrink on load: the decoder skips the detail that the display size would throw away. Never
+     * below one pixel on the short side: libvips 8.14 aborts the process on a 0-pixel image (a
+     * 2000x1 JPEG at display size 64 asked for shrink 8). */
     if (f.id == FMT_JPEG) {
-        while (shrink < 8 && longest / (shrink * 2) >= display)
+        while (shrink < 8 && longest / (shrink * 2) >= display && shortest / (shrink * 2) >= 1)
             shrink *= 2;
     } else if (f.id == FMT_WEBP && longest > display) {
         scale = (double)display / longest;
+        if (scale * shortest < 1.0)
+            scale = 1.0 / shortest;
     }
     if (shrink > 1 || scale < 1.0) {
         if (open_loader(f.id, buf, len, fail_on, shrink, scale, &img)) {

@@ -96,6 +96,15 @@ cmp -s "$tmp/same/1-x/level-0.webp" "$tmp/same/2-x/level-0.webp" && fail "inputs
 "$media" render "$good" --out "$tmp/rerun" --levels 2,3 --format jpeg >/dev/null
 [ "$(ls "$tmp/rerun" | tr '\n' ' ')" = "level-2.jpg level-3.jpg " ] || fail "stale: $(ls "$tmp/rerun")"
 
+# A line of pixels: shrink-on-load must never take a side below one pixel (libvips 8.14 then
+# aborts the process on a 0-pixel image: a 2000x1 JPEG at display size 64 asked for shrink 8).
+for fmt in jpeg webp; do
+  "$py" -c 'import sys; from PIL import Image; Image.new("L", (2000, 1), 128).save(sys.argv[1], sys.argv[2])' \
+    "$tmp/line.$fmt" "$fmt"
+  "$media" render "$tmp/line.$fmt" --out "$tmp/line-$fmt" --max-size 64 >/dev/null 2>"$tmp/line.err" \
+    || fail "a 2000x1 $fmt at --max-size 64: $(tail -n 2 "$tmp/line.err")"
+done
+
 # usage errors
 set +e
 "$media" hash >/dev/null 2>&1; [ $? -eq 2 ] || fail "no files should exit 2"
