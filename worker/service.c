@@ -93,6 +93,7 @@ static const family families[] = {
     {"modq_queue_waiting_items", MODQ_METRICS_GAUGE, "queue", "Prepared items waiting, by queue."},
     {"modq_leased_items", MODQ_METRICS_GAUGE, NULL, "Items leased to a person now."},
     {"modq_escalated_items", MODQ_METRICS_GAUGE, NULL, "Items waiting in the escalation queue."},
+    {"modq_qa_items", MODQ_METRICS_GAUGE, NULL, "Decided items kept for a blind second review."},
     {"modq_unservable_items", MODQ_METRICS_GAUGE, NULL,
      "Items set aside because their answer could not be built; never handed out."},
     {"modq_consumer_lag_messages", MODQ_METRICS_GAUGE, "topic",
@@ -164,6 +165,7 @@ static void refresh_metrics(void *arg)
                          (double)modq_desk_waiting(desk, q));
     modq_metrics_set(m, "modq_leased_items", NULL, (double)dc.leased);
     modq_metrics_set(m, "modq_escalated_items", NULL, (double)dc.escalations);
+    modq_metrics_set(m, "modq_qa_items", NULL, (double)dc.qa);
     modq_metrics_set(m, "modq_unservable_items", NULL, (double)dc.unservable);
     for (size_t t = 0; t < ntopics; t++) {
         int64_t lag = modq_consume_lag(modq_run_consumer(s->run), t);
