@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,9 +25,9 @@
 
 #include "consume_testutil.h"
 
-static void poll_both(sink *a, sink *b, int (*pred)(sink *, sink *))
+static void poll_both(sink *a, sink *b, int (*pred)(sink *, sink *), int64_t wait_ms)
 {
-    int64_t end = now_ms() + WAIT_MS;
+    int64_t end = now_ms() + wait_ms;
     while (!pred(a, b) && now_ms() < end) {
         poll_once(a, 50);
         if (b->c != NULL)
@@ -58,10 +59,12 @@ static void test_rebalance_commits_voids_and_returns_partitions(void **state)
     (void)state;
     static int completed[NPART][MAXOFF];
     static sink a, b;
+    int refused = 0;
     memset(completed, 0, sizeof completed);
     memset(&a, 0, sizeof a);
     memset(&b, 0, sizeof b);
     a.completed = b.completed = completed;
+    a.refused = b.refused = &refused;
     modq_mock *m = start("q4");
     modq_config *cfg = config(m, "g4", 64);
     produce(m, "q4", 40, -1); /* 10 per partition */
@@ -73,8 +76,12 @@ static void test_rebalance_commits_voids_and_returns_partitions(void **state)
     poll_until_delivered(&a, 40, 0);
     complete_shuffled(&a, &seed, odd_offset);
     assert_int_equal(a.n, 20);
+    /* librdkafka 2.0.2's mock coordinator answers a follower's SyncGroup that arrives after the
+     * leader's with INVALID_REQUEST, and the follower rejoins: each such round costs a rebalance
+     * (about 5 s here), so the split may take several. A broker hands the follower its
+     * assignment (README, "the mock cluster"). */
     modq_consume *cb = consumer(cfg, "q4", &b);
-    poll_both(&a, &b, split_assignment);
+    poll_both(&a, &b, split_assignment, 2 * WAIT_MS);
     int revoked = 0;
     for (int p = 0; p < NPART; p++) {
         revoked += a.revoked[p];
@@ -83,10 +90,14 @@ static void test_rebalance_commits_voids_and_returns_partitions(void **state)
     }
     assert_true(revoked > 0);
     assert_int_equal(revoked, (int)modq_consume_assigned(cb));
-    /* B gets exactly what A had in flight on the partitions it took: the odd offsets. B's
+    /* B gets exactly what A had in flight on the partitions it took: the odd offsets. Unless
+     * the group refused the revocation's commit: the mock refuses commits while a rebalance is
+     * in progress (REBALANCE_IN_PROGRESS), which the rejoin above causes; then nothing was
+     * committed and B gets all ten of each, A's completed ones again (at least once). B's
      * fetches start only after its assignment (slow on a loaded machine): wait for as many as it
      * must get, then a while longer for any it must not. */
-    int want = 5 * revoked;
+    bool again = refused > 0;
+    int want = (again ? 10 : 5) * revoked;
     for (int64_t end = now_ms() + WAIT_MS;
          count((const int(*)[MAXOFF])b.delivered) < want && now_ms() < end;) {
         poll_once(&a, 50);
@@ -98,7 +109,12 @@ static void test_rebalance_commits_voids_and_returns_partitions(void **state)
     }
     for (int p = 0; p < NPART; p++)
         for (int o = 0; o < 10; o++)
-            assert_int_equal(b.delivered[p][o], a.revoked[p] && o % 2 == 1);
+            assert_int_equal(b.delivered[p][o], a.revoked[p] && (o % 2 == 1 || again));
+    assert_int_equal(b.again, again ? want / 2 : 0);
+    if (again)
+        print_message("the revocation's commit was refused (%d): %d completed tickets came "
+                      "again\n",
+                      refused, b.again);
     produce(m, "q4", 160, -1);
 
     /* Both work for a while; then B leaves with some of its reviews unfinished. */
@@ -113,7 +129,7 @@ static void test_rebalance_commits_voids_and_returns_partitions(void **state)
     close_free(cb);
     assert_int_equal(b.n, 0);
     b.c = NULL;
-    poll_both(&a, &b, all_back_to_a);
+    poll_both(&a, &b, all_back_to_a, WAIT_MS);
 
     int64_t end = now_ms() + WAIT_MS;
     while (count((const int(*)[MAXOFF])completed) < 200 && now_ms() < end) {
