@@ -6,9 +6,9 @@
 #ifndef MODQ_BENCH_PIPELINE_H
 #define MODQ_BENCH_PIPELINE_H
 
-#include "mock.h"
+#include "dev/mock.h"
 #include "modq_policy.h"
-#include "run.h"
+#include "core/run.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -16,14 +16,14 @@
  * Exit codes: 0 stopped cleanly (or the configuration is valid), 1 Kafka failed fatally while
  * running, 2 usage, configuration, policy, bank or start-up error (one line on stderr).
  */
-#include "config.h"
-#include "demo.h"
-#include "jwt.h"
+#include "config/config.h"
+#include "dev/demo.h"
+#include "auth/jwt.h"
 #include "modq_blur.h"
 #include "modq_policy.h"
-#include "run.h"
-#include "service.h"
-#include "token.h"
+#include "core/run.h"
+#include "core/service.h"
+#include "auth/token.h"
 
 #include <jansson.h>
 #include <signal.h>

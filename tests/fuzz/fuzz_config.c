@@ -10,7 +10,7 @@
  * Invariants: a refusal says why; an accepted configuration turns into JSON, and that JSON never
  * holds the content of a secret file.
  */
-#include "config.h"
+#include "config/config.h"
 #include "fuzz_util.h"
 
 #define MAX_ENV 64

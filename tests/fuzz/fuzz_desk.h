@@ -5,7 +5,7 @@
 #ifndef MODQ_FUZZ_DESK_H
 #define MODQ_FUZZ_DESK_H
 
-#include "desk.h"
+#include "desk/desk.h"
 
 static inline void fz_sink_decision(void *arg, const modq_desk_ref *ref, const char *content_id,
                                     const char *ticket_id, const uint8_t *sha256, int verdict,

@@ -15,10 +15,10 @@
  * is the caller's: 4xx); a JSON answer parses, an error answer names its error; a 401 asks for a
  * Bearer token.
  */
-#include "api_impl.h"
+#include "api/api_impl.h"
 #include "fuzz_desk.h"
 #include "fuzz_util.h"
-#include "http_impl.h"
+#include "http/http_impl.h"
 
 #include <microhttpd.h>
 #include <strings.h>

@@ -13,8 +13,8 @@
  * loads has a key.
  */
 #include "fuzz_util.h"
-#include "jwt.h"
-#include "jwt_impl.h"
+#include "auth/jwt.h"
+#include "auth/jwt_impl.h"
 
 #include <jansson.h>
 #include <openssl/bn.h>

@@ -17,7 +17,7 @@
  * the metadata) and, unless the cap cut the metadata, skips every completed one.
  */
 #include "fuzz_util.h"
-#include "offsets.h"
+#include "kafka/offsets.h"
 
 #include <openssl/evp.h>
 

@@ -13,10 +13,10 @@
  * a review item that the desk takes is handed out (with an answer that can be built) to a person
  * who holds every role and skill it needs, and can be decided.
  */
-#include "desk.h"
+#include "desk/desk.h"
 #include "fuzz_desk.h"
 #include "fuzz_util.h"
-#include "prepare.h"
+#include "prepare/prepare.h"
 
 #include <errno.h>
 #include <sys/stat.h>

@@ -2,7 +2,7 @@
 Shared names and labels of the modq chart, and "modq.workerConfig": the worker's config file,
 built from the values.
 
-modq.workerConfig is rendered by tests/test_helm_config.py with a small Go-template subset
+modq.workerConfig is rendered by tests/helm/test_helm_config.py with a small Go-template subset
 (.Values paths, toJson, if/else/end, range $k, $v := ...) and checked with
 `modq-worker --check-config`: keep it inside that subset, or extend the test's renderer.
 */}}

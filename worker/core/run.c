@@ -1,0 +1,608 @@
+/*
+ * run.c: modq-worker's main loop (see run.h): consumer -> pool -> prepare -> publisher, and
+ * publish confirmations -> offset completion.
+ */
+#include "run.h"
+
+#include "kafka/consume.h"
+#include "prepare/decided.h"
+#include "prepare/fetch.h"
+#include "obs/log.h"
+#include "pool.h"
+#include "prepare/prepare.h"
+#include "kafka/publish.h"
+#include "run_impl.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define DRAIN_POLL_MS    50
+#define EXPIRE_PERIOD_MS 1000
+#define MIN_FLUSH_MS     1000 /* the publisher gets at least this at drain, grace or not */
+#define ERRSTR_SIZE      MODQ_RUN_ERRSTR_SIZE
+#define COUNTER(r, f)    atomic_fetch_add_explicit(&(r)->n_##f, 1, memory_order_relaxed)
+#define LOAD(r, f)       atomic_load_explicit(&(r)->n_##f, memory_order_relaxed)
+
+const char *modq_run_strerror(modq_run_result r)
+{
+    switch (r) {
+    case MODQ_RUN_OK:
+        return "success";
+    case MODQ_RUN_STOPPED:
+        return "a stop was requested";
+    case MODQ_RUN_ERR_INVALID_ARG:
+        return "invalid argument";
+    case MODQ_RUN_ERR_NOMEM:
+        return "out of memory";
+    case MODQ_RUN_ERR_SETUP:
+        return "a part of the worker could not be set up";
+    case MODQ_RUN_ERR_FATAL:
+        return "Kafka client failed fatally";
+    case MODQ_RUN_RESULT_COUNT:
+        break;
+    }
+    return "unknown result";
+}
+
+int64_t modq_run_mono_ms(void *arg)
+{
+    struct timespec ts;
+    (void)arg;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t modq_run_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void fmt_int(char *buf, size_t size, int64_t v)
+{
+    snprintf(buf, size, "%lld", (long long)v);
+}
+
+/* One log line about a ticket message at (topic, partition, offset). */
+void modq_run_log_msg(modq_run *r, modq_log_level level, const char *msg, const char *topic,
+                      int32_t partition, int64_t offset, const char *error)
+{
+    char part[16], off[24];
+    fmt_int(part, sizeof part, partition);
+    fmt_int(off, sizeof off, offset);
+    modq_log_write(r->log, level, msg, "topic", topic, "partition", part, "offset", off, "error",
+                   error ? error : "", NULL);
+}
+
+/* ---- Pool threads ------------------------------------------------------------------------ */
+
+/* A confirmation cookie for msg; NULL when out of memory. */
+static modq_run_cookie *cookie_for(const rd_kafka_message_t *msg, modq_run_cookie_kind kind)
+{
+    modq_run_cookie *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return NULL;
+    c->kind = kind;
+    c->has_ref = true;
+    snprintf(c->topic, sizeof c->topic, "%s", rd_kafka_topic_name(msg->rkt));
+    c->partition = msg->partition;
+    c->offset = msg->offset;
+    return c;
+}
+
+/* Fills the decided-set part of c from an AUTO outcome. */
+static void cookie_decision(modq_run_cookie *c, const modq_prepared *p, int64_t now_ms)
+{
+    Modq__V1__Decision *d = modq__v1__decision__unpack(NULL, p->decision_len, p->decision);
+    size_t used = 0;
+
+    snprintf(c->ticket_id, sizeof c->ticket_id, "%s", p->ticket->ticket_id);
+    if (p->media != NULL && modq_media_sha256(p->media) != NULL) {
+        memcpy(c->sha256, modq_media_sha256(p->media), sizeof c->sha256);
+        c->has_sha256 = true;
+    }
+    c->verdict = p->verdict;
+    c->decided_at_ms = now_ms;
+    for (size_t i = 0; d != NULL && i < d->n_policy_labels; i++) {
+        size_t n = strlen(d->policy_labels[i]);
+        if (used + n + (i > 0) > MODQ_DECIDED_MAX_LABELS)
+            break;
+        if (i > 0)
+            c->labels[used++] = ',';
+        memcpy(c->labels + used, d->policy_labels[i], n);
+        used += n;
+    }
+    c->labels[used] = '\0';
+    if (d != NULL)
+        modq__v1__decision__free_unpacked(d, NULL);
+}
+
+/* Publishes an AUTO or DEAD_LETTER outcome; returns false when nothing will confirm it. */
+static bool publish_outcome(modq_run *r, const rd_kafka_message_t *msg, const modq_prepared *p,
+                            int64_t now_ms)
+{
+    char err[ERRSTR_SIZE] = "";
+    modq_publish_result pr;
+    modq_run_cookie *c =
+        cookie_for(msg, p->kind == MODQ_PREPARED_AUTO ? MODQ_RUN_AUTO : MODQ_RUN_DEAD);
+    bool queued = false;
+
+    if (c == NULL) {
+        snprintf(err, sizeof err, "out of memory");
+        goto out;
+    }
+    if (p->kind == MODQ_PREPARED_AUTO) {
+        cookie_decision(c, p, now_ms);
+        pr = modq_publish_decision(r->publish, p->ticket->content_id, p->ticket->ticket_id,
+                                   p->decision, p->decision_len, c, err, sizeof err);
+    } else {
+        modq_publish_source src = {c->topic, msg->partition, msg->offset};
+        (void)modq_run_dead_key(c->topic, msg->partition, msg->offset, msg->payload, msg->len,
+                                c->dead_key);
+        pr = modq_publish_dead_letter(r->publish, msg->payload, msg->len, msg->key, msg->key_len,
+                                      p->code, p->reason, &src, c, err, sizeof err);
+    }
+    /* When queued, c is the publisher's until the confirmation, which logs any failure. */
+    queued = modq_publish_will_complete(pr);
+out:
+    if (!queued) {
+        free(c);
+        COUNTER(r, publish_failed);
+        modq_run_log_msg(r, MODQ_LOG_ERROR, "publish refused: ticket left uncompleted",
+                         rd_kafka_topic_name(msg->rkt), msg->partition, msg->offset, err);
+    }
+    return queued;
+}
+
+/*
+ * The decisions follower may have recorded this ticket as decided (by another worker) after
+ * preparation looked and before the desk took it; its own forget then found nothing. Looking
+ * again once the item is on the desk closes that window: the follower records before it forgets,
+ * so one of the two always sees the other.
+ */
+static void forget_if_decided(modq_run *r, const char *ticket_id)
+{
+    modq_desk_ref ref;
+    int decided;
+
+    pthread_mutex_lock(&r->decided_lock);
+    decided = modq_decided_has_ticket(r->decided, ticket_id);
+    pthread_mutex_unlock(&r->decided_lock);
+    if (decided && modq_desk_forget_ticket(r->desk, ticket_id, &ref) == 1) {
+        COUNTER(r, duplicate);
+        if (ref.topic[0] != '\0')
+            modq_consume_complete(r->consume, ref.topic, ref.partition, ref.offset);
+    }
+}
+
+/* A pool job: one ticket message (owned; destroyed here). */
+void modq_run_job(void *job, void *arg)
+{
+    modq_run *r = arg;
+    rd_kafka_message_t *msg = job;
+    const char *topic = rd_kafka_topic_name(msg->rkt);
+    int64_t now = modq_run_wall_ms();
+    modq_prepared *p = NULL;
+
+    if (modq_run_dead_again(r, msg))
+        goto out;
+    if ((p = modq_prepare_ticket(&r->ctx, msg->payload, msg->len, now)) == NULL) {
+        COUNTER(r, prepare_failed);
+        modq_run_log_msg(r, MODQ_LOG_ERROR, "prepare: out of memory: ticket left uncompleted",
+                         topic, msg->partition, msg->offset, NULL);
+        goto out;
+    }
+    switch (p->kind) {
+    case MODQ_PREPARED_AUTO:
+        if (publish_outcome(r, msg, p, now))
+            COUNTER(r, auto_decided);
+        break;
+    case MODQ_PREPARED_DEAD_LETTER:
+        modq_run_log_msg(r, MODQ_LOG_INFO, "ticket dead-lettered", topic, msg->partition,
+                         msg->offset, p->code);
+        if (publish_outcome(r, msg, p, now))
+            COUNTER(r, dead_letter);
+        break;
+    case MODQ_PREPARED_DUPLICATE:
+        COUNTER(r, duplicate);
+        modq_consume_complete(r->consume, topic, msg->partition, msg->offset);
+        break;
+    case MODQ_PREPARED_REVIEW: {
+        modq_desk_ref ref = {.partition = msg->partition, .offset = msg->offset}, held;
+        snprintf(ref.topic, sizeof ref.topic, "%s", topic);
+        char tid[MODQ_DECIDED_MAX_ID + 1]; /* p is the desk's, and may be gone, once added */
+        snprintf(tid, sizeof tid, "%s", p->ticket ? p->ticket->ticket_id : "");
+        modq_desk_result dr = modq_desk_add(r->desk, p, &ref, now);
+        if (dr == MODQ_DESK_OK) {
+            COUNTER(r, review);
+            p = NULL; /* the desk's now */
+            forget_if_decided(r, tid);
+        } else if (dr == MODQ_DESK_ERR_INVALID_ARG && p->ticket != NULL &&
+                   modq_desk_holds(r->desk, p->ticket->ticket_id, &held)) {
+            /* The same message again (its partition came back while a person still held it):
+             * the held copy's decision completes this very offset, so nothing to do. The same
+             * ticket at another offset: the held copy brings the decision, this one is done. */
+            if (held.partition != msg->partition || held.offset != msg->offset ||
+                strcmp(held.topic, topic) != 0) {
+                COUNTER(r, duplicate);
+                modq_consume_complete(r->consume, topic, msg->partition, msg->offset);
+            }
+        } else {
+            modq_run_log_msg(r, MODQ_LOG_ERROR, "review desk refused: ticket left uncompleted",
+                             topic, msg->partition, msg->offset, modq_desk_strerror(dr));
+        }
+        break;
+    }
+    }
+out:
+    modq_prepared_free(p);
+    rd_kafka_message_destroy(msg);
+}
+
+/* Pool stopping: a job that will not run. Its offset stays uncompleted. */
+void modq_run_drop_job(void *job, void *arg)
+{
+    (void)arg;
+    rd_kafka_message_destroy(job);
+}
+
+/* ---- Poll thread ------------------------------------------------------------------------- */
+
+/* Publish confirmation (poll thread, inside modq_publish_poll/_flush/_free): completes the
+ * ticket, or sends the message to the retry list, or frees the cookie. */
+void modq_run_delivered(void *arg, void *ck, int ok, const char *error)
+{
+    modq_run *r = arg;
+    modq_run_cookie *c = ck;
+    bool decision = c->kind == MODQ_RUN_AUTO || c->kind == MODQ_RUN_HUMAN;
+
+    if (!ok) {
+        if (c->kind == MODQ_RUN_HUMAN || c->kind == MODQ_RUN_WELLBEING ||
+            c->kind == MODQ_RUN_AUDIT) {
+            if (r->retry_closed) {
+                modq_run_settle(r, c);
+                modq_run_cookie_free(c); /* shutdown: logged by the drain */
+                COUNTER(r, publish_failed);
+                return;
+            }
+            modq_run_retry_later(r, c, error);
+            return;
+        }
+        if (c->kind == MODQ_RUN_LEDGER) {
+            COUNTER(r, event_failed);
+            modq_log_write(r->log, MODQ_LOG_WARN, "ledger not confirmed", "associate", c->key,
+                           "error", error, NULL);
+        } else {
+            COUNTER(r, publish_failed);
+            modq_run_log_msg(r, MODQ_LOG_ERROR, "publish not confirmed: ticket left uncompleted",
+                             c->topic, c->partition, c->offset, error);
+        }
+        modq_run_cookie_free(c);
+        return;
+    }
+    r->last_confirm_ms = r->clock(r->clock_arg);
+    if (c->kind == MODQ_RUN_DEAD)
+        modq_run_dead_remember(r, c->dead_key, modq_run_wall_ms());
+    if (decision) {
+        uint64_t evicted = 0;
+        pthread_mutex_lock(&r->decided_lock);
+        int rc = modq_decided_add(r->decided, c->ticket_id, c->has_sha256 ? c->sha256 : NULL,
+                                  c->verdict, c->labels, c->decided_at_ms, &evicted);
+        pthread_mutex_unlock(&r->decided_lock);
+        if (evicted > 0)
+            atomic_fetch_add_explicit(&r->n_decided_evicted, evicted, memory_order_relaxed);
+        if (rc != 0)
+            modq_run_log_msg(r, MODQ_LOG_WARN, "decided set: ticket not remembered", c->topic,
+                             c->partition, c->offset, c->ticket_id);
+    }
+    if (c->has_ref) {
+        modq_consume_complete(r->consume, c->topic, c->partition, c->offset);
+        COUNTER(r, confirmed);
+    }
+    modq_run_settle(r, c);
+    modq_run_cookie_free(c);
+}
+
+/* Consumer handler: the message goes to the pool, or is held for the next turn. */
+static void on_message(void *arg, rd_kafka_message_t *msg)
+{
+    modq_run *r = arg;
+
+    if (r->nheld == 0 && modq_pool_submit(r->pool, msg) == 0) {
+        COUNTER(r, received);
+        return;
+    }
+    if (r->nheld < r->cap_held) {
+        r->held[r->nheld++] = msg;
+        return;
+    }
+    /* Cannot happen while the windows bound what is handed out; never silently. */
+    modq_run_log_msg(r, MODQ_LOG_ERROR, "no room to hold a ticket: left uncompleted",
+                     rd_kafka_topic_name(msg->rkt), msg->partition, msg->offset, NULL);
+    rd_kafka_message_destroy(msg);
+}
+
+/* Hands held messages to the pool, in order, while it takes them. */
+static void submit_held(modq_run *r)
+{
+    size_t i = 0;
+    while (i < r->nheld && modq_pool_submit(r->pool, r->held[i]) == 0) {
+        COUNTER(r, received);
+        i++;
+    }
+    memmove(r->held, r->held + i, (r->nheld - i) * sizeof *r->held);
+    r->nheld -= i;
+}
+
+static void commit(modq_run *r)
+{
+    char err[ERRSTR_SIZE] = "";
+    if (modq_consume_commit(r->consume, false, err, sizeof err) != MODQ_CONSUME_OK)
+        modq_log_write(r->log, MODQ_LOG_WARN, "commit failed", "error", err, NULL);
+    r->last_commit_ms = r->clock(r->clock_arg);
+}
+
+/* One consumer poll; false when the consumer is unusable (logged). */
+static bool poll_consumer(modq_run *r, int timeout_ms)
+{
+    char err[ERRSTR_SIZE] = "";
+    modq_consume_result cr =
+        modq_consume_poll(r->consume, timeout_ms, on_message, r, err, sizeof err);
+    if (cr == MODQ_CONSUME_ERR_KAFKA)
+        modq_log_write(r->log, MODQ_LOG_WARN, "consumer error", "error", err, NULL);
+    if (cr == MODQ_CONSUME_ERR_FATAL || cr == MODQ_CONSUME_ERR_CLOSED) {
+        modq_log_write(r->log, MODQ_LOG_ERROR, "consumer failed", "error", err, NULL);
+        return false;
+    }
+    return true;
+}
+
+static bool retry_pending(modq_run *r);
+
+/* Whether something has waited stuck_ms with no confirmation since it began to wait; *since is
+ * when the wait began (-1: nothing waits), kept across calls. */
+static bool waited_too_long(const modq_run *r, bool pending, int64_t *since, int64_t last_ms,
+                            int64_t mono)
+{
+    if (!pending) {
+        *since = -1;
+        return false;
+    }
+    if (*since < 0)
+        *since = mono;
+    return mono - (last_ms > *since ? last_ms : *since) >= r->stuck_ms;
+}
+
+/* Pauses the desk while Kafka does not confirm: a decision made then would live only in this
+ * process until Kafka is back, and a crash in between would show its ticket to a person again.
+ * Stuck means messages have waited stuck_ms with nothing confirmed, or a person's decision has
+ * waited stuck_ms, whatever else confirms (its partition may have no leader while others, and
+ * other topics, still take messages). */
+static void watch_kafka(modq_run *r, int64_t mono)
+{
+    int64_t oldest;
+    size_t nwait = modq_run_waiting(r, &oldest);
+    bool all = waited_too_long(r, retry_pending(r), &r->waiting_since_ms, r->last_confirm_ms, mono);
+    bool stuck = all || (nwait > 0 && mono - oldest >= r->stuck_ms);
+
+    if (stuck == atomic_load(&r->paused))
+        return;
+    atomic_store(&r->paused, stuck);
+    modq_desk_set_paused(r->desk, stuck);
+    if (stuck) {
+        char n[24], h[24];
+        snprintf(n, sizeof n, "%zu", modq_publish_outstanding(r->publish));
+        snprintf(h, sizeof h, "%zu", nwait);
+        /* A warning: nothing is lost, it clears by itself, and the metric carries the alert. */
+        modq_log_write(r->log, MODQ_LOG_WARN,
+                       "review paused: Kafka does not confirm; no new items until it does",
+                       "unconfirmed", n, "decisions_waiting", h, NULL);
+    } else {
+        modq_log_write(r->log, MODQ_LOG_INFO, "review resumed: Kafka confirms again", NULL);
+    }
+}
+
+/* Each turn: liveness, readiness, Kafka's progress. Once a second: leases that ran out and
+ * decisions past the retention. */
+static void housekeeping(modq_run *r)
+{
+    int64_t mono = r->clock(r->clock_arg);
+
+    atomic_store(&r->last_turn_ms, mono);
+    watch_kafka(r, mono);
+    if (!atomic_load(&r->assigned_once) && modq_consume_assigned(r->consume) > 0)
+        atomic_store(&r->assigned_once, true);
+    if (mono - r->last_expire_ms < EXPIRE_PERIOD_MS)
+        return;
+    r->last_expire_ms = mono;
+    int64_t wall = modq_run_wall_ms();
+    modq_desk_tick(r->desk, wall);
+    pthread_mutex_lock(&r->decided_lock);
+    modq_decided_expire(r->decided, wall);
+    modq_decided_expire(r->dead, wall);
+    pthread_mutex_unlock(&r->decided_lock);
+}
+
+modq_run_result modq_run_step(modq_run *r, int timeout_ms)
+{
+    char err[ERRSTR_SIZE] = "";
+
+    if (r == NULL || timeout_ms < 0)
+        return MODQ_RUN_ERR_INVALID_ARG;
+    if (r->stop || r->drained)
+        return MODQ_RUN_STOPPED;
+    submit_held(r);
+    if (r->nheld == 0) {
+        if (!poll_consumer(r, timeout_ms))
+            return MODQ_RUN_ERR_FATAL;
+        modq_publish_poll(r->publish, 0);
+    } else {
+        modq_publish_poll(r->publish, timeout_ms); /* the pool is busy: wait on confirmations */
+    }
+    modq_run_retry_due(r);
+    if (r->clock(r->clock_arg) - r->last_commit_ms >= MODQ_RUN_COMMIT_PERIOD_MS)
+        commit(r);
+    housekeeping(r);
+    if (modq_publish_fatal(r->publish, err, sizeof err)) {
+        modq_log_write(r->log, MODQ_LOG_ERROR, "producer failed", "error", err, NULL);
+        return MODQ_RUN_ERR_FATAL;
+    }
+    return MODQ_RUN_OK;
+}
+
+void modq_run_request_stop(modq_run *r)
+{
+    if (r != NULL)
+        r->stop = 1;
+}
+
+static bool retry_pending(modq_run *r)
+{
+    pthread_mutex_lock(&r->retry_lock);
+    bool pending = r->nretry > 0;
+    pthread_mutex_unlock(&r->retry_lock);
+    return pending || modq_publish_outstanding(r->publish) > 0;
+}
+
+modq_run_result modq_run_drain(modq_run *r, int64_t grace_ms)
+{
+    char err[ERRSTR_SIZE] = "";
+    modq_run_result rc = MODQ_RUN_OK;
+    int64_t deadline, left;
+    size_t dropped, unconfirmed;
+
+    if (r == NULL || grace_ms < 0)
+        return MODQ_RUN_ERR_INVALID_ARG;
+    if (r->drained)
+        return MODQ_RUN_OK;
+    r->drained = true;
+    r->stop = 1;
+    deadline = r->clock(r->clock_arg) + grace_ms;
+    modq_log_write(r->log, MODQ_LOG_INFO, "draining", NULL);
+    /* No new leases; what people hold goes back (it is redelivered to the next owner). */
+    modq_desk_close(r->desk);
+    size_t handed_back = modq_desk_release_all(r->desk, modq_run_wall_ms());
+    if (handed_back > 0) {
+        char hb[24];
+        fmt_int(hb, sizeof hb, (int64_t)handed_back);
+        modq_log_write(r->log, MODQ_LOG_INFO, "drain: leases handed back", "items", hb, NULL);
+    }
+    modq_consume_stop_fetching(r->consume);
+    /* Keep the consumer and the confirmations served while the pool works off its queue. */
+    while (r->clock(r->clock_arg) < deadline &&
+           (r->nheld > 0 || modq_pool_queued(r->pool) + modq_pool_running(r->pool) > 0)) {
+        submit_held(r);
+        if (rc == MODQ_RUN_OK && r->nheld == 0 && !poll_consumer(r, 0))
+            rc = MODQ_RUN_ERR_FATAL; /* logged; confirmations are still served */
+        modq_publish_poll(r->publish, DRAIN_POLL_MS);
+    }
+    for (size_t i = 0; i < r->nheld; i++)
+        rd_kafka_message_destroy(r->held[i]); /* never started: redelivered later */
+    r->nheld = 0;
+    left = deadline - r->clock(r->clock_arg);
+    dropped = modq_pool_stop(r->pool, left > 0 ? left : 0, modq_run_drop_job, r);
+    r->pool_stopped = true;
+    /* Retries of decisions and events get what is left of the grace. */
+    while (r->clock(r->clock_arg) < deadline && retry_pending(r)) {
+        modq_run_retry_due(r);
+        modq_publish_poll(r->publish, DRAIN_POLL_MS);
+    }
+    left = deadline - r->clock(r->clock_arg);
+    unconfirmed = modq_publish_flush(r->publish, left > MIN_FLUSH_MS ? (int)left : MIN_FLUSH_MS);
+    r->retry_closed = true;
+    unconfirmed += modq_run_retry_drop(r);
+    if (dropped > 0 || unconfirmed > 0) {
+        char d[24], u[24];
+        fmt_int(d, sizeof d, (int64_t)dropped);
+        fmt_int(u, sizeof u, (int64_t)unconfirmed);
+        modq_log_write(r->log, MODQ_LOG_WARN, "drain: tickets left uncompleted", "dropped", d,
+                       "unconfirmed", u, NULL);
+    }
+    /* The close commits first (synchronously), then leaves the group. */
+    left = deadline - r->clock(r->clock_arg);
+    modq_consume_result cr = modq_consume_close_within(
+        r->consume, left > MIN_FLUSH_MS ? left : MIN_FLUSH_MS, err, sizeof err);
+    if (cr == MODQ_CONSUME_ERR_MOVED_ON) {
+        /* A rebalance (or a fenced instance) gave the partitions to another member, which gets
+         * their uncommitted tickets again (decided ones count as duplicates there): nothing is
+         * lost, so the drain still succeeds. */
+        modq_log_write(r->log, MODQ_LOG_WARN,
+                       "drain: final commit refused, the group moved on; the partitions' new "
+                       "owner gets their uncommitted tickets again",
+                       "error", err, NULL);
+    } else if (cr != MODQ_CONSUME_OK) {
+        modq_log_write(r->log, MODQ_LOG_WARN, "consumer close failed", "error", err, NULL);
+        if (rc == MODQ_RUN_OK)
+            rc = MODQ_RUN_ERR_FATAL;
+    }
+    modq_log_write(r->log, MODQ_LOG_INFO, "drained", NULL);
+    return rc;
+}
+
+void modq_run_counts(modq_run *r, modq_run_counters *out)
+{
+    if (r == NULL || out == NULL)
+        return;
+    *out = (modq_run_counters){
+        .received = LOAD(r, received),
+        .review = LOAD(r, review),
+        .auto_decided = LOAD(r, auto_decided),
+        .duplicate = LOAD(r, duplicate),
+        .dead_letter = LOAD(r, dead_letter),
+        .prepare_failed = LOAD(r, prepare_failed),
+        .confirmed = LOAD(r, confirmed),
+        .publish_failed = LOAD(r, publish_failed),
+        .review_dropped = LOAD(r, review_dropped),
+        .decided_evicted = LOAD(r, decided_evicted),
+        .retried = LOAD(r, retried),
+        .event_failed = LOAD(r, event_failed),
+        .follow_bad = LOAD(r, follow_bad),
+    };
+}
+
+size_t modq_run_review_count(modq_run *r)
+{
+    modq_desk_counts c;
+    if (r == NULL || r->desk == NULL)
+        return 0;
+    modq_desk_get_counts(r->desk, &c);
+    return c.waiting + c.leased + c.escalations;
+}
+
+modq_desk *modq_run_desk(modq_run *r)
+{
+    return r ? r->desk : NULL;
+}
+
+int64_t modq_run_idle_ms(modq_run *r)
+{
+    return r ? r->clock(r->clock_arg) - atomic_load(&r->last_turn_ms) : 0;
+}
+
+bool modq_run_ready(modq_run *r)
+{
+    return r != NULL && !r->stop && atomic_load(&r->assigned_once);
+}
+
+bool modq_run_paused(modq_run *r)
+{
+    return r != NULL && atomic_load(&r->paused);
+}
+
+modq_consume *modq_run_consumer(modq_run *r)
+{
+    return r ? r->consume : NULL;
+}
+
+const char *const *modq_run_topics(modq_run *r, size_t *n)
+{
+    *n = r ? r->ntopics : 0;
+    return r ? r->topics : NULL;
+}

@@ -1,0 +1,416 @@
+/*
+ * run_sink.c: what the review desk publishes (decisions of people, wellbeing and audit events,
+ * exposure ledgers), the retries of those that Kafka did not confirm, and the handlers of the two
+ * followers (the decisions topic feeds the decided set and clears the desk of tickets decided
+ * elsewhere; the ledgers topic restores associates' ledgers).
+ *
+ * Why retry here: a person's decision or an audit record exists nowhere else once the desk let
+ * go of it, and its ticket's offset stays uncompleted until it is confirmed. A retry keeps the
+ * packed bytes and tries again with a growing backoff, on the poll thread, until the drain.
+ * Ledgers are not retried: the next change publishes the whole ledger again, and an older copy
+ * must never land after a newer one on the compacted topic.
+ */
+#include "run_impl.h"
+
+#include "prepare/text.h"
+
+#include "modq_blur.h"
+#include "proto/modq.pb-c.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ERRSTR_SIZE   MODQ_RUN_ERRSTR_SIZE
+#define COUNTER(r, f) atomic_fetch_add_explicit(&(r)->n_##f, 1, memory_order_relaxed)
+
+void modq_run_cookie_free(modq_run_cookie *c)
+{
+    if (c == NULL)
+        return;
+    free(c->buf);
+    free(c);
+}
+
+void modq_run_wait(modq_run *r, modq_run_cookie *c)
+{
+    pthread_mutex_lock(&r->wait_lock);
+    /* Stamped under the lock, so that the list stays in order of waiting_from_ms. */
+    c->waiting_from_ms = r->clock(r->clock_arg);
+    c->wait_prev = r->wait_newest;
+    c->wait_next = NULL;
+    if (r->wait_newest != NULL)
+        r->wait_newest->wait_next = c;
+    else
+        r->wait_oldest = c;
+    r->wait_newest = c;
+    r->nwait++;
+    c->waiting = true;
+    pthread_mutex_unlock(&r->wait_lock);
+}
+
+void modq_run_settle(modq_run *r, modq_run_cookie *c)
+{
+    if (!c->waiting)
+        return;
+    pthread_mutex_lock(&r->wait_lock);
+    if (c->wait_prev != NULL)
+        c->wait_prev->wait_next = c->wait_next;
+    else
+        r->wait_oldest = c->wait_next;
+    if (c->wait_next != NULL)
+        c->wait_next->wait_prev = c->wait_prev;
+    else
+        r->wait_newest = c->wait_prev;
+    r->nwait--;
+    c->waiting = false;
+    c->wait_prev = c->wait_next = NULL;
+    pthread_mutex_unlock(&r->wait_lock);
+}
+
+size_t modq_run_waiting(modq_run *r, int64_t *oldest_ms)
+{
+    size_t n;
+    pthread_mutex_lock(&r->wait_lock);
+    n = r->nwait;
+    *oldest_ms = r->wait_oldest != NULL ? r->wait_oldest->waiting_from_ms : -1;
+    pthread_mutex_unlock(&r->wait_lock);
+    return n;
+}
+
+/* A cookie of kind with a copy of buf (NULL when out of memory). key is cut to fit. */
+static modq_run_cookie *cookie_new(modq_run_cookie_kind kind, const char *key, const uint8_t *buf,
+                                   size_t len)
+{
+    modq_run_cookie *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return NULL;
+    c->kind = kind;
+    snprintf(c->key, sizeof c->key, "%s", key);
+    if (kind != MODQ_RUN_LEDGER && len > 0) {
+        c->buf = malloc(len);
+        if (c->buf == NULL) {
+            free(c);
+            return NULL;
+        }
+        memcpy(c->buf, buf, len);
+        c->len = len;
+    }
+    return c;
+}
+
+/* Hands c to the publisher; false when nothing will confirm it (c is still ours then). */
+static bool publish(modq_run *r, modq_run_cookie *c, const uint8_t *buf, size_t len, char *err,
+                    size_t err_size)
+{
+    modq_publish_result pr;
+
+    switch (c->kind) {
+    case MODQ_RUN_HUMAN:
+        pr = modq_publish_decision(r->publish, c->key, c->ticket_id, buf, len, c, err, err_size);
+        break;
+    case MODQ_RUN_WELLBEING:
+        pr = modq_publish_wellbeing(r->publish, c->key, buf, len, c, err, err_size);
+        break;
+    case MODQ_RUN_AUDIT:
+        pr = modq_publish_audit(r->publish, c->key, buf, len, c, err, err_size);
+        break;
+    case MODQ_RUN_LEDGER:
+        pr = modq_publish_ledger(r->publish, c->key, buf, len, c, err, err_size);
+        break;
+    default:
+        snprintf(err, err_size, "not a desk message");
+        return false;
+    }
+    /* A refusal known at once still completes through the next poll. */
+    return modq_publish_will_complete(pr);
+}
+
+static const char *kind_name(modq_run_cookie_kind k)
+{
+    switch (k) {
+    case MODQ_RUN_HUMAN:
+        return "decision";
+    case MODQ_RUN_WELLBEING:
+        return "wellbeing event";
+    case MODQ_RUN_AUDIT:
+        return "audit event";
+    case MODQ_RUN_LEDGER:
+        return "ledger";
+    default:
+        return "ticket outcome";
+    }
+}
+
+/* Publishes a desk message (buf: the cookie's own copy, or for a ledger the caller's bytes); a
+ * refusal goes to the retry list (a ledger: logged and dropped). Takes c. */
+static void send_desk(modq_run *r, modq_run_cookie *c, const uint8_t *buf, size_t len)
+{
+    char err[ERRSTR_SIZE] = "";
+    if (publish(r, c, buf, len, err, sizeof err))
+        return;
+    if (c->kind == MODQ_RUN_LEDGER) {
+        COUNTER(r, event_failed);
+        modq_log_write(r->log, MODQ_LOG_WARN, "ledger not published", "associate", c->key, "error",
+                       err, NULL);
+        modq_run_cookie_free(c);
+        return;
+    }
+    modq_run_retry_later(r, c, err);
+}
+
+void modq_run_republish(modq_run *r, modq_run_cookie *c)
+{
+    COUNTER(r, retried);
+    send_desk(r, c, c->buf, c->len);
+}
+
+void modq_run_retry_later(modq_run *r, modq_run_cookie *c, const char *error)
+{
+    int64_t backoff = MODQ_RUN_RETRY_BASE_MS;
+    bool kept = false;
+
+    for (unsigned i = 0; i < c->attempts && backoff < MODQ_RUN_RETRY_CAP_MS; i++)
+        backoff *= 2;
+    if (backoff > MODQ_RUN_RETRY_CAP_MS)
+        backoff = MODQ_RUN_RETRY_CAP_MS;
+    c->attempts++;
+    c->retry_at_ms = r->clock(r->clock_arg) + backoff;
+    c->next = NULL;
+    pthread_mutex_lock(&r->retry_lock);
+    if (r->nretry < MODQ_RUN_RETRY_MAX) {
+        if (r->retry == NULL)
+            r->retry = c;
+        else
+            r->retry_tail->next = c;
+        r->retry_tail = c;
+        r->nretry++;
+        kept = true;
+    }
+    pthread_mutex_unlock(&r->retry_lock);
+    if (c->attempts == 1 || !kept)
+        modq_log_write(r->log, kept ? MODQ_LOG_WARN : MODQ_LOG_ERROR,
+                       kept ? "publish not confirmed: will retry"
+                            : "publish not confirmed: retry list full, dropped",
+                       "what", kind_name(c->kind), "key", c->key, "error", error ? error : "",
+                       NULL);
+    if (!kept) {
+        COUNTER(r, event_failed);
+        modq_run_settle(r, c);
+        modq_run_cookie_free(c);
+    }
+}
+
+void modq_run_retry_due(modq_run *r)
+{
+    int64_t now = r->clock(r->clock_arg);
+    modq_run_cookie *due = NULL, **tail = &due;
+
+    pthread_mutex_lock(&r->retry_lock);
+    r->retry_tail = NULL;
+    for (modq_run_cookie **pp = &r->retry; *pp != NULL;) {
+        modq_run_cookie *c = *pp;
+        if (c->retry_at_ms <= now) {
+            *pp = c->next;
+            c->next = NULL;
+            *tail = c;
+            tail = &c->next;
+            r->nretry--;
+        } else {
+            r->retry_tail = c;
+            pp = &c->next;
+        }
+    }
+    pthread_mutex_unlock(&r->retry_lock);
+    while (due != NULL) { /* published outside the lock: a refusal re-enters the list */
+        modq_run_cookie *next = due->next;
+        due->next = NULL;
+        modq_run_republish(r, due);
+        due = next;
+    }
+}
+
+size_t modq_run_retry_drop(modq_run *r)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&r->retry_lock);
+    modq_run_cookie *c = r->retry;
+    r->retry = r->retry_tail = NULL;
+    r->nretry = 0;
+    pthread_mutex_unlock(&r->retry_lock);
+    while (c != NULL) {
+        modq_run_cookie *next = c->next;
+        modq_log_write(r->log, MODQ_LOG_ERROR, "drain: never confirmed, dropped", "what",
+                       kind_name(c->kind), "key", c->key, NULL);
+        modq_run_settle(r, c);
+        modq_run_cookie_free(c);
+        n++;
+        c = next;
+    }
+    return n;
+}
+
+/* ---- The desk's sink ---------------------------------------------------------------------- */
+
+static void sink_decision(void *arg, const modq_desk_ref *ref, const char *content_id,
+                          const char *ticket_id, const uint8_t *sha256, int verdict,
+                          const char *labels, const uint8_t *buf, size_t len)
+{
+    modq_run *r = arg;
+    modq_run_cookie *c = cookie_new(MODQ_RUN_HUMAN, content_id, buf, len);
+
+    if (c == NULL) {
+        COUNTER(r, publish_failed);
+        modq_log_write(r->log, MODQ_LOG_ERROR, "decision lost: out of memory", "ticket", ticket_id,
+                       NULL);
+        return;
+    }
+    c->has_ref = ref->topic[0] != '\0';
+    snprintf(c->topic, sizeof c->topic, "%s", ref->topic);
+    c->partition = ref->partition;
+    c->offset = ref->offset;
+    snprintf(c->ticket_id, sizeof c->ticket_id, "%s", ticket_id);
+    if (sha256 != NULL) {
+        memcpy(c->sha256, sha256, sizeof c->sha256);
+        c->has_sha256 = true;
+    }
+    c->verdict = verdict;
+    snprintf(c->labels, sizeof c->labels, "%s", labels ? labels : "");
+    c->decided_at_ms = modq_run_wall_ms();
+    modq_run_wait(r, c);
+    send_desk(r, c, c->buf, c->len);
+}
+
+static void sink_event(modq_run *r, modq_run_cookie_kind kind, const char *key, const uint8_t *buf,
+                       size_t len)
+{
+    modq_run_cookie *c = cookie_new(kind, key, buf, len);
+    if (c == NULL) {
+        COUNTER(r, event_failed);
+        modq_log_write(r->log, MODQ_LOG_ERROR, "event lost: out of memory", "what", kind_name(kind),
+                       "key", key, NULL);
+        return;
+    }
+    if (kind == MODQ_RUN_LEDGER) /* not kept by the cookie: never retried */
+        send_desk(r, c, buf, len);
+    else
+        send_desk(r, c, c->buf, c->len);
+}
+
+static void sink_wellbeing(void *arg, const char *associate_id, const uint8_t *buf, size_t len)
+{
+    sink_event(arg, MODQ_RUN_WELLBEING, associate_id, buf, len);
+}
+
+static void sink_audit(void *arg, const char *key, const uint8_t *buf, size_t len)
+{
+    sink_event(arg, MODQ_RUN_AUDIT, key, buf, len);
+}
+
+static void sink_ledger(void *arg, const char *associate_id, const uint8_t *buf, size_t len)
+{
+    sink_event(arg, MODQ_RUN_LEDGER, associate_id, buf, len);
+}
+
+static void sink_on_screen(void *arg, const char *queue, double seconds, double minutes)
+{
+    modq_run *r = arg;
+    if (r->metrics != NULL) {
+        modq_metrics_observe(r->metrics, "modq_exposure_seconds", queue, seconds);
+        modq_metrics_observe(r->metrics, "modq_exposure_minutes", queue, minutes);
+    }
+}
+
+modq_desk_sink modq_run_sink(modq_run *r)
+{
+    return (modq_desk_sink){
+        .arg = r,
+        .decision = sink_decision,
+        .wellbeing = sink_wellbeing,
+        .audit = sink_audit,
+        .ledger = sink_ledger,
+        .on_screen = sink_on_screen,
+    };
+}
+
+/* ---- Followers ---------------------------------------------------------------------------- */
+
+/* Policy labels joined by ',' into out (cut at a label boundary). */
+static void join_labels(const Modq__V1__Decision *d, char *out, size_t size)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < d->n_policy_labels; i++) {
+        size_t n = strlen(d->policy_labels[i]);
+        if (used + n + (i > 0) + 1 > size)
+            break;
+        if (i > 0)
+            out[used++] = ',';
+        memcpy(out + used, d->policy_labels[i], n);
+        used += n;
+        out[used] = '\0';
+    }
+}
+
+void modq_run_on_decision_record(void *arg, const modq_follow_record *rec)
+{
+    modq_run *r = arg;
+    Modq__V1__Decision *d;
+    uint8_t sha[32];
+    bool has_sha = false;
+    char labels[MODQ_DECIDED_MAX_LABELS + 1];
+    uint64_t evicted = 0;
+    modq_desk_ref ref;
+
+    if (rec->value == NULL)
+        return;
+    d = modq__v1__decision__unpack(NULL, rec->value_len, rec->value);
+    /* An id ingest would refuse names no ticket here, and would reach people's answers as the
+     * prior decision's ticket id: the record is counted and left out. */
+    if (d == NULL || d->ticket_id == NULL ||
+        !modq_text_ticket_id(d->ticket_id, strlen(d->ticket_id))) {
+        COUNTER(r, follow_bad);
+        goto out;
+    }
+    if (d->hashes != NULL && d->hashes->sha256 != NULL &&
+        modq_digest_from_hex(d->hashes->sha256, sha, sizeof sha) == MODQ_BLUR_OK)
+        has_sha = true;
+    join_labels(d, labels, sizeof labels);
+    pthread_mutex_lock(&r->decided_lock);
+    modq_decided_add(r->decided, d->ticket_id, has_sha ? sha : NULL, (int)d->verdict, labels,
+                     d->decided_at_ms > 0 ? d->decided_at_ms : rec->timestamp_ms, &evicted);
+    pthread_mutex_unlock(&r->decided_lock);
+    if (evicted > 0)
+        atomic_fetch_add_explicit(&r->n_decided_evicted, evicted, memory_order_relaxed);
+    /* Decided by another worker (or before a rebalance): nobody here may see it again. */
+    if (r->desk != NULL && modq_desk_forget_ticket(r->desk, d->ticket_id, &ref) == 1) {
+        modq_log_write(r->log, MODQ_LOG_INFO, "ticket decided elsewhere: dropped from the desk",
+                       "ticket", d->ticket_id, NULL);
+        modq_consume *cons = atomic_load(&r->consume_live);
+        if (cons != NULL && ref.topic[0] != '\0')
+            modq_consume_complete(cons, ref.topic, ref.partition, ref.offset);
+    }
+out:
+    if (d != NULL)
+        modq__v1__decision__free_unpacked(d, NULL);
+}
+
+void modq_run_on_ledger_record(void *arg, const modq_follow_record *rec)
+{
+    modq_run *r = arg;
+    char err[ERRSTR_SIZE] = "";
+
+    if (rec->value == NULL || r->desk == NULL) /* a tombstone: the associate's ledger was erased */
+        return;
+    if (modq_desk_ledger_restore(r->desk, rec->value, rec->value_len, err, sizeof err) !=
+        MODQ_DESK_OK) {
+        COUNTER(r, follow_bad);
+        modq_log_write(r->log, MODQ_LOG_WARN, "ledgers topic: record ignored", "error", err, NULL);
+    }
+}
+
+void modq_run_publish_audit(modq_run *r, const char *key, const uint8_t *buf, size_t len)
+{
+    if (r != NULL && key != NULL && buf != NULL)
+        sink_event(r, MODQ_RUN_AUDIT, key, buf, len);
+}
