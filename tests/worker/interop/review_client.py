@@ -94,20 +94,33 @@ def decode_pb(pb_dir):
     return modq_pb2
 
 
-def read_topic(bootstrap, topic, quiet=3.0, timeout=30):
-    """Every record of topic: [(key, value, headers)], reading until quiet."""
+def read_topic(bootstrap, topic, timeout=30):
+    """Every record of topic up to its end offsets when called: [(key, value, headers)].
+
+    Reads to the high watermarks rather than until a quiet spell, which a loaded machine can
+    spend before the first fetch answers."""
     from kafka import KafkaConsumer, TopicPartition
     c = KafkaConsumer(bootstrap_servers=bootstrap, api_version=(2, 3, 0),
-                      enable_auto_commit=False, consumer_timeout_ms=int(quiet * 1000))
-    parts = c.partitions_for_topic(topic) or set()
+                      enable_auto_commit=False)
+    deadline = time.time() + timeout
+    parts = None
+    while not parts:
+        parts = c.partitions_for_topic(topic)
+        if not parts and time.time() > deadline:
+            fail("topic %s: no partitions within %d s" % (topic, timeout))
+        if not parts:
+            time.sleep(0.2)
     tps = [TopicPartition(topic, p) for p in parts]
     c.assign(tps)
     c.seek_to_beginning(*tps)
-    out, end = [], time.time() + timeout
-    for m in c:
-        out.append((m.key, m.value, dict((k, v) for k, v in (m.headers or []))))
-        if time.time() > end:
-            break
+    end = c.end_offsets(tps)
+    out = []
+    while any(c.position(tp) < end[tp] for tp in tps):
+        if time.time() > deadline:
+            fail("reading %s: not at its end offsets %r within %d s" % (topic, end, timeout))
+        for recs in c.poll(timeout_ms=500).values():
+            for m in recs:
+                out.append((m.key, m.value, dict((k, v) for k, v in (m.headers or []))))
     c.close()
     return out
 
@@ -175,8 +188,7 @@ def demo(base, assoc, lead, bootstrap, pb_dir):
         fail("the person's decision: %s" % d)
     if any(a.max_reveal_level != -1 for a in auto):
         fail("an automatic decision says someone saw it")
-    # read_topic stops after 3 quiet seconds, which a loaded machine can spend before the first
-    # fetch answers: read again until the demo's garbage has been dead-lettered.
+    # The demo's garbage tickets may still be on their way to the dead-letter topic.
     def dead_letters():
         dl = read_topic(bootstrap, "modq.dead-letter")
         return dl if any(h.get("modq-error") == b"malformed_ticket" for _, _, h in dl) else None
