@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The worker takes 1024 connections (worker/http/http.c) and this client holds one per associate and
- * probe for the whole run: beyond, the worker would turn the last ones away, and the figures
+/* The worker takes 1024 connections (worker/http/http.c) and this client holds one per associate
+ * and probe for the whole run: beyond, the worker would turn the last ones away, and the figures
  * would be of a run that never happened. The rest is left for /metrics scrapes and the like. */
 #define MAX_CONNECTIONS 1000
 #define MAX_ASSOCIATES  MAX_CONNECTIONS

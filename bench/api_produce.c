@@ -9,8 +9,8 @@
  * topic, to partition (i / Q) mod P; it carries file i mod F of DIR (files in name order) as
  * inline media. It exits 0 once Kafka has confirmed every ticket, 1 otherwise, 2 on usage.
  *
- * Why C rather than tests/worker/interop/e2e_produce.py: thousands of 25 KB tickets from Python take
- * long enough on a busy 2-core machine for its batches to expire; librdkafka sends them in
+ * Why C rather than tests/worker/interop/e2e_produce.py: thousands of 25 KB tickets from Python
+ * take long enough on a busy 2-core machine for its batches to expire; librdkafka sends them in
  * seconds.
  */
 #include "api_bench.h"

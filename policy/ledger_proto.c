@@ -118,7 +118,8 @@ __attribute__((format(printf, 3, 4))) static modq_policy_result reject(char *err
 }
 
 /* Whether s is valid UTF-8 (no overlong forms, no surrogates, at most U+10FFFF), as proto3
- * requires of a string and other runtimes check; glib's rule, the worker's too (worker/prepare/text.c). */
+ * requires of a string and other runtimes check; glib's rule, the worker's too
+ * (worker/prepare/text.c). */
 static bool utf8_ok(const char *s)
 {
     return g_utf8_validate(s, -1, NULL);

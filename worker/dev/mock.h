@@ -1,9 +1,9 @@
 /*
- * mock.h: a development Kafka cluster inside the process (worker/dev/mock.c), for `modq-worker --demo`,
- * modq-devbroker and the tests. It wraps librdkafka's experimental mock cluster, which speaks the
- * Kafka protocol on loopback ports so that any client (librdkafka, kcat, Python kafka) can use it.
- * Partitions, messages and committed offsets (with their metadata) live in this process's memory:
- * they outlive every client and vanish with modq_mock_free.
+ * mock.h: a development Kafka cluster inside the process (worker/dev/mock.c), for `modq-worker
+ * --demo`, modq-devbroker and the tests. It wraps librdkafka's experimental mock cluster, which
+ * speaks the Kafka protocol on loopback ports so that any client (librdkafka, kcat, Python kafka)
+ * can use it. Partitions, messages and committed offsets (with their metadata) live in this
+ * process's memory: they outlive every client and vanish with modq_mock_free.
  *
  * Threads: the cluster serves connections from its own thread. The functions here may be called
  * from any one thread at a time (the caller serialises calls on one modq_mock).

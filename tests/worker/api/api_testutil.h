@@ -1,7 +1,7 @@
 /*
- * api_testutil.h: the fixture of the review API tests (tests/worker/api/test_worker_api*.c): the shipped
- * policy, a real desk with a recording sink, review items prepared from synthetic images, real
- * token keys, and the API behind a real HTTP server on 127.0.0.1, spoken to with libcurl.
+ * api_testutil.h: the fixture of the review API tests (tests/worker/api/test_worker_api*.c): the
+ * shipped policy, a real desk with a recording sink, review items prepared from synthetic images,
+ * real token keys, and the API behind a real HTTP server on 127.0.0.1, spoken to with libcurl.
  * Tokens are minted with modq_jwt_mint_hs256 (test_worker_api_auth.c signs RS256 and ES256).
  */
 #ifndef MODQ_API_TESTUTIL_H

@@ -1,8 +1,8 @@
 /*
- * test_worker_api.c: the item routes of the review API (worker/api/api.c, api_items.c) through a real
- * HTTP server, a real desk under the shipped policy and real tokens: /v1/next (an item, nothing
- * waiting, a policy denial, an unknown queue), media (bytes of the right level, no-store, bad
- * parameters, colour where the tier allows it), reveal (a full reveal needs a typed reason),
+ * test_worker_api.c: the item routes of the review API (worker/api/api.c, api_items.c) through a
+ * real HTTP server, a real desk under the shipped policy and real tokens: /v1/next (an item,
+ * nothing waiting, a policy denial, an unknown queue), media (bytes of the right level, no-store,
+ * bad parameters, colour where the tier allows it), reveal (a full reveal needs a typed reason),
  * decision (reaches the sink, then the item is gone), escalate (a lead gets it), release, and
  * percent-encoded ids.
  */

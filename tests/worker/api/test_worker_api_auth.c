@@ -1,6 +1,6 @@
 /*
- * test_worker_api_auth.c: the bearer-token check of the review API (worker/api/api.c) through a real
- * HTTP server and real tokens: every way a token can be wrong (missing, wrong scheme, garbage,
+ * test_worker_api_auth.c: the bearer-token check of the review API (worker/api/api.c) through a
+ * real HTTP server and real tokens: every way a token can be wrong (missing, wrong scheme, garbage,
  * alg none, expired, wrong issuer or audience, bad signature, an algorithm not configured) gets
  * the same 401 body and WWW-Authenticate, is audited and logged with its reason, and leaks
  * nothing; HS256, RS256 (PEM) and ES256 tokens that are right get through.

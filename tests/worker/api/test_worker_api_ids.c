@@ -1,7 +1,7 @@
 /*
- * test_worker_api_ids.c: one rule for ticket ids on both sides (worker/prepare/text.c): every id that
- * ingest takes can be named by every item route. Each printable ASCII character (0x21..0x7e) is
- * put at the start, inside and at the end of an id, which goes through preparation
+ * test_worker_api_ids.c: one rule for ticket ids on both sides (worker/prepare/text.c): every id
+ * that ingest takes can be named by every item route. Each printable ASCII character (0x21..0x7e)
+ * is put at the start, inside and at the end of an id, which goes through preparation
  * (modq_prepare_ticket) and the desk, and then through every route of docs/api.md that names an
  * item (media, reveal, release, escalate, and a lead's decision), with the id percent-encoded as
  * the review page encodes it (encodeURIComponent) and, for '/', also as sent unencoded. A '%' is

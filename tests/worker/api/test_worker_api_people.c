@@ -1,9 +1,9 @@
 /*
- * test_worker_api_people.c: the review API's routes about a person (worker/api/api_people.c) and its
- * routing (worker/api/api.c), through a real HTTP server: breaks (start, the 423 while on one, 409 on
- * a repeat, end), support (202, a wellbeing event, a lead's acknowledgement), me, team (leads
- * only), the probes and /metrics without a token (and alone on the probe listener), 404 and 405
- * with Allow, HEAD, and the 413 of an oversized body.
+ * test_worker_api_people.c: the review API's routes about a person (worker/api/api_people.c) and
+ * its routing (worker/api/api.c), through a real HTTP server: breaks (start, the 423 while on one,
+ * 409 on a repeat, end), support (202, a wellbeing event, a lead's acknowledgement), me, team
+ * (leads only), the probes and /metrics without a token (and alone on the probe listener), 404 and
+ * 405 with Allow, HEAD, and the 413 of an oversized body.
  */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,8 +1,8 @@
 /*
- * test_worker_jwt.c: bearer tokens (worker/auth/jwt*.c). Tokens are built here with OpenSSL directly
- * (jwt_testutil.h), never with the module: HS256 minting read back, RS256 and ES256 through a PEM
- * key and a JWKS (kid selection), and each way a token must be refused, algorithm confusion
- * included, with its own result code. Keys are generated per run.
+ * test_worker_jwt.c: bearer tokens (worker/auth/jwt*.c). Tokens are built here with OpenSSL
+ * directly (jwt_testutil.h), never with the module: HS256 minting read back, RS256 and ES256
+ * through a PEM key and a JWKS (kid selection), and each way a token must be refused, algorithm
+ * confusion included, with its own result code. Keys are generated per run.
  */
 #include "jwt_testutil.h"
 

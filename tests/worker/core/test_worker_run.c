@@ -1,8 +1,8 @@
 /*
- * test_worker_run.c: the worker loop (worker/core/run.c) end to end against an in-process mock Kafka
- * cluster, with the shipped policy and a hash bank: a bank-matched ticket is decided without a
- * person, a malformed and an SVG ticket are dead-lettered with their original bytes, a good ticket
- * is held for review (its offset not committed), a redelivered decided ticket completes as a
+ * test_worker_run.c: the worker loop (worker/core/run.c) end to end against an in-process mock
+ * Kafka cluster, with the shipped policy and a hash bank: a bank-matched ticket is decided without
+ * a person, a malformed and an SVG ticket are dead-lettered with their original bytes, a good
+ * ticket is held for review (its offset not committed), a redelivered decided ticket completes as a
  * duplicate, and after a drain the committed offsets say exactly that. A drain whose final commit
  * is refused because the group moved on (a rebalance) still succeeds; any other refusal fails it.
  * The pause while Kafka does not confirm is tested in test_worker_run_pause.c.

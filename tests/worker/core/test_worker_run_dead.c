@@ -1,11 +1,11 @@
 /*
- * test_worker_run_dead.c: what the worker remembers from the topics it follows (worker/core/run_dead.c,
- * run_sink.c), against an in-process mock Kafka cluster. A dead letter is published once: after a
- * crash between the dead letter's confirmation and the commit of its offset, the redelivered
- * tickets (a malformed one and one whose caption is not UTF-8) complete without a second dead
- * letter, while the same bytes replayed at a new offset are dead-lettered again. And a decision
- * read back whose ticket id ingest would refuse is left out of the decided set, so it cannot
- * reach a person's answer as the prior decision of the same bytes.
+ * test_worker_run_dead.c: what the worker remembers from the topics it follows
+ * (worker/core/run_dead.c, run_sink.c), against an in-process mock Kafka cluster. A dead letter is
+ * published once: after a crash between the dead letter's confirmation and the commit of its
+ * offset, the redelivered tickets (a malformed one and one whose caption is not UTF-8) complete
+ * without a second dead letter, while the same bytes replayed at a new offset are dead-lettered
+ * again. And a decision read back whose ticket id ingest would refuse is left out of the decided
+ * set, so it cannot reach a person's answer as the prior decision of the same bytes.
  */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,9 +1,9 @@
 /*
- * test_worker_run_pause.c: the worker's pause (watch_kafka in worker/core/run.c, the list of waiting
- * decisions in worker/core/run_sink.c) against an in-process mock Kafka cluster. While Kafka confirms
- * nothing, or one person's decision waits unconfirmed while others are confirmed, the desk hands
- * out no new item; a decision made then lands once Kafka is back, once, and the desk resumes by
- * itself.
+ * test_worker_run_pause.c: the worker's pause (watch_kafka in worker/core/run.c, the list of
+ * waiting decisions in worker/core/run_sink.c) against an in-process mock Kafka cluster. While
+ * Kafka confirms nothing, or one person's decision waits unconfirmed while others are confirmed,
+ * the desk hands out no new item; a decision made then lands once Kafka is back, once, and the desk
+ * resumes by itself.
  */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,7 +1,7 @@
 /*
  * test_worker_desk_handover.c: an item passing from one person to another on the desk
- * (worker/desk/desk_review.c): other people kept off someone's item, escalation to a lead (never the
- * one who escalated, only a lead of the escalating person's team), and the escalated decision.
+ * (worker/desk/desk_review.c): other people kept off someone's item, escalation to a lead (never
+ * the one who escalated, only a lead of the escalating person's team), and the escalated decision.
  */
 #include <setjmp.h>
 #include <stdarg.h>

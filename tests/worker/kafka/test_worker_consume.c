@@ -1,8 +1,8 @@
 /*
- * test_worker_consume.c: worker/kafka/consume.c against librdkafka's mock cluster (worker/dev/mock.c):
- * out-of-order completion survives a clean restart and a crash, the per-queue window pauses and
- * resumes, completions may come from other threads, and the worker owns its key settings.
- * Rebalances and commit metadata are in test_worker_consume_commit.c.
+ * test_worker_consume.c: worker/kafka/consume.c against librdkafka's mock cluster
+ * (worker/dev/mock.c): out-of-order completion survives a clean restart and a crash, the per-queue
+ * window pauses and resumes, completions may come from other threads, and the worker owns its key
+ * settings. Rebalances and commit metadata are in test_worker_consume_commit.c.
  */
 #include <setjmp.h>
 #include <stdarg.h>

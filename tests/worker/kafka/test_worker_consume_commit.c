@@ -1,9 +1,9 @@
 /*
- * test_worker_consume_commit.c: worker/kafka/consume_rebalance.c against librdkafka's mock cluster: a
- * rebalance commits and voids what the leaving owner had in flight and returns partitions when
- * it leaves; the committed metadata carries exactly the completed offsets above the low
- * watermark; unreadable metadata is reported and consumption goes on; metadata near its cap
- * pauses the partition until completions shrink it.
+ * test_worker_consume_commit.c: worker/kafka/consume_rebalance.c against librdkafka's mock cluster:
+ * a rebalance commits and voids what the leaving owner had in flight and returns partitions when it
+ * leaves; the committed metadata carries exactly the completed offsets above the low watermark;
+ * unreadable metadata is reported and consumption goes on; metadata near its cap pauses the
+ * partition until completions shrink it.
  */
 #include <setjmp.h>
 #include <stdarg.h>

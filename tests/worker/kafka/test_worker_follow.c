@@ -1,7 +1,7 @@
 /*
- * test_worker_follow.c: the topic follower (worker/kafka/follow.c) against an in-process mock cluster.
- * Records from start_ms on are delivered once each, in partition order, and none older; the
- * follower is caught up only once the records there at its start were delivered, and keeps
+ * test_worker_follow.c: the topic follower (worker/kafka/follow.c) against an in-process mock
+ * cluster. Records from start_ms on are delivered once each, in partition order, and none older;
+ * the follower is caught up only once the records there at its start were delivered, and keeps
  * delivering after that; start_ms 0 reads everything; an empty and a missing topic are caught up
  * at once, and the missing one is followed once it exists; tombstones arrive with a NULL value;
  * freeing it in the middle of a large backlog is prompt.

@@ -1,8 +1,8 @@
 /*
  * test_worker_publish.c: worker/kafka/publish.c, the idempotent producer, against librdkafka's mock
- * cluster (worker/dev/mock.c): every kind read back with key, value and headers by a plain consumer,
- * the dead-letter reason kept to one line, concurrent publishers with exactly one completion per
- * cookie, and the configuration the module must refuse. Failure modes are in
+ * cluster (worker/dev/mock.c): every kind read back with key, value and headers by a plain
+ * consumer, the dead-letter reason kept to one line, concurrent publishers with exactly one
+ * completion per cookie, and the configuration the module must refuse. Failure modes are in
  * test_worker_publish_failures.c.
  */
 #include <setjmp.h>

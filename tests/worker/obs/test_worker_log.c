@@ -1,6 +1,6 @@
 /*
- * test_worker_log.c: tests of worker/obs/log.c: every line is one JSON object with exactly ts (at the
- * injected instant), level, worker, msg and the caller's fields in order; quotes, newlines,
+ * test_worker_log.c: tests of worker/obs/log.c: every line is one JSON object with exactly ts (at
+ * the injected instant), level, worker, msg and the caller's fields in order; quotes, newlines,
  * control characters and invalid UTF-8 survive a round trip; long values are cut; levels filter;
  * lines from many threads at once come out whole.
  */

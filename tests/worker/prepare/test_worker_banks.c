@@ -1,7 +1,7 @@
 /*
- * test_worker_banks.c: hash banks (worker/prepare/banks.c): file format and its errors, all-or-nothing
- * loading, exact SHA-256/MD5 matches, PDQ matches at the threshold boundary, rotated copies,
- * and the quality gate.
+ * test_worker_banks.c: hash banks (worker/prepare/banks.c): file format and its errors,
+ * all-or-nothing loading, exact SHA-256/MD5 matches, PDQ matches at the threshold boundary, rotated
+ * copies, and the quality gate.
  */
 #include <setjmp.h>
 #include <stdarg.h>

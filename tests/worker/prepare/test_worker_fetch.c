@@ -1,7 +1,7 @@
 /*
- * test_worker_fetch.c: media by URI (worker/prepare/fetch.c): file:// confinement to the root (.., symlink
- * escapes), size caps, and http through real HTTP servers on loopback (libmicrohttpd in this
- * process, on two ports, and on [::1] where the host has IPv6): the host[:port] allow-list,
+ * test_worker_fetch.c: media by URI (worker/prepare/fetch.c): file:// confinement to the root (..,
+ * symlink escapes), size caps, and http through real HTTP servers on loopback (libmicrohttpd in
+ * this process, on two ports, and on [::1] where the host has IPv6): the host[:port] allow-list,
  * status codes, size cap with and without Content-Length, time cap, and redirects within and
  * across hosts and ports.
  */

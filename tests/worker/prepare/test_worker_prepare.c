@@ -1,7 +1,8 @@
 /*
- * test_worker_prepare.c: one ticket in, one outcome out (worker/prepare/prepare.c), with the real parts:
- * the shipped policy, a bank file, the decided set and media made by blur/. Every dead-letter
- * path, automatic decisions from a bank and from a prior decision, duplicates, and review items.
+ * test_worker_prepare.c: one ticket in, one outcome out (worker/prepare/prepare.c), with the real
+ * parts: the shipped policy, a bank file, the decided set and media made by blur/. Every
+ * dead-letter path, automatic decisions from a bank and from a prior decision, duplicates, and
+ * review items.
  */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,8 +1,8 @@
 /*
  * test_worker_prepare_fields.c: every string field of an inbound Ticket is checked before
- * anything is built from it (worker/prepare/prepare.c with worker/prepare/text.c): valid UTF-8, a length cap per
- * field, and the characters the field allows. A ticket that fails is dead-lettered as
- * invalid_ticket with a reason naming the field; one at each limit is taken. protobuf-c checks
+ * anything is built from it (worker/prepare/prepare.c with worker/prepare/text.c): valid UTF-8, a
+ * length cap per field, and the characters the field allows. A ticket that fails is dead-lettered
+ * as invalid_ticket with a reason naming the field; one at each limit is taken. protobuf-c checks
  * none of this, so without it a caption that is not UTF-8 reached the desk, whose answer could
  * not be built.
  */
