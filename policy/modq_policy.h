@@ -110,7 +110,7 @@ typedef enum modq_policy_role {
 } modq_policy_role;
 
 /* ---------------------------------------------------------------------------------------------
- * The policy (policy/policy_load.c, policy/policy.c).
+ * The policy (policy/policy_load.c, policy/policy_file.c, policy/policy.c).
  */
 typedef struct modq_policy modq_policy;
 
@@ -274,8 +274,8 @@ modq_policy_result modq_ledger_pack(const modq_ledger *l, uint8_t **buf, size_t 
  * it is consistent (ordered times, every time in 0 .. MODQ_POLICY_TIME_MAX, valid tiers and
  * levels, size caps, strings of UTF-8 without NUL), and that it survives its own pack: a ledger
  * unpack accepts packs to bytes unpack accepts again as the same ledger
- * (tests/policy/test_policy_ledger_random.c). On success *out is a new ledger owned by the caller; on
- * failure ERR_DECODE and a message in errstr.
+ * (tests/policy/test_policy_ledger_random.c). On success *out is a new ledger owned by the caller;
+ * on failure ERR_DECODE and a message in errstr.
  */
 modq_policy_result modq_ledger_unpack(const uint8_t *buf, size_t len, modq_ledger **out,
                                       char *errstr, size_t errstr_size);

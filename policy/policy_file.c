@@ -1,6 +1,6 @@
 /*
  * policy_file.c: reads a policy file (capped at MODQ_POLICY_MAX_FILE_BYTES) and hands its text to
- * policy_load.c.
+ * policy_load.c; reloads a live policy from its file.
  *
  * Kept apart from the schema walk so that each stays short; all I/O of the library is here, with
  * thread-safe error texts (strerror_r), since policies may be reloaded from any thread.
@@ -66,4 +66,20 @@ out:
         fclose(f);
     }
     return r;
+}
+
+modq_policy_result modq_policy_reload(modq_policy **live, const char *path, char *errstr,
+                                      size_t errstr_size)
+{
+    modq_policy *fresh = NULL;
+    if (live == NULL || path == NULL) {
+        return MODQ_POLICY_ERR_INVALID_ARG;
+    }
+    modq_policy_result r = modq_policy_load_file(path, &fresh, errstr, errstr_size);
+    if (r != MODQ_POLICY_OK) {
+        return r; /* *live untouched: the old policy stays in force */
+    }
+    modq_policy_free(*live);
+    *live = fresh;
+    return MODQ_POLICY_OK;
 }
