@@ -84,6 +84,8 @@ typedef struct modq_yaml_key {
     const char *name;
     bool required;
 } modq_yaml_key;
+/* Entries of a static array of modq_yaml_key, for nkeys and the size of found. */
+#define MODQ_YAML_NKEYS(keys) (sizeof(keys) / sizeof((keys)[0]))
 
 /*
  * Walks mapping map (at path) against keys[0..nkeys): found[i] gets key i's value node, NULL when

@@ -15,8 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NKEYS(keys) (sizeof(keys) / sizeof((keys)[0]))
-
 /* A number of minutes in [0, hi] (in (0, hi] when positive) as whole milliseconds. */
 static modq_yaml_result get_minutes(const modq_yaml *w, const yaml_node_t *n, const char *field,
                                     bool positive, double hi, int64_t *out)
@@ -73,8 +71,8 @@ static modq_yaml_result get_name(const modq_yaml *w, const yaml_node_t *n, const
 static modq_yaml_result load_exposure(modq_yaml *w, yaml_node_t *n, modq_policy *p)
 {
     static const modq_yaml_key keys[] = {{"reveal_weights", true}, {"colour_factor", true}};
-    yaml_node_t *v[NKEYS(keys)];
-    modq_yaml_result r = modq_yaml_map(w, n, "exposure", keys, NKEYS(keys), v);
+    yaml_node_t *v[MODQ_YAML_NKEYS(keys)];
+    modq_yaml_result r = modq_yaml_map(w, n, "exposure", keys, MODQ_YAML_NKEYS(keys), v);
     if (r != MODQ_YAML_OK) {
         return r;
     }
@@ -115,11 +113,11 @@ static modq_yaml_result load_tier(modq_yaml *w, yaml_node_t *n, size_t idx, modq
                                          {"full_reveal_needs_reason", true},
                                          {"cooldown_minutes", true},
                                          {"daily_cap_minutes", false}};
-    yaml_node_t *v[NKEYS(keys)];
+    yaml_node_t *v[MODQ_YAML_NKEYS(keys)];
     char path[32], field[96];
     int tier = 0;
     snprintf(path, sizeof path, "tiers[%zu]", idx);
-    modq_yaml_result r = modq_yaml_map(w, n, path, keys, NKEYS(keys), v);
+    modq_yaml_result r = modq_yaml_map(w, n, path, keys, MODQ_YAML_NKEYS(keys), v);
     if (r != MODQ_YAML_OK) {
         return r;
     }
@@ -243,11 +241,11 @@ static modq_yaml_result load_queue(modq_yaml *w, yaml_node_t *n, size_t idx, mod
 {
     static const modq_yaml_key keys[] = {{"name", true}, {"topic", true}, {"category", true},
                                          {"tier", true}, {"roles", true}, {"skills", false}};
-    yaml_node_t *v[NKEYS(keys)];
+    yaml_node_t *v[MODQ_YAML_NKEYS(keys)];
     char path[32], field[96];
     queue_cfg *q = &p->queues[idx];
     snprintf(path, sizeof path, "queues[%zu]", idx);
-    modq_yaml_result r = modq_yaml_map(w, n, path, keys, NKEYS(keys), v);
+    modq_yaml_result r = modq_yaml_map(w, n, path, keys, MODQ_YAML_NKEYS(keys), v);
     if (r != MODQ_YAML_OK) {
         return r;
     }
@@ -332,8 +330,8 @@ static modq_yaml_result load_limits(modq_yaml *w, yaml_node_t *n, modq_policy *p
                                          {"shift_max_minutes", true},
                                          {"warning_threshold", true},
                                          {"min_rest_between_shifts_minutes", false}};
-    yaml_node_t *v[NKEYS(keys)];
-    modq_yaml_result r = modq_yaml_map(w, n, "limits", keys, NKEYS(keys), v);
+    yaml_node_t *v[MODQ_YAML_NKEYS(keys)];
+    modq_yaml_result r = modq_yaml_map(w, n, "limits", keys, MODQ_YAML_NKEYS(keys), v);
     if (r != MODQ_YAML_OK) {
         return r;
     }
@@ -370,12 +368,12 @@ static modq_yaml_result load_doc(modq_yaml *w, modq_policy *p)
 {
     static const modq_yaml_key keys[] = {
         {"version", true}, {"exposure", true}, {"tiers", true}, {"queues", true}, {"limits", true}};
-    yaml_node_t *v[NKEYS(keys)];
+    yaml_node_t *v[MODQ_YAML_NKEYS(keys)];
     yaml_node_t *root = modq_yaml_root(w);
     if (root == NULL) {
         return modq_yaml_fail(w, NULL, "", "the file is empty");
     }
-    modq_yaml_result r = modq_yaml_map(w, root, "", keys, NKEYS(keys), v);
+    modq_yaml_result r = modq_yaml_map(w, root, "", keys, MODQ_YAML_NKEYS(keys), v);
     if (r != MODQ_YAML_OK) {
         return r;
     }
