@@ -110,7 +110,7 @@ typedef enum modq_policy_role {
 } modq_policy_role;
 
 /* ---------------------------------------------------------------------------------------------
- * The policy (policy/policy_load.c, policy/policy.c).
+ * The policy (policy/policy_load.c, policy/policy_file.c, policy/policy.c).
  */
 typedef struct modq_policy modq_policy;
 

@@ -1,7 +1,8 @@
 /*
  * policy.c: names and messages of the library, and read access to a loaded policy.
  *
- * Loading and validation live in policy_load.c; the rules in policy_check.c.
+ * Validation lives in policy_load.c, reading and reloading files in policy_file.c; the rules in
+ * policy_check.c.
  */
 #include "policy_impl.h"
 
@@ -172,22 +173,6 @@ void modq_policy_free(modq_policy *p)
     }
     FREE_NULL(p->queues);
     free(p);
-}
-
-modq_policy_result modq_policy_reload(modq_policy **live, const char *path, char *errstr,
-                                      size_t errstr_size)
-{
-    modq_policy *fresh = NULL;
-    if (live == NULL || path == NULL) {
-        return MODQ_POLICY_ERR_INVALID_ARG;
-    }
-    modq_policy_result r = modq_policy_load_file(path, &fresh, errstr, errstr_size);
-    if (r != MODQ_POLICY_OK) {
-        return r; /* *live untouched: the old policy stays in force */
-    }
-    modq_policy_free(*live);
-    *live = fresh;
-    return MODQ_POLICY_OK;
 }
 
 const char *modq_policy_version(const modq_policy *p)

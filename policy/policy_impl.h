@@ -144,11 +144,6 @@ bool policy_time_ok(int64_t t);
 int64_t ledger_open_shift_start(const modq_ledger *l);
 /* End of the newest ended shift (pruned ones included), or -1. */
 int64_t ledger_last_shift_end(const modq_ledger *l);
-/* Validates one parsed YAML document (libyaml's yaml_document_t) against the policy schema and
- * fills p; name stands for FILE in errstr (policy_load.c). */
-struct yaml_document_s;
-modq_policy_result policy_load_document(struct yaml_document_s *doc, const char *name, char *errstr,
-                                        size_t errstr_size, modq_policy *p);
 /* Index of a category name in the ledger's table, or -1. */
 int ledger_category_find(const modq_ledger *l, const char *name);
 /* Interns a category; -1 when the table is full. */

@@ -218,6 +218,14 @@ static const load_case cases[] = {
      MODQ_POLICY_ERR_INVALID, "snip:56: field '(top level)': a second YAML document", ""},
     {"  warning_threshold: 0.8\n", "  warning_threshold: 0.8\n---\nlimits: [broken\n",
      MODQ_POLICY_ERR_SYNTAX, "snip:", ""},
+    {"  warning_threshold: 0.8\n", "  warning_threshold: 0.8\n--- {}\n", MODQ_POLICY_ERR_INVALID,
+     "snip:55: field '(top level)': a second YAML document", ""},
+    /* Integers are decimal digits: YAML 1.1 reads 010 as octal, a person as ten. */
+    {"  rotation_max_consecutive: 10", "  rotation_max_consecutive: 010", MODQ_POLICY_ERR_INVALID,
+     "snip:52: field 'limits.rotation_max_consecutive': must be an integer between 1 and 10000",
+     ""},
+    {"  - tier: 1", "  - tier: +1", MODQ_POLICY_ERR_INVALID,
+     "snip:6: field 'tiers[0].tier': must be an integer between 1 and 4", ""},
 };
 
 /* text with the one occurrence of old_text replaced by new_text; caller frees. */

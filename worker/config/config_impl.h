@@ -185,16 +185,12 @@ bool config_name_ok(const char *s, size_t size);
 #define KEYS_MAX     64  /* entries of the key table (checked at load) */
 #define ENV_NAME_MAX 128 /* bytes of a MODQ_* variable's name */
 
-typedef struct yaml_document_s yaml_document_t;
-
 /* The state of one load. origin[i] says where key i was last set ("" = default). */
 typedef struct load_ctx {
     modq_config *cfg;
-    yaml_document_t *doc; /* only while the YAML layer runs */
-    const char *name;     /* FILE in messages */
+    const char *name; /* FILE in messages */
     char *errstr;
     size_t errstr_size;
-    bool seen[KEYS_MAX]; /* key given in the file already */
     char origin[KEYS_MAX][ORIGIN_MAX];
 } load_ctx;
 
@@ -202,7 +198,7 @@ typedef struct load_ctx {
 __attribute__((format(printf, 5, 6))) modq_config_result
 config_fail(const load_ctx *c, modq_config_result r, const char *origin, const char *key,
             const char *fmt, ...);
-/* Applies the YAML document in buf (len bytes) to c->cfg. */
+/* Applies the YAML document in buf (len bytes, exactly one document) to c->cfg. */
 modq_config_result config_load_yaml(load_ctx *c, const char *buf, size_t len);
 
 /* Sets or replaces a kafka property (value copied; a secret when from_file or by its name);

@@ -3,13 +3,15 @@
  * error messages with their origin, the kafka property and secret-file tables, reading capped
  * files. config.c runs the layers in order and finishes the result.
  *
- * As with the policy file (policy/policy_load.c), the whole YAML document is loaded as a node
- * tree, which keeps each node's line, then walked against the key table; unknown and duplicate
- * keys are errors, and the first error wins. Only kafka: is free-form.
+ * As with the policy file (policy/policy_load.c), the common YAML walker (common/modq_yaml.h)
+ * loads the file as exactly one document, keeping each node's line, and this file walks it against
+ * the key table; unknown and duplicate keys are errors, and the first error wins. Only kafka: and
+ * kafka_secret_files: are free-form.
  */
 #include "config_impl.h"
 
-#include <ctype.h>
+#include "modq_yaml.h"
+
 #include <errno.h>
 #include <librdkafka/rdkafka.h>
 #include <stdarg.h>
@@ -17,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <yaml.h>
 
 /* Formats "ORIGIN: key 'KEY': message" into the caller's buffer; returns r. */
 modq_config_result config_fail(const load_ctx *c, modq_config_result r, const char *origin,
@@ -32,25 +33,6 @@ modq_config_result config_fail(const load_ctx *c, modq_config_result r, const ch
         snprintf(c->errstr, c->errstr_size, "%s: key '%s': %s", origin, key, msg);
     }
     return r;
-}
-
-/* "FILE:LINE" of a node, into buf. */
-static const char *at(const load_ctx *c, const yaml_node_t *n, char *buf, size_t size)
-{
-    snprintf(buf, size, "%s:%lu", c->name, n != NULL ? (unsigned long)n->start_mark.line + 1 : 1ul);
-    return buf;
-}
-
-static const char *scalar(const yaml_node_t *n)
-{
-    return (n != NULL && n->type == YAML_SCALAR_NODE) ? (const char *)n->data.scalar.value : NULL;
-}
-
-/* An empty plain scalar ("key:" with nothing after it) stands for an empty map or list. */
-static bool is_empty(const yaml_node_t *n)
-{
-    const char *s = scalar(n);
-    return s != NULL && *s == '\0' && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
 }
 
 static size_t key_index(const key_def *d)
@@ -269,301 +251,258 @@ modq_config_result config_read_secret(const char *path, bool text, char **out, s
 
 /* ---- the YAML layer ------------------------------------------------------------------------ */
 
-static modq_config_result load_list(load_ctx *c, const key_def *d, yaml_node_t *v)
+static modq_yaml_result load_list(modq_yaml *w, load_ctx *c, const key_def *d, yaml_node_t *v)
 {
     const char *items[MODQ_CONFIG_MAX_HOSTS];
-    char where[ORIGIN_MAX], msg[256];
+    char msg[256];
     size_t n = 0;
-    if (!is_empty(v)) {
+    if (!modq_yaml_blank(v)) {
         if (v->type != YAML_SEQUENCE_NODE) {
-            return config_fail(c, MODQ_CONFIG_ERR_INVALID, at(c, v, where, sizeof where), d->key,
-                               "must be a list");
+            return modq_yaml_fail(w, v, d->key, "must be a list");
         }
-        n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+        n = modq_yaml_count(v);
         if (n > MODQ_CONFIG_MAX_HOSTS) {
-            return config_fail(c, MODQ_CONFIG_ERR_INVALID, at(c, v, where, sizeof where), d->key,
-                               "at most %d entries", MODQ_CONFIG_MAX_HOSTS);
+            return modq_yaml_fail(w, v, d->key, "at most %d entries", MODQ_CONFIG_MAX_HOSTS);
         }
         for (size_t i = 0; i < n; i++) {
-            yaml_node_t *it = yaml_document_get_node(c->doc, v->data.sequence.items.start[i]);
-            if ((items[i] = scalar(it)) == NULL) {
-                return config_fail(c, MODQ_CONFIG_ERR_INVALID, at(c, it, where, sizeof where),
-                                   d->key, "[%zu] must be a single value", i);
+            yaml_node_t *it = modq_yaml_item(w, v, i);
+            if ((items[i] = modq_yaml_scalar(it)) == NULL) {
+                return modq_yaml_fail(w, it, d->key, "[%zu] must be a single value", i);
             }
         }
     }
     if (!config_set_list(c->cfg, d, items, n, msg, sizeof msg)) {
-        return config_fail(c, MODQ_CONFIG_ERR_INVALID, at(c, v, where, sizeof where), d->key, "%s",
-                           msg);
+        return modq_yaml_fail(w, v, d->key, "%s", msg);
     }
-    return MODQ_CONFIG_OK;
+    return MODQ_YAML_OK;
 }
 
-static modq_config_result load_section(load_ctx *c, const char *section, yaml_node_t *map)
+/* One key of a section ("media.quality"), a key of the table; the walker refused repeats. */
+static modq_yaml_result load_key(modq_yaml *w, const modq_yaml_pair *pair, void *ctx)
 {
-    char where[ORIGIN_MAX], key[128], msg[256];
-    modq_config_result r = MODQ_CONFIG_OK;
-    if (is_empty(map)) {
-        return MODQ_CONFIG_OK;
+    load_ctx *c = ctx;
+    char name[128], msg[256];
+    const char *text = modq_yaml_scalar(pair->value);
+    modq_yaml_result r = MODQ_YAML_OK;
+    snprintf(name, sizeof name, "%s.%s", pair->parent, pair->key);
+    const key_def *d = config_key_find(name);
+    if (d == NULL) {
+        return modq_yaml_fail(w, pair->key_node, pair->path, "unknown key");
     }
-    if (map->type != YAML_MAPPING_NODE) {
-        return config_fail(c, MODQ_CONFIG_ERR_INVALID, at(c, map, where, sizeof where), section,
-                           "must be a mapping");
+    if (config_key_is_list(d)) {
+        r = load_list(w, c, d, pair->value);
+    } else if (text == NULL) {
+        r = modq_yaml_fail(w, pair->value, pair->path, "must be a single value");
+    } else if (!config_set_scalar(c->cfg, d, text, msg, sizeof msg)) {
+        r = modq_yaml_fail(w, pair->value, pair->path, "%s", msg);
     }
-    for (yaml_node_pair_t *pr = map->data.mapping.pairs.start; pr < map->data.mapping.pairs.top;
-         pr++) {
-        yaml_node_t *k = yaml_document_get_node(c->doc, pr->key);
-        yaml_node_t *v = yaml_document_get_node(c->doc, pr->value);
-        const char *ks = scalar(k);
-        snprintf(key, sizeof key, "%s.%.80s", section, ks != NULL ? ks : "?");
-        const key_def *d = config_key_find(key);
-        at(c, k, where, sizeof where);
-        if (ks == NULL || d == NULL) {
-            return config_fail(c, MODQ_CONFIG_ERR_INVALID, where, key, "unknown key");
-        }
-        if (c->seen[key_index(d)]) {
-            return config_fail(c, MODQ_CONFIG_ERR_INVALID, where, key, "given twice");
-        }
-        c->seen[key_index(d)] = true;
-        at(c, v, where, sizeof where);
-        if (config_key_is_list(d)) {
-            r = load_list(c, d, v);
-        } else if (scalar(v) == NULL) {
-            r = config_fail(c, MODQ_CONFIG_ERR_INVALID, where, key, "must be a single value");
-        } else if (!config_set_scalar(c->cfg, d, scalar(v), msg, sizeof msg)) {
-            r = config_fail(c, MODQ_CONFIG_ERR_INVALID, where, key, "%s", msg);
-        }
-        if (r != MODQ_CONFIG_OK) {
-            return r;
-        }
-        snprintf(c->origin[key_index(d)], ORIGIN_MAX, "%s", where);
+    if (r == MODQ_YAML_OK) {
+        modq_yaml_where(w, pair->value, c->origin[key_index(d)], ORIGIN_MAX);
     }
-    return MODQ_CONFIG_OK;
+    return r;
 }
 
-/* kafka: (files false) or kafka_secret_files: (files true), maps of property -> text. */
-static modq_config_result load_kafka(load_ctx *c, yaml_node_t *map, bool files)
+/* A property of kafka: (files false) or kafka_secret_files: (files true). */
+static modq_yaml_result kafka_entry(modq_yaml *w, const modq_yaml_pair *pair, load_ctx *c,
+                                    bool files)
 {
-    const char *section = files ? "kafka_secret_files" : "kafka";
-    char where[ORIGIN_MAX], key[192], msg[256];
-    if (is_empty(map)) {
-        return MODQ_CONFIG_OK;
+    char where[ORIGIN_MAX], msg[256];
+    const char *value = modq_yaml_scalar(pair->value);
+    if (value == NULL) {
+        /* Not echoed: the value may be a secret. */
+        return modq_yaml_fail(w, pair->value, pair->path,
+                              "must be a string, number or boolean (write nested names with dots)");
     }
-    if (map->type != YAML_MAPPING_NODE) {
-        return config_fail(c, MODQ_CONFIG_ERR_INVALID, at(c, map, where, sizeof where), section,
-                           "must be a mapping of librdkafka property names to values");
-    }
-    for (yaml_node_pair_t *pr = map->data.mapping.pairs.start; pr < map->data.mapping.pairs.top;
-         pr++) {
-        yaml_node_t *k = yaml_document_get_node(c->doc, pr->key);
-        yaml_node_t *v = yaml_document_get_node(c->doc, pr->value);
-        const char *ks = scalar(k), *vs = scalar(v);
-        bool ok = false;
-        snprintf(key, sizeof key, "%s.%.128s", section, ks != NULL ? ks : "?");
-        if (ks == NULL) {
-            return config_fail(c, MODQ_CONFIG_ERR_INVALID, at(c, k, where, sizeof where), key,
-                               "must be a property name");
-        }
-        for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < pr; q++) {
-            const char *qs = scalar(yaml_document_get_node(c->doc, q->key));
-            if (qs != NULL && strcmp(qs, ks) == 0) {
-                return config_fail(c, MODQ_CONFIG_ERR_INVALID, at(c, k, where, sizeof where), key,
-                                   "given twice");
-            }
-        }
-        at(c, v, where, sizeof where);
-        if (vs == NULL) {
-            /* Not echoed: the value may be a secret. */
-            return config_fail(
-                c, MODQ_CONFIG_ERR_INVALID, where, key,
-                "must be a string, number or boolean (write nested names with dots)");
-        }
-        ok = files ? config_kfile_set(c->cfg, ks, vs, where, msg, sizeof msg)
-                   : config_kafka_set(c->cfg, ks, vs, false, where, msg, sizeof msg);
-        if (!ok) {
-            return config_fail(c, MODQ_CONFIG_ERR_INVALID, where, key, "%s", msg);
-        }
-    }
-    return MODQ_CONFIG_OK;
+    modq_yaml_where(w, pair->value, where, sizeof where);
+    bool ok = files ? config_kfile_set(c->cfg, pair->key, value, where, msg, sizeof msg)
+                    : config_kafka_set(c->cfg, pair->key, value, false, where, msg, sizeof msg);
+    return ok ? MODQ_YAML_OK : modq_yaml_fail(w, pair->value, pair->path, "%s", msg);
 }
 
-static modq_config_result load_bank(load_ctx *c, yaml_node_t *map, size_t idx)
+static modq_yaml_result visit_kafka_value(modq_yaml *w, const modq_yaml_pair *pair, void *ctx)
 {
-    static const char *const names[] = {"name", "file", "verdict", "labels", "pdq_threshold"};
-    yaml_node_t *v[5] = {NULL};
-    char where[ORIGIN_MAX], key[96];
-    bank_cfg *b = &c->cfg->banks[idx];
-    char *end = NULL;
-#define KEY(k) (snprintf(key, sizeof key, "banks[%zu].%s", idx, k), key)
-#define AT(n)  at(c, n, where, sizeof where)
-    if (map->type != YAML_MAPPING_NODE) {
-        return config_fail(c, MODQ_CONFIG_ERR_INVALID, AT(map), KEY(""), "must be a mapping");
+    return kafka_entry(w, pair, ctx, false);
+}
+
+static modq_yaml_result visit_kafka_file(modq_yaml *w, const modq_yaml_pair *pair, void *ctx)
+{
+    return kafka_entry(w, pair, ctx, true);
+}
+
+/* kafka: or kafka_secret_files:, maps of property -> text; the walk ends at the first property
+ * past the table's cap (config_kafka_set), which bounds the walker's check for repeats. */
+static modq_yaml_result load_kafka(modq_yaml *w, load_ctx *c, const modq_yaml_pair *section,
+                                   bool files)
+{
+    if (modq_yaml_blank(section->value)) {
+        return MODQ_YAML_OK;
     }
-    for (yaml_node_pair_t *pr = map->data.mapping.pairs.start; pr < map->data.mapping.pairs.top;
-         pr++) {
-        yaml_node_t *k = yaml_document_get_node(c->doc, pr->key);
-        const char *ks = scalar(k);
-        size_t i = 0;
-        while (ks != NULL && i < 5 && strcmp(ks, names[i]) != 0) {
-            i++;
-        }
-        if (ks == NULL || i == 5 || v[i] != NULL) {
-            return config_fail(c, MODQ_CONFIG_ERR_INVALID, AT(k), KEY(ks != NULL ? ks : "?"),
-                               i < 5 ? "given twice" : "unknown key");
-        }
-        v[i] = yaml_document_get_node(c->doc, pr->value);
+    if (section->value->type != YAML_MAPPING_NODE) {
+        return modq_yaml_fail(w, section->value, section->path,
+                              "must be a mapping of librdkafka property names to values");
     }
-    for (size_t i = 0; i < 3; i++) {
-        if (v[i] == NULL) {
-            return config_fail(c, MODQ_CONFIG_ERR_INVALID, AT(map), KEY(names[i]), "is required");
-        }
-    }
-    const char *s = scalar(v[0]);
+    return modq_yaml_pairs(w, section->value, section->path,
+                           files ? visit_kafka_file : visit_kafka_value, c);
+}
+
+static modq_yaml_result bank_name(modq_yaml *w, modq_config *cfg, yaml_node_t *v, const char *field,
+                                  size_t idx)
+{
+    bank_cfg *b = &cfg->banks[idx];
+    const char *s = modq_yaml_scalar(v);
     if (s == NULL || !config_name_ok(s, sizeof b->name)) {
-        return config_fail(c, MODQ_CONFIG_ERR_INVALID, AT(v[0]), KEY("name"),
-                           "must be 1..%zu characters of [a-z0-9_-]", sizeof b->name - 1);
+        return modq_yaml_fail(w, v, field, "must be 1..%zu characters of [a-z0-9_-]",
+                              sizeof b->name - 1);
     }
     memcpy(b->name, s, strlen(s) + 1);
     for (size_t j = 0; j < idx; j++) {
-        if (strcmp(c->cfg->banks[j].name, b->name) == 0) {
-            return config_fail(c, MODQ_CONFIG_ERR_INVALID, AT(v[0]), KEY("name"),
-                               "'%s' is already banks[%zu]", b->name, j);
+        if (strcmp(cfg->banks[j].name, b->name) == 0) {
+            return modq_yaml_fail(w, v, field, "'%s' is already banks[%zu]", b->name, j);
         }
     }
-    s = scalar(v[1]);
-    if (s == NULL || *s == '\0' || strlen(s) >= sizeof b->file) {
-        return config_fail(c, MODQ_CONFIG_ERR_INVALID, AT(v[1]), KEY("file"),
-                           "must be a path of 1..%zu bytes", sizeof b->file - 1);
-    }
-    memcpy(b->file, s, strlen(s) + 1);
-    if ((b->verdict = config_verdict_parse(scalar(v[2]))) < 0) {
-        return config_fail(c, MODQ_CONFIG_ERR_INVALID, AT(v[2]), KEY("verdict"),
-                           "must be one of: no_violation, remove, restrict, remove_and_report");
-    }
-    if (v[3] != NULL && !is_empty(v[3])) {
-        size_t n = v[3]->type == YAML_SEQUENCE_NODE
-                       ? (size_t)(v[3]->data.sequence.items.top - v[3]->data.sequence.items.start)
-                       : MODQ_CONFIG_MAX_LABELS + 1;
-        if (n > MODQ_CONFIG_MAX_LABELS) {
-            return config_fail(c, MODQ_CONFIG_ERR_INVALID, AT(v[3]), KEY("labels"),
-                               "must be a list of at most %d labels", MODQ_CONFIG_MAX_LABELS);
-        }
-        for (size_t j = 0; j < n; j++) {
-            yaml_node_t *it = yaml_document_get_node(c->doc, v[3]->data.sequence.items.start[j]);
-            s = scalar(it);
-            if (s == NULL || !config_name_ok(s, MODQ_CONFIG_NAME_MAX)) {
-                return config_fail(c, MODQ_CONFIG_ERR_INVALID, AT(it), KEY("labels"),
-                                   "[%zu] must be 1..%d characters of [a-z0-9_-]", j,
-                                   MODQ_CONFIG_NAME_MAX - 1);
-            }
-            memcpy(b->labels[j], s, strlen(s) + 1);
-        }
-        b->nlabels = n;
-    }
-    b->pdq_threshold = MODQ_PDQ_DEFAULT_THRESHOLD;
-    if (v[4] != NULL) {
-        s = scalar(v[4]);
-        errno = 0;
-        long t = s != NULL && isdigit((unsigned char)s[0]) && (s[0] != '0' || s[1] == '\0')
-                     ? strtol(s, &end, 10)
-                     : -1;
-        if (t < 0 || t > 256 || errno != 0 || *end != '\0') {
-            return config_fail(c, MODQ_CONFIG_ERR_INVALID, AT(v[4]), KEY("pdq_threshold"),
-                               "must be an integer between 0 and 256");
-        }
-        b->pdq_threshold = (int)t;
-    }
-#undef KEY
-#undef AT
-    return MODQ_CONFIG_OK;
+    return MODQ_YAML_OK;
 }
 
-static modq_config_result load_banks(load_ctx *c, yaml_node_t *seq)
+static modq_yaml_result bank_file(modq_yaml *w, yaml_node_t *v, const char *field, bank_cfg *b)
 {
-    char where[ORIGIN_MAX];
-    if (is_empty(seq)) {
-        return MODQ_CONFIG_OK;
+    const char *s = modq_yaml_scalar(v);
+    if (s == NULL || *s == '\0' || strlen(s) >= sizeof b->file) {
+        return modq_yaml_fail(w, v, field, "must be a path of 1..%zu bytes", sizeof b->file - 1);
     }
-    size_t n = seq->type == YAML_SEQUENCE_NODE
-                   ? (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start)
-                   : 0;
+    memcpy(b->file, s, strlen(s) + 1);
+    return MODQ_YAML_OK;
+}
+
+static modq_yaml_result bank_verdict(modq_yaml *w, yaml_node_t *v, const char *field, bank_cfg *b)
+{
+    if ((b->verdict = config_verdict_parse(modq_yaml_scalar(v))) < 0) {
+        return modq_yaml_fail(w, v, field,
+                              "must be one of: no_violation, remove, restrict, remove_and_report");
+    }
+    return MODQ_YAML_OK;
+}
+
+/* labels: optional; absent or blank is none. */
+static modq_yaml_result bank_labels(modq_yaml *w, yaml_node_t *v, const char *field, bank_cfg *b)
+{
+    if (v == NULL || modq_yaml_blank(v)) {
+        return MODQ_YAML_OK;
+    }
+    size_t n = v->type == YAML_SEQUENCE_NODE ? modq_yaml_count(v) : MODQ_CONFIG_MAX_LABELS + 1;
+    if (n > MODQ_CONFIG_MAX_LABELS) {
+        return modq_yaml_fail(w, v, field, "must be a list of at most %d labels",
+                              MODQ_CONFIG_MAX_LABELS);
+    }
+    for (size_t j = 0; j < n; j++) {
+        yaml_node_t *it = modq_yaml_item(w, v, j);
+        const char *s = modq_yaml_scalar(it);
+        if (s == NULL || !config_name_ok(s, MODQ_CONFIG_NAME_MAX)) {
+            return modq_yaml_fail(w, it, field, "[%zu] must be 1..%d characters of [a-z0-9_-]", j,
+                                  MODQ_CONFIG_NAME_MAX - 1);
+        }
+        memcpy(b->labels[j], s, strlen(s) + 1);
+    }
+    b->nlabels = n;
+    return MODQ_YAML_OK;
+}
+
+/* pdq_threshold: optional, the PDQ default when absent. */
+static modq_yaml_result bank_pdq(modq_yaml *w, yaml_node_t *v, const char *field, bank_cfg *b)
+{
+    b->pdq_threshold = MODQ_PDQ_DEFAULT_THRESHOLD;
+    return v == NULL ? MODQ_YAML_OK : modq_yaml_int(w, v, field, 0, 256, &b->pdq_threshold);
+}
+
+static modq_yaml_result load_bank(modq_yaml *w, load_ctx *c, yaml_node_t *map, size_t idx)
+{
+    static const modq_yaml_key keys[] = {{"name", true},
+                                         {"file", true},
+                                         {"verdict", true},
+                                         {"labels", false},
+                                         {"pdq_threshold", false}};
+    yaml_node_t *v[MODQ_YAML_NKEYS(keys)];
+    char path[32], field[64];
+    bank_cfg *b = &c->cfg->banks[idx];
+    snprintf(path, sizeof path, "banks[%zu]", idx);
+    modq_yaml_result r = modq_yaml_map(w, map, path, keys, MODQ_YAML_NKEYS(keys), v);
+    if (r != MODQ_YAML_OK ||
+        (r = bank_name(w, c->cfg, v[0], modq_yaml_path(field, sizeof field, path, "name"), idx)) !=
+            MODQ_YAML_OK ||
+        (r = bank_file(w, v[1], modq_yaml_path(field, sizeof field, path, "file"), b)) !=
+            MODQ_YAML_OK ||
+        (r = bank_verdict(w, v[2], modq_yaml_path(field, sizeof field, path, "verdict"), b)) !=
+            MODQ_YAML_OK ||
+        (r = bank_labels(w, v[3], modq_yaml_path(field, sizeof field, path, "labels"), b)) !=
+            MODQ_YAML_OK) {
+        return r;
+    }
+    return bank_pdq(w, v[4], modq_yaml_path(field, sizeof field, path, "pdq_threshold"), b);
+}
+
+static modq_yaml_result load_banks(modq_yaml *w, load_ctx *c, yaml_node_t *seq)
+{
+    if (modq_yaml_blank(seq)) {
+        return MODQ_YAML_OK;
+    }
+    size_t n = modq_yaml_count(seq);
     if (seq->type != YAML_SEQUENCE_NODE || n > MODQ_CONFIG_MAX_BANKS) {
-        return config_fail(c, MODQ_CONFIG_ERR_INVALID, at(c, seq, where, sizeof where), "banks",
-                           "must be a list of at most %d banks", MODQ_CONFIG_MAX_BANKS);
+        return modq_yaml_fail(w, seq, "banks", "must be a list of at most %d banks",
+                              MODQ_CONFIG_MAX_BANKS);
     }
     if (n == 0) {
-        return MODQ_CONFIG_OK;
+        return MODQ_YAML_OK;
     }
     if ((c->cfg->banks = calloc(n, sizeof *c->cfg->banks)) == NULL) {
-        return MODQ_CONFIG_ERR_NOMEM;
+        return MODQ_YAML_ERR_NOMEM;
     }
     for (size_t i = 0; i < n; i++) {
-        modq_config_result r =
-            load_bank(c, yaml_document_get_node(c->doc, seq->data.sequence.items.start[i]), i);
-        if (r != MODQ_CONFIG_OK) {
+        modq_yaml_result r = load_bank(w, c, modq_yaml_item(w, seq, i), i);
+        if (r != MODQ_YAML_OK) {
             return r;
         }
         c->cfg->nbanks = i + 1;
     }
-    return MODQ_CONFIG_OK;
+    return MODQ_YAML_OK;
 }
 
-static modq_config_result load_doc(load_ctx *c)
+/* A top-level key: a section of the key table (a mapping, or blank for none), or one of the three
+ * sections that are not (kafka, kafka_secret_files, banks). */
+static modq_yaml_result load_top(modq_yaml *w, const modq_yaml_pair *pair, void *ctx)
 {
-    static const char *const special[] = {"kafka", "kafka_secret_files", "banks"};
-    const char *top[16];
-    size_t ntop = 0;
-    char where[ORIGIN_MAX];
-    yaml_node_t *root = yaml_document_get_root_node(c->doc);
-    if (root == NULL || is_empty(root)) {
-        return MODQ_CONFIG_OK; /* an empty file (or comments only): defaults */
+    load_ctx *c = ctx;
+    if (strcmp(pair->key, "kafka") == 0 || strcmp(pair->key, "kafka_secret_files") == 0) {
+        return load_kafka(w, c, pair, strcmp(pair->key, "kafka_secret_files") == 0);
     }
-    if (root->type != YAML_MAPPING_NODE) {
-        return config_fail(c, MODQ_CONFIG_ERR_INVALID, at(c, root, where, sizeof where),
-                           "(top level)", "must be a mapping");
+    if (strcmp(pair->key, "banks") == 0) {
+        return load_banks(w, c, pair->value);
     }
-    for (yaml_node_pair_t *pr = root->data.mapping.pairs.start; pr < root->data.mapping.pairs.top;
-         pr++) {
-        yaml_node_t *k = yaml_document_get_node(c->doc, pr->key);
-        yaml_node_t *v = yaml_document_get_node(c->doc, pr->value);
-        const char *ks = scalar(k);
-        modq_config_result r = MODQ_CONFIG_OK;
-        at(c, k, where, sizeof where);
-        bool known = ks != NULL && (config_section_known(ks) || strcmp(ks, special[0]) == 0 ||
-                                    strcmp(ks, special[1]) == 0 || strcmp(ks, special[2]) == 0);
-        if (!known || ks[0] == '\0') {
-            return config_fail(c, MODQ_CONFIG_ERR_INVALID, where, ks != NULL ? ks : "?",
-                               "unknown key");
-        }
-        /* Every known name may appear once, so ntop stays below the sections' count. */
-        for (size_t i = 0; i < ntop; i++) {
-            if (strcmp(top[i], ks) == 0) {
-                return config_fail(c, MODQ_CONFIG_ERR_INVALID, where, ks, "given twice");
-            }
-        }
-        if (ntop < sizeof top / sizeof top[0]) {
-            top[ntop++] = ks;
-        }
-        if (strcmp(ks, "kafka") == 0 || strcmp(ks, "kafka_secret_files") == 0) {
-            r = load_kafka(c, v, strcmp(ks, "kafka_secret_files") == 0);
-        } else if (strcmp(ks, "banks") == 0) {
-            r = load_banks(c, v);
-        } else {
-            r = load_section(c, ks, v);
-        }
-        if (r != MODQ_CONFIG_OK) {
-            return r;
-        }
+    if (pair->key[0] == '\0' || !config_section_known(pair->key)) {
+        return modq_yaml_fail(w, pair->key_node, pair->path, "unknown key");
     }
-    return MODQ_CONFIG_OK;
+    if (modq_yaml_blank(pair->value)) {
+        return MODQ_YAML_OK;
+    }
+    return modq_yaml_pairs(w, pair->value, pair->path, load_key, c);
+}
+
+/* The walker's results as this module's. */
+static modq_config_result config_result(modq_yaml_result r)
+{
+    switch (r) {
+    case MODQ_YAML_OK:
+        return MODQ_CONFIG_OK;
+    case MODQ_YAML_ERR_NOMEM:
+        return MODQ_CONFIG_ERR_NOMEM;
+    case MODQ_YAML_ERR_SYNTAX:
+        return MODQ_CONFIG_ERR_SYNTAX;
+    default:
+        return MODQ_CONFIG_ERR_INVALID;
+    }
 }
 
 modq_config_result config_load_yaml(load_ctx *c, const char *buf, size_t len)
 {
-    yaml_parser_t parser;
-    yaml_document_t doc;
-    bool doc_ok = false;
-    modq_config_result r = MODQ_CONFIG_OK;
+    modq_yaml w = {0};
     if (len > MODQ_CONFIG_MAX_FILE_BYTES) {
         if (c->errstr != NULL && c->errstr_size > 0) {
             snprintf(c->errstr, c->errstr_size, "%s:1: larger than %d bytes", c->name,
@@ -571,27 +510,12 @@ modq_config_result config_load_yaml(load_ctx *c, const char *buf, size_t len)
         }
         return MODQ_CONFIG_ERR_TOO_LARGE;
     }
-    if (!yaml_parser_initialize(&parser)) {
-        return MODQ_CONFIG_ERR_NOMEM;
+    modq_yaml_result r = modq_yaml_load(&w, buf, len, c->name, "key", c->errstr, c->errstr_size);
+    yaml_node_t *root = modq_yaml_root(&w);
+    /* An empty file (or comments only, or a blank document): the defaults. */
+    if (r == MODQ_YAML_OK && root != NULL && !modq_yaml_blank(root)) {
+        r = modq_yaml_pairs(&w, root, "", load_top, c);
     }
-    yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
-    if (!yaml_parser_load(&parser, &doc)) {
-        if (c->errstr != NULL && c->errstr_size > 0) {
-            snprintf(c->errstr, c->errstr_size, "%s:%lu: %s", c->name,
-                     (unsigned long)parser.problem_mark.line + 1,
-                     parser.problem != NULL ? parser.problem : "YAML syntax error");
-        }
-        r = MODQ_CONFIG_ERR_SYNTAX;
-        goto out;
-    }
-    doc_ok = true;
-    c->doc = &doc;
-    r = load_doc(c);
-    c->doc = NULL;
-out:
-    if (doc_ok) {
-        yaml_document_delete(&doc);
-    }
-    yaml_parser_delete(&parser);
-    return r;
+    modq_yaml_free(&w);
+    return config_result(r);
 }

@@ -1,8 +1,9 @@
 /*
  * test_worker_config.c: tests of worker/config/config*.c: defaults; the shipped example file; every
  * key at and just past its bounds, from the file and from the environment, with the exact
- * FILE:LINE / env message; unknown and duplicate keys; list and kafka environment forms; secret
- * files (read, trimmed, redacted, missing, too large); the size cap of the config file.
+ * FILE:LINE / env message; unknown and duplicate keys; one YAML document only; list and kafka
+ * environment forms; secret files (read, trimmed, redacted, missing, too large); the size cap of
+ * the config file.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -418,6 +419,33 @@ static void test_unknown_and_duplicate_keys_name_their_line(void **state)
     assert_true(strncmp(err, "t.yaml:3: ", 10) == 0);
 }
 
+/* A configuration is one YAML document, as a policy is: a second one, even an empty or a broken
+ * one, is refused rather than ignored, since whoever wrote it meant it to count. */
+static void test_a_second_document_is_refused_at_its_line(void **state)
+{
+    (void)state;
+    expect_error("media:\n  quality: 5\n---\nmedia:\n  quality: 6\n", NULL, MODQ_CONFIG_ERR_INVALID,
+                 "t.yaml:4: key '(top level)': a second YAML document; the file must hold "
+                 "exactly one");
+    expect_error("media:\n  quality: 5\n--- {}\n", NULL, MODQ_CONFIG_ERR_INVALID,
+                 "t.yaml:3: key '(top level)': a second YAML document; the file must hold "
+                 "exactly one");
+
+    char err[256];
+    modq_config *c = NULL;
+    assert_int_equal(load_text("media:\n  quality: 5\n---\nmedia: [6\n", NULL, &c, err, sizeof err),
+                     MODQ_CONFIG_ERR_SYNTAX);
+    assert_null(c);
+    assert_true(strncmp(err, "t.yaml:5: ", 10) == 0);
+
+    /* One document with its explicit start and end marks is one document. */
+    assert_int_equal(
+        load_text("---\nmedia:\n  quality: 7\n...\n# the end\n", NULL, &c, err, sizeof err),
+        MODQ_CONFIG_OK);
+    assert_int_equal(modq_config_media_quality(c), 7);
+    modq_config_free(c);
+}
+
 /* ---- the environment --------------------------------------------------------------------- */
 
 static void test_environment_overrides_scalars_and_lists(void **state)
@@ -601,6 +629,7 @@ int main(void)
         cmocka_unit_test(test_every_key_at_its_bounds_from_file_and_environment),
         cmocka_unit_test(test_banks_are_validated_with_their_lines),
         cmocka_unit_test(test_unknown_and_duplicate_keys_name_their_line),
+        cmocka_unit_test(test_a_second_document_is_refused_at_its_line),
         cmocka_unit_test(test_environment_overrides_scalars_and_lists),
         cmocka_unit_test(test_environment_values_must_be_utf8),
         cmocka_unit_test(test_list_caps_hold_in_file_and_environment),
