@@ -1,9 +1,9 @@
-// denials.js: what the page does with a failed call: a 423 becomes the break view, a short
-// notice or the calm "not available" state; a lost item moves on to the next one; a lost
-// connection retries later.
+// denials.js: what the page does with a failed call (main.js installs handleError as api.js's
+// failure handler): a 423 becomes the break view, a short notice or the calm "not available"
+// state; a lost item moves on to the next one; a lost connection retries later.
 
-import { $, BREAK_REASONS, DENIED_RETRY_MS, ITEM_REASONS, REASON_TEXT } from '/static/state.js';
-import { announce, notice, setTimer } from '/static/ui.js';
+import { BREAK_REASONS, DENIED_RETRY_MS, ITEM_REASONS, REASON_TEXT } from '/static/state.js';
+import { $, announce, notice, setTimer } from '/static/ui.js';
 import { ApiError } from '/static/api.js';
 import { renderMedia } from '/static/media.js';
 import { dropItem, loadNext, showReviewState } from '/static/review.js';
@@ -59,8 +59,10 @@ function showDenied(reason, message) {
   dropItem();
   $('denied-title').textContent = REASON_TEXT[reason] || 'Not available right now';
   let t = message || '';
-  if (reason === 'ROTATION') t = 'You have reviewed several items of this category in a row. The next item will come from another category as soon as one is waiting.';
-  else if (reason === 'OPT_OUT') t = 'Nothing is waiting outside the categories you opted out of.';
+  if (reason === 'ROTATION') {
+    t =
+      'You have reviewed several items of this category in a row. The next item will come from another category as soon as one is waiting.';
+  } else if (reason === 'OPT_OUT') t = 'Nothing is waiting outside the categories you opted out of.';
   else if (reason === 'SKILL') t = 'The waiting items need a skill your account does not have.';
   else if (reason === 'ROLE') t = t || 'Your role cannot take items from this queue.';
   $('denied-text').textContent = t;
