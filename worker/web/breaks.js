@@ -1,6 +1,7 @@
 // breaks.js: the full-screen break view. Nothing harmful stays reachable while it shows; it
 // counts down to when the policy lets the person back, starts and ends a break on request, and
-// returns to the tab the person was on.
+// returns to the tab the person was on. What it says is the server's own message from the 423
+// that sent the person here; the page adds the heading and the countdown.
 
 import { setStatus, state, update } from '/static/state.js';
 import { $, announce, clearTimer, fmtDuration, serverNow, setTimer, show } from '/static/ui.js';
@@ -8,25 +9,20 @@ import { ApiError, api, failed, nextPath } from '/static/api.js';
 import { clearMedia } from '/static/media.js';
 import { selectTab, setMode } from '/static/views.js';
 
-const BREAK_COPY = {
-  BREAK_DUE: [
-    'Time for a break',
-    'You have been reviewing for a while. A short break helps. Start it now, or simply step away: the queue opens again when the countdown ends.',
-  ],
-  ON_BREAK: [
-    'You are on a break',
-    'Nothing from the queue will be shown until the break ends. Take this time for yourself.',
-  ],
-  COOLDOWN: ['A short pause', 'After a heavy item there is a short pause before the next one.'],
-  DAILY_CAP: ['That is enough for today', 'You have reached today’s exposure limit. Thank you for your work.'],
-  TIER_CAP: [
-    'That is enough of this kind for today',
-    'You have reached today’s limit for this kind of content. Thank you for your work.',
-  ],
-  SHIFT_OVER: ['Your shift is over', 'Thank you for your work today. Please rest before your next shift.'],
+const BREAK_TITLE = {
+  BREAK_DUE: 'Time for a break',
+  ON_BREAK: 'You are on a break',
+  COOLDOWN: 'A short pause',
+  DAILY_CAP: 'That is enough for today',
+  TIER_CAP: 'That is enough of this kind for today',
+  SHIFT_OVER: 'Your shift is over',
 };
+// A break the person started has no 423 to quote (the Status carries no message).
+const OWN_BREAK_TEXT = 'Nothing from the queue will be shown until the break ends. Take this time for yourself.';
 
-export function showBreak(reason, until) {
+// reason and until (Unix ms, 0: only an action ends it) from the Status or a 423 denial, and
+// that denial's message as the server sent it (empty for a break the person started).
+export function showBreak(reason, until, message) {
   // Nothing harmful stays reachable: images and blob URLs go first, and a half-typed reveal
   // reason or escalation note for an item that is gone is dropped.
   clearMedia();
@@ -35,9 +31,9 @@ export function showBreak(reason, until) {
   update({ item: null, brk: { reason, until, shownAt: Date.now(), checked: false } });
   clearTimer('breakcheck');
   setMode('break');
-  const [title, body] = BREAK_COPY[reason] || BREAK_COPY.BREAK_DUE;
+  const title = BREAK_TITLE[reason] || BREAK_TITLE.BREAK_DUE;
   $('break-title').textContent = title;
-  $('break-text-body').textContent = body;
+  $('break-text-body').textContent = message || (reason === 'ON_BREAK' ? OWN_BREAK_TEXT : '');
   show($('btn-start-break'), reason === 'BREAK_DUE');
   show($('btn-end-break'), reason === 'ON_BREAK');
   $('btn-end-break').disabled = until > serverNow();
@@ -106,9 +102,7 @@ async function enterOnBreak() {
     setStatus(r.status);
     showBreak('ON_BREAK', 0);
   } catch (e) {
-    if (e instanceof ApiError && e.status === 423 && e.body.reason === 'ON_BREAK') {
-      showBreak('ON_BREAK', e.body.until_ms || 0);
-    } else if (e instanceof ApiError && e.status === 423) showBreak(e.body.reason, e.body.until_ms || 0);
+    if (e instanceof ApiError && e.status === 423) showBreak(e.body.reason, e.body.until_ms || 0, e.body.message);
     else showBreak('ON_BREAK', 0);
   }
 }
