@@ -8,11 +8,13 @@ import globals from 'globals';
 // The page's one state is state.js's: elsewhere it is read, and changed only through update().
 const stateWrites = [
   {
-    selector: "AssignmentExpression[left.type='MemberExpression'][left.object.name='state']",
+    selector:
+      "AssignmentExpression[left.type='MemberExpression']:matches([left.object.name='state'], [left.object.object.name='state'])",
     message: 'state is read-only here: change it with update() from state.js',
   },
   {
-    selector: "UpdateExpression[argument.type='MemberExpression'][argument.object.name='state']",
+    selector:
+      "UpdateExpression[argument.type='MemberExpression']:matches([argument.object.name='state'], [argument.object.object.name='state'])",
     message: 'state is read-only here: change it with update() or bump() from state.js',
   },
 ];
