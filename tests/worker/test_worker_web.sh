@@ -2,9 +2,12 @@
 # test_worker_web.sh: the review page (worker/web/) in a real browser against `modq-worker --demo`
 # with a short-limit policy (tests/data/worker/web/short-policy.yaml), driven by
 # tests/worker/web/review.mjs (playwright-core and the system chromium; axe-core checks each view
-# against WCAG 2.x A and AA, tests/worker/web/checks.mjs). Both are installed with `npm ci` into
-# BUILD/web-test (the only network use; skipped when the lock file has not changed); screenshots
-# go to BUILD/web-artifacts. Every wait is bounded; the worker is stopped
+# against WCAG 2.x A and AA, tests/worker/web/checks.mjs). First, without a browser, the page's
+# JavaScript is linted: ESLint (tests/worker/web/eslint.config.js), Prettier's format
+# (tests/worker/web/.prettierrc.json) and no import loops between its modules
+# (tests/worker/web/imports.mjs); any finding fails the test. The packages are installed with
+# `npm ci` into BUILD/web-test (the only network use; skipped when the lock file has not changed);
+# screenshots go to BUILD/web-artifacts. Every wait is bounded; the worker is stopped
 # at exit and its stderr tail printed on failure.
 # The demo prints associate and lead tokens and its token secret file. For the QA tab and a
 # two-role person, this script mints more with `modq-worker token` and that file, with the demo's
@@ -52,10 +55,12 @@ fail() {
 command -v node >/dev/null || fail "node is missing: it is installed by scripts/install-deps (apt package nodejs)"
 command -v npm >/dev/null || fail "npm is missing: it is installed by scripts/install-deps (apt package npm)"
 
-# playwright-core and axe-core, pinned by tests/worker/web/package-lock.json, installed beside the build.
+# playwright-core, axe-core, ESLint and Prettier, pinned by tests/worker/web/package-lock.json,
+# installed beside the build.
 mkdir -p "$webtest" "$artifacts"
 rm -f "$artifacts"/*.png
-cp "$here/web/package.json" "$here/web/package-lock.json" "$here/web/"*.mjs "$webtest/"
+cp "$here/web/package.json" "$here/web/package-lock.json" "$here/web/"*.mjs "$here/web/eslint.config.js" \
+    "$here/web/.prettierrc.json" "$webtest/"
 lock_sum=$(sha256sum "$here/web/package-lock.json" | cut -d' ' -f1)
 if [ ! -d "$webtest/node_modules/playwright-core" ] ||
     [ "$(cat "$webtest/.installed" 2>/dev/null)" != "$lock_sum" ]; then
@@ -63,6 +68,23 @@ if [ ! -d "$webtest/node_modules/playwright-core" ] ||
         fail "npm ci of the browser test's packages failed (network?)"
     echo "$lock_sum" >"$webtest/.installed"
 fi
+
+# The lint, from the source root (the configs' paths are from there); the page's modules and the
+# new test scripts are in Prettier's format, review.mjs and checks.mjs not yet.
+# All three run, so that one run names every kind of finding.
+bin=$webtest/node_modules/.bin
+lint=()
+(cd "$src" && "$bin/eslint" --config "$webtest/eslint.config.js" --max-warnings 0 worker/web tests/worker/web) ||
+    lint+=("ESLint found problems")
+(cd "$src" && "$bin/prettier" --config "$webtest/.prettierrc.json" --check worker/web/*.js \
+    tests/worker/web/imports.mjs tests/worker/web/eslint.config.js) ||
+    lint+=("not in Prettier's format (prettier --write with $webtest/.prettierrc.json)")
+node "$here/web/imports.mjs" "$src/worker/web" || lint+=("the page's modules import each other in a loop")
+if [ "${#lint[@]}" -gt 0 ]; then
+    found=$(printf '%s; ' "${lint[@]}")
+    fail "the page's JavaScript: ${found%; } (above)"
+fi
+echo "test_worker_web: lint clean"
 
 # The demo: a mock Kafka cluster fed with synthetic tickets, the API and the page.
 MODQ_HTTP_QA_SAMPLE_RATE=1 \

@@ -1,8 +1,9 @@
 // api.js: the fetch wrapper for the review API (docs/api.md is the contract). The token only
 // travels in the Authorization header, never in a URL; non-2xx answers become ApiError with the
-// server's JSON error body; a 401 signs the person out through the handler main.js installs.
+// server's JSON error body; a 401 signs the person out through the handler main.js installs, and
+// what any other failure means for the screen is the handler main.js installs for failed().
 
-import { st } from '/static/state.js';
+import { state } from '/static/state.js';
 
 export class ApiError extends Error {
   constructor(status, body) {
@@ -18,8 +19,19 @@ export function onUnauthorized(fn) {
   unauthorized = fn;
 }
 
+// A failed call, reported where it was made with what it was for (ctx: 'next', 'item', 'media',
+// 'break'); the views that react to it (denials.js) sit above every module that calls, so they
+// are installed by main.js rather than imported here.
+let failure = () => {};
+export function onFailure(fn) {
+  failure = fn;
+}
+export function failed(e, ctx) {
+  failure(e, ctx);
+}
+
 export async function request(method, path, body) {
-  const headers = { Authorization: `Bearer ${st.token}` };
+  const headers = { Authorization: `Bearer ${state.token}` };
   // same-origin: the ingress's affinity cookie must travel, so a person's calls reach the pod
   // that holds their lease and their exposure ledger (the token still goes only in the header).
   const init = { method, headers, cache: 'no-store', credentials: 'same-origin', referrerPolicy: 'no-referrer' };

@@ -1,37 +1,39 @@
 // breaks.js: the full-screen break view. Nothing harmful stays reachable while it shows; it
 // counts down to when the policy lets the person back, starts and ends a break on request, and
-// returns to the tab the person was on.
+// returns to the tab the person was on. What it says is the server's own message from the 423
+// that sent the person here; the page adds the heading and the countdown.
 
-import { $, st } from '/static/state.js';
-import { announce, clearTimer, fmtDuration, serverNow, setTimer, show } from '/static/ui.js';
-import { ApiError, api, nextPath } from '/static/api.js';
+import { setStatus, state, update } from '/static/state.js';
+import { $, announce, clearTimer, fmtDuration, serverNow, setTimer, show } from '/static/ui.js';
+import { ApiError, api, failed, nextPath } from '/static/api.js';
 import { clearMedia } from '/static/media.js';
-import { updateStatus } from '/static/gauges.js';
-import { handleError } from '/static/denials.js';
 import { selectTab, setMode } from '/static/views.js';
 
-const BREAK_COPY = {
-  BREAK_DUE: ['Time for a break', 'You have been reviewing for a while. A short break helps. Start it now, or simply step away: the queue opens again when the countdown ends.'],
-  ON_BREAK: ['You are on a break', 'Nothing from the queue will be shown until the break ends. Take this time for yourself.'],
-  COOLDOWN: ['A short pause', 'After a heavy item there is a short pause before the next one.'],
-  DAILY_CAP: ['That is enough for today', 'You have reached today’s exposure limit. Thank you for your work.'],
-  TIER_CAP: ['That is enough of this kind for today', 'You have reached today’s limit for this kind of content. Thank you for your work.'],
-  SHIFT_OVER: ['Your shift is over', 'Thank you for your work today. Please rest before your next shift.'],
+const BREAK_TITLE = {
+  BREAK_DUE: 'Time for a break',
+  ON_BREAK: 'You are on a break',
+  COOLDOWN: 'A short pause',
+  DAILY_CAP: 'That is enough for today',
+  TIER_CAP: 'That is enough of this kind for today',
+  SHIFT_OVER: 'Your shift is over',
 };
+// A break the person started has no 423 to quote (the Status carries no message).
+const OWN_BREAK_TEXT = 'Nothing from the queue will be shown until the break ends. Take this time for yourself.';
 
-export function showBreak(reason, until) {
+// reason and until (Unix ms, 0: only an action ends it) from the Status or a 423 denial, and
+// that denial's message as the server sent it (empty for a break the person started).
+export function showBreak(reason, until, message) {
   // Nothing harmful stays reachable: images and blob URLs go first, and a half-typed reveal
   // reason or escalation note for an item that is gone is dropped.
   clearMedia();
   for (const id of ['dlg-reason', 'dlg-escalate']) if ($(id).open) $(id).close();
-  st.item = null;
   clearTimer('retry');
-  st.brk = { reason, until, shownAt: Date.now() };
+  update({ item: null, brk: { reason, until, shownAt: Date.now(), checked: false } });
   clearTimer('breakcheck');
   setMode('break');
-  const [title, body] = BREAK_COPY[reason] || BREAK_COPY.BREAK_DUE;
+  const title = BREAK_TITLE[reason] || BREAK_TITLE.BREAK_DUE;
   $('break-title').textContent = title;
-  $('break-text-body').textContent = body;
+  $('break-text-body').textContent = message || (reason === 'ON_BREAK' ? OWN_BREAK_TEXT : '');
   show($('btn-start-break'), reason === 'BREAK_DUE');
   show($('btn-end-break'), reason === 'ON_BREAK');
   $('btn-end-break').disabled = until > serverNow();
@@ -42,18 +44,22 @@ export function showBreak(reason, until) {
 }
 
 export function renderBreakClock() {
-  const b = st.brk;
+  const b = state.brk;
   if (!b) return;
   const cd = $('break-countdown');
   const left = b.until - serverNow();
   if (b.until <= 0) {
-    cd.textContent = b.reason === 'ON_BREAK' ? 'End the break whenever you are ready.' : 'This lifts when your lead or your next shift clears it.';
+    cd.textContent =
+      b.reason === 'ON_BREAK'
+        ? 'End the break whenever you are ready.'
+        : 'This lifts when your lead or your next shift clears it.';
     $('btn-end-break').disabled = false;
     show($('btn-break-check'), b.reason !== 'ON_BREAK');
     return;
   }
   if (left > 0) {
-    cd.textContent = b.reason === 'ON_BREAK' ? `${fmtDuration(left)} of your break left` : `Back in ${fmtDuration(left)}`;
+    cd.textContent =
+      b.reason === 'ON_BREAK' ? `${fmtDuration(left)} of your break left` : `Back in ${fmtDuration(left)}`;
     return;
   }
   if (b.reason === 'ON_BREAK') {
@@ -64,7 +70,7 @@ export function renderBreakClock() {
     }
   } else if (!b.checked) {
     // A few seconds' grace, so a clock slightly ahead of the server cannot loop on 423s.
-    b.checked = true;
+    update({ brk: { ...b, checked: true } });
     cd.textContent = 'Checking…';
     setTimer('breakcheck', leaveBreak, Math.max(0, b.shownAt + 3000 - Date.now()));
   }
@@ -73,11 +79,11 @@ export function renderBreakClock() {
 export async function takeBreak() {
   try {
     const s = await api('POST', '/v1/breaks/start');
-    updateStatus(s);
+    setStatus(s);
     announce('Your break has started.');
   } catch (e) {
     if (!(e instanceof ApiError) || e.status !== 409) {
-      handleError(e, 'break');
+      failed(e, 'break');
       return;
     }
   }
@@ -86,18 +92,17 @@ export async function takeBreak() {
 
 // The break's end is in the Status after start; otherwise /v1/next's 423 says it.
 async function enterOnBreak() {
-  const s = st.status;
+  const s = state.status;
   if (s && s.on_break && s.reason === 'ON_BREAK' && s.until_ms > 0) {
     showBreak('ON_BREAK', s.until_ms);
     return;
   }
   try {
-    const r = await api('GET', nextPath(st.queue));
-    updateStatus(r.status);
+    const r = await api('GET', nextPath(state.queue));
+    setStatus(r.status);
     showBreak('ON_BREAK', 0);
   } catch (e) {
-    if (e instanceof ApiError && e.status === 423 && e.body.reason === 'ON_BREAK') showBreak('ON_BREAK', e.body.until_ms || 0);
-    else if (e instanceof ApiError && e.status === 423) showBreak(e.body.reason, e.body.until_ms || 0);
+    if (e instanceof ApiError && e.status === 423) showBreak(e.body.reason, e.body.until_ms || 0, e.body.message);
     else showBreak('ON_BREAK', 0);
   }
 }
@@ -106,12 +111,12 @@ export async function endBreak() {
   $('btn-end-break').disabled = true;
   try {
     const s = await api('POST', '/v1/breaks/end');
-    updateStatus(s);
+    setStatus(s);
     announce('Welcome back.');
   } catch (e) {
     if (!(e instanceof ApiError) || e.status !== 409) {
       $('btn-end-break').disabled = false;
-      handleError(e, 'break');
+      failed(e, 'break');
       return;
     }
   }
@@ -119,7 +124,7 @@ export async function endBreak() {
 }
 
 export function leaveBreak() {
-  st.brk = null;
+  update({ brk: null });
   clearTimer('breakcheck');
-  selectTab(st.tab);
+  selectTab(state.tab);
 }

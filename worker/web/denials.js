@@ -1,9 +1,11 @@
-// denials.js: what the page does with a failed call: a 423 becomes the break view, a short
-// notice or the calm "not available" state; a lost item moves on to the next one; a lost
-// connection retries later.
+// denials.js: what the page does with a failed call (main.js installs handleError as api.js's
+// failure handler): a 423 becomes the break view, a short notice or the calm "not available"
+// state; a lost item moves on to the next one; a lost connection retries later. The words are
+// the server's `message`, shown as sent (as text); the page only picks the view, the heading
+// for a reason code, and what to say when a body carries no message.
 
-import { $, BREAK_REASONS, DENIED_RETRY_MS, ITEM_REASONS, REASON_TEXT } from '/static/state.js';
-import { announce, notice, setTimer } from '/static/ui.js';
+import { BREAK_REASONS, DENIED_RETRY_MS, ITEM_REASONS, REASON_TEXT } from '/static/state.js';
+import { $, announce, notice, setTimer } from '/static/ui.js';
 import { ApiError } from '/static/api.js';
 import { renderMedia } from '/static/media.js';
 import { dropItem, loadNext, showReviewState } from '/static/review.js';
@@ -19,10 +21,11 @@ export function handleError(e, ctx) {
   if (e.status === 401) return;
   if (e.status === 423) {
     if (BREAK_REASONS.has(b.reason)) {
-      showBreak(b.reason, b.until_ms || 0);
+      showBreak(b.reason, b.until_ms || 0, b.message);
     } else if (ITEM_REASONS.has(b.reason) && ctx !== 'next') {
-      notice(`${REASON_TEXT[b.reason] || 'Not allowed'}. ${b.message || ''}`.trim(), 'info');
-      announce(REASON_TEXT[b.reason] || 'Not allowed');
+      const said = b.message || REASON_TEXT[b.reason] || 'Not allowed';
+      notice(said, 'info');
+      announce(said);
       renderMedia();
     } else {
       showDenied(b.reason, b.message);
@@ -42,7 +45,7 @@ export function handleError(e, ctx) {
     return;
   }
   if (e.status === 403 && ctx === 'next') {
-    showDenied('ROLE', b.message);
+    showDenied('ROLE', b.message || 'Your role cannot take items from this queue.');
     return;
   }
   if (e.status === 503 && b.error === 'paused') {
@@ -58,11 +61,7 @@ export function handleError(e, ctx) {
 function showDenied(reason, message) {
   dropItem();
   $('denied-title').textContent = REASON_TEXT[reason] || 'Not available right now';
-  let t = message || '';
-  if (reason === 'ROTATION') t = 'You have reviewed several items of this category in a row. The next item will come from another category as soon as one is waiting.';
-  else if (reason === 'OPT_OUT') t = 'Nothing is waiting outside the categories you opted out of.';
-  else if (reason === 'SKILL') t = 'The waiting items need a skill your account does not have.';
-  else if (reason === 'ROLE') t = t || 'Your role cannot take items from this queue.';
+  const t = message || '';
   $('denied-text').textContent = t;
   showReviewState('state-denied');
   announce(`${$('denied-title').textContent}. ${t}`);

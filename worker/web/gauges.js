@@ -1,20 +1,17 @@
-// gauges.js: the top bar (exposure today, next break, time on this item) and the once-a-second
-// clock that also drives the lease countdown and the break view's countdown.
+// gauges.js: the top bar (exposure today, next break, time left on this item's lease). It follows
+// the state: a new Status, item, lease time or view redraws it, and main.js's once-a-second clock
+// calls renderClocks for the countdowns.
 
-import { $, st } from '/static/state.js';
-import { fmtAge, fmtDuration, fmtMinutes, serverNow, show } from '/static/ui.js';
-import { leaseRanOut } from '/static/review.js';
-import { renderBreakClock } from '/static/breaks.js';
+import { state, subscribe } from '/static/state.js';
+import { $, fmtDuration, fmtMinutes, serverNow, show } from '/static/ui.js';
 
-export function updateStatus(s) {
-  if (!s || typeof s !== 'object') return;
-  st.status = s;
-  if (typeof s.now_ms === 'number') st.skew = s.now_ms - Date.now();
-  renderGauges();
+export function watchGauges() {
+  subscribe(['status', 'skew'], renderGauges);
+  subscribe(['item', 'mode', 'leaseUntil'], renderClocks);
 }
 
 function renderGauges() {
-  const s = st.status;
+  const s = state.status;
   if (!s) return;
   const daily = (s.caps || []).find((c) => c.cap === 'daily');
   const meter = $('exposure-meter');
@@ -31,7 +28,7 @@ function renderGauges() {
 }
 
 export function renderClocks() {
-  const s = st.status;
+  const s = state.status;
   const now = serverNow();
   if (s) {
     let t;
@@ -40,18 +37,11 @@ export function renderClocks() {
     else t = '–';
     $('break-text').textContent = t;
   }
-  const item = st.item;
-  const leaseOn = !!item && st.mode === 'review' && item.lease_expires_ms > 0;
+  const leaseOn = !!state.item && state.mode === 'review' && state.leaseUntil > 0;
   show($('g-lease'), leaseOn);
   if (leaseOn) {
-    const left = item.lease_expires_ms - now;
+    const left = state.leaseUntil - now;
     $('lease-text').textContent = fmtDuration(left);
     $('g-lease').classList.toggle('warn', left < 60000);
-    if (left <= 0 && !st.leaseFired) {
-      st.leaseFired = true;
-      leaseRanOut();
-    }
   }
-  if (item && st.mode === 'review') $('card-age').textContent = fmtAge(now - item.created_at_ms);
-  if (st.mode === 'break') renderBreakClock();
 }

@@ -2,22 +2,28 @@
 // item), refreshed every few seconds while it is on screen. The escalations tab is the review
 // card (review.js).
 
-import { $, REASON_TEXT, TEAM_REFRESH_MS, st } from '/static/state.js';
-import { clearTimer, fmtAge, fmtClock, fmtMinutes, notice, serverNow, setTimer } from '/static/ui.js';
+import { REASON_TEXT, TEAM_REFRESH_MS, state } from '/static/state.js';
+import { $, clearTimer, fmtAge, fmtClock, fmtMinutes, notice, serverNow, setTimer } from '/static/ui.js';
 import { ApiError, api } from '/static/api.js';
 
 export async function loadTeam() {
   clearTimer('team');
-  if (st.mode !== 'team') return;
+  if (state.mode !== 'team') return;
   try {
     const t = await api('GET', '/v1/team');
-    if (st.mode !== 'team') return;
+    if (state.mode !== 'team') return;
     renderTeam(t);
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) return;
-    notice(e instanceof ApiError ? e.body.message || `Team view failed (${e.status}).` : 'The connection was lost. Trying again.', 'error', 4000);
+    notice(
+      e instanceof ApiError
+        ? e.body.message || `Team view failed (${e.status}).`
+        : 'The connection was lost. Trying again.',
+      'error',
+      4000,
+    );
   }
-  if (st.mode === 'team') setTimer('team', loadTeam, TEAM_REFRESH_MS);
+  if (state.mode === 'team') setTimer('team', loadTeam, TEAM_REFRESH_MS);
 }
 
 async function ackSupport(associate, button) {
@@ -28,7 +34,11 @@ async function ackSupport(associate, button) {
   } catch (e) {
     button.disabled = false;
     if (e instanceof ApiError && e.status === 401) return;
-    notice(e instanceof ApiError ? e.body.message || `That failed (${e.status}).` : 'The connection was lost. Try again.', 'error', 4000);
+    notice(
+      e instanceof ApiError ? e.body.message || `That failed (${e.status}).` : 'The connection was lost. Try again.',
+      'error',
+      4000,
+    );
     return;
   }
   loadTeam();
@@ -45,10 +55,14 @@ function renderTeam(t) {
   $('team-title').textContent = t.team ? `Team ${t.team}` : 'Team';
   $('esc-count').textContent = t.escalations > 0 ? `(${t.escalations})` : '';
   const now = serverNow();
-  const rows = (t.associates || []).slice().sort((a, b) =>
-    (b.support_requested_ms || 0) - (a.support_requested_ms || 0) ||
-    Number(!!b.near_cap) - Number(!!a.near_cap) ||
-    String(a.associate).localeCompare(String(b.associate)));
+  const rows = (t.associates || [])
+    .slice()
+    .sort(
+      (a, b) =>
+        (b.support_requested_ms || 0) - (a.support_requested_ms || 0) ||
+        Number(!!b.near_cap) - Number(!!a.near_cap) ||
+        String(a.associate).localeCompare(String(b.associate)),
+    );
   const body = $('team-body');
   const trs = rows.map((a) => {
     const tr = document.createElement('tr');

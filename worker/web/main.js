@@ -8,14 +8,30 @@
 // page afresh (see signOut), and what outlives a load is either keyed by the person (their blur
 // and shortcut settings in localStorage) or removed first (the token).
 
-import { $, KEYS_PREFIX, ME_REFRESH_MS, SIGNED_OUT_KEY, TOKEN_KEY, st } from '/static/state.js';
-import { announce, askText, clearTimer, decodeClaims, notice, setTimer, show } from '/static/ui.js';
-import { ApiError, api, onUnauthorized } from '/static/api.js';
+import { KEYS_PREFIX, ME_REFRESH_MS, SIGNED_OUT_KEY, TOKEN_KEY, setStatus, state, update } from '/static/state.js';
+import { $, announce, askText, clearTimer, decodeClaims, notice, setTimer, show } from '/static/ui.js';
+import { ApiError, api, onFailure, onUnauthorized } from '/static/api.js';
 import { clearMedia, hideMedia, loadBase, setPersonalLevel } from '/static/media.js';
-import { renderClocks, updateStatus } from '/static/gauges.js';
-import { blurMore, decide, dropItem, endPeek, escalate, itemAction, loadNext, release, revealClearer, showAgain, showReviewState, startPeek, toggleColour } from '/static/review.js';
-import { endBreak, leaveBreak, takeBreak } from '/static/breaks.js';
+import { renderClocks, watchGauges } from '/static/gauges.js';
+import {
+  blurMore,
+  decide,
+  dropItem,
+  endPeek,
+  escalate,
+  itemAction,
+  loadNext,
+  release,
+  revealClearer,
+  showAgain,
+  showReviewState,
+  startPeek,
+  tickItem,
+  toggleColour,
+} from '/static/review.js';
+import { endBreak, leaveBreak, renderBreakClock, takeBreak } from '/static/breaks.js';
 import { moveTab, selectTab, setMode, setTabs } from '/static/views.js';
+import { handleError } from '/static/denials.js';
 
 const SIGNED_OUT_TEXT = {
   refused: 'This token was not accepted (it may have expired). Please paste a fresh one.',
@@ -27,27 +43,26 @@ async function signIn(token) {
     loginError('That does not look like an access token. It has three parts separated by dots.');
     return;
   }
-  st.token = token;
+  update({ token });
   try {
-    updateStatus(await api('GET', '/v1/me'));
+    setStatus(await api('GET', '/v1/me'));
   } catch (e) {
     if (!(e instanceof ApiError) || e.status !== 401) {
-      st.token = null;
+      update({ token: null });
       loginError('The review service could not be reached. Please try again.');
     }
     return;
   }
   sessionStorage.setItem(TOKEN_KEY, token);
-  st.sub = String(claims.sub || '');
+  update({ sub: String(claims.sub || '') });
   setKeys(localStorage.getItem(keysKey()) !== 'off', false);
   const roles = Array.isArray(claims.roles) ? claims.roles : [];
-  st.roles = roles;
   setTabs(roles);
   const extra = [roles.includes('lead') && 'lead', roles.includes('qa') && 'QA'].filter(Boolean);
   $('who').textContent = `${claims.sub || ''}${extra.length ? ` (${extra.join(', ')})` : ''}`;
   $('token-input').value = '';
   show($('login-error'), false);
-  selectTab(st.tabs[0]);
+  selectTab(state.tabs[0]);
   setTimer('me', meLoop, ME_REFRESH_MS);
 }
 
@@ -58,7 +73,7 @@ function loginError(text) {
   $('token-input').focus();
 }
 
-// Why a fresh load rather than a reset: one person's state is spread over every module (st,
+// Why a fresh load rather than a reset: one person's state is spread over every module (state,
 // module variables, named and module timers, the notice and the live region, the card, break,
 // team and dialog texts, blob: URLs) and over fetches still in flight, whose answers would land
 // on the next person's screen. A load drops all of it at once and stays right as modules grow.
@@ -66,15 +81,18 @@ function loginError(text) {
 // (the old page stays painted until the new one is), and the token is forgotten. Form fields
 // carry autocomplete="off" so that the browser does not restore them into the new page.
 function signOut(reason) {
-  const item = st.item;
-  const token = st.token;
+  const item = state.item;
+  const token = state.token;
   if (item && token && reason === undefined) {
     // Hand the item back now rather than when its lease runs out; keepalive outlives the load.
     fetch(`/v1/items/${encodeURIComponent(item.id)}/release`, {
-      method: 'POST', headers: { Authorization: `Bearer ${token}` }, keepalive: true, credentials: 'same-origin',
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}` },
+      keepalive: true,
+      credentials: 'same-origin',
     }).catch(() => {});
   }
-  st.token = null;
+  update({ token: null });
   clearMedia();
   for (const d of document.querySelectorAll('dialog[open]')) d.close();
   for (const id of ['topbar', 'notice', 'live', 'main']) $(id).hidden = true;
@@ -84,12 +102,12 @@ function signOut(reason) {
 }
 
 function keysKey() {
-  return `${KEYS_PREFIX}${encodeURIComponent(st.sub)}`;
+  return `${KEYS_PREFIX}${encodeURIComponent(state.sub)}`;
 }
 
 // The person's single-key shortcuts on or off, remembered for them on this browser.
 function setKeys(on, save) {
-  st.keys = on;
+  update({ keys: on });
   $('pref-keys').checked = on;
   $('view-review').classList.toggle('keys-off', !on);
   show($('keys-help'), on);
@@ -102,24 +120,25 @@ function setKeys(on, save) {
 
 async function meLoop() {
   clearTimer('me');
-  if (!st.token) return;
+  if (!state.token) return;
   try {
-    updateStatus(await api('GET', '/v1/me'));
+    setStatus(await api('GET', '/v1/me'));
   } catch {
     // The next action reports real trouble; the gauges just keep their last value.
   }
-  if (st.token) setTimer('me', meLoop, ME_REFRESH_MS);
+  if (state.token) setTimer('me', meLoop, ME_REFRESH_MS);
 }
 
 // One paragraph of text: the API refuses control characters (line breaks too), so they become
 // spaces here rather than a refusal for someone asking for help.
 function supportText(message) {
+  // eslint-disable-next-line no-control-regex -- control characters are what this removes
   return message.replace(/[\u0000-\u001f\u007f-\u009f\s]+/g, ' ').trim();
 }
 
 async function askSupport() {
   // The image leaves the screen at once: nobody should have to look at it while asking for help.
-  if (st.mode === 'review' && st.item && st.item.has_media && !st.mediaHidden) hideMedia();
+  if (state.mode === 'review' && state.item && state.item.has_media && !state.mediaHidden) hideMedia();
   const message = await askText($('dlg-support'), $('support-message'), false);
   if (message === null) return; // cancelled: the image stays hidden until asked back
   try {
@@ -129,11 +148,12 @@ async function askSupport() {
     notice('That did not go through. Please try again, or speak to your lead directly.', 'error');
     return;
   }
-  if (st.mode === 'review') {
+  if (state.mode === 'review') {
     restAfterSupport();
     return;
   }
-  const t = 'Thank you for reaching out. Your lead has been told, confidentially, and will be in touch. Take the time you need.';
+  const t =
+    'Thank you for reaching out. Your lead has been told, confidentially, and will be in touch. Take the time you need.';
   notice(t, 'kind', 15000);
   announce(t);
 }
@@ -141,13 +161,15 @@ async function askSupport() {
 // After a support request from the review view: the item goes back to the queue and nothing
 // more is shown until the person says so (no retry, no lease countdown, no keys).
 function restAfterSupport() {
-  const item = st.item;
+  const item = state.item;
   for (const name of ['retry', 'lease']) clearTimer(name);
   dropItem();
   setMode('support');
   showReviewState('state-support');
   $('support-title').focus();
-  announce('Thank you for reaching out. Your lead has been told, confidentially, and will be in touch. Take the time you need.');
+  announce(
+    'Thank you for reaching out. Your lead has been told, confidentially, and will be in touch. Take the time you need.',
+  );
   if (item) {
     api('POST', `/v1/items/${encodeURIComponent(item.id)}/release`).catch(() => {
       // Gone already (decided elsewhere, expired): nothing to hand back.
@@ -162,8 +184,15 @@ function isTyping(el) {
 // Single keys act only on the item card that has focus (WCAG 2.1.4): a stray key with the focus
 // elsewhere (the page, the top bar, a tab) must not decide anything.
 function cardKeys(e) {
-  return st.keys && st.mode === 'review' && !!st.item && !$('card').hidden && $('card').contains(e.target) &&
-    !isTyping(e.target) && !document.querySelector('dialog[open]');
+  return (
+    state.keys &&
+    state.mode === 'review' &&
+    !!state.item &&
+    !$('card').hidden &&
+    $('card').contains(e.target) &&
+    !isTyping(e.target) &&
+    !document.querySelector('dialog[open]')
+  );
 }
 
 function onKeyDown(e) {
@@ -200,7 +229,7 @@ function onKeyDown(e) {
 
 function onKeyUp(e) {
   if (e.code === 'Space' || e.key === ' ') {
-    if (st.peeking) {
+    if (state.peeking) {
       e.preventDefault();
       endPeek();
     } else if (cardKeys(e)) {
@@ -209,17 +238,28 @@ function onKeyUp(e) {
   }
 }
 
+// Once a second: the top bar's countdowns, the card's age and lease, the break's countdown.
+function tick() {
+  renderClocks();
+  tickItem();
+  if (state.mode === 'break') renderBreakClock();
+}
+
 function wire() {
   onUnauthorized(signOut);
+  onFailure(handleError);
+  watchGauges();
   $('login-form').addEventListener('submit', (e) => {
     e.preventDefault();
-    const t = $('token-input').value.trim().replace(/^Bearer\s+/i, '');
+    const t = $('token-input')
+      .value.trim()
+      .replace(/^Bearer\s+/i, '');
     if (t) signIn(t);
     else loginError('Please paste your access token.');
   });
   $('btn-logout').addEventListener('click', () => signOut());
   $('btn-support').addEventListener('click', askSupport);
-  $('btn-support-continue').addEventListener('click', () => selectTab(st.tab));
+  $('btn-support-continue').addEventListener('click', () => selectTab(state.tab));
   $('btn-show-again').addEventListener('click', showAgain);
   $('pref-keys').addEventListener('change', () => setKeys($('pref-keys').checked, true));
   $('btn-break-support').addEventListener('click', askSupport);
@@ -248,13 +288,17 @@ function wire() {
   peek.addEventListener('contextmenu', (e) => e.preventDefault());
   window.addEventListener('blur', endPeek);
   $('pref-level').addEventListener('change', () => {
-    const item = st.item;
+    const item = state.item;
     if (!item) return;
     const v = $('pref-level').value;
     setPersonalLevel(item.category, v);
-    announce(v ? `Revealing a ${item.category.replace(/_/g, ' ')} item will first open it at level ${v} or heavier.` : 'Revealing follows the policy’s level for this category.');
+    announce(
+      v
+        ? `Revealing a ${item.category.replace(/_/g, ' ')} item will first open it at level ${v} or heavier.`
+        : 'Revealing follows the policy’s level for this category.',
+    );
     const want = Number(v);
-    if (want > st.level && item.has_media && !st.mediaHidden) itemAction(() => loadBase(want, st.colour));
+    if (want > state.level && item.has_media && !state.mediaHidden) itemAction(() => loadBase(want, state.colour));
   });
   for (const b of document.querySelectorAll('#tabs [role="tab"]')) {
     b.addEventListener('click', () => selectTab(b.dataset.tab));
@@ -267,7 +311,7 @@ function wire() {
   }
   document.addEventListener('keydown', onKeyDown);
   document.addEventListener('keyup', onKeyUp);
-  setInterval(renderClocks, 1000);
+  setInterval(tick, 1000);
 }
 
 function start() {

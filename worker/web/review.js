@@ -2,15 +2,24 @@
 // item, showing it, the lease running out, peek (only while held), reveal (a typed reason for the
 // clear view), more blur, colour, and decide / escalate / release.
 
-import { $, EMPTY_RETRY_MS, LEASE_SETTLE_MS, LEVEL_TEXT, PEEK_LEVEL, VERDICTS, st } from '/static/state.js';
-import { announce, askText, clearTimer, fmtAge, serverNow, setTimer, show } from '/static/ui.js';
-import { ApiError, api, nextPath } from '/static/api.js';
+import {
+  EMPTY_RETRY_MS,
+  LEASE_SETTLE_MS,
+  LEVEL_TEXT,
+  PEEK_LEVEL,
+  VERDICTS,
+  setStatus,
+  state,
+  update,
+} from '/static/state.js';
+import { $, announce, askText, clearTimer, fmtAge, serverNow, setTimer, show } from '/static/ui.js';
+import { ApiError, api, failed, nextPath } from '/static/api.js';
 import { clearMedia, fetchMediaUrl, loadBase, personalLevel, renderLevel, renderMedia, revoke } from '/static/media.js';
-import { renderClocks, updateStatus } from '/static/gauges.js';
-import { handleError } from '/static/denials.js';
 
 export function showReviewState(which) {
-  for (const id of ['state-empty', 'state-denied', 'state-loading', 'state-timeout', 'state-support', 'card']) show($(id), id === which);
+  for (const id of ['state-empty', 'state-denied', 'state-loading', 'state-timeout', 'state-support', 'card']) {
+    show($(id), id === which);
+  }
   show($('keys'), which === 'card'); // the shortcut setting goes with the card the keys act on
 }
 
@@ -29,16 +38,16 @@ export function loadNext() {
 
 async function loadNextOnce() {
   clearTimer('retry');
-  if (st.mode !== 'review') return;
-  const tab = st.tab;
-  if (!st.item) showReviewState('state-loading');
+  if (state.mode !== 'review') return;
+  const tab = state.tab;
+  if (!state.item) showReviewState('state-loading');
   try {
-    const r = await api('GET', nextPath(st.queue));
-    if (st.mode !== 'review' || st.tab !== tab) {
-      if (r.item) st.held = { id: r.item.id, tab };
+    const r = await api('GET', nextPath(state.queue));
+    if (state.mode !== 'review' || state.tab !== tab) {
+      if (r.item) update({ held: { id: r.item.id, tab } });
       return;
     }
-    updateStatus(r.status);
+    setStatus(r.status);
     if (!r.item) {
       dropItem();
       showReviewState('state-empty');
@@ -47,40 +56,37 @@ async function loadNextOnce() {
     }
     showItem(r.item);
   } catch (e) {
-    handleError(e, 'next');
+    failed(e, 'next');
   }
 }
 
 export function dropItem() {
   clearMedia();
-  st.mediaHidden = false;
-  st.item = null;
-  st.held = null;
-  renderClocks();
+  update({ mediaHidden: false, item: null, held: null });
 }
 
 function showItem(item) {
   // A hidden image stays hidden when its lease comes back renewed.
-  const same = st.item && st.item.id === item.id && (st.mediaHidden || (st.baseUrl && item.level === st.level));
+  const same =
+    state.item && state.item.id === item.id && (state.mediaHidden || (state.baseUrl && item.level === state.level));
   clearTimer('lease');
-  st.leaseFired = false;
-  st.leaseSeq = st.mediaSeq; // lease times of answers to older requests are stale now
-  st.held = { id: item.id, tab: st.tab };
+  leaseFired = false;
+  const lease = {
+    held: { id: item.id, tab: state.tab },
+    leaseUntil: item.lease_expires_ms,
+    leaseSeq: state.mediaSeq, // lease times of answers to older requests are stale now
+  };
   if (same) {
     // The same lease came back (renewed): keep what is on screen.
-    st.item = item;
+    update({ ...lease, item });
     showReviewState('card');
-    renderClocks();
+    tickItem();
     return;
   }
   clearMedia();
-  st.item = item;
-  st.itemTab = st.tab;
-  st.colour = false;
-  st.mediaHidden = false;
   // Every item opens at the heaviest blur, whatever the server last served (a reload after a
   // reveal or an interrupted peek must not bring a clearer view back unasked).
-  st.level = 3;
+  update({ ...lease, item, itemTab: state.tab, colour: false, mediaHidden: false, level: 3 });
   $('card-category').textContent = item.category.replace(/_/g, ' ');
   $('card-queue').textContent = item.queue;
   $('card-tier').textContent = String(item.tier);
@@ -90,9 +96,11 @@ function showItem(item) {
   $('card-reason').textContent = item.reporter_reason || '–';
   $('card-text').textContent = item.text || '–';
   // The Item carries no flag or first verdict for a QA copy: only the tab tells.
-  show($('card-qa'), st.itemTab === 'qa');
+  show($('card-qa'), state.itemTab === 'qa');
   const esc = $('card-escalation');
-  esc.textContent = item.escalated ? `Escalated${item.escalation_note ? `: “${item.escalation_note}”` : ' (no note)'}` : '';
+  esc.textContent = item.escalated
+    ? `Escalated${item.escalation_note ? `: “${item.escalation_note}”` : ' (no note)'}`
+    : '';
   show(esc, !!item.escalated);
   const prior = $('card-prior');
   if (item.prior && item.prior.verdict) {
@@ -108,15 +116,29 @@ function showItem(item) {
   show($('keys-escalate'), canEscalate());
   showReviewState('card');
   renderMedia();
-  renderClocks();
+  tickItem();
   $('card').focus({ preventScroll: true });
-  const what = st.itemTab === 'qa' ? 'New item for second review' : 'New item';
+  const what = state.itemTab === 'qa' ? 'New item for second review' : 'New item';
   announce(`${what}: ${item.category.replace(/_/g, ' ')}, priority ${item.priority}.`);
-  if (item.has_media) loadBase(st.level, false);
+  if (item.has_media) loadBase(state.level, false);
 }
 
 function canEscalate() {
-  return st.itemTab === 'review';
+  return state.itemTab === 'review';
+}
+
+// Once a second (main.js) and when an item comes: the card's age, and whether the lease ran out.
+let leaseFired = false;
+export function tickItem() {
+  const item = state.item;
+  if (!item || state.mode !== 'review') return;
+  const now = serverNow();
+  if (state.leaseUntil > 0 && state.leaseUntil - now <= 0 && !leaseFired) {
+    leaseFired = true;
+    leaseRanOut();
+    return;
+  }
+  $('card-age').textContent = fmtAge(now - item.created_at_ms);
 }
 
 // The lease ran out on this page's clock (which takes the server's lease time from /v1/next and
@@ -125,42 +147,46 @@ function canEscalate() {
 // a cap), /v1/next brings the calm view for that; otherwise nothing more is asked until the
 // person says they are back. An open tab is not activity, and asking /v1/next then would renew
 // the lease for someone who may have walked away.
-export function leaseRanOut() {
+function leaseRanOut() {
   dropItem();
   showReviewState('state-loading');
-  setTimer('lease', async () => {
-    if (st.item) return; // something else brought an item meanwhile
-    try {
-      const me = await api('GET', '/v1/me');
-      if (st.mode !== 'review' || st.item) return;
-      updateStatus(me);
-      if (me && me.allowed === false) {
-        await loadNext();
-        return;
+  setTimer(
+    'lease',
+    async () => {
+      if (state.item) return; // something else brought an item meanwhile
+      try {
+        const me = await api('GET', '/v1/me');
+        if (state.mode !== 'review' || state.item) return;
+        setStatus(me);
+        if (me && me.allowed === false) {
+          await loadNext();
+          return;
+        }
+      } catch (e) {
+        if (e instanceof ApiError && e.status === 401) return; // signed out already
+        // Unreachable for now: the person's "Continue" asks again.
       }
-    } catch (e) {
-      if (e instanceof ApiError && e.status === 401) return; // signed out already
-      // Unreachable for now: the person's "Continue" asks again.
-    }
-    if (st.mode !== 'review' || st.item) return;
-    showReviewState('state-timeout');
-    announce('Time on that item ran out, so it was taken off the screen and went back to the queue.');
-  }, LEASE_SETTLE_MS);
+      if (state.mode !== 'review' || state.item) return;
+      showReviewState('state-timeout');
+      announce('Time on that item ran out, so it was taken off the screen and went back to the queue.');
+    },
+    LEASE_SETTLE_MS,
+  );
 }
 
 function canAct() {
-  return st.mode === 'review' && st.item && !st.busy && !$('card').hidden;
+  return state.mode === 'review' && state.item && !state.busy && !$('card').hidden;
 }
 
 // The view controls work on an image on screen: not on one hidden after a support request.
 function canView() {
-  return canAct() && !st.mediaHidden && st.item.has_media;
+  return canAct() && !state.mediaHidden && state.item.has_media;
 }
 
 // Brings a hidden image back, at the heaviest blur whatever was on screen before.
 export function showAgain() {
-  if (!canAct() || !st.mediaHidden) return;
-  st.mediaHidden = false;
+  if (!canAct() || !state.mediaHidden) return;
+  update({ mediaHidden: false });
   renderMedia();
   return itemAction(async () => {
     if (await loadBase(3, false)) announce(`Showing ${LEVEL_TEXT[3]}.`);
@@ -169,14 +195,14 @@ export function showAgain() {
 
 export async function itemAction(fn) {
   if (!canAct()) return;
-  st.busy = true;
+  update({ busy: true });
   setBusy(true);
   try {
-    await fn(st.item);
+    await fn(state.item);
   } catch (e) {
-    handleError(e, 'item');
+    failed(e, 'item');
   } finally {
-    st.busy = false;
+    update({ busy: false });
     setBusy(false);
   }
 }
@@ -190,9 +216,9 @@ function setBusy(on) {
 
 export function decide(verdict) {
   return itemAction(async (item) => {
-    const second = st.itemTab === 'qa';
+    const second = state.itemTab === 'qa';
     const r = await api('POST', `/v1/items/${encodeURIComponent(item.id)}/decision`, { verdict, labels: [] });
-    updateStatus(r.status);
+    setStatus(r.status);
     dropItem();
     announce(`${VERDICTS[verdict]}: recorded${second ? ' as the second review' : ''}. Loading the next item.`);
     await loadNext();
@@ -221,75 +247,74 @@ export function release() {
 }
 
 export async function revealClearer() {
-  if (!canView() || st.peeking) return;
-  const item = st.item;
+  if (!canView() || state.peeking) return;
+  const item = state.item;
   // The first step opens at the level the tier sets (spam: clear), or the person's own heavier
   // one; from there, or where the tier opens at the heaviest, one level at a time.
   const open = Math.max(item.open_level, personalLevel(item.category), item.min_level);
-  const target = st.level > open ? open : st.level - 1;
+  const target = state.level > open ? open : state.level - 1;
   if (target < item.min_level) return;
   if (target === 0 && item.reason_required) {
     const reason = await askText($('dlg-reason'), $('reason-input'), true);
-    if (reason === null || st.item !== item) return;
+    if (reason === null || state.item !== item) return;
     await itemAction(async () => {
-      await api('POST', `/v1/items/${encodeURIComponent(item.id)}/reveal`, { level: 0, colour: st.colour, reason });
-      if (await loadBase(0, st.colour)) announce('Showing the image clearly.');
+      await api('POST', `/v1/items/${encodeURIComponent(item.id)}/reveal`, { level: 0, colour: state.colour, reason });
+      if (await loadBase(0, state.colour)) announce('Showing the image clearly.');
     });
     return;
   }
   await itemAction(async () => {
-    if (await loadBase(target, st.colour)) announce(`Showing ${LEVEL_TEXT[target]}.`);
+    if (await loadBase(target, state.colour)) announce(`Showing ${LEVEL_TEXT[target]}.`);
   });
 }
 
 export function blurMore() {
-  if (!canView() || st.peeking || st.level >= 3) return;
+  if (!canView() || state.peeking || state.level >= 3) return;
   return itemAction(async () => {
-    if (await loadBase(st.level + 1, st.colour)) announce(`Showing ${LEVEL_TEXT[st.level]}.`);
+    if (await loadBase(state.level + 1, state.colour)) announce(`Showing ${LEVEL_TEXT[state.level]}.`);
   });
 }
 
 export function toggleColour() {
-  const item = st.item;
-  if (!canView() || st.peeking || !(item.colour_allowed && item.colour_available)) return;
-  const want = !st.colour;
+  const item = state.item;
+  if (!canView() || state.peeking || !(item.colour_allowed && item.colour_available)) return;
+  const want = !state.colour;
   return itemAction(async () => {
-    if (await loadBase(st.level, want)) announce(want ? 'Showing colour.' : 'Back to greyscale.');
+    if (await loadBase(state.level, want)) announce(want ? 'Showing colour.' : 'Back to greyscale.');
   });
 }
 
 // Peek: a lighter view only while the button or Space is held.
 export async function startPeek() {
-  if (!canView() || st.peeking) return;
-  const item = st.item;
-  if (st.level <= PEEK_LEVEL || item.min_level > PEEK_LEVEL) return;
-  st.peeking = true;
+  if (!canView() || state.peeking) return;
+  const item = state.item;
+  if (state.level <= PEEK_LEVEL || item.min_level > PEEK_LEVEL) return;
+  update({ peeking: true });
   $('btn-peek').classList.add('held');
   renderLevel();
-  const gen = st.gen;
+  const gen = state.gen;
   try {
-    const url = await fetchMediaUrl(item, PEEK_LEVEL, st.colour);
-    if (!st.peeking || gen !== st.gen || st.item !== item) {
+    const url = await fetchMediaUrl(item, PEEK_LEVEL, state.colour);
+    if (!state.peeking || gen !== state.gen || state.item !== item) {
       revoke(url); // released before the answer came: never show it
       return;
     }
-    st.peekUrl = url;
+    update({ peekUrl: url });
     renderMedia();
   } catch (e) {
-    st.peeking = false;
+    update({ peeking: false });
     $('btn-peek').classList.remove('held');
     renderLevel();
-    if (gen === st.gen) handleError(e, 'media');
+    if (gen === state.gen) failed(e, 'media');
   }
 }
 
 export function endPeek() {
-  if (!st.peeking) return;
-  st.peeking = false;
+  if (!state.peeking) return;
   $('btn-peek').classList.remove('held');
-  revoke(st.peekUrl);
-  st.peekUrl = null;
+  revoke(state.peekUrl);
+  update({ peeking: false, peekUrl: null });
   renderMedia();
   // Ask for the base level again so the server records that the lighter view left the screen.
-  if (st.item && st.item.has_media && st.mode === 'review') loadBase(st.level, st.colour);
+  if (state.item && state.item.has_media && state.mode === 'review') loadBase(state.level, state.colour);
 }

@@ -1,6 +1,9 @@
-// state.js: the page's shared state and fixed settings. Every module reads and writes the one
-// `st` object, so a late answer can always tell whether the screen moved on (st.gen, st.tab).
-// All of it is one person's: signing out loads the page afresh rather than resetting it.
+// state.js: the page's fixed settings and its one state, owned here. Other modules read the
+// state through the live binding `state`, a frozen snapshot, and change it only with update()
+// (or the setters below), so every write goes through one place; subscribe() tells a view when
+// fields it shows have changed. A late answer can always tell whether the screen moved on
+// (state.gen, state.tab). All of it is one person's: signing out loads the page afresh rather
+// than resetting it.
 
 export const TOKEN_KEY = 'modq.token';
 export const SIGNED_OUT_KEY = 'modq.signedOut'; // why the last person was signed out; read once
@@ -39,12 +42,9 @@ export const REASON_TEXT = {
 };
 export const LEVEL_TEXT = ['clear', 'light blur', 'medium blur', 'heavy blur'];
 
-export const $ = (id) => document.getElementById(id);
-
-export const st = {
+const initial = {
   token: null,
   sub: '', // the token's subject: whose own settings (a shared workstation keeps them apart)
-  roles: [],
   skew: 0, // server clock minus local clock, from the last Status
   status: null,
   mode: 'login', // login | review | support (paused after a support request) | team | break
@@ -52,8 +52,9 @@ export const st = {
   tab: null, // the current (or last) tab, to come back to after a break
   queue: null, // null: any queue; 'qa' or 'escalations' for those tabs
   item: null,
-  itemTab: null, // the tab st.item was handed out in: a QA copy looks like any other item
+  itemTab: null, // the tab state.item was handed out in: a QA copy looks like any other item
   held: null, // {id, tab}: the lease this person holds, on screen or not
+  leaseUntil: 0, // when the lease of state.item ends (server ms), from /v1/next or a media answer
   level: 3, // level of the base (non-peek) view
   colour: false,
   baseUrl: null,
@@ -63,9 +64,50 @@ export const st = {
   keys: true, // this person's single-key shortcuts are on
   gen: 0, // bumped whenever the item or view changes, so late answers are dropped
   busy: false,
-  leaseFired: false,
   mediaSeq: 0, // media requests started, to take lease times from the newest answer only
   leaseSeq: 0, // the request whose lease time the countdown shows
-  brk: null, // {reason, until}
-  timers: {},
+  brk: null, // {reason, until, message, shownAt, checked}
 };
+
+function frozen(v) {
+  return v !== null && typeof v === 'object' ? Object.freeze(v) : v;
+}
+
+// The current state. Importers cannot assign it or its fields (both frozen); objects in it (the
+// item, the Status, brk, held) are frozen too, so a change is always a new value through update.
+export let state = Object.freeze({ ...initial });
+
+const subscribers = [];
+
+// Sets the fields of patch (each must be a known field), then calls the subscribers of any field
+// whose value changed, once each.
+export function update(patch) {
+  const changed = [];
+  const next = { ...state };
+  for (const [k, v] of Object.entries(patch)) {
+    if (!(k in initial)) throw new Error(`state: no field '${k}'`);
+    if (next[k] !== v) changed.push(k);
+    next[k] = frozen(v);
+  }
+  if (changed.length === 0) return;
+  state = Object.freeze(next);
+  for (const s of subscribers) if (s.keys.some((k) => changed.includes(k))) s.fn(state);
+}
+
+// Adds one to a counter field and returns its new value.
+export function bump(key) {
+  update({ [key]: state[key] + 1 });
+  return state[key];
+}
+
+// Calls fn(state) after every update that changes one of keys.
+export function subscribe(keys, fn) {
+  for (const k of keys) if (!(k in initial)) throw new Error(`state: no field '${k}'`);
+  subscribers.push({ keys, fn });
+}
+
+// A Status from the server (/v1/me, or `status` in other answers): kept with the clock skew.
+export function setStatus(s) {
+  if (!s || typeof s !== 'object') return;
+  update(typeof s.now_ms === 'number' ? { status: s, skew: s.now_ms - Date.now() } : { status: s });
+}

@@ -1,10 +1,13 @@
-// ui.js: small helpers every view uses: formatting of times, showing and hiding, the live region
-// and the notice bar, named timers, the one-field dialogs, and reading a token's claims.
+// ui.js: small helpers every view uses: finding elements, formatting of times, showing and
+// hiding, the live region and the notice bar, named timers, the one-field dialogs, and reading a
+// token's claims.
 
-import { $, st } from '/static/state.js';
+import { state } from '/static/state.js';
+
+export const $ = (id) => document.getElementById(id);
 
 export function serverNow() {
-  return Date.now() + st.skew;
+  return Date.now() + state.skew;
 }
 
 export function fmtDuration(ms) {
@@ -24,7 +27,7 @@ export function fmtAge(ms) {
 }
 
 export function fmtClock(ms) {
-  return new Date(ms - st.skew).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  return new Date(ms - state.skew).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
 }
 
 export function fmtMinutes(x) {
@@ -56,17 +59,22 @@ export function notice(text, kind = 'info', ms = 8000) {
   if (ms > 0) noticeTimer = setTimeout(() => (n.hidden = true), ms);
 }
 
+// At most one pending timer per name: setting one again replaces it.
+const timers = new Map();
 export function setTimer(name, fn, ms) {
   clearTimer(name);
-  st.timers[name] = setTimeout(() => {
-    delete st.timers[name];
-    fn();
-  }, ms);
+  timers.set(
+    name,
+    setTimeout(() => {
+      timers.delete(name);
+      fn();
+    }, ms),
+  );
 }
 
 export function clearTimer(name) {
-  if (st.timers[name]) clearTimeout(st.timers[name]);
-  delete st.timers[name];
+  clearTimeout(timers.get(name));
+  timers.delete(name);
 }
 
 export function decodeClaims(token) {

@@ -2,8 +2,8 @@
 // associates, QA for qa, team and escalations for leads); one role's worth of tabs shows no tab
 // bar. The server enforces every role: a tab is only a way in.
 
-import { $, st } from '/static/state.js';
-import { clearTimer, show } from '/static/ui.js';
+import { state, update } from '/static/state.js';
+import { $, clearTimer, show } from '/static/ui.js';
 import { api } from '/static/api.js';
 import { clearMedia } from '/static/media.js';
 import { endPeek, loadNext, nextSettled, showReviewState } from '/static/review.js';
@@ -18,8 +18,8 @@ const TABS = [
 
 export function setTabs(roles) {
   const tabs = TABS.filter((t) => roles.includes(t.role)).map((t) => t.name);
-  st.tabs = tabs.length > 0 ? tabs : ['review'];
-  for (const t of TABS) show($(t.id), st.tabs.includes(t.name));
+  update({ tabs: tabs.length > 0 ? tabs : ['review'] });
+  for (const t of TABS) show($(t.id), state.tabs.includes(t.name));
 }
 
 let tabGen = 0;
@@ -27,18 +27,17 @@ let tabGen = 0;
 export async function selectTab(which) {
   const tab = TABS.find((t) => t.name === which) || TABS[0];
   const g = ++tabGen;
-  st.tab = tab.name;
-  st.queue = tab.queue;
+  update({ tab: tab.name, queue: tab.queue });
   for (const t of TABS) {
     const on = t === tab;
     $(t.id).setAttribute('aria-selected', String(on));
     $(t.id).tabIndex = on ? 0 : -1;
   }
-  if (st.item && (tab.name === 'team' || st.itemTab !== tab.name)) {
+  if (state.item && (tab.name === 'team' || state.itemTab !== tab.name)) {
     // The item keeps its lease, but leaves the screen.
     endPeek();
     clearMedia();
-    st.item = null;
+    update({ item: null });
   }
   if (tab.name === 'team') {
     setMode('team');
@@ -46,14 +45,14 @@ export async function selectTab(which) {
     return;
   }
   setMode('review');
-  if (!st.item) showReviewState('state-loading');
+  if (!state.item) showReviewState('state-loading');
   await nextSettled();
   if (g !== tabGen) return;
-  const held = st.held;
+  const held = state.held;
   if (held && held.tab !== tab.name) {
     // The server gives a held lease back whatever queue is asked: hand it back, or the other
     // tab's item would show here.
-    st.held = null;
+    update({ held: null });
     try {
       await api('POST', `/v1/items/${encodeURIComponent(held.id)}/release`);
     } catch {
@@ -66,15 +65,15 @@ export async function selectTab(which) {
 
 // Arrow keys move between the visible tabs, as in the ARIA tabs pattern.
 export function moveTab(delta) {
-  const i = st.tabs.indexOf(st.tab);
-  const name = st.tabs[(i + delta + st.tabs.length) % st.tabs.length];
+  const i = state.tabs.indexOf(state.tab);
+  const name = state.tabs[(i + delta + state.tabs.length) % state.tabs.length];
   const el = $(TABS.find((t) => t.name === name).id);
   el.focus();
   el.click();
 }
 
 export function setMode(mode) {
-  st.mode = mode;
+  update({ mode });
   clearTimer('team');
   if (mode !== 'review') clearTimer('retry');
   const signedIn = mode !== 'login';
@@ -83,12 +82,11 @@ export function setMode(mode) {
   show($('view-review'), mode === 'review' || mode === 'support');
   show($('view-team'), mode === 'team');
   show($('view-break'), mode === 'break');
-  show($('tabs'), st.tabs.length > 1 && mode !== 'login' && mode !== 'break');
+  show($('tabs'), state.tabs.length > 1 && mode !== 'login' && mode !== 'break');
   show($('gauges'), signedIn);
   show($('who'), signedIn);
   show($('btn-logout'), signedIn);
   show($('btn-take-break'), signedIn && mode !== 'break');
   show($('btn-support'), signedIn && mode !== 'break');
   document.body.classList.toggle('on-break', mode === 'break');
-  if (mode !== 'review') show($('g-lease'), false);
 }

@@ -83,6 +83,7 @@ const requests = []; // {method, url, auth, body}
 const entries = new WeakMap(); // playwright request -> entry in requests
 const mediaResponses = [];
 let lastItem = null; // the item of the last /v1/next answer
+const denials = []; // the bodies of 423 answers, in order
 const cspErrors = [];
 const modules = new Set(); // the module graph from main.js, found by headerChecks
 const loadedModules = new Set(); // the modules the browser fetched
@@ -210,6 +211,22 @@ let pristine = null;
 async function checkNothingRemains(who) {
   const found = await leftovers(page, pristine, who, subs);
   check(found.length === 0, found.join(' | '));
+}
+// The break view says what the server's last 423 with this reason said, as it said it (the page
+// keeps no texts of its own for a denial).
+async function checkBreakSays(reason) {
+  let said = '';
+  let sent;
+  const end = Date.now() + 3000;
+  do {
+    sent = denials.filter((d) => d.reason === reason).pop();
+    said = await page.textContent('#break-text-body');
+    if (sent && said === sent.message) return;
+    await page.waitForTimeout(200);
+  } while (Date.now() < end);
+  check(sent, `the break view shows for ${reason} with no 423 ${reason} answer seen`);
+  check(sent.message, `the 423 ${reason} answer carries no message: ${JSON.stringify(sent)}`);
+  throw new Error(`the break view says '${said}', not the server's message '${sent.message}'`);
 }
 async function keysOn() {
   return page.evaluate(() => document.getElementById('pref-keys')?.checked);
@@ -352,6 +369,7 @@ async function run() {
       if (/\/v1\/next/.test(res.url()) && res.status() === 200) {
         res.json().then((b) => { if (b.item) lastItem = b.item; }).catch(() => {});
       }
+      if (/\/v1\//.test(res.url()) && res.status() === 423) res.json().then((b) => denials.push(b)).catch(() => {});
       if (/\/v1\/items\/[^/]+\/media/.test(res.url())) {
         mediaResponses.push({ url: res.url(), status: res.status(), cache: (await res.allHeaders())['cache-control'] || '' });
       }
@@ -543,6 +561,7 @@ async function run() {
       const imgs = await page.evaluate(() => [...document.querySelectorAll('img')].map((i) => i.src).filter((s) => s.startsWith('blob:')));
       check(imgs.length === 0, `media still on the page during the break: ${imgs.join(', ')}`);
       check(!(await visible('#card')), 'the review card is visible during the break');
+      await checkBreakSays('BREAK_DUE');
       await shot('04-break-due');
       await axeCheck('the break view');
     });
@@ -595,6 +614,7 @@ async function run() {
     await step('the associate is back on the break, with the shortcuts still off', async () => {
       await signIn(assocToken);
       await page.waitForSelector('#btn-end-break', { state: 'visible', timeout: 10000 });
+      await checkBreakSays('ON_BREAK');
       check(!(await keysOn()), `${assocSub}'s shortcut setting was not remembered`);
     });
 
