@@ -334,13 +334,119 @@ static int cmd_synth(const char *out, long long count, long long w, long long h,
     return 0;
 }
 
+/* What the command line asks for beyond the image library's options. */
+typedef struct cli_args {
+    const char *out, *kind, *format;
+    char **files; /* argv's strings, in an array the caller owns (argc slots) */
+    int nfiles;
+    long long count, w, h, seed;
+} cli_args;
+
+/* One "--name value" option into g or opts. -1 after a message on stderr. */
+static int parse_option(const char *a, const char *val, modq_media_opts *opts, cli_args *g)
+{
+    modq_opt key = MODQ_OPT_COUNT;
+    long long v;
+    int bad = 0;
+
+    if (strcmp(a, "--out") == 0)
+        g->out = val;
+    else if (strcmp(a, "--levels") == 0)
+        bad = parse_levels(val, &v) || modq_opts_set(opts, MODQ_OPT_LEVELS, v);
+    else if (strcmp(a, "--format") == 0)
+        g->format = val;
+    else if (strcmp(a, "--kind") == 0)
+        g->kind = val;
+    else if (strcmp(a, "--count") == 0)
+        bad = parse_int(val, 1, 100000, &g->count);
+    else if (strcmp(a, "--seed") == 0)
+        bad = parse_int(val, 0, UINT32_MAX, &g->seed);
+    else if (strcmp(a, "--size") == 0)
+        bad = parse_size(val, &g->w, &g->h);
+    else if (strcmp(a, "--max-size") == 0)
+        key = MODQ_OPT_DISPLAY_SIZE;
+    else if (strcmp(a, "--quality") == 0)
+        key = MODQ_OPT_QUALITY;
+    else if (strcmp(a, "--max-bytes") == 0)
+        key = MODQ_OPT_MAX_INPUT_BYTES;
+    else if (strcmp(a, "--max-pixels") == 0)
+        key = MODQ_OPT_MAX_PIXELS;
+    else if (strcmp(a, "--max-side") == 0)
+        key = MODQ_OPT_MAX_SIDE;
+    else if (strcmp(a, "--deadline-ms") == 0)
+        key = MODQ_OPT_DEADLINE_MS;
+    else if (strcmp(a, "--max-jpeg-scans") == 0)
+        key = MODQ_OPT_MAX_JPEG_SCANS;
+    else {
+        fprintf(stderr, "modq-media: unknown option %s\n", a);
+        usage(stderr);
+        return -1;
+    }
+    if (key != MODQ_OPT_COUNT)
+        bad = parse_int(val, 0, LLONG_MAX, &v) || modq_opts_set(opts, key, v);
+    if (bad) {
+        fprintf(stderr, "modq-media: bad value for %s: '%s'\n", a, val);
+        return -1;
+    }
+    return 0;
+}
+
+/* The words after the command: options, and files in their order. -1 after a message. */
+static int parse_args(int argc, char **argv, modq_media_opts *opts, cli_args *g)
+{
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+
+        if (strcmp(a, "--colour") == 0 || strcmp(a, "--color") == 0) {
+            modq_opts_set(opts, MODQ_OPT_COLOUR, 1);
+            continue;
+        }
+        if (strncmp(a, "--", 2) != 0) {
+            g->files[g->nfiles++] = argv[i];
+            continue;
+        }
+        if (!val) {
+            fprintf(stderr, "modq-media: %s needs a value\n", a);
+            return -1;
+        }
+        i++;
+        if (parse_option(a, val, opts, g) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* hash and render: the output format and directory checked, then every file. */
+static int cmd_files(const char *cmd, modq_media_opts *opts, const cli_args *g)
+{
+    if (g->format) {
+        if (strcmp(g->format, "webp") != 0 && strcmp(g->format, "jpeg") != 0) {
+            fprintf(stderr, "modq-media: --format must be webp or jpeg\n");
+            return EXIT_FAILED;
+        }
+        modq_opts_set(opts, MODQ_OPT_FORMAT,
+                      strcmp(g->format, "jpeg") == 0 ? MODQ_FORMAT_JPEG : MODQ_FORMAT_WEBP);
+    }
+    if (g->nfiles == 0 || (strcmp(cmd, "render") == 0) != (g->out != NULL)) {
+        fprintf(stderr, "modq-media: %s\n",
+                g->nfiles == 0 ? "no input files" : "--out DIR goes with render, and only with it");
+        return EXIT_FAILED;
+    }
+    if (strcmp(cmd, "hash") == 0)
+        modq_opts_set(opts, MODQ_OPT_LEVELS, 0); /* hashing renders nothing */
+    else if (make_dir(g->out) != 0) {
+        fprintf(stderr, "modq-media: cannot create %s: %s\n", g->out, strerror(errno));
+        return EXIT_FAILED;
+    }
+    return process_files(opts, g->files, g->nfiles, g->out);
+}
+
 int main(int argc, char **argv)
 {
     modq_media_opts *opts = NULL;
-    const char *cmd, *out = NULL, *kind = "shapes", *format = NULL;
-    char **files = NULL;
-    int nfiles = 0, rc = EXIT_FAILED;
-    long long count = 8, w = 1600, h = 1200, seed = 1, v;
+    cli_args g = {.kind = "shapes", .count = 8, .w = 1600, .h = 1200, .seed = 1};
+    const char *cmd;
+    int rc = EXIT_FAILED;
 
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         usage(argc < 2 ? stderr : stdout);
@@ -357,99 +463,20 @@ int main(int argc, char **argv)
         return EXIT_FAILED;
     }
     if (modq_blur_init(argv[0]) != MODQ_BLUR_OK || !(opts = modq_opts_new()) ||
-        !(files = calloc((size_t)argc, sizeof(*files)))) {
+        !(g.files = calloc((size_t)argc, sizeof(*g.files)))) {
         fprintf(stderr, "modq-media: cannot start the image library\n");
         goto out;
     }
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-        modq_opt key = MODQ_OPT_COUNT;
-        int bad = 0;
-
-        if (strcmp(a, "--colour") == 0 || strcmp(a, "--color") == 0) {
-            modq_opts_set(opts, MODQ_OPT_COLOUR, 1);
-            continue;
-        }
-        if (strncmp(a, "--", 2) != 0) {
-            files[nfiles++] = argv[i];
-            continue;
-        }
-        if (!val) {
-            fprintf(stderr, "modq-media: %s needs a value\n", a);
-            goto out;
-        }
-        i++;
-        if (strcmp(a, "--out") == 0)
-            out = val;
-        else if (strcmp(a, "--levels") == 0)
-            bad = parse_levels(val, &v) || modq_opts_set(opts, MODQ_OPT_LEVELS, v);
-        else if (strcmp(a, "--format") == 0)
-            format = val;
-        else if (strcmp(a, "--kind") == 0)
-            kind = val;
-        else if (strcmp(a, "--count") == 0)
-            bad = parse_int(val, 1, 100000, &count);
-        else if (strcmp(a, "--seed") == 0)
-            bad = parse_int(val, 0, UINT32_MAX, &seed);
-        else if (strcmp(a, "--size") == 0)
-            bad = parse_size(val, &w, &h);
-        else if (strcmp(a, "--max-size") == 0)
-            key = MODQ_OPT_DISPLAY_SIZE;
-        else if (strcmp(a, "--quality") == 0)
-            key = MODQ_OPT_QUALITY;
-        else if (strcmp(a, "--max-bytes") == 0)
-            key = MODQ_OPT_MAX_INPUT_BYTES;
-        else if (strcmp(a, "--max-pixels") == 0)
-            key = MODQ_OPT_MAX_PIXELS;
-        else if (strcmp(a, "--max-side") == 0)
-            key = MODQ_OPT_MAX_SIDE;
-        else if (strcmp(a, "--deadline-ms") == 0)
-            key = MODQ_OPT_DEADLINE_MS;
-        else if (strcmp(a, "--max-jpeg-scans") == 0)
-            key = MODQ_OPT_MAX_JPEG_SCANS;
-        else {
-            fprintf(stderr, "modq-media: unknown option %s\n", a);
-            usage(stderr);
-            goto out;
-        }
-        if (key != MODQ_OPT_COUNT)
-            bad = parse_int(val, 0, LLONG_MAX, &v) || modq_opts_set(opts, key, v);
-        if (bad) {
-            fprintf(stderr, "modq-media: bad value for %s: '%s'\n", a, val);
-            goto out;
-        }
-    }
-
-    if (strcmp(cmd, "synth") == 0) {
-        if (!out) {
-            fprintf(stderr, "modq-media: synth needs --out DIR\n");
-            goto out;
-        }
-        rc = cmd_synth(out, count, w, h, kind, format ? format : "jpeg", seed);
+    if (parse_args(argc, argv, opts, &g) != 0)
         goto out;
-    }
-    if (format) {
-        if (strcmp(format, "webp") != 0 && strcmp(format, "jpeg") != 0) {
-            fprintf(stderr, "modq-media: --format must be webp or jpeg\n");
-            goto out;
-        }
-        modq_opts_set(opts, MODQ_OPT_FORMAT,
-                      strcmp(format, "jpeg") == 0 ? MODQ_FORMAT_JPEG : MODQ_FORMAT_WEBP);
-    }
-    if (nfiles == 0 || (strcmp(cmd, "render") == 0) != (out != NULL)) {
-        fprintf(stderr, "modq-media: %s\n",
-                nfiles == 0 ? "no input files" : "--out DIR goes with render, and only with it");
-        goto out;
-    }
-    if (strcmp(cmd, "hash") == 0)
-        modq_opts_set(opts, MODQ_OPT_LEVELS, 0); /* hashing renders nothing */
-    else if (make_dir(out) != 0) {
-        fprintf(stderr, "modq-media: cannot create %s: %s\n", out, strerror(errno));
-        goto out;
-    }
-    rc = process_files(opts, files, nfiles, out);
+    if (strcmp(cmd, "synth") != 0)
+        rc = cmd_files(cmd, opts, &g);
+    else if (!g.out)
+        fprintf(stderr, "modq-media: synth needs --out DIR\n");
+    else
+        rc = cmd_synth(g.out, g.count, g.w, g.h, g.kind, g.format ? g.format : "jpeg", g.seed);
 out:
-    free(files);
+    free(g.files);
     modq_opts_free(opts);
     modq_blur_shutdown();
     return rc;

@@ -241,24 +241,12 @@ static modq_policy_result fill_shifts(modq_ledger *l, const Modq__V1__Ledger *m,
     return MODQ_POLICY_OK;
 }
 
-/* Checks one message against every invariant the ledger code relies on, and copies it into l. */
-static modq_policy_result fill(modq_ledger *l, const Modq__V1__Ledger *m, char *errstr, size_t size)
+/* The segments, in order, each of a known tier and level with a UTF-8 category; only the last
+ * may be open, and then the item is. */
+static modq_policy_result fill_segments(modq_ledger *l, const Modq__V1__Ledger *m, char *errstr,
+                                        size_t size)
 {
     int64_t prev = INT64_MIN;
-    bool empty = m->n_segments == 0 && m->n_breaks == 0 && m->n_shifts == 0 &&
-                 m->shift_start_ms == -1 && !m->item_open && !m->on_break;
-    if (m->format_version != LEDGER_FORMAT) {
-        return reject(errstr, size, "ledger format %u, expected %d", m->format_version,
-                      LEDGER_FORMAT);
-    }
-    if (m->n_segments > MODQ_LEDGER_MAX_SEGMENTS || m->n_breaks > MODQ_LEDGER_MAX_BREAKS) {
-        return reject(errstr, size, "ledger over its size caps (%zu segments, %zu breaks)",
-                      m->n_segments, m->n_breaks);
-    }
-    /* INT64_MIN is how an empty ledger says "no record yet"; anything else must be a time. */
-    if (!(policy_time_ok(m->last_ms) || (empty && m->last_ms == INT64_MIN))) {
-        return reject(errstr, size, "last_ms %lld out of range", (long long)m->last_ms);
-    }
     if (m->n_segments > 0) {
         l->segs = calloc(m->n_segments, sizeof *l->segs);
         if (l->segs == NULL) {
@@ -300,7 +288,14 @@ static modq_policy_result fill(modq_ledger *l, const Modq__V1__Ledger *m, char *
     if (m->item_open && (m->n_segments == 0 || m->segments[m->n_segments - 1]->end_ms != -1)) {
         return reject(errstr, size, "item_open without an open segment");
     }
-    prev = INT64_MIN;
+    return MODQ_POLICY_OK;
+}
+
+/* The breaks, in order; only the last may be open, and then the person is on a break. */
+static modq_policy_result fill_breaks(modq_ledger *l, const Modq__V1__Ledger *m, char *errstr,
+                                      size_t size)
+{
+    int64_t prev = INT64_MIN;
     for (size_t i = 0; i < m->n_breaks; i++) {
         const Modq__V1__LedgerBreak *b = m->breaks[i];
         bool open = b->end_ms == -1;
@@ -318,10 +313,35 @@ static modq_policy_result fill(modq_ledger *l, const Modq__V1__Ledger *m, char *
     if (m->on_break && (m->n_breaks == 0 || m->breaks[m->n_breaks - 1]->end_ms != -1)) {
         return reject(errstr, size, "on_break without an open break");
     }
+    return MODQ_POLICY_OK;
+}
+
+/* Checks one message against every invariant the ledger code relies on, and copies it into l. */
+static modq_policy_result fill(modq_ledger *l, const Modq__V1__Ledger *m, char *errstr, size_t size)
+{
+    modq_policy_result r;
+    bool empty = m->n_segments == 0 && m->n_breaks == 0 && m->n_shifts == 0 &&
+                 m->shift_start_ms == -1 && !m->item_open && !m->on_break;
+    if (m->format_version != LEDGER_FORMAT) {
+        return reject(errstr, size, "ledger format %u, expected %d", m->format_version,
+                      LEDGER_FORMAT);
+    }
+    if (m->n_segments > MODQ_LEDGER_MAX_SEGMENTS || m->n_breaks > MODQ_LEDGER_MAX_BREAKS) {
+        return reject(errstr, size, "ledger over its size caps (%zu segments, %zu breaks)",
+                      m->n_segments, m->n_breaks);
+    }
+    /* INT64_MIN is how an empty ledger says "no record yet"; anything else must be a time. */
+    if (!(policy_time_ok(m->last_ms) || (empty && m->last_ms == INT64_MIN))) {
+        return reject(errstr, size, "last_ms %lld out of range", (long long)m->last_ms);
+    }
+    if ((r = fill_segments(l, m, errstr, size)) != MODQ_POLICY_OK ||
+        (r = fill_breaks(l, m, errstr, size)) != MODQ_POLICY_OK) {
+        return r;
+    }
     if (m->item_open && m->on_break) {
         return reject(errstr, size, "an item cannot be shown during a break");
     }
-    modq_policy_result r = fill_shifts(l, m, errstr, size);
+    r = fill_shifts(l, m, errstr, size);
     if (r != MODQ_POLICY_OK) {
         return r;
     }

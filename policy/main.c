@@ -261,80 +261,89 @@ static int record_error(const sim *s, const char *op, modq_policy_result r)
     return sim_fail(s, "%s: %s", op, modq_policy_strerror(r));
 }
 
-static int sim_step(sim *s, json_t *req, json_t *out)
+/* The request's "t" into *now: an RFC 3339 UTC time or Unix ms, in the policy's range and not
+ * before the ledger's newest record. 0, or sim_fail's status. */
+static int step_time(const sim *s, json_t *req, int64_t *now)
 {
-    const char *op = json_string_value(json_object_get(req, "op"));
     json_t *tv = json_object_get(req, "t");
-    int64_t now = 0;
-    modq_policy_result r = MODQ_POLICY_OK;
-    if (op == NULL) {
-        return sim_fail(s, "missing \"op\"");
-    }
     if (json_is_integer(tv)) {
-        now = (int64_t)json_integer_value(tv);
-    } else if (!json_is_string(tv) || !parse_time(json_string_value(tv), &now)) {
+        *now = (int64_t)json_integer_value(tv);
+    } else if (!json_is_string(tv) || !parse_time(json_string_value(tv), now)) {
         return sim_fail(s, "\"t\" must be \"YYYY-MM-DDTHH:MM:SS[.fff]Z\" or Unix ms");
     }
-    if (now < 0 || now > MODQ_POLICY_TIME_MAX) {
+    if (*now < 0 || *now > MODQ_POLICY_TIME_MAX) {
         return sim_fail(s,
                         "\"t\" must be between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z");
     }
-    if (now < modq_ledger_last_ms(s->ledger)) {
+    if (*now < modq_ledger_last_ms(s->ledger)) {
         return sim_fail(s, "time goes backwards");
     }
-    json_object_set_new(out, "t", time_json(now));
-    json_object_set_new(out, "op", json_string(op));
-    if (strcmp(op, "next") == 0 || strcmp(op, "show") == 0) {
-        const char *qname = json_string_value(json_object_get(req, "queue"));
-        int qi = modq_policy_queue_find(s->policy, qname);
-        if (qi < 0) {
-            return sim_fail(s, "unknown queue '%s'", qname ? qname : "(none)");
+    return 0;
+}
+
+/* next and show: the queue's check at now; show also puts an allowed item on screen. */
+static int step_next_show(sim *s, const char *op, json_t *req, int64_t now, json_t *out)
+{
+    const char *qname = json_string_value(json_object_get(req, "queue"));
+    int qi = modq_policy_queue_find(s->policy, qname);
+    modq_policy_result r;
+    if (qi < 0) {
+        return sim_fail(s, "unknown queue '%s'", qname ? qname : "(none)");
+    }
+    json_object_set_new(out, "queue", json_string(qname));
+    r = modq_policy_check(s->policy, s->ledger, s->settings, (size_t)qi, now, s->d);
+    if (r != MODQ_POLICY_OK) {
+        return record_error(s, op, r);
+    }
+    bool shown = false;
+    if (strcmp(op, "show") == 0 && modq_decision_allowed(s->d)) {
+        if (modq_ledger_item_open(s->ledger)) {
+            return sim_fail(s, "show: an item is already shown (hide it first)");
         }
-        json_object_set_new(out, "queue", json_string(qname));
-        r = modq_policy_check(s->policy, s->ledger, s->settings, (size_t)qi, now, s->d);
+        r = modq_ledger_show(s->ledger, modq_policy_queue_category(s->policy, (size_t)qi),
+                             modq_policy_queue_tier(s->policy, (size_t)qi),
+                             modq_decision_show_level(s->d), now);
         if (r != MODQ_POLICY_OK) {
             return record_error(s, op, r);
         }
-        bool shown = false;
-        if (strcmp(op, "show") == 0 && modq_decision_allowed(s->d)) {
-            if (modq_ledger_item_open(s->ledger)) {
-                return sim_fail(s, "show: an item is already shown (hide it first)");
-            }
-            r = modq_ledger_show(s->ledger, modq_policy_queue_category(s->policy, (size_t)qi),
-                                 modq_policy_queue_tier(s->policy, (size_t)qi),
-                                 modq_decision_show_level(s->d), now);
-            if (r != MODQ_POLICY_OK) {
-                return record_error(s, op, r);
-            }
-            shown = true;
-        }
-        put_decision(s, out, true);
-        json_object_set_new(out, "level", json_integer(modq_decision_show_level(s->d)));
-        if (strcmp(op, "show") == 0) {
-            json_object_set_new(out, "shown", json_boolean(shown));
-        }
-        return 0;
+        shown = true;
     }
-    if (strcmp(op, "reveal") == 0) {
-        json_t *lv = json_object_get(req, "level");
-        const char *why = json_string_value(json_object_get(req, "reason"));
-        bool colour = json_is_true(json_object_get(req, "colour"));
-        if (!json_is_integer(lv)) {
-            return sim_fail(s, "reveal: \"level\" must be an integer 0..3");
-        }
-        int level = (int)json_integer_value(lv);
-        r = modq_policy_check_reveal(s->policy, s->ledger, s->settings, level, colour,
-                                     why != NULL && why[0] != '\0', now, s->d);
-        if (r == MODQ_POLICY_OK && modq_decision_allowed(s->d)) {
-            r = modq_ledger_reveal(s->ledger, level, colour, now);
-        }
-        if (r != MODQ_POLICY_OK) {
-            return record_error(s, op, r);
-        }
-        put_decision(s, out, true);
-        json_object_set_new(out, "level", json_integer(level));
-        return 0;
+    put_decision(s, out, true);
+    json_object_set_new(out, "level", json_integer(modq_decision_show_level(s->d)));
+    if (strcmp(op, "show") == 0) {
+        json_object_set_new(out, "shown", json_boolean(shown));
     }
+    return 0;
+}
+
+/* reveal: the reveal check at now, and an allowed view recorded in the ledger. */
+static int step_reveal(sim *s, const char *op, json_t *req, int64_t now, json_t *out)
+{
+    json_t *lv = json_object_get(req, "level");
+    const char *why = json_string_value(json_object_get(req, "reason"));
+    bool colour = json_is_true(json_object_get(req, "colour"));
+    modq_policy_result r;
+    if (!json_is_integer(lv)) {
+        return sim_fail(s, "reveal: \"level\" must be an integer 0..3");
+    }
+    int level = (int)json_integer_value(lv);
+    r = modq_policy_check_reveal(s->policy, s->ledger, s->settings, level, colour,
+                                 why != NULL && why[0] != '\0', now, s->d);
+    if (r == MODQ_POLICY_OK && modq_decision_allowed(s->d)) {
+        r = modq_ledger_reveal(s->ledger, level, colour, now);
+    }
+    if (r != MODQ_POLICY_OK) {
+        return record_error(s, op, r);
+    }
+    put_decision(s, out, true);
+    json_object_set_new(out, "level", json_integer(level));
+    return 0;
+}
+
+/* settings, the ledger's own ops (hide, breaks, shifts) and status: the op, then the status. */
+static int step_ledger(sim *s, const char *op, json_t *req, int64_t now, json_t *out)
+{
+    modq_policy_result r = MODQ_POLICY_OK;
     if (strcmp(op, "settings") == 0) {
         int rc = apply_settings(s, req);
         if (rc != 0) {
@@ -362,6 +371,28 @@ static int sim_step(sim *s, json_t *req, json_t *out)
     }
     put_decision(s, out, true);
     return 0;
+}
+
+static int sim_step(sim *s, json_t *req, json_t *out)
+{
+    const char *op = json_string_value(json_object_get(req, "op"));
+    int64_t now = 0;
+    int rc;
+    if (op == NULL) {
+        return sim_fail(s, "missing \"op\"");
+    }
+    if ((rc = step_time(s, req, &now)) != 0) {
+        return rc;
+    }
+    json_object_set_new(out, "t", time_json(now));
+    json_object_set_new(out, "op", json_string(op));
+    if (strcmp(op, "next") == 0 || strcmp(op, "show") == 0) {
+        return step_next_show(s, op, req, now, out);
+    }
+    if (strcmp(op, "reveal") == 0) {
+        return step_reveal(s, op, req, now, out);
+    }
+    return step_ledger(s, op, req, now, out);
 }
 
 static int cmd_simulate(const char *policy_path, const char *trace_path)

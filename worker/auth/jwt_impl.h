@@ -1,12 +1,13 @@
 /*
- * jwt_impl.h: the private layout of modq_jwt_keys and the helpers shared by jwt.c (verification),
- * jwt_claims.c (the claims), jwt_keys.c (loading key material) and jwt_mint.c (minting). Nothing
- * outside these files includes it.
+ * jwt_impl.h: the private layout of modq_jwt_keys shared by jwt.c (verification), jwt_claims.c
+ * (the claims), jwt_keys.c (loading key material) and jwt_mint.c (minting), with the helpers of
+ * jwt_util.h. Nothing outside these files includes it.
  */
 #ifndef MODQ_JWT_IMPL_H
 #define MODQ_JWT_IMPL_H
 
 #include "jwt.h"
+#include "jwt_util.h"
 
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -43,29 +44,6 @@ struct modq_jwt_keys {
     char audience[JWT_MAX_TEXT];
     int64_t leeway_s;
 };
-
-/* Writes a reason to errstr (which may be NULL) and returns r. */
-modq_jwt_result jwt_fail(char *errstr, size_t errstr_size, modq_jwt_result r, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-/* Bytes needed to base64url-encode n bytes without padding, plus a NUL. */
-size_t jwt_b64url_encoded_size(size_t n);
-
-/* Encodes n bytes at in into out (jwt_b64url_encoded_size(n) bytes), NUL-terminated, no padding.
- * Returns the length written without the NUL. */
-size_t jwt_b64url_encode(const unsigned char *in, size_t n, char *out);
-
-/*
- * Decodes len characters of unpadded base64url. Strict: any character outside [A-Za-z0-9_-],
- * padding, a length of 1 mod 4 or non-zero unused bits fail, so each byte string has exactly
- * one encoding. On true *out is malloc'd (at least 1 byte even when *out_len is 0) and owned by
- * the caller (free); max_out caps the decoded size.
- */
-bool jwt_b64url_decode(const char *in, size_t len, size_t max_out, unsigned char **out,
-                       size_t *out_len);
-
-/* 1 when the n bytes at s are 1..MODQ_JWT_MAX_NAME-1 bytes with no control characters. */
-bool jwt_name_ok(const char *s, size_t n);
 
 /*
  * Checks the claims of a verified payload against k at now_s and fills *out (zeroed first).

@@ -49,27 +49,48 @@ static void *worker_main(void *opaque)
     return NULL;
 }
 
+/* The lock and the two conditions, "idle" timed on CLOCK_MONOTONIC. false, with none of them
+ * left made, when one cannot be made. */
+static bool init_sync(modq_pool *p)
+{
+    pthread_condattr_t ca;
+    bool ok = false;
+
+    if (pthread_condattr_init(&ca) != 0)
+        return false;
+    if (pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
+        pthread_mutex_init(&p->lock, NULL) != 0)
+        goto out;
+    if (pthread_cond_init(&p->work, NULL) != 0) {
+        pthread_mutex_destroy(&p->lock);
+        goto out;
+    }
+    if (pthread_cond_init(&p->idle, &ca) != 0) {
+        pthread_cond_destroy(&p->work);
+        pthread_mutex_destroy(&p->lock);
+        goto out;
+    }
+    ok = true;
+out:
+    pthread_condattr_destroy(&ca);
+    return ok;
+}
+
 modq_pool *modq_pool_new(int threads, size_t max_queued, modq_pool_run_fn run, void *arg)
 {
     modq_pool *p;
-    pthread_condattr_t ca;
 
     if (threads < 1 || threads > MODQ_POOL_MAX_THREADS || max_queued < 1 ||
         max_queued > MODQ_POOL_MAX_QUEUE || !run || !(p = calloc(1, sizeof(*p))))
         return NULL;
-    if (!(p->ring = calloc(max_queued, sizeof(*p->ring)))) {
+    if (!(p->ring = calloc(max_queued, sizeof(*p->ring))) || !init_sync(p)) {
+        free(p->ring);
         free(p);
         return NULL;
     }
     p->cap = max_queued;
     p->run = run;
     p->arg = arg;
-    pthread_mutex_init(&p->lock, NULL);
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&p->work, NULL);
-    pthread_cond_init(&p->idle, &ca);
-    pthread_condattr_destroy(&ca);
     for (; p->nthreads < threads; p->nthreads++)
         if (pthread_create(&p->threads[p->nthreads], NULL, worker_main, p) != 0) {
             modq_pool_stop(p, 0, NULL, NULL);

@@ -23,7 +23,7 @@ typedef void (*modq_pool_drop_fn)(void *job, void *arg);
 /*
  * Starts threads (1..MODQ_POOL_MAX_THREADS) that run jobs with run(job, arg), holding at most
  * max_queued (1..MODQ_POOL_MAX_QUEUE) jobs waiting. Caller owns the pool (modq_pool_stop, then
- * modq_pool_free). NULL on bad arguments or when threads cannot be started.
+ * modq_pool_free). NULL on bad arguments, or when its lock or threads cannot be made.
  */
 modq_pool *modq_pool_new(int threads, size_t max_queued, modq_pool_run_fn run, void *arg);
 

@@ -70,17 +70,6 @@ static void fmt_int(char *buf, size_t size, int64_t v)
     snprintf(buf, size, "%lld", (long long)v);
 }
 
-/* One log line about a ticket message at (topic, partition, offset). */
-void modq_run_log_msg(modq_run *r, modq_log_level level, const char *msg, const char *topic,
-                      int32_t partition, int64_t offset, const char *error)
-{
-    char part[16], off[24];
-    fmt_int(part, sizeof part, partition);
-    fmt_int(off, sizeof off, offset);
-    modq_log_write(r->log, level, msg, "topic", topic, "partition", part, "offset", off, "error",
-                   error ? error : "", NULL);
-}
-
 /* ---- Pool threads ------------------------------------------------------------------------ */
 
 /* A confirmation cookie for msg; NULL when out of memory. */

@@ -1,4 +1,4 @@
-/* run_impl.h: what run.c and run_review.c share (private to worker/core/run*.c). */
+/* run_impl.h: what the run*.c files share (private to worker/core/run*.c). */
 #ifndef MODQ_WORKER_RUN_IMPL_H
 #define MODQ_WORKER_RUN_IMPL_H
 
@@ -131,9 +131,6 @@ struct modq_run {
 
 /* Monotonic milliseconds: the default clock. */
 int64_t modq_run_mono_ms(void *arg);
-/* One log line about the ticket message at (topic, partition, offset); error may be NULL. */
-void modq_run_log_msg(modq_run *r, modq_log_level level, const char *msg, const char *topic,
-                      int32_t partition, int64_t offset, const char *error);
 /* The pool's job function (job: an rd_kafka_message_t, owned), and its drop function. */
 void modq_run_job(void *job, void *arg);
 void modq_run_drop_job(void *job, void *arg);
@@ -141,6 +138,11 @@ void modq_run_drop_job(void *job, void *arg);
 void modq_run_delivered(void *arg, void *ck, int ok, const char *error);
 /* Wall-clock Unix milliseconds. */
 int64_t modq_run_wall_ms(void);
+
+/* run_util.c: shared by the loop, the sink and the dead letters. */
+/* One log line about the ticket message at (topic, partition, offset); error may be NULL. */
+void modq_run_log_msg(modq_run *r, modq_log_level level, const char *msg, const char *topic,
+                      int32_t partition, int64_t offset, const char *error);
 
 /* run_sink.c: the desk's sink, publish retries and the followers' record handlers. */
 /* The sink the desk publishes through (arg: the modq_run). */

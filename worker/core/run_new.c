@@ -224,32 +224,14 @@ static int make_followers(modq_run *r, const modq_run_opts *opts, char *errstr, 
     return 0;
 }
 
-modq_run_result modq_run_new(const modq_config *cfg, const modq_policy *policy,
-                             const modq_run_opts *opts, modq_run **out, char *errstr,
-                             size_t errstr_size)
+/* The worker's own parts: its clock, log, media options, decided and dead-letter sets, queue
+ * topics and locks. */
+static modq_run_result make_state(modq_run *r, const modq_run_opts *opts, char *errstr,
+                                  size_t errstr_size)
 {
-    static const modq_run_opts defaults = {0};
-    modq_run_result rc = MODQ_RUN_ERR_SETUP;
-    modq_run *r = NULL;
-    char err[ERRSTR_SIZE] = "";
-    size_t window, slots;
-    int64_t retention_ms;
+    const modq_config *cfg = r->cfg;
+    int64_t retention_ms = modq_config_decided_retention_hours(cfg) * HOUR_MS;
 
-    if (out)
-        *out = NULL;
-    if (opts == NULL)
-        opts = &defaults;
-    if (cfg == NULL || policy == NULL || out == NULL || errstr == NULL || errstr_size == 0 ||
-        opts->consumer_nextra > MODQ_RUN_MAX_EXTRA ||
-        (opts->consumer_nextra > 0 && opts->consumer_extra == NULL))
-        return MODQ_RUN_ERR_INVALID_ARG;
-    snprintf(errstr, errstr_size, "out of memory");
-    retention_ms = modq_config_decided_retention_hours(cfg) * HOUR_MS;
-    r = calloc(1, sizeof *r);
-    if (r == NULL)
-        return MODQ_RUN_ERR_NOMEM;
-    r->cfg = cfg;
-    r->policy = policy;
     r->clock = opts->clock ? opts->clock : modq_run_mono_ms;
     r->clock_arg = opts->clock_arg;
     r->stuck_ms = opts->stuck_ms > 0 ? opts->stuck_ms : MODQ_RUN_STUCK_MS;
@@ -260,50 +242,57 @@ modq_run_result modq_run_new(const modq_config *cfg, const modq_policy *policy,
     r->decided = modq_decided_new(modq_config_decided_max_entries(cfg), retention_ms);
     r->dead = modq_decided_new(modq_config_decided_max_entries(cfg), retention_ms);
     if (r->log == NULL || r->media_opts == NULL || r->decided == NULL || r->dead == NULL ||
-        collect_topics(r) != 0) {
-        rc = MODQ_RUN_ERR_NOMEM;
-        goto out;
-    }
+        collect_topics(r) != 0)
+        return MODQ_RUN_ERR_NOMEM;
     if (pthread_mutex_init(&r->decided_lock, NULL) != 0)
-        goto out;
+        return MODQ_RUN_ERR_SETUP;
     r->decided_lock_init = true;
     if (pthread_mutex_init(&r->retry_lock, NULL) != 0)
-        goto out;
+        return MODQ_RUN_ERR_SETUP;
     r->retry_lock_init = true;
     if (pthread_mutex_init(&r->wait_lock, NULL) != 0)
-        goto out;
+        return MODQ_RUN_ERR_SETUP;
     r->wait_lock_init = true;
     r->metrics = opts->metrics;
     if (r->ntopics == 0) {
         snprintf(errstr, errstr_size, "the policy names no queue topics");
-        goto out;
+        return MODQ_RUN_ERR_SETUP;
     }
+    return MODQ_RUN_OK;
+}
+
+/* What preparation needs (media options, banks, fetcher, sandbox), then the pool that prepares,
+ * with room to hold what it refuses: every message the consumer may have handed out at once. */
+static modq_run_result make_preparation(modq_run *r, size_t window, char *errstr,
+                                        size_t errstr_size)
+{
+    const modq_config *cfg = r->cfg;
+    char err[ERRSTR_SIZE] = "";
+    modq_run_result rc;
+    size_t slots;
+
     if (modq_config_media_apply(cfg, r->media_opts) != MODQ_CONFIG_OK ||
         modq_opts_set(r->media_opts, MODQ_OPT_DEFER_RENDER, 1) != MODQ_BLUR_OK) {
         snprintf(errstr, errstr_size, "media options refused");
-        goto out;
+        return MODQ_RUN_ERR_SETUP;
     }
     if ((rc = modq_run_load_banks(cfg, &r->banks, errstr, errstr_size)) != MODQ_RUN_OK)
-        goto out;
-    rc = MODQ_RUN_ERR_SETUP;
+        return rc;
     if (make_fetch(r, err, sizeof err) != 0) {
         snprintf(errstr, errstr_size, "fetch: %s", err);
-        goto out;
+        return MODQ_RUN_ERR_SETUP;
     }
     if (make_sandbox(r, errstr, errstr_size) != 0)
-        goto out;
-    window = (size_t)modq_config_worker_window_per_queue(cfg);
-    slots = window * r->ntopics; /* every message the consumer may have handed out at once */
+        return MODQ_RUN_ERR_SETUP;
+    slots = window * r->ntopics;
     if (slots > MODQ_POOL_MAX_QUEUE)
         slots = MODQ_POOL_MAX_QUEUE;
     r->cap_held = slots;
     r->held = calloc(slots, sizeof *r->held);
-    if (r->held == NULL) {
-        rc = MODQ_RUN_ERR_NOMEM;
-        goto out;
-    }
+    if (r->held == NULL)
+        return MODQ_RUN_ERR_NOMEM;
     r->ctx = (modq_prepare_ctx){
-        .policy = policy,
+        .policy = r->policy,
         .media_opts = r->media_opts,
         .fetch = r->fetch,
         .sandbox = r->sandbox,
@@ -317,40 +306,87 @@ modq_run_result modq_run_new(const modq_config *cfg, const modq_policy *policy,
     r->pool = modq_pool_new(modq_config_worker_prepare_threads(cfg), slots, modq_run_job, r);
     if (r->pool == NULL) {
         snprintf(errstr, errstr_size, "the preparation pool could not be started");
-        goto out;
+        return MODQ_RUN_ERR_SETUP;
     }
+    return MODQ_RUN_OK;
+}
+
+/* The Kafka side, in the order each needs the one before: the publisher, the desk that publishes
+ * through it, the followers that fill the decided set and the desk (caught up), the consumer. */
+static modq_run_result make_kafka(modq_run *r, const modq_run_opts *opts, size_t window,
+                                  char *errstr, size_t errstr_size)
+{
+    char err[ERRSTR_SIZE] = "";
+    modq_run_result rc;
+
     modq_publish_opts popts = {
         .on_delivered = modq_run_delivered, .arg = r, .on_log = on_kafka_log};
-    modq_publish_result pr = modq_publish_new(cfg, &popts, &r->publish, err, sizeof err);
+    modq_publish_result pr = modq_publish_new(r->cfg, &popts, &r->publish, err, sizeof err);
     if (pr != MODQ_PUBLISH_OK) {
         snprintf(errstr, errstr_size, "producer: %s", err);
-        goto out;
+        return MODQ_RUN_ERR_SETUP;
     }
     if ((rc = make_desk(r, window, errstr, errstr_size)) != MODQ_RUN_OK)
-        goto out;
-    rc = MODQ_RUN_ERR_SETUP;
+        return rc;
     if (make_followers(r, opts, errstr, errstr_size) != 0)
-        goto out;
+        return MODQ_RUN_ERR_SETUP;
     modq_consume_callbacks cb = {on_revoked, on_problem, on_kafka_log, r};
     modq_consume_result cr =
-        modq_consume_new(cfg, r->topics, r->ntopics, opts->consumer_extra, opts->consumer_nextra,
+        modq_consume_new(r->cfg, r->topics, r->ntopics, opts->consumer_extra, opts->consumer_nextra,
                          &cb, &r->consume, err, sizeof err);
     if (cr != MODQ_CONSUME_OK) {
         snprintf(errstr, errstr_size, "consumer: %s", err);
-        goto out;
+        return MODQ_RUN_ERR_SETUP;
     }
     atomic_store(&r->consume_live, r->consume);
+    return MODQ_RUN_OK;
+}
+
+/* The loop's clocks start now; one line says what the worker serves. */
+static void log_started(modq_run *r)
+{
+    char nt[24], nb[24];
+
     r->last_commit_ms = r->clock(r->clock_arg);
     atomic_store(&r->last_turn_ms, r->last_commit_ms);
-    char nt[24], nb[24];
     snprintf(nt, sizeof nt, "%zu", r->ntopics);
     snprintf(nb, sizeof nb, "%zu", modq_banks_count(r->banks));
-    modq_log_write(r->log, MODQ_LOG_INFO, "started", "policy", modq_policy_version(policy),
+    modq_log_write(r->log, MODQ_LOG_INFO, "started", "policy", modq_policy_version(r->policy),
                    "queue_topics", nt, "bank_hashes", nb, NULL);
+}
+
+modq_run_result modq_run_new(const modq_config *cfg, const modq_policy *policy,
+                             const modq_run_opts *opts, modq_run **out, char *errstr,
+                             size_t errstr_size)
+{
+    static const modq_run_opts defaults = {0};
+    size_t window;
+    modq_run_result rc;
+    modq_run *r = NULL;
+
+    if (out)
+        *out = NULL;
+    if (opts == NULL)
+        opts = &defaults;
+    if (cfg == NULL || policy == NULL || out == NULL || errstr == NULL || errstr_size == 0 ||
+        opts->consumer_nextra > MODQ_RUN_MAX_EXTRA ||
+        (opts->consumer_nextra > 0 && opts->consumer_extra == NULL))
+        return MODQ_RUN_ERR_INVALID_ARG;
+    snprintf(errstr, errstr_size, "out of memory");
+    r = calloc(1, sizeof *r);
+    if (r == NULL)
+        return MODQ_RUN_ERR_NOMEM;
+    r->cfg = cfg;
+    r->policy = policy;
+    window = (size_t)modq_config_worker_window_per_queue(cfg);
+    if ((rc = make_state(r, opts, errstr, errstr_size)) != MODQ_RUN_OK ||
+        (rc = make_preparation(r, window, errstr, errstr_size)) != MODQ_RUN_OK ||
+        (rc = make_kafka(r, opts, window, errstr, errstr_size)) != MODQ_RUN_OK)
+        goto out;
+    log_started(r);
     *out = r;
     r = NULL;
     errstr[0] = '\0';
-    rc = MODQ_RUN_OK;
 out:
     if (r != NULL)
         r->drained = true; /* nothing was consumed: nothing to commit */

@@ -334,6 +334,7 @@ modq_service_result modq_service_new(const modq_config *cfg, const modq_policy *
     modq_service *s = NULL;
     modq_run_opts ro = {0};
     modq_run_result rr;
+    int lock_rc;
 
     if (out != NULL)
         *out = NULL;
@@ -345,7 +346,12 @@ modq_service_result modq_service_new(const modq_config *cfg, const modq_policy *
         return MODQ_SERVICE_ERR_NOMEM;
     s->cfg = cfg;
     s->policy = policy;
-    pthread_mutex_init(&s->auth_lock, NULL);
+    /* Made first: modq_service_free destroys it whatever else was made. */
+    if ((lock_rc = pthread_mutex_init(&s->auth_lock, NULL)) != 0) {
+        snprintf(errstr, errstr_size, "the audit budget's lock: %s", strerror(lock_rc));
+        free(s);
+        return MODQ_SERVICE_ERR_SETUP;
+    }
     s->metrics = modq_metrics_new();
     s->log = modq_log_new(run_opts && run_opts->log_out ? run_opts->log_out : stderr,
                           modq_config_log_level(cfg), modq_config_worker_id(cfg));

@@ -5,9 +5,6 @@
  * not; a chained table finds them by ticket id. Choosing the next item scans the lists (see
  * desk_review.c): the desk holds at most max_items, and a scan is cheaper than keeping an order
  * that depends on who asks (their categories, skills and what the policy allows them now).
- *
- * Work that may touch many items (tick, release_all) runs in batches so that what each batch
- * sends fits the outbox; the lock is let go between batches and the sink is called then.
  */
 #include "desk_impl.h"
 
@@ -200,6 +197,14 @@ void desk_item_free(desk_item *it, bool free_prepared)
     free(it);
 }
 
+void desk_person_free(desk_person *pr)
+{
+    free(pr->support_msg);
+    modq_ledger_free(pr->ledger);
+    modq_settings_free(pr->settings);
+    free(pr);
+}
+
 modq_desk_result modq_desk_new(const modq_desk_opts *opts, modq_desk **out)
 {
     modq_desk *d = NULL;
@@ -275,7 +280,10 @@ void modq_desk_free(modq_desk *d)
             desk_item_free(it, true);
         }
     }
-    desk_person_free_all(d);
+    for (desk_person *pr = d->newest, *next; pr; pr = next) {
+        next = pr->older;
+        desk_person_free(pr);
+    }
     pthread_mutex_destroy(&d->lock);
     free(d->lists);
     free(d->checks);
@@ -325,71 +333,6 @@ modq_desk_result modq_desk_add(modq_desk *d, modq_prepared *p, const modq_desk_r
     pthread_mutex_unlock(&d->lock);
     desk_item_free(it, false); /* refused: p stays the caller's */
     return r;
-}
-
-void desk_item_hand_back(modq_desk *d, desk_out *o, desk_person *pr, int action, const char *reason,
-                         int64_t t)
-{
-    desk_item *it = pr->item;
-
-    if (!it)
-        return;
-    if (it->gone) {
-        action = MODQ__V1__AUDIT_ACTION__AUDIT_ACTION_RELEASED;
-        reason = "decided_elsewhere";
-    }
-    desk_person_hide(d, o, pr, action, reason, t);
-    desk_person_flush(d, o, pr);
-    if (it->gone) {
-        desk_item_unlink(d, it);
-        desk_item_free(it, true);
-    }
-}
-
-/* Hands back leased items in batches: expired ones (tick) or all (release_all). Every lease is
- * some person's item, so the walk is over people, not the whole desk: the tick holds the lock
- * once a second, and a desk of thousands of items would make every request wait behind it. */
-static size_t hand_back(modq_desk *d, int64_t now_ms, bool all)
-{
-    size_t n = 0;
-    bool more = true;
-
-    if (!d || !desk_time_ok(now_ms))
-        return 0;
-    while (more) {
-        desk_out o = {.n = 0};
-        more = false;
-        pthread_mutex_lock(&d->lock);
-        for (desk_person *pr = d->newest; pr; pr = pr->older) {
-            desk_item *it = pr->item;
-            if (!it || (!all && !it->gone && now_ms < it->lease_until))
-                continue;
-            if (desk_out_full(&o, DESK_OUT_ROOM)) {
-                more = true;
-                break;
-            }
-            if (!all && !it->gone)
-                d->leases_expired++;
-            desk_item_hand_back(d, &o, pr,
-                                all ? MODQ__V1__AUDIT_ACTION__AUDIT_ACTION_RELEASED
-                                    : MODQ__V1__AUDIT_ACTION__AUDIT_ACTION_LEASE_EXPIRED,
-                                all ? "draining" : NULL, desk_person_time(pr, now_ms));
-            n++;
-        }
-        pthread_mutex_unlock(&d->lock);
-        desk_out_flush(d, &o);
-    }
-    return n;
-}
-
-size_t modq_desk_tick(modq_desk *d, int64_t now_ms)
-{
-    return hand_back(d, now_ms, false);
-}
-
-size_t modq_desk_release_all(modq_desk *d, int64_t now_ms)
-{
-    return hand_back(d, now_ms, true);
 }
 
 size_t modq_desk_drop_partition(modq_desk *d, const char *topic, int32_t partition)

@@ -174,10 +174,8 @@ void desk_item_move(modq_desk *d, desk_item *it, size_t list);
 void desk_item_set_aside(modq_desk *d, desk_item *it);
 /* Frees it and, when free_prepared, its prepared ticket. */
 void desk_item_free(desk_item *it, bool free_prepared);
-/* Takes pr's item off screen at t for a hand-back (action: LEASE_EXPIRED, RELEASED); an item
- * decided elsewhere meanwhile leaves the desk then. */
-void desk_item_hand_back(modq_desk *d, desk_out *o, desk_person *pr, int action, const char *reason,
-                         int64_t t);
+/* Frees pr and what it owns; pr must be out of the associate table and the recency list. */
+void desk_person_free(desk_person *pr);
 uint64_t desk_random(modq_desk *d);
 bool desk_time_ok(int64_t t);
 
@@ -196,6 +194,10 @@ void desk_person_settle(modq_desk *d, desk_out *o, desk_person *pr, int64_t t);
  * announced. The item stays in its list; the caller moves or drops it. */
 void desk_person_hide(modq_desk *d, desk_out *o, desk_person *pr, int action, const char *reason,
                       int64_t t);
+/* Takes pr's item off screen at t for a hand-back (action: LEASE_EXPIRED, RELEASED); an item
+ * decided elsewhere meanwhile leaves the desk then. */
+void desk_person_hand_back(modq_desk *d, desk_out *o, desk_person *pr, int action,
+                           const char *reason, int64_t t);
 /* modq_policy_status for pr at t into d->dec, with CAP_WARNING events for caps newly in warning.
  * Returns false when the policy could not answer (d->dec then holds no status). */
 bool desk_person_status(modq_desk *d, desk_out *o, desk_person *pr, int64_t t);
@@ -206,14 +208,13 @@ void desk_person_denied(modq_desk *d, desk_out *o, desk_person *pr, modq_policy_
  * handed back. */
 modq_desk_result desk_person_begin(modq_desk *d, const modq_desk_who *who, int64_t now_ms,
                                    desk_out *o, desk_person **pr, int64_t *t);
-/* The common end: status (warnings), the ledger queued, and *status (may be NULL) built. */
-modq_desk_result desk_person_end(modq_desk *d, desk_out *o, desk_person *pr, int64_t t,
-                                 json_t **status);
+/* The common end: status (warnings) and the ledger queued. Returns desk_person_status's answer:
+ * whether d->dec holds pr's status at t, for desk_json_status. */
+bool desk_person_end(modq_desk *d, desk_out *o, desk_person *pr, int64_t t);
 /* Queues pr's packed ledger when it changed. */
 void desk_person_flush(modq_desk *d, desk_out *o, desk_person *pr);
 /* Whether who's skills (and locales) include every skill the ticket requires. */
 bool desk_person_has_skills(const modq_desk_who *who, const desk_item *it);
-void desk_person_free_all(modq_desk *d);
 
 /* ---- desk_events.c: protobuf messages into the outbox ------------------------------------- */
 bool desk_out_full(const desk_out *o, size_t room);
@@ -247,8 +248,17 @@ typedef struct desk_view {
 /* The Item object of it as v shows it (NULL: as it is now). New reference; NULL when it cannot be
  * built. */
 json_t *desk_json_item(const modq_desk *d, const desk_item *it, const desk_view *v);
-/* The Status object from d->dec (a status computed for pr at t). */
-json_t *desk_json_status(const modq_desk *d, const desk_person *pr, int64_t t);
+/* The Status object into *status (NULL: none wanted) from d->dec, when known says it holds a
+ * status computed for pr at t (desk_person_end's answer). ERR_NOMEM when one is wanted and cannot
+ * be built. */
+modq_desk_result desk_json_status(const modq_desk *d, const desk_person *pr, int64_t t, bool known,
+                                  json_t **status);
+/* One associate of a lead's team from d->dec, a status computed for pr without events. New
+ * reference; NULL when it cannot be built. */
+json_t *desk_json_member(const modq_desk *d, const desk_person *pr);
+/* The Team object: the lead's team, its associates (members, not taken) and the escalations the
+ * lead may take. New reference; NULL when it cannot be built. */
+json_t *desk_json_team(const desk_person *lead, json_t *members, json_int_t escalations);
 /* Verdict names to proto numbers (0 when unknown) and back. */
 int desk_verdict_parse(const char *name);
 const char *desk_verdict_name(int verdict);

@@ -136,7 +136,7 @@ static json_t *current_item(const desk_person *pr)
     return pr->item && !pr->item->gone ? json_string(desk_item_id(pr->item)) : json_null();
 }
 
-json_t *desk_json_status(const modq_desk *d, const desk_person *pr, int64_t t)
+static json_t *status_json(const modq_desk *d, const desk_person *pr, int64_t t)
 {
     const modq_decision *dec = d->dec;
     bool on_break = modq_ledger_on_break(pr->ledger), near;
@@ -161,16 +161,20 @@ json_t *desk_json_status(const modq_desk *d, const desk_person *pr, int64_t t)
     return o;
 }
 
-/* One associate of the lead's team, from a status computed without events: the lead looking
- * must not change what the associate is sent. */
-static json_t *member_json(modq_desk *d, const desk_person *pr, int64_t now_ms)
+modq_desk_result desk_json_status(const modq_desk *d, const desk_person *pr, int64_t t, bool known,
+                                  json_t **status)
 {
-    int64_t t = desk_person_time(pr, now_ms);
+    if (!status)
+        return MODQ_DESK_OK;
+    *status = known ? status_json(d, pr, t) : NULL;
+    return *status ? MODQ_DESK_OK : MODQ_DESK_ERR_NOMEM;
+}
+
+json_t *desk_json_member(const modq_desk *d, const desk_person *pr)
+{
     bool near = false;
     json_t *o, *caps;
 
-    if (modq_policy_status(d->policy, pr->ledger, pr->settings, t, d->dec) != MODQ_POLICY_OK)
-        return NULL;
     caps = caps_json(d, &near);
     o = json_object();
     if (!o || !put(o, "associate", json_string(pr->id)) ||
@@ -188,46 +192,8 @@ static json_t *member_json(modq_desk *d, const desk_person *pr, int64_t now_ms)
     return o;
 }
 
-modq_desk_result modq_desk_team(modq_desk *d, const modq_desk_who *who, int64_t now_ms,
-                                json_t **out)
+json_t *desk_json_team(const desk_person *lead, json_t *members, json_int_t escalations)
 {
-    desk_person *me = NULL;
-    json_t *team = NULL, *members = NULL;
-    json_int_t escalations = 0;
-    modq_desk_result r;
-
-    if (out)
-        *out = NULL;
-    if (!d || !who || !out || !desk_time_ok(now_ms))
-        return MODQ_DESK_ERR_INVALID_ARG;
-    if (!(who->roles & MODQ_ROLE_LEAD))
-        return MODQ_DESK_ERR_FORBIDDEN;
-    pthread_mutex_lock(&d->lock);
-    if ((r = desk_person_get(d, who, now_ms, &me)) != MODQ_DESK_OK)
-        goto out;
-    r = MODQ_DESK_ERR_NOMEM;
-    if (!(members = json_array()))
-        goto out;
-    /* No team, no team view: an empty name must not gather everyone without one. */
-    for (const desk_person *pr = d->newest; me->team[0] && pr; pr = pr->older) {
-        json_t *m;
-        if (strcmp(pr->team, me->team) != 0)
-            continue;
-        if (!(m = member_json(d, pr, now_ms)) || json_array_append_new(members, m) != 0)
-            goto out;
-    }
-    /* The escalations this lead may take, by the rule /v1/next applies. */
-    for (const desk_item *it = d->lists[d->nq + DESK_VQ_ESCALATIONS].head; it; it = it->next)
-        if (!desk_item_excluded(it, me))
-            escalations++;
-    team = json_pack("{s:s,s:O,s:I}", "team", me->team, "associates", members, "escalations",
+    return json_pack("{s:s,s:O,s:I}", "team", lead->team, "associates", members, "escalations",
                      escalations);
-    if (team) {
-        *out = team;
-        r = MODQ_DESK_OK;
-    }
-out:
-    pthread_mutex_unlock(&d->lock);
-    json_decref(members);
-    return r;
 }

@@ -66,24 +66,6 @@ static void recency_push(modq_desk *d, desk_person *pr, bool newest)
     }
 }
 
-static void person_free(desk_person *pr)
-{
-    free(pr->support_msg);
-    modq_ledger_free(pr->ledger);
-    modq_settings_free(pr->settings);
-    free(pr);
-}
-
-void desk_person_free_all(modq_desk *d)
-{
-    for (desk_person *pr = d->newest, *next; pr; pr = next) {
-        next = pr->older;
-        person_free(pr);
-    }
-    d->newest = d->oldest = NULL;
-    d->npersons = 0;
-}
-
 /*
  * Makes room for one more associate. Only someone idle whose ledger holds nothing from the last
  * 24 h may be forgotten: forgetting recent exposure would let caps be exceeded, and refusing a
@@ -105,7 +87,7 @@ static bool evict_one(modq_desk *d, int64_t ref_ms)
             pp = &(*pp)->next_id;
         *pp = pr->next_id;
         recency_remove(d, pr);
-        person_free(pr);
+        desk_person_free(pr);
         d->npersons--;
         return true;
     }
@@ -252,6 +234,25 @@ void desk_person_hide(modq_desk *d, desk_out *o, desk_person *pr, int action, co
     }
 }
 
+void desk_person_hand_back(modq_desk *d, desk_out *o, desk_person *pr, int action,
+                           const char *reason, int64_t t)
+{
+    desk_item *it = pr->item;
+
+    if (!it)
+        return;
+    if (it->gone) {
+        action = MODQ__V1__AUDIT_ACTION__AUDIT_ACTION_RELEASED;
+        reason = "decided_elsewhere";
+    }
+    desk_person_hide(d, o, pr, action, reason, t);
+    desk_person_flush(d, o, pr);
+    if (it->gone) {
+        desk_item_unlink(d, it);
+        desk_item_free(it, true);
+    }
+}
+
 /*
  * Nobody ends a shift by hand here: shows open one, and one left open would keep counting
  * towards the hard stop across nights, refusing the person for ever (only an ended shift starts
@@ -282,7 +283,8 @@ void desk_person_settle(modq_desk *d, desk_out *o, desk_person *pr, int64_t t)
     if (pr->item && (pr->item->gone || t >= pr->item->lease_until)) {
         if (!pr->item->gone)
             d->leases_expired++;
-        desk_item_hand_back(d, o, pr, MODQ__V1__AUDIT_ACTION__AUDIT_ACTION_LEASE_EXPIRED, NULL, t);
+        desk_person_hand_back(d, o, pr, MODQ__V1__AUDIT_ACTION__AUDIT_ACTION_LEASE_EXPIRED, NULL,
+                              t);
     }
     if (!pr->item && modq_ledger_item_open(pr->ledger) &&
         modq_ledger_hide(pr->ledger, t) == MODQ_POLICY_OK)
@@ -349,15 +351,11 @@ modq_desk_result desk_person_begin(modq_desk *d, const modq_desk_who *who, int64
     return MODQ_DESK_OK;
 }
 
-modq_desk_result desk_person_end(modq_desk *d, desk_out *o, desk_person *pr, int64_t t,
-                                 json_t **status)
+bool desk_person_end(modq_desk *d, desk_out *o, desk_person *pr, int64_t t)
 {
     bool ok = desk_person_status(d, o, pr, t);
     desk_person_flush(d, o, pr);
-    if (!status)
-        return MODQ_DESK_OK;
-    *status = ok ? desk_json_status(d, pr, t) : NULL;
-    return *status ? MODQ_DESK_OK : MODQ_DESK_ERR_NOMEM;
+    return ok;
 }
 
 static modq_desk_result ledger_error(modq_policy_result pr)
@@ -395,7 +393,7 @@ modq_desk_result modq_desk_break_start(modq_desk *d, const modq_desk_who *who, i
         r = MODQ_DESK_ERR_STATE;
         goto out;
     }
-    desk_item_hand_back(d, &o, pr, MODQ__V1__AUDIT_ACTION__AUDIT_ACTION_RELEASED, "break", t);
+    desk_person_hand_back(d, &o, pr, MODQ__V1__AUDIT_ACTION__AUDIT_ACTION_RELEASED, "break", t);
     if ((r = ledger_error(modq_ledger_break_start(pr->ledger, t))) != MODQ_DESK_OK)
         goto out;
     pr->dirty = true;
@@ -403,7 +401,7 @@ modq_desk_result modq_desk_break_start(modq_desk *d, const modq_desk_who *who, i
     if (modq_policy_status(d->policy, pr->ledger, pr->settings, t, d->dec) == MODQ_POLICY_OK)
         desk_out_wellbeing(d, &o, pr, MODQ__V1__WELLBEING_EVENT_TYPE__WELLBEING_EVENT_BREAK_STARTED,
                            MODQ_REASON_ON_BREAK, modq_decision_until_ms(d->dec), -1, NULL, t);
-    r = desk_person_end(d, &o, pr, t, status);
+    r = desk_json_status(d, pr, t, desk_person_end(d, &o, pr, t), status);
 out:
     if (r != MODQ_DESK_OK && pr)
         desk_person_flush(d, &o, pr);
@@ -433,7 +431,7 @@ modq_desk_result modq_desk_break_end(modq_desk *d, const modq_desk_who *who, int
     pr->break_started_ms = 0;
     desk_out_wellbeing(d, &o, pr, MODQ__V1__WELLBEING_EVENT_TYPE__WELLBEING_EVENT_BREAK_ENDED,
                        MODQ_REASON_NONE, 0, -1, NULL, t);
-    r = desk_person_end(d, &o, pr, t, status);
+    r = desk_json_status(d, pr, t, desk_person_end(d, &o, pr, t), status);
 out:
     if (r != MODQ_DESK_OK && pr)
         desk_person_flush(d, &o, pr);
@@ -544,7 +542,7 @@ modq_desk_result modq_desk_me(modq_desk *d, const modq_desk_who *who, int64_t no
         return MODQ_DESK_ERR_INVALID_ARG;
     pthread_mutex_lock(&d->lock);
     if ((r = desk_person_begin(d, who, now_ms, &o, &pr, &t)) == MODQ_DESK_OK)
-        r = desk_person_end(d, &o, pr, t, out);
+        r = desk_json_status(d, pr, t, desk_person_end(d, &o, pr, t), out);
     pthread_mutex_unlock(&d->lock);
     desk_out_flush(d, &o);
     return r;

@@ -281,10 +281,10 @@ modq_desk_result modq_desk_next(modq_desk *d, const modq_desk_who *who, const ch
         r = MODQ_DESK_ERR_DENIED;
         goto out;
     }
-    r = desk_person_end(d, &o, pr, t, status);
+    r = desk_json_status(d, pr, t, desk_person_end(d, &o, pr, t), status);
 out:
     if (r != MODQ_DESK_OK && pr)
-        (void)desk_person_end(d, &o, pr, t, NULL);
+        (void)desk_person_end(d, &o, pr, t);
     pthread_mutex_unlock(&d->lock);
     desk_out_flush(d, &o);
     if (r != MODQ_DESK_OK && item) {
@@ -420,7 +420,7 @@ static modq_desk_result look(modq_desk *d, const modq_desk_who *who, const char 
         *lease_until = it->lease_until;
 out:
     if (pr)
-        (void)desk_person_end(d, &o, pr, t, NULL);
+        (void)desk_person_end(d, &o, pr, t);
     pthread_mutex_unlock(&d->lock);
     desk_out_flush(d, &o);
     return r;
@@ -522,10 +522,10 @@ modq_desk_result modq_desk_decide(modq_desk *d, const modq_desk_who *who, const 
     }
     if (gone)
         desk_item_unlink(d, gone);
-    r = desk_person_end(d, &o, pr, t, status);
+    r = desk_json_status(d, pr, t, desk_person_end(d, &o, pr, t), status);
 out:
     if (r != MODQ_DESK_OK && pr)
-        (void)desk_person_end(d, &o, pr, t, NULL);
+        (void)desk_person_end(d, &o, pr, t);
     pthread_mutex_unlock(&d->lock);
     desk_out_flush(d, &o);
     desk_item_free(gone, true);
@@ -569,7 +569,7 @@ static modq_desk_result hand_over(modq_desk *d, const modq_desk_who *who, const 
     }
 out:
     if (pr)
-        (void)desk_person_end(d, &o, pr, t, NULL);
+        (void)desk_person_end(d, &o, pr, t);
     pthread_mutex_unlock(&d->lock);
     desk_out_flush(d, &o);
     free(copy);

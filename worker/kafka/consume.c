@@ -389,14 +389,118 @@ static modq_consume_result build_conf(modq_consume *c, const modq_config *cfg,
     return MODQ_CONSUME_OK;
 }
 
+/* Every topic named, and named once. false with errstr otherwise. */
+static bool topics_ok(const char *const *topics, size_t ntopics, char *errstr, size_t errstr_size)
+{
+    for (size_t i = 0; i < ntopics; i++) {
+        for (size_t j = 0; topics[i] != NULL && j < i; j++) {
+            if (strcmp(topics[i], topics[j]) == 0) {
+                snprintf(errstr, errstr_size, "topic '%s' given twice", topics[i]);
+                return false;
+            }
+        }
+        if (topics[i] == NULL || topics[i][0] == '\0') {
+            snprintf(errstr, errstr_size, "topic %zu is empty", i);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* A consumer with no client yet: its lock, its own copies of the topic names, the callbacks and
+ * cfg's window. On success *out is the caller's (modq_consume_free). */
+static modq_consume_result consume_alloc(const modq_config *cfg, const char *const *topics,
+                                         size_t ntopics, const modq_consume_callbacks *cb,
+                                         modq_consume **out, char *errstr, size_t errstr_size)
+{
+    modq_consume *c = NULL;
+
+    if ((c = calloc(1, sizeof *c)) == NULL ||
+        (c->topics = calloc(ntopics, sizeof *c->topics)) == NULL ||
+        pthread_mutex_init(&c->lock, NULL) != 0) {
+        if (c != NULL)
+            free(c->topics);
+        free(c);
+        snprintf(errstr, errstr_size, "out of memory");
+        return MODQ_CONSUME_ERR_NOMEM;
+    }
+    for (; c->ntopics < ntopics; c->ntopics++) {
+        if ((c->topics[c->ntopics].name = strdup(topics[c->ntopics])) == NULL) {
+            snprintf(errstr, errstr_size, "out of memory");
+            modq_consume_free(c);
+            return MODQ_CONSUME_ERR_NOMEM;
+        }
+    }
+    if (cb != NULL)
+        c->cb = *cb;
+    c->window = (size_t)modq_config_worker_window_per_queue(cfg);
+    c->low = c->window * 3 / 4;
+    c->metadata_cap = (size_t)modq_config_consumer_metadata_cap_bytes(cfg);
+    *out = c;
+    return MODQ_CONSUME_OK;
+}
+
+/* c's client: the configuration (build_conf), the consumer, and the queue it is polled through. */
+static modq_consume_result make_client(modq_consume *c, const modq_config *cfg,
+                                       const char *const *extra, size_t nextra, char *errstr,
+                                       size_t errstr_size)
+{
+    modq_consume_result r = MODQ_CONSUME_ERR_NOMEM;
+    rd_kafka_conf_t *conf = NULL;
+    char why[512] = "";
+
+    if ((conf = rd_kafka_conf_new()) == NULL) {
+        snprintf(errstr, errstr_size, "out of memory");
+        goto out;
+    }
+    if ((r = build_conf(c, cfg, extra, nextra, conf, errstr, errstr_size)) != MODQ_CONSUME_OK)
+        goto out;
+    if ((c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof why)) == NULL) {
+        snprintf(errstr, errstr_size, "consumer: %s", why);
+        r = MODQ_CONSUME_ERR_CONFIG;
+        goto out;
+    }
+    conf = NULL; /* owned by c->rk now */
+    rd_kafka_poll_set_consumer(c->rk);
+    r = MODQ_CONSUME_ERR_NOMEM;
+    if ((c->queue = rd_kafka_queue_get_consumer(c->rk)) == NULL) {
+        snprintf(errstr, errstr_size, "out of memory");
+        goto out;
+    }
+    r = MODQ_CONSUME_OK;
+out:
+    if (conf != NULL)
+        rd_kafka_conf_destroy(conf);
+    return r;
+}
+
+static modq_consume_result subscribe(modq_consume *c, const char *const *topics, size_t ntopics,
+                                     char *errstr, size_t errstr_size)
+{
+    rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new((int)ntopics);
+    rd_kafka_resp_err_t err;
+
+    if (sub == NULL) {
+        snprintf(errstr, errstr_size, "out of memory");
+        return MODQ_CONSUME_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < ntopics; i++)
+        rd_kafka_topic_partition_list_add(sub, topics[i], RD_KAFKA_PARTITION_UA);
+    err = rd_kafka_subscribe(c->rk, sub);
+    rd_kafka_topic_partition_list_destroy(sub);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        snprintf(errstr, errstr_size, "subscribe: %s", rd_kafka_err2str(err));
+        return MODQ_CONSUME_ERR_KAFKA;
+    }
+    return MODQ_CONSUME_OK;
+}
+
 modq_consume_result modq_consume_new(const modq_config *cfg, const char *const *topics,
                                      size_t ntopics, const char *const *extra, size_t nextra,
                                      const modq_consume_callbacks *cb, modq_consume **out,
                                      char *errstr, size_t errstr_size)
 {
-    modq_consume_result r = MODQ_CONSUME_ERR_INVALID_ARG;
-    rd_kafka_conf_t *conf = NULL;
-    rd_kafka_topic_partition_list_t *sub = NULL;
+    modq_consume_result r;
     modq_consume *c = NULL;
 
     if (out != NULL)
@@ -409,78 +513,18 @@ modq_consume_result modq_consume_new(const modq_config *cfg, const char *const *
         nextra > MODQ_CONSUME_MAX_EXTRA) {
         snprintf(errstr, errstr_size, "need a config and 1..%d topics, at most %d extras",
                  MODQ_CONSUME_MAX_TOPICS, MODQ_CONSUME_MAX_EXTRA);
+        return MODQ_CONSUME_ERR_INVALID_ARG;
+    }
+    if (!topics_ok(topics, ntopics, errstr, errstr_size))
+        return MODQ_CONSUME_ERR_INVALID_ARG;
+    if ((r = consume_alloc(cfg, topics, ntopics, cb, &c, errstr, errstr_size)) != MODQ_CONSUME_OK)
+        return r;
+    if ((r = make_client(c, cfg, extra, nextra, errstr, errstr_size)) != MODQ_CONSUME_OK ||
+        (r = subscribe(c, topics, ntopics, errstr, errstr_size)) != MODQ_CONSUME_OK)
         goto out;
-    }
-    for (size_t i = 0; i < ntopics; i++) {
-        for (size_t j = 0; topics[i] != NULL && j < i; j++) {
-            if (strcmp(topics[i], topics[j]) == 0) {
-                snprintf(errstr, errstr_size, "topic '%s' given twice", topics[i]);
-                goto out;
-            }
-        }
-        if (topics[i] == NULL || topics[i][0] == '\0') {
-            snprintf(errstr, errstr_size, "topic %zu is empty", i);
-            goto out;
-        }
-    }
-    r = MODQ_CONSUME_ERR_NOMEM;
-    if ((c = calloc(1, sizeof *c)) == NULL ||
-        (c->topics = calloc(ntopics, sizeof *c->topics)) == NULL ||
-        pthread_mutex_init(&c->lock, NULL) != 0) {
-        if (c != NULL)
-            free(c->topics);
-        free(c);
-        c = NULL;
-        snprintf(errstr, errstr_size, "out of memory");
-        goto out;
-    }
-    for (; c->ntopics < ntopics; c->ntopics++) {
-        if ((c->topics[c->ntopics].name = strdup(topics[c->ntopics])) == NULL) {
-            snprintf(errstr, errstr_size, "out of memory");
-            goto out;
-        }
-    }
-    if (cb != NULL)
-        c->cb = *cb;
-    c->window = (size_t)modq_config_worker_window_per_queue(cfg);
-    c->low = c->window * 3 / 4;
-    c->metadata_cap = (size_t)modq_config_consumer_metadata_cap_bytes(cfg);
-    if ((conf = rd_kafka_conf_new()) == NULL) {
-        snprintf(errstr, errstr_size, "out of memory");
-        goto out;
-    }
-    if ((r = build_conf(c, cfg, extra, nextra, conf, errstr, errstr_size)) != MODQ_CONSUME_OK)
-        goto out;
-    char why[512] = "";
-    if ((c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof why)) == NULL) {
-        snprintf(errstr, errstr_size, "consumer: %s", why);
-        r = MODQ_CONSUME_ERR_CONFIG;
-        goto out;
-    }
-    conf = NULL; /* owned by c->rk now */
-    rd_kafka_poll_set_consumer(c->rk);
-    r = MODQ_CONSUME_ERR_NOMEM;
-    if ((c->queue = rd_kafka_queue_get_consumer(c->rk)) == NULL ||
-        (sub = rd_kafka_topic_partition_list_new((int)ntopics)) == NULL) {
-        snprintf(errstr, errstr_size, "out of memory");
-        goto out;
-    }
-    for (size_t i = 0; i < ntopics; i++)
-        rd_kafka_topic_partition_list_add(sub, topics[i], RD_KAFKA_PARTITION_UA);
-    rd_kafka_resp_err_t err = rd_kafka_subscribe(c->rk, sub);
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        snprintf(errstr, errstr_size, "subscribe: %s", rd_kafka_err2str(err));
-        r = MODQ_CONSUME_ERR_KAFKA;
-        goto out;
-    }
-    r = MODQ_CONSUME_OK;
     *out = c;
 out:
-    if (sub != NULL)
-        rd_kafka_topic_partition_list_destroy(sub);
-    if (conf != NULL)
-        rd_kafka_conf_destroy(conf);
-    if (r != MODQ_CONSUME_OK && c != NULL) {
+    if (r != MODQ_CONSUME_OK) {
         c->closed = c->rk != NULL; /* never joined: destroy may close */
         modq_consume_free(c);
     }

@@ -1,0 +1,19 @@
+/*
+ * run_util.c: what run.c, run_sink.c and run_dead.c share beyond the layout in run_impl.h: the
+ * log line about one ticket message. Kept apart from the loop so that the sink and the dead
+ * letters build on it without calling back into run.c.
+ */
+#include "run_impl.h"
+
+#include <stdio.h>
+
+/* One log line about a ticket message at (topic, partition, offset). */
+void modq_run_log_msg(modq_run *r, modq_log_level level, const char *msg, const char *topic,
+                      int32_t partition, int64_t offset, const char *error)
+{
+    char part[16], off[24];
+    snprintf(part, sizeof part, "%lld", (long long)partition);
+    snprintf(off, sizeof off, "%lld", (long long)offset);
+    modq_log_write(r->log, level, msg, "topic", topic, "partition", part, "offset", off, "error",
+                   error ? error : "", NULL);
+}
