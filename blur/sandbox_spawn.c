@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE /* posix_spawn_file_actions_addclosefrom_np, sigabbrev_np */
 #include "sandbox_impl.h"
+#include "modq_common.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -218,8 +219,7 @@ modq_blur_result sb_stop(sb_helper *h, bool timed_out, const char *why, char *er
     }
     h->pid = 0;
     h->items = 0;
-    if (errstr && errstr_size > 0)
-        snprintf(errstr, errstr_size, "%s: helper %s", why, how);
+    modq_errstr_set(errstr, errstr_size, "%s: helper %s", why, how);
     if (timed_out || (w > 0 && WIFSIGNALED(status) && WTERMSIG(status) == SIGXCPU))
         return MODQ_BLUR_ERR_DECODE_TIMEOUT;
     return MODQ_BLUR_ERR_DECODER_CRASHED;

@@ -35,12 +35,14 @@ typedef enum modq_common_result {
 /* A static English description of r; never NULL. */
 const char *modq_common_strerror(modq_common_result r);
 
-/* Frees p and sets it to NULL, so that a second cleanup path cannot free it again. */
-#define MODQ_FREE_NULL(p)                                                                          \
+/* Frees p through fn (which must accept NULL) and sets it to NULL, so that a second cleanup path
+ * cannot free it again; MODQ_FREE_NULL(p) is the same with free. */
+#define MODQ_FREE_NULL_WITH(fn, p)                                                                 \
     do {                                                                                           \
-        free(p);                                                                                   \
+        fn(p);                                                                                     \
         (p) = NULL;                                                                                \
     } while (0)
+#define MODQ_FREE_NULL(p) MODQ_FREE_NULL_WITH(free, p)
 
 /*
  * Formats into the caller's error buffer of errstr_size bytes, always NUL-terminated, cut short

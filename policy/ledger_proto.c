@@ -108,17 +108,16 @@ out:
 __attribute__((format(printf, 3, 4))) static modq_policy_result reject(char *errstr, size_t size,
                                                                        const char *fmt, ...)
 {
-    if (errstr != NULL && size > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(errstr, size, fmt, ap);
-        va_end(ap);
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    modq_errstr_vset(errstr, size, fmt, ap);
+    va_end(ap);
     return MODQ_POLICY_ERR_DECODE;
 }
 
 /* Whether s is valid UTF-8 (no overlong forms, no surrogates, at most U+10FFFF), as proto3
- * requires of a string and other runtimes check; glib's rule, the worker's too (worker/prepare/text.c). */
+ * requires of a string and other runtimes check; glib's rule, the worker's too
+ * (worker/prepare/text.c). */
 static bool utf8_ok(const char *s)
 {
     return g_utf8_validate(s, -1, NULL);

@@ -7,6 +7,7 @@
 #ifndef MODQ_POLICY_IMPL_H
 #define MODQ_POLICY_IMPL_H
 
+#include "modq_common.h"
 #include "modq_policy.h"
 
 #include <stdarg.h>

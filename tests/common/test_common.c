@@ -74,6 +74,14 @@ static void test_errstr_vset_is_the_same_through_a_va_list(void **state)
     through_va_list(NULL, sizeof buf, "%d", 1);
 }
 
+static int freed;
+
+static void counting_free(void *p)
+{
+    freed += p != NULL;
+    free(p);
+}
+
 static void test_free_null_clears_the_pointer(void **state)
 {
     char *p = malloc(16);
@@ -83,6 +91,14 @@ static void test_free_null_clears_the_pointer(void **state)
     assert_null(p);
     MODQ_FREE_NULL(p); /* a second cleanup path frees NULL: harmless */
     assert_null(p);
+
+    freed = 0;
+    p = malloc(16);
+    assert_non_null(p);
+    MODQ_FREE_NULL_WITH(counting_free, p);
+    assert_null(p);
+    MODQ_FREE_NULL_WITH(counting_free, p);
+    assert_int_equal(freed, 1); /* through the function given, once */
 }
 
 /* ---------------------------------------------------------------------------------------------- */

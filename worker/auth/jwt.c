@@ -5,6 +5,7 @@
  * ECDSA P-256 through EVP). The claims are in jwt_claims.c, the keys in jwt_keys.c.
  */
 #include "jwt_impl.h"
+#include "modq_common.h"
 
 #include <openssl/crypto.h>
 #include <openssl/ecdsa.h>
@@ -37,11 +38,9 @@ modq_jwt_result jwt_fail(char *errstr, size_t errstr_size, modq_jwt_result r, co
 {
     va_list ap;
 
-    if (errstr && errstr_size > 0) {
-        va_start(ap, fmt);
-        vsnprintf(errstr, errstr_size, fmt, ap);
-        va_end(ap);
-    }
+    va_start(ap, fmt);
+    modq_errstr_vset(errstr, errstr_size, fmt, ap);
+    va_end(ap);
     return r;
 }
 

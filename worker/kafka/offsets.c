@@ -22,10 +22,10 @@
  */
 #include "offsets.h"
 #include "offsets_codec.h"
+#include "modq_common.h"
 
 #include <openssl/evp.h>
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,12 +33,6 @@
     do {                                                                                           \
         free(p);                                                                                   \
         (p) = NULL;                                                                                \
-    } while (0)
-
-#define ERRSTR(errstr, errstr_size, ...)                                                           \
-    do {                                                                                           \
-        if ((errstr) != NULL && (errstr_size) > 0)                                                 \
-            snprintf((errstr), (errstr_size), __VA_ARGS__);                                        \
     } while (0)
 
 #define PREFIX     "v1:"
@@ -333,12 +327,12 @@ static modq_offsets_result load_metadata(modq_offsets *t, int64_t committed, con
 {
     size_t len = strnlen(md, MODQ_OFFSETS_METADATA_MAX + 1);
     if (len > MODQ_OFFSETS_METADATA_MAX) {
-        ERRSTR(errstr, errstr_size, "offset metadata longer than %d bytes",
-               MODQ_OFFSETS_METADATA_MAX);
+        modq_errstr_set(errstr, errstr_size, "offset metadata longer than %d bytes",
+                        MODQ_OFFSETS_METADATA_MAX);
         return MODQ_OFFSETS_ERR_META_TOO_LARGE;
     }
     if (committed < 0) {
-        ERRSTR(errstr, errstr_size, "offset metadata without a committed offset");
+        modq_errstr_set(errstr, errstr_size, "offset metadata without a committed offset");
         return MODQ_OFFSETS_ERR_META_STALE;
     }
     if (len < PREFIX_LEN || memcmp(md, PREFIX, PREFIX_LEN) != 0) {
@@ -347,11 +341,11 @@ static modq_offsets_result load_metadata(modq_offsets *t, int64_t committed, con
             d++;
         }
         if (md[0] == 'v' && d > 1 && d < len && md[d] == ':') {
-            ERRSTR(errstr, errstr_size, "offset metadata version '%.*s' is not supported",
-                   (int)(d < 12 ? d : 12), md);
+            modq_errstr_set(errstr, errstr_size, "offset metadata version '%.*s' is not supported",
+                            (int)(d < 12 ? d : 12), md);
             return MODQ_OFFSETS_ERR_META_VERSION;
         }
-        ERRSTR(errstr, errstr_size, "offset metadata does not start with \"" PREFIX "\"");
+        modq_errstr_set(errstr, errstr_size, "offset metadata does not start with \"" PREFIX "\"");
         return MODQ_OFFSETS_ERR_META_MALFORMED;
     }
     uint8_t bin[BIN_MAX];
@@ -359,7 +353,8 @@ static modq_offsets_result load_metadata(modq_offsets *t, int64_t committed, con
     uint64_t v;
     if (!modq_offsets_codec_b64_decode(md + PREFIX_LEN, len - PREFIX_LEN, bin, BIN_MAX, &n) ||
         n < 1 + CRC_LEN) {
-        ERRSTR(errstr, errstr_size, "offset metadata is not valid base64 of %zu bytes", len);
+        modq_errstr_set(errstr, errstr_size, "offset metadata is not valid base64 of %zu bytes",
+                        len);
         return MODQ_OFFSETS_ERR_META_MALFORMED;
     }
     n -= CRC_LEN;
@@ -368,17 +363,18 @@ static modq_offsets_result load_metadata(modq_offsets *t, int64_t committed, con
         crc |= (uint32_t)bin[n + (size_t)i] << (8 * i);
     }
     if (crc != modq_offsets_codec_crc32(bin, n)) {
-        ERRSTR(errstr, errstr_size, "offset metadata checksum mismatch");
+        modq_errstr_set(errstr, errstr_size, "offset metadata checksum mismatch");
         return MODQ_OFFSETS_ERR_META_MALFORMED;
     }
     if (!modq_offsets_codec_get_varint(bin, n, &pos, &v) || v > (uint64_t)INT64_MAX) {
-        ERRSTR(errstr, errstr_size, "offset metadata: bad base offset");
+        modq_errstr_set(errstr, errstr_size, "offset metadata: bad base offset");
         return MODQ_OFFSETS_ERR_META_MALFORMED;
     }
     if ((int64_t)v != committed) {
         /* E.g. an operator reset the group's offset: the runs are relative to another base. */
-        ERRSTR(errstr, errstr_size, "offset metadata written at offset %lld, committed %lld",
-               (long long)(int64_t)v, (long long)committed);
+        modq_errstr_set(errstr, errstr_size,
+                        "offset metadata written at offset %lld, committed %lld",
+                        (long long)(int64_t)v, (long long)committed);
         return MODQ_OFFSETS_ERR_META_STALE;
     }
     t->meta = calloc(n / 2 + 1, sizeof *t->meta);
@@ -402,7 +398,7 @@ static modq_offsets_result load_metadata(modq_offsets *t, int64_t committed, con
         if (!ok) {
             FREE_NULL(t->meta);
             t->nmeta = 0;
-            ERRSTR(errstr, errstr_size, "offset metadata: bad run at byte %zu", pos);
+            modq_errstr_set(errstr, errstr_size, "offset metadata: bad run at byte %zu", pos);
             return MODQ_OFFSETS_ERR_META_MALFORMED;
         }
         meta_run *r = &t->meta[t->nmeta++];
@@ -426,13 +422,14 @@ modq_offsets_result modq_offsets_new(int64_t committed, const char *metadata, si
     }
     *out = NULL;
     if (committed > MODQ_OFFSETS_MAX_OFFSET) {
-        ERRSTR(errstr, errstr_size, "committed offset %lld out of range", (long long)committed);
+        modq_errstr_set(errstr, errstr_size, "committed offset %lld out of range",
+                        (long long)committed);
         r = MODQ_OFFSETS_ERR_INVALID_ARG;
         goto out;
     }
     if (metadata_cap < MODQ_OFFSETS_CAP_MIN || metadata_cap > MODQ_OFFSETS_CAP_MAX) {
-        ERRSTR(errstr, errstr_size, "metadata cap %zu outside %d..%d", metadata_cap,
-               MODQ_OFFSETS_CAP_MIN, MODQ_OFFSETS_CAP_MAX);
+        modq_errstr_set(errstr, errstr_size, "metadata cap %zu outside %d..%d", metadata_cap,
+                        MODQ_OFFSETS_CAP_MIN, MODQ_OFFSETS_CAP_MAX);
         r = MODQ_OFFSETS_ERR_INVALID_ARG;
         goto out;
     }

@@ -4,17 +4,11 @@
  * delivery time, no transactions), plus the settings this module forces or defaults.
  */
 #include "publish_conf.h"
+#include "modq_common.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-#define ERRSTR(errstr, errstr_size, ...)                                                           \
-    do {                                                                                           \
-        if ((errstr) != NULL && (errstr_size) > 0)                                                 \
-            snprintf((errstr), (errstr_size), __VA_ARGS__);                                        \
-    } while (0)
 
 /* What the configuration sets among the properties this module forces or defaults. */
 typedef struct seen_props {
@@ -48,7 +42,8 @@ static int check_property(const char *name, const char *value, seen_props *seen,
         why = "the worker's producer is idempotent, not transactional; remove it";
     }
     if (why != NULL) { /* none of these is a secret */
-        ERRSTR(errstr, errstr_size, "kafka property '%s' is '%.32s': %s", name, value, why);
+        modq_errstr_set(errstr, errstr_size, "kafka property '%s' is '%.32s': %s", name, value,
+                        why);
         return -1;
     }
     seen->linger |= is(name, "linger.ms", "queue.buffering.max.ms");
@@ -75,8 +70,8 @@ modq_publish_result modq_publish_conf_build(const modq_config *cfg, rd_kafka_con
         }
         if (rd_kafka_conf_set(conf, name, value, why, sizeof why) != RD_KAFKA_CONF_OK) {
             /* librdkafka's text may quote the value, which may be a secret */
-            ERRSTR(errstr, errstr_size, "kafka property '%s': %s", name,
-                   modq_config_kafka_secret(cfg, i) ? "refused by librdkafka" : why);
+            modq_errstr_set(errstr, errstr_size, "kafka property '%s': %s", name,
+                            modq_config_kafka_secret(cfg, i) ? "refused by librdkafka" : why);
             goto out;
         }
     }
@@ -91,7 +86,7 @@ modq_publish_result modq_publish_conf_build(const modq_config *cfg, rd_kafka_con
     for (size_t i = 0; conf != NULL && i < sizeof ours / sizeof ours[0]; i++) {
         if (!ours[i].skip && rd_kafka_conf_set(conf, ours[i].name, ours[i].value, why,
                                                sizeof why) != RD_KAFKA_CONF_OK) {
-            ERRSTR(errstr, errstr_size, "kafka property '%s': %s", ours[i].name, why);
+            modq_errstr_set(errstr, errstr_size, "kafka property '%s': %s", ours[i].name, why);
             goto out;
         }
     }
