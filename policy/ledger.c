@@ -41,7 +41,7 @@ void modq_ledger_free(modq_ledger *l)
     if (l == NULL) {
         return;
     }
-    FREE_NULL(l->segs);
+    MODQ_FREE_NULL(l->segs);
     free(l);
 }
 

@@ -96,12 +96,12 @@ modq_policy_result modq_ledger_pack(const modq_ledger *l, uint8_t **buf, size_t 
     *buf = out;
     out = NULL;
 out:
-    FREE_NULL(out);
-    FREE_NULL(segs);
-    FREE_NULL(segp);
-    FREE_NULL(brks);
-    FREE_NULL(brkp);
-    FREE_NULL(cats);
+    MODQ_FREE_NULL(out);
+    MODQ_FREE_NULL(segs);
+    MODQ_FREE_NULL(segp);
+    MODQ_FREE_NULL(brks);
+    MODQ_FREE_NULL(brkp);
+    MODQ_FREE_NULL(cats);
     return r;
 }
 

@@ -29,12 +29,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FREE_NULL(p)                                                                               \
-    do {                                                                                           \
-        free(p);                                                                                   \
-        (p) = NULL;                                                                                \
-    } while (0)
-
 #define PREFIX     "v1:"
 #define PREFIX_LEN 3
 #define CRC_LEN    4
@@ -396,7 +390,7 @@ static modq_offsets_result load_metadata(modq_offsets *t, int64_t committed, con
             ok = first <= INT64_MAX - 2 && d <= (uint64_t)(INT64_MAX - 2 - first);
         }
         if (!ok) {
-            FREE_NULL(t->meta);
+            MODQ_FREE_NULL(t->meta);
             t->nmeta = 0;
             modq_errstr_set(errstr, errstr_size, "offset metadata: bad run at byte %zu", pos);
             return MODQ_OFFSETS_ERR_META_MALFORMED;
@@ -465,9 +459,9 @@ void modq_offsets_free(modq_offsets *t)
     if (t == NULL) {
         return;
     }
-    FREE_NULL(t->slot_off);
-    FREE_NULL(t->slot_live);
-    FREE_NULL(t->meta);
+    MODQ_FREE_NULL(t->slot_off);
+    MODQ_FREE_NULL(t->slot_live);
+    MODQ_FREE_NULL(t->meta);
     free(t);
 }
 
