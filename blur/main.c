@@ -10,6 +10,7 @@
  * file succeeded, so a failure never leaves a partial output behind.
  */
 #include "modq_blur.h"
+#include "modq_common.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -39,21 +40,8 @@ static void usage(FILE *to)
         to);
 }
 
-static int parse_int(const char *s, long long min, long long max, long long *out)
-{
-    char *end = NULL;
-    long long v;
-
-    errno = 0;
-    v = strtoll(s, &end, 10);
-    if (errno || end == s || *end != '\0' || v < min || v > max)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 /* "WxH", each side 1..8000. */
-static int parse_size(const char *s, long long *w, long long *h)
+static int parse_size(const char *s, int64_t *w, int64_t *h)
 {
     char buf[32];
     char *x;
@@ -64,10 +52,10 @@ static int parse_size(const char *s, long long *w, long long *h)
     if (!(x = strchr(buf, 'x')))
         return -1;
     *x = '\0';
-    return parse_int(buf, 1, 8000, w) || parse_int(x + 1, 1, 8000, h) ? -1 : 0;
+    return modq_parse_int64(buf, 1, 8000, w) && modq_parse_int64(x + 1, 1, 8000, h) ? 0 : -1;
 }
 
-static int parse_levels(const char *s, long long *mask)
+static int parse_levels(const char *s, int64_t *mask)
 {
     char buf[64];
     char *save = NULL;
@@ -77,8 +65,8 @@ static int parse_levels(const char *s, long long *mask)
     memcpy(buf, s, strlen(s) + 1);
     *mask = 0;
     for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        long long lv;
-        if (parse_int(tok, 0, MODQ_LEVEL_COUNT - 1, &lv))
+        int64_t lv;
+        if (!modq_parse_int64(tok, 0, MODQ_LEVEL_COUNT - 1, &lv))
             return -1;
         *mask |= 1LL << lv;
     }
@@ -340,7 +328,7 @@ int main(int argc, char **argv)
     const char *cmd, *out = NULL, *kind = "shapes", *format = NULL;
     char **files = NULL;
     int nfiles = 0, rc = EXIT_FAILED;
-    long long count = 8, w = 1600, h = 1200, seed = 1, v;
+    int64_t count = 8, w = 1600, h = 1200, seed = 1, v;
 
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         usage(argc < 2 ? stderr : stdout);
@@ -388,9 +376,9 @@ int main(int argc, char **argv)
         else if (strcmp(a, "--kind") == 0)
             kind = val;
         else if (strcmp(a, "--count") == 0)
-            bad = parse_int(val, 1, 100000, &count);
+            bad = !modq_parse_int64(val, 1, 100000, &count);
         else if (strcmp(a, "--seed") == 0)
-            bad = parse_int(val, 0, UINT32_MAX, &seed);
+            bad = !modq_parse_int64(val, 0, UINT32_MAX, &seed);
         else if (strcmp(a, "--size") == 0)
             bad = parse_size(val, &w, &h);
         else if (strcmp(a, "--max-size") == 0)
@@ -413,7 +401,7 @@ int main(int argc, char **argv)
             goto out;
         }
         if (key != MODQ_OPT_COUNT)
-            bad = parse_int(val, 0, LLONG_MAX, &v) || modq_opts_set(opts, key, v);
+            bad = !modq_parse_int64(val, 0, INT64_MAX, &v) || modq_opts_set(opts, key, v);
         if (bad) {
             fprintf(stderr, "modq-media: bad value for %s: '%s'\n", a, val);
             goto out;

@@ -9,6 +9,7 @@
 #include "policy_impl.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,18 +102,16 @@ static modq_policy_result get_int(const load_ctx *c, const yaml_node_t *n, const
                                   long lo, long hi, int *out)
 {
     const char *s = scalar(n);
-    char *end = NULL;
+    int64_t v = 0;
     if (s == NULL || *s == '\0') {
         return fail(c, n, field, "must be an integer");
     }
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno != 0 || *end != '\0') {
+    if (!modq_parse_int64(s, INT64_MIN, INT64_MAX, &v)) {
         char shown[48];
         return fail(c, n, field, "must be an integer, not '%s'", printable(s, shown, sizeof shown));
     }
     if (v < lo || v > hi) {
-        return fail(c, n, field, "must be between %ld and %ld, not %ld", lo, hi, v);
+        return fail(c, n, field, "must be between %ld and %ld, not %" PRId64, lo, hi, v);
     }
     *out = (int)v;
     return MODQ_POLICY_OK;

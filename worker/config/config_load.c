@@ -393,7 +393,6 @@ static modq_config_result load_bank(load_ctx *c, yaml_node_t *map, size_t idx)
     yaml_node_t *v[5] = {NULL};
     char where[ORIGIN_MAX], key[96];
     bank_cfg *b = &c->cfg->banks[idx];
-    char *end = NULL;
 #define KEY(k) (snprintf(key, sizeof key, "banks[%zu].%s", idx, k), key)
 #define AT(n)  at(c, n, where, sizeof where)
     if (map->type != YAML_MAPPING_NODE) {
@@ -462,12 +461,10 @@ static modq_config_result load_bank(load_ctx *c, yaml_node_t *map, size_t idx)
     }
     b->pdq_threshold = MODQ_PDQ_DEFAULT_THRESHOLD;
     if (v[4] != NULL) {
+        int64_t t = 0;
         s = scalar(v[4]);
-        errno = 0;
-        long t = s != NULL && isdigit((unsigned char)s[0]) && (s[0] != '0' || s[1] == '\0')
-                     ? strtol(s, &end, 10)
-                     : -1;
-        if (t < 0 || t > 256 || errno != 0 || *end != '\0') {
+        if (s == NULL || !isdigit((unsigned char)s[0]) || (s[0] == '0' && s[1] != '\0') ||
+            !modq_parse_int64(s, 0, 256, &t)) {
             return config_fail(c, MODQ_CONFIG_ERR_INVALID, AT(v[4]), KEY("pdq_threshold"),
                                "must be an integer between 0 and 256");
         }

@@ -12,7 +12,6 @@
 #include "mock.h"
 #include "modq_common.h"
 
-#include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,22 +71,6 @@ static const struct {
     {"EndTxn", 26},
     {"TxnOffsetCommit", 28},
 };
-
-/* Parses a whole decimal string within [lo, hi]; 0 on success. */
-static int parse_long(const char *s, long lo, long hi, long *out)
-{
-    char *end = NULL;
-    long v;
-
-    if (!s || !*s)
-        return -1;
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
 
 /* librdkafka's log goes nowhere unless debugging was asked for: a library does not log. */
 static void drop_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
@@ -296,7 +279,7 @@ modq_mock_result modq_mock_broker_rtt(modq_mock *m, int32_t id, int rtt_ms, char
 
 modq_mock_result modq_mock_api_key(const char *api, int16_t *key)
 {
-    long v;
+    int64_t v;
 
     if (!api || !key)
         return MODQ_MOCK_ERR_INVALID_ARG;
@@ -307,7 +290,7 @@ modq_mock_result modq_mock_api_key(const char *api, int16_t *key)
         }
     }
     /* Any other ApiKey may be given by number; the mock ignores keys it never serves. */
-    if (parse_long(api, 0, INT16_MAX, &v) != 0)
+    if (!modq_parse_int64(api, 0, INT16_MAX, &v))
         return MODQ_MOCK_ERR_UNKNOWN_API;
     *key = (int16_t)v;
     return MODQ_MOCK_OK;
@@ -317,7 +300,7 @@ modq_mock_result modq_mock_error_code(const char *error, rd_kafka_resp_err_t *er
 {
     const struct rd_kafka_err_desc *descs = NULL;
     size_t n = 0;
-    long v;
+    int64_t v;
 
     if (!error || !err)
         return MODQ_MOCK_ERR_INVALID_ARG;
@@ -330,7 +313,7 @@ modq_mock_result modq_mock_error_code(const char *error, rd_kafka_resp_err_t *er
             return MODQ_MOCK_OK;
         }
     }
-    if (parse_long(error, INT_MIN, INT_MAX, &v) != 0)
+    if (!modq_parse_int64(error, INT_MIN, INT_MAX, &v))
         return MODQ_MOCK_ERR_UNKNOWN_ERROR;
     for (size_t i = 0; i < n; i++) {
         if (descs[i].name && descs[i].code == (rd_kafka_resp_err_t)v) {

@@ -6,6 +6,7 @@
 #include "publish_conf.h"
 #include "modq_common.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -25,7 +26,11 @@ static int check_property(const char *name, const char *value, seen_props *seen,
                           size_t errstr_size)
 {
     const char *why = NULL;
-    char *end = NULL;
+    const char *digits = value;
+    int64_t zero;
+
+    while (isspace((unsigned char)*digits))
+        digits++; /* librdkafka takes " 0" for 0 as well */
 
     if (is(name, "enable.idempotence", NULL) && strcasecmp(value, "true") != 0) {
         why = "the producer requires enable.idempotence=true (no duplicates or reordering on "
@@ -35,7 +40,7 @@ static int check_property(const char *name, const char *value, seen_props *seen,
         why = "the producer requires acks=all (a decision counts once every in-sync replica "
               "has it); remove it";
     } else if (is(name, "message.timeout.ms", "delivery.timeout.ms") &&
-               strtol(value, &end, 10) == 0 && end != value && *end == '\0') {
+               modq_parse_int64(digits, 0, 0, &zero)) {
         why = "0 waits forever, but a message must fail in bounded time so that its ticket is "
               "retried; set a positive value";
     } else if (is(name, "transactional.id", NULL)) {
