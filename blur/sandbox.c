@@ -88,7 +88,7 @@ static void remote_release(modq_media *m)
 
     memset(&m->remote, 0, sizeof m->remote);
     if (h->pid > 0)
-        sb_call(h, SB_RELEASE, NULL, NULL, 0, sb_now_ms() + RELEASE_MS, &unused, NULL, 0);
+        sb_call(h, SB_RELEASE, NULL, NULL, 0, modq_clock_mono_ms() + RELEASE_MS, &unused, NULL, 0);
     give_back(h);
 }
 
@@ -96,7 +96,7 @@ static modq_blur_result remote_render(modq_media *m, const modq_media_opts *opts
                                       size_t errstr_size)
 {
     sb_helper *h = m->remote.ctx;
-    int64_t deadline = sb_now_ms() + h->sb->o.timeout_ms;
+    int64_t deadline = modq_clock_mono_ms() + h->sb->o.timeout_ms;
     sb_reply rp;
     modq_blur_result r;
 
@@ -139,7 +139,7 @@ modq_blur_result modq_sandbox_process(modq_sandbox *sb, const modq_media_opts *o
     h = take(sb);
     if ((r = ensure_running(h, 1, errstr, errstr_size)) != MODQ_BLUR_OK)
         goto out;
-    deadline = sb_now_ms() + sb->o.timeout_ms;
+    deadline = modq_clock_mono_ms() + sb->o.timeout_ms;
     h->items++;
     r = sb_call(h, SB_PROCESS, opts, buf, len, deadline, &rp, errstr, errstr_size);
     if (r == MODQ_BLUR_OK)

@@ -130,5 +130,5 @@ void modq_run_on_dead_letter_record(void *arg, const modq_follow_record *rec)
     if (modq_run_dead_key(topic, (int32_t)partition, offset, rec->value,
                           rec->value ? rec->value_len : 0, key))
         modq_run_dead_remember(r, key,
-                               rec->timestamp_ms > 0 ? rec->timestamp_ms : modq_run_wall_ms());
+                               rec->timestamp_ms > 0 ? rec->timestamp_ms : modq_clock_wall_ms());
 }

@@ -75,13 +75,6 @@ const char *modq_follow_strerror(modq_follow_result r)
     return (unsigned)r < MODQ_FOLLOW_RESULT_COUNT ? result_text[r] : "unknown result";
 }
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static bool stopping(modq_follow *f)
 {
     return atomic_load(&f->stop);
@@ -296,11 +289,11 @@ static void *follow_thread(void *arg)
 {
     modq_follow *f = arg;
     char why[256];
-    int64_t next_metadata = mono_ms() + f->metadata_ms;
-    int64_t next_place = mono_ms() + RETRY_MS;
+    int64_t next_metadata = modq_clock_mono_ms() + f->metadata_ms;
+    int64_t next_place = modq_clock_mono_ms() + RETRY_MS;
 
     while (!stopping(f)) {
-        int64_t now = mono_ms();
+        int64_t now = modq_clock_mono_ms();
         if (now >= next_metadata) {
             (void)discover(f, false, why, sizeof why);
             next_metadata = now + f->metadata_ms;
@@ -308,7 +301,7 @@ static void *follow_thread(void *arg)
         }
         if (f->unplaced > 0 && now >= next_place && !stopping(f)) {
             (void)place(f, why, sizeof why);
-            next_place = mono_ms() + RETRY_MS;
+            next_place = modq_clock_mono_ms() + RETRY_MS;
         }
         rd_kafka_message_t *m = rd_kafka_consumer_poll(f->rk, POLL_MS);
         if (m != NULL) {

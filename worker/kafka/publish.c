@@ -293,14 +293,6 @@ void modq_publish_free(modq_publish *p)
     free(p);
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void sleep_ms(int ms)
 {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
@@ -354,13 +346,13 @@ static modq_publish_result produce(modq_publish *p, modq_publish_kind kind, cons
     live_push(p, n);
     p->outstanding++;
     pthread_mutex_unlock(&p->lock);
-    deadline = now_ms() + p->queue_wait_ms;
+    deadline = modq_clock_mono_ms() + p->queue_wait_ms;
     while ((err = rd_kafka_producev(
                 p->rk, RD_KAFKA_V_TOPIC(p->topic[kind]), RD_KAFKA_V_KEY(VALUE_CAST(key), key_len),
                 RD_KAFKA_V_VALUE(VALUE_CAST(value), len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                 RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(n), RD_KAFKA_V_END)) ==
                RD_KAFKA_RESP_ERR__QUEUE_FULL &&
-           now_ms() < deadline) {
+           modq_clock_mono_ms() < deadline) {
         sleep_ms(QUEUE_RETRY_MS); /* the poller drains the queue meanwhile */
     }
     pthread_mutex_lock(&p->lock);

@@ -54,12 +54,8 @@ bool modq_log_level_parse(const char *s, modq_log_level *out)
 
 static int64_t system_clock(void *arg)
 {
-    struct timespec ts;
     (void)arg;
-    if (clock_gettime(CLOCK_REALTIME, &ts) != 0) {
-        return 0;
-    }
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return modq_clock_wall_ms();
 }
 
 modq_log *modq_log_new(FILE *out, modq_log_level min_level, const char *worker_id)
