@@ -494,24 +494,19 @@ static modq_offsets_result slot_reserve(modq_offsets *t)
         slot_compact(t);
         return MODQ_OFFSETS_OK;
     }
-    if (t->slot_cap >= MODQ_OFFSETS_MAX_IN_FLIGHT) {
-        return MODQ_OFFSETS_ERR_FULL;
+    /* Two arrays, one capacity: each grows from the same start to the same size, and slot_cap
+     * moves only once both have. */
+    size_t off_cap = t->slot_cap, live_cap = t->slot_cap;
+    modq_common_result g =
+        MODQ_ARRAY_GROW(&t->slot_off, &off_cap, t->nslots + 1, MODQ_OFFSETS_MAX_IN_FLIGHT);
+    if (g == MODQ_COMMON_OK) {
+        /* If this fails, slot_off merely has spare room: nothing is lost. */
+        g = MODQ_ARRAY_GROW(&t->slot_live, &live_cap, t->nslots + 1, MODQ_OFFSETS_MAX_IN_FLIGHT);
     }
-    size_t cap = t->slot_cap == 0 ? 64 : t->slot_cap * 2;
-    if (cap > MODQ_OFFSETS_MAX_IN_FLIGHT) {
-        cap = MODQ_OFFSETS_MAX_IN_FLIGHT;
+    if (g != MODQ_COMMON_OK) {
+        return g == MODQ_COMMON_ERR_FULL ? MODQ_OFFSETS_ERR_FULL : MODQ_OFFSETS_ERR_NOMEM;
     }
-    int64_t *off = realloc(t->slot_off, cap * sizeof *off);
-    if (off == NULL) {
-        return MODQ_OFFSETS_ERR_NOMEM;
-    }
-    t->slot_off = off;
-    uint8_t *live = realloc(t->slot_live, cap * sizeof *live);
-    if (live == NULL) {
-        return MODQ_OFFSETS_ERR_NOMEM; /* slot_off merely has spare room; nothing is lost */
-    }
-    t->slot_live = live;
-    t->slot_cap = cap;
+    t->slot_cap = live_cap;
     return MODQ_OFFSETS_OK;
 }
 
