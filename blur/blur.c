@@ -107,6 +107,6 @@ void modq_blur_vips_error(const char *what, char *errstr, size_t errstr_size)
     /* libvips keeps one error buffer per process; take ours out before another thread adds. */
     if (nl)
         *nl = '\0';
-    MODQ_ERRSTR(errstr, errstr_size, "%s: %.300s", what, msg && *msg ? msg : "libvips failed");
+    modq_errstr_set(errstr, errstr_size, "%s: %.300s", what, msg && *msg ? msg : "libvips failed");
     g_free(msg);
 }

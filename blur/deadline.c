@@ -85,8 +85,8 @@ VipsImage *modq_deadline_copy_memory(modq_deadline *d, VipsImage *img)
 modq_blur_result modq_deadline_fail(const modq_deadline *d, const char *stage, char *errstr,
                                     size_t errstr_size)
 {
-    MODQ_ERRSTR(errstr, errstr_size, "decode timeout: %lld ms spent > %lld ms allowed (at %s)",
-                (long long)(modq_deadline_spent_ns(d) / 1000000),
-                (long long)(d->limit_ns / 1000000), stage);
+    modq_errstr_set(errstr, errstr_size, "decode timeout: %lld ms spent > %lld ms allowed (at %s)",
+                    (long long)(modq_deadline_spent_ns(d) / 1000000),
+                    (long long)(d->limit_ns / 1000000), stage);
     return MODQ_BLUR_ERR_DECODE_TIMEOUT;
 }

@@ -200,17 +200,17 @@ static modq_blur_result check_header(const modq_media_opts *opts, VipsImage *hdr
     int w = vips_image_get_width(hdr), h = vips_image_get_height(hdr);
 
     if (w <= 0 || h <= 0) {
-        MODQ_ERRSTR(errstr, errstr_size, "bad dimensions: %dx%d", w, h);
+        modq_errstr_set(errstr, errstr_size, "bad dimensions: %dx%d", w, h);
         return MODQ_BLUR_ERR_DIMENSION;
     }
     if ((int64_t)w * h > max_pixels) {
-        MODQ_ERRSTR(errstr, errstr_size, "too many pixels: %dx%d > %lld", w, h,
-                    (long long)max_pixels);
+        modq_errstr_set(errstr, errstr_size, "too many pixels: %dx%d > %lld", w, h,
+                        (long long)max_pixels);
         return MODQ_BLUR_ERR_TOO_MANY_PIXELS;
     }
     if (w > max_side || h > max_side) {
-        MODQ_ERRSTR(errstr, errstr_size, "image side too long: %dx%d > %lld px", w, h,
-                    (long long)max_side);
+        modq_errstr_set(errstr, errstr_size, "image side too long: %dx%d > %lld px", w, h,
+                        (long long)max_side);
         return MODQ_BLUR_ERR_DIMENSION;
     }
     /* EXIF orientations 5..8 swap width and height. */
@@ -302,26 +302,26 @@ static modq_blur_result refuse_early(const modq_media_opts *opts, const uint8_t 
     int max_scans = (int)modq_opts_get(opts, MODQ_OPT_MAX_JPEG_SCANS);
 
     if (len == 0) {
-        MODQ_ERRSTR(errstr, errstr_size, "empty input: 0 bytes");
+        modq_errstr_set(errstr, errstr_size, "empty input: 0 bytes");
         return MODQ_BLUR_ERR_EMPTY;
     }
     if ((uint64_t)len > (uint64_t)max_bytes) {
-        MODQ_ERRSTR(errstr, errstr_size, "input too large: %zu bytes > %lld", len,
-                    (long long)max_bytes);
+        modq_errstr_set(errstr, errstr_size, "input too large: %zu bytes > %lld", len,
+                        (long long)max_bytes);
         return MODQ_BLUR_ERR_TOO_LARGE;
     }
     *f = sniff(p, len);
     if (f->id == FMT_BLOCKED) {
-        MODQ_ERRSTR(errstr, errstr_size, "blocked format: %s", f->name);
+        modq_errstr_set(errstr, errstr_size, "blocked format: %s", f->name);
         return MODQ_BLUR_ERR_BLOCKED_FORMAT;
     }
     if (f->id == FMT_UNKNOWN) {
-        MODQ_ERRSTR(errstr, errstr_size, "unknown format: first bytes %02x %02x %02x %02x", p[0],
-                    len > 1 ? p[1] : 0, len > 2 ? p[2] : 0, len > 3 ? p[3] : 0);
+        modq_errstr_set(errstr, errstr_size, "unknown format: first bytes %02x %02x %02x %02x",
+                        p[0], len > 1 ? p[1] : 0, len > 2 ? p[2] : 0, len > 3 ? p[3] : 0);
         return MODQ_BLUR_ERR_UNKNOWN_FORMAT;
     }
     if (f->id == FMT_JPEG && jpeg_scans(p, len, max_scans) > max_scans) {
-        MODQ_ERRSTR(errstr, errstr_size, "too many JPEG scans: more than %d", max_scans);
+        modq_errstr_set(errstr, errstr_size, "too many JPEG scans: more than %d", max_scans);
         return MODQ_BLUR_ERR_TOO_MANY_SCANS;
     }
     return MODQ_BLUR_OK;

@@ -1,24 +1,10 @@
-/* internal.h: small helpers shared by the blur/ sources; not part of the public interface. */
+/* internal.h: what the blur/ sources share beyond the public interface: libvips's error text, and
+ * the project's common helpers (modq_common.h). */
 #ifndef MODQ_BLUR_INTERNAL_H
 #define MODQ_BLUR_INTERNAL_H
 
 #include "modq_blur.h"
-
-#include <stdio.h>
-
-/* Frees *p through fn and sets it to NULL; fn must accept NULL. */
-#define MODQ_FREE_AND_NULL(fn, p)                                                                  \
-    do {                                                                                           \
-        fn(p);                                                                                     \
-        (p) = NULL;                                                                                \
-    } while (0)
-
-/* Writes "fmt..." into errstr when the caller gave one (NULL-safe). */
-#define MODQ_ERRSTR(errstr, errstr_size, ...)                                                      \
-    do {                                                                                           \
-        if ((errstr) && (errstr_size) > 0)                                                         \
-            snprintf((errstr), (errstr_size), __VA_ARGS__);                                        \
-    } while (0)
+#include "modq_common.h"
 
 #include <stddef.h>
 

@@ -10,9 +10,11 @@
  * file succeeded, so a failure never leaves a partial output behind.
  */
 #include "modq_blur.h"
+#include "modq_common.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
@@ -39,21 +41,8 @@ static void usage(FILE *to)
         to);
 }
 
-static int parse_int(const char *s, long long min, long long max, long long *out)
-{
-    char *end = NULL;
-    long long v;
-
-    errno = 0;
-    v = strtoll(s, &end, 10);
-    if (errno || end == s || *end != '\0' || v < min || v > max)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 /* "WxH", each side 1..8000. */
-static int parse_size(const char *s, long long *w, long long *h)
+static int parse_size(const char *s, int64_t *w, int64_t *h)
 {
     char buf[32];
     char *x;
@@ -64,10 +53,10 @@ static int parse_size(const char *s, long long *w, long long *h)
     if (!(x = strchr(buf, 'x')))
         return -1;
     *x = '\0';
-    return parse_int(buf, 1, 8000, w) || parse_int(x + 1, 1, 8000, h) ? -1 : 0;
+    return modq_parse_int64(buf, 1, 8000, w) && modq_parse_int64(x + 1, 1, 8000, h) ? 0 : -1;
 }
 
-static int parse_levels(const char *s, long long *mask)
+static int parse_levels(const char *s, int64_t *mask)
 {
     char buf[64];
     char *save = NULL;
@@ -77,8 +66,8 @@ static int parse_levels(const char *s, long long *mask)
     memcpy(buf, s, strlen(s) + 1);
     *mask = 0;
     for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        long long lv;
-        if (parse_int(tok, 0, MODQ_LEVEL_COUNT - 1, &lv))
+        int64_t lv;
+        if (!modq_parse_int64(tok, 0, MODQ_LEVEL_COUNT - 1, &lv))
             return -1;
         *mask |= 1LL << lv;
     }
@@ -294,8 +283,8 @@ static int process_files(const modq_media_opts *opts, char **files, int nfiles, 
     return failures ? EXIT_FAILED : 0;
 }
 
-static int cmd_synth(const char *out, long long count, long long w, long long h, const char *kind,
-                     const char *format, long long seed)
+static int cmd_synth(const char *out, int64_t count, int64_t w, int64_t h, const char *kind,
+                     const char *format, int64_t seed)
 {
     static const char *const kinds[] = {"shapes", "noise", "checker"};
     int k = -1;
@@ -307,7 +296,7 @@ static int cmd_synth(const char *out, long long count, long long w, long long h,
         fprintf(stderr, "modq-media: synth: %s\n", k < 0 ? "unknown --kind" : strerror(errno));
         return EXIT_FAILED;
     }
-    for (long long i = 0; i < count; i++) {
+    for (int64_t i = 0; i < count; i++) {
         char path[PATH_MAX];
         uint8_t *data = NULL;
         size_t len = 0;
@@ -317,7 +306,7 @@ static int cmd_synth(const char *out, long long count, long long w, long long h,
             fprintf(stderr, "modq-media: synth: %s\n", modq_blur_strerror(r));
             return EXIT_FAILED;
         }
-        if ((size_t)snprintf(path, sizeof(path), "%s/%s-%03lld.%s", out, kinds[k], i,
+        if ((size_t)snprintf(path, sizeof(path), "%s/%s-%03" PRId64 ".%s", out, kinds[k], i,
                              strcmp(format, "jpeg") == 0 ? "jpg" : format) >= sizeof(path)) {
             fprintf(stderr, "modq-media: synth: output path too long\n");
             modq_synth_free(data);
@@ -339,14 +328,14 @@ typedef struct cli_args {
     const char *out, *kind, *format;
     char **files; /* argv's strings, in an array the caller owns (argc slots) */
     int nfiles;
-    long long count, w, h, seed;
+    int64_t count, w, h, seed;
 } cli_args;
 
 /* One "--name value" option into g or opts. -1 after a message on stderr. */
 static int parse_option(const char *a, const char *val, modq_media_opts *opts, cli_args *g)
 {
     modq_opt key = MODQ_OPT_COUNT;
-    long long v;
+    int64_t v;
     int bad = 0;
 
     if (strcmp(a, "--out") == 0)
@@ -358,9 +347,9 @@ static int parse_option(const char *a, const char *val, modq_media_opts *opts, c
     else if (strcmp(a, "--kind") == 0)
         g->kind = val;
     else if (strcmp(a, "--count") == 0)
-        bad = parse_int(val, 1, 100000, &g->count);
+        bad = !modq_parse_int64(val, 1, 100000, &g->count);
     else if (strcmp(a, "--seed") == 0)
-        bad = parse_int(val, 0, UINT32_MAX, &g->seed);
+        bad = !modq_parse_int64(val, 0, UINT32_MAX, &g->seed);
     else if (strcmp(a, "--size") == 0)
         bad = parse_size(val, &g->w, &g->h);
     else if (strcmp(a, "--max-size") == 0)
@@ -383,7 +372,7 @@ static int parse_option(const char *a, const char *val, modq_media_opts *opts, c
         return -1;
     }
     if (key != MODQ_OPT_COUNT)
-        bad = parse_int(val, 0, LLONG_MAX, &v) || modq_opts_set(opts, key, v);
+        bad = !modq_parse_int64(val, 0, INT64_MAX, &v) || modq_opts_set(opts, key, v);
     if (bad) {
         fprintf(stderr, "modq-media: bad value for %s: '%s'\n", a, val);
         return -1;

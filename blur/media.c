@@ -143,8 +143,8 @@ static modq_blur_result render_ladder(rendition *ladder, VipsImage *base, int le
 static void drop_renditions(modq_media *m)
 {
     for (int lv = 0; lv < MODQ_LEVEL_COUNT; lv++) {
-        MODQ_FREE_AND_NULL(g_free, m->levels[lv].data);
-        MODQ_FREE_AND_NULL(g_free, m->colour[lv].data);
+        MODQ_FREE_NULL_WITH(g_free, m->levels[lv].data);
+        MODQ_FREE_NULL_WITH(g_free, m->colour[lv].data);
     }
 }
 
@@ -184,7 +184,7 @@ static modq_blur_result hash_item(const modq_decoded *dec, const void *buf, size
     modq_blur_result r;
 
     if ((r = modq_digest_compute(buf, len, m->sha256, m->md5)) != MODQ_BLUR_OK) {
-        MODQ_ERRSTR(errstr, errstr_size, "digest failed");
+        modq_errstr_set(errstr, errstr_size, "digest failed");
         return r;
     }
     modq_digest_hex(m->sha256, MODQ_SHA256_LEN, m->sha256_hex);
@@ -206,7 +206,7 @@ static modq_blur_result hash_item(const modq_decoded *dec, const void *buf, size
         else if (r == MODQ_BLUR_ERR_ENCODE)
             modq_blur_vips_error("pdq resize", errstr, errstr_size);
         else
-            MODQ_ERRSTR(errstr, errstr_size, "pdq: %s", modq_blur_strerror(r));
+            modq_errstr_set(errstr, errstr_size, "pdq: %s", modq_blur_strerror(r));
     }
     return r;
 }
@@ -221,13 +221,13 @@ modq_blur_result modq_media_process(const modq_media_opts *opts, const void *buf
     modq_blur_result r;
 
     if (!opts || !out || (!buf && len > 0)) {
-        MODQ_ERRSTR(errstr, errstr_size, "invalid argument");
+        modq_errstr_set(errstr, errstr_size, "invalid argument");
         return MODQ_BLUR_ERR_INVALID_ARG;
     }
     modq_deadline_start(&dl, modq_opts_get(opts, MODQ_OPT_DEADLINE_MS), 0);
     *out = NULL;
     if (!(m = calloc(1, sizeof(*m)))) {
-        MODQ_ERRSTR(errstr, errstr_size, "out of memory");
+        modq_errstr_set(errstr, errstr_size, "out of memory");
         return MODQ_BLUR_ERR_NOMEM;
     }
     if ((r = modq_decode_image(opts, buf, len, &dl, &dec, errstr, errstr_size)) != MODQ_BLUR_OK)
@@ -269,7 +269,7 @@ modq_blur_result modq_media_render(modq_media *m, const modq_media_opts *opts, c
     if (m && opts && m->remote.render)
         return m->remote.render(m, opts, errstr, errstr_size);
     if (!m || !opts || !m->kept_colour) {
-        MODQ_ERRSTR(errstr, errstr_size, "nothing kept to render");
+        modq_errstr_set(errstr, errstr_size, "nothing kept to render");
         return MODQ_BLUR_ERR_INVALID_ARG;
     }
     /* The item's budget, less what its decode and hashes spent: the time between the two calls

@@ -71,7 +71,7 @@ static modq_blur_result ensure_running(sb_helper *helpers, int n, char *errstr, 
             failed = 1;
     }
     if (failed) {
-        MODQ_ERRSTR(errstr, errstr_size, "sandbox: %s", err);
+        modq_errstr_set(errstr, errstr_size, "sandbox: %s", err);
         return MODQ_BLUR_ERR_SANDBOX;
     }
     pthread_mutex_lock(&helpers[0].sb->lock);
@@ -88,7 +88,7 @@ static void remote_release(modq_media *m)
 
     memset(&m->remote, 0, sizeof m->remote);
     if (h->pid > 0)
-        sb_call(h, SB_RELEASE, NULL, NULL, 0, sb_now_ms() + RELEASE_MS, &unused, NULL, 0);
+        sb_call(h, SB_RELEASE, NULL, NULL, 0, modq_clock_mono_ms() + RELEASE_MS, &unused, NULL, 0);
     give_back(h);
 }
 
@@ -96,7 +96,7 @@ static modq_blur_result remote_render(modq_media *m, const modq_media_opts *opts
                                       size_t errstr_size)
 {
     sb_helper *h = m->remote.ctx;
-    int64_t deadline = sb_now_ms() + h->sb->o.timeout_ms;
+    int64_t deadline = modq_clock_mono_ms() + h->sb->o.timeout_ms;
     sb_reply rp;
     modq_blur_result r;
 
@@ -121,25 +121,25 @@ modq_blur_result modq_sandbox_process(modq_sandbox *sb, const modq_media_opts *o
     int64_t deadline;
 
     if (!sb || !opts || !out || (!buf && len > 0)) {
-        MODQ_ERRSTR(errstr, errstr_size, "invalid argument");
+        modq_errstr_set(errstr, errstr_size, "invalid argument");
         return MODQ_BLUR_ERR_INVALID_ARG;
     }
     *out = NULL;
     /* As the decoder would refuse it (decode.c), before a helper is handed what it would not
      * read: its memory limit may be smaller than the bytes. */
     if ((uint64_t)len > (uint64_t)modq_opts_get(opts, MODQ_OPT_MAX_INPUT_BYTES)) {
-        MODQ_ERRSTR(errstr, errstr_size, "input too large: %zu bytes > %lld", len,
-                    (long long)modq_opts_get(opts, MODQ_OPT_MAX_INPUT_BYTES));
+        modq_errstr_set(errstr, errstr_size, "input too large: %zu bytes > %lld", len,
+                        (long long)modq_opts_get(opts, MODQ_OPT_MAX_INPUT_BYTES));
         return MODQ_BLUR_ERR_TOO_LARGE;
     }
     if (!(m = calloc(1, sizeof(*m)))) {
-        MODQ_ERRSTR(errstr, errstr_size, "out of memory");
+        modq_errstr_set(errstr, errstr_size, "out of memory");
         return MODQ_BLUR_ERR_NOMEM;
     }
     h = take(sb);
     if ((r = ensure_running(h, 1, errstr, errstr_size)) != MODQ_BLUR_OK)
         goto out;
-    deadline = sb_now_ms() + sb->o.timeout_ms;
+    deadline = modq_clock_mono_ms() + sb->o.timeout_ms;
     h->items++;
     r = sb_call(h, SB_PROCESS, opts, buf, len, deadline, &rp, errstr, errstr_size);
     if (r == MODQ_BLUR_OK)
@@ -181,13 +181,13 @@ modq_blur_result modq_sandbox_new(const modq_sandbox_opts *opts, modq_sandbox **
     modq_blur_result r = MODQ_BLUR_ERR_NOMEM;
 
     if (!opts || !out || (bad = check_opts(opts)) != NULL) {
-        MODQ_ERRSTR(errstr, errstr_size, "sandbox: %s", bad);
+        modq_errstr_set(errstr, errstr_size, "sandbox: %s", bad);
         return MODQ_BLUR_ERR_INVALID_ARG;
     }
     *out = NULL;
     if (!(sb = calloc(1, sizeof(*sb))) || !(sb->path = strdup(opts->helper_path))) {
         free(sb);
-        MODQ_ERRSTR(errstr, errstr_size, "out of memory");
+        modq_errstr_set(errstr, errstr_size, "out of memory");
         return MODQ_BLUR_ERR_NOMEM;
     }
     sb->o = *opts;

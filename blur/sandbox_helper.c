@@ -13,8 +13,8 @@
 #include "modq_blur.h"
 #include "sandbox_confine.h"
 #include "sandbox_wire.h"
+#include "modq_common.h"
 
-#include <errno.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
@@ -35,20 +35,6 @@ typedef struct helper {
     int cpu_seconds;
     modq_media *kept; /* a deferred decode, until SB_RENDER or SB_RELEASE */
 } helper;
-
-/* A whole number in lo..hi from text; 0 or -1. */
-static int parse_num(const char *s, long long lo, long long hi, long long *out)
-{
-    char *end = NULL;
-    long long v;
-
-    errno = 0;
-    v = strtoll(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
 
 /* Fills opts from the request; -1 when a value is out of range. */
 static int opts_from(const sb_request *rq, modq_media_opts *opts)
@@ -248,7 +234,7 @@ static int refuse(int fd, const char *why)
 /* Everything before the first untrusted byte: checks, libvips, limits, the filter. */
 static int start(int argc, char **argv, helper *hp)
 {
-    long long parent, memory, cpu, items, conc;
+    int64_t parent, memory, cpu, items, conc;
     char err[256] = "";
     struct stat st;
     sb_ready ready = {.magic = SB_MAGIC, .version = SB_VERSION};
@@ -258,9 +244,11 @@ static int start(int argc, char **argv, helper *hp)
                 SB_FD);
         return -1;
     }
-    if (argc != 6 || parse_num(argv[1], 1, INT32_MAX, &parent) ||
-        parse_num(argv[2], 1, INT64_MAX / 2, &memory) || parse_num(argv[3], 1, 86400, &cpu) ||
-        parse_num(argv[4], 1, 1000000, &items) || parse_num(argv[5], 0, 1024, &conc))
+    if (argc != 6 || !modq_parse_int64(argv[1], 1, INT32_MAX, &parent) ||
+        !modq_parse_int64(argv[2], 1, INT64_MAX / 2, &memory) ||
+        !modq_parse_int64(argv[3], 1, 86400, &cpu) ||
+        !modq_parse_int64(argv[4], 1, 1000000, &items) ||
+        !modq_parse_int64(argv[5], 0, 1024, &conc))
         return refuse(SB_FD, "bad arguments");
     /* Die with the thread that started us; and not at all if it is already gone. */
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != (pid_t)parent)

@@ -32,9 +32,6 @@ struct modq_sandbox {
     uint64_t spawned;
 };
 
-/* Monotonic milliseconds. */
-int64_t sb_now_ms(void);
-
 /* Starts h's process; 0, or -1 with err set. Then sb_await says whether it came up: its ready
  * message, read within the start-up deadline; 0, or -1 with err set and h stopped. */
 int sb_spawn(sb_helper *h, char *err, size_t err_size);
@@ -48,7 +45,7 @@ modq_blur_result sb_stop(sb_helper *h, bool timed_out, const char *why, char *er
                          size_t errstr_size);
 
 typedef enum sb_io { SB_IO_OK = 0, SB_IO_CLOSED = -1, SB_IO_LATE = -2 } sb_io;
-/* Moves exactly len bytes to (out) or from fd, non-blocking, by deadline_ms (sb_now_ms). */
+/* Moves exactly len bytes to (out) or from fd, non-blocking, by deadline_ms (monotonic clock). */
 sb_io sb_xfer(int fd, void *buf, size_t len, bool out, int64_t deadline_ms);
 
 /*

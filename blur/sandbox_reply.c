@@ -140,7 +140,7 @@ static sb_io read_error_text(sb_helper *h, uint32_t len, int64_t deadline, char 
         if (text[i] < 0x20 || text[i] > 0x7e)
             text[i] = '?';
     text[len] = '\0';
-    MODQ_ERRSTR(errstr, errstr_size, "%s", len ? text : "failed in the sandbox");
+    modq_errstr_set(errstr, errstr_size, "%s", len ? text : "failed in the sandbox");
     return SB_IO_OK;
 }
 

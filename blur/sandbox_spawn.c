@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE /* posix_spawn_file_actions_addclosefrom_np, sigabbrev_np */
 #include "sandbox_impl.h"
+#include "modq_common.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,18 +17,10 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 /* A helper starting libvips under a sanitizer on a busy machine takes a while. */
 #define START_MS 30000
-
-int64_t sb_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 sb_io sb_xfer(int fd, void *buf, size_t len, bool out, int64_t deadline_ms)
 {
@@ -42,7 +35,7 @@ sb_io sb_xfer(int fd, void *buf, size_t len, bool out, int64_t deadline_ms)
         }
         if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
             return SB_IO_CLOSED;
-        int64_t left = deadline_ms - sb_now_ms();
+        int64_t left = deadline_ms - modq_clock_mono_ms();
         if (left <= 0)
             return SB_IO_LATE;
         struct pollfd pfd = {.fd = fd, .events = out ? POLLOUT : POLLIN};
@@ -123,7 +116,7 @@ static int launch(const modq_sandbox *sb, int child_fd, pid_t *pid)
 int sb_await(sb_helper *h, char *err, size_t err_size)
 {
     char text[SB_ERR_MAX + 1] = "", how[SB_ERR_MAX + 64];
-    int64_t deadline = sb_now_ms() + START_MS;
+    int64_t deadline = modq_clock_mono_ms() + START_MS;
     sb_ready ready;
     sb_io io = sb_xfer(h->fd, &ready, sizeof ready, false, deadline);
 
@@ -218,8 +211,7 @@ modq_blur_result sb_stop(sb_helper *h, bool timed_out, const char *why, char *er
     }
     h->pid = 0;
     h->items = 0;
-    if (errstr && errstr_size > 0)
-        snprintf(errstr, errstr_size, "%s: helper %s", why, how);
+    modq_errstr_set(errstr, errstr_size, "%s: helper %s", why, how);
     if (timed_out || (w > 0 && WIFSIGNALED(status) && WTERMSIG(status) == SIGXCPU))
         return MODQ_BLUR_ERR_DECODE_TIMEOUT;
     return MODQ_BLUR_ERR_DECODER_CRASHED;

@@ -8,6 +8,8 @@
  */
 #include "modq_yaml.h"
 
+#include "modq_common.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -47,10 +49,8 @@ modq_yaml_result modq_yaml_fail(const modq_yaml *w, const yaml_node_t *at, const
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    if (w->errstr != NULL && w->errstr_size > 0) {
-        snprintf(w->errstr, w->errstr_size, "%s:%lu: %s '%s': %s", w->name, line_of(at), w->label,
-                 path[0] != '\0' ? path : "(top level)", msg);
-    }
+    modq_errstr_set(w->errstr, w->errstr_size, "%s:%lu: %s '%s': %s", w->name, line_of(at),
+                    w->label, path[0] != '\0' ? path : "(top level)", msg);
     return MODQ_YAML_ERR_INVALID;
 }
 
@@ -85,11 +85,9 @@ static modq_yaml_result parse_error(const modq_yaml *w, const yaml_parser_t *par
     if (parser->error == YAML_MEMORY_ERROR) {
         return MODQ_YAML_ERR_NOMEM;
     }
-    if (w->errstr != NULL && w->errstr_size > 0) {
-        snprintf(w->errstr, w->errstr_size, "%s:%lu: %s", w->name,
-                 (unsigned long)parser->problem_mark.line + 1,
-                 parser->problem != NULL ? parser->problem : "YAML syntax error");
-    }
+    modq_errstr_set(w->errstr, w->errstr_size, "%s:%lu: %s", w->name,
+                    (unsigned long)parser->problem_mark.line + 1,
+                    parser->problem != NULL ? parser->problem : "YAML syntax error");
     return MODQ_YAML_ERR_SYNTAX;
 }
 
@@ -259,29 +257,22 @@ modq_yaml_result modq_yaml_pairs(modq_yaml *w, yaml_node_t *map, const char *pat
 
 /* ---- typed scalars ------------------------------------------------------------------------- */
 
-/* Decimal digits with an optional '-', no leading zero, in lo .. hi. A shared range-checked
- * integer parser is planned for common/; this one is the walker's own until then. */
-static bool parse_int(const char *s, long lo, long hi, long *out)
+/* YAML integers as people write them in these files: decimal digits with an optional '-' and no
+ * leading zero (so "010" is not taken for ten, nor "+1" for one), in lo .. hi. */
+static bool parse_int(const char *s, int lo, int hi, int64_t *out)
 {
-    char *end = NULL;
     const char *digits = s[0] == '-' ? s + 1 : s;
     if (!isdigit((unsigned char)digits[0]) || (digits[0] == '0' && digits[1] != '\0')) {
         return false;
     }
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v < lo || v > hi) {
-        return false;
-    }
-    *out = v;
-    return true;
+    return modq_parse_int64(s, lo, hi, out);
 }
 
 modq_yaml_result modq_yaml_int(const modq_yaml *w, const yaml_node_t *n, const char *path, int lo,
                                int hi, int *out)
 {
     const char *s = modq_yaml_scalar(n);
-    long v = 0;
+    int64_t v = 0;
     if (s == NULL || !parse_int(s, lo, hi, &v)) {
         return modq_yaml_fail(w, n, path, "must be an integer between %d and %d", lo, hi);
     }

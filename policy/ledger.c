@@ -41,7 +41,7 @@ void modq_ledger_free(modq_ledger *l)
     if (l == NULL) {
         return;
     }
-    FREE_NULL(l->segs);
+    MODQ_FREE_NULL(l->segs);
     free(l);
 }
 
@@ -195,20 +195,10 @@ static modq_policy_result advance(modq_ledger *l, int64_t now)
 
 static modq_policy_result push_segment(modq_ledger *l, const ledger_segment *s)
 {
-    if (l->nsegs == l->cap_segs) {
-        if (l->cap_segs >= MODQ_LEDGER_MAX_SEGMENTS) {
-            return MODQ_POLICY_ERR_LEDGER_FULL;
-        }
-        size_t ncap = l->cap_segs == 0 ? 64 : l->cap_segs * 2;
-        if (ncap > MODQ_LEDGER_MAX_SEGMENTS) {
-            ncap = MODQ_LEDGER_MAX_SEGMENTS;
-        }
-        ledger_segment *n = realloc(l->segs, ncap * sizeof *n);
-        if (n == NULL) {
-            return MODQ_POLICY_ERR_NOMEM;
-        }
-        l->segs = n;
-        l->cap_segs = ncap;
+    modq_common_result g =
+        MODQ_ARRAY_GROW(&l->segs, &l->cap_segs, l->nsegs + 1, MODQ_LEDGER_MAX_SEGMENTS);
+    if (g != MODQ_COMMON_OK) {
+        return g == MODQ_COMMON_ERR_FULL ? MODQ_POLICY_ERR_LEDGER_FULL : MODQ_POLICY_ERR_NOMEM;
     }
     l->segs[l->nsegs++] = *s;
     return MODQ_POLICY_OK;

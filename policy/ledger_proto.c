@@ -96,24 +96,22 @@ modq_policy_result modq_ledger_pack(const modq_ledger *l, uint8_t **buf, size_t 
     *buf = out;
     out = NULL;
 out:
-    FREE_NULL(out);
-    FREE_NULL(segs);
-    FREE_NULL(segp);
-    FREE_NULL(brks);
-    FREE_NULL(brkp);
-    FREE_NULL(cats);
+    MODQ_FREE_NULL(out);
+    MODQ_FREE_NULL(segs);
+    MODQ_FREE_NULL(segp);
+    MODQ_FREE_NULL(brks);
+    MODQ_FREE_NULL(brkp);
+    MODQ_FREE_NULL(cats);
     return r;
 }
 
 __attribute__((format(printf, 3, 4))) static modq_policy_result reject(char *errstr, size_t size,
                                                                        const char *fmt, ...)
 {
-    if (errstr != NULL && size > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(errstr, size, fmt, ap);
-        va_end(ap);
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    modq_errstr_vset(errstr, size, fmt, ap);
+    va_end(ap);
     return MODQ_POLICY_ERR_DECODE;
 }
 

@@ -7,9 +7,11 @@
  * message" on stderr), unreadable file, out of memory.
  */
 #include "modq_policy.h"
+#include "modq_common.h"
 
 #include <errno.h>
 #include <jansson.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -199,11 +201,11 @@ static int apply_settings(sim *s, json_t *req)
     arr = json_object_get(req, "tier_caps");
     json_object_foreach(arr, key, v)
     {
-        char *end = NULL;
-        long t = strtol(key, &end, 10);
+        int64_t t = 0;
         r = r != MODQ_POLICY_OK ? r
-            : (*end != '\0')    ? MODQ_POLICY_ERR_INVALID_ARG
-                                : modq_settings_set_tier_cap(n, (int)t, json_number_value(v));
+            : !modq_parse_int64(key, INT_MIN, INT_MAX, &t)
+                ? MODQ_POLICY_ERR_INVALID_ARG
+                : modq_settings_set_tier_cap(n, (int)t, json_number_value(v));
     }
     arr = json_object_get(req, "default_levels");
     json_object_foreach(arr, key, v)

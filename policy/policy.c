@@ -171,7 +171,7 @@ void modq_policy_free(modq_policy *p)
     if (p == NULL) {
         return;
     }
-    FREE_NULL(p->queues);
+    MODQ_FREE_NULL(p->queues);
     free(p);
 }
 

@@ -61,7 +61,7 @@ modq_policy_result modq_policy_load_file(const char *path, modq_policy **out, ch
     }
     r = modq_policy_load_buffer(buf, len, path, out, errstr, errstr_size);
 out:
-    FREE_NULL(buf);
+    MODQ_FREE_NULL(buf);
     if (f != NULL) {
         fclose(f);
     }

@@ -7,6 +7,7 @@
 #ifndef MODQ_POLICY_IMPL_H
 #define MODQ_POLICY_IMPL_H
 
+#include "modq_common.h"
 #include "modq_policy.h"
 
 #include <stdarg.h>
@@ -16,11 +17,6 @@
 /* limits.min_rest_between_shifts_minutes when a file does not set it: 10 h (policy/default.yaml).
  */
 #define POLICY_DEFAULT_MIN_REST_MS (600 * MS_PER_MIN)
-#define FREE_NULL(p)                                                                               \
-    do {                                                                                           \
-        free(p);                                                                                   \
-        (p) = NULL;                                                                                \
-    } while (0)
 
 typedef struct tier_cfg {
     double weight;        /* exposure weight of a minute on screen */

@@ -114,12 +114,10 @@ static bool category_known(const modq_policy *p, const char *category)
 __attribute__((format(printf, 3, 4))) static modq_policy_result bad(char *errstr, size_t size,
                                                                     const char *fmt, ...)
 {
-    if (errstr != NULL && size > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(errstr, size, fmt, ap);
-        va_end(ap);
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    modq_errstr_vset(errstr, size, fmt, ap);
+    va_end(ap);
     return MODQ_POLICY_ERR_SETTINGS;
 }
 

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "modq_blur.h"
+#include "modq_common.h"
 #include "modq_sandbox.h"
 #include "sandbox_impl.h"
 #include "testutil.h"
@@ -246,7 +247,7 @@ static modq_blur_result test_request(modq_sandbox *sb, uint32_t kind, const void
     modq_blur_result r;
 
     assert_true(h->pid > 0 && !h->taken);
-    r = sb_call(h, kind, NULL, payload, len, sb_now_ms() + timeout_ms, &rp, err, err_size);
+    r = sb_call(h, kind, NULL, payload, len, modq_clock_mono_ms() + timeout_ms, &rp, err, err_size);
     if (r != MODQ_BLUR_OK)
         return r;
     if (kind == SB_TEST_LIE) {
@@ -254,7 +255,7 @@ static modq_blur_result test_request(modq_sandbox *sb, uint32_t kind, const void
         modq_media_opts *opts = modq_opts_new();
         assert_int_equal(modq_opts_set(opts, MODQ_OPT_LEVELS, 1), MODQ_BLUR_OK);
         modq_media *m = calloc(1, sizeof *m);
-        r = sb_read_reply(h, &rp, opts, true, m, sb_now_ms() + timeout_ms, err, err_size);
+        r = sb_read_reply(h, &rp, opts, true, m, modq_clock_mono_ms() + timeout_ms, err, err_size);
         modq_media_free(m);
         modq_opts_free(opts);
         return r;
@@ -305,12 +306,12 @@ static void test_a_hang_is_killed_at_the_deadline(void **state)
     modq_sandbox *sb = sb_start(&o);
     char err[320] = "";
     int32_t answer = -1;
-    int64_t t0 = sb_now_ms();
+    int64_t t0 = modq_clock_mono_ms();
 
     assert_int_equal(test_request(sb, SB_TEST_SLEEP, NULL, 0, 300, &answer, err, sizeof err),
                      MODQ_BLUR_ERR_DECODE_TIMEOUT);
-    print_message("hang: %s after %lld ms\n", err, (long long)(sb_now_ms() - t0));
-    assert_true(sb_now_ms() - t0 < 5000);
+    print_message("hang: %s after %lld ms\n", err, (long long)(modq_clock_mono_ms() - t0));
+    assert_true(modq_clock_mono_ms() - t0 < 5000);
     assert_non_null(strstr(err, "deadline"));
     next_item_succeeds(sb, 1);
     modq_sandbox_free(sb);
@@ -327,11 +328,11 @@ static void test_cpu_time_is_limited(void **state)
 
     o.cpu_seconds = 1;
     sb = sb_start(&o);
-    t0 = sb_now_ms();
+    t0 = modq_clock_mono_ms();
     /* The wall-clock deadline is far: the CPU-time limit ends the spinning helper first. */
     assert_int_equal(test_request(sb, SB_TEST_SPIN, NULL, 0, 60000, &answer, err, sizeof err),
                      MODQ_BLUR_ERR_DECODE_TIMEOUT);
-    print_message("spin: %s after %lld ms\n", err, (long long)(sb_now_ms() - t0));
+    print_message("spin: %s after %lld ms\n", err, (long long)(modq_clock_mono_ms() - t0));
     assert_non_null(strstr(err, "SIGXCPU"));
     next_item_succeeds(sb, 1);
     modq_sandbox_free(sb);

@@ -4,11 +4,11 @@
  * docs/api.md is produced in one place.
  */
 #include "api_impl.h"
+#include "modq_common.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define ALLOW_GET  "GET, HEAD"
 #define ALLOW_POST "POST"
@@ -63,11 +63,8 @@ static const route item_routes[] = {
 
 static int64_t realtime_ms(void *arg)
 {
-    struct timespec ts;
     (void)arg;
-    if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
-        return 0;
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return modq_clock_wall_ms();
 }
 
 modq_api_result modq_api_new(const modq_api_opts *opts, modq_api **out)

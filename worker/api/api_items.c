@@ -4,8 +4,8 @@
  * desk for the person whose token api.c verified, and answers through api.c's helpers.
  */
 #include "api_impl.h"
+#include "modq_common.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,14 +35,9 @@ void modq_api_next(modq_api_call *c)
 /* A level 0..3: digits only, so "+1", " 1" and "1x" are refused rather than guessed at. */
 static bool parse_level(const char *s, int *out)
 {
-    char *end = NULL;
-    long v;
+    int64_t v;
 
-    if (*s < '0' || *s > '9')
-        return false;
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno != 0 || !end || *end != '\0' || v < 0 || v >= MODQ_POLICY_LEVELS)
+    if (*s < '0' || *s > '9' || !modq_parse_int64(s, 0, MODQ_POLICY_LEVELS - 1, &v))
         return false;
     *out = (int)v;
     return true;

@@ -5,6 +5,8 @@
  */
 #include "jwt_util.h"
 
+#include "modq_common.h"
+
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,11 +16,9 @@ modq_jwt_result jwt_fail(char *errstr, size_t errstr_size, modq_jwt_result r, co
 {
     va_list ap;
 
-    if (errstr && errstr_size > 0) {
-        va_start(ap, fmt);
-        vsnprintf(errstr, errstr_size, fmt, ap);
-        va_end(ap);
-    }
+    va_start(ap, fmt);
+    modq_errstr_vset(errstr, errstr_size, fmt, ap);
+    va_end(ap);
     return r;
 }
 

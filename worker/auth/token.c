@@ -6,6 +6,7 @@
 #include "token.h"
 
 #include "jwt.h"
+#include "modq_common.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -42,21 +43,23 @@ static int split(const char *s, char *buf, size_t size, const char **out)
 /* "90s", "30m", "8h", "2d" or plain seconds; -1 when malformed or out of range. */
 static long long parse_ttl(const char *s)
 {
-    char *end = NULL;
-    long long mult = 1, v;
-    errno = 0;
-    v = strtoll(s, &end, 10);
-    if (errno != 0 || end == s || v <= 0)
-        return -1;
-    if (*end == 's')
-        end++;
-    else if (*end == 'm')
-        mult = 60, end++;
-    else if (*end == 'h')
-        mult = 3600, end++;
-    else if (*end == 'd')
-        mult = 86400, end++;
-    if (*end != '\0' || v > MODQ_TOKEN_MAX_TTL_S / mult)
+    char digits[32];
+    size_t n = strlen(s);
+    int64_t mult = 1, v;
+
+    if (n > 0 && s[n - 1] == 's')
+        n--;
+    else if (n > 0 && s[n - 1] == 'm')
+        mult = 60, n--;
+    else if (n > 0 && s[n - 1] == 'h')
+        mult = 3600, n--;
+    else if (n > 0 && s[n - 1] == 'd')
+        mult = 86400, n--;
+    if (n >= sizeof digits)
+        return -1; /* more digits than any TTL up to the cap needs */
+    memcpy(digits, s, n);
+    digits[n] = '\0';
+    if (!modq_parse_int64(digits, 1, MODQ_TOKEN_MAX_TTL_S / mult, &v))
         return -1;
     return v * mult;
 }

@@ -138,15 +138,15 @@ void modq_config_free(modq_config *c)
         config_kafka_prop_clear(&c->kafka[i]);
     }
     for (size_t i = 0; c->kfiles != NULL && i < c->nkfiles; i++) {
-        FREE_NULL(c->kfiles[i].name);
+        MODQ_FREE_NULL(c->kfiles[i].name);
     }
     if (c->jwt_secret != NULL) {
         config_wipe(c->jwt_secret, c->jwt_secret_len);
     }
-    FREE_NULL(c->jwt_secret);
-    FREE_NULL(c->kafka);
-    FREE_NULL(c->kfiles);
-    FREE_NULL(c->banks);
+    MODQ_FREE_NULL(c->jwt_secret);
+    MODQ_FREE_NULL(c->kafka);
+    MODQ_FREE_NULL(c->kfiles);
+    MODQ_FREE_NULL(c->banks);
     free(c);
 }
 
@@ -329,7 +329,7 @@ static modq_config_result read_secrets(load_ctx *c)
         bool ok = len <= MODQ_CONFIG_KAFKA_VALUE_MAX &&
                   config_kafka_set(cfg, f->name, buf, true, f->origin, msg, sizeof msg);
         config_wipe(buf, len);
-        FREE_NULL(buf);
+        MODQ_FREE_NULL(buf);
         if (!ok) {
             return config_fail(c, MODQ_CONFIG_ERR_INVALID, f->origin, key, "%s",
                                len > MODQ_CONFIG_KAFKA_VALUE_MAX ? "secret too long" : msg);
@@ -527,7 +527,7 @@ static modq_config_result load(const char *buf, size_t len, const char *name, ch
     cfg = NULL;
 out:
     modq_config_free(cfg);
-    FREE_NULL(c);
+    MODQ_FREE_NULL(c);
     return r;
 }
 
@@ -563,6 +563,6 @@ modq_config_result modq_config_load(const char *path, char *const *envp, modq_co
     }
     r = load(buf, len, path, envp, out, errstr, errstr_size);
     config_wipe(buf, len); /* the file may hold inline secrets */
-    FREE_NULL(buf);
+    MODQ_FREE_NULL(buf);
     return r;
 }

@@ -7,12 +7,7 @@
 #define MODQ_CONFIG_IMPL_H
 
 #include "config.h"
-
-#define FREE_NULL(p)                                                                               \
-    do {                                                                                           \
-        free(p);                                                                                   \
-        (p) = NULL;                                                                                \
-    } while (0)
+#include "modq_common.h"
 
 #define TOPIC_MAX   250 /* Kafka topic and group names: 249 bytes, plus NUL */
 #define HOST_MAX    260 /* a fetch.allowed_hosts entry: a DNS name (253 bytes), :65535, NUL */

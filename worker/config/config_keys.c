@@ -211,7 +211,7 @@ static bool set_listen(listen_addr *a, const char *s, char *msg, size_t msg_size
 {
     const char *colon = strrchr(s, ':');
     const char *h = s, *hend = colon;
-    char *end = NULL;
+    int64_t port = 0;
     if (colon == NULL) {
         snprintf(msg, msg_size, "must be HOST:PORT or [IPV6]:PORT");
         return false;
@@ -237,9 +237,8 @@ static bool set_listen(listen_addr *a, const char *s, char *msg, size_t msg_size
             return false;
         }
     }
-    errno = 0;
-    long port = isdigit((unsigned char)colon[1]) ? strtol(colon + 1, &end, 10) : -1;
-    if (port < 0 || port > 65535 || errno != 0 || *end != '\0') { /* 0: any free port */
+    /* Digits only; port 0 asks for any free port. */
+    if (!isdigit((unsigned char)colon[1]) || !modq_parse_int64(colon + 1, 0, 65535, &port)) {
         snprintf(msg, msg_size, "port must be an integer between 0 and 65535");
         return false;
     }
@@ -327,17 +326,16 @@ bool config_set_scalar(modq_config *c, const key_def *d, const char *text, char 
     char names[128];
     switch (d->type) {
     case KT_INT: {
-        errno = 0;
         /* Leading zeros are refused: YAML 1.1 reads 010 as octal, a person as ten. */
         const char *t = text[0] == '-' ? text + 1 : text;
         bool digits = isdigit((unsigned char)t[0]) && (t[0] != '0' || t[1] == '\0');
-        long long v = digits ? strtoll(text, &end, 10) : 0;
-        if (!digits || errno != 0 || *end != '\0' || v < d->lo || v > d->hi) {
+        int64_t v = 0;
+        if (!digits || !modq_parse_int64(text, d->lo, d->hi, &v)) {
             snprintf(msg, msg_size, "must be an integer between %lld and %lld", (long long)d->lo,
                      (long long)d->hi);
             return false;
         }
-        memcpy((char *)c + d->offset, &(int64_t){v}, sizeof(int64_t));
+        memcpy((char *)c + d->offset, &v, sizeof v);
         return true;
     }
     case KT_DOUBLE: {

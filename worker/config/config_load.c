@@ -87,8 +87,8 @@ void config_kafka_prop_clear(kafka_prop *p)
     if (p->value != NULL && p->secret) {
         config_wipe(p->value, strlen(p->value));
     }
-    FREE_NULL(p->name);
-    FREE_NULL(p->value);
+    MODQ_FREE_NULL(p->name);
+    MODQ_FREE_NULL(p->value);
 }
 
 bool config_kafka_set(modq_config *c, const char *name, const char *value, bool from_file,
@@ -117,7 +117,7 @@ bool config_kafka_set(modq_config *c, const char *name, const char *value, bool 
     }
     if (i == c->nkafka) {
         if ((c->kafka[i].name = strdup(name)) == NULL) {
-            FREE_NULL(v);
+            MODQ_FREE_NULL(v);
             snprintf(msg, msg_size, "out of memory");
             return false;
         }
@@ -126,7 +126,7 @@ bool config_kafka_set(modq_config *c, const char *name, const char *value, bool 
         if (c->kafka[i].secret) {
             config_wipe(c->kafka[i].value, strlen(c->kafka[i].value));
         }
-        FREE_NULL(c->kafka[i].value);
+        MODQ_FREE_NULL(c->kafka[i].value);
     }
     c->kafka[i].value = v;
     c->kafka[i].from_file = from_file;
@@ -177,7 +177,7 @@ void config_drop_file_layer(modq_config *c, const char *name, bool files)
             continue;
         }
         if (files) {
-            FREE_NULL(c->kfiles[i].name);
+            MODQ_FREE_NULL(c->kfiles[i].name);
             memmove(&c->kfiles[i], &c->kfiles[i + 1], (n - i - 1) * sizeof c->kfiles[0]);
             c->nkfiles--;
         } else {
@@ -224,7 +224,7 @@ out:
     if (buf != NULL) {
         config_wipe(buf, cap + 2);
     }
-    FREE_NULL(buf);
+    MODQ_FREE_NULL(buf);
     fclose(f);
     return r;
 }
@@ -243,7 +243,7 @@ modq_config_result config_read_secret(const char *path, bool text, char **out, s
     if (*len == 0 || (text && memchr(*out, '\0', *len) != NULL)) {
         snprintf(msg, msg_size, "empty%s", text ? " or holds a NUL byte" : "");
         config_wipe(*out, *len);
-        FREE_NULL(*out);
+        MODQ_FREE_NULL(*out);
         return MODQ_CONFIG_ERR_INVALID;
     }
     return MODQ_CONFIG_OK;

@@ -12,6 +12,7 @@
 #include "prepare/prepare.h"
 #include "kafka/publish.h"
 #include "run_impl.h"
+#include "modq_common.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -20,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define DRAIN_POLL_MS    50
 #define EXPIRE_PERIOD_MS 1000
@@ -52,17 +52,8 @@ const char *modq_run_strerror(modq_run_result r)
 
 int64_t modq_run_mono_ms(void *arg)
 {
-    struct timespec ts;
     (void)arg;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t modq_run_wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return modq_clock_mono_ms();
 }
 
 static void fmt_int(char *buf, size_t size, int64_t v)
@@ -177,7 +168,7 @@ void modq_run_job(void *job, void *arg)
     modq_run *r = arg;
     rd_kafka_message_t *msg = job;
     const char *topic = rd_kafka_topic_name(msg->rkt);
-    int64_t now = modq_run_wall_ms();
+    int64_t now = modq_clock_wall_ms();
     modq_prepared *p = NULL;
 
     if (modq_run_dead_again(r, msg))
@@ -278,7 +269,7 @@ void modq_run_delivered(void *arg, void *ck, int ok, const char *error)
     }
     r->last_confirm_ms = r->clock(r->clock_arg);
     if (c->kind == MODQ_RUN_DEAD)
-        modq_run_dead_remember(r, c->dead_key, modq_run_wall_ms());
+        modq_run_dead_remember(r, c->dead_key, modq_clock_wall_ms());
     if (decision) {
         uint64_t evicted = 0;
         pthread_mutex_lock(&r->decided_lock);
@@ -411,7 +402,7 @@ static void housekeeping(modq_run *r)
     if (mono - r->last_expire_ms < EXPIRE_PERIOD_MS)
         return;
     r->last_expire_ms = mono;
-    int64_t wall = modq_run_wall_ms();
+    int64_t wall = modq_clock_wall_ms();
     modq_desk_tick(r->desk, wall);
     pthread_mutex_lock(&r->decided_lock);
     modq_decided_expire(r->decided, wall);
@@ -477,7 +468,7 @@ modq_run_result modq_run_drain(modq_run *r, int64_t grace_ms)
     modq_log_write(r->log, MODQ_LOG_INFO, "draining", NULL);
     /* No new leases; what people hold goes back (it is redelivered to the next owner). */
     modq_desk_close(r->desk);
-    size_t handed_back = modq_desk_release_all(r->desk, modq_run_wall_ms());
+    size_t handed_back = modq_desk_release_all(r->desk, modq_clock_wall_ms());
     if (handed_back > 0) {
         char hb[24];
         fmt_int(hb, sizeof hb, (int64_t)handed_back);

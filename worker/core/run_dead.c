@@ -13,10 +13,10 @@
  * letters unless the bytes are the same too.
  */
 #include "run_impl.h"
+#include "modq_common.h"
 
 #include <openssl/evp.h>
 
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,17 +107,10 @@ void modq_run_dead_remember(modq_run *r, const char *key, int64_t at_ms)
 static bool header_number(const modq_follow_record *rec, const char *name, int64_t max,
                           int64_t *out)
 {
-    char buf[24], *end = NULL;
-    long long v;
+    char buf[24];
 
-    if (!modq_follow_header(rec, name, buf, sizeof buf) || buf[0] < '0' || buf[0] > '9')
-        return false;
-    errno = 0;
-    v = strtoll(buf, &end, 10);
-    if (errno != 0 || *end != '\0' || v > max)
-        return false;
-    *out = v;
-    return true;
+    return modq_follow_header(rec, name, buf, sizeof buf) && buf[0] >= '0' && buf[0] <= '9' &&
+           modq_parse_int64(buf, 0, max, out);
 }
 
 void modq_run_on_dead_letter_record(void *arg, const modq_follow_record *rec)
@@ -137,5 +130,5 @@ void modq_run_on_dead_letter_record(void *arg, const modq_follow_record *rec)
     if (modq_run_dead_key(topic, (int32_t)partition, offset, rec->value,
                           rec->value ? rec->value_len : 0, key))
         modq_run_dead_remember(r, key,
-                               rec->timestamp_ms > 0 ? rec->timestamp_ms : modq_run_wall_ms());
+                               rec->timestamp_ms > 0 ? rec->timestamp_ms : modq_clock_wall_ms());
 }

@@ -136,8 +136,6 @@ void modq_run_job(void *job, void *arg);
 void modq_run_drop_job(void *job, void *arg);
 /* The publisher's confirmation callback (poll thread): completes, retries or frees the cookie. */
 void modq_run_delivered(void *arg, void *ck, int ok, const char *error);
-/* Wall-clock Unix milliseconds. */
-int64_t modq_run_wall_ms(void);
 
 /* run_util.c: shared by the loop, the sink and the dead letters. */
 /* One log line about the ticket message at (topic, partition, offset); error may be NULL. */

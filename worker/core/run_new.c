@@ -3,6 +3,7 @@
  * policy, and the consumer's callbacks that only report (revocations, problems, log lines).
  */
 #include "run_impl.h"
+#include "modq_common.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -176,7 +177,7 @@ static int make_followers(modq_run *r, const modq_run_opts *opts, char *errstr, 
 {
     char err[ERRSTR_SIZE] = "";
     int timeout = opts->follow_timeout_ms > 0 ? opts->follow_timeout_ms : FOLLOW_TIMEOUT_MS;
-    int64_t start = modq_run_wall_ms() - modq_config_decided_retention_hours(r->cfg) * HOUR_MS;
+    int64_t start = modq_clock_wall_ms() - modq_config_decided_retention_hours(r->cfg) * HOUR_MS;
     modq_follow_opts fo = {
         .topic = modq_config_topics_decisions(r->cfg),
         .start_ms = start > 0 ? start : 1,

@@ -16,6 +16,7 @@
 
 #include "modq_blur.h"
 #include "proto/modq.pb-c.h"
+#include "modq_common.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -276,7 +277,7 @@ static void sink_decision(void *arg, const modq_desk_ref *ref, const char *conte
     }
     c->verdict = verdict;
     snprintf(c->labels, sizeof c->labels, "%s", labels ? labels : "");
-    c->decided_at_ms = modq_run_wall_ms();
+    c->decided_at_ms = modq_clock_wall_ms();
     modq_run_wait(r, c);
     send_desk(r, c, c->buf, c->len);
 }

@@ -8,6 +8,7 @@
 #include "mock.h"
 #include "modq_blur.h"
 #include "proto/modq.pb-c.h"
+#include "modq_common.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #define PATH_SIZE    512
@@ -60,13 +60,6 @@ const char *modq_demo_strerror(modq_demo_result r)
         break;
     }
     return "unknown result";
-}
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Writes len bytes to path, created 0600. 0, or -1. */
@@ -216,7 +209,7 @@ static int make_ticket(const modq_policy *p, size_t qi, unsigned i, uint8_t **bu
 
     modq__v1__ticket__init(&t);
     modq__v1__media__init(&m);
-    snprintf(id, sizeof id, "demo-%lld-%u", (long long)(wall_ms() / 1000), i);
+    snprintf(id, sizeof id, "demo-%lld-%u", (long long)(modq_clock_wall_ms() / 1000), i);
     snprintf(content, sizeof content, "demo-content-%u", i);
     snprintf(trace, sizeof trace, "demo-trace-%u", i);
     snprintf(text, sizeof text,
@@ -240,7 +233,7 @@ static int make_ticket(const modq_policy *p, size_t qi, unsigned i, uint8_t **bu
     t.content_id = content;
     t.queue = (char *)(uintptr_t)modq_policy_queue_name(p, qi);
     t.category = (char *)(uintptr_t)modq_policy_queue_category(p, qi);
-    t.created_at_ms = wall_ms();
+    t.created_at_ms = modq_clock_wall_ms();
     t.priority = (int32_t)(i % 4);
     t.locale = (char *)(uintptr_t) "en";
     t.reporter_reason = (char *)(uintptr_t) "demo: flagged by the synthetic ticket generator";
@@ -294,7 +287,7 @@ static void *producer_thread(void *arg)
     int64_t next = 0;
 
     while (!atomic_load(&d->stop) && i < MODQ_DEMO_MAX_TICKETS) {
-        int64_t now = wall_ms();
+        int64_t now = modq_clock_wall_ms();
         if (i < MODQ_DEMO_BURST || now >= next) {
             publish_one(d, i++);
             if (i >= MODQ_DEMO_BURST)
@@ -365,7 +358,7 @@ char *modq_demo_token(const modq_demo *d, const char *role)
         .nlocales = 2,
         .issuer = ISSUER,
         .audience = AUDIENCE,
-        .now_s = wall_ms() / 1000,
+        .now_s = modq_clock_wall_ms() / 1000,
         .ttl_s = MODQ_DEMO_TOKEN_TTL_S,
     };
     if (d == NULL ||

@@ -13,6 +13,7 @@
  */
 #include "mock.h"
 #include "modq_policy.h"
+#include "modq_common.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -70,16 +71,12 @@ struct options {
     int control;
 };
 
-static int parse_int(const char *s, long lo, long hi, int *out)
+/* A whole decimal number in [lo, hi] into an int option; 0, or -1 when s is not one. */
+static int parse_int(const char *s, int lo, int hi, int *out)
 {
-    char *end = NULL;
-    long v;
+    int64_t v;
 
-    if (!s || !*s)
-        return -1;
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
+    if (!modq_parse_int64(s, lo, hi, &v))
         return -1;
     *out = (int)v;
     return 0;

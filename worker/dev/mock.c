@@ -10,11 +10,9 @@
  * configuration, and we destroy the cluster explicitly before it.
  */
 #include "mock.h"
+#include "modq_common.h"
 
-#include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,36 +72,6 @@ static const struct {
     {"TxnOffsetCommit", 28},
 };
 
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!errstr || errstr_size == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(errstr, errstr_size, fmt, ap);
-    va_end(ap);
-}
-
-/* Parses a whole decimal string within [lo, hi]; 0 on success. */
-static int parse_long(const char *s, long lo, long hi, long *out)
-{
-    char *end = NULL;
-    long v;
-
-    if (!s || !*s)
-        return -1;
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 /* librdkafka's log goes nowhere unless debugging was asked for: a library does not log. */
 static void drop_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
@@ -126,21 +94,21 @@ modq_mock_result modq_mock_new(int brokers, const char *debug, modq_mock **out, 
     if (out)
         *out = NULL;
     if (!out || brokers < 1 || brokers > MODQ_MOCK_MAX_BROKERS) {
-        set_err(errstr, errstr_size, "broker count must be 1..%d", MODQ_MOCK_MAX_BROKERS);
+        modq_errstr_set(errstr, errstr_size, "broker count must be 1..%d", MODQ_MOCK_MAX_BROKERS);
         res = MODQ_MOCK_ERR_INVALID_ARG;
         goto out;
     }
     m = calloc(1, sizeof(*m));
     conf = rd_kafka_conf_new();
     if (!m || !conf) {
-        set_err(errstr, errstr_size, "out of memory");
+        modq_errstr_set(errstr, errstr_size, "out of memory");
         res = MODQ_MOCK_ERR_NOMEM;
         goto out;
     }
     if (rd_kafka_conf_set(conf, "client.id", "modq-mock", kerr, sizeof(kerr)) != RD_KAFKA_CONF_OK ||
         (debug &&
          rd_kafka_conf_set(conf, "debug", debug, kerr, sizeof(kerr)) != RD_KAFKA_CONF_OK)) {
-        set_err(errstr, errstr_size, "mock cluster configuration: %s", kerr);
+        modq_errstr_set(errstr, errstr_size, "mock cluster configuration: %s", kerr);
         res = MODQ_MOCK_ERR_INVALID_ARG;
         goto out;
     }
@@ -148,21 +116,22 @@ modq_mock_result modq_mock_new(int brokers, const char *debug, modq_mock **out, 
         rd_kafka_conf_set_log_cb(conf, drop_log);
     m->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, kerr, sizeof(kerr));
     if (!m->rk) {
-        set_err(errstr, errstr_size, "mock cluster handle: %s", kerr);
+        modq_errstr_set(errstr, errstr_size, "mock cluster handle: %s", kerr);
         res = MODQ_MOCK_ERR_KAFKA;
         goto out;
     }
     conf = NULL; /* rd_kafka_new took it */
     m->cluster = rd_kafka_mock_cluster_new(m->rk, brokers);
     if (!m->cluster) {
-        set_err(errstr, errstr_size, "could not start a mock cluster of %d brokers", brokers);
+        modq_errstr_set(errstr, errstr_size, "could not start a mock cluster of %d brokers",
+                        brokers);
         res = MODQ_MOCK_ERR_KAFKA;
         goto out;
     }
     bs = rd_kafka_mock_cluster_bootstraps(m->cluster);
     m->bootstrap = bs ? strdup(bs) : NULL;
     if (!m->bootstrap) {
-        set_err(errstr, errstr_size, "out of memory");
+        modq_errstr_set(errstr, errstr_size, "out of memory");
         res = MODQ_MOCK_ERR_NOMEM;
         goto out;
     }
@@ -208,8 +177,8 @@ static modq_mock_result kafka_result(rd_kafka_resp_err_t err, const char *what, 
 {
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
         return MODQ_MOCK_OK;
-    set_err(errstr, errstr_size, "%s: %s (%s)", what, rd_kafka_err2name(err),
-            rd_kafka_err2str(err));
+    modq_errstr_set(errstr, errstr_size, "%s: %s (%s)", what, rd_kafka_err2name(err),
+                    rd_kafka_err2str(err));
     if (err == RD_KAFKA_RESP_ERR__UNKNOWN_BROKER)
         return MODQ_MOCK_ERR_UNKNOWN_BROKER;
     if (err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
@@ -223,7 +192,7 @@ modq_mock_result modq_mock_topic_create(modq_mock *m, const char *topic, int par
     size_t len;
 
     if (!m || !topic) {
-        set_err(errstr, errstr_size, "no cluster or no topic");
+        modq_errstr_set(errstr, errstr_size, "no cluster or no topic");
         return MODQ_MOCK_ERR_INVALID_ARG;
     }
     /* Kafka's own topic name rule: 1..249 of [a-zA-Z0-9._-]. */
@@ -231,13 +200,14 @@ modq_mock_result modq_mock_topic_create(modq_mock *m, const char *topic, int par
     if (len == 0 || len > 249 ||
         strspn(topic, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
                       "0123456789._-") != len) {
-        set_err(errstr, errstr_size, "invalid topic name '%.64s'", topic);
+        modq_errstr_set(errstr, errstr_size, "invalid topic name '%.64s'", topic);
         return MODQ_MOCK_ERR_INVALID_ARG;
     }
     if (partitions < 1 || partitions > MODQ_MOCK_MAX_PARTITIONS || replication < 1 ||
         replication > m->brokers) {
-        set_err(errstr, errstr_size, "topic %s: partitions must be 1..%d, replication 1..%d", topic,
-                MODQ_MOCK_MAX_PARTITIONS, m->brokers);
+        modq_errstr_set(errstr, errstr_size,
+                        "topic %s: partitions must be 1..%d, replication 1..%d", topic,
+                        MODQ_MOCK_MAX_PARTITIONS, m->brokers);
         return MODQ_MOCK_ERR_INVALID_ARG;
     }
     return kafka_result(rd_kafka_mock_topic_create(m->cluster, topic, partitions, replication),
@@ -250,7 +220,7 @@ static modq_mock_result check_broker(const modq_mock *m, int32_t id, char *errst
     if (!m)
         return MODQ_MOCK_ERR_INVALID_ARG;
     if (id < 1 || id > m->brokers) {
-        set_err(errstr, errstr_size, "no broker %d: ids are 1..%d", (int)id, m->brokers);
+        modq_errstr_set(errstr, errstr_size, "no broker %d: ids are 1..%d", (int)id, m->brokers);
         return MODQ_MOCK_ERR_UNKNOWN_BROKER;
     }
     return MODQ_MOCK_OK;
@@ -284,7 +254,7 @@ modq_mock_result modq_mock_partition_leader(modq_mock *m, const char *topic, int
     if (res != MODQ_MOCK_OK)
         return res;
     if (!topic || partition < 0) {
-        set_err(errstr, errstr_size, "no topic or negative partition");
+        modq_errstr_set(errstr, errstr_size, "no topic or negative partition");
         return MODQ_MOCK_ERR_INVALID_ARG;
     }
     /* The mock answers UNKNOWN_TOPIC_OR_PART for a topic or partition it does not have. */
@@ -300,7 +270,7 @@ modq_mock_result modq_mock_broker_rtt(modq_mock *m, int32_t id, int rtt_ms, char
     if (res != MODQ_MOCK_OK)
         return res;
     if (rtt_ms < 0 || rtt_ms > 60000) {
-        set_err(errstr, errstr_size, "rtt must be 0..60000 ms");
+        modq_errstr_set(errstr, errstr_size, "rtt must be 0..60000 ms");
         return MODQ_MOCK_ERR_INVALID_ARG;
     }
     return kafka_result(rd_kafka_mock_broker_set_rtt(m->cluster, id, rtt_ms), "broker rtt", errstr,
@@ -309,7 +279,7 @@ modq_mock_result modq_mock_broker_rtt(modq_mock *m, int32_t id, int rtt_ms, char
 
 modq_mock_result modq_mock_api_key(const char *api, int16_t *key)
 {
-    long v;
+    int64_t v;
 
     if (!api || !key)
         return MODQ_MOCK_ERR_INVALID_ARG;
@@ -320,7 +290,7 @@ modq_mock_result modq_mock_api_key(const char *api, int16_t *key)
         }
     }
     /* Any other ApiKey may be given by number; the mock ignores keys it never serves. */
-    if (parse_long(api, 0, INT16_MAX, &v) != 0)
+    if (!modq_parse_int64(api, 0, INT16_MAX, &v))
         return MODQ_MOCK_ERR_UNKNOWN_API;
     *key = (int16_t)v;
     return MODQ_MOCK_OK;
@@ -330,7 +300,7 @@ modq_mock_result modq_mock_error_code(const char *error, rd_kafka_resp_err_t *er
 {
     const struct rd_kafka_err_desc *descs = NULL;
     size_t n = 0;
-    long v;
+    int64_t v;
 
     if (!error || !err)
         return MODQ_MOCK_ERR_INVALID_ARG;
@@ -343,7 +313,7 @@ modq_mock_result modq_mock_error_code(const char *error, rd_kafka_resp_err_t *er
             return MODQ_MOCK_OK;
         }
     }
-    if (parse_long(error, INT_MIN, INT_MAX, &v) != 0)
+    if (!modq_parse_int64(error, INT_MIN, INT_MAX, &v))
         return MODQ_MOCK_ERR_UNKNOWN_ERROR;
     for (size_t i = 0; i < n; i++) {
         if (descs[i].name && descs[i].code == (rd_kafka_resp_err_t)v) {
@@ -363,23 +333,23 @@ modq_mock_result modq_mock_push_errors(modq_mock *m, const char *api, size_t cou
     int16_t key;
 
     if (!m || !api || !error || count < 1 || count > MODQ_MOCK_MAX_ERRORS) {
-        set_err(errstr, errstr_size, "error count must be 1..%d", MODQ_MOCK_MAX_ERRORS);
+        modq_errstr_set(errstr, errstr_size, "error count must be 1..%d", MODQ_MOCK_MAX_ERRORS);
         res = MODQ_MOCK_ERR_INVALID_ARG;
         goto out;
     }
     if ((res = modq_mock_api_key(api, &key)) != MODQ_MOCK_OK) {
-        set_err(errstr, errstr_size, "unknown request '%.64s' (e.g. Produce, Fetch, OffsetCommit)",
-                api);
+        modq_errstr_set(errstr, errstr_size,
+                        "unknown request '%.64s' (e.g. Produce, Fetch, OffsetCommit)", api);
         goto out;
     }
     if ((res = modq_mock_error_code(error, &code)) != MODQ_MOCK_OK) {
-        set_err(errstr, errstr_size, "unknown error '%.64s' (e.g. NOT_LEADER_FOR_PARTITION)",
-                error);
+        modq_errstr_set(errstr, errstr_size,
+                        "unknown error '%.64s' (e.g. NOT_LEADER_FOR_PARTITION)", error);
         goto out;
     }
     errs = calloc(count, sizeof(*errs));
     if (!errs) {
-        set_err(errstr, errstr_size, "out of memory");
+        modq_errstr_set(errstr, errstr_size, "out of memory");
         res = MODQ_MOCK_ERR_NOMEM;
         goto out;
     }
@@ -399,7 +369,7 @@ modq_mock_result modq_mock_clear_errors(modq_mock *m, const char *api, char *err
     if (!m || !api)
         return MODQ_MOCK_ERR_INVALID_ARG;
     if (modq_mock_api_key(api, &key) != MODQ_MOCK_OK) {
-        set_err(errstr, errstr_size, "unknown request '%.64s'", api);
+        modq_errstr_set(errstr, errstr_size, "unknown request '%.64s'", api);
         return MODQ_MOCK_ERR_UNKNOWN_API;
     }
     rd_kafka_mock_clear_request_errors(m->cluster, key);

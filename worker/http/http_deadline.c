@@ -16,6 +16,7 @@
  * descriptor that belongs to something else.
  */
 #include "http_impl.h"
+#include "modq_common.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -42,14 +43,6 @@ struct http_deadline {
     int64_t timeout_ms;
     modq_metrics *metrics;
 };
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Shuts down the sockets past their deadline (called with the lock held); returns how many. */
 static unsigned sweep(http_deadline *d, int64_t now)
@@ -79,7 +72,7 @@ static void *sweeper_main(void *arg)
         step = SWEEP_MIN_MS;
     pthread_mutex_lock(&d->mu);
     while (!d->stop) {
-        unsigned closed = sweep(d, now_ms());
+        unsigned closed = sweep(d, modq_clock_mono_ms());
 
         if (closed > 0 && d->metrics) {
             /* The registry has its own lock, never held while taking ours. */
@@ -165,7 +158,7 @@ static void opened(http_deadline *d, struct MHD_Connection *c, void **socket_con
     }
     e->fd = fd->connect_fd;
     pthread_mutex_lock(&d->mu);
-    e->deadline_ms = now_ms() + d->timeout_ms;
+    e->deadline_ms = modq_clock_mono_ms() + d->timeout_ms;
     e->next = d->head;
     if (d->head)
         d->head->prev = e;
@@ -210,7 +203,7 @@ static void set_deadline(http_deadline *d, struct MHD_Connection *c, bool armed)
     if (!e)
         return;
     pthread_mutex_lock(&d->mu);
-    e->deadline_ms = armed ? now_ms() + d->timeout_ms : 0;
+    e->deadline_ms = armed ? modq_clock_mono_ms() + d->timeout_ms : 0;
     pthread_mutex_unlock(&d->mu);
 }
 

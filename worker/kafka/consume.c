@@ -16,12 +16,12 @@
 #include "consume_impl.h"
 
 #include "offsets.h"
+#include "modq_common.h"
 
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static const char *const result_text[MODQ_CONSUME_RESULT_COUNT] = {
     [MODQ_CONSUME_OK] = "success",
@@ -560,11 +560,9 @@ static int assignment_size(modq_consume *c)
  * (every partition is paused: they are in flight at most, and come back to the next owner). */
 static void serve_while(modq_consume *c, bool (*cond)(modq_consume *), int64_t ms)
 {
-    struct timespec t0, t;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int64_t t0 = modq_clock_mono_ms();
     for (;;) {
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        if (!cond(c) || (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 >= ms)
+        if (!cond(c) || modq_clock_mono_ms() - t0 >= ms)
             return;
         rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, 50);
         if (m != NULL)

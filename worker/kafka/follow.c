@@ -14,6 +14,7 @@
  * the first one at or after it: the result is the same in both cases, the first just reads more.
  */
 #include "follow.h"
+#include "modq_common.h"
 
 #include <librdkafka/rdkafka.h>
 
@@ -29,12 +30,6 @@
 #define METADATA_MS_MAX 3600000 /* opts.metadata_ms */
 #define RETRY_MS        1000    /* between attempts to place partitions whose offsets failed */
 #define POLL_MS         100     /* how long the thread may take to notice the stop flag */
-
-#define ERRSTR(errstr, errstr_size, ...)                                                           \
-    do {                                                                                           \
-        if ((errstr) != NULL && (errstr_size) > 0)                                                 \
-            snprintf((errstr), (errstr_size), __VA_ARGS__);                                        \
-    } while (0)
 
 typedef struct part {
     int32_t id;
@@ -80,13 +75,6 @@ const char *modq_follow_strerror(modq_follow_result r)
     return (unsigned)r < MODQ_FOLLOW_RESULT_COUNT ? result_text[r] : "unknown result";
 }
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static bool stopping(modq_follow *f)
 {
     return atomic_load(&f->stop);
@@ -108,8 +96,8 @@ static modq_follow_result part_add(modq_follow *f, int32_t id, bool target, char
     if (part_find(f, id) != NULL)
         return MODQ_FOLLOW_OK;
     if (f->nparts == MODQ_FOLLOW_MAX_PARTITIONS) {
-        ERRSTR(errstr, errstr_size, "topic '%s' has more than %d partitions", f->topic,
-               MODQ_FOLLOW_MAX_PARTITIONS);
+        modq_errstr_set(errstr, errstr_size, "topic '%s' has more than %d partitions", f->topic,
+                        MODQ_FOLLOW_MAX_PARTITIONS);
         return MODQ_FOLLOW_ERR_KAFKA;
     }
     if (f->nparts == f->cap) {
@@ -118,7 +106,7 @@ static modq_follow_result part_add(modq_follow *f, int32_t id, bool target, char
             cap = MODQ_FOLLOW_MAX_PARTITIONS;
         part *grown = realloc(f->parts, cap * sizeof *grown);
         if (grown == NULL) {
-            ERRSTR(errstr, errstr_size, "out of memory");
+            modq_errstr_set(errstr, errstr_size, "out of memory");
             return MODQ_FOLLOW_ERR_NOMEM;
         }
         f->parts = grown;
@@ -157,7 +145,8 @@ static modq_follow_result discover(modq_follow *f, bool target, char *errstr, si
 
     rd_kafka_resp_err_t err = rd_kafka_metadata(f->rk, 1, NULL, &md, MODQ_FOLLOW_CALL_MS);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        ERRSTR(errstr, errstr_size, "listing topic '%s': %s", f->topic, rd_kafka_err2str(err));
+        modq_errstr_set(errstr, errstr_size, "listing topic '%s': %s", f->topic,
+                        rd_kafka_err2str(err));
         return MODQ_FOLLOW_ERR_KAFKA;
     }
     for (int t = 0; t < md->topic_cnt && r == MODQ_FOLLOW_OK; t++) {
@@ -169,8 +158,8 @@ static modq_follow_result discover(modq_follow *f, bool target, char *errstr, si
         if (mt->partition_cnt == 0 && mt->err != RD_KAFKA_RESP_ERR_NO_ERROR &&
             mt->err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART &&
             mt->err != RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE) {
-            ERRSTR(errstr, errstr_size, "listing topic '%s': %s", f->topic,
-                   rd_kafka_err2str(mt->err));
+            modq_errstr_set(errstr, errstr_size, "listing topic '%s': %s", f->topic,
+                            rd_kafka_err2str(mt->err));
             r = MODQ_FOLLOW_ERR_KAFKA;
         }
         for (int i = 0; i < mt->partition_cnt && r == MODQ_FOLLOW_OK; i++)
@@ -193,8 +182,8 @@ static modq_follow_result read_marks(modq_follow *f, rd_kafka_topic_partition_li
         rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(f->rk, f->topic, p->id, &p->low,
                                                                    &p->high, MODQ_FOLLOW_CALL_MS);
         if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            ERRSTR(errstr, errstr_size, "watermarks of '%s' [%d]: %s", f->topic, (int)p->id,
-                   rd_kafka_err2str(err));
+            modq_errstr_set(errstr, errstr_size, "watermarks of '%s' [%d]: %s", f->topic,
+                            (int)p->id, rd_kafka_err2str(err));
             r = MODQ_FOLLOW_ERR_KAFKA;
             continue;
         }
@@ -218,7 +207,7 @@ static modq_follow_result place(modq_follow *f, char *errstr, size_t errstr_size
     if (f->unplaced == 0)
         return MODQ_FOLLOW_OK;
     if ((list = rd_kafka_topic_partition_list_new((int)f->unplaced)) == NULL) {
-        ERRSTR(errstr, errstr_size, "out of memory");
+        modq_errstr_set(errstr, errstr_size, "out of memory");
         return MODQ_FOLLOW_ERR_NOMEM;
     }
     r = read_marks(f, list, errstr, errstr_size);
@@ -227,16 +216,16 @@ static modq_follow_result place(modq_follow *f, char *errstr, size_t errstr_size
     if (f->start_ms > 0) {
         rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(f->rk, list, MODQ_FOLLOW_CALL_MS);
         if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            ERRSTR(errstr, errstr_size, "offsets by time of '%s': %s", f->topic,
-                   rd_kafka_err2str(err));
+            modq_errstr_set(errstr, errstr_size, "offsets by time of '%s': %s", f->topic,
+                            rd_kafka_err2str(err));
             r = MODQ_FOLLOW_ERR_KAFKA;
             goto out;
         }
         for (int i = list->cnt - 1; i >= 0; i--) {
             rd_kafka_topic_partition_t *e = &list->elems[i];
             if (e->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-                ERRSTR(errstr, errstr_size, "offset by time of '%s' [%d]: %s", f->topic,
-                       (int)e->partition, rd_kafka_err2str(e->err));
+                modq_errstr_set(errstr, errstr_size, "offset by time of '%s' [%d]: %s", f->topic,
+                                (int)e->partition, rd_kafka_err2str(e->err));
                 r = MODQ_FOLLOW_ERR_KAFKA;
                 rd_kafka_topic_partition_list_del_by_idx(list, i);
             } else if (e->offset < 0) {
@@ -247,7 +236,8 @@ static modq_follow_result place(modq_follow *f, char *errstr, size_t errstr_size
             goto out;
     }
     if ((error = rd_kafka_incremental_assign(f->rk, list)) != NULL) {
-        ERRSTR(errstr, errstr_size, "assigning '%s': %s", f->topic, rd_kafka_error_string(error));
+        modq_errstr_set(errstr, errstr_size, "assigning '%s': %s", f->topic,
+                        rd_kafka_error_string(error));
         r = MODQ_FOLLOW_ERR_KAFKA;
         goto out;
     }
@@ -299,11 +289,11 @@ static void *follow_thread(void *arg)
 {
     modq_follow *f = arg;
     char why[256];
-    int64_t next_metadata = mono_ms() + f->metadata_ms;
-    int64_t next_place = mono_ms() + RETRY_MS;
+    int64_t next_metadata = modq_clock_mono_ms() + f->metadata_ms;
+    int64_t next_place = modq_clock_mono_ms() + RETRY_MS;
 
     while (!stopping(f)) {
-        int64_t now = mono_ms();
+        int64_t now = modq_clock_mono_ms();
         if (now >= next_metadata) {
             (void)discover(f, false, why, sizeof why);
             next_metadata = now + f->metadata_ms;
@@ -311,7 +301,7 @@ static void *follow_thread(void *arg)
         }
         if (f->unplaced > 0 && now >= next_place && !stopping(f)) {
             (void)place(f, why, sizeof why);
-            next_place = mono_ms() + RETRY_MS;
+            next_place = modq_clock_mono_ms() + RETRY_MS;
         }
         rd_kafka_message_t *m = rd_kafka_consumer_poll(f->rk, POLL_MS);
         if (m != NULL) {
@@ -337,8 +327,8 @@ static modq_follow_result conf_set(rd_kafka_conf_t *conf, const char *name, cons
     char why[256] = "";
     if (rd_kafka_conf_set(conf, name, value, why, sizeof why) != RD_KAFKA_CONF_OK) {
         /* librdkafka's text may quote the value, which may be a secret */
-        ERRSTR(errstr, errstr_size, "kafka property '%s': %s", name,
-               secret ? "refused by librdkafka" : why);
+        modq_errstr_set(errstr, errstr_size, "kafka property '%s': %s", name,
+                        secret ? "refused by librdkafka" : why);
         return MODQ_FOLLOW_ERR_KAFKA;
     }
     return MODQ_FOLLOW_OK;
@@ -386,25 +376,27 @@ static bool opts_valid(const modq_config *cfg, const modq_follow_opts *opts, cha
                        size_t errstr_size)
 {
     if (cfg == NULL || opts == NULL || opts->on_message == NULL) {
-        ERRSTR(errstr, errstr_size, "need a config, options and on_message");
+        modq_errstr_set(errstr, errstr_size, "need a config, options and on_message");
         return false;
     }
     size_t len = opts->topic != NULL ? strnlen(opts->topic, TOPIC_MAX + 1) : 0;
     if (len == 0 || len > TOPIC_MAX) {
-        ERRSTR(errstr, errstr_size, "the topic must be 1..%d bytes", TOPIC_MAX);
+        modq_errstr_set(errstr, errstr_size, "the topic must be 1..%d bytes", TOPIC_MAX);
         return false;
     }
     if (opts->start_ms < 0 || opts->metadata_ms < 0 || opts->metadata_ms > METADATA_MS_MAX) {
-        ERRSTR(errstr, errstr_size, "start_ms must be >= 0 and metadata_ms 0..%d", METADATA_MS_MAX);
+        modq_errstr_set(errstr, errstr_size, "start_ms must be >= 0 and metadata_ms 0..%d",
+                        METADATA_MS_MAX);
         return false;
     }
     if (opts->nextra > MODQ_FOLLOW_MAX_EXTRA || (opts->nextra > 0 && opts->extra == NULL)) {
-        ERRSTR(errstr, errstr_size, "at most %d extra properties", MODQ_FOLLOW_MAX_EXTRA);
+        modq_errstr_set(errstr, errstr_size, "at most %d extra properties", MODQ_FOLLOW_MAX_EXTRA);
         return false;
     }
     for (size_t i = 0; i < 2 * opts->nextra; i++) {
         if (opts->extra[i] == NULL) {
-            ERRSTR(errstr, errstr_size, "extra property %zu without a name or value", i / 2);
+            modq_errstr_set(errstr, errstr_size, "extra property %zu without a name or value",
+                            i / 2);
             return false;
         }
     }
@@ -443,7 +435,7 @@ modq_follow_result modq_follow_new(const modq_config *cfg, const modq_follow_opt
     r = MODQ_FOLLOW_ERR_NOMEM;
     if ((f = calloc(1, sizeof *f)) == NULL || (f->topic = strdup(opts->topic)) == NULL ||
         sync_init(f) != MODQ_FOLLOW_OK || (conf = rd_kafka_conf_new()) == NULL) {
-        ERRSTR(errstr, errstr_size, "out of memory");
+        modq_errstr_set(errstr, errstr_size, "out of memory");
         goto out;
     }
     f->start_ms = opts->start_ms;
@@ -457,7 +449,7 @@ modq_follow_result modq_follow_new(const modq_config *cfg, const modq_follow_opt
     if ((r = build_conf(f, cfg, opts, conf, errstr, errstr_size)) != MODQ_FOLLOW_OK)
         goto out;
     if ((f->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof why)) == NULL) {
-        ERRSTR(errstr, errstr_size, "consumer: %s", why);
+        modq_errstr_set(errstr, errstr_size, "consumer: %s", why);
         r = MODQ_FOLLOW_ERR_KAFKA;
         goto out;
     }
@@ -470,11 +462,11 @@ modq_follow_result modq_follow_new(const modq_config *cfg, const modq_follow_opt
         atomic_store(&f->caught_up, true);
     /* A partition whose offsets cannot be read now is retried by the thread. */
     if ((r = place(f, why, sizeof why)) == MODQ_FOLLOW_ERR_NOMEM) {
-        ERRSTR(errstr, errstr_size, "out of memory");
+        modq_errstr_set(errstr, errstr_size, "out of memory");
         goto out;
     }
     if (pthread_create(&f->thread, NULL, follow_thread, f) != 0) {
-        ERRSTR(errstr, errstr_size, "cannot start the follower's thread");
+        modq_errstr_set(errstr, errstr_size, "cannot start the follower's thread");
         r = MODQ_FOLLOW_ERR_NOMEM;
         goto out;
     }

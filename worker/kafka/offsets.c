@@ -22,24 +22,12 @@
  */
 #include "offsets.h"
 #include "offsets_codec.h"
+#include "modq_common.h"
 
 #include <openssl/evp.h>
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define FREE_NULL(p)                                                                               \
-    do {                                                                                           \
-        free(p);                                                                                   \
-        (p) = NULL;                                                                                \
-    } while (0)
-
-#define ERRSTR(errstr, errstr_size, ...)                                                           \
-    do {                                                                                           \
-        if ((errstr) != NULL && (errstr_size) > 0)                                                 \
-            snprintf((errstr), (errstr_size), __VA_ARGS__);                                        \
-    } while (0)
 
 #define PREFIX     "v1:"
 #define PREFIX_LEN 3
@@ -333,12 +321,12 @@ static modq_offsets_result load_metadata(modq_offsets *t, int64_t committed, con
 {
     size_t len = strnlen(md, MODQ_OFFSETS_METADATA_MAX + 1);
     if (len > MODQ_OFFSETS_METADATA_MAX) {
-        ERRSTR(errstr, errstr_size, "offset metadata longer than %d bytes",
-               MODQ_OFFSETS_METADATA_MAX);
+        modq_errstr_set(errstr, errstr_size, "offset metadata longer than %d bytes",
+                        MODQ_OFFSETS_METADATA_MAX);
         return MODQ_OFFSETS_ERR_META_TOO_LARGE;
     }
     if (committed < 0) {
-        ERRSTR(errstr, errstr_size, "offset metadata without a committed offset");
+        modq_errstr_set(errstr, errstr_size, "offset metadata without a committed offset");
         return MODQ_OFFSETS_ERR_META_STALE;
     }
     if (len < PREFIX_LEN || memcmp(md, PREFIX, PREFIX_LEN) != 0) {
@@ -347,11 +335,11 @@ static modq_offsets_result load_metadata(modq_offsets *t, int64_t committed, con
             d++;
         }
         if (md[0] == 'v' && d > 1 && d < len && md[d] == ':') {
-            ERRSTR(errstr, errstr_size, "offset metadata version '%.*s' is not supported",
-                   (int)(d < 12 ? d : 12), md);
+            modq_errstr_set(errstr, errstr_size, "offset metadata version '%.*s' is not supported",
+                            (int)(d < 12 ? d : 12), md);
             return MODQ_OFFSETS_ERR_META_VERSION;
         }
-        ERRSTR(errstr, errstr_size, "offset metadata does not start with \"" PREFIX "\"");
+        modq_errstr_set(errstr, errstr_size, "offset metadata does not start with \"" PREFIX "\"");
         return MODQ_OFFSETS_ERR_META_MALFORMED;
     }
     uint8_t bin[BIN_MAX];
@@ -359,7 +347,8 @@ static modq_offsets_result load_metadata(modq_offsets *t, int64_t committed, con
     uint64_t v;
     if (!modq_offsets_codec_b64_decode(md + PREFIX_LEN, len - PREFIX_LEN, bin, BIN_MAX, &n) ||
         n < 1 + CRC_LEN) {
-        ERRSTR(errstr, errstr_size, "offset metadata is not valid base64 of %zu bytes", len);
+        modq_errstr_set(errstr, errstr_size, "offset metadata is not valid base64 of %zu bytes",
+                        len);
         return MODQ_OFFSETS_ERR_META_MALFORMED;
     }
     n -= CRC_LEN;
@@ -368,17 +357,18 @@ static modq_offsets_result load_metadata(modq_offsets *t, int64_t committed, con
         crc |= (uint32_t)bin[n + (size_t)i] << (8 * i);
     }
     if (crc != modq_offsets_codec_crc32(bin, n)) {
-        ERRSTR(errstr, errstr_size, "offset metadata checksum mismatch");
+        modq_errstr_set(errstr, errstr_size, "offset metadata checksum mismatch");
         return MODQ_OFFSETS_ERR_META_MALFORMED;
     }
     if (!modq_offsets_codec_get_varint(bin, n, &pos, &v) || v > (uint64_t)INT64_MAX) {
-        ERRSTR(errstr, errstr_size, "offset metadata: bad base offset");
+        modq_errstr_set(errstr, errstr_size, "offset metadata: bad base offset");
         return MODQ_OFFSETS_ERR_META_MALFORMED;
     }
     if ((int64_t)v != committed) {
         /* E.g. an operator reset the group's offset: the runs are relative to another base. */
-        ERRSTR(errstr, errstr_size, "offset metadata written at offset %lld, committed %lld",
-               (long long)(int64_t)v, (long long)committed);
+        modq_errstr_set(errstr, errstr_size,
+                        "offset metadata written at offset %lld, committed %lld",
+                        (long long)(int64_t)v, (long long)committed);
         return MODQ_OFFSETS_ERR_META_STALE;
     }
     t->meta = calloc(n / 2 + 1, sizeof *t->meta);
@@ -400,9 +390,9 @@ static modq_offsets_result load_metadata(modq_offsets *t, int64_t committed, con
             ok = first <= INT64_MAX - 2 && d <= (uint64_t)(INT64_MAX - 2 - first);
         }
         if (!ok) {
-            FREE_NULL(t->meta);
+            MODQ_FREE_NULL(t->meta);
             t->nmeta = 0;
-            ERRSTR(errstr, errstr_size, "offset metadata: bad run at byte %zu", pos);
+            modq_errstr_set(errstr, errstr_size, "offset metadata: bad run at byte %zu", pos);
             return MODQ_OFFSETS_ERR_META_MALFORMED;
         }
         meta_run *r = &t->meta[t->nmeta++];
@@ -426,13 +416,14 @@ modq_offsets_result modq_offsets_new(int64_t committed, const char *metadata, si
     }
     *out = NULL;
     if (committed > MODQ_OFFSETS_MAX_OFFSET) {
-        ERRSTR(errstr, errstr_size, "committed offset %lld out of range", (long long)committed);
+        modq_errstr_set(errstr, errstr_size, "committed offset %lld out of range",
+                        (long long)committed);
         r = MODQ_OFFSETS_ERR_INVALID_ARG;
         goto out;
     }
     if (metadata_cap < MODQ_OFFSETS_CAP_MIN || metadata_cap > MODQ_OFFSETS_CAP_MAX) {
-        ERRSTR(errstr, errstr_size, "metadata cap %zu outside %d..%d", metadata_cap,
-               MODQ_OFFSETS_CAP_MIN, MODQ_OFFSETS_CAP_MAX);
+        modq_errstr_set(errstr, errstr_size, "metadata cap %zu outside %d..%d", metadata_cap,
+                        MODQ_OFFSETS_CAP_MIN, MODQ_OFFSETS_CAP_MAX);
         r = MODQ_OFFSETS_ERR_INVALID_ARG;
         goto out;
     }
@@ -468,9 +459,9 @@ void modq_offsets_free(modq_offsets *t)
     if (t == NULL) {
         return;
     }
-    FREE_NULL(t->slot_off);
-    FREE_NULL(t->slot_live);
-    FREE_NULL(t->meta);
+    MODQ_FREE_NULL(t->slot_off);
+    MODQ_FREE_NULL(t->slot_live);
+    MODQ_FREE_NULL(t->meta);
     free(t);
 }
 
@@ -503,24 +494,19 @@ static modq_offsets_result slot_reserve(modq_offsets *t)
         slot_compact(t);
         return MODQ_OFFSETS_OK;
     }
-    if (t->slot_cap >= MODQ_OFFSETS_MAX_IN_FLIGHT) {
-        return MODQ_OFFSETS_ERR_FULL;
+    /* Two arrays, one capacity: each grows from the same start to the same size, and slot_cap
+     * moves only once both have. */
+    size_t off_cap = t->slot_cap, live_cap = t->slot_cap;
+    modq_common_result g =
+        MODQ_ARRAY_GROW(&t->slot_off, &off_cap, t->nslots + 1, MODQ_OFFSETS_MAX_IN_FLIGHT);
+    if (g == MODQ_COMMON_OK) {
+        /* If this fails, slot_off merely has spare room: nothing is lost. */
+        g = MODQ_ARRAY_GROW(&t->slot_live, &live_cap, t->nslots + 1, MODQ_OFFSETS_MAX_IN_FLIGHT);
     }
-    size_t cap = t->slot_cap == 0 ? 64 : t->slot_cap * 2;
-    if (cap > MODQ_OFFSETS_MAX_IN_FLIGHT) {
-        cap = MODQ_OFFSETS_MAX_IN_FLIGHT;
+    if (g != MODQ_COMMON_OK) {
+        return g == MODQ_COMMON_ERR_FULL ? MODQ_OFFSETS_ERR_FULL : MODQ_OFFSETS_ERR_NOMEM;
     }
-    int64_t *off = realloc(t->slot_off, cap * sizeof *off);
-    if (off == NULL) {
-        return MODQ_OFFSETS_ERR_NOMEM;
-    }
-    t->slot_off = off;
-    uint8_t *live = realloc(t->slot_live, cap * sizeof *live);
-    if (live == NULL) {
-        return MODQ_OFFSETS_ERR_NOMEM; /* slot_off merely has spare room; nothing is lost */
-    }
-    t->slot_live = live;
-    t->slot_cap = cap;
+    t->slot_cap = live_cap;
     return MODQ_OFFSETS_OK;
 }
 

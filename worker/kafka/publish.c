@@ -10,6 +10,7 @@
  */
 #include "publish.h"
 #include "publish_conf.h"
+#include "modq_common.h"
 
 #include <librdkafka/rdkafka.h>
 
@@ -20,12 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#define ERRSTR(errstr, errstr_size, ...)                                                           \
-    do {                                                                                           \
-        if ((errstr) != NULL && (errstr_size) > 0)                                                 \
-            snprintf((errstr), (errstr_size), __VA_ARGS__);                                        \
-    } while (0)
 
 #define TOPIC_MAX      256  /* Kafka topic names are at most 249 bytes */
 #define QUEUE_RETRY_MS 5    /* sleep between tries while librdkafka's queue is full */
@@ -187,14 +182,14 @@ static int take_topics(modq_publish *p, const modq_config *cfg, char *errstr, si
 
     for (int k = 0; k < MODQ_PUBLISH_KIND_COUNT; k++) {
         if (names[k] == NULL || names[k][0] == '\0' || strlen(names[k]) >= TOPIC_MAX) {
-            ERRSTR(errstr, errstr_size, "%s: must be a topic name", what[k]);
+            modq_errstr_set(errstr, errstr_size, "%s: must be a topic name", what[k]);
             return -1;
         }
         for (int j = 0; j < k; j++) {
             if (strcmp(names[j], names[k]) == 0) {
                 /* the kinds must stay apart: readers of decisions would see dead letters */
-                ERRSTR(errstr, errstr_size, "%s and %s are both '%s': they must differ", what[j],
-                       what[k], names[k]);
+                modq_errstr_set(errstr, errstr_size, "%s and %s are both '%s': they must differ",
+                                what[j], what[k], names[k]);
                 return -1;
             }
         }
@@ -219,12 +214,12 @@ modq_publish_result modq_publish_new(const modq_config *cfg, const modq_publish_
     if (cfg == NULL || opts == NULL || opts->on_delivered == NULL || out == NULL ||
         opts->queue_full_wait_ms < -1 ||
         opts->queue_full_wait_ms > MODQ_PUBLISH_MAX_QUEUE_WAIT_MS) {
-        ERRSTR(errstr, errstr_size, "modq_publish_new: %s", modq_publish_strerror(r));
+        modq_errstr_set(errstr, errstr_size, "modq_publish_new: %s", modq_publish_strerror(r));
         goto out;
     }
     r = MODQ_PUBLISH_ERR_NOMEM;
     if ((p = calloc(1, sizeof *p)) == NULL || !(locked = pthread_mutex_init(&p->lock, NULL) == 0)) {
-        ERRSTR(errstr, errstr_size, "modq_publish_new: %s", modq_publish_strerror(r));
+        modq_errstr_set(errstr, errstr_size, "modq_publish_new: %s", modq_publish_strerror(r));
         goto out;
     }
     p->live.prev = p->live.next = &p->live;
@@ -246,7 +241,7 @@ modq_publish_result modq_publish_new(const modq_config *cfg, const modq_publish_
     rd_kafka_conf_set_opaque(conf, p);
     if ((p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof why)) == NULL) {
         r = MODQ_PUBLISH_ERR_KAFKA; /* e.g. max.in.flight > 5 with idempotence */
-        ERRSTR(errstr, errstr_size, "librdkafka: %s", why);
+        modq_errstr_set(errstr, errstr_size, "librdkafka: %s", why);
         goto out;
     }
     conf = NULL; /* owned by the producer now */
@@ -298,14 +293,6 @@ void modq_publish_free(modq_publish *p)
     free(p);
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void sleep_ms(int ms)
 {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
@@ -343,7 +330,7 @@ static modq_publish_result produce(modq_publish *p, modq_publish_kind kind, cons
     int64_t deadline;
 
     if (hdrs == NULL || (n = calloc(1, sizeof *n)) == NULL) {
-        ERRSTR(errstr, errstr_size, "%s: %s", p->topic[kind], modq_publish_strerror(r));
+        modq_errstr_set(errstr, errstr_size, "%s: %s", p->topic[kind], modq_publish_strerror(r));
         goto out;
     }
     n->cookie = cookie;
@@ -352,20 +339,20 @@ static modq_publish_result produce(modq_publish *p, modq_publish_kind kind, cons
     if (p->outstanding >= MODQ_PUBLISH_MAX_OUTSTANDING) {
         pthread_mutex_unlock(&p->lock);
         r = MODQ_PUBLISH_ERR_BACKLOG;
-        ERRSTR(errstr, errstr_size, "%s: %s", p->topic[kind], modq_publish_strerror(r));
+        modq_errstr_set(errstr, errstr_size, "%s: %s", p->topic[kind], modq_publish_strerror(r));
         goto out;
     }
     /* Listed before producing: a poller may serve its report before producev returns. */
     live_push(p, n);
     p->outstanding++;
     pthread_mutex_unlock(&p->lock);
-    deadline = now_ms() + p->queue_wait_ms;
+    deadline = modq_clock_mono_ms() + p->queue_wait_ms;
     while ((err = rd_kafka_producev(
                 p->rk, RD_KAFKA_V_TOPIC(p->topic[kind]), RD_KAFKA_V_KEY(VALUE_CAST(key), key_len),
                 RD_KAFKA_V_VALUE(VALUE_CAST(value), len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                 RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(n), RD_KAFKA_V_END)) ==
                RD_KAFKA_RESP_ERR__QUEUE_FULL &&
-           now_ms() < deadline) {
+           modq_clock_mono_ms() < deadline) {
         sleep_ms(QUEUE_RETRY_MS); /* the poller drains the queue meanwhile */
     }
     pthread_mutex_lock(&p->lock);
@@ -381,7 +368,7 @@ static modq_publish_result produce(modq_publish *p, modq_publish_kind kind, cons
         n = NULL;
         r = err == RD_KAFKA_RESP_ERR__QUEUE_FULL ? MODQ_PUBLISH_ERR_QUEUE_FULL
                                                  : MODQ_PUBLISH_ERR_REFUSED;
-        ERRSTR(errstr, errstr_size, "%s: %s", p->topic[kind], rd_kafka_err2str(err));
+        modq_errstr_set(errstr, errstr_size, "%s: %s", p->topic[kind], rd_kafka_err2str(err));
     }
     pthread_mutex_unlock(&p->lock);
 out:
@@ -394,8 +381,8 @@ out:
 
 static modq_publish_result bad_arg(char *errstr, size_t errstr_size, const char *what)
 {
-    ERRSTR(errstr, errstr_size, "%s: %s", what,
-           modq_publish_strerror(MODQ_PUBLISH_ERR_INVALID_ARG));
+    modq_errstr_set(errstr, errstr_size, "%s: %s", what,
+                    modq_publish_strerror(MODQ_PUBLISH_ERR_INVALID_ARG));
     return MODQ_PUBLISH_ERR_INVALID_ARG;
 }
 
@@ -561,6 +548,6 @@ bool modq_publish_fatal(modq_publish *p, char *errstr, size_t errstr_size)
     if (p == NULL || rd_kafka_fatal_error(p->rk, why, sizeof why) == RD_KAFKA_RESP_ERR_NO_ERROR) {
         return false;
     }
-    ERRSTR(errstr, errstr_size, "%s", why);
+    modq_errstr_set(errstr, errstr_size, "%s", why);
     return true;
 }

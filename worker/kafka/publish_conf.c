@@ -4,17 +4,12 @@
  * delivery time, no transactions), plus the settings this module forces or defaults.
  */
 #include "publish_conf.h"
+#include "modq_common.h"
 
-#include <stdio.h>
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-#define ERRSTR(errstr, errstr_size, ...)                                                           \
-    do {                                                                                           \
-        if ((errstr) != NULL && (errstr_size) > 0)                                                 \
-            snprintf((errstr), (errstr_size), __VA_ARGS__);                                        \
-    } while (0)
 
 /* What the configuration sets among the properties this module forces or defaults. */
 typedef struct seen_props {
@@ -31,7 +26,11 @@ static int check_property(const char *name, const char *value, seen_props *seen,
                           size_t errstr_size)
 {
     const char *why = NULL;
-    char *end = NULL;
+    const char *digits = value;
+    int64_t zero;
+
+    while (isspace((unsigned char)*digits))
+        digits++; /* librdkafka takes " 0" for 0 as well */
 
     if (is(name, "enable.idempotence", NULL) && strcasecmp(value, "true") != 0) {
         why = "the producer requires enable.idempotence=true (no duplicates or reordering on "
@@ -41,14 +40,15 @@ static int check_property(const char *name, const char *value, seen_props *seen,
         why = "the producer requires acks=all (a decision counts once every in-sync replica "
               "has it); remove it";
     } else if (is(name, "message.timeout.ms", "delivery.timeout.ms") &&
-               strtol(value, &end, 10) == 0 && end != value && *end == '\0') {
+               modq_parse_int64(digits, 0, 0, &zero)) {
         why = "0 waits forever, but a message must fail in bounded time so that its ticket is "
               "retried; set a positive value";
     } else if (is(name, "transactional.id", NULL)) {
         why = "the worker's producer is idempotent, not transactional; remove it";
     }
     if (why != NULL) { /* none of these is a secret */
-        ERRSTR(errstr, errstr_size, "kafka property '%s' is '%.32s': %s", name, value, why);
+        modq_errstr_set(errstr, errstr_size, "kafka property '%s' is '%.32s': %s", name, value,
+                        why);
         return -1;
     }
     seen->linger |= is(name, "linger.ms", "queue.buffering.max.ms");
@@ -75,8 +75,8 @@ modq_publish_result modq_publish_conf_build(const modq_config *cfg, rd_kafka_con
         }
         if (rd_kafka_conf_set(conf, name, value, why, sizeof why) != RD_KAFKA_CONF_OK) {
             /* librdkafka's text may quote the value, which may be a secret */
-            ERRSTR(errstr, errstr_size, "kafka property '%s': %s", name,
-                   modq_config_kafka_secret(cfg, i) ? "refused by librdkafka" : why);
+            modq_errstr_set(errstr, errstr_size, "kafka property '%s': %s", name,
+                            modq_config_kafka_secret(cfg, i) ? "refused by librdkafka" : why);
             goto out;
         }
     }
@@ -91,7 +91,7 @@ modq_publish_result modq_publish_conf_build(const modq_config *cfg, rd_kafka_con
     for (size_t i = 0; conf != NULL && i < sizeof ours / sizeof ours[0]; i++) {
         if (!ours[i].skip && rd_kafka_conf_set(conf, ours[i].name, ours[i].value, why,
                                                sizeof why) != RD_KAFKA_CONF_OK) {
-            ERRSTR(errstr, errstr_size, "kafka property '%s': %s", ours[i].name, why);
+            modq_errstr_set(errstr, errstr_size, "kafka property '%s': %s", ours[i].name, why);
             goto out;
         }
     }

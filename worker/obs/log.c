@@ -7,6 +7,7 @@
  * hostile tickets, so every string is cut to a cap and made valid UTF-8 before jansson sees it.
  */
 #include "log.h"
+#include "modq_common.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -14,12 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#define FREE_NULL(p)                                                                               \
-    do {                                                                                           \
-        free(p);                                                                                   \
-        (p) = NULL;                                                                                \
-    } while (0)
 
 /* A whole serialised line may not exceed this; beyond it the caller's fields are dropped. */
 #define LINE_MAX_BYTES (64 * 1024)
@@ -59,12 +54,8 @@ bool modq_log_level_parse(const char *s, modq_log_level *out)
 
 static int64_t system_clock(void *arg)
 {
-    struct timespec ts;
     (void)arg;
-    if (clock_gettime(CLOCK_REALTIME, &ts) != 0) {
-        return 0;
-    }
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return modq_clock_wall_ms();
 }
 
 modq_log *modq_log_new(FILE *out, modq_log_level min_level, const char *worker_id)
@@ -78,7 +69,7 @@ modq_log *modq_log_new(FILE *out, modq_log_level min_level, const char *worker_i
         return NULL;
     }
     if (pthread_mutex_init(&log->mu, NULL) != 0) {
-        FREE_NULL(log);
+        MODQ_FREE_NULL(log);
         return NULL;
     }
     log->out = out;
@@ -211,7 +202,7 @@ static json_t *clean_string(const char *s)
         o += 3;
     }
     j = json_stringn(buf, o);
-    FREE_NULL(buf);
+    MODQ_FREE_NULL(buf);
     return j;
 }
 
@@ -299,7 +290,7 @@ static bool emit(modq_log *log, json_t *obj, json_t *head)
     ok = fflush(log->out) == 0 && ok;
     pthread_mutex_unlock(&log->mu);
 out:
-    FREE_NULL(buf);
+    MODQ_FREE_NULL(buf);
     return ok;
 }
 
