@@ -145,6 +145,7 @@ def cmd_report(argv):
     # counts the shared libraries' file pages it has touched so far, and the broker's holds the
     # mock cluster's recent messages: both printed for the record.
     for who, col, judged, note in (("a", "a_anon_kb", True, " (anonymous: heap, stacks)"),
+                                   ("a", "a_heap_kb", False, " (heap in use, modq_heap_inuse_bytes)"),
                                    ("a", "a_rss_kb", False, " (RSS: with shared file pages)"),
                                    ("broker", "broker_rss_kb", False,
                                     " (the mock cluster keeps recent messages)")):

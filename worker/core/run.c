@@ -21,9 +21,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #define DRAIN_POLL_MS    50
 #define EXPIRE_PERIOD_MS 1000
+#define TRIM_PERIOD_MS   60000
 #define MIN_FLUSH_MS     1000 /* the publisher gets at least this at drain, grace or not */
 #define ERRSTR_SIZE      MODQ_RUN_ERRSTR_SIZE
 #define COUNTER(r, f)    atomic_fetch_add_explicit(&(r)->n_##f, 1, memory_order_relaxed)
@@ -389,8 +393,22 @@ static void watch_kafka(modq_run *r, int64_t mono)
     }
 }
 
+/* glibc keeps what threads free in their arenas (up to eight per core), and a long-running worker's
+ * arenas grow with fragmentation while what is in use stays flat (a 60-minute soak: +3 MB/h of
+ * arena free space, heap in use flat at 5 MB). Handing the free pages back once a minute keeps
+ * the pod's memory what the worker uses; it walks a few MB of heap, well under a millisecond. */
+static void trim_heap(modq_run *r, int64_t mono)
+{
+    if (mono - r->last_trim_ms < TRIM_PERIOD_MS)
+        return;
+    r->last_trim_ms = mono;
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+}
+
 /* Each turn: liveness, readiness, Kafka's progress. Once a second: leases that ran out and
- * decisions past the retention. */
+ * decisions past the retention. Once a minute: the heap's free pages back to the system. */
 static void housekeeping(modq_run *r)
 {
     int64_t mono = r->clock(r->clock_arg);
@@ -408,6 +426,7 @@ static void housekeeping(modq_run *r)
     modq_decided_expire(r->decided, wall);
     modq_decided_expire(r->dead, wall);
     pthread_mutex_unlock(&r->decided_lock);
+    trim_heap(r, mono);
 }
 
 modq_run_result modq_run_step(modq_run *r, int timeout_ms)

@@ -107,6 +107,7 @@ struct modq_run {
     void *clock_arg;
     int64_t last_commit_ms;
     int64_t last_expire_ms;
+    int64_t last_trim_ms;
     int64_t stuck_ms;         /* opts.stuck_ms or MODQ_RUN_STUCK_MS */
     int64_t last_confirm_ms;  /* monotonic: Kafka's last confirmation (poll thread) */
     int64_t waiting_since_ms; /* monotonic: since something has waited for Kafka; -1: nothing */
