@@ -37,7 +37,8 @@ static int reply_result(int fd, int32_t result)
 /* Tries one forbidden call; returns 0 when it worked, else its errno (if it returns at all). */
 static int try_syscall(uint32_t which)
 {
-    char *const args[] = {"true", NULL}, *const env[] = {NULL};
+    char prog[] = "true"; /* execve takes char *const[]: not a literal's bytes */
+    char *const args[] = {prog, NULL}, *const env[] = {NULL};
     int fd = -1;
 
     errno = 0;

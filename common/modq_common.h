@@ -44,6 +44,11 @@ const char *modq_common_strerror(modq_common_result r);
     } while (0)
 #define MODQ_FREE_NULL(p) MODQ_FREE_NULL_WITH(free, p)
 
+/* Text for a protobuf-c message field: the generated structs declare strings char * although
+ * packing only reads them, so read-only text (literals, a policy's names) goes in through this
+ * one cast rather than a copy. Never for a field that anything writes through. */
+#define MODQ_UNCONST(p) ((char *)(uintptr_t)(p))
+
 /*
  * Formats into the caller's error buffer of errstr_size bytes, always NUL-terminated, cut short
  * when it does not fit. errstr may be NULL or errstr_size 0: the caller did not want the text,

@@ -122,7 +122,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 static int load(const struct options *o, modq_config **cfg, modq_policy **policy)
 {
     char err[ERRSTR_SIZE] = "";
-    modq_config_result cr = modq_config_load(o->config, environ, cfg, err, sizeof err);
+    modq_config_result cr =
+        modq_config_load(o->config, (const char *const *)environ, cfg, err, sizeof err);
     modq_policy_result pr;
 
     if (cr != MODQ_CONFIG_OK) {
@@ -256,7 +257,7 @@ static int demo_main(const char *argv0)
         fprintf(stderr, "modq-worker: the image library could not be started\n");
         return EXIT_PROBLEM;
     }
-    if (modq_demo_new(environ, &demo, err, sizeof err) != MODQ_DEMO_OK) {
+    if (modq_demo_new((const char *const *)environ, &demo, err, sizeof err) != MODQ_DEMO_OK) {
         fprintf(stderr, "modq-worker: %s\n", err);
         goto out;
     }

@@ -132,7 +132,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ylen = strlen(text); /* the YAML ends at the first NUL */
     if (ylen < len)
         environment(text + ylen + 1, envp);
-    r = modq_config_load_buffer(text, ylen, "fuzz.yaml", envp, &c, err, sizeof(err));
+    r = modq_config_load_buffer(text, ylen, "fuzz.yaml", (const char *const *)envp, &c, err,
+                                sizeof(err));
     if (r == MODQ_CONFIG_OK) {
         check_json(c);
         for (size_t i = 0; i < modq_config_kafka_count(c); i++)

@@ -238,10 +238,10 @@ static modq_config_result env_list(load_ctx *c, const key_def *d, const char *va
  * a section of ours (MODQ_MEDIA_MAX_PIXEL is a typo), and ignored otherwise (MODQ_SOURCE_DIR
  * belongs to the tests, not to us).
  */
-static modq_config_result load_env(load_ctx *c, char *const *envp)
+static modq_config_result load_env(load_ctx *c, const char *const *envp)
 {
     char var[ENV_NAME_MAX], origin[ORIGIN_MAX], section[SECTION_MAX], msg[256];
-    for (char *const *e = envp; e != NULL && *e != NULL; e++) {
+    for (const char *const *e = envp; e != NULL && *e != NULL; e++) {
         const char *eq = strchr(*e, '=');
         modq_config_result r = MODQ_CONFIG_OK;
         if (strncmp(*e, "MODQ_", 5) != 0 || eq == NULL) {
@@ -484,8 +484,9 @@ static modq_config_result finish(load_ctx *c)
 }
 
 /* The three layers and the finish; buf NULL = no file. */
-static modq_config_result load(const char *buf, size_t len, const char *name, char *const *envp,
-                               modq_config **out, char *errstr, size_t errstr_size)
+static modq_config_result load(const char *buf, size_t len, const char *name,
+                               const char *const *envp, modq_config **out, char *errstr,
+                               size_t errstr_size)
 {
     load_ctx *c = NULL;
     modq_config *cfg = NULL;
@@ -532,7 +533,7 @@ out:
 }
 
 modq_config_result modq_config_load_buffer(const char *buf, size_t len, const char *name,
-                                           char *const *envp, modq_config **out, char *errstr,
+                                           const char *const *envp, modq_config **out, char *errstr,
                                            size_t errstr_size)
 {
     if (buf == NULL) {
@@ -541,7 +542,7 @@ modq_config_result modq_config_load_buffer(const char *buf, size_t len, const ch
     return load(buf, len, name != NULL ? name : "(config)", envp, out, errstr, errstr_size);
 }
 
-modq_config_result modq_config_load(const char *path, char *const *envp, modq_config **out,
+modq_config_result modq_config_load(const char *path, const char *const *envp, modq_config **out,
                                     char *errstr, size_t errstr_size)
 {
     char *buf = NULL;

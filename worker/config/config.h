@@ -67,12 +67,12 @@ typedef struct modq_config modq_config;
  * files named by the config are read now. On success *out is a new config owned by the caller
  * (free with modq_config_free). On failure *out is NULL and errstr receives the first error.
  */
-modq_config_result modq_config_load(const char *path, char *const *envp, modq_config **out,
+modq_config_result modq_config_load(const char *path, const char *const *envp, modq_config **out,
                                     char *errstr, size_t errstr_size);
 /* As modq_config_load, with the YAML taken from len bytes at buf (not kept); name stands for FILE
  * in messages. */
 modq_config_result modq_config_load_buffer(const char *buf, size_t len, const char *name,
-                                           char *const *envp, modq_config **out, char *errstr,
+                                           const char *const *envp, modq_config **out, char *errstr,
                                            size_t errstr_size);
 /* Frees c and wipes the secrets it held (NULL is fine). */
 void modq_config_free(modq_config *c);

@@ -2,6 +2,7 @@
  * service.c: the worker process as one object (service.h): the loop, the token verifier, the
  * metrics, the review API and its two HTTP listeners, wired from the configuration.
  */
+#include "modq_common.h"
 #include "service.h"
 
 #include "api/api.h"
@@ -241,10 +242,10 @@ static void on_auth_failed(void *arg, const char *reason, int64_t now_ms)
     modq__v1__audit_event__init(&ev);
     ev.event_id = id_hex;
     ev.at_ms = now_ms;
-    ev.actor = (char *)(uintptr_t) "unauthenticated";
+    ev.actor = MODQ_UNCONST("unauthenticated");
     ev.action = MODQ__V1__AUDIT_ACTION__AUDIT_ACTION_AUTH_FAILED;
-    ev.reason = (char *)(uintptr_t)reason;
-    ev.worker_id = (char *)(uintptr_t)modq_config_worker_id(s->cfg);
+    ev.reason = MODQ_UNCONST(reason);
+    ev.worker_id = MODQ_UNCONST(modq_config_worker_id(s->cfg));
     len = modq__v1__audit_event__get_packed_size(&ev);
     buf = malloc(len ? len : 1);
     if (buf == NULL)

@@ -7,6 +7,7 @@
  * Event ids: the worker id and 128 bits from the desk's generator, so they are unique per worker
  * without coordination.
  */
+#include "modq_common.h"
 #include "desk_impl.h"
 
 #include <inttypes.h>
@@ -15,7 +16,6 @@
 #include <string.h>
 
 /* protobuf-c declares string fields as char *; ours are only read while packing. */
-#define UNCONST(p) ((char *)(uintptr_t)(p))
 
 #define EVENT_ID_MAX (sizeof(((modq_desk *)0)->worker_id) + 40)
 
@@ -71,20 +71,20 @@ void desk_out_wellbeing_by(modq_desk *d, desk_out *o, const desk_person *pr, int
     modq__v1__wellbeing_event__init(&e);
     e.event_id = id;
     e.at_ms = t;
-    e.associate_id = UNCONST(pr->id);
-    e.team = UNCONST(pr->team);
+    e.associate_id = MODQ_UNCONST(pr->id);
+    e.team = MODQ_UNCONST(pr->team);
     e.type = (Modq__V1__WellbeingEventType)type;
-    e.reason = UNCONST(why == MODQ_REASON_NONE ? "" : modq_policy_reason_name(why));
+    e.reason = MODQ_UNCONST(why == MODQ_REASON_NONE ? "" : modq_policy_reason_name(why));
     e.until_ms = until;
     if (cap >= 0 && cap < MODQ_CAP_COUNT) {
-        e.cap = UNCONST(modq_policy_cap_name((modq_policy_cap)cap));
+        e.cap = MODQ_UNCONST(modq_policy_cap_name((modq_policy_cap)cap));
         (void)modq_decision_cap(d->dec, (modq_policy_cap)cap, &used, &limit);
         e.used_minutes = used;
         e.limit_minutes = limit;
     }
-    e.message = UNCONST(message ? message : "");
-    e.actor = UNCONST(actor ? actor : "");
-    e.policy_version = UNCONST(modq_policy_version(d->policy));
+    e.message = MODQ_UNCONST(message ? message : "");
+    e.actor = MODQ_UNCONST(actor ? actor : "");
+    e.policy_version = MODQ_UNCONST(modq_policy_version(d->policy));
     e.worker_id = d->worker_id;
     m->len = modq__v1__wellbeing_event__get_packed_size(&e);
     if (!(m->buf = malloc(m->len ? m->len : 1)))
@@ -109,25 +109,25 @@ void desk_out_audit(modq_desk *d, desk_out *o, const desk_person *actor, int act
     modq__v1__audit_event__init(&e);
     e.event_id = id;
     e.at_ms = t;
-    e.actor = UNCONST(actor ? actor->id : "modq");
+    e.actor = MODQ_UNCONST(actor ? actor->id : "modq");
     for (size_t i = 0; actor && i < 3; i++)
         if (actor->roles & (1u << i))
-            roles[nroles++] = UNCONST(role_names[i]);
+            roles[nroles++] = MODQ_UNCONST(role_names[i]);
     e.actor_roles = roles;
     e.n_actor_roles = nroles;
     e.action = (Modq__V1__AuditAction)action;
     e.reveal_level = level;
     e.colour = colour;
-    e.reason = UNCONST(reason ? reason : "");
+    e.reason = MODQ_UNCONST(reason ? reason : "");
     if (tk) {
         e.ticket_id = tk->ticket_id;
         e.content_id = tk->content_id;
-        e.queue = UNCONST(modq_policy_queue_name(d->policy, it->qi));
-        e.category = UNCONST(modq_policy_queue_category(d->policy, it->qi));
+        e.queue = MODQ_UNCONST(modq_policy_queue_name(d->policy, it->qi));
+        e.category = MODQ_UNCONST(modq_policy_queue_category(d->policy, it->qi));
         e.trace_id = tk->trace_id;
     }
     e.worker_id = d->worker_id;
-    e.team = UNCONST(actor ? actor->team : "");
+    e.team = MODQ_UNCONST(actor ? actor->team : "");
     m->len = modq__v1__audit_event__get_packed_size(&e);
     if (!(m->buf = malloc(m->len ? m->len : 1)))
         return;
@@ -196,24 +196,24 @@ modq_desk_result desk_out_decision(modq_desk *d, desk_out *o, const desk_person 
     m.verdict = (Modq__V1__Verdict)verdict;
     m.policy_labels = (char **)(uintptr_t)labels;
     m.n_policy_labels = nlabels;
-    m.decided_by = UNCONST(pr->id);
+    m.decided_by = MODQ_UNCONST(pr->id);
     m.auto_decided = 0;
     if (media) {
-        h.sha256 = UNCONST(modq_media_sha256_hex(media));
-        h.md5 = UNCONST(modq_media_md5_hex(media));
-        h.pdq = UNCONST(modq_media_pdq_hex(media));
+        h.sha256 = MODQ_UNCONST(modq_media_sha256_hex(media));
+        h.md5 = MODQ_UNCONST(modq_media_md5_hex(media));
+        h.pdq = MODQ_UNCONST(modq_media_pdq_hex(media));
         h.pdq_quality = modq_media_pdq_quality(media);
         m.hashes = &h;
     }
     m.max_reveal_level = it->max_level;
     m.review_duration_ms = it->first_shown_ms >= 0 ? t - it->first_shown_ms : 0;
-    m.policy_version = UNCONST(modq_policy_version(d->policy));
+    m.policy_version = MODQ_UNCONST(modq_policy_version(d->policy));
     m.decided_at_ms = t;
     m.decision_source = MODQ__V1__DECISION_SOURCE__DECISION_SOURCE_HUMAN;
-    m.queue = UNCONST(modq_policy_queue_name(d->policy, it->qi));
-    m.category = UNCONST(modq_policy_queue_category(d->policy, it->qi));
+    m.queue = MODQ_UNCONST(modq_policy_queue_name(d->policy, it->qi));
+    m.category = MODQ_UNCONST(modq_policy_queue_category(d->policy, it->qi));
     m.trace_id = tk->trace_id;
-    m.note = UNCONST(note ? note : "");
+    m.note = MODQ_UNCONST(note ? note : "");
     m.escalated = it->escalated;
     m.worker_id = d->worker_id;
     slot->len = modq__v1__decision__get_packed_size(&m);

@@ -123,7 +123,8 @@ static int write_secret(modq_demo *d)
     return write_file(d->secret_path, d->secret, sizeof d->secret);
 }
 
-modq_demo_result modq_demo_new(char *const *envp, modq_demo **out, char *errstr, size_t errstr_size)
+modq_demo_result modq_demo_new(const char *const *envp, modq_demo **out, char *errstr,
+                               size_t errstr_size)
 {
     char cfgtext[CONFIG_SIZE], err[512] = "";
     modq_demo_result rc = MODQ_DEMO_ERR_SETUP;
@@ -228,18 +229,18 @@ static int make_ticket(const modq_policy *p, size_t qi, unsigned i, uint8_t **bu
     m.source_case = MODQ__V1__MEDIA__SOURCE_INLINE_BYTES;
     m.inline_bytes.data = img;
     m.inline_bytes.len = img_len;
-    m.claimed_mime_type = (char *)(uintptr_t)(i % 5 == 4 ? "image/png" : "image/jpeg");
+    m.claimed_mime_type = MODQ_UNCONST(i % 5 == 4 ? "image/png" : "image/jpeg");
     t.ticket_id = id;
     t.content_id = content;
-    t.queue = (char *)(uintptr_t)modq_policy_queue_name(p, qi);
-    t.category = (char *)(uintptr_t)modq_policy_queue_category(p, qi);
+    t.queue = MODQ_UNCONST(modq_policy_queue_name(p, qi));
+    t.category = MODQ_UNCONST(modq_policy_queue_category(p, qi));
     t.created_at_ms = modq_clock_wall_ms();
     t.priority = (int32_t)(i % 4);
-    t.locale = (char *)(uintptr_t) "en";
-    t.reporter_reason = (char *)(uintptr_t) "demo: flagged by the synthetic ticket generator";
+    t.locale = MODQ_UNCONST("en");
+    t.reporter_reason = MODQ_UNCONST("demo: flagged by the synthetic ticket generator");
     t.text = text;
     t.trace_id = trace;
-    t.source = (char *)(uintptr_t) "modq-demo";
+    t.source = MODQ_UNCONST("modq-demo");
     t.media = &m;
     *len = modq__v1__ticket__get_packed_size(&t);
     *buf = malloc(*len);

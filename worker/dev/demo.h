@@ -38,7 +38,7 @@ typedef struct modq_demo modq_demo;
  * settings (bootstrap, secret, bank, worker.demo) with envp's MODQ_* variables applied on top
  * (e.g. MODQ_HTTP_LISTEN, MODQ_WORKER_POLICY). On OK *out is owned by the caller (modq_demo_free).
  */
-modq_demo_result modq_demo_new(char *const *envp, modq_demo **out, char *errstr,
+modq_demo_result modq_demo_new(const char *const *envp, modq_demo **out, char *errstr,
                                size_t errstr_size);
 /* The configuration (owned by the demo). */
 const modq_config *modq_demo_config(const modq_demo *d);

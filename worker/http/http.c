@@ -157,6 +157,14 @@ static bool queue(modq_http *h, struct MHD_Connection *c, request *rq, int statu
     return true;
 }
 
+/* A response over bytes that live as long as the program (literals): libmicrohttpd's iovec
+ * responses take them const, where its buffer responses would need the const cast away. */
+static struct MHD_Response *constant_response(const char *body, size_t len)
+{
+    const struct MHD_IoVec v = {.iov_base = body, .iov_len = len};
+    return MHD_create_response_from_iovec(&v, len > 0 ? 1 : 0, NULL, NULL);
+}
+
 /* Sends what the handler (or this module) put in r. */
 static bool answer(modq_http *h, struct MHD_Connection *c, request *rq, modq_http_resp *r)
 {
@@ -168,14 +176,12 @@ static bool answer(modq_http *h, struct MHD_Connection *c, request *rq, modq_htt
     if (!r->filled)
         modq_http_resp_error(r, 500, "internal", "the request was not answered");
     if (r->nomem) {
-        resp = MHD_create_response_from_buffer(strlen(FALLBACK_BODY), FALLBACK_BODY,
-                                               MHD_RESPMEM_PERSISTENT);
+        resp = constant_response(FALLBACK_BODY, strlen(FALLBACK_BODY));
         return queue(h, c, rq, 500, resp, NULL, "no-store");
     }
     body = http_resp_take_body(r, &len);
     if (!body)
-        return queue(h, c, rq, r->status,
-                     MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT), r, cache);
+        return queue(h, c, rq, r->status, constant_response("", 0), r, cache);
     resp = MHD_create_response_from_buffer_with_free_callback(len, body, free);
     if (!resp)
         free(body);

@@ -4,6 +4,7 @@
  * only for tickets that need it; the ticket's original media bytes are released as soon as the
  * renditions exist.
  */
+#include "modq_common.h"
 #include "prepare.h"
 
 #include "auth/jwt.h"
@@ -38,7 +39,6 @@
 _Static_assert(MODQ_DECIDED_MAX_ID >= MODQ_TEXT_TICKET_ID_MAX, "ticket ids must fit the sets");
 
 /* protobuf-c declares string fields as char *; our strings are const and are only read. */
-#define UNCONST(p) ((char *)(uintptr_t)(p))
 
 __attribute__((format(printf, 3, 4))) static modq_prepared *
 dead_letter(modq_prepared *p, const char *code, const char *fmt, ...)
@@ -183,26 +183,26 @@ static int pack_decision(const modq_prepare_ctx *ctx, modq_prepared *p, const au
     d.verdict = (Modq__V1__Verdict)a->verdict;
     d.policy_labels = (char **)(uintptr_t)a->labels;
     d.n_policy_labels = a->nlabels;
-    d.decided_by = UNCONST(a->decided_by);
+    d.decided_by = MODQ_UNCONST(a->decided_by);
     d.auto_decided = 1;
     if (p->media) {
-        h.sha256 = UNCONST(modq_media_sha256_hex(p->media));
-        h.md5 = UNCONST(modq_media_md5_hex(p->media));
-        h.pdq = UNCONST(modq_media_pdq_hex(p->media));
+        h.sha256 = MODQ_UNCONST(modq_media_sha256_hex(p->media));
+        h.md5 = MODQ_UNCONST(modq_media_md5_hex(p->media));
+        h.pdq = MODQ_UNCONST(modq_media_pdq_hex(p->media));
         h.pdq_quality = modq_media_pdq_quality(p->media);
         d.hashes = &h;
     }
     d.max_reveal_level = -1; /* nobody saw it */
-    d.policy_version = UNCONST(modq_policy_version(ctx->policy));
+    d.policy_version = MODQ_UNCONST(modq_policy_version(ctx->policy));
     d.decided_at_ms = now_ms;
     d.decision_source = a->source;
     d.queue = t->queue;
-    d.category = UNCONST(modq_policy_queue_category(ctx->policy, (size_t)p->queue_index));
+    d.category = MODQ_UNCONST(modq_policy_queue_category(ctx->policy, (size_t)p->queue_index));
     d.trace_id = t->trace_id;
-    d.matched_hash = UNCONST(a->matched_hash ? a->matched_hash : "");
+    d.matched_hash = MODQ_UNCONST(a->matched_hash ? a->matched_hash : "");
     d.match_distance = a->distance;
-    d.prior_ticket_id = UNCONST(a->prior_ticket_id ? a->prior_ticket_id : "");
-    d.worker_id = UNCONST(ctx->worker_id ? ctx->worker_id : "");
+    d.prior_ticket_id = MODQ_UNCONST(a->prior_ticket_id ? a->prior_ticket_id : "");
+    d.worker_id = MODQ_UNCONST(ctx->worker_id ? ctx->worker_id : "");
     p->decision_len = modq__v1__decision__get_packed_size(&d);
     if (!(p->decision = malloc(p->decision_len ? p->decision_len : 1)))
         return -1;

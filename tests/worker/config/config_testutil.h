@@ -15,8 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
-static inline modq_config_result load_text(const char *yaml, char *const *env, modq_config **out,
-                                           char *err, size_t err_size)
+static inline modq_config_result load_text(const char *yaml, const char *const *env,
+                                           modq_config **out, char *err, size_t err_size)
 {
     return modq_config_load_buffer(yaml, strlen(yaml), "t.yaml", env, out, err, err_size);
 }
@@ -71,7 +71,7 @@ static inline void temp_file(char *buf, size_t size, const void *data, size_t le
     assert_int_equal(fclose(f), 0);
 }
 
-static inline void expect_error(const char *yaml, char *const *env, modq_config_result want_r,
+static inline void expect_error(const char *yaml, const char *const *env, modq_config_result want_r,
                                 const char *want_msg)
 {
     char err[512] = "";

@@ -125,7 +125,7 @@ static void test_example_file_loads_and_documents_every_key(void **state)
     temp_file(hs, sizeof hs, "jwt-secret-bytes\n", 17);
     snprintf(env_pw, sizeof env_pw, "MODQ_KAFKA_SASL_PASSWORD_FILE=%s", pw);
     snprintf(env_hs, sizeof env_hs, "MODQ_JWT_HS256_SECRET_FILE=%s", hs);
-    char *env[] = {env_pw, env_hs, NULL};
+    const char *env[] = {env_pw, env_hs, NULL};
     modq_config_result r = modq_config_load(path, env, &c, err, sizeof err);
     if (r != MODQ_CONFIG_OK) {
         print_error("%s\n", err);
@@ -280,7 +280,7 @@ static void check_case(const bound_case *t, size_t i)
     env_name(t->key, var, sizeof var);
     env_value(t->value, val, sizeof val);
     snprintf(envvar, sizeof envvar, "%s=%s", var, val);
-    char *env[] = {envvar, NULL};
+    const char *env[] = {envvar, NULL};
     r = load_text("", env, &c, err, sizeof err);
     if (t->want[0] == '\0') {
         if (r != MODQ_CONFIG_OK) {
@@ -386,7 +386,7 @@ static void test_banks_are_validated_with_their_lines(void **state)
                  "     labels: [a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q]}\n",
                  NULL, MODQ_CONFIG_ERR_INVALID,
                  "t.yaml:3: key 'banks[0].labels': must be a list of at most 16 labels");
-    char *env[] = {"MODQ_BANKS=x", NULL};
+    const char *env[] = {"MODQ_BANKS=x", NULL};
     expect_error("", env, MODQ_CONFIG_ERR_INVALID,
                  "env MODQ_BANKS: key 'banks': banks can only be set in the config file");
 }
@@ -453,14 +453,14 @@ static void test_environment_overrides_scalars_and_lists(void **state)
     (void)state;
     const char *yaml = "media:\n  quality: 50\nfetch:\n  allowed_hosts: [a.example]\n"
                        "decided:\n  auto_verdicts: [remove]\n";
-    char *env[] = {"PATH=/bin",
-                   "MODQ_SOURCE_DIR=/not/ours", /* not a section of ours: ignored */
-                   "MODQ_MEDIA_QUALITY=90",
-                   "MODQ_FETCH_ALLOWED_HOSTS= b.example , C.example",
-                   "MODQ_DECIDED_AUTO_VERDICTS=",
-                   "MODQ_WORKER_DEMO=true",
-                   "MODQ_HTTP_LISTEN=[::]:9090",
-                   NULL};
+    const char *env[] = {"PATH=/bin",
+                         "MODQ_SOURCE_DIR=/not/ours", /* not a section of ours: ignored */
+                         "MODQ_MEDIA_QUALITY=90",
+                         "MODQ_FETCH_ALLOWED_HOSTS= b.example , C.example",
+                         "MODQ_DECIDED_AUTO_VERDICTS=",
+                         "MODQ_WORKER_DEMO=true",
+                         "MODQ_HTTP_LISTEN=[::]:9090",
+                         NULL};
     char err[256] = "";
     modq_config *c = NULL;
     modq_config_result r = load_text(yaml, env, &c, err, sizeof err);
@@ -482,13 +482,13 @@ static void test_environment_overrides_scalars_and_lists(void **state)
     assert_string_equal(modq_config_http_probe_host(c), "::");
     modq_config_free(c);
 
-    char *typo[] = {"MODQ_MEDIA_MAX_PIXEL=5", NULL};
+    const char *typo[] = {"MODQ_MEDIA_MAX_PIXEL=5", NULL};
     expect_error("", typo, MODQ_CONFIG_ERR_INVALID,
                  "env MODQ_MEDIA_MAX_PIXEL: key 'media': no such key in this section");
-    char *empty_item[] = {"MODQ_JWT_ALGORITHMS=HS256,,RS256", NULL};
+    const char *empty_item[] = {"MODQ_JWT_ALGORITHMS=HS256,,RS256", NULL};
     expect_error("", empty_item, MODQ_CONFIG_ERR_INVALID,
                  "env MODQ_JWT_ALGORITHMS: key 'jwt.algorithms': [1] is empty");
-    char *trailing[] = {"MODQ_FETCH_ALLOWED_HOSTS=a,", NULL};
+    const char *trailing[] = {"MODQ_FETCH_ALLOWED_HOSTS=a,", NULL};
     expect_error("", trailing, MODQ_CONFIG_ERR_INVALID,
                  "env MODQ_FETCH_ALLOWED_HOSTS: key 'fetch.allowed_hosts': [1] is empty");
 }
@@ -498,19 +498,19 @@ static void test_environment_overrides_scalars_and_lists(void **state)
 static void test_environment_values_must_be_utf8(void **state)
 {
     (void)state;
-    char *kafka[] = {"MODQ_KAFKA_BOOTSTRAP_SERVERS=\xff", NULL};
+    const char *kafka[] = {"MODQ_KAFKA_BOOTSTRAP_SERVERS=\xff", NULL};
     expect_error("", kafka, MODQ_CONFIG_ERR_INVALID,
                  "env MODQ_KAFKA_BOOTSTRAP_SERVERS: key 'kafka': not valid UTF-8");
-    char *path[] = {"MODQ_WORKER_POLICY=/etc/modq/\xc3(.yaml", NULL};
+    const char *path[] = {"MODQ_WORKER_POLICY=/etc/modq/\xc3(.yaml", NULL};
     expect_error("", path, MODQ_CONFIG_ERR_INVALID,
                  "env MODQ_WORKER_POLICY: key 'worker.policy': not valid UTF-8");
-    char *surrogate[] = {"MODQ_HTTP_STATIC_DIR=/srv/\xed\xa0\x80", NULL};
+    const char *surrogate[] = {"MODQ_HTTP_STATIC_DIR=/srv/\xed\xa0\x80", NULL};
     expect_error("", surrogate, MODQ_CONFIG_ERR_INVALID,
                  "env MODQ_HTTP_STATIC_DIR: key 'http.static_dir': not valid UTF-8");
 
     /* UTF-8 beyond ASCII is fine where the key allows it, and what is accepted prints. */
-    char *fine[] = {"MODQ_KAFKA_CLIENT_ID=modq-r\xc3\xa9gie",
-                    "MODQ_HTTP_STATIC_DIR=/srv/r\xc3\xa9gie", NULL};
+    const char *fine[] = {"MODQ_KAFKA_CLIENT_ID=modq-r\xc3\xa9gie",
+                          "MODQ_HTTP_STATIC_DIR=/srv/r\xc3\xa9gie", NULL};
     char err[256] = "";
     modq_config *c = NULL;
     json_t *js = NULL;
@@ -541,7 +541,7 @@ static void test_list_caps_hold_in_file_and_environment(void **state)
     assert_int_equal(load_text(yaml, NULL, &c, err, sizeof err), MODQ_CONFIG_OK);
     assert_int_equal(modq_config_fetch_allowed_host_count(c), MODQ_CONFIG_MAX_HOSTS);
     modq_config_free(c);
-    char *env[] = {var, NULL};
+    const char *env[] = {var, NULL};
     assert_int_equal(load_text("", env, &c, err, sizeof err), MODQ_CONFIG_OK);
     assert_int_equal(modq_config_fetch_allowed_host_count(c), MODQ_CONFIG_MAX_HOSTS);
     modq_config_free(c);

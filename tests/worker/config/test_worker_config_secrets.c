@@ -26,9 +26,9 @@ static void test_kafka_properties_pass_through_sorted(void **state)
                        "  enable.ssl.certificate.verification: false\n"
                        "  client.id: \"modq w1\"\n"
                        "  sasl.mechanisms: SCRAM-SHA-256\n";
-    char *env[] = {"MODQ_KAFKA_SASL_MECHANISMS=PLAIN",
-                   "MODQ_KAFKA_BOOTSTRAP_SERVERS=k1:9092,k2:9092",
-                   "MODQ_KAFKA_SECURITY_PROTOCOL=sasl_ssl", NULL};
+    const char *env[] = {"MODQ_KAFKA_SASL_MECHANISMS=PLAIN",
+                         "MODQ_KAFKA_BOOTSTRAP_SERVERS=k1:9092,k2:9092",
+                         "MODQ_KAFKA_SECURITY_PROTOCOL=sasl_ssl", NULL};
     char err[512] = "";
     modq_config *c = NULL;
     modq_config_result r = load_text(yaml, env, &c, err, sizeof err);
@@ -51,7 +51,7 @@ static void test_kafka_properties_pass_through_sorted(void **state)
     modq_config_free(c);
 
     /* librdkafka's two text properties with '_' keep it from the environment. */
-    char *underscored[] = {"MODQ_KAFKA_LOG_LEVEL=3", NULL};
+    const char *underscored[] = {"MODQ_KAFKA_LOG_LEVEL=3", NULL};
     assert_int_equal(load_text("", underscored, &c, err, sizeof err), MODQ_CONFIG_OK);
     assert_string_equal(modq_config_kafka_get(c, "log_level"), "3");
     assert_null(modq_config_kafka_get(c, "log.level"));
@@ -67,7 +67,7 @@ static void test_kafka_properties_pass_through_sorted(void **state)
                  "names with dots)");
     expect_error("kafka:\n  client.id: a\n  client.id: b\n", NULL, MODQ_CONFIG_ERR_INVALID,
                  "t.yaml:3: key 'kafka.client.id': given twice");
-    char *bad[] = {"MODQ_KAFKA_ENABLE_AUTO_COMMIT=true", NULL};
+    const char *bad[] = {"MODQ_KAFKA_ENABLE_AUTO_COMMIT=true", NULL};
     expect_error("", bad, MODQ_CONFIG_ERR_INVALID,
                  "env MODQ_KAFKA_ENABLE_AUTO_COMMIT: key 'kafka.enable.auto.commit': is set by "
                  "the worker");
@@ -139,7 +139,7 @@ static void test_secret_files_are_read_trimmed_and_redacted(void **state)
     /* The environment's file form replaces the file's direct value. */
     char var[300];
     snprintf(var, sizeof var, "MODQ_KAFKA_SASL_PASSWORD_FILE=%s", pw);
-    char *env[] = {var, NULL};
+    const char *env[] = {var, NULL};
     assert_int_equal(load_text("kafka:\n  sasl.password: inline\n", env, &c, err, sizeof err),
                      MODQ_CONFIG_OK);
     assert_string_equal(modq_config_kafka_get(c, "sasl.password"), "s3cr3t-pw");
@@ -163,7 +163,7 @@ static void test_secret_file_missing_empty_or_too_large_is_an_error(void **state
                  MODQ_CONFIG_ERR_IO,
                  "t.yaml:2: key 'kafka_secret_files.sasl.password': /nonexistent/modq/pw: "
                  "cannot open: No such file or directory");
-    char *env[] = {"MODQ_JWT_HS256_SECRET_FILE=/nonexistent/modq/hs", NULL};
+    const char *env[] = {"MODQ_JWT_HS256_SECRET_FILE=/nonexistent/modq/hs", NULL};
     expect_error(
         "", env, MODQ_CONFIG_ERR_IO,
         "env MODQ_JWT_HS256_SECRET_FILE: key 'jwt.hs256_secret_file': /nonexistent/modq/hs: "

@@ -182,7 +182,7 @@ static inline void step_for(fixture *f, int ms)
 static inline int load_config(const fixture *f, const char *more, modq_config **out)
 {
     char err[512] = "", env0[512], yaml[2048];
-    char *env[] = {env0, NULL};
+    const char *env[] = {env0, NULL};
 
     snprintf(env0, sizeof env0, "MODQ_KAFKA_BOOTSTRAP_SERVERS=%s", modq_mock_bootstrap(f->m));
     snprintf(yaml, sizeof yaml,

@@ -84,16 +84,16 @@ typedef struct fixture {
 static inline modq_publish_result try_new(fixture *f, const char *const *extra, int queue_wait_ms)
 {
     char bootstrap[512];
-    char *env[16];
+    const char *env[16];
     size_t n = 0;
     modq_publish_opts opts = {on_delivered, &f->rec, NULL, queue_wait_ms};
 
     snprintf(bootstrap, sizeof bootstrap, "MODQ_KAFKA_BOOTSTRAP_SERVERS=%s",
              modq_mock_bootstrap(f->m));
     env[n++] = bootstrap;
-    env[n++] = (char *)(uintptr_t) "MODQ_WORKER_ID=" WORKER_ID;
+    env[n++] = "MODQ_WORKER_ID=" WORKER_ID;
     for (; extra != NULL && *extra != NULL && n < 15; extra++)
-        env[n++] = (char *)(uintptr_t)*extra;
+        env[n++] = *extra;
     env[n] = NULL;
     modq_config_free(f->cfg);
     f->cfg = NULL;

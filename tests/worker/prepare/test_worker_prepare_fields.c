@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "modq_common.h"
 #include "prepare/prepare.h"
 
 #include <stdio.h>
@@ -175,7 +176,7 @@ static uint8_t *ticket_for(const tcase *c, size_t *len)
     Modq__V1__Media m;
     Modq__V1__Ticket__AttributesEntry e0, e1;
     Modq__V1__Ticket__AttributesEntry *attrs[2] = {&e0, &e1};
-    char *skills[2] = {"english", "arabic"};
+    char *skills[2] = {MODQ_UNCONST("english"), MODQ_UNCONST("arabic")};
     char *v = make_value(c);
     uint8_t *buf;
 
@@ -183,21 +184,21 @@ static uint8_t *ticket_for(const tcase *c, size_t *len)
     modq__v1__media__init(&m);
     modq__v1__ticket__attributes_entry__init(&e0);
     modq__v1__ticket__attributes_entry__init(&e1);
-    t.ticket_id = "t-fields";
-    t.content_id = "c-fields";
-    t.queue = "hate";
-    t.category = "hate";
-    t.locale = "en";
-    t.reporter_reason = "looks like hate speech";
-    t.text = "a caption";
-    t.trace_id = "trace-1";
-    t.source = "flagger";
+    t.ticket_id = MODQ_UNCONST("t-fields");
+    t.content_id = MODQ_UNCONST("c-fields");
+    t.queue = MODQ_UNCONST("hate");
+    t.category = MODQ_UNCONST("hate");
+    t.locale = MODQ_UNCONST("en");
+    t.reporter_reason = MODQ_UNCONST("looks like hate speech");
+    t.text = MODQ_UNCONST("a caption");
+    t.trace_id = MODQ_UNCONST("trace-1");
+    t.source = MODQ_UNCONST("flagger");
     t.required_skills = skills;
     t.n_required_skills = 2;
-    e0.key = "origin";
-    e0.value = "web";
-    e1.key = "client";
-    e1.value = "app 1.2";
+    e0.key = MODQ_UNCONST("origin");
+    e0.value = MODQ_UNCONST("web");
+    e1.key = MODQ_UNCONST("client");
+    e1.value = MODQ_UNCONST("app 1.2");
     t.attributes = attrs;
     t.n_attributes = 2;
     switch (c->f) {
@@ -242,7 +243,7 @@ static uint8_t *ticket_for(const tcase *c, size_t *len)
         break;
     case F_MIME:
         m.claimed_mime_type = v;
-        m.uri = "https://media.example/x.jpg";
+        m.uri = MODQ_UNCONST("https://media.example/x.jpg");
         break;
     }
     if (c->f == F_URI || c->f == F_MIME) {
@@ -306,16 +307,16 @@ static void test_lists_are_capped(void **state)
         snprintf(names[i], sizeof(names[i]), "n%d", i);
         modq__v1__ticket__attributes_entry__init(&e[i]);
         e[i].key = names[i];
-        e[i].value = "v";
+        e[i].value = MODQ_UNCONST("v");
         attrs[i] = &e[i];
         if (i < 17)
             skills[i] = names[i];
     }
     for (int round = 0; round < 4; round++) {
         modq__v1__ticket__init(&t);
-        t.ticket_id = "t-caps";
-        t.content_id = "c-caps";
-        t.queue = "hate";
+        t.ticket_id = MODQ_UNCONST("t-caps");
+        t.content_id = MODQ_UNCONST("c-caps");
+        t.queue = MODQ_UNCONST("hate");
         t.required_skills = skills;
         t.n_required_skills = round == 1 ? 17 : 16;
         t.attributes = attrs;
