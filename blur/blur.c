@@ -99,7 +99,7 @@ void modq_blur_shutdown(void)
     vips_shutdown();
 }
 
-void modq_blur_vips_error(const char *what, char *errstr, size_t errstr_size)
+void blur_vips_error(const char *what, char *errstr, size_t errstr_size)
 {
     char *msg = vips_error_buffer_copy();
     char *nl = msg ? strchr(msg, '\n') : NULL;

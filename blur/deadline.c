@@ -20,7 +20,7 @@ static int64_t now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-void modq_deadline_start(modq_deadline *d, int64_t limit_ms, int64_t spent_ns)
+void deadline_start(modq_deadline *d, int64_t limit_ms, int64_t spent_ns)
 {
     d->start_ns = now_ns();
     d->spent_ns = spent_ns < 0 ? 0 : spent_ns;
@@ -28,16 +28,16 @@ void modq_deadline_start(modq_deadline *d, int64_t limit_ms, int64_t spent_ns)
     atomic_store(&d->expired, d->spent_ns >= d->limit_ns);
 }
 
-int64_t modq_deadline_spent_ns(const modq_deadline *d)
+int64_t deadline_spent_ns(const modq_deadline *d)
 {
     return d->spent_ns + (now_ns() - d->start_ns);
 }
 
-bool modq_deadline_passed(modq_deadline *d)
+bool deadline_passed(modq_deadline *d)
 {
     if (atomic_load(&d->expired))
         return true;
-    if (modq_deadline_spent_ns(d) < d->limit_ns)
+    if (deadline_spent_ns(d) < d->limit_ns)
         return false;
     atomic_store(&d->expired, true);
     return true;
@@ -48,17 +48,17 @@ bool modq_deadline_passed(modq_deadline *d)
 static void on_eval(VipsImage *image, VipsProgress *progress, gpointer data)
 {
     (void)progress;
-    if (modq_deadline_passed(data))
+    if (deadline_passed(data))
         vips_image_set_kill(image, TRUE);
 }
 
-gulong modq_deadline_watch(modq_deadline *d, VipsImage *img)
+gulong deadline_watch(modq_deadline *d, VipsImage *img)
 {
     vips_image_set_progress(img, TRUE);
     return g_signal_connect(img, "eval", G_CALLBACK(on_eval), d);
 }
 
-void modq_deadline_unwatch(VipsImage *img, gulong id)
+void deadline_unwatch(VipsImage *img, gulong id)
 {
     /* d lives on its caller's stack: nothing may call back into it once the call returns. */
     g_signal_handler_disconnect(img, id);
@@ -66,27 +66,27 @@ void modq_deadline_unwatch(VipsImage *img, gulong id)
     vips_image_set_kill(img, FALSE);
 }
 
-VipsImage *modq_deadline_copy_memory(modq_deadline *d, VipsImage *img)
+VipsImage *deadline_copy_memory(modq_deadline *d, VipsImage *img)
 {
     VipsImage *mem;
     gulong id;
 
-    if (modq_deadline_passed(d))
+    if (deadline_passed(d))
         return NULL;
-    id = modq_deadline_watch(d, img);
+    id = deadline_watch(d, img);
     mem = vips_image_copy_memory(img);
-    modq_deadline_unwatch(img, id);
+    deadline_unwatch(img, id);
     /* The decoder may have spent the budget in one call that no work unit interrupted. */
-    if (mem && modq_deadline_passed(d))
+    if (mem && deadline_passed(d))
         VIPS_UNREF(mem);
     return mem;
 }
 
-modq_blur_result modq_deadline_fail(const modq_deadline *d, const char *stage, char *errstr,
-                                    size_t errstr_size)
+modq_blur_result deadline_fail(const modq_deadline *d, const char *stage, char *errstr,
+                               size_t errstr_size)
 {
     modq_errstr_set(errstr, errstr_size, "decode timeout: %lld ms spent > %lld ms allowed (at %s)",
-                    (long long)(modq_deadline_spent_ns(d) / 1000000),
-                    (long long)(d->limit_ns / 1000000), stage);
+                    (long long)(deadline_spent_ns(d) / 1000000), (long long)(d->limit_ns / 1000000),
+                    stage);
     return MODQ_BLUR_ERR_DECODE_TIMEOUT;
 }

@@ -340,14 +340,14 @@ static modq_blur_result decode_pixels(VipsImage *img, int display, modq_deadline
     int longest;
 
     if (normalise(img, &norm)) {
-        modq_blur_vips_error("corrupt image", errstr, errstr_size);
+        blur_vips_error("corrupt image", errstr, errstr_size);
         goto out;
     }
     longest = norm->Xsize > norm->Ysize ? norm->Xsize : norm->Ysize;
     if (longest > display) {
         if (vips_resize(norm, &small, (double)display / longest, "kernel", VIPS_KERNEL_LANCZOS2,
                         NULL)) {
-            modq_blur_vips_error("corrupt image", errstr, errstr_size);
+            blur_vips_error("corrupt image", errstr, errstr_size);
             goto out;
         }
     } else {
@@ -355,16 +355,16 @@ static modq_blur_result decode_pixels(VipsImage *img, int display, modq_deadline
         g_object_ref(small);
     }
     /* The one decode: everything after this reads pixels from memory. */
-    if (!(mem = modq_deadline_copy_memory(dl, small))) {
-        if (modq_deadline_passed(dl))
-            r = modq_deadline_fail(dl, "decode", errstr, errstr_size);
+    if (!(mem = deadline_copy_memory(dl, small))) {
+        if (deadline_passed(dl))
+            r = deadline_fail(dl, "decode", errstr, errstr_size);
         else
-            modq_blur_vips_error("corrupt image", errstr, errstr_size);
+            blur_vips_error("corrupt image", errstr, errstr_size);
         goto out;
     }
     if (vips_autorot(mem, &rot, NULL) || strip_metadata(rot, &clean) ||
         !(out->image = vips_image_copy_memory(clean))) {
-        modq_blur_vips_error("corrupt image", errstr, errstr_size);
+        blur_vips_error("corrupt image", errstr, errstr_size);
         goto out;
     }
     r = MODQ_BLUR_OK;
@@ -377,9 +377,9 @@ out:
     return r;
 }
 
-modq_blur_result modq_decode_image(const modq_media_opts *opts, const void *buf, size_t len,
-                                   modq_deadline *dl, modq_decoded *out, char *errstr,
-                                   size_t errstr_size)
+modq_blur_result decode_image(const modq_media_opts *opts, const void *buf, size_t len,
+                              modq_deadline *dl, modq_decoded *out, char *errstr,
+                              size_t errstr_size)
 {
     VipsImage *hdr = NULL, *img = NULL;
     modq_blur_result r;
@@ -400,7 +400,7 @@ modq_blur_result modq_decode_image(const modq_media_opts *opts, const void *buf,
         return r;
 
     if (open_loader(f.id, buf, len, fail_on, 1, 1.0, &hdr)) {
-        modq_blur_vips_error("corrupt image", errstr, errstr_size);
+        blur_vips_error("corrupt image", errstr, errstr_size);
         r = MODQ_BLUR_ERR_CORRUPT;
         goto out;
     }
@@ -423,7 +423,7 @@ modq_blur_result modq_decode_image(const modq_media_opts *opts, const void *buf,
     }
     if (shrink > 1 || scale < 1.0) {
         if (open_loader(f.id, buf, len, fail_on, shrink, scale, &img)) {
-            modq_blur_vips_error("corrupt image", errstr, errstr_size);
+            blur_vips_error("corrupt image", errstr, errstr_size);
             r = MODQ_BLUR_ERR_CORRUPT;
             goto out;
         }
@@ -432,8 +432,8 @@ modq_blur_result modq_decode_image(const modq_media_opts *opts, const void *buf,
         g_object_ref(img);
     }
     /* A container's header (HEIF, TIFF) can take its time too. */
-    if (modq_deadline_passed(dl)) {
-        r = modq_deadline_fail(dl, "header", errstr, errstr_size);
+    if (deadline_passed(dl)) {
+        r = deadline_fail(dl, "header", errstr, errstr_size);
         goto out;
     }
     if ((r = decode_pixels(img, display, dl, out, errstr, errstr_size)) != MODQ_BLUR_OK)
@@ -443,13 +443,13 @@ modq_blur_result modq_decode_image(const modq_media_opts *opts, const void *buf,
     out->format = f.name;
 out:
     if (r != MODQ_BLUR_OK)
-        modq_decode_clear(out);
+        decode_clear(out);
     VIPS_UNREF(hdr);
     VIPS_UNREF(img);
     return r;
 }
 
-void modq_decode_clear(modq_decoded *d)
+void decode_clear(modq_decoded *d)
 {
     if (!d)
         return;

@@ -20,13 +20,13 @@ typedef struct modq_decoded {
  * decodes once (shrinking on load where the format allows) to an image whose long side is at most
  * the display size, within the item's deadline dl (MODQ_BLUR_ERR_DECODE_TIMEOUT past it). buf
  * must stay valid until this returns; it is not kept. On success out->image is a new reference
- * owned by the caller (release with modq_decode_clear); on failure out holds nothing. errstr gets
+ * owned by the caller (release with decode_clear); on failure out holds nothing. errstr gets
  * one line with the figures on failure.
  */
-modq_blur_result modq_decode_image(const modq_media_opts *opts, const void *buf, size_t len,
-                                   modq_deadline *dl, modq_decoded *out, char *errstr,
-                                   size_t errstr_size);
-/* Releases what modq_decode_image stored in d and zeroes it. */
-void modq_decode_clear(modq_decoded *d);
+modq_blur_result decode_image(const modq_media_opts *opts, const void *buf, size_t len,
+                              modq_deadline *dl, modq_decoded *out, char *errstr,
+                              size_t errstr_size);
+/* Releases what decode_image stored in d and zeroes it. */
+void decode_clear(modq_decoded *d);
 
 #endif

@@ -9,6 +9,6 @@
 #include <stddef.h>
 
 /* Moves libvips's pending error text (first line) into errstr as "what: text" and clears it. */
-void modq_blur_vips_error(const char *what, char *errstr, size_t errstr_size);
+void blur_vips_error(const char *what, char *errstr, size_t errstr_size);
 
 #endif

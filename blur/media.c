@@ -51,8 +51,8 @@ static modq_blur_result hash_pdq(const modq_decoded *dec, VipsImage *grey, modq_
         th = th < 1 ? 1 : th;
         if (vips_resize(img, &small, (double)tw / img->Xsize, "vscale", (double)th / img->Ysize,
                         "kernel", VIPS_KERNEL_CUBIC, NULL) ||
-            !(mem = modq_deadline_copy_memory(dl, small))) {
-            r = modq_deadline_passed(dl) ? MODQ_BLUR_ERR_DECODE_TIMEOUT : MODQ_BLUR_ERR_ENCODE;
+            !(mem = deadline_copy_memory(dl, small))) {
+            r = deadline_passed(dl) ? MODQ_BLUR_ERR_DECODE_TIMEOUT : MODQ_BLUR_ERR_ENCODE;
             goto out;
         }
         img = mem;
@@ -124,12 +124,12 @@ static modq_blur_result render_ladder(rendition *ladder, VipsImage *base, int le
         VipsImage *scaled = NULL;
         if (!(levels & (1 << lv)) || rd->data)
             continue;
-        if (modq_deadline_passed(dl)) {
-            r = modq_deadline_fail(dl, "renditions", errstr, errstr_size);
+        if (deadline_passed(dl)) {
+            r = deadline_fail(dl, "renditions", errstr, errstr_size);
             break;
         }
-        r = modq_render_level(base, from ? from : base, lv, format, quality, dl, &rd->data,
-                              &rd->len, &rd->w, &rd->h, &scaled, errstr, errstr_size);
+        r = render_level(base, from ? from : base, lv, format, quality, dl, &rd->data, &rd->len,
+                         &rd->w, &rd->h, &scaled, errstr, errstr_size);
         if (r == MODQ_BLUR_OK) {
             VIPS_UNREF(from);
             from = scaled;
@@ -195,16 +195,16 @@ static modq_blur_result hash_item(const modq_decoded *dec, const void *buf, size
         *grey = dec->image;
         g_object_ref(*grey);
     } else if (make_grey(dec->image, grey)) {
-        modq_blur_vips_error("greyscale", errstr, errstr_size);
+        blur_vips_error("greyscale", errstr, errstr_size);
         return MODQ_BLUR_ERR_NOMEM;
     }
-    if (modq_deadline_passed(dl))
-        return modq_deadline_fail(dl, "digests and greyscale", errstr, errstr_size);
+    if (deadline_passed(dl))
+        return deadline_fail(dl, "digests and greyscale", errstr, errstr_size);
     if ((r = hash_pdq(dec, *grey, dl, m)) != MODQ_BLUR_OK) {
         if (r == MODQ_BLUR_ERR_DECODE_TIMEOUT)
-            modq_deadline_fail(dl, "pdq", errstr, errstr_size);
+            deadline_fail(dl, "pdq", errstr, errstr_size);
         else if (r == MODQ_BLUR_ERR_ENCODE)
-            modq_blur_vips_error("pdq resize", errstr, errstr_size);
+            blur_vips_error("pdq resize", errstr, errstr_size);
         else
             modq_errstr_set(errstr, errstr_size, "pdq: %s", modq_blur_strerror(r));
     }
@@ -224,13 +224,13 @@ modq_blur_result modq_media_process(const modq_media_opts *opts, const void *buf
         modq_errstr_set(errstr, errstr_size, "invalid argument");
         return MODQ_BLUR_ERR_INVALID_ARG;
     }
-    modq_deadline_start(&dl, modq_opts_get(opts, MODQ_OPT_DEADLINE_MS), 0);
+    deadline_start(&dl, modq_opts_get(opts, MODQ_OPT_DEADLINE_MS), 0);
     *out = NULL;
     if (!(m = calloc(1, sizeof(*m)))) {
         modq_errstr_set(errstr, errstr_size, "out of memory");
         return MODQ_BLUR_ERR_NOMEM;
     }
-    if ((r = modq_decode_image(opts, buf, len, &dl, &dec, errstr, errstr_size)) != MODQ_BLUR_OK)
+    if ((r = decode_image(opts, buf, len, &dl, &dec, errstr, errstr_size)) != MODQ_BLUR_OK)
         goto out;
     if ((r = hash_item(&dec, buf, len, &dl, m, &grey, errstr, errstr_size)) != MODQ_BLUR_OK)
         goto out;
@@ -249,13 +249,13 @@ modq_blur_result modq_media_process(const modq_media_opts *opts, const void *buf
                MODQ_BLUR_OK) {
         goto out;
     }
-    m->spent_ns = modq_deadline_spent_ns(&dl);
+    m->spent_ns = deadline_spent_ns(&dl);
     *out = m;
     m = NULL;
     r = MODQ_BLUR_OK;
 out:
     VIPS_UNREF(grey);
-    modq_decode_clear(&dec);
+    decode_clear(&dec);
     modq_media_free(m);
     return r;
 }
@@ -274,9 +274,9 @@ modq_blur_result modq_media_render(modq_media *m, const modq_media_opts *opts, c
     }
     /* The item's budget, less what its decode and hashes spent: the time between the two calls
      * is the caller's, not the item's. */
-    modq_deadline_start(&dl, modq_opts_get(opts, MODQ_OPT_DEADLINE_MS), m->spent_ns);
+    deadline_start(&dl, modq_opts_get(opts, MODQ_OPT_DEADLINE_MS), m->spent_ns);
     r = render_levels(m, m->kept_colour, m->kept_grey, opts, &dl, errstr, errstr_size);
-    m->spent_ns = modq_deadline_spent_ns(&dl);
+    m->spent_ns = deadline_spent_ns(&dl);
     modq_media_release_image(m);
     return r;
 }
@@ -412,5 +412,5 @@ const char *modq_media_mime(const modq_media *m)
 
 double modq_media_level_sigma(int level)
 {
-    return modq_render_sigma(level);
+    return render_sigma(level);
 }

@@ -35,7 +35,7 @@ static const double level_sigma[MODQ_LEVEL_COUNT] = {
  * 4 (the usual default) 48 ms, for files 13% and 18% smaller. Review latency wins. */
 #define WEBP_EFFORT 0
 
-double modq_render_sigma(int level)
+double render_sigma(int level)
 {
     if (level < 0 || level >= MODQ_LEVEL_COUNT)
         return -1.0;
@@ -50,7 +50,7 @@ double modq_render_sigma(int level)
  */
 static int encode_webp(VipsImage *img, int quality, modq_deadline *dl, void **buf, size_t *len)
 {
-    VipsImage *mem = modq_deadline_copy_memory(dl, img);
+    VipsImage *mem = deadline_copy_memory(dl, img);
     WebPConfig config;
     WebPPicture pic;
     WebPMemoryWriter writer;
@@ -112,12 +112,12 @@ static int encode(VipsImage *img, modq_rendition_format format, int quality, mod
 
     if (format != MODQ_FORMAT_JPEG)
         return encode_webp(img, quality, dl, buf, len);
-    id = modq_deadline_watch(dl, img);
+    id = deadline_watch(dl, img);
     /* strip: no EXIF, XMP, IPTC or ICC profile leaves modq (decode.c already dropped them). */
     rc = vips_jpegsave_buffer(img, buf, len, "Q", quality, "strip", TRUE, "optimize_coding", TRUE,
                               NULL);
-    modq_deadline_unwatch(img, id);
-    if (rc == 0 && modq_deadline_passed(dl)) {
+    deadline_unwatch(img, id);
+    if (rc == 0 && deadline_passed(dl)) {
         g_free(*buf);
         *buf = NULL;
         rc = -1;
@@ -129,16 +129,16 @@ static int encode(VipsImage *img, modq_rendition_format format, int quality, mod
 static modq_blur_result step_failed(modq_deadline *dl, const char *what, char *errstr,
                                     size_t errstr_size)
 {
-    if (modq_deadline_passed(dl))
-        return modq_deadline_fail(dl, what, errstr, errstr_size);
-    modq_blur_vips_error(what, errstr, errstr_size);
+    if (deadline_passed(dl))
+        return deadline_fail(dl, what, errstr, errstr_size);
+    blur_vips_error(what, errstr, errstr_size);
     return MODQ_BLUR_ERR_ENCODE;
 }
 
-modq_blur_result modq_render_level(VipsImage *base, VipsImage *from, int level,
-                                   modq_rendition_format format, int quality, modq_deadline *dl,
-                                   uint8_t **data, size_t *len, int *w, int *h, VipsImage **scaled,
-                                   char *errstr, size_t errstr_size)
+modq_blur_result render_level(VipsImage *base, VipsImage *from, int level,
+                              modq_rendition_format format, int quality, modq_deadline *dl,
+                              uint8_t **data, size_t *len, int *w, int *h, VipsImage **scaled,
+                              char *errstr, size_t errstr_size)
 {
     VipsImage *small = NULL, *mem = NULL, *blurred = NULL, *rounded = NULL;
     VipsImage *final;
@@ -165,7 +165,7 @@ modq_blur_result modq_render_level(VipsImage *base, VipsImage *from, int level,
             /* The blur that follows hides any kernel's difference: the cheapest one will do. */
             if (vips_resize(from, &small, (double)tw / from->Xsize, "kernel", VIPS_KERNEL_LINEAR,
                             NULL) ||
-                !(mem = modq_deadline_copy_memory(dl, small))) {
+                !(mem = deadline_copy_memory(dl, small))) {
                 r = step_failed(dl, "resize", errstr, errstr_size);
                 goto out;
             }
@@ -180,7 +180,7 @@ modq_blur_result modq_render_level(VipsImage *base, VipsImage *from, int level,
         if (vips_gaussblur(mem, &blurred, sigma_display * mem->Xsize / base->Xsize, "precision",
                            VIPS_PRECISION_FLOAT, "min_ampl", 0.01, NULL) ||
             vips_linear1(blurred, &rounded, 1.0, 0.5, "uchar", TRUE, NULL)) {
-            modq_blur_vips_error("blur", errstr, errstr_size);
+            blur_vips_error("blur", errstr, errstr_size);
             goto out;
         }
         final = rounded;

@@ -16,11 +16,11 @@
  * blurring, in memory, for the next level to start from. The computations stop when the
  * item's deadline dl passes: MODQ_BLUR_ERR_DECODE_TIMEOUT, and nothing is returned.
  */
-modq_blur_result modq_render_level(VipsImage *base, VipsImage *from, int level,
-                                   modq_rendition_format format, int quality, modq_deadline *dl,
-                                   uint8_t **data, size_t *len, int *w, int *h, VipsImage **scaled,
-                                   char *errstr, size_t errstr_size);
+modq_blur_result render_level(VipsImage *base, VipsImage *from, int level,
+                              modq_rendition_format format, int quality, modq_deadline *dl,
+                              uint8_t **data, size_t *len, int *w, int *h, VipsImage **scaled,
+                              char *errstr, size_t errstr_size);
 /* Blur sigma of a level as a fraction of the displayed long side; 0 for level 0. */
-double modq_render_sigma(int level);
+double render_sigma(int level);
 
 #endif

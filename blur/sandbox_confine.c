@@ -70,8 +70,7 @@ static const int refused[] = {
     SCMP_SYS(faccessat), SCMP_SYS(faccessat2), SCMP_SYS(readlink), SCMP_SYS(readlinkat),
 };
 
-int modq_sandbox_limit(int64_t memory_bytes, int cpu_seconds, int max_items, char *err,
-                       size_t err_size)
+int sandbox_limit(int64_t memory_bytes, int cpu_seconds, int max_items, char *err, size_t err_size)
 {
     struct rlimit core = {0, 0}, as, cpu;
     unsigned long pages = 0;
@@ -99,7 +98,7 @@ int modq_sandbox_limit(int64_t memory_bytes, int cpu_seconds, int max_items, cha
     return 0;
 }
 
-int modq_sandbox_cpu_arm(int cpu_seconds)
+int sandbox_cpu_arm(int cpu_seconds)
 {
     struct rlimit cpu;
     struct timespec used;
@@ -150,7 +149,7 @@ static int add_conditional(scmp_filter_ctx ctx)
     return 0;
 }
 
-int modq_sandbox_seccomp(char *err, size_t err_size)
+int sandbox_seccomp(char *err, size_t err_size)
 {
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
     int rc = -1, e = 0;

@@ -168,7 +168,7 @@ static int serve(helper *hp)
     if (!opts)
         return -1;
     while (sb_read_all(hp->fd, &rq, sizeof rq) == 0) {
-        if (rq.magic != SB_MAGIC || modq_sandbox_cpu_arm(hp->cpu_seconds))
+        if (rq.magic != SB_MAGIC || sandbox_cpu_arm(hp->cpu_seconds))
             goto out;
         switch (rq.kind) {
         case SB_PROCESS:
@@ -271,8 +271,8 @@ static int start(int argc, char **argv, helper *hp)
     if (conc > 0)
         vips_concurrency_set((int)conc);
     warm_up();
-    if (modq_sandbox_limit(memory, (int)cpu, (int)items, err, sizeof err) ||
-        modq_sandbox_seccomp(err, sizeof err))
+    if (sandbox_limit(memory, (int)cpu, (int)items, err, sizeof err) ||
+        sandbox_seccomp(err, sizeof err))
         return refuse(hp->fd, err);
     ready.pid = (int32_t)getpid();
     return sb_write_all(hp->fd, &ready, sizeof ready);

@@ -38,7 +38,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    modq_decode_clear(&f->dec);
+    decode_clear(&f->dec);
     modq_opts_free(f->opts);
     free(f);
     return 0;
@@ -48,10 +48,10 @@ static modq_blur_result decode(fixture *f, const void *buf, size_t len)
 {
     modq_deadline dl;
 
-    modq_decode_clear(&f->dec);
+    decode_clear(&f->dec);
     f->err[0] = '\0';
-    modq_deadline_start(&dl, modq_opts_get(f->opts, MODQ_OPT_DEADLINE_MS), 0);
-    return modq_decode_image(f->opts, buf, len, &dl, &f->dec, f->err, sizeof(f->err));
+    deadline_start(&dl, modq_opts_get(f->opts, MODQ_OPT_DEADLINE_MS), 0);
+    return decode_image(f->opts, buf, len, &dl, &f->dec, f->err, sizeof(f->err));
 }
 
 static void test_decode_rejects_zero_bytes(void **state)
@@ -443,25 +443,25 @@ static void test_spent_deadline_kills_a_libvips_computation(void **state)
     gulong id;
 
     (void)state;
-    modq_deadline_start(&spent, 1, 1000000); /* 1 ms allowed, 1 ms already spent */
-    assert_true(modq_deadline_passed(&spent));
+    deadline_start(&spent, 1, 1000000); /* 1 ms allowed, 1 ms already spent */
+    assert_true(deadline_passed(&spent));
     assert_int_equal(vips_pngload_buffer(png, len, &img, "access", VIPS_ACCESS_SEQUENTIAL, NULL),
                      0);
     vips_error_clear();
-    id = modq_deadline_watch(&spent, img);
+    id = deadline_watch(&spent, img);
     assert_null(vips_image_copy_memory(img));
     assert_non_null(strstr(vips_error_buffer(), "killed"));
-    modq_deadline_unwatch(img, id);
+    deadline_unwatch(img, id);
     vips_error_clear();
-    assert_null(modq_deadline_copy_memory(&spent, img));
+    assert_null(deadline_copy_memory(&spent, img));
     VIPS_UNREF(img);
 
-    modq_deadline_start(&fresh, 10000, 0);
+    deadline_start(&fresh, 10000, 0);
     assert_int_equal(vips_pngload_buffer(png, len, &img, "access", VIPS_ACCESS_SEQUENTIAL, NULL),
                      0);
-    assert_non_null(mem = modq_deadline_copy_memory(&fresh, img));
+    assert_non_null(mem = deadline_copy_memory(&fresh, img));
     assert_int_equal(mem->Xsize, 1500);
-    assert_false(modq_deadline_passed(&fresh));
+    assert_false(deadline_passed(&fresh));
     VIPS_UNREF(mem);
     VIPS_UNREF(img);
     modq_synth_free(png);

@@ -41,24 +41,24 @@ static void readyz(modq_api_call *c);
 static void metrics(modq_api_call *c);
 
 static const route fixed_routes[] = {
-    {"/v1/next", "/v1/next", false, true, true, modq_api_next},
-    {"/v1/me", "/v1/me", false, false, true, modq_api_me},
-    {"/v1/team", "/v1/team", false, false, true, modq_api_team},
-    {"/v1/breaks/start", "/v1/breaks/start", true, false, true, modq_api_break_start},
-    {"/v1/breaks/end", "/v1/breaks/end", true, false, true, modq_api_break_end},
-    {"/v1/support", "/v1/support", true, false, true, modq_api_support},
-    {"/v1/team/support/ack", "/v1/team/support/ack", true, false, true, modq_api_support_ack},
+    {"/v1/next", "/v1/next", false, true, true, api_next},
+    {"/v1/me", "/v1/me", false, false, true, api_me},
+    {"/v1/team", "/v1/team", false, false, true, api_team},
+    {"/v1/breaks/start", "/v1/breaks/start", true, false, true, api_break_start},
+    {"/v1/breaks/end", "/v1/breaks/end", true, false, true, api_break_end},
+    {"/v1/support", "/v1/support", true, false, true, api_support},
+    {"/v1/team/support/ack", "/v1/team/support/ack", true, false, true, api_support_ack},
     {"/healthz", "/healthz", false, false, false, healthz},
     {"/readyz", "/readyz", false, false, false, readyz},
     {"/metrics", "/metrics", false, false, false, metrics},
 };
 
 static const route item_routes[] = {
-    {"media", "/v1/items/media", false, true, true, modq_api_media},
-    {"reveal", "/v1/items/reveal", true, false, true, modq_api_reveal},
-    {"decision", "/v1/items/decision", true, false, true, modq_api_decision},
-    {"escalate", "/v1/items/escalate", true, false, true, modq_api_escalate},
-    {"release", "/v1/items/release", true, false, true, modq_api_release},
+    {"media", "/v1/items/media", false, true, true, api_media},
+    {"reveal", "/v1/items/reveal", true, false, true, api_reveal},
+    {"decision", "/v1/items/decision", true, false, true, api_decision},
+    {"escalate", "/v1/items/escalate", true, false, true, api_escalate},
+    {"release", "/v1/items/release", true, false, true, api_release},
 };
 
 static int64_t realtime_ms(void *arg)
@@ -109,18 +109,18 @@ void modq_api_free(modq_api *a)
 
 /* ---- Answers ------------------------------------------------------------------------------ */
 
-void modq_api_json(modq_api_call *c, int status, json_t *js)
+void api_json(modq_api_call *c, int status, json_t *js)
 {
     if (!js) {
-        modq_api_error(c, 500, "internal", "Something went wrong. Please try again.",
-                       "out of memory building the answer");
+        api_error(c, 500, "internal", "Something went wrong. Please try again.",
+                  "out of memory building the answer");
         return;
     }
     modq_http_resp_json(c->r, status, js);
 }
 
-void modq_api_error(modq_api_call *c, int status, const char *code, const char *message,
-                    const char *detail)
+void api_error(modq_api_call *c, int status, const char *code, const char *message,
+               const char *detail)
 {
     json_t *js = json_object();
 
@@ -141,7 +141,7 @@ void modq_api_error(modq_api_call *c, int status, const char *code, const char *
     modq_http_resp_json(c->r, status, js);
 }
 
-json_t *modq_api_object(const char *k1, json_t *v1, const char *k2, json_t *v2)
+json_t *api_object(const char *k1, json_t *v1, const char *k2, json_t *v2)
 {
     json_t *js = json_object();
     /* Not short-circuited: each set takes its value, so nothing leaks when one fails. */
@@ -212,49 +212,48 @@ static void denied(modq_api_call *c, const modq_desk_denial *denial)
         json_object_set_new(js, "until_ms", json_integer(denial->until_ms)) != 0 ||
         json_object_set_new(js, "message", json_string(denial_message(denial->reason))) != 0) {
         json_decref(js);
-        modq_api_error(c, 500, "internal", "Something went wrong. Please try again.",
-                       "out of memory building a denial");
+        api_error(c, 500, "internal", "Something went wrong. Please try again.",
+                  "out of memory building a denial");
         return;
     }
     modq_http_resp_json(c->r, 423, js);
 }
 
-void modq_api_desk_error(modq_api_call *c, modq_desk_result rc, const modq_desk_denial *denial,
-                         const char *queue)
+void api_desk_error(modq_api_call *c, modq_desk_result rc, const modq_desk_denial *denial,
+                    const char *queue)
 {
     char msg[160];
     json_t *named;
 
     switch (rc) {
     case MODQ_DESK_ERR_INVALID_ARG:
-        modq_api_error(c, 400, "bad_request", "The request is not valid.", NULL);
+        api_error(c, 400, "bad_request", "The request is not valid.", NULL);
         break;
     case MODQ_DESK_ERR_NOT_FOUND:
-        modq_api_error(c, 404, "not_found", "No such item: it may have been decided already.",
-                       NULL);
+        api_error(c, 404, "not_found", "No such item: it may have been decided already.", NULL);
         break;
     case MODQ_DESK_ERR_FORBIDDEN:
-        modq_api_error(c, 403, "forbidden", "This is not yours to do.", NULL);
+        api_error(c, 403, "forbidden", "This is not yours to do.", NULL);
         break;
     case MODQ_DESK_ERR_DENIED:
         denied(c, denial);
         break;
     case MODQ_DESK_ERR_STATE:
-        modq_api_error(c, 409, "conflict", "That already happened or cannot happen now.", NULL);
+        api_error(c, 409, "conflict", "That already happened or cannot happen now.", NULL);
         break;
     case MODQ_DESK_ERR_UNAVAILABLE:
-        modq_api_error(c, 503, "unavailable", "The worker is not taking requests now.",
-                       modq_desk_strerror(rc));
+        api_error(c, 503, "unavailable", "The worker is not taking requests now.",
+                  modq_desk_strerror(rc));
         break;
     case MODQ_DESK_ERR_FULL:
-        modq_api_error(c, 503, "unavailable", "The worker is busy. Please try again.",
-                       modq_desk_strerror(rc));
+        api_error(c, 503, "unavailable", "The worker is busy. Please try again.",
+                  modq_desk_strerror(rc));
         break;
     case MODQ_DESK_ERR_PAUSED:
-        modq_api_error(c, 503, "paused",
-                       "Decisions cannot be saved right now, so no new items are handed out. "
-                       "What you have decided is kept and will be sent. This clears by itself.",
-                       modq_desk_strerror(rc));
+        api_error(c, 503, "paused",
+                  "Decisions cannot be saved right now, so no new items are handed out. "
+                  "What you have decided is kept and will be sent. This clears by itself.",
+                  modq_desk_strerror(rc));
         break;
     case MODQ_DESK_ERR_UNKNOWN_QUEUE:
         /* The name comes from the request: jansson escapes it when the answer is written. */
@@ -262,18 +261,18 @@ void modq_api_desk_error(modq_api_call *c, modq_desk_result rc, const modq_desk_
         if (!(named = json_string(msg))) /* not UTF-8, or cut inside a character */
             snprintf(msg, sizeof(msg), "No such queue.");
         json_decref(named);
-        modq_api_error(c, 404, "not_found", msg, NULL);
+        api_error(c, 404, "not_found", msg, NULL);
         break;
     default:
-        modq_api_error(c, 500, "internal", "Something went wrong. Please try again.",
-                       modq_desk_strerror(rc));
+        api_error(c, 500, "internal", "Something went wrong. Please try again.",
+                  modq_desk_strerror(rc));
         break;
     }
 }
 
 /* ---- Request bodies ----------------------------------------------------------------------- */
 
-bool modq_api_body(modq_api_call *c, bool allow_empty, json_t **out)
+bool api_body(modq_api_call *c, bool allow_empty, json_t **out)
 {
     size_t len = 0;
     const char *body = modq_http_req_body(c->q, &len);
@@ -283,12 +282,12 @@ bool modq_api_body(modq_api_call *c, bool allow_empty, json_t **out)
     *out = NULL;
     if (!body || len == 0) {
         if (!allow_empty) {
-            modq_api_error(c, 400, "bad_request", "A JSON object body is required.", NULL);
+            api_error(c, 400, "bad_request", "A JSON object body is required.", NULL);
             return false;
         }
         if (!(*out = json_object())) {
-            modq_api_error(c, 500, "internal", "Something went wrong. Please try again.",
-                           "out of memory");
+            api_error(c, 500, "internal", "Something went wrong. Please try again.",
+                      "out of memory");
             return false;
         }
         return true;
@@ -296,15 +295,14 @@ bool modq_api_body(modq_api_call *c, bool allow_empty, json_t **out)
     js = json_loadb(body, len, JSON_REJECT_DUPLICATES, &err);
     if (!js || !json_is_object(js)) {
         json_decref(js);
-        modq_api_error(c, 400, "bad_request", "The body must be a JSON object.", NULL);
+        api_error(c, 400, "bad_request", "The body must be a JSON object.", NULL);
         return false;
     }
     *out = js;
     return true;
 }
 
-bool modq_api_string(modq_api_call *c, const json_t *body, const char *key, size_t max,
-                     const char **out)
+bool api_string(modq_api_call *c, const json_t *body, const char *key, size_t max, const char **out)
 {
     const json_t *v = json_object_get(body, key);
     char msg[96];
@@ -314,12 +312,12 @@ bool modq_api_string(modq_api_call *c, const json_t *body, const char *key, size
         return true;
     if (!json_is_string(v)) {
         snprintf(msg, sizeof(msg), "\"%s\" must be a string.", key);
-        modq_api_error(c, 400, "bad_request", msg, NULL);
+        api_error(c, 400, "bad_request", msg, NULL);
         return false;
     }
     if (json_string_length(v) > max || strlen(json_string_value(v)) != json_string_length(v)) {
         snprintf(msg, sizeof(msg), "\"%s\" must be at most %zu bytes of text.", key, max);
-        modq_api_error(c, 400, "bad_request", msg, NULL);
+        api_error(c, 400, "bad_request", msg, NULL);
         return false;
     }
     *out = json_string_value(v);
@@ -353,15 +351,15 @@ static void metrics(modq_api_call *c)
     modq_metrics_result rc;
 
     if (!c->api->metrics) {
-        modq_api_error(c, 404, "not_found", "No such route.", NULL);
+        api_error(c, 404, "not_found", "No such route.", NULL);
         return;
     }
     if (c->api->refresh_metrics)
         c->api->refresh_metrics(c->api->arg);
     rc = modq_metrics_render(c->api->metrics, &text, &len);
     if (rc != MODQ_METRICS_OK) {
-        modq_api_error(c, 500, "internal", "Something went wrong. Please try again.",
-                       modq_metrics_strerror(rc));
+        api_error(c, 500, "internal", "Something went wrong. Please try again.",
+                  modq_metrics_strerror(rc));
         return;
     }
     modq_http_resp_take(c->r, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
@@ -426,7 +424,7 @@ static bool authenticate(modq_api_call *c)
     if (c->api->on_auth_failed)
         c->api->on_auth_failed(c->api->arg, why, c->now_ms);
     modq_http_resp_header(c->r, "WWW-Authenticate", "Bearer realm=\"modq\"");
-    modq_api_error(c, 401, "unauthorized", UNAUTHORIZED, NULL);
+    api_error(c, 401, "unauthorized", UNAUTHORIZED, NULL);
     return false;
 }
 
@@ -503,7 +501,7 @@ static void handle(modq_api *a, const modq_http_req *q, modq_http_resp *r, bool 
 
     c.now_ms = c.api->clock(c.api->clock_arg);
     if (!method || !path || !(rt = find_route(&c, path)) || (probes_only && rt->auth)) {
-        modq_api_error(&c, 404, "not_found", "No such route.", NULL);
+        api_error(&c, 404, "not_found", "No such route.", NULL);
         return;
     }
     c.route = rt->label;
@@ -512,8 +510,7 @@ static void handle(modq_api *a, const modq_http_req *q, modq_http_resp *r, bool 
     if (rt->post != is_post ||
         (!is_post && strcmp(method, "GET") != 0 && (rt->acts || strcmp(method, "HEAD") != 0))) {
         modq_http_resp_header(r, "Allow", rt->post ? ALLOW_POST : rt->acts ? "GET" : ALLOW_GET);
-        modq_api_error(&c, 405, "method_not_allowed", "This route does not take that method.",
-                       NULL);
+        api_error(&c, 405, "method_not_allowed", "This route does not take that method.", NULL);
         return;
     }
     if (rt->auth && !authenticate(&c))

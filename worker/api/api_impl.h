@@ -48,42 +48,42 @@ typedef struct modq_api_call {
 
 /* status and {"error": code, "message": message}; counted in modq_api_errors_total{code}, logged
  * at error when status >= 500 (detail, may be NULL, goes to the log only). */
-void modq_api_error(modq_api_call *c, int status, const char *code, const char *message,
-                    const char *detail);
+void api_error(modq_api_call *c, int status, const char *code, const char *message,
+               const char *detail);
 /* status and js (taken, even on failure; NULL answers 500). */
-void modq_api_json(modq_api_call *c, int status, json_t *js);
+void api_json(modq_api_call *c, int status, json_t *js);
 /* The answer to a desk failure rc (not OK). denial is read for ERR_DENIED; queue names the queue
  * asked for, for ERR_UNKNOWN_QUEUE (may be NULL). */
-void modq_api_desk_error(modq_api_call *c, modq_desk_result rc, const modq_desk_denial *denial,
-                         const char *queue);
+void api_desk_error(modq_api_call *c, modq_desk_result rc, const modq_desk_denial *denial,
+                    const char *queue);
 
 /* A new object {k1: v1, k2: v2} (k2 may be NULL for one member). v1 and v2 are taken, even on
  * failure; NULL when one of them is NULL or memory is short. */
-json_t *modq_api_object(const char *k1, json_t *v1, const char *k2, json_t *v2);
+json_t *api_object(const char *k1, json_t *v1, const char *k2, json_t *v2);
 
 /* ---- Request bodies (api.c). On false the 400 was answered already. --------------------- */
 
 /* The body as a JSON object (caller owns *out). An empty body is {} when allow_empty. */
-bool modq_api_body(modq_api_call *c, bool allow_empty, json_t **out);
+bool api_body(modq_api_call *c, bool allow_empty, json_t **out);
 /* Optional string member key of at most max bytes: *out is borrowed from body, NULL when absent
  * or null. */
-bool modq_api_string(modq_api_call *c, const json_t *body, const char *key, size_t max,
-                     const char **out);
+bool api_string(modq_api_call *c, const json_t *body, const char *key, size_t max,
+                const char **out);
 
 /* ---- Routes. ---------------------------------------------------------------------------- */
 
-void modq_api_next(modq_api_call *c);
-void modq_api_media(modq_api_call *c);
-void modq_api_reveal(modq_api_call *c);
-void modq_api_decision(modq_api_call *c);
-void modq_api_escalate(modq_api_call *c);
-void modq_api_release(modq_api_call *c);
+void api_next(modq_api_call *c);
+void api_media(modq_api_call *c);
+void api_reveal(modq_api_call *c);
+void api_decision(modq_api_call *c);
+void api_escalate(modq_api_call *c);
+void api_release(modq_api_call *c);
 
-void modq_api_me(modq_api_call *c);
-void modq_api_team(modq_api_call *c);
-void modq_api_break_start(modq_api_call *c);
-void modq_api_break_end(modq_api_call *c);
-void modq_api_support(modq_api_call *c);
-void modq_api_support_ack(modq_api_call *c);
+void api_me(modq_api_call *c);
+void api_team(modq_api_call *c);
+void api_break_start(modq_api_call *c);
+void api_break_end(modq_api_call *c);
+void api_support(modq_api_call *c);
+void api_support_ack(modq_api_call *c);
 
 #endif

@@ -13,7 +13,7 @@
 #define MAX_VERDICT 32 /* bytes: the longest verdict name is 17 */
 #define MAX_LABEL   64 /* bytes of one label */
 
-void modq_api_next(modq_api_call *c)
+void api_next(modq_api_call *c)
 {
     const char *queue = modq_http_req_query(c->q, "queue");
     json_t *item = NULL, *status = NULL;
@@ -24,12 +24,12 @@ void modq_api_next(modq_api_call *c)
         queue = NULL; /* "?queue=" from a form with nothing chosen: any queue */
     rc = modq_desk_next(c->api->desk, &c->who, queue, c->now_ms, &item, &status, &denial);
     if (rc != MODQ_DESK_OK) {
-        modq_api_desk_error(c, rc, &denial, queue);
+        api_desk_error(c, rc, &denial, queue);
         return;
     }
-    modq_api_json(c, 200,
-                  modq_api_object("item", item ? item : json_null(), "status",
-                                  status ? status : json_null()));
+    api_json(
+        c, 200,
+        api_object("item", item ? item : json_null(), "status", status ? status : json_null()));
 }
 
 /* A level 0..3: digits only, so "+1", " 1" and "1x" are refused rather than guessed at. */
@@ -54,7 +54,7 @@ static bool parse_flag(const char *s, bool *out)
     return true;
 }
 
-void modq_api_media(modq_api_call *c)
+void api_media(modq_api_call *c)
 {
     const char *lv = modq_http_req_query(c->q, "level");
     const char *col = modq_http_req_query(c->q, "colour");
@@ -69,21 +69,21 @@ void modq_api_media(modq_api_call *c)
     char buf[24];
 
     if (lv && !parse_level(lv, &level)) {
-        modq_api_error(c, 400, "bad_request", "level must be 0, 1, 2 or 3.", NULL);
+        api_error(c, 400, "bad_request", "level must be 0, 1, 2 or 3.", NULL);
         return;
     }
     if (col && !parse_flag(col, &colour)) {
-        modq_api_error(c, 400, "bad_request", "colour must be 1, true, 0 or false.", NULL);
+        api_error(c, 400, "bad_request", "colour must be 1, true, 0 or false.", NULL);
         return;
     }
     rc = modq_desk_media(c->api->desk, &c->who, c->id, level, colour, "", c->now_ms, &data, &len,
                          &mime, &served, &lease_until, &denial);
     if (rc == MODQ_DESK_ERR_UNAVAILABLE && colour) {
-        modq_api_error(c, 409, "conflict", "This item has no colour version.", NULL);
+        api_error(c, 409, "conflict", "This item has no colour version.", NULL);
         return;
     }
     if (rc != MODQ_DESK_OK) {
-        modq_api_desk_error(c, rc, &denial, NULL);
+        api_desk_error(c, rc, &denial, NULL);
         return;
     }
     snprintf(buf, sizeof(buf), "%d", served);
@@ -95,7 +95,7 @@ void modq_api_media(modq_api_call *c)
     modq_http_resp_header(c->r, "X-Modq-Lease-Expires", buf);
 }
 
-void modq_api_reveal(modq_api_call *c)
+void api_reveal(modq_api_call *c)
 {
     json_t *body = NULL;
     const json_t *lv, *col;
@@ -104,29 +104,28 @@ void modq_api_reveal(modq_api_call *c)
     modq_desk_result rc;
     int level;
 
-    if (!modq_api_body(c, false, &body) ||
-        !modq_api_string(c, body, "reason", MODQ_DESK_MAX_NOTE, &reason))
+    if (!api_body(c, false, &body) || !api_string(c, body, "reason", MODQ_DESK_MAX_NOTE, &reason))
         goto out;
     lv = json_object_get(body, "level");
     col = json_object_get(body, "colour");
     if (!json_is_integer(lv) || json_integer_value(lv) < 0 ||
         json_integer_value(lv) >= MODQ_POLICY_LEVELS) {
-        modq_api_error(c, 400, "bad_request", "level must be 0, 1, 2 or 3.", NULL);
+        api_error(c, 400, "bad_request", "level must be 0, 1, 2 or 3.", NULL);
         goto out;
     }
     if (col && !json_is_boolean(col) && !json_is_null(col)) {
-        modq_api_error(c, 400, "bad_request", "colour must be true or false.", NULL);
+        api_error(c, 400, "bad_request", "colour must be true or false.", NULL);
         goto out;
     }
     level = (int)json_integer_value(lv);
     rc = modq_desk_reveal(c->api->desk, &c->who, c->id, level, json_is_true(col),
                           reason ? reason : "", c->now_ms, &denial);
     if (rc == MODQ_DESK_ERR_UNAVAILABLE && json_is_true(col))
-        modq_api_error(c, 409, "conflict", "This item has no colour version.", NULL);
+        api_error(c, 409, "conflict", "This item has no colour version.", NULL);
     else if (rc != MODQ_DESK_OK)
-        modq_api_desk_error(c, rc, &denial, NULL);
+        api_desk_error(c, rc, &denial, NULL);
     else
-        modq_api_json(c, 200, modq_api_object("level", json_integer(level), NULL, NULL));
+        api_json(c, 200, api_object("level", json_integer(level), NULL, NULL));
 out:
     json_decref(body);
 }
@@ -158,13 +157,13 @@ static bool read_labels(modq_api_call *c, const json_t *body, const char **label
         }
     }
     if (bad) {
-        modq_api_error(c, 400, "bad_request", bad, NULL);
+        api_error(c, 400, "bad_request", bad, NULL);
         return false;
     }
     return true;
 }
 
-void modq_api_decision(modq_api_call *c)
+void api_decision(modq_api_call *c)
 {
     json_t *body = NULL, *status = NULL;
     const char *verdict = NULL, *note = NULL;
@@ -172,58 +171,55 @@ void modq_api_decision(modq_api_call *c)
     size_t nlabels = 0;
     modq_desk_result rc;
 
-    if (!modq_api_body(c, false, &body) ||
-        !modq_api_string(c, body, "verdict", MAX_VERDICT, &verdict) ||
-        !modq_api_string(c, body, "note", MODQ_DESK_MAX_NOTE, &note) ||
+    if (!api_body(c, false, &body) || !api_string(c, body, "verdict", MAX_VERDICT, &verdict) ||
+        !api_string(c, body, "note", MODQ_DESK_MAX_NOTE, &note) ||
         !read_labels(c, body, labels, &nlabels))
         goto out;
     if (!verdict) {
-        modq_api_error(c, 400, "bad_request", "verdict is required.", NULL);
+        api_error(c, 400, "bad_request", "verdict is required.", NULL);
         goto out;
     }
     rc = modq_desk_decide(c->api->desk, &c->who, c->id, verdict, labels, nlabels, note, c->now_ms,
                           &status);
     if (rc != MODQ_DESK_OK) {
-        modq_api_desk_error(c, rc, NULL, NULL);
+        api_desk_error(c, rc, NULL, NULL);
         goto out;
     }
-    modq_api_json(
-        c, 200,
-        modq_api_object("decided", json_string(c->id), "status", status ? status : json_null()));
+    api_json(c, 200,
+             api_object("decided", json_string(c->id), "status", status ? status : json_null()));
 out:
     json_decref(body);
 }
 
-void modq_api_escalate(modq_api_call *c)
+void api_escalate(modq_api_call *c)
 {
     json_t *body = NULL;
     const char *note = NULL;
     modq_desk_result rc;
 
-    if (!modq_api_body(c, true, &body) ||
-        !modq_api_string(c, body, "note", MODQ_DESK_MAX_NOTE, &note))
+    if (!api_body(c, true, &body) || !api_string(c, body, "note", MODQ_DESK_MAX_NOTE, &note))
         goto out;
     rc = modq_desk_escalate(c->api->desk, &c->who, c->id, note, c->now_ms);
     if (rc != MODQ_DESK_OK)
-        modq_api_desk_error(c, rc, NULL, NULL);
+        api_desk_error(c, rc, NULL, NULL);
     else
-        modq_api_json(c, 200, modq_api_object("escalated", json_string(c->id), NULL, NULL));
+        api_json(c, 200, api_object("escalated", json_string(c->id), NULL, NULL));
 out:
     json_decref(body);
 }
 
-void modq_api_release(modq_api_call *c)
+void api_release(modq_api_call *c)
 {
     json_t *body = NULL;
     modq_desk_result rc;
 
-    if (!modq_api_body(c, true, &body))
+    if (!api_body(c, true, &body))
         goto out;
     rc = modq_desk_release(c->api->desk, &c->who, c->id, c->now_ms);
     if (rc != MODQ_DESK_OK)
-        modq_api_desk_error(c, rc, NULL, NULL);
+        api_desk_error(c, rc, NULL, NULL);
     else
-        modq_api_json(c, 200, modq_api_object("released", json_string(c->id), NULL, NULL));
+        api_json(c, 200, api_object("released", json_string(c->id), NULL, NULL));
 out:
     json_decref(body);
 }

@@ -11,13 +11,13 @@ static void status_answer(modq_api_call *c, modq_desk_result rc, json_t *status)
 {
     if (rc != MODQ_DESK_OK) {
         json_decref(status);
-        modq_api_desk_error(c, rc, NULL, NULL);
+        api_desk_error(c, rc, NULL, NULL);
         return;
     }
-    modq_api_json(c, 200, status);
+    api_json(c, 200, status);
 }
 
-void modq_api_me(modq_api_call *c)
+void api_me(modq_api_call *c)
 {
     json_t *status = NULL;
     modq_desk_result rc = modq_desk_me(c->api->desk, &c->who, c->now_ms, &status);
@@ -25,7 +25,7 @@ void modq_api_me(modq_api_call *c)
     status_answer(c, rc, status);
 }
 
-void modq_api_team(modq_api_call *c)
+void api_team(modq_api_call *c)
 {
     json_t *team = NULL;
     modq_desk_result rc = modq_desk_team(c->api->desk, &c->who, c->now_ms, &team);
@@ -33,78 +33,77 @@ void modq_api_team(modq_api_call *c)
     status_answer(c, rc, team);
 }
 
-void modq_api_break_start(modq_api_call *c)
+void api_break_start(modq_api_call *c)
 {
     json_t *body = NULL, *status = NULL;
     modq_desk_result rc;
 
     /* The body carries nothing yet, but one that is sent must still be well-formed. */
-    if (!modq_api_body(c, true, &body))
+    if (!api_body(c, true, &body))
         return;
     json_decref(body);
     rc = modq_desk_break_start(c->api->desk, &c->who, c->now_ms, &status);
     status_answer(c, rc, status);
 }
 
-void modq_api_break_end(modq_api_call *c)
+void api_break_end(modq_api_call *c)
 {
     json_t *body = NULL, *status = NULL;
     modq_desk_result rc;
 
-    if (!modq_api_body(c, true, &body))
+    if (!api_body(c, true, &body))
         return;
     json_decref(body);
     rc = modq_desk_break_end(c->api->desk, &c->who, c->now_ms, &status);
     status_answer(c, rc, status);
 }
 
-void modq_api_support(modq_api_call *c)
+void api_support(modq_api_call *c)
 {
     json_t *body = NULL;
     const char *message = NULL;
     modq_desk_result rc;
 
-    if (!modq_api_body(c, true, &body) ||
-        !modq_api_string(c, body, "message", MODQ_DESK_MAX_NOTE, &message))
+    if (!api_body(c, true, &body) || !api_string(c, body, "message", MODQ_DESK_MAX_NOTE, &message))
         goto out;
     /* The lead reads it as typed: line breaks and other control characters would let one
      * message pose as several lines of the team view or of a tool showing the event. */
     if (message && !modq_desk_text_ok(message, strlen(message))) {
-        modq_api_error(c, 400, "bad_request",
-                       "\"message\" must be text without control characters (no line breaks "
-                       "or tabs).",
-                       NULL);
+        api_error(c, 400, "bad_request",
+                  "\"message\" must be text without control characters (no line breaks "
+                  "or tabs).",
+                  NULL);
         goto out;
     }
     rc = modq_desk_support(c->api->desk, &c->who, message, c->now_ms);
     if (rc != MODQ_DESK_OK)
-        modq_api_desk_error(c, rc, NULL, NULL);
+        api_desk_error(c, rc, NULL, NULL);
     else
-        modq_api_json(c, 202, modq_api_object("requested", json_true(), NULL, NULL));
+        api_json(c, 202, api_object("requested", json_true(), NULL, NULL));
 out:
     json_decref(body);
 }
 
-void modq_api_support_ack(modq_api_call *c)
+void api_support_ack(modq_api_call *c)
 {
     json_t *body = NULL;
     const char *associate = NULL;
     modq_desk_result rc;
 
-    if (!modq_api_body(c, false, &body) ||
-        !modq_api_string(c, body, "associate", MODQ_API_MAX_ID, &associate))
+    if (!api_body(c, false, &body) ||
+        !api_string(c, body, "associate", MODQ_API_MAX_ID, &associate))
         goto out;
     if (!associate || !associate[0]) {
-        modq_api_error(c, 400, "bad_request", "The body needs an \"associate\".", NULL);
+        api_error(c, 400, "bad_request", "The body needs an \"associate\".", NULL);
         goto out;
     }
     rc = modq_desk_support_ack(c->api->desk, &c->who, associate, c->now_ms);
     if (rc == MODQ_DESK_ERR_NOT_FOUND)
-        modq_api_error(c, 404, "not_found", "No such associate in your team.", NULL);
+        api_error(c, 404, "not_found", "No such associate in your team.", NULL);
     else if (rc != MODQ_DESK_OK)
-        modq_api_desk_error(c, rc, NULL, NULL);
+        api_desk_error(c, rc, NULL, NULL);
     else
-        modq_api_json(c, 200, modq_api_object("acknowledged", json_string(associate), NULL, NULL));
+        api_json(c, 200, api_object("acknowledged", json_string(associate), NULL, NULL));
 out:
     json_decref(body);
 }

@@ -54,7 +54,7 @@ const char *modq_run_strerror(modq_run_result r)
     return "unknown result";
 }
 
-int64_t modq_run_mono_ms(void *arg)
+int64_t run_mono_ms(void *arg)
 {
     (void)arg;
     return modq_clock_mono_ms();
@@ -128,8 +128,8 @@ static bool publish_outcome(modq_run *r, const rd_kafka_message_t *msg, const mo
                                    p->decision, p->decision_len, c, err, sizeof err);
     } else {
         modq_publish_source src = {c->topic, msg->partition, msg->offset};
-        (void)modq_run_dead_key(c->topic, msg->partition, msg->offset, msg->payload, msg->len,
-                                c->dead_key);
+        (void)run_dead_key(c->topic, msg->partition, msg->offset, msg->payload, msg->len,
+                           c->dead_key);
         pr = modq_publish_dead_letter(r->publish, msg->payload, msg->len, msg->key, msg->key_len,
                                       p->code, p->reason, &src, c, err, sizeof err);
     }
@@ -139,8 +139,8 @@ out:
     if (!queued) {
         free(c);
         COUNTER(r, publish_failed);
-        modq_run_log_msg(r, MODQ_LOG_ERROR, "publish refused: ticket left uncompleted",
-                         rd_kafka_topic_name(msg->rkt), msg->partition, msg->offset, err);
+        run_log_msg(r, MODQ_LOG_ERROR, "publish refused: ticket left uncompleted",
+                    rd_kafka_topic_name(msg->rkt), msg->partition, msg->offset, err);
     }
     return queued;
 }
@@ -167,7 +167,7 @@ static void forget_if_decided(modq_run *r, const char *ticket_id)
 }
 
 /* A pool job: one ticket message (owned; destroyed here). */
-void modq_run_job(void *job, void *arg)
+void run_pool_job(void *job, void *arg)
 {
     modq_run *r = arg;
     rd_kafka_message_t *msg = job;
@@ -175,12 +175,12 @@ void modq_run_job(void *job, void *arg)
     int64_t now = modq_clock_wall_ms();
     modq_prepared *p = NULL;
 
-    if (modq_run_dead_again(r, msg))
+    if (run_dead_again(r, msg))
         goto out;
     if ((p = modq_prepare_ticket(&r->ctx, msg->payload, msg->len, now)) == NULL) {
         COUNTER(r, prepare_failed);
-        modq_run_log_msg(r, MODQ_LOG_ERROR, "prepare: out of memory: ticket left uncompleted",
-                         topic, msg->partition, msg->offset, NULL);
+        run_log_msg(r, MODQ_LOG_ERROR, "prepare: out of memory: ticket left uncompleted", topic,
+                    msg->partition, msg->offset, NULL);
         goto out;
     }
     switch (p->kind) {
@@ -189,8 +189,8 @@ void modq_run_job(void *job, void *arg)
             COUNTER(r, auto_decided);
         break;
     case MODQ_PREPARED_DEAD_LETTER:
-        modq_run_log_msg(r, MODQ_LOG_INFO, "ticket dead-lettered", topic, msg->partition,
-                         msg->offset, p->code);
+        run_log_msg(r, MODQ_LOG_INFO, "ticket dead-lettered", topic, msg->partition, msg->offset,
+                    p->code);
         if (publish_outcome(r, msg, p, now))
             COUNTER(r, dead_letter);
         break;
@@ -219,8 +219,8 @@ void modq_run_job(void *job, void *arg)
                 modq_consume_complete(r->consume, topic, msg->partition, msg->offset);
             }
         } else {
-            modq_run_log_msg(r, MODQ_LOG_ERROR, "review desk refused: ticket left uncompleted",
-                             topic, msg->partition, msg->offset, modq_desk_strerror(dr));
+            run_log_msg(r, MODQ_LOG_ERROR, "review desk refused: ticket left uncompleted", topic,
+                        msg->partition, msg->offset, modq_desk_strerror(dr));
         }
         break;
     }
@@ -231,7 +231,7 @@ out:
 }
 
 /* Pool stopping: a job that will not run. Its offset stays uncompleted. */
-void modq_run_drop_job(void *job, void *arg)
+void run_drop_job(void *job, void *arg)
 {
     (void)arg;
     rd_kafka_message_destroy(job);
@@ -241,7 +241,7 @@ void modq_run_drop_job(void *job, void *arg)
 
 /* Publish confirmation (poll thread, inside modq_publish_poll/_flush/_free): completes the
  * ticket, or sends the message to the retry list, or frees the cookie. */
-void modq_run_delivered(void *arg, void *ck, int ok, const char *error)
+void run_delivered(void *arg, void *ck, int ok, const char *error)
 {
     modq_run *r = arg;
     modq_run_cookie *c = ck;
@@ -251,12 +251,12 @@ void modq_run_delivered(void *arg, void *ck, int ok, const char *error)
         if (c->kind == MODQ_RUN_HUMAN || c->kind == MODQ_RUN_WELLBEING ||
             c->kind == MODQ_RUN_AUDIT) {
             if (r->retry_closed) {
-                modq_run_settle(r, c);
-                modq_run_cookie_free(c); /* shutdown: logged by the drain */
+                run_settle(r, c);
+                run_cookie_free(c); /* shutdown: logged by the drain */
                 COUNTER(r, publish_failed);
                 return;
             }
-            modq_run_retry_later(r, c, error);
+            run_retry_later(r, c, error);
             return;
         }
         if (c->kind == MODQ_RUN_LEDGER) {
@@ -265,15 +265,15 @@ void modq_run_delivered(void *arg, void *ck, int ok, const char *error)
                            "error", error, NULL);
         } else {
             COUNTER(r, publish_failed);
-            modq_run_log_msg(r, MODQ_LOG_ERROR, "publish not confirmed: ticket left uncompleted",
-                             c->topic, c->partition, c->offset, error);
+            run_log_msg(r, MODQ_LOG_ERROR, "publish not confirmed: ticket left uncompleted",
+                        c->topic, c->partition, c->offset, error);
         }
-        modq_run_cookie_free(c);
+        run_cookie_free(c);
         return;
     }
     r->last_confirm_ms = r->clock(r->clock_arg);
     if (c->kind == MODQ_RUN_DEAD)
-        modq_run_dead_remember(r, c->dead_key, modq_clock_wall_ms());
+        run_dead_remember(r, c->dead_key, modq_clock_wall_ms());
     if (decision) {
         uint64_t evicted = 0;
         pthread_mutex_lock(&r->decided_lock);
@@ -283,15 +283,15 @@ void modq_run_delivered(void *arg, void *ck, int ok, const char *error)
         if (evicted > 0)
             atomic_fetch_add_explicit(&r->n_decided_evicted, evicted, memory_order_relaxed);
         if (rc != 0)
-            modq_run_log_msg(r, MODQ_LOG_WARN, "decided set: ticket not remembered", c->topic,
-                             c->partition, c->offset, c->ticket_id);
+            run_log_msg(r, MODQ_LOG_WARN, "decided set: ticket not remembered", c->topic,
+                        c->partition, c->offset, c->ticket_id);
     }
     if (c->has_ref) {
         modq_consume_complete(r->consume, c->topic, c->partition, c->offset);
         COUNTER(r, confirmed);
     }
-    modq_run_settle(r, c);
-    modq_run_cookie_free(c);
+    run_settle(r, c);
+    run_cookie_free(c);
 }
 
 /* Consumer handler: the message goes to the pool, or is held for the next turn. */
@@ -308,8 +308,8 @@ static void on_message(void *arg, rd_kafka_message_t *msg)
         return;
     }
     /* Cannot happen while the windows bound what is handed out; never silently. */
-    modq_run_log_msg(r, MODQ_LOG_ERROR, "no room to hold a ticket: left uncompleted",
-                     rd_kafka_topic_name(msg->rkt), msg->partition, msg->offset, NULL);
+    run_log_msg(r, MODQ_LOG_ERROR, "no room to hold a ticket: left uncompleted",
+                rd_kafka_topic_name(msg->rkt), msg->partition, msg->offset, NULL);
     rd_kafka_message_destroy(msg);
 }
 
@@ -372,7 +372,7 @@ static bool waited_too_long(const modq_run *r, bool pending, int64_t *since, int
 static void watch_kafka(modq_run *r, int64_t mono)
 {
     int64_t oldest;
-    size_t nwait = modq_run_waiting(r, &oldest);
+    size_t nwait = run_waiting(r, &oldest);
     bool all = waited_too_long(r, retry_pending(r), &r->waiting_since_ms, r->last_confirm_ms, mono);
     bool stuck = all || (nwait > 0 && mono - oldest >= r->stuck_ms);
 
@@ -445,7 +445,7 @@ modq_run_result modq_run_step(modq_run *r, int timeout_ms)
     } else {
         modq_publish_poll(r->publish, timeout_ms); /* the pool is busy: wait on confirmations */
     }
-    modq_run_retry_due(r);
+    run_retry_due(r);
     if (r->clock(r->clock_arg) - r->last_commit_ms >= MODQ_RUN_COMMIT_PERIOD_MS)
         commit(r);
     housekeeping(r);
@@ -506,17 +506,17 @@ modq_run_result modq_run_drain(modq_run *r, int64_t grace_ms)
         rd_kafka_message_destroy(r->held[i]); /* never started: redelivered later */
     r->nheld = 0;
     left = deadline - r->clock(r->clock_arg);
-    dropped = modq_pool_stop(r->pool, left > 0 ? left : 0, modq_run_drop_job, r);
+    dropped = modq_pool_stop(r->pool, left > 0 ? left : 0, run_drop_job, r);
     r->pool_stopped = true;
     /* Retries of decisions and events get what is left of the grace. */
     while (r->clock(r->clock_arg) < deadline && retry_pending(r)) {
-        modq_run_retry_due(r);
+        run_retry_due(r);
         modq_publish_poll(r->publish, DRAIN_POLL_MS);
     }
     left = deadline - r->clock(r->clock_arg);
     unconfirmed = modq_publish_flush(r->publish, left > MIN_FLUSH_MS ? (int)left : MIN_FLUSH_MS);
     r->retry_closed = true;
-    unconfirmed += modq_run_retry_drop(r);
+    unconfirmed += run_retry_drop(r);
     if (dropped > 0 || unconfirmed > 0) {
         char d[24], u[24];
         fmt_int(d, sizeof d, (int64_t)dropped);

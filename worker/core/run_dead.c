@@ -24,8 +24,8 @@
 
 #define COUNTER(r, f) atomic_fetch_add_explicit(&(r)->n_##f, 1, memory_order_relaxed)
 
-bool modq_run_dead_key(const char *topic, int32_t partition, int64_t offset, const void *value,
-                       size_t len, char key[MODQ_RUN_DEAD_KEY])
+bool run_dead_key(const char *topic, int32_t partition, int64_t offset, const void *value,
+                  size_t len, char key[MODQ_RUN_DEAD_KEY])
 {
     static const char hex[] = "0123456789abcdef";
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -64,7 +64,7 @@ static bool seen(modq_run *r, const char *topic, int32_t partition, int64_t offs
     pthread_mutex_lock(&r->decided_lock);
     any = modq_decided_count(r->dead) > 0;
     pthread_mutex_unlock(&r->decided_lock);
-    if (!any || !modq_run_dead_key(topic, partition, offset, value, len, key))
+    if (!any || !run_dead_key(topic, partition, offset, value, len, key))
         return false;
     pthread_mutex_lock(&r->decided_lock);
     any = modq_decided_has_ticket(r->dead, key);
@@ -72,20 +72,20 @@ static bool seen(modq_run *r, const char *topic, int32_t partition, int64_t offs
     return any;
 }
 
-bool modq_run_dead_again(modq_run *r, const rd_kafka_message_t *msg)
+bool run_dead_again(modq_run *r, const rd_kafka_message_t *msg)
 {
     const char *topic = rd_kafka_topic_name(msg->rkt);
 
     if (!seen(r, topic, msg->partition, msg->offset, msg->payload, msg->len))
         return false;
     COUNTER(r, duplicate);
-    modq_run_log_msg(r, MODQ_LOG_INFO, "ticket dead-lettered before: completed", topic,
-                     msg->partition, msg->offset, NULL);
+    run_log_msg(r, MODQ_LOG_INFO, "ticket dead-lettered before: completed", topic, msg->partition,
+                msg->offset, NULL);
     modq_consume_complete(r->consume, topic, msg->partition, msg->offset);
     return true;
 }
 
-void modq_run_dead_remember(modq_run *r, const char *key, int64_t at_ms)
+void run_dead_remember(modq_run *r, const char *key, int64_t at_ms)
 {
     uint64_t evicted = 0;
     int rc = 0;
@@ -113,7 +113,7 @@ static bool header_number(const modq_follow_record *rec, const char *name, int64
            modq_parse_int64(buf, 0, max, out);
 }
 
-void modq_run_on_dead_letter_record(void *arg, const modq_follow_record *rec)
+void run_on_dead_letter_record(void *arg, const modq_follow_record *rec)
 {
     modq_run *r = arg;
     char topic[MODQ_RUN_TOPIC_MAX], key[MODQ_RUN_DEAD_KEY];
@@ -127,8 +127,7 @@ void modq_run_on_dead_letter_record(void *arg, const modq_follow_record *rec)
         COUNTER(r, follow_bad);
         return;
     }
-    if (modq_run_dead_key(topic, (int32_t)partition, offset, rec->value,
-                          rec->value ? rec->value_len : 0, key))
-        modq_run_dead_remember(r, key,
-                               rec->timestamp_ms > 0 ? rec->timestamp_ms : modq_clock_wall_ms());
+    if (run_dead_key(topic, (int32_t)partition, offset, rec->value, rec->value ? rec->value_len : 0,
+                     key))
+        run_dead_remember(r, key, rec->timestamp_ms > 0 ? rec->timestamp_ms : modq_clock_wall_ms());
 }

@@ -41,7 +41,7 @@ typedef enum modq_run_cookie_kind {
  */
 typedef struct modq_run_cookie {
     struct modq_run_cookie *next; /* retry list */
-    /* HUMAN: the list of decisions not yet confirmed, oldest first (modq_run_wait), and since
+    /* HUMAN: the list of decisions not yet confirmed, oldest first (run_wait), and since
      * when this one has waited (monotonic, from its first publish: retries keep it). */
     struct modq_run_cookie *wait_prev, *wait_next;
     bool waiting;
@@ -131,53 +131,53 @@ struct modq_run {
 #define MODQ_RUN_ERRSTR_SIZE 512
 
 /* Monotonic milliseconds: the default clock. */
-int64_t modq_run_mono_ms(void *arg);
+int64_t run_mono_ms(void *arg);
 /* The pool's job function (job: an rd_kafka_message_t, owned), and its drop function. */
-void modq_run_job(void *job, void *arg);
-void modq_run_drop_job(void *job, void *arg);
+void run_pool_job(void *job, void *arg);
+void run_drop_job(void *job, void *arg);
 /* The publisher's confirmation callback (poll thread): completes, retries or frees the cookie. */
-void modq_run_delivered(void *arg, void *ck, int ok, const char *error);
+void run_delivered(void *arg, void *ck, int ok, const char *error);
 
 /* run_util.c: shared by the loop, the sink and the dead letters. */
 /* One log line about the ticket message at (topic, partition, offset); error may be NULL. */
-void modq_run_log_msg(modq_run *r, modq_log_level level, const char *msg, const char *topic,
-                      int32_t partition, int64_t offset, const char *error);
+void run_log_msg(modq_run *r, modq_log_level level, const char *msg, const char *topic,
+                 int32_t partition, int64_t offset, const char *error);
 
 /* run_sink.c: the desk's sink, publish retries and the followers' record handlers. */
 /* The sink the desk publishes through (arg: the modq_run). */
-modq_desk_sink modq_run_sink(modq_run *r);
+modq_desk_sink run_desk_sink(modq_run *r);
 /* Publishes c (kind HUMAN or an event kind, buf set) again; on failure it goes back to the
  * retry list. Takes c. */
-void modq_run_republish(modq_run *r, modq_run_cookie *c);
+void run_republish(modq_run *r, modq_run_cookie *c);
 /* Puts c on the retry list with a backoff, or frees it (logged) when the list is full. */
-void modq_run_retry_later(modq_run *r, modq_run_cookie *c, const char *error);
+void run_retry_later(modq_run *r, modq_run_cookie *c, const char *error);
 /* Republishes the cookies whose retry is due (poll thread). */
-void modq_run_retry_due(modq_run *r);
+void run_retry_due(modq_run *r);
 /* Frees what waits for a retry (at drain, after the last chance); returns how many. */
-size_t modq_run_retry_drop(modq_run *r);
-void modq_run_cookie_free(modq_run_cookie *c);
+size_t run_retry_drop(modq_run *r);
+void run_cookie_free(modq_run_cookie *c);
 /* c (a person's decision, about to be published the first time) starts to wait (any thread). */
-void modq_run_wait(modq_run *r, modq_run_cookie *c);
+void run_wait(modq_run *r, modq_run_cookie *c);
 /* c's publishing is over (confirmed, or given up): a waiting decision stops waiting. Call before
  * freeing c. Any thread. */
-void modq_run_settle(modq_run *r, modq_run_cookie *c);
+void run_settle(modq_run *r, modq_run_cookie *c);
 /* How many decisions wait, and since when the oldest has (monotonic; -1 when none does). */
-size_t modq_run_waiting(modq_run *r, int64_t *oldest_ms);
+size_t run_waiting(modq_run *r, int64_t *oldest_ms);
 /* Follower handlers. */
-void modq_run_on_decision_record(void *arg, const modq_follow_record *rec);
-void modq_run_on_ledger_record(void *arg, const modq_follow_record *rec);
+void run_on_decision_record(void *arg, const modq_follow_record *rec);
+void run_on_ledger_record(void *arg, const modq_follow_record *rec);
 
 /* run_dead.c: each dead letter published once, even when its ticket comes back after a crash. */
 /* key (MODQ_RUN_DEAD_KEY bytes) of the ticket message value (len bytes) at (topic, partition,
  * offset). false (and "") when no digest could be made. */
-bool modq_run_dead_key(const char *topic, int32_t partition, int64_t offset, const void *value,
-                       size_t len, char key[MODQ_RUN_DEAD_KEY]);
+bool run_dead_key(const char *topic, int32_t partition, int64_t offset, const void *value,
+                  size_t len, char key[MODQ_RUN_DEAD_KEY]);
 /* The ticket message msg was dead-lettered before (it came back after a crash): completes it,
  * counted as a duplicate, and returns true; false otherwise. Pool threads. */
-bool modq_run_dead_again(modq_run *r, const rd_kafka_message_t *msg);
+bool run_dead_again(modq_run *r, const rd_kafka_message_t *msg);
 /* Remembers key ("" is ignored) as dead-lettered at at_ms (any thread). */
-void modq_run_dead_remember(modq_run *r, const char *key, int64_t at_ms);
+void run_dead_remember(modq_run *r, const char *key, int64_t at_ms);
 /* Follower handler of the dead-letter topic. */
-void modq_run_on_dead_letter_record(void *arg, const modq_follow_record *rec);
+void run_on_dead_letter_record(void *arg, const modq_follow_record *rec);
 
 #endif

@@ -61,8 +61,8 @@ static void on_revoked(void *arg, const char *topic, int32_t partition)
     size_t n = modq_desk_drop_partition(r->desk, topic, partition);
     atomic_fetch_add_explicit(&r->n_review_dropped, n, memory_order_relaxed);
     if (n > 0)
-        modq_run_log_msg(r, MODQ_LOG_INFO, "partition revoked: review items dropped", topic,
-                         partition, -1, NULL);
+        run_log_msg(r, MODQ_LOG_INFO, "partition revoked: review items dropped", topic, partition,
+                    -1, NULL);
 }
 
 static void on_problem(void *arg, modq_consume_problem kind, const char *topic, int32_t partition,
@@ -70,7 +70,7 @@ static void on_problem(void *arg, modq_consume_problem kind, const char *topic, 
 {
     modq_run *r = arg;
     (void)kind;
-    modq_run_log_msg(r, MODQ_LOG_WARN, "consumer problem", topic, partition, -1, text);
+    run_log_msg(r, MODQ_LOG_WARN, "consumer problem", topic, partition, -1, text);
 }
 
 static void on_kafka_log(void *arg, int level, const char *fac, const char *text)
@@ -142,7 +142,7 @@ static modq_run_result make_desk(modq_run *r, size_t window, char *errstr, size_
 {
     modq_desk_opts o = {
         .policy = r->policy,
-        .sink = modq_run_sink(r),
+        .sink = run_desk_sink(r),
         .worker_id = modq_config_worker_id(r->cfg),
         .lease_ms = (int64_t)modq_config_http_lease_seconds(r->cfg) * 1000,
         .qa_sample_rate = modq_config_http_qa_sample_rate(r->cfg),
@@ -181,7 +181,7 @@ static int make_followers(modq_run *r, const modq_run_opts *opts, char *errstr, 
     modq_follow_opts fo = {
         .topic = modq_config_topics_decisions(r->cfg),
         .start_ms = start > 0 ? start : 1,
-        .on_message = modq_run_on_decision_record,
+        .on_message = run_on_decision_record,
         .on_log = on_kafka_log,
         .arg = r,
         .extra = opts->consumer_extra,
@@ -193,14 +193,14 @@ static int make_followers(modq_run *r, const modq_run_opts *opts, char *errstr, 
     }
     /* Dead letters as far back as decisions: a redelivered ticket is recognised either way. */
     fo.topic = modq_config_topics_dead_letter(r->cfg);
-    fo.on_message = modq_run_on_dead_letter_record;
+    fo.on_message = run_on_dead_letter_record;
     if (modq_follow_new(r->cfg, &fo, &r->follow_dead, err, sizeof err) != MODQ_FOLLOW_OK) {
         snprintf(errstr, errstr_size, "dead-letter topic: %s", err);
         return -1;
     }
     fo.topic = modq_config_topics_ledgers(r->cfg);
     fo.start_ms = 0;
-    fo.on_message = modq_run_on_ledger_record;
+    fo.on_message = run_on_ledger_record;
     if (modq_follow_new(r->cfg, &fo, &r->follow_ledgers, err, sizeof err) != MODQ_FOLLOW_OK) {
         snprintf(errstr, errstr_size, "ledgers topic: %s", err);
         return -1;
@@ -233,7 +233,7 @@ static modq_run_result make_state(modq_run *r, const modq_run_opts *opts, char *
     const modq_config *cfg = r->cfg;
     int64_t retention_ms = modq_config_decided_retention_hours(cfg) * HOUR_MS;
 
-    r->clock = opts->clock ? opts->clock : modq_run_mono_ms;
+    r->clock = opts->clock ? opts->clock : run_mono_ms;
     r->clock_arg = opts->clock_arg;
     r->stuck_ms = opts->stuck_ms > 0 ? opts->stuck_ms : MODQ_RUN_STUCK_MS;
     r->waiting_since_ms = -1;
@@ -304,7 +304,7 @@ static modq_run_result make_preparation(modq_run *r, size_t window, char *errstr
         .worker_id = modq_config_worker_id(cfg),
         .max_message_bytes = (size_t)modq_config_media_max_input_bytes(cfg) + MSG_OVERHEAD,
     };
-    r->pool = modq_pool_new(modq_config_worker_prepare_threads(cfg), slots, modq_run_job, r);
+    r->pool = modq_pool_new(modq_config_worker_prepare_threads(cfg), slots, run_pool_job, r);
     if (r->pool == NULL) {
         snprintf(errstr, errstr_size, "the preparation pool could not be started");
         return MODQ_RUN_ERR_SETUP;
@@ -320,8 +320,7 @@ static modq_run_result make_kafka(modq_run *r, const modq_run_opts *opts, size_t
     char err[ERRSTR_SIZE] = "";
     modq_run_result rc;
 
-    modq_publish_opts popts = {
-        .on_delivered = modq_run_delivered, .arg = r, .on_log = on_kafka_log};
+    modq_publish_opts popts = {.on_delivered = run_delivered, .arg = r, .on_log = on_kafka_log};
     modq_publish_result pr = modq_publish_new(r->cfg, &popts, &r->publish, err, sizeof err);
     if (pr != MODQ_PUBLISH_OK) {
         snprintf(errstr, errstr_size, "producer: %s", err);
@@ -401,7 +400,7 @@ void modq_run_free(modq_run *r)
         return;
     if (r->pool != NULL) {
         if (!r->pool_stopped)
-            modq_pool_stop(r->pool, 0, modq_run_drop_job, r);
+            modq_pool_stop(r->pool, 0, run_drop_job, r);
         modq_pool_free(r->pool);
     }
     for (size_t i = 0; i < r->nheld; i++)
@@ -413,7 +412,7 @@ void modq_run_free(modq_run *r)
     r->retry_closed = true;
     modq_publish_free(r->publish); /* before the consumer: confirmations complete offsets */
     if (r->retry_lock_init)
-        modq_run_retry_drop(r);
+        run_retry_drop(r);
     atomic_store(&r->consume_live, NULL);
     modq_consume_free(r->consume);
     modq_desk_free(r->desk);

@@ -25,7 +25,7 @@
 #define ERRSTR_SIZE   MODQ_RUN_ERRSTR_SIZE
 #define COUNTER(r, f) atomic_fetch_add_explicit(&(r)->n_##f, 1, memory_order_relaxed)
 
-void modq_run_cookie_free(modq_run_cookie *c)
+void run_cookie_free(modq_run_cookie *c)
 {
     if (c == NULL)
         return;
@@ -33,7 +33,7 @@ void modq_run_cookie_free(modq_run_cookie *c)
     free(c);
 }
 
-void modq_run_wait(modq_run *r, modq_run_cookie *c)
+void run_wait(modq_run *r, modq_run_cookie *c)
 {
     pthread_mutex_lock(&r->wait_lock);
     /* Stamped under the lock, so that the list stays in order of waiting_from_ms. */
@@ -50,7 +50,7 @@ void modq_run_wait(modq_run *r, modq_run_cookie *c)
     pthread_mutex_unlock(&r->wait_lock);
 }
 
-void modq_run_settle(modq_run *r, modq_run_cookie *c)
+void run_settle(modq_run *r, modq_run_cookie *c)
 {
     if (!c->waiting)
         return;
@@ -69,7 +69,7 @@ void modq_run_settle(modq_run *r, modq_run_cookie *c)
     pthread_mutex_unlock(&r->wait_lock);
 }
 
-size_t modq_run_waiting(modq_run *r, int64_t *oldest_ms)
+size_t run_waiting(modq_run *r, int64_t *oldest_ms)
 {
     size_t n;
     pthread_mutex_lock(&r->wait_lock);
@@ -154,19 +154,19 @@ static void send_desk(modq_run *r, modq_run_cookie *c, const uint8_t *buf, size_
         COUNTER(r, event_failed);
         modq_log_write(r->log, MODQ_LOG_WARN, "ledger not published", "associate", c->key, "error",
                        err, NULL);
-        modq_run_cookie_free(c);
+        run_cookie_free(c);
         return;
     }
-    modq_run_retry_later(r, c, err);
+    run_retry_later(r, c, err);
 }
 
-void modq_run_republish(modq_run *r, modq_run_cookie *c)
+void run_republish(modq_run *r, modq_run_cookie *c)
 {
     COUNTER(r, retried);
     send_desk(r, c, c->buf, c->len);
 }
 
-void modq_run_retry_later(modq_run *r, modq_run_cookie *c, const char *error)
+void run_retry_later(modq_run *r, modq_run_cookie *c, const char *error)
 {
     int64_t backoff = MODQ_RUN_RETRY_BASE_MS;
     bool kept = false;
@@ -197,12 +197,12 @@ void modq_run_retry_later(modq_run *r, modq_run_cookie *c, const char *error)
                        NULL);
     if (!kept) {
         COUNTER(r, event_failed);
-        modq_run_settle(r, c);
-        modq_run_cookie_free(c);
+        run_settle(r, c);
+        run_cookie_free(c);
     }
 }
 
-void modq_run_retry_due(modq_run *r)
+void run_retry_due(modq_run *r)
 {
     int64_t now = r->clock(r->clock_arg);
     modq_run_cookie *due = NULL, **tail = &due;
@@ -226,12 +226,12 @@ void modq_run_retry_due(modq_run *r)
     while (due != NULL) { /* published outside the lock: a refusal re-enters the list */
         modq_run_cookie *next = due->next;
         due->next = NULL;
-        modq_run_republish(r, due);
+        run_republish(r, due);
         due = next;
     }
 }
 
-size_t modq_run_retry_drop(modq_run *r)
+size_t run_retry_drop(modq_run *r)
 {
     size_t n = 0;
     pthread_mutex_lock(&r->retry_lock);
@@ -243,8 +243,8 @@ size_t modq_run_retry_drop(modq_run *r)
         modq_run_cookie *next = c->next;
         modq_log_write(r->log, MODQ_LOG_ERROR, "drain: never confirmed, dropped", "what",
                        kind_name(c->kind), "key", c->key, NULL);
-        modq_run_settle(r, c);
-        modq_run_cookie_free(c);
+        run_settle(r, c);
+        run_cookie_free(c);
         n++;
         c = next;
     }
@@ -278,7 +278,7 @@ static void sink_decision(void *arg, const modq_desk_ref *ref, const char *conte
     c->verdict = verdict;
     snprintf(c->labels, sizeof c->labels, "%s", labels ? labels : "");
     c->decided_at_ms = modq_clock_wall_ms();
-    modq_run_wait(r, c);
+    run_wait(r, c);
     send_desk(r, c, c->buf, c->len);
 }
 
@@ -322,7 +322,7 @@ static void sink_on_screen(void *arg, const char *queue, double seconds, double 
     }
 }
 
-modq_desk_sink modq_run_sink(modq_run *r)
+modq_desk_sink run_desk_sink(modq_run *r)
 {
     return (modq_desk_sink){
         .arg = r,
@@ -353,7 +353,7 @@ static void join_labels(const Modq__V1__Decision *d, char *out, size_t size)
     }
 }
 
-void modq_run_on_decision_record(void *arg, const modq_follow_record *rec)
+void run_on_decision_record(void *arg, const modq_follow_record *rec)
 {
     modq_run *r = arg;
     Modq__V1__Decision *d;
@@ -396,7 +396,7 @@ out:
         modq__v1__decision__free_unpacked(d, NULL);
 }
 
-void modq_run_on_ledger_record(void *arg, const modq_follow_record *rec)
+void run_on_ledger_record(void *arg, const modq_follow_record *rec)
 {
     modq_run *r = arg;
     char err[ERRSTR_SIZE] = "";

@@ -8,8 +8,8 @@
 #include <stdio.h>
 
 /* One log line about a ticket message at (topic, partition, offset). */
-void modq_run_log_msg(modq_run *r, modq_log_level level, const char *msg, const char *topic,
-                      int32_t partition, int64_t offset, const char *error)
+void run_log_msg(modq_run *r, modq_log_level level, const char *msg, const char *topic,
+                 int32_t partition, int64_t offset, const char *error)
 {
     char part[16], off[24];
     snprintf(part, sizeof part, "%lld", (long long)partition);

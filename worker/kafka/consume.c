@@ -41,7 +41,7 @@ const char *modq_consume_strerror(modq_consume_result r)
 
 /* FNV-1a of the metadata, to tell an unchanged commit point without keeping 4 KiB per partition;
  * a collision only delays a commit until the point changes again. */
-uint64_t modq_consume_hash_text(const char *s)
+uint64_t consume_hash_text(const char *s)
 {
     uint64_t h = 1469598103934665603ULL;
     for (; *s != '\0'; s++)
@@ -49,8 +49,8 @@ uint64_t modq_consume_hash_text(const char *s)
     return h;
 }
 
-void modq_consume_report_problem(modq_consume *c, modq_consume_problem kind, const char *topic_name,
-                                 int32_t partition, const char *text)
+void consume_report_problem(modq_consume *c, modq_consume_problem kind, const char *topic_name,
+                            int32_t partition, const char *text)
 {
     pthread_mutex_lock(&c->lock);
     c->problems[kind]++;
@@ -59,7 +59,7 @@ void modq_consume_report_problem(modq_consume *c, modq_consume_problem kind, con
         c->cb.on_problem(c->cb.arg, kind, topic_name, partition, text);
 }
 
-long modq_consume_topic_find(const modq_consume *c, const char *name)
+long consume_topic_find(const modq_consume *c, const char *name)
 {
     for (size_t i = 0; i < c->ntopics; i++)
         if (strcmp(c->topics[i].name, name) == 0)
@@ -68,16 +68,16 @@ long modq_consume_topic_find(const modq_consume *c, const char *name)
 }
 
 /* Index in c->parts, or -1. Caller holds the lock (or is the poll thread, which alone writes). */
-long modq_consume_part_find(const modq_consume *c, const char *topic_name, int32_t partition)
+long consume_part_find(const modq_consume *c, const char *topic_name, int32_t partition)
 {
-    long ti = modq_consume_topic_find(c, topic_name);
+    long ti = consume_topic_find(c, topic_name);
     for (size_t i = 0; ti >= 0 && i < c->nparts; i++)
         if (c->parts[i]->ti == (size_t)ti && c->parts[i]->partition == partition)
             return (long)i;
     return -1;
 }
 
-void modq_consume_part_free(part *p)
+void consume_part_free(part *p)
 {
     if (p == NULL)
         return;
@@ -90,7 +90,7 @@ void modq_consume_part_free(part *p)
 /* ---- pause and resume ----------------------------------------------------------------------- */
 
 /* Brings librdkafka's pause state in line with the bookkeeping. Poll thread. */
-void modq_consume_reconcile(modq_consume *c)
+void consume_reconcile(modq_consume *c)
 {
     rd_kafka_topic_partition_list_t *pause = NULL, *resume = NULL;
 
@@ -134,7 +134,7 @@ void modq_consume_reconcile(modq_consume *c)
         pthread_mutex_lock(&c->lock);
         for (int j = 0; j < l->cnt; j++) {
             long pi = l->elems[j].err
-                          ? modq_consume_part_find(c, l->elems[j].topic, l->elems[j].partition)
+                          ? consume_part_find(c, l->elems[j].topic, l->elems[j].partition)
                           : -1;
             if (pi >= 0)
                 c->parts[pi]->paused = -1;
@@ -235,7 +235,7 @@ static void take(modq_consume *c, rd_kafka_message_t *msg, modq_consume_handler 
     part *p = NULL;
 
     pthread_mutex_lock(&c->lock);
-    long pi = modq_consume_part_find(c, tname, msg->partition);
+    long pi = consume_part_find(c, tname, msg->partition);
     if (pi < 0) {
         c->strays++; /* not ours (any more): never tracked, so nothing is committed for it */
     } else if ((p = c->parts[pi])->held != NULL) {
@@ -266,7 +266,7 @@ modq_consume_result modq_consume_poll(modq_consume *c, int timeout_ms, modq_cons
     if (c->closed)
         return MODQ_CONSUME_ERR_CLOSED;
     retry_held(c, handler, arg);
-    modq_consume_reconcile(c);
+    consume_reconcile(c);
     rd_kafka_message_t *msg = rd_kafka_consumer_poll(c->rk, timeout_ms);
     if (msg != NULL && msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         take(c, msg, handler, arg);
@@ -284,7 +284,7 @@ modq_consume_result modq_consume_poll(modq_consume *c, int timeout_ms, modq_cons
         }
         rd_kafka_message_destroy(msg);
     }
-    modq_consume_reconcile(c);
+    consume_reconcile(c);
     return r;
 }
 
@@ -296,7 +296,7 @@ modq_consume_result modq_consume_complete(modq_consume *c, const char *topic_nam
     if (c == NULL || topic_name == NULL)
         return MODQ_CONSUME_ERR_INVALID_ARG;
     pthread_mutex_lock(&c->lock);
-    long pi = modq_consume_part_find(c, topic_name, partition);
+    long pi = consume_part_find(c, topic_name, partition);
     part *p = pi >= 0 ? c->parts[pi] : NULL;
     if (p != NULL && p->tracker != NULL &&
         modq_offsets_complete(p->tracker, offset) == MODQ_OFFSETS_OK) {
@@ -382,8 +382,8 @@ static modq_consume_result build_conf(modq_consume *c, const modq_config *cfg,
     if (r != MODQ_CONSUME_OK)
         return r;
     rd_kafka_conf_set_opaque(conf, c);
-    rd_kafka_conf_set_rebalance_cb(conf, modq_consume_rebalance_cb);
-    rd_kafka_conf_set_offset_commit_cb(conf, modq_consume_commit_cb);
+    rd_kafka_conf_set_rebalance_cb(conf, consume_rebalance_cb);
+    rd_kafka_conf_set_offset_commit_cb(conf, consume_commit_cb);
     if (c->cb.on_log != NULL)
         rd_kafka_conf_set_log_cb(conf, log_cb);
     return MODQ_CONSUME_OK;
@@ -540,7 +540,7 @@ modq_consume_result modq_consume_stop_fetching(modq_consume *c)
     pthread_mutex_lock(&c->lock);
     c->stopped = true;
     pthread_mutex_unlock(&c->lock);
-    modq_consume_reconcile(c);
+    consume_reconcile(c);
     return MODQ_CONSUME_OK;
 }
 
@@ -609,7 +609,7 @@ modq_consume_result modq_consume_close_within(modq_consume *c, int64_t wait_ms, 
     c->closed = true;
     /* A real failure outranks the group having moved on; the first of each kind is told. */
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR && r != MODQ_CONSUME_ERR_KAFKA) {
-        bool moved_on = modq_consume_moved_on(err);
+        bool moved_on = consume_moved_on(err);
         if (r == MODQ_CONSUME_OK || !moved_on)
             snprintf(errstr, errstr_size, "close: %s", rd_kafka_err2str(err));
         r = moved_on ? MODQ_CONSUME_ERR_MOVED_ON : MODQ_CONSUME_ERR_KAFKA;
@@ -622,8 +622,7 @@ void modq_consume_free(modq_consume *c)
     if (c == NULL)
         return;
     for (size_t i = 0; i < c->nparts; i++)
-        modq_consume_part_free(
-            c->parts[i]); /* held messages first: rd_kafka_destroy waits for them */
+        consume_part_free(c->parts[i]); /* held messages first: rd_kafka_destroy waits for them */
     if (c->queue != NULL)
         rd_kafka_queue_destroy(c->queue);
     if (c->rk != NULL)

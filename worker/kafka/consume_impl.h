@@ -49,20 +49,20 @@ struct modq_consume {
 };
 
 /* Shared helpers; callers hold c->lock where the definitions say so. */
-uint64_t modq_consume_hash_text(const char *s);
-void modq_consume_report_problem(modq_consume *c, modq_consume_problem kind, const char *topic_name,
-                                 int32_t partition, const char *text);
-long modq_consume_topic_find(const modq_consume *c, const char *name);
-long modq_consume_part_find(const modq_consume *c, const char *topic_name, int32_t partition);
-void modq_consume_part_free(part *p);
-void modq_consume_reconcile(modq_consume *c);
+uint64_t consume_hash_text(const char *s);
+void consume_report_problem(modq_consume *c, modq_consume_problem kind, const char *topic_name,
+                            int32_t partition, const char *text);
+long consume_topic_find(const modq_consume *c, const char *name);
+long consume_part_find(const modq_consume *c, const char *topic_name, int32_t partition);
+void consume_part_free(part *p);
+void consume_reconcile(modq_consume *c);
 /* Whether a commit's (or the close's) error says the group moved on without this member: the
  * coordinator no longer knows its generation or member id, is rebalancing, or fenced it (another
  * process has its group.instance.id), or librdkafka knows the assignment is lost. */
-bool modq_consume_moved_on(rd_kafka_resp_err_t err);
-void modq_consume_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
-                            rd_kafka_topic_partition_list_t *offsets, void *opaque);
-void modq_consume_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
-                               rd_kafka_topic_partition_list_t *partitions, void *opaque);
+bool consume_moved_on(rd_kafka_resp_err_t err);
+void consume_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                       rd_kafka_topic_partition_list_t *offsets, void *opaque);
+void consume_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                          rd_kafka_topic_partition_list_t *partitions, void *opaque);
 
 #endif

@@ -16,7 +16,7 @@
  * REBALANCE_IN_PROGRESS, or FENCED_INSTANCE_ID (static membership: another process took over this
  * group.instance.id); librdkafka itself answers __ASSIGNMENT_LOST or __FENCED. The partitions are
  * another member's by then, and their uncommitted tickets go to it: a refusal, not a loss. */
-bool modq_consume_moved_on(rd_kafka_resp_err_t err)
+bool consume_moved_on(rd_kafka_resp_err_t err)
 {
     switch (err) {
     case RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION:
@@ -46,7 +46,7 @@ static rd_kafka_topic_partition_list_t *commit_list(modq_consume *c, part *const
             modq_offsets_commit_point(p->tracker, &off, meta, MODQ_OFFSETS_METADATA_BUF) !=
                 MODQ_OFFSETS_OK)
             continue;
-        uint64_t h = modq_consume_hash_text(meta);
+        uint64_t h = consume_hash_text(meta);
         if (p->last_valid && p->last_offset == off && p->last_hash == h)
             continue;
         if (l == NULL && (l = rd_kafka_topic_partition_list_new((int)n)) == NULL)
@@ -79,7 +79,7 @@ static void invalidate(modq_consume *c, const rd_kafka_topic_partition_list_t *l
     pthread_mutex_lock(&c->lock);
     for (int i = 0; i < l->cnt; i++) {
         long pi = all || l->elems[i].err
-                      ? modq_consume_part_find(c, l->elems[i].topic, l->elems[i].partition)
+                      ? consume_part_find(c, l->elems[i].topic, l->elems[i].partition)
                       : -1;
         if (pi >= 0)
             c->parts[pi]->last_valid = false;
@@ -88,8 +88,8 @@ static void invalidate(modq_consume *c, const rd_kafka_topic_partition_list_t *l
 }
 
 /* librdkafka's report of every commit, served by a later poll. */
-void modq_consume_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
-                            rd_kafka_topic_partition_list_t *offsets, void *opaque)
+void consume_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                       rd_kafka_topic_partition_list_t *offsets, void *opaque)
 {
     modq_consume *c = opaque;
     (void)rk;
@@ -101,8 +101,8 @@ void modq_consume_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             char text[256];
             snprintf(text, sizeof text, "commit failed: %s",
                      rd_kafka_err2str(offsets->elems[i].err));
-            modq_consume_report_problem(c, MODQ_CONSUME_PROBLEM_COMMIT, offsets->elems[i].topic,
-                                        offsets->elems[i].partition, text);
+            consume_report_problem(c, MODQ_CONSUME_PROBLEM_COMMIT, offsets->elems[i].topic,
+                                   offsets->elems[i].partition, text);
         }
     }
 }
@@ -133,7 +133,7 @@ modq_consume_result modq_consume_commit(modq_consume *c, bool sync, char *errstr
     rd_kafka_resp_err_t err = rd_kafka_commit(c->rk, l, sync ? 0 : 1);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         invalidate(c, l, true);
-        bool moved_on = modq_consume_moved_on(err);
+        bool moved_on = consume_moved_on(err);
         snprintf(errstr, errstr_size, "commit of %d partition(s) %s: %s", l->cnt,
                  moved_on ? "refused, the group moved on" : "failed", rd_kafka_err2str(err));
         r = moved_on ? MODQ_CONSUME_ERR_MOVED_ON : MODQ_CONSUME_ERR_KAFKA;
@@ -170,9 +170,9 @@ static part *part_new(modq_consume *c, size_t ti, const rd_kafka_topic_partition
     modq_offsets_result r =
         modq_offsets_new(committed, meta, c->metadata_cap, &p->tracker, err, sizeof err);
     if (r >= MODQ_OFFSETS_ERR_META_MALFORMED && r <= MODQ_OFFSETS_ERR_META_TOO_LARGE)
-        modq_consume_report_problem(c, MODQ_CONSUME_PROBLEM_METADATA, e->topic, e->partition, err);
+        consume_report_problem(c, MODQ_CONSUME_PROBLEM_METADATA, e->topic, e->partition, err);
     else if (p->tracker == NULL)
-        modq_consume_report_problem(c, MODQ_CONSUME_PROBLEM_TRACKER, e->topic, e->partition, err);
+        consume_report_problem(c, MODQ_CONSUME_PROBLEM_TRACKER, e->topic, e->partition, err);
 out:
     free(meta);
     return p;
@@ -186,8 +186,8 @@ static void on_assign(modq_consume *c, rd_kafka_topic_partition_list_t *given)
     char text[320];
 
     if (l == NULL) {
-        modq_consume_report_problem(c, MODQ_CONSUME_PROBLEM_ASSIGN, "", -1,
-                                    "out of memory at assignment");
+        consume_report_problem(c, MODQ_CONSUME_PROBLEM_ASSIGN, "", -1,
+                               "out of memory at assignment");
         l = given; /* assigned as given, untracked: paused below, never handed out */
     } else if (l->cnt > 0) {
         rd_kafka_resp_err_t err = rd_kafka_committed(c->rk, l, MODQ_CONSUME_COMMITTED_TIMEOUT_MS);
@@ -197,15 +197,15 @@ static void on_assign(modq_consume *c, rd_kafka_topic_partition_list_t *given)
                      "reading committed offsets of %d partition(s) failed (%s): done tickets "
                      "above them may be delivered again",
                      l->cnt, rd_kafka_err2str(err));
-            modq_consume_report_problem(c, MODQ_CONSUME_PROBLEM_COMMITTED, "", -1, text);
+            consume_report_problem(c, MODQ_CONSUME_PROBLEM_COMMITTED, "", -1, text);
             for (int i = 0; i < l->cnt; i++)
                 l->elems[i].offset = RD_KAFKA_OFFSET_INVALID; /* librdkafka looks it up */
         }
     }
     for (int i = 0; i < l->cnt; i++) {
-        long ti = modq_consume_topic_find(c, l->elems[i].topic);
+        long ti = consume_topic_find(c, l->elems[i].topic);
         part *p = NULL;
-        if (ti < 0 || modq_consume_part_find(c, l->elems[i].topic, l->elems[i].partition) >= 0)
+        if (ti < 0 || consume_part_find(c, l->elems[i].topic, l->elems[i].partition) >= 0)
             continue;
         if (c->nparts == c->parts_cap) {
             /* Under the lock: completing threads read the table. */
@@ -219,15 +219,15 @@ static void on_assign(modq_consume *c, rd_kafka_topic_partition_list_t *given)
             }
             pthread_mutex_unlock(&c->lock);
             if (np == NULL) {
-                modq_consume_report_problem(c, MODQ_CONSUME_PROBLEM_TRACKER, l->elems[i].topic,
-                                            l->elems[i].partition,
-                                            "partition table full or out of memory");
+                consume_report_problem(c, MODQ_CONSUME_PROBLEM_TRACKER, l->elems[i].topic,
+                                       l->elems[i].partition,
+                                       "partition table full or out of memory");
                 continue;
             }
         }
         if (l == given || (p = part_new(c, (size_t)ti, &l->elems[i], read_ok)) == NULL) {
-            modq_consume_report_problem(c, MODQ_CONSUME_PROBLEM_TRACKER, l->elems[i].topic,
-                                        l->elems[i].partition, "out of memory");
+            consume_report_problem(c, MODQ_CONSUME_PROBLEM_TRACKER, l->elems[i].topic,
+                                   l->elems[i].partition, "out of memory");
             continue;
         }
         pthread_mutex_lock(&c->lock);
@@ -236,7 +236,7 @@ static void on_assign(modq_consume *c, rd_kafka_topic_partition_list_t *given)
     }
     if ((e = rd_kafka_incremental_assign(c->rk, l)) != NULL) {
         snprintf(text, sizeof text, "incremental assign: %s", rd_kafka_error_string(e));
-        modq_consume_report_problem(c, MODQ_CONSUME_PROBLEM_ASSIGN, "", -1, text);
+        consume_report_problem(c, MODQ_CONSUME_PROBLEM_ASSIGN, "", -1, text);
         rd_kafka_error_destroy(e);
     }
     if (l != given)
@@ -244,14 +244,14 @@ static void on_assign(modq_consume *c, rd_kafka_topic_partition_list_t *given)
     /* Partitions we could not track are assigned but must not be fetched: pause them too. */
     rd_kafka_topic_partition_list_t *untracked = rd_kafka_topic_partition_list_new(given->cnt);
     for (int i = 0; untracked != NULL && i < given->cnt; i++)
-        if (modq_consume_part_find(c, given->elems[i].topic, given->elems[i].partition) < 0)
+        if (consume_part_find(c, given->elems[i].topic, given->elems[i].partition) < 0)
             rd_kafka_topic_partition_list_add(untracked, given->elems[i].topic,
                                               given->elems[i].partition);
     if (untracked != NULL && untracked->cnt > 0)
         rd_kafka_pause_partitions(c->rk, untracked);
     if (untracked != NULL)
         rd_kafka_topic_partition_list_destroy(untracked);
-    modq_consume_reconcile(c);
+    consume_reconcile(c);
 }
 
 static void on_revoke(modq_consume *c, rd_kafka_topic_partition_list_t *given)
@@ -264,13 +264,13 @@ static void on_revoke(modq_consume *c, rd_kafka_topic_partition_list_t *given)
 
     if (gone == NULL || bufs == NULL) {
         /* Without memory nothing can be committed; what is in flight comes back to someone. */
-        modq_consume_report_problem(c, MODQ_CONSUME_PROBLEM_COMMIT, "", -1,
-                                    "out of memory at revocation");
+        consume_report_problem(c, MODQ_CONSUME_PROBLEM_COMMIT, "", -1,
+                               "out of memory at revocation");
     }
     /* Taken out of the table first: a completion from now on is late, never half-committed. */
     pthread_mutex_lock(&c->lock);
     for (int i = 0; i < given->cnt; i++) {
-        long pi = modq_consume_part_find(c, given->elems[i].topic, given->elems[i].partition);
+        long pi = consume_part_find(c, given->elems[i].topic, given->elems[i].partition);
         if (pi < 0)
             continue;
         part *p = c->parts[pi];
@@ -280,7 +280,7 @@ static void on_revoke(modq_consume *c, rd_kafka_topic_partition_list_t *given)
         if (gone != NULL)
             gone[n++] = p;
         else
-            modq_consume_part_free(p);
+            consume_part_free(p);
     }
     if (bufs != NULL && n > 0)
         l = commit_list(c, gone, n, bufs);
@@ -293,7 +293,7 @@ static void on_revoke(modq_consume *c, rd_kafka_topic_partition_list_t *given)
                      "commit at revocation of %d partition(s) failed: %s; completed tickets "
                      "may be delivered again",
                      l->cnt, rd_kafka_err2str(err));
-            modq_consume_report_problem(c, MODQ_CONSUME_PROBLEM_COMMIT, "", -1, text);
+            consume_report_problem(c, MODQ_CONSUME_PROBLEM_COMMIT, "", -1, text);
         }
     }
     commit_list_destroy(l);
@@ -302,21 +302,21 @@ static void on_revoke(modq_consume *c, rd_kafka_topic_partition_list_t *given)
     for (size_t i = 0; i < n; i++) {
         if (c->cb.on_revoked != NULL)
             c->cb.on_revoked(c->cb.arg, c->topics[gone[i]->ti].name, gone[i]->partition);
-        modq_consume_part_free(gone[i]);
+        consume_part_free(gone[i]);
     }
     free(gone);
     free(bufs);
     rd_kafka_error_t *e = rd_kafka_incremental_unassign(c->rk, given);
     if (e != NULL) {
         snprintf(text, sizeof text, "incremental unassign: %s", rd_kafka_error_string(e));
-        modq_consume_report_problem(c, MODQ_CONSUME_PROBLEM_ASSIGN, "", -1, text);
+        consume_report_problem(c, MODQ_CONSUME_PROBLEM_ASSIGN, "", -1, text);
         rd_kafka_error_destroy(e);
     }
-    modq_consume_reconcile(c);
+    consume_reconcile(c);
 }
 
-void modq_consume_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
-                               rd_kafka_topic_partition_list_t *partitions, void *opaque)
+void consume_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                          rd_kafka_topic_partition_list_t *partitions, void *opaque)
 {
     (void)rk;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
