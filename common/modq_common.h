@@ -71,6 +71,11 @@ int64_t modq_clock_mono_ms(void);
 /* Milliseconds since the Unix epoch on CLOCK_REALTIME (for timestamps; 0 if the clock fails). */
 int64_t modq_clock_wall_ms(void);
 
+/* FNV-1a of n bytes at p, or of the text s up to its NUL: for in-memory tables whose keys nobody
+ * picks to collide (ticket and person ids, digests). Not for anything an attacker keys. */
+uint64_t modq_hash_bytes(const void *p, size_t n);
+uint64_t modq_hash_text(const char *s);
+
 /*
  * Makes room for need elements of elem bytes in the caller's array: *arrp is the array (a T *,
  * NULL or from malloc; arrp is its address, a T **) and *cap its capacity in elements. Nothing

@@ -301,6 +301,17 @@ static void test_strerror_names_every_result(void **state)
     assert_string_equal(modq_common_strerror(MODQ_COMMON_RESULT_COUNT), "unknown result");
 }
 
+/* FNV-1a 64 against the published test vectors, and the text form equal to the byte form. */
+static void test_hash_is_fnv1a_64(void **state)
+{
+    (void)state;
+    assert_true(modq_hash_text("") == 0xcbf29ce484222325ULL);
+    assert_true(modq_hash_text("a") == 0xaf63dc4c8601ec8cULL);
+    assert_true(modq_hash_text("foobar") == 0x85944171f73967e8ULL);
+    assert_true(modq_hash_bytes("foobar", 6) == modq_hash_text("foobar"));
+    assert_true(modq_hash_bytes("a\0b", 3) != modq_hash_bytes("a\0c", 3));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -321,6 +332,7 @@ int main(void)
         cmocka_unit_test(test_grow_refuses_sizes_that_wrap_around),
         cmocka_unit_test(test_grow_without_memory_keeps_the_array),
         cmocka_unit_test(test_strerror_names_every_result),
+        cmocka_unit_test(test_hash_is_fnv1a_64),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

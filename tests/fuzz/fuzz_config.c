@@ -10,6 +10,7 @@
  * Invariants: a refusal says why; an accepted configuration turns into JSON, and that JSON never
  * holds the content of a secret file.
  */
+#include "modq_common.h"
 #include "config/config.h"
 #include "fuzz_util.h"
 
@@ -23,23 +24,14 @@ typedef struct fz_state {
 
 static fz_state st;
 
-/* FNV-1a. The secret is looked for by its hash: libFuzzer watches strstr and memcmp and would
- * learn the secret from the very comparison that checks it is not shown. */
-static uint64_t fnv1a(const char *s, size_t n)
-{
-    uint64_t h = UINT64_C(14695981039346656037);
-
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * UINT64_C(1099511628211);
-    return h;
-}
-
+/* The secret is looked for by its hash (modq_hash_bytes): libFuzzer watches strstr and memcmp
+ * and would learn the secret from the very comparison that checks it is not shown. */
 static bool holds_secret(const char *text)
 {
     size_t n = strlen(text);
 
     for (size_t i = 0; i + 32 <= n; i++)
-        if (fnv1a(text + i, 32) == st.secret_hash)
+        if (modq_hash_bytes(text + i, 32) == st.secret_hash)
             return true;
     return false;
 }
@@ -61,7 +53,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     fclose(fp);
     for (size_t i = 0; i < sizeof(raw); i++)
         snprintf(st.secret + 2 * i, 3, "%02x", raw[i]);
-    st.secret_hash = fnv1a(st.secret, 32);
+    st.secret_hash = modq_hash_bytes(st.secret, 32);
     fz_scratch_make(&st.scratch);
     atexit(cleanup);
     if (!fz_scratch_write(&st.scratch, "hs256", st.secret, 32, path, sizeof(path)) ||

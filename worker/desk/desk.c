@@ -6,6 +6,7 @@
  * desk_review.c): the desk holds at most max_items, and a scan is cheaper than keeping an order
  * that depends on who asks (their categories, skills and what the policy allows them now).
  */
+#include "modq_common.h"
 #include "desk_impl.h"
 
 #include <stdlib.h>
@@ -70,13 +71,10 @@ uint64_t desk_random(modq_desk *d)
     return x * 0x2545f4914f6cdd1dULL;
 }
 
-/* FNV-1a: ticket ids come from the flagging pipeline, not from someone choosing collisions. */
+/* Ticket ids come from the flagging pipeline, not from someone choosing collisions. */
 static size_t hash_str(const char *s, size_t buckets)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++)
-        h = (h ^ (uint8_t)*s) * 1099511628211ULL;
-    return (size_t)(h & (buckets - 1));
+    return (size_t)(modq_hash_text(s) & (buckets - 1));
 }
 
 const char *desk_item_id(const desk_item *it)

@@ -7,6 +7,7 @@
  * ledger's newest record: then at that record's time, because the ledger refuses the past and a
  * refused record would be exposure not counted.
  */
+#include "modq_common.h"
 #include "desk_impl.h"
 
 #include "proto/ledger.pb-c.h"
@@ -18,12 +19,10 @@
 #define SUPPORT_BARE_REPEAT_MS 60000 /* ... and for a request without a message */
 #define MS_PER_DAY             INT64_C(86400000)
 
+/* Person ids come from tokens we verified. */
 static size_t hash_id(const char *s, size_t buckets)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++)
-        h = (h ^ (uint8_t)*s) * 1099511628211ULL;
-    return (size_t)(h & (buckets - 1));
+    return (size_t)(modq_hash_text(s) & (buckets - 1));
 }
 
 desk_person *desk_person_find(const modq_desk *d, const char *id)

@@ -39,16 +39,6 @@ const char *modq_consume_strerror(modq_consume_result r)
     return (unsigned)r < MODQ_CONSUME_RESULT_COUNT ? result_text[r] : "unknown result";
 }
 
-/* FNV-1a of the metadata, to tell an unchanged commit point without keeping 4 KiB per partition;
- * a collision only delays a commit until the point changes again. */
-uint64_t consume_hash_text(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s != '\0'; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
-
 void consume_report_problem(modq_consume *c, modq_consume_problem kind, const char *topic_name,
                             int32_t partition, const char *text)
 {

@@ -48,8 +48,6 @@ struct modq_consume {
     uint64_t problems[MODQ_CONSUME_PROBLEM_COUNT];
 };
 
-/* Shared helpers; callers hold c->lock where the definitions say so. */
-uint64_t consume_hash_text(const char *s);
 void consume_report_problem(modq_consume *c, modq_consume_problem kind, const char *topic_name,
                             int32_t partition, const char *text);
 long consume_topic_find(const modq_consume *c, const char *name);

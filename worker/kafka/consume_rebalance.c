@@ -3,6 +3,7 @@
  * metadata) and its incremental rebalances: trackers made from the committed metadata on
  * assignment, a synchronous commit before revoked partitions are let go.
  */
+#include "modq_common.h"
 #include "consume_impl.h"
 
 #include <stdio.h>
@@ -46,7 +47,9 @@ static rd_kafka_topic_partition_list_t *commit_list(modq_consume *c, part *const
             modq_offsets_commit_point(p->tracker, &off, meta, MODQ_OFFSETS_METADATA_BUF) !=
                 MODQ_OFFSETS_OK)
             continue;
-        uint64_t h = consume_hash_text(meta);
+        /* A hash of the metadata tells an unchanged commit point without keeping 4 KiB a partition;
+         * a collision only delays a commit until the point changes again. */
+        uint64_t h = modq_hash_text(meta);
         if (p->last_valid && p->last_offset == off && p->last_hash == h)
             continue;
         if (l == NULL && (l = rd_kafka_topic_partition_list_new((int)n)) == NULL)

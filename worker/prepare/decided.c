@@ -5,6 +5,7 @@
  * so the arrival order is the age order that retention needs; an entry that arrives late with an
  * old timestamp is kept until it reaches the head, never forgotten early.
  */
+#include "modq_common.h"
 #include "decided.h"
 
 #include <stdlib.h>
@@ -28,16 +29,6 @@ struct modq_decided {
     size_t nbuckets, count, max_entries;
     int64_t retention_ms;
 };
-
-/* FNV-1a: keys are ticket ids and SHA-256 digests, neither chosen to collide with a seed. */
-static uint64_t hash_bytes(const void *p, size_t n)
-{
-    const uint8_t *b = p;
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ b[i]) * 1099511628211ULL;
-    return h;
-}
 
 modq_decided *modq_decided_new(size_t max_entries, int64_t retention_ms)
 {
@@ -77,12 +68,12 @@ size_t modq_decided_count(const modq_decided *d)
 
 static entry **id_slot(const modq_decided *d, const char *id)
 {
-    return &d->by_id[hash_bytes(id, strlen(id)) & (d->nbuckets - 1)];
+    return &d->by_id[modq_hash_bytes(id, strlen(id)) & (d->nbuckets - 1)];
 }
 
 static entry **sha_slot(const modq_decided *d, const uint8_t *sha)
 {
-    return &d->by_sha[hash_bytes(sha, 32) & (d->nbuckets - 1)];
+    return &d->by_sha[modq_hash_bytes(sha, 32) & (d->nbuckets - 1)];
 }
 
 static void unlink_chain(entry **slot, entry *e, int by_sha)
