@@ -173,15 +173,15 @@ modq_desk_result desk_json_status(const modq_desk *d, const desk_person *pr, int
 json_t *desk_json_member(const modq_desk *d, const desk_person *pr)
 {
     bool near = false;
-    json_t *o, *caps;
+    json_t *o = json_object();
 
-    caps = caps_json(d, &near);
-    o = json_object();
+    /* caps_json is called inside the chain (put takes its result, even on failure), so nothing
+     * leaks when an earlier step fails; it sets near before near_cap is read. */
     if (!o || !put(o, "associate", json_string(pr->id)) ||
         !put(o, "on_break", json_boolean(modq_ledger_on_break(pr->ledger))) ||
         !put(o, "allowed", json_boolean(modq_decision_allowed(d->dec))) ||
         !put(o, "reason", json_string(modq_policy_reason_name(modq_decision_reason(d->dec)))) ||
-        !put(o, "caps", caps) || !put(o, "near_cap", json_boolean(near)) ||
+        !put(o, "caps", caps_json(d, &near)) || !put(o, "near_cap", json_boolean(near)) ||
         !put(o, "support_requested_ms", json_integer(pr->support_ms)) ||
         !put(o, "support_message", json_string(pr->support_msg ? pr->support_msg : "")) ||
         !put(o, "current_item", current_item(pr)) ||
