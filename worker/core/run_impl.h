@@ -1,4 +1,4 @@
-/* run_impl.h: what run.c and run_review.c share (private to worker/core/run*.c). */
+/* run_impl.h: what the run*.c files share (private to worker/core/run*.c). */
 #ifndef MODQ_WORKER_RUN_IMPL_H
 #define MODQ_WORKER_RUN_IMPL_H
 
