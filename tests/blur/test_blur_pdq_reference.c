@@ -17,9 +17,12 @@
 #include "modq_blur.h"
 
 #define MAX_FILE  (64L * 1024 * 1024) /* the reference images are a few MiB at most */
-#define REF_DIST  16                  /* what the reference's own tests accept across decoders */
 #define REF_MIN_Q 50                  /* hashes of lower quality are mostly noise: not compared */
 #define TSV_LINE  4096
+/* The worst distance measured is 2 bits (15 images of quality >= 50; libvips 8.14 over
+ * libjpeg-turbo 2.1 and libpng 1.6); 2 more bits are kept for another build of the decoders. The
+ * reference's own tests accept 16 across decoders: past 4 here, our pipeline changed. */
+#define REF_DIST 4
 /* ------------------------------------------------------------------------------------------
  * The reference images, through the real pipeline.
  */
@@ -147,7 +150,7 @@ static void skip_without_reference_data(const ref_state *s)
     }
 }
 
-static void test_reference_images_agree_within_16_bits(void **state)
+static void test_reference_images_agree_within_4_bits(void **state)
 {
     ref_state *s = *state;
     uint8_t dih[MODQ_PDQ_DIHEDRAL][MODQ_PDQ_BYTES];
@@ -208,7 +211,7 @@ static void test_reference_dihedral_variants_match_transformed_files(void **stat
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_reference_images_agree_within_16_bits),
+        cmocka_unit_test(test_reference_images_agree_within_4_bits),
         cmocka_unit_test(test_reference_dihedral_variants_match_transformed_files),
     };
     int failed = cmocka_run_group_tests_name("pdq reference", tests, ref_setup, ref_teardown);

@@ -18,24 +18,66 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config_testutil.h"
+
+/* The default policy and static paths resolve against the current directory (config.c, note 1):
+ * the tests run in a fresh empty directory, with or without a source tree's files, so that one
+ * answer is right whatever directory ctest or a person starts them in. */
+typedef struct cwd_sandbox {
+    char old[1024];
+    char dir[64];
+} cwd_sandbox;
+
+static void cwd_enter(cwd_sandbox *s)
+{
+    assert_non_null(getcwd(s->old, sizeof s->old));
+    snprintf(s->dir, sizeof s->dir, "/tmp/modq-config-cwd-XXXXXX");
+    assert_non_null(mkdtemp(s->dir));
+    assert_int_equal(chdir(s->dir), 0);
+}
+
+/* Makes policy/default.yaml and worker/web under the current directory, as in a source tree. */
+static void cwd_add_source_tree(void)
+{
+    FILE *f;
+    assert_int_equal(mkdir("policy", 0700), 0);
+    assert_non_null(f = fopen("policy/default.yaml", "w"));
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(mkdir("worker", 0700), 0);
+    assert_int_equal(mkdir("worker/web", 0700), 0);
+}
+
+static void cwd_leave(cwd_sandbox *s)
+{
+    /* Whatever cwd_add_source_tree made; absent entries are fine. */
+    (void)unlink("policy/default.yaml");
+    (void)rmdir("policy");
+    (void)rmdir("worker/web");
+    (void)rmdir("worker");
+    assert_int_equal(chdir(s->old), 0);
+    assert_int_equal(rmdir(s->dir), 0);
+}
 
 static void test_defaults_without_file_or_environment(void **state)
 {
     (void)state;
     char err[256] = "x";
     modq_config *c = NULL;
+    cwd_sandbox cwd;
+    cwd_enter(&cwd);
     assert_int_equal(modq_config_load(NULL, NULL, &c, err, sizeof err), MODQ_CONFIG_OK);
+    cwd_leave(&cwd);
     assert_string_equal(err, "");
     char host[256] = "";
     if (gethostname(host, sizeof host - 1) == 0 && strlen(host) < MODQ_CONFIG_NAME_MAX) {
         assert_string_equal(modq_config_worker_id(c), host);
     }
-    const char *policy = modq_config_worker_policy(c);
-    assert_true(strcmp(policy, "policy/default.yaml") == 0 ||
-                strcmp(policy, "/usr/share/modq/default.yaml") == 0);
+    /* No source tree in the current directory: the installed files. */
+    assert_string_equal(modq_config_worker_policy(c), "/usr/share/modq/default.yaml");
+    assert_string_equal(modq_config_http_static_dir(c), "/usr/share/modq/web");
     assert_int_equal(modq_config_worker_grace_seconds(c), 30);
     assert_int_equal(modq_config_worker_prepare_threads(c), 2);
     assert_int_equal(modq_config_worker_window_per_queue(c), 64);
@@ -64,9 +106,9 @@ static void test_defaults_without_file_or_environment(void **state)
     assert_int_equal(modq_config_media_format(c), MODQ_FORMAT_WEBP);
     assert_int_equal(modq_config_media_quality(c), 75);
     assert_true(modq_config_sandbox_enabled(c));
-    assert_true(strcmp(modq_config_sandbox_helper(c), "/usr/libexec/modq/modq-media-sandbox") ==
-                    0 ||
-                strstr(modq_config_sandbox_helper(c), "/modq-media-sandbox") != NULL);
+    /* The helper beside the running program, else the installed one: test programs live in
+     * BUILD/tests, the helper in BUILD, so it is the installed path here. */
+    assert_string_equal(modq_config_sandbox_helper(c), "/usr/libexec/modq/modq-media-sandbox");
     assert_int_equal(modq_config_sandbox_memory_bytes(c), INT64_C(1024) << 20);
     assert_int_equal(modq_config_sandbox_timeout_ms(c), 45000);
     assert_int_equal(modq_config_sandbox_cpu_seconds(c), 20);
@@ -93,6 +135,29 @@ static void test_defaults_without_file_or_environment(void **state)
     assert_int_equal(modq_config_jwt_algorithms(c), MODQ_CONFIG_JWT_HS256);
     assert_false(modq_config_jwt_configured(c));
     assert_int_equal(modq_config_log_level(c), MODQ_LOG_INFO);
+    modq_config_free(c);
+}
+
+static void test_default_paths_prefer_a_source_tree_in_the_current_directory(void **state)
+{
+    (void)state;
+    char err[256] = "";
+    modq_config *c = NULL;
+    cwd_sandbox cwd;
+    cwd_enter(&cwd);
+    cwd_add_source_tree();
+    assert_int_equal(modq_config_load(NULL, NULL, &c, err, sizeof err), MODQ_CONFIG_OK);
+    cwd_leave(&cwd);
+    assert_string_equal(modq_config_worker_policy(c), "policy/default.yaml");
+    assert_string_equal(modq_config_http_static_dir(c), "worker/web");
+    modq_config_free(c);
+    /* A path set in the file is kept as written, source tree or not. */
+    cwd_enter(&cwd);
+    cwd_add_source_tree();
+    assert_int_equal(load_text("worker:\n  policy: /etc/modq/p.yaml\n", NULL, &c, err, sizeof err),
+                     MODQ_CONFIG_OK);
+    cwd_leave(&cwd);
+    assert_string_equal(modq_config_worker_policy(c), "/etc/modq/p.yaml");
     modq_config_free(c);
 }
 
@@ -624,6 +689,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults_without_file_or_environment),
+        cmocka_unit_test(test_default_paths_prefer_a_source_tree_in_the_current_directory),
         cmocka_unit_test(test_empty_file_gives_defaults),
         cmocka_unit_test(test_example_file_loads_and_documents_every_key),
         cmocka_unit_test(test_every_key_at_its_bounds_from_file_and_environment),

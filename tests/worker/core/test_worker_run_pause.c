@@ -15,6 +15,12 @@
 
 #define T_DECISIONS2 "modq.decisions.two" /* two partitions */
 #define C_ITEMS      7                    /* c1's items in the partition test (window 8) */
+/* The partition test: a1's decision waits; c1 decides one item per PACE_MS until the desk pauses
+ * STUCK_MS after a1's decision, about 4 of its 7 items, and at least 2 must be confirmed
+ * meanwhile. A decision and the next item can take 350 ms under ThreadSanitizer on a loaded
+ * machine: with 1000 and 200, one run in six had c1 decide only once. */
+#define STUCK_MS 2000
+#define PACE_MS  400
 
 static int all_in_review(modq_run *r)
 {
@@ -27,7 +33,7 @@ static int all_in_review(modq_run *r)
 static void test_run_pauses_new_leases_while_kafka_confirms_nothing(void **state)
 {
     fixture *f = *state;
-    modq_run_opts opts = run_opts(f, 1000);
+    modq_run_opts opts = run_opts(f, STUCK_MS);
     modq_desk_who a = {.id = "a1", .team = "", .roles = MODQ_ROLE_ASSOCIATE},
                   b = {.id = "b1", .team = "", .roles = MODQ_ROLE_ASSOCIATE};
     json_t *item = NULL, *status = NULL;
@@ -83,7 +89,7 @@ static int32_t partition_of(const char *key)
 static void test_run_pauses_when_one_decision_waits_while_others_confirm(void **state)
 {
     fixture *f = *state;
-    modq_run_opts opts = run_opts(f, 1000);
+    modq_run_opts opts = run_opts(f, STUCK_MS);
     modq_desk_who a = {.id = "a1", .team = "", .roles = MODQ_ROLE_ASSOCIATE},
                   c = {.id = "c1", .team = "", .roles = MODQ_ROLE_ASSOCIATE};
     modq_run_counters before, after;
@@ -135,10 +141,10 @@ static void test_run_pauses_when_one_decision_waits_while_others_confirm(void **
     assert_int_equal(modq_desk_decide(desk, &a, "t-a", "remove", NULL, 0, NULL, wall_ms(), NULL),
                      MODQ_DESK_OK);
     decided_ms = now_ms();
-    /* c1 decides one item every 200 ms and takes the next, until the desk refuses. */
+    /* c1 decides one item every PACE_MS and takes the next, until the desk refuses. */
     for (;;) {
         assert_true(now_ms() < deadline);
-        step_for(f, 200);
+        step_for(f, PACE_MS);
         if (modq_run_paused(f->r))
             break;
         assert_int_equal(

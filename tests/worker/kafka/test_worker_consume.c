@@ -159,7 +159,7 @@ static void test_window_pauses_the_queue_and_resumes_after_completions(void **st
     modq_mock_free(m);
 }
 
-/* Polls both consumers in turn until pred(a, b) holds. */
+/* Reviewers on another thread: the poll hands messages over, they complete them. */
 typedef struct reviewers {
     pthread_mutex_t lock;
     pthread_cond_t cond;
@@ -231,7 +231,11 @@ static void test_completions_from_another_thread_drain_the_window(void **state)
     for (int64_t end = now_ms() + WAIT_MS; done < 100 && now_ms() < end;) {
         modq_consume_result res =
             modq_consume_poll(r.c, 100, hand_to_reviewers, &r, err, sizeof err);
-        assert_true(res == MODQ_CONSUME_OK || res == MODQ_CONSUME_ERR_KAFKA);
+        /* One consumer, its topic made before it joined, the cluster never touched: no broker
+         * error has a cause here. */
+        if (res != MODQ_CONSUME_OK)
+            print_error("poll: %s\n", err);
+        assert_int_equal(res, MODQ_CONSUME_OK);
         assert_true(modq_consume_in_flight(r.c, 0) <= 8);
         pthread_mutex_lock(&r.lock);
         done = r.completed;

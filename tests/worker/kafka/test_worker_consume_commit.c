@@ -65,6 +65,10 @@ static void test_rebalance_commits_voids_and_returns_partitions(void **state)
     memset(&b, 0, sizeof b);
     a.completed = b.completed = completed;
     a.refused = b.refused = &refused;
+    /* The group rebalances three times or more here (B joins, the SyncGroup race below, B
+     * leaves): a group error a consumer meets meanwhile is reported and polling goes on. None
+     * was seen in 10 runs; a few are allowed, each shown, and more fail the test. */
+    a.kafka_errors_max = b.kafka_errors_max = 3;
     modq_mock *m = start("q4");
     modq_config *cfg = config(m, "g4", 64);
     produce(m, "q4", 40, -1); /* 10 per partition */
