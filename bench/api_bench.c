@@ -104,14 +104,16 @@ static int parse_url(bench *b, const char *url)
 {
     const char *h = url + 7, *colon, *end;
     size_t hl, pl;
-    if (strncmp(url, "http://", 7) != 0 || !(colon = strrchr(h, ':')))
+    if (strncmp(url, "http://", 7) != 0 || !(colon = strrchr(h, ':'))) {
         return -1;
+    }
     end = colon + 1 + strspn(colon + 1, "0123456789");
     hl = (size_t)(colon - h);
     pl = (size_t)(end - colon - 1);
     if (hl == 0 || hl >= sizeof b->host || pl == 0 || pl >= sizeof b->port ||
-        (*end != '\0' && strcmp(end, "/") != 0))
+        (*end != '\0' && strcmp(end, "/") != 0)) {
         return -1;
+    }
     memcpy(b->host, h, hl);
     b->host[hl] = '\0';
     memcpy(b->port, colon + 1, pl);
@@ -135,13 +137,16 @@ static int series_add(series *s, double lat_us, double at_ms)
             s->dropped++;
             return 0;
         }
-        if (cap > SAMPLES_MAX)
+        if (cap > SAMPLES_MAX) {
             cap = SAMPLES_MAX;
-        if (!(l = realloc(s->lat_us, cap * sizeof *l)))
+        }
+        if (!(l = realloc(s->lat_us, cap * sizeof *l))) {
             return -1;
+        }
         s->lat_us = l;
-        if (!(a = realloc(s->at_ms, cap * sizeof *a)))
+        if (!(a = realloc(s->at_ms, cap * sizeof *a))) {
             return -1;
+        }
         s->at_ms = a;
         s->cap = cap;
     }
@@ -161,8 +166,9 @@ static int watch(bench *b, agent *a, bool out, int op)
 
 static void stop_agent(bench *b, agent *a)
 {
-    if (!a->done && !a->probe)
+    if (!a->done && !a->probe) {
         b->working--;
+    }
     a->done = true;
 }
 
@@ -198,25 +204,28 @@ static int start(bench *b, agent *a, int route)
     int w, sent;
     char auth[API_TOKEN_MAX + 32] = "";
     a->route = route;
-    if (a->token)
+    if (a->token) {
         snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", a->token);
-    if (route == API_NEXT)
+    }
+    if (route == API_NEXT) {
         w = snprintf(a->req, sizeof a->req, "GET /v1/next HTTP/1.1\r\nHost: %s\r\n%s\r\n",
                      b->authority, auth);
-    else if (route == API_MEDIA)
+    } else if (route == API_MEDIA) {
         w = snprintf(a->req, sizeof a->req,
                      "GET /v1/items/%s/media?level=%d HTTP/1.1\r\nHost: %s\r\n%s\r\n", a->id,
                      a->open_level, b->authority, auth);
-    else if (route == API_DECISION)
+    } else if (route == API_DECISION) {
         w = snprintf(a->req, sizeof a->req,
                      "POST /v1/items/%s/decision HTTP/1.1\r\nHost: %s\r\n%s"
                      "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
                      a->id, b->authority, auth, strlen(DECISION_BODY), DECISION_BODY);
-    else
+    } else {
         w = snprintf(a->req, sizeof a->req, "GET /healthz HTTP/1.1\r\nHost: %s\r\n\r\n",
                      b->authority);
-    if (w < 0 || (size_t)w >= sizeof a->req)
+    }
+    if (w < 0 || (size_t)w >= sizeof a->req) {
         return -1;
+    }
     /* After a long think the worker may be closing this connection just as the request goes
      * out, and the request would fail for nothing a person would see: a new connection is
      * opened first, before the clock starts, as a browser's pool drops stale ones. */
@@ -230,10 +239,11 @@ static int start(bench *b, agent *a, int route)
     a->busy = true;
     b->busy++;
     a->t0_us = now_us();
-    if ((sent = api_conn_send(a->c, a->req, (size_t)w)) < 0)
+    if ((sent = api_conn_send(a->c, a->req, (size_t)w)) < 0) {
         fail(b, a, "send failed");
-    else if (sent == 0 && watch(b, a, true, EPOLL_CTL_MOD) != 0)
+    } else if (sent == 0 && watch(b, a, true, EPOLL_CTL_MOD) != 0) {
         fail(b, a, "epoll failed");
+    }
     return 0;
 }
 
@@ -245,8 +255,9 @@ static int escape_id(const char *id, char *out, size_t outsz)
     for (const unsigned char *p = (const unsigned char *)id; *p; p++) {
         bool plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
                      (*p >= '0' && *p <= '9') || strchr("-._~", *p) != NULL;
-        if (o + (plain ? 1 : 3) >= outsz)
+        if (o + (plain ? 1 : 3) >= outsz) {
             return -1;
+        }
         if (plain) {
             out[o++] = (char)*p;
         } else {
@@ -268,12 +279,13 @@ static int next_item(agent *a)
     int rc = -1;
 
     body = api_conn_body(a->c, &len);
-    if (len > BODY_MAX || !(root = json_loadb(body, len, 0, NULL)))
+    if (len > BODY_MAX || !(root = json_loadb(body, len, 0, NULL))) {
         return -1;
+    }
     item = json_object_get(root, "item");
-    if (json_is_null(item))
+    if (json_is_null(item)) {
         rc = 0;
-    else if ((id = json_string_value(json_object_get(item, "id"))) != NULL) {
+    } else if ((id = json_string_value(json_object_get(item, "id"))) != NULL) {
         json_int_t lv = json_integer_value(json_object_get(item, "open_level"));
         a->open_level = lv >= 0 && lv <= 3 ? (int)lv : 3;
         rc = escape_id(id, a->id, sizeof a->id) == 0 ? 1 : -1;
@@ -300,8 +312,9 @@ static int finish(bench *b, agent *a, double t1)
         }
         return 0;
     }
-    if (ok && series_add(&b->s[route], t1 - a->t0_us, (t1 - b->start_us) / 1e3) != 0)
+    if (ok && series_add(&b->s[route], t1 - a->t0_us, (t1 - b->start_us) / 1e3) != 0) {
         return -1;
+    }
     if (route == API_MEDIA && ok) {
         api_conn_body(a->c, &len);
         b->media_bytes += len;
@@ -316,12 +329,13 @@ static int finish(bench *b, agent *a, double t1)
         stop_agent(b, a);
         return 0;
     }
-    if (route == API_NEXT)
+    if (route == API_NEXT) {
         then = got ? API_MEDIA : -1;
-    else if (route == API_MEDIA)
+    } else if (route == API_MEDIA) {
         then = API_DECISION;
-    else if (route == API_DECISION)
+    } else if (route == API_DECISION) {
         a->items++, then = API_NEXT;
+    }
     if (a->probe) {
         a->wake_us = t1 + b->probe_us;
         return 0;
@@ -351,12 +365,14 @@ static int on_event(bench *b, agent *a, uint32_t events)
          * way the socket leaves epoll, which would otherwise report it again at once. */
         bool closed = api_conn_closed(a->c);
         epoll_ctl(b->ep, EPOLL_CTL_DEL, api_conn_fd(a->c), NULL);
-        if (a->done)
+        if (a->done) {
             return 0;
-        if (!closed)
+        }
+        if (!closed) {
             fail(b, a, "bytes nobody asked for between requests");
-        else if (api_conn_reconnect(a->c) != 0 || watch(b, a, false, EPOLL_CTL_ADD) != 0)
+        } else if (api_conn_reconnect(a->c) != 0 || watch(b, a, false, EPOLL_CTL_ADD) != 0) {
             fail(b, a, "reconnect failed");
+        }
         return 0;
     }
     if ((events & EPOLLOUT) && a->want_out) {
@@ -369,8 +385,9 @@ static int on_event(bench *b, agent *a, uint32_t events)
             return 0;
         }
     }
-    if (!(events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
+    if (!(events & (EPOLLIN | EPOLLERR | EPOLLHUP))) {
         return 0;
+    }
     if ((r = api_conn_readable(a->c)) < 0) {
         fail(b, a, "connection failed or answer not plain HTTP/1.1");
         return 0;
@@ -397,24 +414,30 @@ static int drive(bench *b)
                 continue;
             }
             if (p->wake_us <= 0 || (!over && p->wake_us > t)) {
-                if (p->wake_us > 0 && (p->wake_us - t) / 1e3 < wait_ms)
+                if (p->wake_us > 0 && (p->wake_us - t) / 1e3 < wait_ms) {
                     wait_ms = (p->wake_us - t) / 1e3;
+                }
                 continue;
             }
             p->wake_us = 0;
-            if (!p->probe)
+            if (!p->probe) {
                 b->thinking--;
-            if (over || p->done)
+            }
+            if (over || p->done) {
                 stop_agent(b, p);
-            else if (start(b, p, p->probe ? API_HEALTHZ : API_NEXT) != 0)
+            } else if (start(b, p, p->probe ? API_HEALTHZ : API_NEXT) != 0) {
                 return -1;
+            }
         }
         n = epoll_wait(b->ep, ev, EPOLL_BATCH, wait_ms > 0 ? (int)(wait_ms + 0.999) : 0);
-        if (n < 0 && errno != EINTR)
+        if (n < 0 && errno != EINTR) {
             return -1;
-        for (int i = 0; i < n; i++)
-            if (on_event(b, (agent *)ev[i].data.ptr, ev[i].events) != 0)
+        }
+        for (int i = 0; i < n; i++) {
+            if (on_event(b, (agent *)ev[i].data.ptr, ev[i].events) != 0) {
                 return -1;
+            }
+        }
     }
     return 0;
 }
@@ -432,10 +455,12 @@ int main(int argc, char **argv)
     api_cpu c0 = {0}, c1 = {0};
     int rc;
 
-    if (argc >= 2 && strcmp(argv[1], "produce") == 0)
+    if (argc >= 2 && strcmp(argv[1], "produce") == 0) {
         return api_produce_main(argc - 1, argv + 1);
-    if ((rc = api_opts_parse(argc, argv, &o)) != 0)
+    }
+    if ((rc = api_opts_parse(argc, argv, &o)) != 0) {
         return rc;
+    }
     rc = 1;
     if (!(toks = calloc(o.associates, sizeof *toks)) ||
         !(b.a = calloc(o.associates + o.probes, sizeof *b.a)) ||
@@ -451,13 +476,15 @@ int main(int argc, char **argv)
         snprintf(err, sizeof err, "--url wants http://HOST:PORT, not '%.200s'", o.url);
         goto out;
     }
-    if (api_opts_read_tokens(o.tokens, b.nassoc, &tokbuf, toks, err, sizeof err) != 0)
+    if (api_opts_read_tokens(o.tokens, b.nassoc, &tokbuf, toks, err, sizeof err) != 0) {
         goto out;
+    }
     /* Every connection stays open between requests: one per associate and probe. */
     for (size_t i = 0; i < b.nassoc + b.nprobe; i++) {
         agent *a = &b.a[i];
-        if (!(a->c = api_conn_open(b.host, b.port, err, sizeof err)))
+        if (!(a->c = api_conn_open(b.host, b.port, err, sizeof err))) {
             goto out;
+        }
         if (watch(&b, a, false, EPOLL_CTL_ADD) != 0) {
             snprintf(err, sizeof err, "epoll: %s", strerror(errno));
             goto out;
@@ -471,8 +498,9 @@ int main(int argc, char **argv)
     b.deadline_us = now_us() + 60e6;
     for (size_t i = 0; i < b.nassoc + b.nprobe; i++) {
         b.a[i].warm = true;
-        if (start(&b, &b.a[i], API_HEALTHZ) != 0)
+        if (start(&b, &b.a[i], API_HEALTHZ) != 0) {
             goto out;
+        }
     }
     if (drive(&b) != 0 || b.first_err[0]) {
         snprintf(err, sizeof err, "warm-up: %.200s", b.first_err[0] ? b.first_err : "epoll failed");
@@ -491,8 +519,9 @@ int main(int argc, char **argv)
             goto out;
         }
     }
-    for (size_t i = 0; i < b.nprobe; i++) /* spread over one period, not all at once */
+    for (size_t i = 0; i < b.nprobe; i++) { /* spread over one period, not all at once */
         b.a[b.nassoc + i].wake_us = b.start_us + b.probe_us * (double)(i + 1) / (double)b.nprobe;
+    }
     if (drive(&b) != 0) {
         snprintf(err, sizeof err, "epoll or memory failed during the run");
         goto out;
@@ -507,8 +536,9 @@ int main(int argc, char **argv)
                           .first_error = b.first_err,
                           .cpu0 = c0,
                           .cpu1 = c1};
-        for (size_t i = 0; i < b.nassoc; i++)
+        for (size_t i = 0; i < b.nassoc; i++) {
             res.items += b.a[i].items;
+        }
         for (int r = 0; r < API_NROUTES; r++) {
             res.routes[r] = (api_route){ROUTE_NAMES[r], ROUTE_KEYS[r],  b.s[r].lat_us, b.s[r].at_ms,
                                         b.s[r].n,       b.s[r].dropped, b.s[r].errors};
@@ -516,12 +546,15 @@ int main(int argc, char **argv)
         rc = api_report(&res, SLICES) == 0 && !b.first_err[0] && !b.denied ? 0 : 1;
     }
 out:
-    if (err[0])
+    if (err[0]) {
         fprintf(stderr, "modq-bench-api: %s\n", err);
-    for (size_t i = 0; b.a && i < b.nassoc + b.nprobe; i++)
+    }
+    for (size_t i = 0; b.a && i < b.nassoc + b.nprobe; i++) {
         api_conn_close(b.a[i].c);
-    if (b.ep >= 0)
+    }
+    if (b.ep >= 0) {
         close(b.ep);
+    }
     for (int r = 0; r < API_NROUTES; r++) {
         free(b.s[r].lat_us);
         free(b.s[r].at_ms);

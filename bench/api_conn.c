@@ -48,8 +48,9 @@ static int dial(api_conn *c)
     c->fd = socket(c->family, c->type | SOCK_CLOEXEC, c->proto);
     if (c->fd < 0 || connect(c->fd, (const struct sockaddr *)&c->addr, c->addr_len) != 0 ||
         setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0 ||
-        (fl = fcntl(c->fd, F_GETFL)) < 0 || fcntl(c->fd, F_SETFL, fl | O_NONBLOCK) != 0)
+        (fl = fcntl(c->fd, F_GETFL)) < 0 || fcntl(c->fd, F_SETFL, fl | O_NONBLOCK) != 0) {
         return -1;
+    }
     return 0;
 }
 
@@ -71,18 +72,21 @@ api_conn *api_conn_open(const char *host, const char *port, char *err, size_t er
     /* "localhost" may name ::1 first while the worker listens on 127.0.0.1 only: every address
      * is tried in the resolver's order, as curl does. */
     for (const struct addrinfo *p = ai; p; p = p->ai_next) {
-        if (p->ai_addrlen > sizeof c->addr)
+        if (p->ai_addrlen > sizeof c->addr) {
             continue;
+        }
         memcpy(&c->addr, p->ai_addr, p->ai_addrlen);
         c->addr_len = p->ai_addrlen;
         c->family = p->ai_family;
         c->type = p->ai_socktype;
         c->proto = p->ai_protocol;
-        if (dial(c) == 0)
+        if (dial(c) == 0) {
             goto out;
+        }
         dial_errno = errno;
-        if (c->fd >= 0)
+        if (c->fd >= 0) {
             close(c->fd);
+        }
         c->fd = -1;
     }
     snprintf(err, errsz, "connect %s:%s: %s", host, port,
@@ -96,8 +100,9 @@ out:
 
 int api_conn_reconnect(api_conn *c)
 {
-    if (c->fd >= 0)
+    if (c->fd >= 0) {
         close(c->fd);
+    }
     c->len = c->head_len = c->body_len = 0;
     c->status = 0;
     return dial(c);
@@ -120,10 +125,12 @@ static int flush(api_conn *c)
 {
     while (c->req_off < c->req_len) {
         ssize_t n = send(c->fd, c->req + c->req_off, c->req_len - c->req_off, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
+        if (n < 0 && errno == EINTR) {
             continue;
-        if (n < 0)
+        }
+        if (n < 0) {
             return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+        }
         c->req_off += (size_t)n;
     }
     return 1;
@@ -149,19 +156,24 @@ int api_conn_writable(api_conn *c)
 static int parse_length(const char *q, const char *eol, size_t *out)
 {
     unsigned long long v = 0;
-    while (q < eol && (*q == ' ' || *q == '\t'))
+    while (q < eol && (*q == ' ' || *q == '\t')) {
         q++;
-    if (q == eol || *q < '0' || *q > '9')
+    }
+    if (q == eol || *q < '0' || *q > '9') {
         return -1;
+    }
     for (; q < eol && *q >= '0' && *q <= '9'; q++) {
         v = v * 10 + (unsigned)(*q - '0');
-        if (v > ANSWER_MAX)
+        if (v > ANSWER_MAX) {
             return -1;
+        }
     }
-    while (q < eol && (*q == ' ' || *q == '\t'))
+    while (q < eol && (*q == ' ' || *q == '\t')) {
         q++;
-    if (q + 1 != eol || *q != '\r')
+    }
+    if (q + 1 != eol || *q != '\r') {
         return -1;
+    }
     *out = (size_t)v;
     return 0;
 }
@@ -175,19 +187,23 @@ static int parse_head(api_conn *c)
     bool have_len = false;
 
     if (c->head_len < 13 || strncmp(p, "HTTP/1.1 ", 9) != 0 || p[9] < '1' || p[9] > '5' ||
-        p[10] < '0' || p[10] > '9' || p[11] < '0' || p[11] > '9' || (p[12] != ' ' && p[12] != '\r'))
+        p[10] < '0' || p[10] > '9' || p[11] < '0' || p[11] > '9' ||
+        (p[12] != ' ' && p[12] != '\r')) {
         return -1;
+    }
     c->status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
     for (p = memchr(p, '\n', (size_t)(end - p)); p && p + 1 < end; p = eol) {
         size_t n;
         p++;
-        if (!(eol = memchr(p, '\n', (size_t)(end - p))))
+        if (!(eol = memchr(p, '\n', (size_t)(end - p)))) {
             break;
+        }
         n = (size_t)(eol - p);
         if (n >= 15 && strncasecmp(p, "Content-Length:", 15) == 0) {
             size_t v;
-            if (parse_length(p + 15, eol, &v) != 0 || (have_len && v != c->body_len))
+            if (parse_length(p + 15, eol, &v) != 0 || (have_len && v != c->body_len)) {
                 return -1;
+            }
             c->body_len = v;
             have_len = true;
         } else if (n >= 18 && strncasecmp(p, "Transfer-Encoding:", 18) == 0) {
@@ -202,9 +218,11 @@ static int parse_head(api_conn *c)
  * header does not hide it, as it would from strstr(). */
 static const char *find_blank(const char *buf, size_t len, size_t from)
 {
-    for (size_t i = from; i + 4 <= len; i++)
-        if (buf[i] == '\r' && memcmp(buf + i, "\r\n\r\n", 4) == 0)
+    for (size_t i = from; i + 4 <= len; i++) {
+        if (buf[i] == '\r' && memcmp(buf + i, "\r\n\r\n", 4) == 0) {
             return buf + i;
+        }
+    }
     return NULL;
 }
 
@@ -218,35 +236,43 @@ int api_conn_readable(api_conn *c)
         if (c->cap - c->len < READ_MIN && c->cap < ANSWER_MAX) {
             size_t cap = c->cap ? 2 * c->cap : 4 * READ_MIN;
             char *b;
-            if (cap > ANSWER_MAX)
+            if (cap > ANSWER_MAX) {
                 cap = ANSWER_MAX;
-            if (!(b = realloc(c->buf, cap)))
+            }
+            if (!(b = realloc(c->buf, cap))) {
                 return -1;
+            }
             c->buf = b;
             c->cap = cap;
         }
-        if (c->len == c->cap)
+        if (c->len == c->cap) {
             return -1; /* unreachable while parse_head holds the cap; kept as a guard */
+        }
         n = recv(c->fd, c->buf + c->len, c->cap - c->len, 0);
-        if (n < 0 && errno == EINTR)
+        if (n < 0 && errno == EINTR) {
             continue;
-        if (n < 0)
+        }
+        if (n < 0) {
             return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
-        if (n == 0)
+        }
+        if (n == 0) {
             return -1; /* closed by the worker in the middle of a request */
+        }
         c->len += (size_t)n;
         if (c->head_len == 0) {
             const char *blank = find_blank(c->buf, c->len, before > 3 ? before - 3 : 0);
             if (blank) {
                 c->head_len = (size_t)(blank - c->buf) + 4;
-                if (c->head_len > HEAD_MAX || parse_head(c) != 0)
+                if (c->head_len > HEAD_MAX || parse_head(c) != 0) {
                     return -1;
+                }
             } else if (c->len > HEAD_MAX) {
                 return -1;
             }
         }
-        if (c->head_len > 0 && c->len >= c->head_len + c->body_len)
+        if (c->head_len > 0 && c->len >= c->head_len + c->body_len) {
             return c->len == c->head_len + c->body_len ? 1 : -1; /* nothing was asked for more */
+        }
     }
 }
 
@@ -265,10 +291,12 @@ const char *api_conn_body(const api_conn *c, size_t *len)
 
 void api_conn_close(api_conn *c)
 {
-    if (!c)
+    if (!c) {
         return;
-    if (c->fd >= 0)
+    }
+    if (c->fd >= 0) {
         close(c->fd);
+    }
     free(c->buf);
     free(c);
 }

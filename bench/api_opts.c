@@ -39,28 +39,29 @@ int api_opts_parse(int argc, char **argv, api_run_opts *o)
     for (int i = 2; i < argc; i++) {
         const char *k = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
         int bad = val == NULL;
-        if (!bad && strcmp(k, "--url") == 0)
+        if (!bad && strcmp(k, "--url") == 0) {
             o->url = val;
-        else if (!bad && strcmp(k, "--tokens") == 0)
+        } else if (!bad && strcmp(k, "--tokens") == 0) {
             o->tokens = val;
-        else if (!bad && strcmp(k, "--associates") == 0)
+        } else if (!bad && strcmp(k, "--associates") == 0) {
             bad = bench_parse_long(val, 1, MAX_ASSOCIATES, &v) || !(o->associates = (size_t)v);
-        else if (!bad && strcmp(k, "--seconds") == 0)
+        } else if (!bad && strcmp(k, "--seconds") == 0) {
             bad = bench_parse_long(val, 1, MAX_SECONDS, &v) || !(o->seconds = (double)v);
-        else if (!bad && strcmp(k, "--probes") == 0)
+        } else if (!bad && strcmp(k, "--probes") == 0) {
             bad = bench_parse_long(val, 0, MAX_PROBES, &v) || ((o->probes = (size_t)v), 0);
-        else if (!bad && strcmp(k, "--think-ms") == 0)
+        } else if (!bad && strcmp(k, "--think-ms") == 0) {
             bad = bench_parse_long(val, 0, 600000, &v) || ((o->think_ms = (double)v), 0);
-        else if (!bad && strcmp(k, "--phase") == 0)
+        } else if (!bad && strcmp(k, "--phase") == 0) {
             bad = strlen(val) > 32 || !(o->phase = val);
-        else if (!bad && strcmp(k, "--target-ms") == 0)
+        } else if (!bad && strcmp(k, "--target-ms") == 0) {
             bad = bench_parse_long(val, 0, 10000, &v) || ((o->target_ms = (double)v), 0);
-        else if (!bad && strcmp(k, "--probe-ms") == 0)
+        } else if (!bad && strcmp(k, "--probe-ms") == 0) {
             bad = bench_parse_long(val, 1, 10000, &v) || !(o->probe_ms = (double)v);
-        else if (!bad && strcmp(k, "--server-pid") == 0)
+        } else if (!bad && strcmp(k, "--server-pid") == 0) {
             bad = bench_parse_long(val, 1, INT32_MAX, &v) || !(o->server_pid = (int)v);
-        else
+        } else {
             bad = 1;
+        }
         if (bad) {
             fprintf(stderr, "modq-bench-api: bad or incomplete option '%s'\n", k);
             return 2;
@@ -88,8 +89,9 @@ int api_opts_read_tokens(const char *path, size_t want, char **buf, char **toks,
     *buf = NULL;
     if (!f || !(*buf = malloc(TOKENS_MAX + 1))) {
         snprintf(err, errsz, "%s: %s", path, f ? "out of memory" : strerror(errno));
-        if (f)
+        if (f) {
             fclose(f);
+        }
         return -1;
     }
     n = fread(*buf, 1, TOKENS_MAX + 1, f);
@@ -101,16 +103,19 @@ int api_opts_read_tokens(const char *path, size_t want, char **buf, char **toks,
     (*buf)[n] = '\0';
     for (p = *buf; *p && got < want;) {
         char *nl = strchr(p, '\n');
-        if (nl)
+        if (nl) {
             *nl = '\0';
+        }
         if (strlen(p) >= API_TOKEN_MAX) {
             snprintf(err, errsz, "%s: a token over %d bytes", path, API_TOKEN_MAX);
             return -1;
         }
-        if (*p)
+        if (*p) {
             toks[got++] = p;
-        if (!nl)
+        }
+        if (!nl) {
             break;
+        }
         p = nl + 1;
     }
     if (got < want) {

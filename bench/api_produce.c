@@ -107,10 +107,12 @@ static int read_images(const char *dir, image **out, size_t *n, char *err, size_
     }
     rc = 0;
 out:
-    if (d)
+    if (d) {
         closedir(d);
-    for (size_t i = 0; names && i < nn; i++)
+    }
+    for (size_t i = 0; names && i < nn; i++) {
         free(names[i]);
+    }
     free(names);
     return rc;
 }
@@ -118,16 +120,18 @@ out:
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     (void)rk;
-    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR)
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         (*(size_t *)opaque)++;
+    }
 }
 
 /* Only librdkafka's errors reach stderr: its notices about the mock are noise here. */
 static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
     (void)rk;
-    if (level <= 3)
+    if (level <= 3) {
         fprintf(stderr, "modq-bench-api produce: librdkafka %s: %s\n", fac, buf);
+    }
 }
 
 static rd_kafka_t *producer_new(const char *bootstrap, size_t *failed, char *err, size_t errsz)
@@ -141,11 +145,13 @@ static rd_kafka_t *producer_new(const char *bootstrap, size_t *failed, char *err
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     rd_kafka_t *rk = NULL;
 
-    if (rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, err, errsz) != RD_KAFKA_CONF_OK)
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, err, errsz) != RD_KAFKA_CONF_OK) {
         goto out;
+    }
     for (size_t i = 0; i < sizeof props / sizeof props[0]; i++) {
-        if (rd_kafka_conf_set(conf, props[i][0], props[i][1], err, errsz) != RD_KAFKA_CONF_OK)
+        if (rd_kafka_conf_set(conf, props[i][0], props[i][1], err, errsz) != RD_KAFKA_CONF_OK) {
             goto out;
+        }
     }
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
     rd_kafka_conf_set_log_cb(conf, on_log);
@@ -155,8 +161,9 @@ static rd_kafka_t *producer_new(const char *bootstrap, size_t *failed, char *err
         err[0] = '\0'; /* "acks" is a topic property: the global attempt leaves a message */
     }
 out:
-    if (conf)
+    if (conf) {
         rd_kafka_conf_destroy(conf);
+    }
     return rk;
 }
 
@@ -176,8 +183,9 @@ static int resolve_queues(const modq_policy *pol, const char *list, queue *q, ch
     while (p) {
         char *comma = strchr(p, ',');
         int qi;
-        if (comma)
+        if (comma) {
             *comma = '\0';
+        }
         if (n == MAX_QUEUES || (qi = modq_policy_queue_find(pol, p)) < 0) {
             snprintf(err, errsz, "--queues: '%s' is not a queue of the policy (or over %d)", p,
                      MAX_QUEUES);
@@ -239,8 +247,9 @@ static int produce_one(rd_kafka_t *rk, const queue *q, int32_t part, const char 
         e = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(q->topic), RD_KAFKA_V_PARTITION(part),
                               RD_KAFKA_V_KEY(id, strlen(id)), RD_KAFKA_V_VALUE(buf, len),
                               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE), RD_KAFKA_V_END);
-        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
             break;
+        }
         rd_kafka_poll(rk, 100); /* the local queue is full: let deliveries drain it */
     }
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -268,22 +277,23 @@ int api_produce_main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int bad = v == NULL;
-        if (!bad && strcmp(k, "--bootstrap") == 0)
+        if (!bad && strcmp(k, "--bootstrap") == 0) {
             bootstrap = v;
-        else if (!bad && strcmp(k, "--policy") == 0)
+        } else if (!bad && strcmp(k, "--policy") == 0) {
             policy = v;
-        else if (!bad && strcmp(k, "--images") == 0)
+        } else if (!bad && strcmp(k, "--images") == 0) {
             dir = v;
-        else if (!bad && strcmp(k, "--queues") == 0)
+        } else if (!bad && strcmp(k, "--queues") == 0) {
             queues = v;
-        else if (!bad && strcmp(k, "--prefix") == 0)
+        } else if (!bad && strcmp(k, "--prefix") == 0) {
             bad = strlen(prefix = v) > ID_SIZE / 2;
-        else if (!bad && strcmp(k, "--count") == 0)
+        } else if (!bad && strcmp(k, "--count") == 0) {
             bad = bench_parse_long(v, 1, MAX_COUNT, &n) || ((count = (size_t)n), 0);
-        else if (!bad && strcmp(k, "--partitions") == 0)
+        } else if (!bad && strcmp(k, "--partitions") == 0) {
             bad = bench_parse_long(v, 1, MAX_PARTITIONS, &n) || ((parts = (size_t)n), 0);
-        else
+        } else {
             bad = 1;
+        }
         if (bad) {
             fprintf(stderr,
                     "usage: modq-bench-api produce --bootstrap B --policy FILE --images DIR\n"
@@ -302,12 +312,14 @@ int api_produce_main(int argc, char **argv)
     }
     if (modq_policy_load_file(policy, &pol, err, sizeof err) != MODQ_POLICY_OK ||
         (nq = resolve_queues(pol, queues, q, err, sizeof err)) < 0 ||
-        read_images(dir, &img, &nimg, err, sizeof err) != 0)
+        read_images(dir, &img, &nimg, err, sizeof err) != 0) {
         goto out;
+    }
     if (!(fill = calloc((size_t)nq * parts, sizeof *fill)) ||
         !(rk = producer_new(bootstrap, &failed, err, sizeof err))) {
-        if (!fill)
+        if (!fill) {
             snprintf(err, sizeof err, "out of memory");
+        }
         goto out;
     }
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -315,8 +327,9 @@ int api_produce_main(int argc, char **argv)
         size_t qi = i % (size_t)nq, part = (i / (size_t)nq) % parts, len = 0;
         if (produce_one(rk, &q[qi], (int32_t)part, prefix, i, &img[i % nimg],
                         (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, &len, err,
-                        sizeof err) != 0)
+                        sizeof err) != 0) {
             goto out;
+        }
         total += len;
         if ((fill[qi * parts + part] += len) > PARTITION_BYTES) {
             snprintf(err, sizeof err,
@@ -335,12 +348,15 @@ int api_produce_main(int argc, char **argv)
            count, (double)total / 1e6, nimg < count ? nimg : count, nq, parts);
     rc = 0;
 out:
-    if (err[0])
+    if (err[0]) {
         fprintf(stderr, "modq-bench-api produce: %s\n", err);
-    if (rk)
+    }
+    if (rk) {
         rd_kafka_destroy(rk);
-    for (size_t i = 0; img && i < nimg; i++)
+    }
+    for (size_t i = 0; img && i < nimg; i++) {
         free(img[i].data);
+    }
     free(img);
     free(fill);
     modq_policy_free(pol);

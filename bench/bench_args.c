@@ -15,8 +15,9 @@ int bench_parse_long(const char *s, long lo, long hi, long *out)
 
     errno = 0;
     v = strtol(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
+    if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi) {
         return -1;
+    }
     *out = v;
     return 0;
 }

@@ -150,8 +150,9 @@ static int input_read(const char *path, struct input *in, char *err, size_t errs
     }
     rc = 0;
 out:
-    if (f)
+    if (f) {
         fclose(f);
+    }
     return rc;
 }
 
@@ -182,8 +183,9 @@ static int run_thumb(const struct input *in, int size, char *err, size_t errsz)
     int rc = -1;
 
     if (vips_thumbnail_buffer(in->data, in->len, &thumb, size, "height", size, "size",
-                              VIPS_SIZE_DOWN, NULL) != 0)
+                              VIPS_SIZE_DOWN, NULL) != 0) {
         goto out;
+    }
     mem = vips_image_copy_memory(thumb);
     rc = mem ? 0 : -1;
 out:
@@ -228,8 +230,9 @@ static int run_job(const struct job *j, const struct input *in, int display_size
             : modq_media_process(j->opts, in->data, in->len, &m, err, errsz);
     modq_media_free(m);
     if (r != MODQ_BLUR_OK) {
-        if (err[0] == '\0')
+        if (err[0] == '\0') {
             snprintf(err, errsz, "%s", modq_blur_strerror(r));
+        }
         return -1;
     }
     return 0;
@@ -257,29 +260,34 @@ static int time_jobs(const struct job *jobs, const struct input *in, int display
 
     for (int j = 0; j < J_COUNT; j++) {
         t[j].ok = 0;
-        if (needs_opts(&jobs[j]) && !jobs[j].opts)
+        if (needs_opts(&jobs[j]) && !jobs[j].opts) {
             continue;
+        }
         *failed_job = jobs[j].name;
-        if (run_job(&jobs[j], in, display_size, err, errsz) != 0)
+        if (run_job(&jobs[j], in, display_size, err, errsz) != 0) {
             return -1;
+        }
     }
     for (int i = 0; i < reps; i++) {
         for (int j = 0; j < J_COUNT; j++) {
             double w0, c0;
-            if (needs_opts(&jobs[j]) && !jobs[j].opts)
+            if (needs_opts(&jobs[j]) && !jobs[j].opts) {
                 continue;
+            }
             *failed_job = jobs[j].name;
             w0 = clock_ms(CLOCK_MONOTONIC);
             c0 = clock_ms(CLOCK_PROCESS_CPUTIME_ID) + helper_cpu_ms(&jobs[j]);
-            if (run_job(&jobs[j], in, display_size, err, errsz) != 0)
+            if (run_job(&jobs[j], in, display_size, err, errsz) != 0) {
                 return -1;
+            }
             cpu[j][i] = clock_ms(CLOCK_PROCESS_CPUTIME_ID) + helper_cpu_ms(&jobs[j]) - c0;
             wall[j][i] = clock_ms(CLOCK_MONOTONIC) - w0;
         }
     }
     for (int j = 0; j < J_COUNT; j++) {
-        if (needs_opts(&jobs[j]) && !jobs[j].opts)
+        if (needs_opts(&jobs[j]) && !jobs[j].opts) {
             continue;
+        }
         t[j].wall_ms = median(wall[j], reps);
         t[j].cpu_ms = median(cpu[j], reps);
         t[j].ok = 1;
@@ -295,8 +303,9 @@ static int print_geometry(const modq_media_opts *opts, const struct input *in, c
     modq_blur_result r = modq_media_process(opts, in->data, in->len, &m, err, errsz);
 
     if (r != MODQ_BLUR_OK) {
-        if (err[0] == '\0')
+        if (err[0] == '\0') {
             snprintf(err, errsz, "%s", modq_blur_strerror(r));
+        }
         return -1;
     }
     printf(" fmt=%s src=%dx%d disp=%dx%d", modq_media_format(m), modq_media_width(m),
@@ -304,8 +313,9 @@ static int print_geometry(const modq_media_opts *opts, const struct input *in, c
     for (int l = 0; l < MODQ_LEVEL_COUNT; l++) {
         size_t len = 0;
         int w = 0, h = 0;
-        if (modq_media_rendition(m, l, NULL, &len, &w, &h) == MODQ_BLUR_OK)
+        if (modq_media_rendition(m, l, NULL, &len, &w, &h) == MODQ_BLUR_OK) {
             printf(" r%d=%dx%d r%d_bytes=%zu", l, w, h, l, len);
+        }
     }
     printf(" pdq_quality=%d", modq_media_pdq_quality(m));
     modq_media_free(m);
@@ -314,17 +324,19 @@ static int print_geometry(const modq_media_opts *opts, const struct input *in, c
 
 static void print_ms(const char *key, const struct timing *t)
 {
-    if (t->ok)
+    if (t->ok) {
         printf(" %s_ms=%.2f", key, t->wall_ms);
-    else
+    } else {
         printf(" %s_ms=na", key);
+    }
 }
 
 static int all_levels_timed(const struct job *jobs)
 {
     for (int l = 0; l < MODQ_LEVEL_COUNT; l++) {
-        if (!jobs[J_LVL0 + l].opts)
+        if (!jobs[J_LVL0 + l].opts) {
             return 0;
+        }
     }
     return 1;
 }
@@ -343,27 +355,33 @@ static void print_summary(const struct job *jobs, const double *sum, const doubl
 
     printf("summary images=%d failed=%d", images, failed);
     for (int j = 0; j < J_COUNT; j++) {
-        if (needs_opts(&jobs[j]) && !jobs[j].opts)
+        if (needs_opts(&jobs[j]) && !jobs[j].opts) {
             printf(" %s_ms=na", jobs[j].name);
-        else
+        } else {
             printf(" %s_ms=%.2f", jobs[j].name, sum[j] / n);
+        }
     }
     printf(" full_cpu_ms=%.2f floor_cpu_ms=%.2f", cpu_sum[J_FULL] / n, cpu_sum[J_FLOOR] / n);
     if (images > 0 && all_levels_timed(jobs)) {
-        for (int l = 0; l < MODQ_LEVEL_COUNT; l++)
+        for (int l = 0; l < MODQ_LEVEL_COUNT; l++) {
             shared += sum[J_LVL0 + l];
+        }
         shared = (shared - sum[J_FULL]) / (MODQ_LEVEL_COUNT - 1);
         printf(" shared_ms=%.2f", shared / n);
-        if (jobs[J_NONE].opts)
+        if (jobs[J_NONE].opts) {
             printf(" grey_base_ms=%.2f", (shared - sum[J_NONE]) / n);
-        for (int l = 0; l < MODQ_LEVEL_COUNT; l++)
+        }
+        for (int l = 0; l < MODQ_LEVEL_COUNT; l++) {
             printf(" lvl%d_own_ms=%.2f", l, (sum[J_LVL0 + l] - shared) / n);
+        }
     }
-    if (images > 0)
+    if (images > 0) {
         printf(" full_over_floor=%.2f", sum[J_FULL] / sum[J_FLOOR]);
-    if (images > 0 && jobs[J_SANDBOX].opts)
+    }
+    if (images > 0 && jobs[J_SANDBOX].opts) {
         printf(" sandbox_over_full=%.4f sandbox_cpu_over_full_cpu=%.4f",
                sum[J_SANDBOX] / sum[J_FULL], cpu_sum[J_SANDBOX] / cpu_sum[J_FULL]);
+    }
     printf("\n");
 }
 
@@ -403,8 +421,9 @@ static int bench_files(char **files, int nfiles, int reps, int stages, int effor
     jobs[J_FULL].opts = defaults;
     jobs[J_SANDBOX].opts = sb ? defaults : NULL;
     jobs[J_SANDBOX].sb = sb;
-    for (int l = 0; l < MODQ_LEVEL_COUNT; l++)
+    for (int l = 0; l < MODQ_LEVEL_COUNT; l++) {
         jobs[J_LVL0 + l].opts = opts_with_levels(1 << l);
+    }
     jobs[J_NONE].opts = opts_with_levels(0);
     display_size = (int)modq_opts_get(defaults, MODQ_OPT_DISPLAY_SIZE);
 
@@ -414,8 +433,9 @@ static int bench_files(char **files, int nfiles, int reps, int stages, int effor
            (long long)modq_opts_get(defaults, MODQ_OPT_QUALITY),
            modq_opts_get(defaults, MODQ_OPT_FORMAT) == MODQ_FORMAT_JPEG ? "jpeg" : "webp",
            jobs[J_NONE].opts ? "allowed" : "refused");
-    for (int l = 0; l < MODQ_LEVEL_COUNT; l++)
+    for (int l = 0; l < MODQ_LEVEL_COUNT; l++) {
         printf("%s%.6f", l ? "," : "", modq_media_level_sigma(l));
+    }
     printf("\n");
     fflush(stdout);
 
@@ -439,21 +459,24 @@ static int bench_files(char **files, int nfiles, int reps, int stages, int effor
         if (!bad) {
             printf("image bytes=%zu", in.len);
             err[0] = '\0';
-            if (print_geometry(defaults, &in, err, sizeof err) != 0)
+            if (print_geometry(defaults, &in, err, sizeof err) != 0) {
                 printf(" geometry_error=1");
+            }
             for (int j = 0; j < J_COUNT; j++) {
                 print_ms(jobs[j].name, &t[j]);
                 sum[j] += t[j].wall_ms;
                 cpu_sum[j] += t[j].cpu_ms;
             }
             printf(" full_cpu_ms=%.2f floor_cpu_ms=%.2f", t[J_FULL].cpu_ms, t[J_FLOOR].cpu_ms);
-            if (t[J_SANDBOX].ok) /* this process's and its helper's */
+            if (t[J_SANDBOX].ok) { /* this process's and its helper's */
                 printf(" sandbox_cpu_ms=%.2f", t[J_SANDBOX].cpu_ms);
+            }
             /* Last, so the rest of the line may be a path with spaces in it. */
             printf(" file=%s\n", files[i]);
             images++;
-            if (stages)
+            if (stages) {
                 modq_stages_report(in.data, in.len, display_size, reps, effort, files[i]);
+            }
         } else {
             failed++;
         }
@@ -462,8 +485,9 @@ static int bench_files(char **files, int nfiles, int reps, int stages, int effor
     }
     print_summary(jobs, sum, cpu_sum, images, failed);
     for (int j = 0; j < J_COUNT; j++) {
-        if (j != J_FULL && j != J_SANDBOX)
+        if (j != J_FULL && j != J_SANDBOX) {
             modq_opts_free(jobs[j].opts);
+        }
     }
     modq_opts_free(defaults);
     return failed;
@@ -486,23 +510,26 @@ static int rss_file(const char *path)
     long before = peak_rss_kb(), after_read;
     int rc = 1;
 
-    if (input_read(path, &in, err, sizeof err) != 0)
+    if (input_read(path, &in, err, sizeof err) != 0) {
         goto out;
+    }
     after_read = peak_rss_kb();
     opts = modq_opts_new();
     if (!opts) {
         snprintf(err, sizeof err, "out of memory");
         goto out;
     }
-    if (modq_media_process(opts, in.data, in.len, &m, err, sizeof err) != MODQ_BLUR_OK)
+    if (modq_media_process(opts, in.data, in.len, &m, err, sizeof err) != MODQ_BLUR_OK) {
         goto out;
+    }
     printf("rss src=%dx%d fmt=%s bytes=%zu init_kb=%ld after_read_kb=%ld peak_kb=%ld file=%s\n",
            modq_media_width(m), modq_media_height(m), modq_media_format(m), in.len, before,
            after_read, peak_rss_kb(), path);
     rc = 0;
 out:
-    if (rc != 0)
+    if (rc != 0) {
         printf("error file=%s job=rss reason=%s\n", path, err);
+    }
     modq_media_free(m);
     modq_opts_free(opts);
     input_free(&in);
@@ -569,8 +596,9 @@ int main(int argc, char **argv)
                                 "(4..2080) OUT\n");
                 return 2;
             }
-            if (modq_blur_init(argv[0]) != MODQ_BLUR_OK)
+            if (modq_blur_init(argv[0]) != MODQ_BLUR_OK) {
                 return 1;
+            }
             rc = bench_make_scans((int)make[0], (int)make[1], (int)make[2], argv[first + 4]);
             modq_blur_shutdown();
             return rc == 0 ? 0 : 1;

@@ -44,11 +44,13 @@ int bench_make_scans(int w, int h, int scans, const char *path)
     }
     if ((f = fopen(path, "wb")) != NULL) {
         rc = fwrite(d, 1, len, f) == len ? 0 : -1;
-        if (fclose(f) != 0)
+        if (fclose(f) != 0) {
             rc = -1;
+        }
     }
-    if (rc != 0)
+    if (rc != 0) {
         perror(path);
+    }
     modq_synth_free(d);
     return rc;
 }
@@ -60,8 +62,9 @@ static uint8_t *read_all(const char *path, size_t *len)
     uint8_t *d = NULL;
     long n;
 
-    if (!f)
+    if (!f) {
         return NULL;
+    }
     if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && n <= LIMITS_MAX_BYTES &&
         fseek(f, 0, SEEK_SET) == 0 && (d = malloc((size_t)n)) != NULL) {
         if (fread(d, 1, (size_t)n, f) == (size_t)n) {
@@ -110,8 +113,9 @@ int bench_limits(char **files, int nfiles, int reps)
     modq_media_opts *limited = modq_opts_new(), *lifted = modq_opts_new();
     int failed = 0;
 
-    if (reps > LIMITS_MAX_REPS)
+    if (reps > LIMITS_MAX_REPS) {
         reps = LIMITS_MAX_REPS;
+    }
     if (!limited || !lifted || modq_opts_set(lifted, MODQ_OPT_MAX_JPEG_SCANS, 10000) ||
         modq_opts_set(lifted, MODQ_OPT_DEADLINE_MS, 600000)) {
         fprintf(stderr, "modq-bench-media: out of memory\n");

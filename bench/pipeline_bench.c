@@ -84,8 +84,9 @@ static int parse_args(int argc, char **argv, args *a)
             a->quick = 1;
             continue;
         }
-        if (i + 1 >= argc)
+        if (i + 1 >= argc) {
             goto out;
+        }
         if (strcmp(argv[i], "--policy") == 0) {
             a->policy = argv[++i];
             continue;
@@ -94,10 +95,12 @@ static int parse_args(int argc, char **argv, args *a)
             a->log = argv[++i];
             continue;
         }
-        while (k < nnums && strcmp(argv[i], nums[k].name) != 0)
+        while (k < nnums && strcmp(argv[i], nums[k].name) != 0) {
             k++;
-        if (k == nnums)
+        }
+        if (k == nnums) {
             goto out;
+        }
         if (bench_parse_long(argv[i + 1], nums[k].lo, nums[k].hi, dst[k]) != 0) {
             fprintf(stderr, "modq-bench-pipeline: %s wants %ld..%ld\n", argv[i], nums[k].lo,
                     nums[k].hi);
@@ -107,23 +110,30 @@ static int parse_args(int argc, char **argv, args *a)
     }
     a->files = argv + i;
     a->nfiles = argc - i;
-    if (!a->policy || a->nfiles < 1 || a->nfiles > MAX_FILES)
+    if (!a->policy || a->nfiles < 1 || a->nfiles > MAX_FILES) {
         goto out;
+    }
     /* --quick: a smoke run of under a minute; the defaults: the full run, a few minutes. */
-    if (a->tickets < 0)
+    if (a->tickets < 0) {
         a->tickets = a->quick ? 100 : 300;
-    if (a->review < 0)
+    }
+    if (a->review < 0) {
         a->review = a->quick ? 50 : 300;
-    if (a->backlog < 0)
+    }
+    if (a->backlog < 0) {
         a->backlog = a->quick ? 2000 : 10000;
-    if (a->hold_s < 0)
+    }
+    if (a->hold_s < 0) {
         a->hold_s = a->quick ? 2 : 5;
-    if (a->reps < 0)
+    }
+    if (a->reps < 0) {
         a->reps = a->quick ? 1 : 2;
+    }
     rc = 0;
 out:
-    if (rc != 0)
+    if (rc != 0) {
         usage(stderr);
+    }
     return rc;
 }
 
@@ -163,8 +173,9 @@ out:
         free(img->data);
         img->data = NULL;
     }
-    if (f)
+    if (f) {
         fclose(f);
+    }
     return rc;
 }
 
@@ -182,13 +193,15 @@ static int media_once(int way, const modq_media_opts *opts, const pb_image *img,
     modq_media *m = NULL;
     modq_blur_result r = modq_media_process(opts, img->data, img->len, &m, err, errsz);
 
-    if (r == MODQ_BLUR_OK && way == PB_MEDIA_RENDER)
+    if (r == MODQ_BLUR_OK && way == PB_MEDIA_RENDER) {
         r = modq_media_render(m, opts, err, errsz);
-    else if (r == MODQ_BLUR_OK && way == PB_MEDIA_HASHES)
+    } else if (r == MODQ_BLUR_OK && way == PB_MEDIA_HASHES) {
         modq_media_release_image(m);
+    }
     modq_media_free(m);
-    if (r != MODQ_BLUR_OK && err[0] == '\0')
+    if (r != MODQ_BLUR_OK && err[0] == '\0') {
         snprintf(err, errsz, "%s", modq_blur_strerror(r));
+    }
     return r == MODQ_BLUR_OK ? 0 : -1;
 }
 
@@ -234,8 +247,9 @@ static int bench_media(const pb_image *imgs, int n, long reps, pb_figures *fg, c
     }
     rc = 0;
 out:
-    for (int w = 0; w < PB_MEDIA_COUNT; w++)
+    for (int w = 0; w < PB_MEDIA_COUNT; w++) {
         modq_opts_free(opts[w]);
+    }
     return rc;
 }
 
@@ -256,14 +270,17 @@ static int write_bank(const pb_image *imgs, int n, char *path, size_t size, char
         path[0] = '\0';
         goto out;
     }
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
         fprintf(f, "sha256 %s\n", imgs[i].sha256_hex);
+    }
     rc = ferror(f) ? -1 : 0;
 out:
-    if (f && fclose(f) != 0)
+    if (f && fclose(f) != 0) {
         rc = -1;
-    if (rc != 0 && err[0] == '\0')
+    }
+    if (rc != 0 && err[0] == '\0') {
         snprintf(err, errsz, "bank file: write failed");
+    }
     return rc;
 }
 
@@ -275,8 +292,9 @@ static long default_window(void)
     long w = -1;
 
     if (modq_config_load_buffer(yaml, sizeof yaml - 1, "defaults", NULL, &c, err, sizeof err) ==
-        MODQ_CONFIG_OK)
+        MODQ_CONFIG_OK) {
         w = modq_config_worker_window_per_queue(c);
+    }
     modq_config_free(c);
     return w;
 }
@@ -314,11 +332,13 @@ static int bench_memory(pb_env *env, const args *a, pb_figures *fg, char *err, s
         goto out;
     }
     fg->held_target = window_target(env->policy, a->backlog, fg->window);
-    if (pb_cluster_new(&env->mock, err, errsz) != 0)
+    if (pb_cluster_new(&env->mock, err, errsz) != 0) {
         goto out;
+    }
     if (pb_produce(env->mock, env->policy, "m", (size_t)a->backlog, small, SMALL_VARIANTS,
-                   &fg->backlog_bytes, err, errsz) != 0)
+                   &fg->backlog_bytes, err, errsz) != 0) {
         goto out;
+    }
     /* The producer's copies of the backlog are freed by now but glibc keeps the pages: hand
      * them back, or the worker would reuse them and its growth would not show. */
     malloc_trim(0);
@@ -334,16 +354,18 @@ static int bench_memory(pb_env *env, const args *a, pb_figures *fg, char *err, s
 out:
     modq_mock_free(env->mock);
     env->mock = NULL;
-    for (int i = 0; i < made; i++)
+    for (int i = 0; i < made; i++) {
         modq_synth_free(small[i].data);
+    }
     return rc;
 }
 
 /* One worker run, and a progress line. */
 static int run_one(const pb_env *env, const pb_phase *ph, pb_result *res, char *err, size_t errsz)
 {
-    if (pb_run_phase(env, ph, res, err, errsz) != 0)
+    if (pb_run_phase(env, ph, res, err, errsz) != 0) {
         return -1;
+    }
     printf("%s, %d thread(s): %.1f s\n", ph->goal == PB_GOAL_REVIEW ? "review" : "auto-decided",
            ph->threads, res->wall_ms / 1e3);
     fflush(stdout);
@@ -366,37 +388,43 @@ static int bench_worker(pb_env *env, const args *a, const pb_image *imgs, pb_fig
                  MAX_WINDOW);
         goto out;
     }
-    if (pb_cluster_new(&env->mock, err, errsz) != 0)
+    if (pb_cluster_new(&env->mock, err, errsz) != 0) {
         goto out;
+    }
     printf("producing %ld tickets with the corpus images inline...\n", produced);
     fflush(stdout);
     if (pb_produce(env->mock, env->policy, "p", (size_t)produced, imgs, (size_t)fg->nimages,
-                   &fg->tickets_bytes, err, errsz) != 0)
+                   &fg->tickets_bytes, err, errsz) != 0) {
         goto out;
+    }
     ph = (pb_phase){.name = "auto1",
                     .threads = 1,
                     .bank_file = bank,
                     .goal = PB_GOAL_CONFIRMED,
                     .target = (size_t)a->tickets,
                     .timeout_ms = BASE_TIMEOUT_MS + (int)a->tickets * PER_TICKET_MS};
-    if (run_one(env, &ph, &fg->auto1, err, errsz) != 0)
+    if (run_one(env, &ph, &fg->auto1, err, errsz) != 0) {
         goto out;
+    }
     ph.name = "auton";
     ph.threads = fg->nproc;
-    if (fg->nproc > 1 && run_one(env, &ph, &fg->auton, err, errsz) != 0)
+    if (fg->nproc > 1 && run_one(env, &ph, &fg->auton, err, errsz) != 0) {
         goto out;
+    }
     ph = (pb_phase){.name = "review1",
                     .threads = 1,
                     .window = (int)fg->review_window,
                     .goal = PB_GOAL_REVIEW,
                     .target = (size_t)a->review,
                     .timeout_ms = BASE_TIMEOUT_MS + (int)a->review * PER_TICKET_MS};
-    if (run_one(env, &ph, &fg->review1, err, errsz) != 0)
+    if (run_one(env, &ph, &fg->review1, err, errsz) != 0) {
         goto out;
+    }
     ph.name = "reviewn";
     ph.threads = fg->nproc;
-    if (fg->nproc > 1 && run_one(env, &ph, &fg->reviewn, err, errsz) != 0)
+    if (fg->nproc > 1 && run_one(env, &ph, &fg->reviewn, err, errsz) != 0) {
         goto out;
+    }
     rc = 0;
 out:
     modq_mock_free(env->mock);
@@ -416,8 +444,9 @@ int main(int argc, char **argv)
     int rc, blur = 0;
 
     memset(&fg, 0, sizeof fg);
-    if ((rc = parse_args(argc, argv, &a)) != 0)
+    if ((rc = parse_args(argc, argv, &a)) != 0) {
         return rc == 1 ? 0 : 2;
+    }
     rc = 1;
     /* Single-threaded libvips, as modq-bench-media: the worker's parallelism is its preparation
      * threads, one ticket each, so "1 thread" means one core and compares with the media rows. */
@@ -431,8 +460,9 @@ int main(int argc, char **argv)
         snprintf(err, sizeof err, "policy %s: %s", a.policy, strerror(errno));
         goto out;
     }
-    if (modq_policy_load_file(policy_path, &policy, err, sizeof err) != MODQ_POLICY_OK)
+    if (modq_policy_load_file(policy_path, &policy, err, sizeof err) != MODQ_POLICY_OK) {
         goto out;
+    }
     if (a.log && !(env.log = fopen(a.log, "w"))) {
         snprintf(err, sizeof err, "log %s: %s", a.log, strerror(errno));
         goto out;
@@ -455,8 +485,9 @@ int main(int argc, char **argv)
     /* Memory first, before the corpus is read, so the figures hold nothing but the worker and
      * the backlog. */
     pb_memory(&fg.rss_start_kb, &unused);
-    if (bench_memory(&env, &a, &fg, err, sizeof err) != 0)
+    if (bench_memory(&env, &a, &fg, err, sizeof err) != 0) {
         goto out;
+    }
     printf("memory: window full with %zu items\n", fg.memory.held);
     fflush(stdout);
 
@@ -465,32 +496,41 @@ int main(int argc, char **argv)
         goto out;
     }
     for (int i = 0; i < a.nfiles; i++) {
-        if (image_read(a.files[i], &imgs[i], err, sizeof err) != 0)
+        if (image_read(a.files[i], &imgs[i], err, sizeof err) != 0) {
             goto out;
+        }
     }
-    if (bench_media(imgs, a.nfiles, a.reps, &fg, err, sizeof err) != 0)
+    if (bench_media(imgs, a.nfiles, a.reps, &fg, err, sizeof err) != 0) {
         goto out;
+    }
     printf("media: %.1f ms per image\n", fg.media_ms[PB_MEDIA_FULL]);
     fflush(stdout);
-    if (write_bank(imgs, a.nfiles, bank, sizeof bank, err, sizeof err) != 0)
+    if (write_bank(imgs, a.nfiles, bank, sizeof bank, err, sizeof err) != 0) {
         goto out;
-    if (bench_worker(&env, &a, imgs, &fg, bank, err, sizeof err) != 0)
+    }
+    if (bench_worker(&env, &a, imgs, &fg, bank, err, sizeof err) != 0) {
         goto out;
+    }
     pb_report(&fg);
     rc = 0;
 out:
-    if (rc != 0)
+    if (rc != 0) {
         fprintf(stderr, "modq-bench-pipeline: %s\n", err[0] ? err : "failed");
+    }
     fflush(stdout);
-    if (bank[0])
+    if (bank[0]) {
         unlink(bank);
-    for (int i = 0; imgs && i < a.nfiles; i++)
+    }
+    for (int i = 0; imgs && i < a.nfiles; i++) {
         free(imgs[i].data);
+    }
     free(imgs);
-    if (env.log)
+    if (env.log) {
         fclose(env.log);
+    }
     modq_policy_free(policy);
-    if (blur)
+    if (blur) {
         modq_blur_shutdown();
+    }
     return rc;
 }

@@ -68,10 +68,12 @@ static int collect_topics(const modq_policy *policy, const char **topics, size_t
     for (size_t q = 0; q < nq; q++) {
         const char *t = modq_policy_queue_topic(policy, q);
         size_t i = 0;
-        while (i < *ntopics && strcmp(topics[i], t) != 0)
+        while (i < *ntopics && strcmp(topics[i], t) != 0) {
             i++;
-        if (i == *ntopics)
+        }
+        if (i == *ntopics) {
             topics[(*ntopics)++] = t;
+        }
         qtopic[q] = i;
     }
     return 0;
@@ -118,8 +120,9 @@ static int plan_partitions(const modq_policy *policy, const char *prefix, size_t
         snprintf(err, errsz, "out of memory planning partitions");
         goto out;
     }
-    for (size_t t = 0; t < ntopics; t++)
+    for (size_t t = 0; t < ntopics; t++) {
         nparts[t] = MIN_PARTITIONS;
+    }
     for (size_t i = 0; i < n; i++) {
         Modq__V1__Ticket tk;
         Modq__V1__Media m;
@@ -131,19 +134,22 @@ static int plan_partitions(const modq_policy *policy, const char *prefix, size_t
         ticket_fill(&tk, &m, policy, prefix, i, &images[i % nimages], tid, cid);
         sz = modq__v1__ticket__get_packed_size(&tk);
         if (sz <= PART_FILL_BYTES) {
-            while (p < nparts[t] && (s[p] || f[p] + sz > PART_FILL_BYTES))
+            while (p < nparts[t] && (s[p] || f[p] + sz > PART_FILL_BYTES)) {
                 p++;
+            }
         } else {
-            while (p < nparts[t] && (s[p] || f[p] > 0))
+            while (p < nparts[t] && (s[p] || f[p] > 0)) {
                 p++;
+            }
         }
         if (p >= MODQ_MOCK_MAX_PARTITIONS) {
             snprintf(err, errsz, "backlog too big for %d partitions of %u bytes per topic",
                      MODQ_MOCK_MAX_PARTITIONS, PART_FILL_BYTES);
             goto out;
         }
-        if (p == nparts[t])
+        if (p == nparts[t]) {
             nparts[t]++;
+        }
         f[p] += sz;
         s[p] = sz > PART_FILL_BYTES;
         part[i] = p;
@@ -163,8 +169,9 @@ static void quiet_log(const rd_kafka_t *rk, int level, const char *fac, const ch
 static void count_failed(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
 {
     (void)rk;
-    if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR)
+    if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         (*(size_t *)opaque)++;
+    }
 }
 
 static rd_kafka_t *producer_new(modq_mock *m, size_t *failed, char *err, size_t errsz)
@@ -178,21 +185,25 @@ static rd_kafka_t *producer_new(modq_mock *m, size_t *failed, char *err, size_t 
     rd_kafka_t *rk = NULL;
 
     if (rd_kafka_conf_set(conf, "bootstrap.servers", modq_mock_bootstrap(m), err, errsz) !=
-        RD_KAFKA_CONF_OK)
+        RD_KAFKA_CONF_OK) {
         goto out;
+    }
     for (size_t i = 0; i < sizeof props / sizeof props[0]; i++) {
-        if (rd_kafka_conf_set(conf, props[i][0], props[i][1], err, errsz) != RD_KAFKA_CONF_OK)
+        if (rd_kafka_conf_set(conf, props[i][0], props[i][1], err, errsz) != RD_KAFKA_CONF_OK) {
             goto out;
+        }
     }
     rd_kafka_conf_set_log_cb(conf, quiet_log);
     rd_kafka_conf_set_dr_msg_cb(conf, count_failed);
     rd_kafka_conf_set_opaque(conf, failed);
     rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, errsz);
-    if (rk)
+    if (rk) {
         conf = NULL; /* rd_kafka_new took it */
+    }
 out:
-    if (conf)
+    if (conf) {
         rd_kafka_conf_destroy(conf);
+    }
     return rk;
 }
 
@@ -220,8 +231,9 @@ static int produce_one(rd_kafka_t *rk, const modq_policy *policy, const char *to
         e = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(part),
                               RD_KAFKA_V_KEY(tid, strlen(tid)), RD_KAFKA_V_VALUE(buf, len),
                               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE), RD_KAFKA_V_END);
-        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
             break;
+        }
         rd_kafka_poll(rk, 100); /* the local queue is full: let deliveries drain it */
     }
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -252,15 +264,17 @@ int pb_produce(modq_mock *m, const modq_policy *policy, const char *prefix, size
         snprintf(err, errsz, "tickets: 1..%d, with at least one image", PB_MAX_TICKETS);
         goto out;
     }
-    if (collect_topics(policy, topics, &ntopics, qtopic, err, errsz) != 0)
+    if (collect_topics(policy, topics, &ntopics, qtopic, err, errsz) != 0) {
         goto out;
+    }
     if (!(part = calloc(n, sizeof *part))) {
         snprintf(err, errsz, "out of memory");
         goto out;
     }
     if (plan_partitions(policy, prefix, n, images, nimages, qtopic, ntopics, part, nparts, err,
-                        errsz) != 0)
+                        errsz) != 0) {
         goto out;
+    }
     for (size_t t = 0; t < ntopics; t++) {
         modq_mock_result mr = modq_mock_topic_create(m, topics[t], nparts[t], BROKERS, err, errsz);
         if (mr != MODQ_MOCK_OK) {
@@ -268,12 +282,14 @@ int pb_produce(modq_mock *m, const modq_policy *policy, const char *prefix, size
             goto out;
         }
     }
-    if (!(rk = producer_new(m, &failed, err, errsz)))
+    if (!(rk = producer_new(m, &failed, err, errsz))) {
         goto out;
+    }
     for (size_t i = 0; i < n; i++) {
         if (produce_one(rk, policy, topics[qtopic[i % nq]], prefix, i, &images[i % nimages],
-                        part[i], bytes, err, errsz) != 0)
+                        part[i], bytes, err, errsz) != 0) {
             goto out;
+        }
         rd_kafka_poll(rk, 0);
     }
     if ((e = rd_kafka_flush(rk, FLUSH_MS)) != RD_KAFKA_RESP_ERR_NO_ERROR || failed > 0) {
@@ -283,8 +299,9 @@ int pb_produce(modq_mock *m, const modq_policy *policy, const char *prefix, size
     }
     rc = 0;
 out:
-    if (rk)
+    if (rk) {
         rd_kafka_destroy(rk);
+    }
     free(part);
     return rc;
 }
@@ -298,14 +315,16 @@ void pb_memory(long *rss_kb, long *hwm_kb)
     FILE *f = fopen("/proc/self/status", "r");
 
     *rss_kb = *hwm_kb = -1;
-    if (!f)
+    if (!f) {
         return;
+    }
     while (fgets(line, sizeof line, f)) {
         long *dst = strncmp(line, "VmRSS:", 6) == 0   ? rss_kb
                     : strncmp(line, "VmHWM:", 6) == 0 ? hwm_kb
                                                       : NULL;
-        if (dst)
+        if (dst) {
             *dst = strtol(line + 6, NULL, 10);
+        }
     }
     fclose(f);
 }
@@ -315,10 +334,12 @@ int pb_reset_hwm(void)
     int fd = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
     int rc = -1;
 
-    if (fd < 0)
+    if (fd < 0) {
         return -1;
-    if (write(fd, "5", 1) == 1)
+    }
+    if (write(fd, "5", 1) == 1) {
         rc = 0;
+    }
     close(fd);
     return rc;
 }
@@ -345,15 +366,18 @@ static int read_thread(long tid, thread_cpu *out)
     int rc = -1;
 
     snprintf(path, sizeof path, "/proc/self/task/%ld/stat", tid);
-    if (!(f = fopen(path, "r")))
+    if (!(f = fopen(path, "r"))) {
         return -1;
-    if (!fgets(line, sizeof line, f))
+    }
+    if (!fgets(line, sizeof line, f)) {
         goto out;
+    }
     /* The name may hold spaces and parentheses: it runs from the first '(' to the last ')'. */
     open_paren = strchr(line, '(');
     close_paren = strrchr(line, ')');
-    if (!open_paren || !close_paren || close_paren < open_paren)
+    if (!open_paren || !close_paren || close_paren < open_paren) {
         goto out;
+    }
     *close_paren = '\0';
     out->tid = tid;
     out->kind = strncmp(open_paren + 1, "rdk:mock", 8) == 0 ? T_BROKER
@@ -363,14 +387,16 @@ static int read_thread(long tid, thread_cpu *out)
     p = close_paren + 1;
     for (int field = 3; field < 14; field++) {
         p = strchr(p + 1, ' ');
-        if (!p)
+        if (!p) {
             goto out;
+        }
     }
     for (int k = 0; k < 2; k++) {
         errno = 0;
         v[k] = strtoull(p, &end, 10);
-        if (errno != 0 || end == p)
+        if (errno != 0 || end == p) {
             goto out;
+        }
         p = end;
     }
     out->ticks = v[0] + v[1];
@@ -386,13 +412,15 @@ static void snapshot(thread_snap *s)
     struct dirent *e;
 
     s->n = 0;
-    if (!d)
+    if (!d) {
         return;
+    }
     while ((e = readdir(d)) != NULL && s->n < MAX_THREADS) {
         char *end;
         long tid = strtol(e->d_name, &end, 10);
-        if (end != e->d_name && *end == '\0' && read_thread(tid, &s->t[s->n]) == 0)
+        if (end != e->d_name && *end == '\0' && read_thread(tid, &s->t[s->n]) == 0) {
             s->n++;
+        }
     }
     closedir(d);
 }
@@ -415,12 +443,13 @@ static pb_cpu cpu_between(const thread_snap *a, const thread_snap *b)
         }
         ms = (double)(b->t[i].ticks - (b->t[i].ticks >= before ? before : b->t[i].ticks)) *
              ms_per_tick;
-        if (b->t[i].kind == T_BROKER)
+        if (b->t[i].kind == T_BROKER) {
             c.broker_ms += ms;
-        else if (b->t[i].kind == T_CLIENT)
+        } else if (b->t[i].kind == T_CLIENT) {
             c.client_ms += ms;
-        else
+        } else {
             c.worker_ms += ms;
+        }
     }
     return c;
 }
@@ -433,12 +462,14 @@ static int load_config(const pb_env *env, const pb_phase *ph, modq_config **cfg,
     char yaml[YAML_SIZE], window[64] = "", bank[MODQ_CONFIG_PATH_MAX + 128] = "";
     int n;
 
-    if (ph->window > 0)
+    if (ph->window > 0) {
         snprintf(window, sizeof window, "  window_per_queue: %d\n", ph->window);
-    if (ph->bank_file)
+    }
+    if (ph->bank_file) {
         snprintf(bank, sizeof bank,
                  "banks:\n  - name: bench-corpus\n    file: \"%s\"\n    verdict: remove\n",
                  ph->bank_file);
+    }
     /* Each phase has its own group (so it reads the backlog from the start) and its own decisions
      * topic: the worker reads the decisions topic into its decided set at start, and an earlier
      * phase's decisions would turn these tickets into duplicates (same ids) or into automatic
@@ -503,8 +534,9 @@ static int step_to_goal(modq_run *r, const pb_phase *ph, double deadline, thread
             snprintf(err, errsz, "step: %s", modq_run_strerror(rr));
             return -1;
         }
-        if (res->join_ms < 0 && res->counts.received > 0)
+        if (res->join_ms < 0 && res->counts.received > 0) {
             res->join_ms = now - t0;
+        }
         /* Anything but the expected outcome means the figures would not be what they claim. */
         if (res->counts.dead_letter || res->counts.duplicate || res->counts.prepare_failed ||
             res->counts.publish_failed || (ph->bank_file == NULL && res->counts.auto_decided) ||
@@ -513,8 +545,9 @@ static int step_to_goal(modq_run *r, const pb_phase *ph, double deadline, thread
             snprintf(err, errsz, "unexpected outcome (see the worker log): %s", state);
             return -1;
         }
-        if (goal_met(ph, r, &res->counts))
+        if (goal_met(ph, r, &res->counts)) {
             break;
+        }
         if (now > deadline) {
             describe(&res->counts, modq_run_review_count(r), state, sizeof state);
             snprintf(err, errsz, "goal not reached in %d s: %s", ph->timeout_ms / 1000, state);
@@ -541,12 +574,15 @@ int pb_run_phase(const pb_env *env, const pb_phase *ph, pb_result *res, char *er
         snprintf(err, errsz, "out of memory");
         goto out;
     }
-    if (load_config(env, ph, &cfg, err, errsz) != 0)
+    if (load_config(env, ph, &cfg, err, errsz) != 0) {
         goto out;
-    if (modq_run_new(cfg, env->policy, &opts, &r, err, errsz) != MODQ_RUN_OK)
+    }
+    if (modq_run_new(cfg, env->policy, &opts, &r, err, errsz) != MODQ_RUN_OK) {
         goto out;
-    if (step_to_goal(r, ph, deadline, snaps, res, err, errsz) != 0)
+    }
+    if (step_to_goal(r, ph, deadline, snaps, res, err, errsz) != 0) {
         goto out;
+    }
     if (ph->goal == PB_GOAL_WINDOW) {
         /* The window must stay full: the worker keeps polling, and Kafka keeps the rest. */
         double end = pb_now_ms() + ph->hold_ms;

@@ -37,9 +37,10 @@ static void print_media(const pb_figures *fg)
 
     printf("\nmedia alone, 1 thread, mean over the %d images:\n", fg->nimages);
     printf("  %-14s %9s %8s\n", "way", "ms/image", "cpu ms");
-    for (int w = 0; w < PB_MEDIA_COUNT; w++)
+    for (int w = 0; w < PB_MEDIA_COUNT; w++) {
         printf("  %-14s %9.1f %8.1f  %s\n", what[w][0], fg->media_ms[w], fg->media_cpu_ms[w],
                what[w][1]);
+    }
 }
 
 static void print_worker(const pb_figures *fg)
@@ -52,11 +53,13 @@ static void print_worker(const pb_figures *fg)
     printf("  %-14s %7s %7s %7s %6s %9s %8s %8s %7s %7s %6s\n", "run", "threads", "tickets",
            "wall s", "join s", "tickets/s", "ms/t/thr", "cpu ms/t", "worker", "rdkafka", "broker");
     print_row("auto-decided", 1, fg->tickets, &fg->auto1);
-    if (fg->nproc > 1)
+    if (fg->nproc > 1) {
         print_row("auto-decided", fg->nproc, fg->tickets, &fg->auton);
+    }
     print_row("review (held)", 1, fg->reviews, &fg->review1);
-    if (fg->nproc > 1)
+    if (fg->nproc > 1) {
         print_row("review (held)", fg->nproc, fg->reviews, &fg->reviewn);
+    }
     printf("  (%.1f MB of tickets in Kafka; auto: every image in a hash bank, window %ld per "
            "queue;\n  review: no bank, window %ld per queue)\n",
            (double)fg->tickets_bytes / 1048576.0, fg->window, fg->review_window);
@@ -129,11 +132,13 @@ static void print_json(const pb_figures *fg)
            fg->nproc, fg->nimages, fg->media_ms[PB_MEDIA_FULL], fg->media_ms[PB_MEDIA_HASHES],
            fg->media_ms[PB_MEDIA_RENDER]);
     json_run("auto1", &fg->auto1, 1, fg->tickets);
-    if (fg->nproc > 1)
+    if (fg->nproc > 1) {
         json_run("auton", &fg->auton, fg->nproc, fg->tickets);
+    }
     json_run("review1", &fg->review1, 1, fg->reviews);
-    if (fg->nproc > 1)
+    if (fg->nproc > 1) {
         json_run("reviewn", &fg->reviewn, fg->nproc, fg->reviews);
+    }
     printf("\"kafka_overhead\":%.3f,\"kafka_overhead_auto\":%.3f,"
            "\"kafka_overhead_auto_without_join\":%.3f,\"kafka_overhead_review\":%.3f,"
            "\"kafka_overhead_review_without_join\":%.3f,\"kafka_overhead_auto_cpu\":%.3f,"

@@ -75,8 +75,9 @@ static int to_uchar(VipsImage *in, VipsImage **out)
         VipsArrayDouble *bg = vips_array_double_new(white, in->Bands - 1 > 3 ? 3 : in->Bands - 1);
         rc = vips_flatten(in, &flat, "background", bg, NULL);
         vips_area_unref(VIPS_AREA(bg));
-        if (rc != 0)
+        if (rc != 0) {
             return -1;
+        }
         rc = -1;
     } else {
         flat = in;
@@ -100,20 +101,23 @@ static int to_grey(VipsImage *in, VipsImage **out)
     VipsImage *u = NULL, *mem = NULL, *g = NULL;
     int rc = -1;
 
-    if (to_uchar(in, &u) != 0 || !(mem = vips_image_copy_memory(u)))
+    if (to_uchar(in, &u) != 0 || !(mem = vips_image_copy_memory(u))) {
         goto out;
+    }
     g = vips_image_new_memory();
     vips_image_init_fields(g, mem->Xsize, mem->Ysize, 1, VIPS_FORMAT_UCHAR, VIPS_CODING_NONE,
                            VIPS_INTERPRETATION_B_W, 1.0, 1.0);
-    if (vips_image_write_prepare(g) != 0)
+    if (vips_image_write_prepare(g) != 0) {
         goto out;
+    }
     for (int y = 0; y < mem->Ysize; y++) {
         const uint8_t *p = VIPS_IMAGE_ADDR(mem, 0, y);
         uint8_t *q = VIPS_IMAGE_ADDR(g, 0, y);
-        for (int x = 0; x < mem->Xsize; x++, p += mem->Bands)
+        for (int x = 0; x < mem->Xsize; x++, p += mem->Bands) {
             q[x] = mem->Bands >= 3
                        ? (uint8_t)((19595u * p[0] + 38470u * p[1] + 7471u * p[2] + 32768u) >> 16)
                        : p[0];
+        }
     }
     *out = g;
     g = NULL;
@@ -134,28 +138,34 @@ static int pdq_of(VipsImage *in)
     float *luma = NULL;
     uint8_t hash[MODQ_PDQ_BYTES], dihedral[MODQ_PDQ_DIHEDRAL][MODQ_PDQ_BYTES];
 
-    if (to_uchar(in, &u) != 0)
+    if (to_uchar(in, &u) != 0) {
         goto out;
+    }
     if (longest > PDQ_SIDE) {
-        if (vips_resize(u, &small, (double)PDQ_SIDE / longest, NULL) != 0)
+        if (vips_resize(u, &small, (double)PDQ_SIDE / longest, NULL) != 0) {
             goto out;
+        }
     } else {
         small = u;
         g_object_ref(small);
     }
-    if (!(mem = vips_image_copy_memory(small)))
+    if (!(mem = vips_image_copy_memory(small))) {
         goto out;
+    }
     luma = malloc((size_t)mem->Xsize * (size_t)mem->Ysize * sizeof *luma);
-    if (!luma)
+    if (!luma) {
         goto out;
+    }
     for (int y = 0; y < mem->Ysize; y++) {
         const uint8_t *p = VIPS_IMAGE_ADDR(mem, 0, y);
         float *dst = luma + (size_t)y * (size_t)mem->Xsize;
-        for (int x = 0; x < mem->Xsize; x++, p += mem->Bands)
+        for (int x = 0; x < mem->Xsize; x++, p += mem->Bands) {
             dst[x] = mem->Bands >= 3 ? 0.299f * p[0] + 0.587f * p[1] + 0.114f * p[2] : p[0];
+        }
     }
-    if (modq_pdq_hash_luma(luma, mem->Xsize, mem->Ysize, hash, &q, dihedral) == MODQ_BLUR_OK)
+    if (modq_pdq_hash_luma(luma, mem->Xsize, mem->Ysize, hash, &q, dihedral) == MODQ_BLUR_OK) {
         rc = 0;
+    }
 out:
     free(luma);
     UNREF_NULL(mem);
@@ -173,10 +183,12 @@ static void shrink_line(const float *in, int n_in, ptrdiff_t step, float *out, i
     for (int i = 0; i < n_out; i++) {
         int lo = (int)((long long)i * n_in / n_out), hi = (int)((long long)(i + 1) * n_in / n_out);
         float sum = 0;
-        if (hi <= lo)
+        if (hi <= lo) {
             hi = lo + 1;
-        for (int k = lo; k < hi; k++)
+        }
+        for (int k = lo; k < hi; k++) {
             sum += in[k * step];
+        }
         out[i * out_step] = sum / (float)(hi - lo);
     }
 }
@@ -211,29 +223,37 @@ static int plain_level(VipsImage *g, int w, int h, double sigma)
     uint8_t *out = malloc((size_t)w * (size_t)h);
     float ksum = 0;
 
-    if (!src || !rows || !a || !b || !kernel || !out || g->Bands != 1)
+    if (!src || !rows || !a || !b || !kernel || !out || g->Bands != 1) {
         goto out;
+    }
     for (int y = 0; y < sh; y++) {
         const uint8_t *p = VIPS_IMAGE_ADDR(g, 0, y);
-        for (int x = 0; x < sw; x++)
+        for (int x = 0; x < sw; x++) {
             src[(size_t)y * (size_t)sw + (size_t)x] = p[x];
+        }
     }
-    for (int y = 0; y < sh; y++)
+    for (int y = 0; y < sh; y++) {
         shrink_line(src + (size_t)y * (size_t)sw, sw, 1, rows + (size_t)y * (size_t)w, w, 1);
-    for (int x = 0; x < w; x++)
+    }
+    for (int x = 0; x < w; x++) {
         shrink_line(rows + x, sh, w, a + x, h, w);
+    }
     for (int k = -radius; k <= radius; k++) {
         kernel[k + radius] = sigma > 0 ? (float)exp(-(k * k) / (2.0 * sigma * sigma)) : 1.0f;
         ksum += kernel[k + radius];
     }
-    for (int k = 0; k <= 2 * radius; k++)
+    for (int k = 0; k <= 2 * radius; k++) {
         kernel[k] /= ksum;
-    for (int y = 0; y < h; y++)
+    }
+    for (int y = 0; y < h; y++) {
         blur_line(a + (size_t)y * (size_t)w, w, 1, b + (size_t)y * (size_t)w, 1, kernel, radius);
-    for (int x = 0; x < w; x++)
+    }
+    for (int x = 0; x < w; x++) {
         blur_line(b + x, h, w, a + x, w, kernel, radius);
-    for (size_t i = 0; i < (size_t)w * (size_t)h; i++)
+    }
+    for (size_t i = 0; i < (size_t)w * (size_t)h; i++) {
         out[i] = (uint8_t)(a[i] < 0 ? 0 : a[i] > 255 ? 255 : a[i] + 0.5f);
+    }
     rc = 0;
 out:
     free(src);
@@ -255,8 +275,9 @@ static int webp_grey(VipsImage *g, int quality, int effort)
     int ok = 0, cw = (g->Xsize + 1) / 2, ch = (g->Ysize + 1) / 2;
 
     WebPMemoryWriterInit(&writer);
-    if (!WebPPictureInit(&pic) || !WebPConfigPreset(&config, WEBP_PRESET_PHOTO, (float)quality))
+    if (!WebPPictureInit(&pic) || !WebPConfigPreset(&config, WEBP_PRESET_PHOTO, (float)quality)) {
         goto out;
+    }
     config.method = effort;
     pic.use_argb = 0;
     pic.colorspace = WEBP_YUV420;
@@ -264,11 +285,13 @@ static int webp_grey(VipsImage *g, int quality, int effort)
     pic.height = g->Ysize;
     pic.writer = WebPMemoryWrite;
     pic.custom_ptr = &writer;
-    if (g->Bands != 1 || !WebPPictureAlloc(&pic))
+    if (g->Bands != 1 || !WebPPictureAlloc(&pic)) {
         goto out;
-    for (int y = 0; y < g->Ysize; y++)
+    }
+    for (int y = 0; y < g->Ysize; y++) {
         memcpy(pic.y + (size_t)y * (size_t)pic.y_stride, VIPS_IMAGE_ADDR(g, 0, y),
                (size_t)g->Xsize);
+    }
     for (int y = 0; y < ch; y++) {
         memset(pic.u + (size_t)y * (size_t)pic.uv_stride, 128, (size_t)cw);
         memset(pic.v + (size_t)y * (size_t)pic.uv_stride, 128, (size_t)cw);
@@ -285,12 +308,14 @@ out:
 static int open_lazy(uint8_t *data, size_t len, const char *loader, int shrink, double scale,
                      VipsImage **out)
 {
-    if (shrink > 1 && strstr(loader, "Jpeg"))
+    if (shrink > 1 && strstr(loader, "Jpeg")) {
         return vips_jpegload_buffer(data, len, out, "access", VIPS_ACCESS_SEQUENTIAL, "shrink",
                                     shrink, NULL);
-    if (scale < 1.0 && strstr(loader, "Webp"))
+    }
+    if (scale < 1.0 && strstr(loader, "Webp")) {
         return vips_webpload_buffer(data, len, out, "access", VIPS_ACCESS_SEQUENTIAL, "scale",
                                     scale, NULL);
+    }
     *out = vips_image_new_from_buffer(data, len, "", "access", VIPS_ACCESS_SEQUENTIAL, NULL);
     return *out ? 0 : -1;
 }
@@ -303,20 +328,25 @@ int modq_stages_floor(uint8_t *data, size_t len, int size, int resize, VipsImage
     double scale = 1.0;
 
     *out = NULL;
-    if (!loader || open_lazy(data, len, loader, 1, 1.0, &hdr) != 0)
+    if (!loader || open_lazy(data, len, loader, 1, 1.0, &hdr) != 0) {
         goto out;
+    }
     longest = hdr->Xsize > hdr->Ysize ? hdr->Xsize : hdr->Ysize;
     /* The largest JPEG shrink that keeps the long side at or above the display size. */
-    while (shrink < 8 && longest / (shrink * 2) >= size)
+    while (shrink < 8 && longest / (shrink * 2) >= size) {
         shrink *= 2;
-    if (longest > size)
+    }
+    if (longest > size) {
         scale = (double)size / longest;
-    if (open_lazy(data, len, loader, shrink, scale, &img) != 0)
+    }
+    if (open_lazy(data, len, loader, shrink, scale, &img) != 0) {
         goto out;
+    }
     longest = img->Xsize > img->Ysize ? img->Xsize : img->Ysize;
     if (resize && longest > size) {
-        if (vips_resize(img, &small, (double)size / longest, NULL) != 0)
+        if (vips_resize(img, &small, (double)size / longest, NULL) != 0) {
             goto out;
+        }
     } else {
         small = img;
         g_object_ref(small);
@@ -340,12 +370,14 @@ static int step_run(struct step *s)
     UNREF_NULL(s->out);
     switch (s->kind) {
     case ST_DECODE:
-        if (modq_stages_floor(s->data, s->len, s->size, 1, &s->out) != 0)
+        if (modq_stages_floor(s->data, s->len, s->size, 1, &s->out) != 0) {
             goto out;
+        }
         break;
     case ST_GREY:
-        if (to_grey(s->in, &s->out) != 0)
+        if (to_grey(s->in, &s->out) != 0) {
             goto out;
+        }
         break;
     case ST_PDQ:
         rc = pdq_of(s->in);
@@ -353,8 +385,9 @@ static int step_run(struct step *s)
     case ST_RESIZE:
         /* The blur that follows hides the kernel: linear, as blur/render.c does. */
         if (vips_resize(s->in, &t, s->hscale, "vscale", s->vscale, "kernel", VIPS_KERNEL_LINEAR,
-                        NULL) != 0)
+                        NULL) != 0) {
             goto out;
+        }
         s->out = vips_image_copy_memory(t);
         break;
     case ST_BLUR:
@@ -362,8 +395,9 @@ static int step_run(struct step *s)
          * back to uchar. The approximate variant is uchar in, uchar out. */
         if (s->approx) {
             if (vips_gaussblur(s->in, &t, s->sigma, "precision", VIPS_PRECISION_APPROXIMATE,
-                               NULL) != 0)
+                               NULL) != 0) {
                 goto out;
+            }
         } else if (vips_gaussblur(s->in, &f, s->sigma, "precision", VIPS_PRECISION_FLOAT, NULL) !=
                        0 ||
                    vips_linear1(f, &t, 1.0, 0.5, "uchar", TRUE, NULL) != 0) {
@@ -379,8 +413,9 @@ static int step_run(struct step *s)
         goto out;
     case ST_VIPS_ENC:
         if (vips_webpsave_buffer(s->in, &buf, &len, "Q", s->quality, "effort", s->effort, "strip",
-                                 TRUE, NULL) != 0)
+                                 TRUE, NULL) != 0) {
             goto out;
+        }
         rc = 0;
         goto out;
     }
@@ -397,14 +432,17 @@ static int step_time(struct step *s, int reps, double *ms)
 {
     double v[MAX_REPS];
 
-    if (reps > MAX_REPS)
+    if (reps > MAX_REPS) {
         reps = MAX_REPS;
-    if (step_run(s) != 0)
+    }
+    if (step_run(s) != 0) {
         return -1;
+    }
     for (int i = 0; i < reps; i++) {
         double t0 = now_ms();
-        if (step_run(s) != 0)
+        if (step_run(s) != 0) {
             return -1;
+        }
         v[i] = now_ms() - t0;
     }
     qsort(v, (size_t)reps, sizeof *v, cmp_double);
@@ -431,8 +469,9 @@ static int level_report(VipsImage *from, int level, int w, int h, int quality, i
     if (w != from->Xsize || h != from->Ysize) {
         rs.hscale = (double)w / from->Xsize;
         rs.vscale = (double)h / from->Ysize;
-        if (step_time(&rs, reps, &resize) != 0)
+        if (step_time(&rs, reps, &resize) != 0) {
             goto out;
+        }
         small = rs.out;
     }
     blurred = small;
@@ -440,16 +479,19 @@ static int level_report(VipsImage *from, int level, int w, int h, int quality, i
         bl.in = ap.in = small;
         /* Sigma is a fraction of the long side, at the size the level is rendered at. */
         bl.sigma = ap.sigma = frac * (w > h ? w : h);
-        if (step_time(&bl, reps, &blur) != 0 || step_time(&ap, reps, &approx) != 0)
+        if (step_time(&bl, reps, &blur) != 0 || step_time(&ap, reps, &approx) != 0) {
             goto out;
+        }
         blurred = bl.out;
         pc.sigma = bl.sigma;
-        if (step_time(&pc, reps, &plain) != 0)
+        if (step_time(&pc, reps, &plain) != 0) {
             goto out;
+        }
     }
     en.in = ev.in = blurred;
-    if (step_time(&en, reps, &enc) != 0 || step_time(&ev, reps, &enc_vips) != 0)
+    if (step_time(&en, reps, &enc) != 0 || step_time(&ev, reps, &enc_vips) != 0) {
         goto out;
+    }
     printf(" l%d=%dx%d l%d_sigma_px=%.2f l%d_resize_ms=%.2f l%d_blur_ms=%.2f"
            " l%d_blur_approx_ms=%.2f l%d_enc_ms=%.2f"
            " l%d_enc_vips_ms=%.2f l%d_plain_c_ms=%.2f",
@@ -477,19 +519,24 @@ int modq_stages_report(uint8_t *data, size_t len, int display_size, int reps, in
     double t_dec = 0, t_grey = 0, t_pdq = 0;
     int quality, rc = -1;
 
-    if (!opts)
+    if (!opts) {
         goto out;
+    }
     quality = (int)modq_opts_get(opts, MODQ_OPT_QUALITY);
-    if (modq_media_process(opts, data, len, &m, err, sizeof err) != MODQ_BLUR_OK)
+    if (modq_media_process(opts, data, len, &m, err, sizeof err) != MODQ_BLUR_OK) {
         goto out;
-    if (step_time(&dec, reps, &t_dec) != 0)
+    }
+    if (step_time(&dec, reps, &t_dec) != 0) {
         goto out;
+    }
     grey.in = dec.out;
-    if (step_time(&grey, reps, &t_grey) != 0)
+    if (step_time(&grey, reps, &t_grey) != 0) {
         goto out;
+    }
     pdq.in = dec.out;
-    if (step_time(&pdq, reps, &t_pdq) != 0)
+    if (step_time(&pdq, reps, &t_pdq) != 0) {
         goto out;
+    }
     printf("stage decode_ms=%.2f grey_ms=%.2f pdq_ms=%.2f", t_dec, t_grey, t_pdq);
     /* Each level is scaled from the previous one's downscale, as blur/media.c does. */
     from = grey.out;
@@ -497,10 +544,12 @@ int modq_stages_report(uint8_t *data, size_t len, int display_size, int reps, in
     for (int l = 0; l < MODQ_LEVEL_COUNT; l++) {
         VipsImage *scaled = NULL;
         int w = 0, h = 0;
-        if (modq_media_rendition(m, l, NULL, NULL, &w, &h) != MODQ_BLUR_OK)
+        if (modq_media_rendition(m, l, NULL, NULL, &w, &h) != MODQ_BLUR_OK) {
             continue;
-        if (level_report(from, l, w, h, quality, effort, reps, &scaled) != 0)
+        }
+        if (level_report(from, l, w, h, quality, effort, reps, &scaled) != 0) {
             goto out;
+        }
         UNREF_NULL(from);
         from = scaled;
     }

@@ -41,15 +41,17 @@ static const struct {
 
 const char *modq_blur_strerror(modq_blur_result r)
 {
-    if ((unsigned)r >= MODQ_BLUR_RESULT_COUNT)
+    if ((unsigned)r >= MODQ_BLUR_RESULT_COUNT) {
         return "unknown error";
+    }
     return results[r].text;
 }
 
 const char *modq_blur_code(modq_blur_result r)
 {
-    if ((unsigned)r >= MODQ_BLUR_RESULT_COUNT)
+    if ((unsigned)r >= MODQ_BLUR_RESULT_COUNT) {
         return "unknown";
+    }
     return results[r].code;
 }
 
@@ -72,8 +74,9 @@ static void drop_log(const gchar *domain, GLogLevelFlags level, const gchar *mes
 modq_blur_result modq_blur_init(const char *argv0)
 {
     /* vips_init() is idempotent, and so are the block settings below. */
-    if (VIPS_INIT(argv0 ? argv0 : "modq"))
+    if (VIPS_INIT(argv0 ? argv0 : "modq")) {
         return MODQ_BLUR_ERR_INIT;
+    }
 
     /* The operation cache would keep decoded hostile images alive between calls. */
     g_log_set_handler("VIPS", G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_INFO,
@@ -89,8 +92,9 @@ modq_blur_result modq_blur_init(const char *argv0)
 
     vips_block_untrusted_set(TRUE);
     vips_operation_block_set("VipsForeignLoad", TRUE);
-    for (size_t i = 0; i < sizeof(allowed_loaders) / sizeof(allowed_loaders[0]); i++)
+    for (size_t i = 0; i < sizeof(allowed_loaders) / sizeof(allowed_loaders[0]); i++) {
         vips_operation_block_set(allowed_loaders[i], FALSE);
+    }
     return MODQ_BLUR_OK;
 }
 
@@ -105,8 +109,9 @@ void blur_vips_error(const char *what, char *errstr, size_t errstr_size)
     char *nl = msg ? strchr(msg, '\n') : NULL;
 
     /* libvips keeps one error buffer per process; take ours out before another thread adds. */
-    if (nl)
+    if (nl) {
         *nl = '\0';
+    }
     modq_errstr_set(errstr, errstr_size, "%s: %.300s", what, msg && *msg ? msg : "libvips failed");
     g_free(msg);
 }

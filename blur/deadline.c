@@ -35,10 +35,12 @@ int64_t deadline_spent_ns(const modq_deadline *d)
 
 bool deadline_passed(modq_deadline *d)
 {
-    if (atomic_load(&d->expired))
+    if (atomic_load(&d->expired)) {
         return true;
-    if (deadline_spent_ns(d) < d->limit_ns)
+    }
+    if (deadline_spent_ns(d) < d->limit_ns) {
         return false;
+    }
     atomic_store(&d->expired, true);
     return true;
 }
@@ -48,8 +50,9 @@ bool deadline_passed(modq_deadline *d)
 static void on_eval(VipsImage *image, VipsProgress *progress, gpointer data)
 {
     (void)progress;
-    if (deadline_passed(data))
+    if (deadline_passed(data)) {
         vips_image_set_kill(image, TRUE);
+    }
 }
 
 gulong deadline_watch(modq_deadline *d, VipsImage *img)
@@ -71,14 +74,16 @@ VipsImage *deadline_copy_memory(modq_deadline *d, VipsImage *img)
     VipsImage *mem;
     gulong id;
 
-    if (deadline_passed(d))
+    if (deadline_passed(d)) {
         return NULL;
+    }
     id = deadline_watch(d, img);
     mem = vips_image_copy_memory(img);
     deadline_unwatch(img, id);
     /* The decoder may have spent the budget in one call that no work unit interrupted. */
-    if (mem && deadline_passed(d))
+    if (mem && deadline_passed(d)) {
         VIPS_UNREF(mem);
+    }
     return mem;
 }
 

@@ -42,11 +42,14 @@ static int is_heif(const uint8_t *p, size_t len)
 {
     static const char *const brands[] = {"heic", "heix", "hevc", "hevx", "heim",
                                          "heis", "mif1", "msf1", "avif", "avis"};
-    if (len < 12 || memcmp(p + 4, "ftyp", 4) != 0)
+    if (len < 12 || memcmp(p + 4, "ftyp", 4) != 0) {
         return 0;
-    for (size_t i = 0; i < sizeof(brands) / sizeof(brands[0]); i++)
-        if (memcmp(p + 8, brands[i], 4) == 0)
+    }
+    for (size_t i = 0; i < sizeof(brands) / sizeof(brands[0]); i++) {
+        if (memcmp(p + 8, brands[i], 4) == 0) {
             return 1;
+        }
+    }
     return 0;
 }
 
@@ -55,15 +58,20 @@ static int is_svg(const uint8_t *p, size_t len)
 {
     size_t i = 0, end = len < 4096 ? len : 4096;
 
-    if (starts(p, len, "\xef\xbb\xbf", 3))
+    if (starts(p, len, "\xef\xbb\xbf", 3)) {
         i = 3;
-    while (i < end && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n'))
+    }
+    while (i < end && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n')) {
         i++;
-    if (i >= end || p[i] != '<')
+    }
+    if (i >= end || p[i] != '<') {
         return 0;
-    for (size_t j = i; j + 4 <= end; j++)
-        if (memcmp(p + j, "<svg", 4) == 0 || memcmp(p + j, "<SVG", 4) == 0)
+    }
+    for (size_t j = i; j + 4 <= end; j++) {
+        if (memcmp(p + j, "<svg", 4) == 0 || memcmp(p + j, "<SVG", 4) == 0) {
             return 1;
+        }
+    }
     return 0;
 }
 
@@ -104,17 +112,23 @@ static sniffed sniff(const uint8_t *p, size_t len)
         {"#?RGBE", 6, FMT_BLOCKED, "radiance"},
     };
 
-    for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
-        if (starts(p, len, table[i].magic, table[i].n))
+    for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+        if (starts(p, len, table[i].magic, table[i].n)) {
             return (sniffed){table[i].id, table[i].name};
-    if (len >= 12 && memcmp(p, "RIFF", 4) == 0 && memcmp(p + 8, "WEBP", 4) == 0)
+        }
+    }
+    if (len >= 12 && memcmp(p, "RIFF", 4) == 0 && memcmp(p + 8, "WEBP", 4) == 0) {
         return (sniffed){FMT_WEBP, "webp"};
-    if (is_heif(p, len))
+    }
+    if (is_heif(p, len)) {
         return (sniffed){FMT_HEIF, "heif"};
-    if (len >= 2 && p[0] == 'P' && ((p[1] >= '1' && p[1] <= '7') || p[1] == 'f' || p[1] == 'F'))
+    }
+    if (len >= 2 && p[0] == 'P' && ((p[1] >= '1' && p[1] <= '7') || p[1] == 'f' || p[1] == 'F')) {
         return (sniffed){FMT_BLOCKED, "netpbm"};
-    if (is_svg(p, len))
+    }
+    if (is_svg(p, len)) {
         return (sniffed){FMT_BLOCKED, "svg"};
+    }
     return (sniffed){FMT_UNKNOWN, "unknown"};
 }
 
@@ -140,22 +154,28 @@ static int jpeg_scans(const uint8_t *p, size_t len, int cap)
         uint8_t m;
         size_t seglen;
 
-        if (!ff)
+        if (!ff) {
             break;
+        }
         for (i = (size_t)(ff - p) + 1; i < len && p[i] == 0xff; i++)
             ;
-        if (i >= len)
+        if (i >= len) {
             break;
+        }
         m = p[i++];
-        if (m == 0x00 || m == 0x01 || (m >= 0xd0 && m <= 0xd7))
+        if (m == 0x00 || m == 0x01 || (m >= 0xd0 && m <= 0xd7)) {
             continue;
-        if (m == 0xd8 || m == 0xd9 || i + 2 > len)
+        }
+        if (m == 0xd8 || m == 0xd9 || i + 2 > len) {
             break;
+        }
         seglen = (size_t)p[i] << 8 | p[i + 1];
-        if (seglen < 2)
+        if (seglen < 2) {
             break;
-        if (m == 0xda)
+        }
+        if (m == 0xda) {
             scans++;
+        }
         i += seglen;
     }
     return scans;
@@ -236,26 +256,31 @@ static int normalise(VipsImage *in, VipsImage **out)
     int rc = -1;
 
     if (vips_colourspace_issupported(in)) {
-        if (vips_colourspace(in, &t[0], target, NULL))
+        if (vips_colourspace(in, &t[0], target, NULL)) {
             goto out;
+        }
     } else {
         /* Unusual tags (multiband, fourier...): keep the leading colour bands as they are. */
-        if (vips_extract_band(in, &t[0], 0, "n", want, NULL))
+        if (vips_extract_band(in, &t[0], 0, "n", want, NULL)) {
             goto out;
+        }
         alpha = 0;
     }
-    if (vips_cast_uchar(t[0], &t[1], NULL))
+    if (vips_cast_uchar(t[0], &t[1], NULL)) {
         goto out;
+    }
     img = t[1];
     alpha = alpha && vips_image_hasalpha(img);
     /* Exactly `want` colour bands (+ the last band as alpha): hostile files can carry 5, 8 or
      * more samples per pixel, and everything downstream counts on 1 or 3. */
     if (img->Bands > want + alpha) {
-        if (vips_extract_band(img, &t[2], 0, "n", want, NULL))
+        if (vips_extract_band(img, &t[2], 0, "n", want, NULL)) {
             goto out;
+        }
         if (alpha && (vips_extract_band(img, &t[3], img->Bands - 1, NULL) ||
-                      vips_bandjoin2(t[2], t[3], &t[4], NULL)))
+                      vips_bandjoin2(t[2], t[3], &t[4], NULL))) {
             goto out;
+        }
         img = alpha ? t[4] : t[2];
     }
     if (alpha) {
@@ -263,16 +288,18 @@ static int normalise(VipsImage *in, VipsImage **out)
         VipsArrayDouble *bg = vips_array_double_new(white, want);
         int frc = vips_flatten(img, &t[5], "background", bg, NULL);
         vips_area_unref(VIPS_AREA(bg));
-        if (frc || vips_cast_uchar(t[5], &t[6], NULL))
+        if (frc || vips_cast_uchar(t[5], &t[6], NULL)) {
             goto out;
+        }
         img = t[6];
     }
     g_object_ref(img);
     *out = img;
     rc = 0;
 out:
-    for (int i = 0; i < 7; i++)
+    for (int i = 0; i < 7; i++) {
         VIPS_UNREF(t[i]);
+    }
     return rc;
 }
 
@@ -285,11 +312,13 @@ static int strip_metadata(VipsImage *in, VipsImage **out)
 {
     gchar **fields;
 
-    if (vips_copy(in, out, NULL))
+    if (vips_copy(in, out, NULL)) {
         return -1;
+    }
     fields = vips_image_get_fields(*out);
-    for (int i = 0; fields && fields[i]; i++)
+    for (int i = 0; fields && fields[i]; i++) {
         vips_image_remove(*out, fields[i]); /* FALSE for built-in header fields: kept */
+    }
     g_strfreev(fields);
     return 0;
 }
@@ -356,10 +385,11 @@ static modq_blur_result decode_pixels(VipsImage *img, int display, modq_deadline
     }
     /* The one decode: everything after this reads pixels from memory. */
     if (!(mem = deadline_copy_memory(dl, small))) {
-        if (deadline_passed(dl))
+        if (deadline_passed(dl)) {
             r = deadline_fail(dl, "decode", errstr, errstr_size);
-        else
+        } else {
             blur_vips_error("corrupt image", errstr, errstr_size);
+        }
         goto out;
     }
     if (vips_autorot(mem, &rot, NULL) || strip_metadata(rot, &clean) ||
@@ -390,22 +420,25 @@ modq_blur_result decode_image(const modq_media_opts *opts, const void *buf, size
     double scale = 1.0;
     sniffed f;
 
-    if (!opts || !out || !dl || (!buf && len > 0))
+    if (!opts || !out || !dl || (!buf && len > 0)) {
         return MODQ_BLUR_ERR_INVALID_ARG;
+    }
     memset(out, 0, sizeof(*out));
     /* libvips keeps errors in one process-wide buffer, and a successful decode can leave text in
      * it (a HEIF seek, say): clear it so a later failure reports its own reason. */
     vips_error_clear();
-    if ((r = refuse_early(opts, buf, len, &f, errstr, errstr_size)) != MODQ_BLUR_OK)
+    if ((r = refuse_early(opts, buf, len, &f, errstr, errstr_size)) != MODQ_BLUR_OK) {
         return r;
+    }
 
     if (open_loader(f.id, buf, len, fail_on, 1, 1.0, &hdr)) {
         blur_vips_error("corrupt image", errstr, errstr_size);
         r = MODQ_BLUR_ERR_CORRUPT;
         goto out;
     }
-    if ((r = check_header(opts, hdr, &ow, &oh, errstr, errstr_size)) != MODQ_BLUR_OK)
+    if ((r = check_header(opts, hdr, &ow, &oh, errstr, errstr_size)) != MODQ_BLUR_OK) {
         goto out;
+    }
     out->frames = vips_image_get_n_pages(hdr);
     longest = ow > oh ? ow : oh;
     shortest = ow < oh ? ow : oh;
@@ -414,12 +447,14 @@ modq_blur_result decode_image(const modq_media_opts *opts, const void *buf, size
      * below one pixel on the short side: libvips 8.14 aborts the process on a 0-pixel image (a
      * 2000x1 JPEG at display size 64 asked for shrink 8). */
     if (f.id == FMT_JPEG) {
-        while (shrink < 8 && longest / (shrink * 2) >= display && shortest / (shrink * 2) >= 1)
+        while (shrink < 8 && longest / (shrink * 2) >= display && shortest / (shrink * 2) >= 1) {
             shrink *= 2;
+        }
     } else if (f.id == FMT_WEBP && longest > display) {
         scale = (double)display / longest;
-        if (scale * shortest < 1.0)
+        if (scale * shortest < 1.0) {
             scale = 1.0 / shortest;
+        }
     }
     if (shrink > 1 || scale < 1.0) {
         if (open_loader(f.id, buf, len, fail_on, shrink, scale, &img)) {
@@ -436,14 +471,16 @@ modq_blur_result decode_image(const modq_media_opts *opts, const void *buf, size
         r = deadline_fail(dl, "header", errstr, errstr_size);
         goto out;
     }
-    if ((r = decode_pixels(img, display, dl, out, errstr, errstr_size)) != MODQ_BLUR_OK)
+    if ((r = decode_pixels(img, display, dl, out, errstr, errstr_size)) != MODQ_BLUR_OK) {
         goto out;
+    }
     out->width = ow;
     out->height = oh;
     out->format = f.name;
 out:
-    if (r != MODQ_BLUR_OK)
+    if (r != MODQ_BLUR_OK) {
         decode_clear(out);
+    }
     VIPS_UNREF(hdr);
     VIPS_UNREF(img);
     return r;
@@ -451,8 +488,9 @@ out:
 
 void decode_clear(modq_decoded *d)
 {
-    if (!d)
+    if (!d) {
         return;
+    }
     VIPS_UNREF(d->image);
     memset(d, 0, sizeof(*d));
 }

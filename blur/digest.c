@@ -19,23 +19,31 @@ modq_blur_result modq_digest_compute(const void *buf, size_t len, uint8_t sha256
     modq_blur_result r = MODQ_BLUR_ERR_DIGEST;
     unsigned int n;
 
-    if (!buf && len > 0)
+    if (!buf && len > 0) {
         return MODQ_BLUR_ERR_INVALID_ARG;
-    if (sha256 && (!(sctx = EVP_MD_CTX_new()) || EVP_DigestInit_ex(sctx, EVP_sha256(), NULL) != 1))
+    }
+    if (sha256 &&
+        (!(sctx = EVP_MD_CTX_new()) || EVP_DigestInit_ex(sctx, EVP_sha256(), NULL) != 1)) {
         goto out;
-    if (md5 && (!(mctx = EVP_MD_CTX_new()) || EVP_DigestInit_ex(mctx, EVP_md5(), NULL) != 1))
+    }
+    if (md5 && (!(mctx = EVP_MD_CTX_new()) || EVP_DigestInit_ex(mctx, EVP_md5(), NULL) != 1)) {
         goto out;
+    }
     for (size_t off = 0; off < len; off += CHUNK) {
         size_t take = len - off < CHUNK ? len - off : CHUNK;
-        if (sctx && EVP_DigestUpdate(sctx, p + off, take) != 1)
+        if (sctx && EVP_DigestUpdate(sctx, p + off, take) != 1) {
             goto out;
-        if (mctx && EVP_DigestUpdate(mctx, p + off, take) != 1)
+        }
+        if (mctx && EVP_DigestUpdate(mctx, p + off, take) != 1) {
             goto out;
+        }
     }
-    if (sctx && (EVP_DigestFinal_ex(sctx, sha256, &n) != 1 || n != MODQ_SHA256_LEN))
+    if (sctx && (EVP_DigestFinal_ex(sctx, sha256, &n) != 1 || n != MODQ_SHA256_LEN)) {
         goto out;
-    if (mctx && (EVP_DigestFinal_ex(mctx, md5, &n) != 1 || n != MODQ_MD5_LEN))
+    }
+    if (mctx && (EVP_DigestFinal_ex(mctx, md5, &n) != 1 || n != MODQ_MD5_LEN)) {
         goto out;
+    }
     r = MODQ_BLUR_OK;
 out:
     EVP_MD_CTX_free(sctx);
@@ -57,26 +65,34 @@ void modq_digest_hex(const uint8_t *bytes, size_t n, char *out)
 /* 0..15 for a hex digit of either case, -1 for anything else. */
 static int hex_value(char c)
 {
-    if (c >= '0' && c <= '9')
+    if (c >= '0' && c <= '9') {
         return c - '0';
-    if (c >= 'a' && c <= 'f')
+    }
+    if (c >= 'a' && c <= 'f') {
         return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
+    }
+    if (c >= 'A' && c <= 'F') {
         return c - 'A' + 10;
+    }
     return -1;
 }
 
 modq_blur_result modq_digest_from_hex(const char *hex, uint8_t *out, size_t n)
 {
-    if (!hex || !out)
+    if (!hex || !out) {
         return MODQ_BLUR_ERR_INVALID_ARG;
-    if (strnlen(hex, 2 * n + 1) != 2 * n)
+    }
+    if (strnlen(hex, 2 * n + 1) != 2 * n) {
         return MODQ_BLUR_ERR_PARSE;
+    }
     /* Validate everything before writing: a failed parse leaves out as it was. */
-    for (size_t i = 0; i < 2 * n; i++)
-        if (hex_value(hex[i]) < 0)
+    for (size_t i = 0; i < 2 * n; i++) {
+        if (hex_value(hex[i]) < 0) {
             return MODQ_BLUR_ERR_PARSE;
-    for (size_t i = 0; i < n; i++)
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
         out[i] = (uint8_t)(hex_value(hex[2 * i]) << 4 | hex_value(hex[2 * i + 1]));
+    }
     return MODQ_BLUR_OK;
 }

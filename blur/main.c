@@ -47,11 +47,13 @@ static int parse_size(const char *s, int64_t *w, int64_t *h)
     char buf[32];
     char *x;
 
-    if (strlen(s) >= sizeof(buf))
+    if (strlen(s) >= sizeof(buf)) {
         return -1;
+    }
     memcpy(buf, s, strlen(s) + 1);
-    if (!(x = strchr(buf, 'x')))
+    if (!(x = strchr(buf, 'x'))) {
         return -1;
+    }
     *x = '\0';
     return modq_parse_int64(buf, 1, 8000, w) && modq_parse_int64(x + 1, 1, 8000, h) ? 0 : -1;
 }
@@ -61,14 +63,16 @@ static int parse_levels(const char *s, int64_t *mask)
     char buf[64];
     char *save = NULL;
 
-    if (strlen(s) >= sizeof(buf))
+    if (strlen(s) >= sizeof(buf)) {
         return -1;
+    }
     memcpy(buf, s, strlen(s) + 1);
     *mask = 0;
     for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         int64_t lv;
-        if (!modq_parse_int64(tok, 0, MODQ_LEVEL_COUNT - 1, &lv))
+        if (!modq_parse_int64(tok, 0, MODQ_LEVEL_COUNT - 1, &lv)) {
             return -1;
+        }
         *mask |= 1LL << lv;
     }
     return *mask ? 0 : -1;
@@ -102,8 +106,9 @@ static int read_file(const char *path, int64_t max_bytes, uint8_t **data, size_t
     }
     while (got < (size_t)st.st_size) {
         ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-        if (n < 0 && errno == EINTR)
+        if (n < 0 && errno == EINTR) {
             continue;
+        }
         if (n <= 0) {
             snprintf(err, err_size, "read failed: %s", n < 0 ? strerror(errno) : "short file");
             goto out;
@@ -116,8 +121,9 @@ static int read_file(const char *path, int64_t max_bytes, uint8_t **data, size_t
     rc = 0;
 out:
     free(buf);
-    if (fd >= 0)
+    if (fd >= 0) {
         close(fd);
+    }
     return rc;
 }
 
@@ -126,12 +132,14 @@ static int write_all(const char *path, const uint8_t *data, size_t len)
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     size_t off = 0;
 
-    if (fd < 0)
+    if (fd < 0) {
         return -1;
+    }
     while (off < len) {
         ssize_t n = write(fd, data + off, len - off);
-        if (n < 0 && errno == EINTR)
+        if (n < 0 && errno == EINTR) {
             continue;
+        }
         if (n <= 0) {
             close(fd);
             return -1;
@@ -153,8 +161,9 @@ static json_t *facts_json(const char *file, const modq_media *m)
 static void print_json(json_t *j)
 {
     char *s = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-    if (s)
+    if (s) {
         puts(s);
+    }
     free(s);
 }
 
@@ -172,8 +181,9 @@ static int write_renditions(const modq_media *m, const char *dir, json_t *j, cha
         const uint8_t *data;
         size_t len;
         int w, h;
-        if (modq_media_rendition(m, lv, &data, &len, &w, &h) != MODQ_BLUR_OK)
+        if (modq_media_rendition(m, lv, &data, &len, &w, &h) != MODQ_BLUR_OK) {
             continue;
+        }
         if ((size_t)snprintf(final[lv], PATH_MAX, "%s/level-%d.%s", dir, lv, ext) >= PATH_MAX ||
             (size_t)snprintf(tmp[lv], PATH_MAX, "%s/.level-%d.%s.%ld.tmp", dir, lv, ext,
                              (long)getpid()) >= PATH_MAX) {
@@ -189,19 +199,21 @@ static int write_renditions(const modq_media *m, const char *dir, json_t *j, cha
                               json_pack("{s:i, s:s, s:i, s:i, s:I}", "level", lv, "file", final[lv],
                                         "width", w, "height", h, "bytes", (json_int_t)len));
     }
-    for (int lv = 0; lv < MODQ_LEVEL_COUNT; lv++)
+    for (int lv = 0; lv < MODQ_LEVEL_COUNT; lv++) {
         if (written[lv] && rename(tmp[lv], final[lv])) {
             snprintf(err, err_size, "cannot rename to %.300s: %s", final[lv], strerror(errno));
             goto out;
         }
+    }
     /* A folder must never hold levels from an earlier run beside this one's: a stale clear
      * level 0 next to a fresh blurred set is exactly what must not be shown by mistake. */
-    for (int lv = 0; lv < MODQ_LEVEL_COUNT; lv++)
+    for (int lv = 0; lv < MODQ_LEVEL_COUNT; lv++) {
         for (int e = 0; e < 2; e++) {
             const char *other = e ? "jpg" : "webp";
             char stale[PATH_MAX];
-            if (written[lv] && strcmp(other, ext) == 0)
+            if (written[lv] && strcmp(other, ext) == 0) {
                 continue;
+            }
             if ((size_t)snprintf(stale, sizeof(stale), "%s/level-%d.%s", dir, lv, other) <
                     sizeof(stale) &&
                 unlink(stale) != 0 && errno != ENOENT) {
@@ -209,14 +221,17 @@ static int write_renditions(const modq_media *m, const char *dir, json_t *j, cha
                 goto out;
             }
         }
+    }
     json_object_set_new(j, "display_width", json_integer(modq_media_display_width(m)));
     json_object_set_new(j, "display_height", json_integer(modq_media_display_height(m)));
     json_object_set(j, "renditions", arr);
     rc = 0;
 out:
-    for (int lv = 0; lv < MODQ_LEVEL_COUNT; lv++)
-        if (written[lv])
+    for (int lv = 0; lv < MODQ_LEVEL_COUNT; lv++) {
+        if (written[lv]) {
             unlink(tmp[lv]); /* after a successful rename this finds nothing */
+        }
+    }
     json_decref(arr);
     return rc;
 }
@@ -235,13 +250,15 @@ static int output_dir(const char *out, const char *file, int index, int nfiles, 
     const char *dot;
     int n;
 
-    if (nfiles == 1)
+    if (nfiles == 1) {
         return (size_t)snprintf(dir, dir_size, "%s", out) >= dir_size ? -1 : 0;
+    }
     base = base ? base + 1 : file;
     dot = strrchr(base, '.');
     n = dot && dot != base ? (int)(dot - base) : (int)strlen(base);
-    if ((size_t)snprintf(dir, dir_size, "%s/%d-%.*s", out, index + 1, n, base) >= dir_size)
+    if ((size_t)snprintf(dir, dir_size, "%s/%d-%.*s", out, index + 1, n, base) >= dir_size) {
         return -1;
+    }
     return make_dir(dir);
 }
 
@@ -270,9 +287,9 @@ static int process_files(const modq_media_opts *opts, char **files, int nfiles, 
             }
         }
         free(data);
-        if (j)
+        if (j) {
             print_json(j);
-        else {
+        } else {
             fprintf(stderr, "modq-media: %s: %s\n", files[i], err[0] ? err : "failed");
             failures++;
         }
@@ -289,9 +306,11 @@ static int cmd_synth(const char *out, int64_t count, int64_t w, int64_t h, const
     static const char *const kinds[] = {"shapes", "noise", "checker"};
     int k = -1;
 
-    for (int i = 0; i < MODQ_SYNTH_KIND_COUNT; i++)
-        if (strcmp(kind, kinds[i]) == 0)
+    for (int i = 0; i < MODQ_SYNTH_KIND_COUNT; i++) {
+        if (strcmp(kind, kinds[i]) == 0) {
             k = i;
+        }
+    }
     if (k < 0 || make_dir(out) != 0) {
         fprintf(stderr, "modq-media: synth: %s\n", k < 0 ? "unknown --kind" : strerror(errno));
         return EXIT_FAILED;
@@ -338,41 +357,42 @@ static int parse_option(const char *a, const char *val, modq_media_opts *opts, c
     int64_t v;
     int bad = 0;
 
-    if (strcmp(a, "--out") == 0)
+    if (strcmp(a, "--out") == 0) {
         g->out = val;
-    else if (strcmp(a, "--levels") == 0)
+    } else if (strcmp(a, "--levels") == 0) {
         bad = parse_levels(val, &v) || modq_opts_set(opts, MODQ_OPT_LEVELS, v);
-    else if (strcmp(a, "--format") == 0)
+    } else if (strcmp(a, "--format") == 0) {
         g->format = val;
-    else if (strcmp(a, "--kind") == 0)
+    } else if (strcmp(a, "--kind") == 0) {
         g->kind = val;
-    else if (strcmp(a, "--count") == 0)
+    } else if (strcmp(a, "--count") == 0) {
         bad = !modq_parse_int64(val, 1, 100000, &g->count);
-    else if (strcmp(a, "--seed") == 0)
+    } else if (strcmp(a, "--seed") == 0) {
         bad = !modq_parse_int64(val, 0, UINT32_MAX, &g->seed);
-    else if (strcmp(a, "--size") == 0)
+    } else if (strcmp(a, "--size") == 0) {
         bad = parse_size(val, &g->w, &g->h);
-    else if (strcmp(a, "--max-size") == 0)
+    } else if (strcmp(a, "--max-size") == 0) {
         key = MODQ_OPT_DISPLAY_SIZE;
-    else if (strcmp(a, "--quality") == 0)
+    } else if (strcmp(a, "--quality") == 0) {
         key = MODQ_OPT_QUALITY;
-    else if (strcmp(a, "--max-bytes") == 0)
+    } else if (strcmp(a, "--max-bytes") == 0) {
         key = MODQ_OPT_MAX_INPUT_BYTES;
-    else if (strcmp(a, "--max-pixels") == 0)
+    } else if (strcmp(a, "--max-pixels") == 0) {
         key = MODQ_OPT_MAX_PIXELS;
-    else if (strcmp(a, "--max-side") == 0)
+    } else if (strcmp(a, "--max-side") == 0) {
         key = MODQ_OPT_MAX_SIDE;
-    else if (strcmp(a, "--deadline-ms") == 0)
+    } else if (strcmp(a, "--deadline-ms") == 0) {
         key = MODQ_OPT_DEADLINE_MS;
-    else if (strcmp(a, "--max-jpeg-scans") == 0)
+    } else if (strcmp(a, "--max-jpeg-scans") == 0) {
         key = MODQ_OPT_MAX_JPEG_SCANS;
-    else {
+    } else {
         fprintf(stderr, "modq-media: unknown option %s\n", a);
         usage(stderr);
         return -1;
     }
-    if (key != MODQ_OPT_COUNT)
+    if (key != MODQ_OPT_COUNT) {
         bad = !modq_parse_int64(val, 0, INT64_MAX, &v) || modq_opts_set(opts, key, v);
+    }
     if (bad) {
         fprintf(stderr, "modq-media: bad value for %s: '%s'\n", a, val);
         return -1;
@@ -399,8 +419,9 @@ static int parse_args(int argc, char **argv, modq_media_opts *opts, cli_args *g)
             return -1;
         }
         i++;
-        if (parse_option(a, val, opts, g) != 0)
+        if (parse_option(a, val, opts, g) != 0) {
             return -1;
+        }
     }
     return 0;
 }
@@ -421,9 +442,9 @@ static int cmd_files(const char *cmd, modq_media_opts *opts, const cli_args *g)
                 g->nfiles == 0 ? "no input files" : "--out DIR goes with render, and only with it");
         return EXIT_FAILED;
     }
-    if (strcmp(cmd, "hash") == 0)
+    if (strcmp(cmd, "hash") == 0) {
         modq_opts_set(opts, MODQ_OPT_LEVELS, 0); /* hashing renders nothing */
-    else if (make_dir(g->out) != 0) {
+    } else if (make_dir(g->out) != 0) {
         fprintf(stderr, "modq-media: cannot create %s: %s\n", g->out, strerror(errno));
         return EXIT_FAILED;
     }
@@ -456,14 +477,16 @@ int main(int argc, char **argv)
         fprintf(stderr, "modq-media: cannot start the image library\n");
         goto out;
     }
-    if (parse_args(argc, argv, opts, &g) != 0)
+    if (parse_args(argc, argv, opts, &g) != 0) {
         goto out;
-    if (strcmp(cmd, "synth") != 0)
+    }
+    if (strcmp(cmd, "synth") != 0) {
         rc = cmd_files(cmd, opts, &g);
-    else if (!g.out)
+    } else if (!g.out) {
         fprintf(stderr, "modq-media: synth needs --out DIR\n");
-    else
+    } else {
         rc = cmd_synth(g.out, g.count, g.w, g.h, g.kind, g.format ? g.format : "jpeg", g.seed);
+    }
 out:
     free(g.files);
     modq_opts_free(opts);

@@ -43,8 +43,9 @@ static modq_blur_result hash_pdq(const modq_decoded *dec, VipsImage *grey, modq_
     if (longest > PDQ_INPUT_SIDE) {
         double k = (double)PDQ_INPUT_SIDE / longest;
         /* Resizing one band of luma costs a third of resizing colour. */
-        if (grey)
+        if (grey) {
             img = grey;
+        }
         int tw = dec->width >= dec->height ? PDQ_INPUT_SIDE : (int)(dec->width * k + 0.5);
         int th = dec->height > dec->width ? PDQ_INPUT_SIDE : (int)(dec->height * k + 0.5);
         tw = tw < 1 ? 1 : tw;
@@ -57,17 +58,20 @@ static modq_blur_result hash_pdq(const modq_decoded *dec, VipsImage *grey, modq_
         }
         img = mem;
     }
-    if (!(luma = malloc((size_t)img->Xsize * (size_t)img->Ysize * sizeof(*luma))))
+    if (!(luma = malloc((size_t)img->Xsize * (size_t)img->Ysize * sizeof(*luma)))) {
         goto out;
+    }
     for (int y = 0; y < img->Ysize; y++) {
         const uint8_t *row = VIPS_IMAGE_ADDR(img, 0, y);
         float *dst = luma + (size_t)y * img->Xsize;
-        for (int x = 0; x < img->Xsize; x++, row += img->Bands)
+        for (int x = 0; x < img->Xsize; x++, row += img->Bands) {
             dst[x] = luma_of(row, img->Bands);
+        }
     }
     r = modq_pdq_hash_luma(luma, img->Xsize, img->Ysize, m->pdq[0], &m->pdq_quality, m->pdq);
-    if (r == MODQ_BLUR_OK)
+    if (r == MODQ_BLUR_OK) {
         modq_pdq_to_hex(m->pdq[0], m->pdq_hex);
+    }
 out:
     free(luma);
     VIPS_UNREF(small);
@@ -95,12 +99,14 @@ static int make_grey(VipsImage *img, VipsImage **grey)
         uint8_t *dst = VIPS_IMAGE_ADDR(g, 0, y);
         if (img->Bands >= 3) {
             /* PDQ's weights in 16-bit fixed point (they sum to 65536), rounded. */
-            for (int x = 0; x < img->Xsize; x++, row += img->Bands)
+            for (int x = 0; x < img->Xsize; x++, row += img->Bands) {
                 dst[x] =
                     (uint8_t)((19595u * row[0] + 38470u * row[1] + 7471u * row[2] + 32768u) >> 16);
+            }
         } else {
-            for (int x = 0; x < img->Xsize; x++, row += img->Bands)
+            for (int x = 0; x < img->Xsize; x++, row += img->Bands) {
                 dst[x] = row[0];
+            }
         }
     }
     *grey = g;
@@ -122,8 +128,9 @@ static modq_blur_result render_ladder(rendition *ladder, VipsImage *base, int le
     for (int lv = 0; lv < MODQ_LEVEL_COUNT && r == MODQ_BLUR_OK; lv++) {
         rendition *rd = &ladder[lv];
         VipsImage *scaled = NULL;
-        if (!(levels & (1 << lv)) || rd->data)
+        if (!(levels & (1 << lv)) || rd->data) {
             continue;
+        }
         if (deadline_passed(dl)) {
             r = deadline_fail(dl, "renditions", errstr, errstr_size);
             break;
@@ -167,11 +174,13 @@ static modq_blur_result render_levels(modq_media *m, VipsImage *colour, VipsImag
     r = render_ladder(m->levels, in_colour ? colour : grey, levels, m->rformat, quality, dl, errstr,
                       errstr_size);
     /* A ladder already in colour is the colour ladder: a second one would be the same bytes. */
-    if (r == MODQ_BLUR_OK && !in_colour && modq_opts_get(opts, MODQ_OPT_COLOUR_TOO) == 1)
+    if (r == MODQ_BLUR_OK && !in_colour && modq_opts_get(opts, MODQ_OPT_COLOUR_TOO) == 1) {
         r = render_ladder(m->colour, colour, levels, m->rformat, quality, dl, errstr, errstr_size);
+    }
     /* A ladder cut short would show some levels and not others: none, then. */
-    if (r != MODQ_BLUR_OK)
+    if (r != MODQ_BLUR_OK) {
         drop_renditions(m);
+    }
     return r;
 }
 
@@ -198,15 +207,17 @@ static modq_blur_result hash_item(const modq_decoded *dec, const void *buf, size
         blur_vips_error("greyscale", errstr, errstr_size);
         return MODQ_BLUR_ERR_NOMEM;
     }
-    if (deadline_passed(dl))
+    if (deadline_passed(dl)) {
         return deadline_fail(dl, "digests and greyscale", errstr, errstr_size);
+    }
     if ((r = hash_pdq(dec, *grey, dl, m)) != MODQ_BLUR_OK) {
-        if (r == MODQ_BLUR_ERR_DECODE_TIMEOUT)
+        if (r == MODQ_BLUR_ERR_DECODE_TIMEOUT) {
             deadline_fail(dl, "pdq", errstr, errstr_size);
-        else if (r == MODQ_BLUR_ERR_ENCODE)
+        } else if (r == MODQ_BLUR_ERR_ENCODE) {
             blur_vips_error("pdq resize", errstr, errstr_size);
-        else
+        } else {
             modq_errstr_set(errstr, errstr_size, "pdq: %s", modq_blur_strerror(r));
+        }
     }
     return r;
 }
@@ -230,10 +241,12 @@ modq_blur_result modq_media_process(const modq_media_opts *opts, const void *buf
         modq_errstr_set(errstr, errstr_size, "out of memory");
         return MODQ_BLUR_ERR_NOMEM;
     }
-    if ((r = decode_image(opts, buf, len, &dl, &dec, errstr, errstr_size)) != MODQ_BLUR_OK)
+    if ((r = decode_image(opts, buf, len, &dl, &dec, errstr, errstr_size)) != MODQ_BLUR_OK) {
         goto out;
-    if ((r = hash_item(&dec, buf, len, &dl, m, &grey, errstr, errstr_size)) != MODQ_BLUR_OK)
+    }
+    if ((r = hash_item(&dec, buf, len, &dl, m, &grey, errstr, errstr_size)) != MODQ_BLUR_OK) {
         goto out;
+    }
     m->width = dec.width;
     m->height = dec.height;
     m->frames = dec.frames;
@@ -266,8 +279,9 @@ modq_blur_result modq_media_render(modq_media *m, const modq_media_opts *opts, c
     modq_deadline dl;
     modq_blur_result r;
 
-    if (m && opts && m->remote.render)
+    if (m && opts && m->remote.render) {
         return m->remote.render(m, opts, errstr, errstr_size);
+    }
     if (!m || !opts || !m->kept_colour) {
         modq_errstr_set(errstr, errstr_size, "nothing kept to render");
         return MODQ_BLUR_ERR_INVALID_ARG;
@@ -283,18 +297,21 @@ modq_blur_result modq_media_render(modq_media *m, const modq_media_opts *opts, c
 
 void modq_media_release_image(modq_media *m)
 {
-    if (!m)
+    if (!m) {
         return;
-    if (m->remote.release)
+    }
+    if (m->remote.release) {
         m->remote.release(m);
+    }
     VIPS_UNREF(m->kept_colour);
     VIPS_UNREF(m->kept_grey);
 }
 
 void modq_media_free(modq_media *m)
 {
-    if (!m)
+    if (!m) {
         return;
+    }
     modq_media_release_image(m);
     drop_renditions(m);
     free(m);
@@ -347,8 +364,9 @@ const uint8_t *modq_media_md5(const modq_media *m)
 
 const uint8_t *modq_media_pdq_dihedral(const modq_media *m, int variant)
 {
-    if (!m || variant < 0 || variant >= MODQ_PDQ_DIHEDRAL)
+    if (!m || variant < 0 || variant >= MODQ_PDQ_DIHEDRAL) {
         return NULL;
+    }
     return m->pdq[variant];
 }
 
@@ -363,33 +381,40 @@ static modq_blur_result get_rendition(const rendition *ladder, int level, const 
 {
     const rendition *rd;
 
-    if (level < 0 || level >= MODQ_LEVEL_COUNT || !ladder[level].data)
+    if (level < 0 || level >= MODQ_LEVEL_COUNT || !ladder[level].data) {
         return MODQ_BLUR_ERR_INVALID_ARG;
+    }
     rd = &ladder[level];
-    if (data)
+    if (data) {
         *data = rd->data;
-    if (len)
+    }
+    if (len) {
         *len = rd->len;
-    if (w)
+    }
+    if (w) {
         *w = rd->w;
-    if (h)
+    }
+    if (h) {
         *h = rd->h;
+    }
     return MODQ_BLUR_OK;
 }
 
 modq_blur_result modq_media_rendition(const modq_media *m, int level, const uint8_t **data,
                                       size_t *len, int *w, int *h)
 {
-    if (!m)
+    if (!m) {
         return MODQ_BLUR_ERR_INVALID_ARG;
+    }
     return get_rendition(m->levels, level, data, len, w, h);
 }
 
 modq_blur_result modq_media_rendition_colour(const modq_media *m, int level, const uint8_t **data,
                                              size_t *len, int *w, int *h)
 {
-    if (!m)
+    if (!m) {
         return MODQ_BLUR_ERR_INVALID_ARG;
+    }
     return get_rendition(m->levels_in_colour ? m->levels : m->colour, level, data, len, w, h);
 }
 
@@ -405,8 +430,9 @@ int modq_media_display_height(const modq_media *m)
 
 const char *modq_media_mime(const modq_media *m)
 {
-    if (!m)
+    if (!m) {
         return NULL;
+    }
     return m->rformat == MODQ_FORMAT_JPEG ? "image/jpeg" : "image/webp";
 }
 

@@ -31,10 +31,12 @@ struct modq_media_opts {
 modq_media_opts *modq_opts_new(void)
 {
     modq_media_opts *o = malloc(sizeof(*o));
-    if (!o)
+    if (!o) {
         return NULL;
-    for (int k = 0; k < MODQ_OPT_COUNT; k++)
+    }
+    for (int k = 0; k < MODQ_OPT_COUNT; k++) {
         o->v[k] = ranges[k].def;
+    }
     return o;
 }
 
@@ -42,8 +44,9 @@ modq_media_opts *modq_opts_copy(const modq_media_opts *opts)
 {
     modq_media_opts *o;
 
-    if (!opts || !(o = malloc(sizeof(*o))))
+    if (!opts || !(o = malloc(sizeof(*o)))) {
         return NULL;
+    }
     *o = *opts;
     return o;
 }
@@ -55,17 +58,20 @@ void modq_opts_free(modq_media_opts *opts)
 
 modq_blur_result modq_opts_set(modq_media_opts *opts, modq_opt key, int64_t value)
 {
-    if (!opts || (unsigned)key >= MODQ_OPT_COUNT)
+    if (!opts || (unsigned)key >= MODQ_OPT_COUNT) {
         return MODQ_BLUR_ERR_INVALID_ARG;
-    if (value < ranges[key].min || value > ranges[key].max)
+    }
+    if (value < ranges[key].min || value > ranges[key].max) {
         return MODQ_BLUR_ERR_INVALID_ARG;
+    }
     opts->v[key] = value;
     return MODQ_BLUR_OK;
 }
 
 int64_t modq_opts_get(const modq_media_opts *opts, modq_opt key)
 {
-    if (!opts || (unsigned)key >= MODQ_OPT_COUNT)
+    if (!opts || (unsigned)key >= MODQ_OPT_COUNT) {
         return -1;
+    }
     return opts->v[key];
 }

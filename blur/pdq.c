@@ -66,8 +66,9 @@ static void box_line(double *x, int n, int win, double *prefix)
     int left = win - 1 - right;
 
     prefix[0] = 0.0;
-    for (int k = 0; k < n; k++)
+    for (int k = 0; k < n; k++) {
         prefix[k + 1] = prefix[k] + x[k];
+    }
     for (int k = 0; k < n; k++) {
         int lo = k - left < 0 ? 0 : k - left;
         int hi = k + right > n - 1 ? n - 1 : k + right;
@@ -92,26 +93,33 @@ static modq_blur_result downsample(const float *luma, int w, int h, double grid[
     line = malloc((size_t)longest * sizeof(*line));
     prefix = malloc(((size_t)longest + 1) * sizeof(*prefix));
     kept = malloc((size_t)GRID * (size_t)h * sizeof(*kept)); /* column-major: kept[c * h + y] */
-    if (!line || !prefix || !kept)
+    if (!line || !prefix || !kept) {
         goto out;
+    }
 
-    for (int c = 0; c < GRID; c++)
+    for (int c = 0; c < GRID; c++) {
         cols[c] = sample_index(c, w);
+    }
     for (int y = 0; y < h; y++) {
         const float *row = luma + (size_t)y * (size_t)w;
-        for (int x = 0; x < w; x++)
+        for (int x = 0; x < w; x++) {
             line[x] = row[x];
-        for (int p = 0; p < BOX_PASSES; p++)
+        }
+        for (int p = 0; p < BOX_PASSES; p++) {
             box_line(line, w, wwin, prefix);
-        for (int c = 0; c < GRID; c++)
+        }
+        for (int c = 0; c < GRID; c++) {
             kept[(size_t)c * (size_t)h + (size_t)y] = line[cols[c]];
+        }
     }
     for (int c = 0; c < GRID; c++) {
         double *col = kept + (size_t)c * (size_t)h;
-        for (int p = 0; p < BOX_PASSES; p++)
+        for (int p = 0; p < BOX_PASSES; p++) {
             box_line(col, h, hwin, prefix);
-        for (int g = 0; g < GRID; g++)
+        }
+        for (int g = 0; g < GRID; g++) {
             grid[g][c] = col[sample_index(g, h)];
+        }
     }
     r = MODQ_BLUR_OK;
 out:
@@ -135,12 +143,16 @@ static int quality_of(double grid[GRID][GRID])
 {
     long sum = 0;
 
-    for (int y = 0; y + 1 < GRID; y++)
-        for (int x = 0; x < GRID; x++)
+    for (int y = 0; y + 1 < GRID; y++) {
+        for (int x = 0; x < GRID; x++) {
             sum += gradient(grid[y][x], grid[y + 1][x]);
-    for (int y = 0; y < GRID; y++)
-        for (int x = 0; x + 1 < GRID; x++)
+        }
+    }
+    for (int y = 0; y < GRID; y++) {
+        for (int x = 0; x + 1 < GRID; x++) {
             sum += gradient(grid[y][x], grid[y][x + 1]);
+        }
+    }
     sum /= 90;
     return sum > 100 ? 100 : (int)sum;
 }
@@ -152,23 +164,29 @@ static void dct_block(double grid[GRID][GRID], double block[CUT][CUT])
     double d[CUT][GRID], t[CUT][GRID];
     double scale = sqrt(2.0 / GRID);
 
-    for (int u = 0; u < CUT; u++)
-        for (int k = 0; k < GRID; k++)
+    for (int u = 0; u < CUT; u++) {
+        for (int k = 0; k < GRID; k++) {
             d[u][k] = scale * cos(PI / (2.0 * GRID) * (u + 1) * (2 * k + 1));
-    for (int u = 0; u < CUT; u++)
+        }
+    }
+    for (int u = 0; u < CUT; u++) {
         for (int x = 0; x < GRID; x++) {
             double s = 0.0;
-            for (int k = 0; k < GRID; k++)
+            for (int k = 0; k < GRID; k++) {
                 s += d[u][k] * grid[k][x];
+            }
             t[u][x] = s;
         }
-    for (int u = 0; u < CUT; u++)
+    }
+    for (int u = 0; u < CUT; u++) {
         for (int v = 0; v < CUT; v++) {
             double s = 0.0;
-            for (int k = 0; k < GRID; k++)
+            for (int k = 0; k < GRID; k++) {
                 s += t[u][k] * d[v][k];
+            }
             block[u][v] = s;
         }
+    }
 }
 
 /* The lower median (the 128th smallest of 256), which is what the reference's Torben search
@@ -201,9 +219,11 @@ static void block_to_hash(double block[CUT][CUT], uint8_t hash[MODQ_PDQ_BYTES])
 
     for (int i = 0; i < CUT; i++) {
         unsigned word = 0;
-        for (int j = 0; j < CUT; j++)
-            if (block[i][j] > median)
+        for (int j = 0; j < CUT; j++) {
+            if (block[i][j] > median) {
                 word |= 1u << j;
+            }
+        }
         hash[2 * (WORDS - 1 - i)] = (uint8_t)(word >> 8);
         hash[2 * (WORDS - 1 - i) + 1] = (uint8_t)(word & 0xffu);
     }
@@ -211,15 +231,17 @@ static void block_to_hash(double block[CUT][CUT], uint8_t hash[MODQ_PDQ_BYTES])
 
 static void apply_rule(const dihedral_rule *rule, double in[CUT][CUT], double out[CUT][CUT])
 {
-    for (int i = 0; i < CUT; i++)
+    for (int i = 0; i < CUT; i++) {
         for (int j = 0; j < CUT; j++) {
             int negate = (rule->flip_rows && i % 2 == 0) != (rule->flip_cols && j % 2 == 0);
             double x = negate ? -in[i][j] : in[i][j];
-            if (rule->transpose)
+            if (rule->transpose) {
                 out[j][i] = x;
-            else
+            } else {
                 out[i][j] = x;
+            }
         }
+    }
 }
 
 modq_blur_result modq_pdq_hash_luma(const float *luma, int w, int h, uint8_t hash[MODQ_PDQ_BYTES],
@@ -229,24 +251,30 @@ modq_blur_result modq_pdq_hash_luma(const float *luma, int w, int h, uint8_t has
     double grid[GRID][GRID], block[CUT][CUT], variant[CUT][CUT];
     modq_blur_result r;
 
-    if (!luma || !hash || !quality || w < 1 || h < 1 || w > MAX_SIDE || h > MAX_SIDE)
+    if (!luma || !hash || !quality || w < 1 || h < 1 || w > MAX_SIDE || h > MAX_SIDE) {
         return MODQ_BLUR_ERR_INVALID_ARG;
+    }
     if (w < MIN_SIDE || h < MIN_SIDE) {
         memset(hash, 0, MODQ_PDQ_BYTES);
-        if (dihedral)
+        if (dihedral) {
             memset(dihedral, 0, MODQ_PDQ_DIHEDRAL * MODQ_PDQ_BYTES);
+        }
         *quality = 0;
         return MODQ_BLUR_OK;
     }
     r = downsample(luma, w, h, grid);
-    if (r != MODQ_BLUR_OK)
+    if (r != MODQ_BLUR_OK) {
         return r;
+    }
     /* NaN or infinity in the input spreads through the box sums into the samples; refuse it
      * rather than hash garbage. */
-    for (int y = 0; y < GRID; y++)
-        for (int x = 0; x < GRID; x++)
-            if (!isfinite(grid[y][x]))
+    for (int y = 0; y < GRID; y++) {
+        for (int x = 0; x < GRID; x++) {
+            if (!isfinite(grid[y][x])) {
                 return MODQ_BLUR_ERR_INVALID_ARG;
+            }
+        }
+    }
 
     dct_block(grid, block);
     block_to_hash(block, hash);
@@ -273,10 +301,12 @@ int modq_pdq_distance(const uint8_t a[MODQ_PDQ_BYTES], const uint8_t b[MODQ_PDQ_
     int n = 0;
 
     /* A caller bug must never look like a match: report more than any real distance. */
-    if (!a || !b)
+    if (!a || !b) {
         return MODQ_PDQ_BYTES * 8 + 1;
-    for (int i = 0; i < MODQ_PDQ_BYTES; i++)
+    }
+    for (int i = 0; i < MODQ_PDQ_BYTES; i++) {
         n += popcount8((unsigned)(a[i] ^ b[i]));
+    }
     return n;
 }
 
@@ -285,20 +315,23 @@ int modq_pdq_distance_dihedral(const uint8_t probe_dihedral[MODQ_PDQ_DIHEDRAL][M
 {
     int best = MODQ_PDQ_BYTES * 8 + 1;
 
-    if (!probe_dihedral || !candidate)
+    if (!probe_dihedral || !candidate) {
         return best;
+    }
     for (int v = 0; v < MODQ_PDQ_DIHEDRAL; v++) {
         int d = modq_pdq_distance(probe_dihedral[v], candidate);
-        if (d < best)
+        if (d < best) {
             best = d;
+        }
     }
     return best;
 }
 
 int modq_pdq_match(const uint8_t a[MODQ_PDQ_BYTES], const uint8_t b[MODQ_PDQ_BYTES], int threshold)
 {
-    if (!a || !b)
+    if (!a || !b) {
         return 0;
+    }
     return modq_pdq_distance(a, b) <= threshold;
 }
 
@@ -306,8 +339,9 @@ void modq_pdq_to_hex(const uint8_t hash[MODQ_PDQ_BYTES], char out[MODQ_PDQ_HEX_L
 {
     static const char digits[] = "0123456789abcdef";
 
-    if (!out)
+    if (!out) {
         return;
+    }
     if (!hash) {
         out[0] = '\0';
         return;

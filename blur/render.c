@@ -37,8 +37,9 @@ static const double level_sigma[MODQ_LEVEL_COUNT] = {
 
 double render_sigma(int level)
 {
-    if (level < 0 || level >= MODQ_LEVEL_COUNT)
+    if (level < 0 || level >= MODQ_LEVEL_COUNT) {
         return -1.0;
+    }
     return level_sigma[level];
 }
 
@@ -57,12 +58,14 @@ static int encode_webp(VipsImage *img, int quality, modq_deadline *dl, void **bu
     int ok = 0;
 
     WebPMemoryWriterInit(&writer);
-    if (!WebPPictureInit(&pic))
+    if (!WebPPictureInit(&pic)) {
         goto out;
+    }
     /* Pixels are copied as bytes below: anything but uchar would encode as noise. */
     if (!mem || mem->BandFmt != VIPS_FORMAT_UCHAR ||
-        !WebPConfigPreset(&config, WEBP_PRESET_PHOTO, (float)quality))
+        !WebPConfigPreset(&config, WEBP_PRESET_PHOTO, (float)quality)) {
         goto out;
+    }
     config.method = WEBP_EFFORT;
     pic.width = mem->Xsize;
     pic.height = mem->Ysize;
@@ -71,15 +74,17 @@ static int encode_webp(VipsImage *img, int quality, modq_deadline *dl, void **bu
     if (mem->Bands == 1) {
         pic.use_argb = 0;
         pic.colorspace = WEBP_YUV420;
-        if (!WebPPictureAlloc(&pic))
+        if (!WebPPictureAlloc(&pic)) {
             goto out;
+        }
         /* WebP's luma is limited-range (16..235, as BT.601 video): full-range grey written as is
          * would decode stretched by 255/219 and clipped, crushing shadows and highlights. */
         for (int y = 0; y < mem->Ysize; y++) {
             const uint8_t *src = VIPS_IMAGE_ADDR(mem, 0, y);
             uint8_t *dst = pic.y + (size_t)y * pic.y_stride;
-            for (int x = 0; x < mem->Xsize; x++)
+            for (int x = 0; x < mem->Xsize; x++) {
                 dst[x] = (uint8_t)(16 + (219 * src[x] + 127) / 255);
+            }
         }
         for (int y = 0; y < (mem->Ysize + 1) / 2; y++) {
             memset(pic.u + (size_t)y * pic.uv_stride, 128, (mem->Xsize + 1) / 2);
@@ -89,13 +94,15 @@ static int encode_webp(VipsImage *img, int quality, modq_deadline *dl, void **bu
                                                         (int)VIPS_IMAGE_SIZEOF_LINE(mem))) {
         goto out;
     }
-    if (!WebPEncode(&config, &pic) || !(*buf = g_memdup2(writer.mem, writer.size)))
+    if (!WebPEncode(&config, &pic) || !(*buf = g_memdup2(writer.mem, writer.size))) {
         goto out;
+    }
     *len = writer.size;
     ok = 1;
 out:
-    if (!ok && mem)
+    if (!ok && mem) {
         vips_error("modq", "webp encoding failed (error %d)", (int)pic.error_code);
+    }
     WebPPictureFree(&pic);
     WebPMemoryWriterClear(&writer);
     VIPS_UNREF(mem);
@@ -110,8 +117,9 @@ static int encode(VipsImage *img, modq_rendition_format format, int quality, mod
     int rc;
     gulong id;
 
-    if (format != MODQ_FORMAT_JPEG)
+    if (format != MODQ_FORMAT_JPEG) {
         return encode_webp(img, quality, dl, buf, len);
+    }
     id = deadline_watch(dl, img);
     /* strip: no EXIF, XMP, IPTC or ICC profile leaves modq (decode.c already dropped them). */
     rc = vips_jpegsave_buffer(img, buf, len, "Q", quality, "strip", TRUE, "optimize_coding", TRUE,
@@ -129,8 +137,9 @@ static int encode(VipsImage *img, modq_rendition_format format, int quality, mod
 static modq_blur_result step_failed(modq_deadline *dl, const char *what, char *errstr,
                                     size_t errstr_size)
 {
-    if (deadline_passed(dl))
+    if (deadline_passed(dl)) {
         return deadline_fail(dl, what, errstr, errstr_size);
+    }
     blur_vips_error(what, errstr, errstr_size);
     return MODQ_BLUR_ERR_ENCODE;
 }
@@ -146,8 +155,9 @@ modq_blur_result render_level(VipsImage *base, VipsImage *from, int level,
     size_t n = 0;
     modq_blur_result r = MODQ_BLUR_ERR_ENCODE;
 
-    if (!base || !from || !dl || !data || !len || level < 0 || level >= MODQ_LEVEL_COUNT)
+    if (!base || !from || !dl || !data || !len || level < 0 || level >= MODQ_LEVEL_COUNT) {
         return MODQ_BLUR_ERR_INVALID_ARG;
+    }
     final = base;
     if (level > 0) {
         int longest = base->Xsize > base->Ysize ? base->Xsize : base->Ysize;
@@ -155,10 +165,12 @@ modq_blur_result render_level(VipsImage *base, VipsImage *from, int level,
         double scale = RENDER_SIGMA_PX / sigma_display;
         int tw;
 
-        if (scale * longest < MIN_RENDER_PX)
+        if (scale * longest < MIN_RENDER_PX) {
             scale = (double)MIN_RENDER_PX / longest;
-        if (scale > 1.0)
+        }
+        if (scale > 1.0) {
             scale = 1.0;
+        }
         tw = (int)(base->Xsize * scale + 0.5);
         tw = tw < 1 ? 1 : tw;
         if (tw < from->Xsize) {
@@ -192,10 +204,12 @@ modq_blur_result render_level(VipsImage *base, VipsImage *from, int level,
     *data = buf;
     *len = n;
     buf = NULL;
-    if (w)
+    if (w) {
         *w = final->Xsize;
-    if (h)
+    }
+    if (h) {
         *h = final->Ysize;
+    }
     if (scaled) {
         *scaled = mem ? mem : base;
         g_object_ref(*scaled);

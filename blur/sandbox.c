@@ -27,11 +27,14 @@ static sb_helper *take(modq_sandbox *sb)
 
     pthread_mutex_lock(&sb->lock);
     for (;;) {
-        for (int i = 0; i < sb->o.helpers && !h; i++)
-            if (!sb->helpers[i].taken)
+        for (int i = 0; i < sb->o.helpers && !h; i++) {
+            if (!sb->helpers[i].taken) {
                 h = &sb->helpers[i];
-        if (h)
+            }
+        }
+        if (h) {
             break;
+        }
         pthread_cond_wait(&sb->idle, &sb->lock);
     }
     h->taken = true;
@@ -44,8 +47,9 @@ static void give_back(sb_helper *h)
 {
     modq_sandbox *sb = h->sb;
 
-    if (h->pid > 0 && h->items >= sb->o.max_items)
+    if (h->pid > 0 && h->items >= sb->o.max_items) {
         sb_stop(h, false, "retired", NULL, 0);
+    }
     pthread_mutex_lock(&sb->lock);
     h->taken = false;
     pthread_cond_signal(&sb->idle);
@@ -59,24 +63,29 @@ static modq_blur_result ensure_running(sb_helper *helpers, int n, char *errstr, 
     bool started[MODQ_SANDBOX_MAX_HELPERS] = {false};
     int failed = 0;
 
-    for (int i = 0; i < n && !failed; i++)
-        if (helpers[i].pid <= 0 && !(failed = sb_spawn(&helpers[i], err, sizeof err) != 0))
+    for (int i = 0; i < n && !failed; i++) {
+        if (helpers[i].pid <= 0 && !(failed = sb_spawn(&helpers[i], err, sizeof err) != 0)) {
             started[i] = true;
+        }
+    }
     for (int i = 0; i < n; i++) {
-        if (!started[i])
+        if (!started[i]) {
             continue;
-        if (failed)
+        }
+        if (failed) {
             sb_stop(&helpers[i], false, "start abandoned", NULL, 0);
-        else if (sb_await(&helpers[i], err, sizeof err) != 0)
+        } else if (sb_await(&helpers[i], err, sizeof err) != 0) {
             failed = 1;
+        }
     }
     if (failed) {
         modq_errstr_set(errstr, errstr_size, "sandbox: %s", err);
         return MODQ_BLUR_ERR_SANDBOX;
     }
     pthread_mutex_lock(&helpers[0].sb->lock);
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
         helpers[0].sb->spawned += started[i];
+    }
     pthread_mutex_unlock(&helpers[0].sb->lock);
     return MODQ_BLUR_OK;
 }
@@ -87,8 +96,9 @@ static void remote_release(modq_media *m)
     sb_reply unused;
 
     memset(&m->remote, 0, sizeof m->remote);
-    if (h->pid > 0)
+    if (h->pid > 0) {
         sb_call(h, SB_RELEASE, NULL, NULL, 0, modq_clock_mono_ms() + RELEASE_MS, &unused, NULL, 0);
+    }
     give_back(h);
 }
 
@@ -104,8 +114,9 @@ static modq_blur_result remote_render(modq_media *m, const modq_media_opts *opts
     m->rformat = (modq_rendition_format)modq_opts_get(opts, MODQ_OPT_FORMAT);
     m->levels_in_colour = modq_opts_get(opts, MODQ_OPT_COLOUR) == 1;
     r = sb_call(h, SB_RENDER, opts, NULL, 0, deadline, &rp, errstr, errstr_size);
-    if (r == MODQ_BLUR_OK)
+    if (r == MODQ_BLUR_OK) {
         r = sb_read_reply(h, &rp, opts, false, m, deadline, errstr, errstr_size);
+    }
     give_back(h);
     return r;
 }
@@ -137,13 +148,15 @@ modq_blur_result modq_sandbox_process(modq_sandbox *sb, const modq_media_opts *o
         return MODQ_BLUR_ERR_NOMEM;
     }
     h = take(sb);
-    if ((r = ensure_running(h, 1, errstr, errstr_size)) != MODQ_BLUR_OK)
+    if ((r = ensure_running(h, 1, errstr, errstr_size)) != MODQ_BLUR_OK) {
         goto out;
+    }
     deadline = modq_clock_mono_ms() + sb->o.timeout_ms;
     h->items++;
     r = sb_call(h, SB_PROCESS, opts, buf, len, deadline, &rp, errstr, errstr_size);
-    if (r == MODQ_BLUR_OK)
+    if (r == MODQ_BLUR_OK) {
         r = sb_read_reply(h, &rp, opts, true, m, deadline, errstr, errstr_size);
+    }
     if (r == MODQ_BLUR_OK && rp.kept) {
         /* The helper holds the decode for this media: it stays taken until render or release. */
         m->remote = (modq_media_remote){remote_render, remote_release, h};
@@ -155,21 +168,25 @@ modq_blur_result modq_sandbox_process(modq_sandbox *sb, const modq_media_opts *o
     }
 out:
     modq_media_free(m);
-    if (h)
+    if (h) {
         give_back(h);
+    }
     return r;
 }
 
 static const char *check_opts(const modq_sandbox_opts *o)
 {
-    if (!o->helper_path || !o->helper_path[0])
+    if (!o->helper_path || !o->helper_path[0]) {
         return "no helper program";
-    if (o->helpers < 1 || o->helpers > MODQ_SANDBOX_MAX_HELPERS)
+    }
+    if (o->helpers < 1 || o->helpers > MODQ_SANDBOX_MAX_HELPERS) {
         return "helpers out of range";
+    }
     if (o->memory_bytes < (INT64_C(16) << 20) || o->timeout_ms < 10 || o->cpu_seconds < 1 ||
         o->cpu_seconds > 86400 || o->max_items < 1 || o->max_items > 1000000 ||
-        o->concurrency < 0 || o->concurrency > 1024 || o->stderr_fd < -1)
+        o->concurrency < 0 || o->concurrency > 1024 || o->stderr_fd < -1) {
         return "a limit out of range";
+    }
     return NULL;
 }
 
@@ -192,15 +209,18 @@ modq_blur_result modq_sandbox_new(const modq_sandbox_opts *opts, modq_sandbox **
     }
     sb->o = *opts;
     sb->o.helper_path = sb->path;
-    if (sb->o.concurrency == 0)
+    if (sb->o.concurrency == 0) {
         sb->o.concurrency = vips_concurrency_get();
+    }
     pthread_mutex_init(&sb->lock, NULL);
     pthread_cond_init(&sb->idle, NULL);
-    for (int i = 0; i < MODQ_SANDBOX_MAX_HELPERS; i++)
+    for (int i = 0; i < MODQ_SANDBOX_MAX_HELPERS; i++) {
         sb->helpers[i] = (sb_helper){.sb = sb, .fd = -1};
+    }
     /* All of them now: a helper that cannot start should stop the caller's start, not an item. */
-    if ((r = ensure_running(sb->helpers, sb->o.helpers, errstr, errstr_size)) != MODQ_BLUR_OK)
+    if ((r = ensure_running(sb->helpers, sb->o.helpers, errstr, errstr_size)) != MODQ_BLUR_OK) {
         goto out;
+    }
     *out = sb;
     sb = NULL;
 out:
@@ -210,11 +230,14 @@ out:
 
 void modq_sandbox_free(modq_sandbox *sb)
 {
-    if (!sb)
+    if (!sb) {
         return;
-    for (int i = 0; i < MODQ_SANDBOX_MAX_HELPERS; i++)
-        if (sb->helpers[i].pid > 0)
+    }
+    for (int i = 0; i < MODQ_SANDBOX_MAX_HELPERS; i++) {
+        if (sb->helpers[i].pid > 0) {
             sb_stop(&sb->helpers[i], false, "stopped", NULL, 0);
+        }
+    }
     pthread_cond_destroy(&sb->idle);
     pthread_mutex_destroy(&sb->lock);
     free(sb->path);
@@ -225,8 +248,9 @@ uint64_t modq_sandbox_cpu_ns(modq_sandbox *sb)
 {
     uint64_t ns = 0;
 
-    if (!sb)
+    if (!sb) {
         return 0;
+    }
     pthread_mutex_lock(&sb->lock);
     for (int i = 0; i < sb->o.helpers; i++) {
         const sb_helper *h = &sb->helpers[i];
@@ -234,8 +258,9 @@ uint64_t modq_sandbox_cpu_ns(modq_sandbox *sb)
         struct timespec ts;
         /* An idle helper's pid is not changed while the lock is held: its process is ours. */
         if (h->taken || h->pid <= 0 || clock_getcpuclockid(h->pid, &clock) != 0 ||
-            clock_gettime(clock, &ts) != 0)
+            clock_gettime(clock, &ts) != 0) {
             continue;
+        }
         ns += (uint64_t)ts.tv_sec * UINT64_C(1000000000) + (uint64_t)ts.tv_nsec;
     }
     pthread_mutex_unlock(&sb->lock);
@@ -246,8 +271,9 @@ uint64_t modq_sandbox_spawned(modq_sandbox *sb)
 {
     uint64_t n;
 
-    if (!sb)
+    if (!sb) {
         return 0;
+    }
     pthread_mutex_lock(&sb->lock);
     n = sb->spawned;
     pthread_mutex_unlock(&sb->lock);

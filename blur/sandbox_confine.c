@@ -78,8 +78,9 @@ int sandbox_limit(int64_t memory_bytes, int cpu_seconds, int max_items, char *er
     FILE *f = fopen("/proc/self/statm", "r");
     int ok = f && fscanf(f, "%lu", &pages) == 1;
 
-    if (f)
+    if (f) {
         fclose(f);
+    }
     if (!ok) {
         snprintf(err, err_size, "cannot read /proc/self/statm");
         return -1;
@@ -103,12 +104,14 @@ int sandbox_cpu_arm(int cpu_seconds)
     struct rlimit cpu;
     struct timespec used;
 
-    if (getrlimit(RLIMIT_CPU, &cpu) || clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &used))
+    if (getrlimit(RLIMIT_CPU, &cpu) || clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &used)) {
         return -1;
+    }
     /* Whole seconds: round the time used up, so a request gets at least cpu_seconds. */
     cpu.rlim_cur = (rlim_t)used.tv_sec + 1 + (rlim_t)cpu_seconds;
-    if (cpu.rlim_cur > cpu.rlim_max)
+    if (cpu.rlim_cur > cpu.rlim_max) {
         cpu.rlim_cur = cpu.rlim_max;
+    }
     return setrlimit(RLIMIT_CPU, &cpu);
 }
 
@@ -159,22 +162,30 @@ int sandbox_seccomp(char *err, size_t err_size)
         return -1;
     }
     /* Every thread libvips has started already gets the filter too. */
-    if ((e = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1)) != 0)
+    if ((e = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1)) != 0) {
         goto out;
-    for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
-        if ((e = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed[i], 0)) != 0)
+    }
+    for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++) {
+        if ((e = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed[i], 0)) != 0) {
             goto out;
-    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
-        if ((e = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), refused[i], 0)) != 0)
+        }
+    }
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        if ((e = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), refused[i], 0)) != 0) {
             goto out;
-    if ((e = add_conditional(ctx)) != 0)
+        }
+    }
+    if ((e = add_conditional(ctx)) != 0) {
         goto out;
-    if ((e = seccomp_load(ctx)) != 0)
+    }
+    if ((e = seccomp_load(ctx)) != 0) {
         goto out;
+    }
     rc = 0;
 out:
-    if (rc != 0)
+    if (rc != 0) {
         snprintf(err, err_size, "seccomp: %s", strerror(e < 0 ? -e : EINVAL));
+    }
     seccomp_release(ctx);
     return rc;
 }

@@ -39,9 +39,11 @@ typedef struct helper {
 /* Fills opts from the request; -1 when a value is out of range. */
 static int opts_from(const sb_request *rq, modq_media_opts *opts)
 {
-    for (int k = 0; k < MODQ_OPT_COUNT; k++)
-        if (modq_opts_set(opts, (modq_opt)k, rq->opts[k]) != MODQ_BLUR_OK)
+    for (int k = 0; k < MODQ_OPT_COUNT; k++) {
+        if (modq_opts_set(opts, (modq_opt)k, rq->opts[k]) != MODQ_BLUR_OK) {
             return -1;
+        }
+    }
     return 0;
 }
 
@@ -74,23 +76,27 @@ static int reply(helper *hp, modq_blur_result r, const modq_media *m, const modq
         rp.pdq_quality = modq_media_pdq_quality(m);
         memcpy(rp.sha256, modq_media_sha256(m), MODQ_SHA256_LEN);
         memcpy(rp.md5, modq_media_md5(m), MODQ_MD5_LEN);
-        for (int v = 0; v < MODQ_PDQ_DIHEDRAL; v++)
+        for (int v = 0; v < MODQ_PDQ_DIHEDRAL; v++) {
             memcpy(rp.pdq[v], modq_media_pdq_dihedral(m, v), MODQ_PDQ_BYTES);
+        }
         for (int l = 0; l < MODQ_LEVEL_COUNT; l++) {
             rp.nrend += modq_media_rendition(m, l, NULL, NULL, NULL, NULL) == MODQ_BLUR_OK;
             rp.nrend += colour_too &&
                         modq_media_rendition_colour(m, l, NULL, NULL, NULL, NULL) == MODQ_BLUR_OK;
         }
     }
-    if (sb_write_all(hp->fd, &rp, sizeof rp))
+    if (sb_write_all(hp->fd, &rp, sizeof rp)) {
         return -1;
+    }
     for (int l = 0; m && l < MODQ_LEVEL_COUNT; l++) {
         if (modq_media_rendition(m, l, &data, &len, &w, &h) == MODQ_BLUR_OK &&
-            send_rendition(hp->fd, 0, l, data, len, w, h))
+            send_rendition(hp->fd, 0, l, data, len, w, h)) {
             return -1;
+        }
         if (colour_too && modq_media_rendition_colour(m, l, &data, &len, &w, &h) == MODQ_BLUR_OK &&
-            send_rendition(hp->fd, 1, l, data, len, w, h))
+            send_rendition(hp->fd, 1, l, data, len, w, h)) {
             return -1;
+        }
     }
     return sb_write_all(hp->fd, err, rp.errlen);
 }
@@ -113,8 +119,9 @@ static int serve_process(helper *hp, const sb_request *rq, modq_media_opts *opts
 
     modq_media_free(hp->kept);
     hp->kept = NULL;
-    if (rq->len > MAX_PAYLOAD || !(buf = malloc(rq->len ? rq->len : 1)))
+    if (rq->len > MAX_PAYLOAD || !(buf = malloc(rq->len ? rq->len : 1))) {
         return -1; /* the parent reads the end of the socket as a crash */
+    }
     if (sb_read_all(hp->fd, buf, rq->len)) {
         free(buf);
         return -1;
@@ -129,11 +136,13 @@ static int serve_process(helper *hp, const sb_request *rq, modq_media_opts *opts
         r = modq_media_process(opts, buf, rq->len, &m, err, sizeof err);
     }
     free(buf);
-    if (r == MODQ_BLUR_OK && modq_opts_get(opts, MODQ_OPT_DEFER_RENDER))
+    if (r == MODQ_BLUR_OK && modq_opts_get(opts, MODQ_OPT_DEFER_RENDER)) {
         hp->kept = m;
+    }
     rc = reply(hp, r, r == MODQ_BLUR_OK ? m : NULL, opts, err);
-    if (!hp->kept)
+    if (!hp->kept) {
         modq_media_free(m);
+    }
     return rc;
 }
 
@@ -145,14 +154,16 @@ static int serve_render(helper *hp, const sb_request *rq, modq_media_opts *opts)
     int rc;
 
     hp->kept = NULL;
-    if (rq->len != 0)
+    if (rq->len != 0) {
         return -1;
-    if (!m)
+    }
+    if (!m) {
         snprintf(err, sizeof err, "nothing kept to render");
-    else if (opts_from(rq, opts))
+    } else if (opts_from(rq, opts)) {
         snprintf(err, sizeof err, "options out of range");
-    else
+    } else {
         r = modq_media_render(m, opts, err, sizeof err);
+    }
     rc = reply(hp, r, r == MODQ_BLUR_OK ? m : NULL, opts, err);
     modq_media_free(m);
     return rc;
@@ -165,19 +176,23 @@ static int serve(helper *hp)
     sb_request rq;
     int rc = -1;
 
-    if (!opts)
+    if (!opts) {
         return -1;
+    }
     while (sb_read_all(hp->fd, &rq, sizeof rq) == 0) {
-        if (rq.magic != SB_MAGIC || sandbox_cpu_arm(hp->cpu_seconds))
+        if (rq.magic != SB_MAGIC || sandbox_cpu_arm(hp->cpu_seconds)) {
             goto out;
+        }
         switch (rq.kind) {
         case SB_PROCESS:
-            if (serve_process(hp, &rq, opts))
+            if (serve_process(hp, &rq, opts)) {
                 goto out;
+            }
             break;
         case SB_RENDER:
-            if (serve_render(hp, &rq, opts))
+            if (serve_render(hp, &rq, opts)) {
                 goto out;
+            }
             break;
         case SB_RELEASE:
             modq_media_free(hp->kept);
@@ -185,8 +200,9 @@ static int serve(helper *hp)
             break;
         default:
 #ifdef MODQ_SANDBOX_TEST_REQUESTS
-            if (modq_sandbox_test_serve(hp->fd, &rq) == 0)
+            if (modq_sandbox_test_serve(hp->fd, &rq) == 0) {
                 break;
+            }
 #endif
             goto out;
         }
@@ -210,8 +226,10 @@ static void warm_up(void)
         uint8_t *data = NULL;
         size_t len = 0;
         modq_media *m = NULL;
-        if (modq_synth_image(MODQ_SYNTH_SHAPES, 32, 32, 1, formats[i], &data, &len) == MODQ_BLUR_OK)
+        if (modq_synth_image(MODQ_SYNTH_SHAPES, 32, 32, 1, formats[i], &data, &len) ==
+            MODQ_BLUR_OK) {
             modq_media_process(opts, data, len, &m, NULL, 0);
+        }
         modq_media_free(m);
         modq_synth_free(data);
     }
@@ -226,8 +244,9 @@ static int refuse(int fd, const char *why)
 
     fprintf(stderr, "modq-media-sandbox: %s\n", why);
     no.errlen = (uint32_t)strnlen(why, SB_ERR_MAX);
-    if (fd >= 0 && sb_write_all(fd, &no, sizeof no) == 0)
+    if (fd >= 0 && sb_write_all(fd, &no, sizeof no) == 0) {
         sb_write_all(fd, why, no.errlen);
+    }
     return -1;
 }
 
@@ -248,11 +267,13 @@ static int start(int argc, char **argv, helper *hp)
         !modq_parse_int64(argv[2], 1, INT64_MAX / 2, &memory) ||
         !modq_parse_int64(argv[3], 1, 86400, &cpu) ||
         !modq_parse_int64(argv[4], 1, 1000000, &items) ||
-        !modq_parse_int64(argv[5], 0, 1024, &conc))
+        !modq_parse_int64(argv[5], 0, 1024, &conc)) {
         return refuse(SB_FD, "bad arguments");
+    }
     /* Die with the thread that started us; and not at all if it is already gone. */
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != (pid_t)parent)
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != (pid_t)parent) {
         return -1;
+    }
     close_range(SB_FD + 1, ~0u, 0); /* whatever else was inherited */
     hp->fd = SB_FD;
     hp->cpu_seconds = (int)cpu;
@@ -266,14 +287,17 @@ static int start(int argc, char **argv, helper *hp)
     mallopt(M_MMAP_THRESHOLD, 32 << 20);
     mallopt(M_TRIM_THRESHOLD, 64 << 20);
     tzset(); /* /etc/localtime, read now: later it would be refused */
-    if (modq_blur_init(argv[0]) != MODQ_BLUR_OK)
+    if (modq_blur_init(argv[0]) != MODQ_BLUR_OK) {
         return refuse(hp->fd, "libvips did not start");
-    if (conc > 0)
+    }
+    if (conc > 0) {
         vips_concurrency_set((int)conc);
+    }
     warm_up();
     if (sandbox_limit(memory, (int)cpu, (int)items, err, sizeof err) ||
-        sandbox_seccomp(err, sizeof err))
+        sandbox_seccomp(err, sizeof err)) {
         return refuse(hp->fd, err);
+    }
     ready.pid = (int32_t)getpid();
     return sb_write_all(hp->fd, &ready, sizeof ready);
 }
@@ -282,7 +306,8 @@ int main(int argc, char **argv)
 {
     helper hp = {.fd = -1};
 
-    if (start(argc, argv, &hp))
+    if (start(argc, argv, &hp)) {
         _exit(1);
+    }
     _exit(serve(&hp) ? 1 : 0);
 }

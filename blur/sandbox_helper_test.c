@@ -21,11 +21,14 @@ void modq_sandbox_test_bytes(const uint8_t *buf, size_t len);
 
 void modq_sandbox_test_bytes(const uint8_t *buf, size_t len)
 {
-    if (len >= 15 && memcmp(buf, "modq-test:crash", 15) == 0)
+    if (len >= 15 && memcmp(buf, "modq-test:crash", 15) == 0) {
         abort();
-    if (len >= 14 && memcmp(buf, "modq-test:hang", 14) == 0)
-        for (;;)
+    }
+    if (len >= 14 && memcmp(buf, "modq-test:hang", 14) == 0) {
+        for (;;) {
             nanosleep(&(struct timespec){1, 0}, NULL);
+        }
+    }
 }
 
 static int reply_result(int fd, int32_t result)
@@ -87,10 +90,12 @@ static int lie(int fd, uint32_t how)
         rp.width = -5;
         return sb_write_all(fd, &rp, sizeof rp);
     case SB_LIE_SHORT:
-        if (sb_write_all(fd, &rp, sizeof rp / 2))
+        if (sb_write_all(fd, &rp, sizeof rp / 2)) {
             return -1;
-        for (;;)
+        }
+        for (;;) {
             nanosleep(&(struct timespec){1, 0}, NULL);
+        }
     default:
         return -1;
     }
@@ -105,26 +110,30 @@ int modq_sandbox_test_serve(int fd, const sb_request *rq)
     struct timespec nap = {1, 0};
     char *p;
 
-    if (rq->len > sizeof payload || sb_read_all(fd, payload, rq->len))
+    if (rq->len > sizeof payload || sb_read_all(fd, payload, rq->len)) {
         return -1;
+    }
     memcpy(&word, payload, sizeof word);
     memcpy(&bytes, payload, sizeof bytes);
     switch (rq->kind) {
     case SB_TEST_CRASH:
         abort();
     case SB_TEST_SPIN:
-        for (;;)
+        for (;;) {
             spin++;
+        }
     case SB_TEST_SLEEP:
-        for (;;)
+        for (;;) {
             nanosleep(&nap, NULL);
+        }
     case SB_TEST_SYSCALL:
         return reply_result(fd, try_syscall(word));
     case SB_TEST_LIE:
         return lie(fd, word);
     case SB_TEST_ALLOC:
-        if (!(p = malloc(bytes)))
+        if (!(p = malloc(bytes))) {
             return reply_result(fd, ENOMEM);
+        }
         memset(p, 1, bytes);
         free(p);
         return reply_result(fd, 0);

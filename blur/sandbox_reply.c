@@ -34,16 +34,20 @@ static const char *check_facts(const sb_reply *rp, const modq_media_opts *opts)
     int64_t display = modq_opts_get(opts, MODQ_OPT_DISPLAY_SIZE);
 
     if (!in_range(rp->width, 1, side) || !in_range(rp->height, 1, side) ||
-        (int64_t)rp->width * rp->height > modq_opts_get(opts, MODQ_OPT_MAX_PIXELS))
+        (int64_t)rp->width * rp->height > modq_opts_get(opts, MODQ_OPT_MAX_PIXELS)) {
         return "source size out of range";
+    }
     if (!in_range(rp->display_w, 1, display < rp->width ? display : rp->width) ||
-        !in_range(rp->display_h, 1, display < rp->height ? display : rp->height))
+        !in_range(rp->display_h, 1, display < rp->height ? display : rp->height)) {
         return "display size out of range";
+    }
     if (!in_range(rp->frames, 1, SB_FRAMES_MAX) || !in_range(rp->format, 0, sb_format_count - 1) ||
-        !in_range(rp->pdq_quality, 0, 100))
+        !in_range(rp->pdq_quality, 0, 100)) {
         return "frames, format or PDQ quality out of range";
-    if (rp->kept != (modq_opts_get(opts, MODQ_OPT_DEFER_RENDER) == 1))
+    }
+    if (rp->kept != (modq_opts_get(opts, MODQ_OPT_DEFER_RENDER) == 1)) {
         return "kept the decode when not asked, or not when asked";
+    }
     return NULL;
 }
 
@@ -51,22 +55,29 @@ static const char *check_facts(const sb_reply *rp, const modq_media_opts *opts)
 static const char *check_header(const sb_reply *rp, const modq_media_opts *opts, bool process,
                                 unsigned want)
 {
-    if (rp->magic != SB_MAGIC)
+    if (rp->magic != SB_MAGIC) {
         return "bad magic";
-    if (!in_range(rp->result, 0, MODQ_BLUR_RESULT_COUNT - 1))
+    }
+    if (!in_range(rp->result, 0, MODQ_BLUR_RESULT_COUNT - 1)) {
         return "result out of range";
-    if (rp->result != MODQ_BLUR_OK)
+    }
+    if (rp->result != MODQ_BLUR_OK) {
         return rp->nrend != 0 || rp->kept != 0 || rp->errlen > SB_ERR_MAX
                    ? "a failure with renditions, or a long error text"
                    : NULL;
-    if (rp->errlen != 0)
+    }
+    if (rp->errlen != 0) {
         return "a success with error text";
-    if (process && (rp->kept || !want))
+    }
+    if (process && (rp->kept || !want)) {
         return rp->nrend != 0 ? "renditions when none were asked for" : check_facts(rp, opts);
-    if (!process && rp->kept)
+    }
+    if (!process && rp->kept) {
         return "kept the decode after rendering";
-    if (rp->nrend != (uint32_t)__builtin_popcount(want))
+    }
+    if (rp->nrend != (uint32_t)__builtin_popcount(want)) {
         return "not the renditions asked for";
+    }
     return process ? check_facts(rp, opts) : NULL;
 }
 
@@ -84,18 +95,22 @@ static const char *read_rendition(sb_helper *h, modq_media *m, unsigned *want, i
         *late = io == SB_IO_LATE;
         return "cut short";
     }
-    if (rd.ladder > 1 || rd.level >= MODQ_LEVEL_COUNT)
+    if (rd.ladder > 1 || rd.level >= MODQ_LEVEL_COUNT) {
         return "a rendition of no level";
+    }
     bit = 1u << (rd.level + rd.ladder * MODQ_LEVEL_COUNT);
-    if (!(*want & bit))
+    if (!(*want & bit)) {
         return "a rendition not asked for, or twice";
+    }
     if (!in_range(rd.w, 1, m->display_w) || !in_range(rd.h, 1, m->display_h) || rd.len == 0 ||
-        rd.len > SB_RENDITION_MAX)
+        rd.len > SB_RENDITION_MAX) {
         return "a rendition's size out of range";
+    }
     *want &= ~bit;
     slot = rd.ladder ? &m->colour[rd.level] : &m->levels[rd.level];
-    if (!(slot->data = g_try_malloc(rd.len)))
+    if (!(slot->data = g_try_malloc(rd.len))) {
         return "no memory for a rendition";
+    }
     slot->len = rd.len;
     slot->w = rd.w;
     slot->h = rd.h;
@@ -134,11 +149,14 @@ static sb_io read_error_text(sb_helper *h, uint32_t len, int64_t deadline, char 
     char text[SB_ERR_MAX + 1];
     sb_io io = sb_xfer(h->fd, text, len, false, deadline);
 
-    if (io != SB_IO_OK)
+    if (io != SB_IO_OK) {
         return io;
-    for (uint32_t i = 0; i < len; i++)
-        if (text[i] < 0x20 || text[i] > 0x7e)
+    }
+    for (uint32_t i = 0; i < len; i++) {
+        if (text[i] < 0x20 || text[i] > 0x7e) {
             text[i] = '?';
+        }
+    }
     text[len] = '\0';
     modq_errstr_set(errstr, errstr_size, "%s", len ? text : "failed in the sandbox");
     return SB_IO_OK;
@@ -154,20 +172,25 @@ modq_blur_result sb_read_reply(sb_helper *h, const sb_reply *rp, const modq_medi
     char why[128];
     sb_io io;
 
-    if (broken)
+    if (broken) {
         goto stop;
+    }
     if (rp->result != MODQ_BLUR_OK) {
-        if ((io = read_error_text(h, rp->errlen, deadline_ms, errstr, errstr_size)) == SB_IO_OK)
+        if ((io = read_error_text(h, rp->errlen, deadline_ms, errstr, errstr_size)) == SB_IO_OK) {
             return (modq_blur_result)rp->result;
+        }
         late = io == SB_IO_LATE;
         broken = "cut short";
         goto stop;
     }
-    if (process)
+    if (process) {
         take_facts(rp, opts, m);
-    for (uint32_t i = 0; i < rp->nrend; i++)
-        if ((broken = read_rendition(h, m, &want, deadline_ms, &late)) != NULL)
+    }
+    for (uint32_t i = 0; i < rp->nrend; i++) {
+        if ((broken = read_rendition(h, m, &want, deadline_ms, &late)) != NULL) {
             goto stop;
+        }
+    }
     return MODQ_BLUR_OK;
 stop:
     snprintf(why, sizeof why, "bad answer (%s)", broken);

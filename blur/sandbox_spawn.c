@@ -33,14 +33,17 @@ sb_io sb_xfer(int fd, void *buf, size_t len, bool out, int64_t deadline_ms)
             len -= (size_t)n;
             continue;
         }
-        if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+        if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
             return SB_IO_CLOSED;
+        }
         int64_t left = deadline_ms - modq_clock_mono_ms();
-        if (left <= 0)
+        if (left <= 0) {
             return SB_IO_LATE;
+        }
         struct pollfd pfd = {.fd = fd, .events = out ? POLLOUT : POLLIN};
-        if (poll(&pfd, 1, left > INT32_MAX ? INT32_MAX : (int)left) < 0 && errno != EINTR)
+        if (poll(&pfd, 1, left > INT32_MAX ? INT32_MAX : (int)left) < 0 && errno != EINTR) {
             return SB_IO_CLOSED;
+        }
     }
     return SB_IO_OK;
 }
@@ -50,20 +53,26 @@ static int file_actions(posix_spawn_file_actions_t *fa, int child_fd, int stderr
 {
     int rc = posix_spawn_file_actions_init(fa);
 
-    if (rc)
+    if (rc) {
         return rc;
+    }
     rc = posix_spawn_file_actions_addopen(fa, 0, "/dev/null", O_RDONLY, 0);
-    if (!rc)
+    if (!rc) {
         rc = posix_spawn_file_actions_addopen(fa, 1, "/dev/null", O_WRONLY, 0);
-    if (!rc)
+    }
+    if (!rc) {
         rc = stderr_fd >= 0 ? posix_spawn_file_actions_adddup2(fa, stderr_fd, 2)
                             : posix_spawn_file_actions_addopen(fa, 2, "/dev/null", O_WRONLY, 0);
-    if (!rc)
+    }
+    if (!rc) {
         rc = posix_spawn_file_actions_adddup2(fa, child_fd, SB_FD);
-    if (!rc)
+    }
+    if (!rc) {
         rc = posix_spawn_file_actions_addclosefrom_np(fa, SB_FD + 1);
-    if (rc)
+    }
+    if (rc) {
         posix_spawn_file_actions_destroy(fa);
+    }
     return rc;
 }
 
@@ -76,15 +85,19 @@ static int spawn_attrs(posix_spawnattr_t *at)
 
     sigemptyset(&none);
     sigfillset(&all);
-    if (!rc)
+    if (!rc) {
         rc = posix_spawnattr_setsigmask(at, &none);
-    if (!rc)
+    }
+    if (!rc) {
         rc = posix_spawnattr_setsigdefault(at, &all);
-    if (!rc)
+    }
+    if (!rc) {
         rc = posix_spawnattr_setpgroup(at, 0);
-    if (!rc)
+    }
+    if (!rc) {
         rc = posix_spawnattr_setflags(at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
                                               POSIX_SPAWN_SETPGROUP);
+    }
     return rc;
 }
 
@@ -103,8 +116,9 @@ static int launch(const modq_sandbox *sb, int child_fd, pid_t *pid)
     snprintf(a_cpu, sizeof a_cpu, "%d", sb->o.cpu_seconds);
     snprintf(a_items, sizeof a_items, "%d", sb->o.max_items);
     snprintf(a_conc, sizeof a_conc, "%d", sb->o.concurrency);
-    if ((rc = file_actions(&fa, child_fd, sb->o.stderr_fd)) != 0)
+    if ((rc = file_actions(&fa, child_fd, sb->o.stderr_fd)) != 0) {
         return rc;
+    }
     if ((rc = spawn_attrs(&at)) == 0) {
         rc = posix_spawn(pid, sb->path, &fa, &at, argv, envp);
         posix_spawnattr_destroy(&at);
@@ -121,15 +135,18 @@ int sb_await(sb_helper *h, char *err, size_t err_size)
     sb_io io = sb_xfer(h->fd, &ready, sizeof ready, false, deadline);
 
     if (io == SB_IO_OK && ready.magic == SB_MAGIC && ready.version == SB_VERSION &&
-        ready.pid == (int32_t)h->pid && ready.errlen == 0)
+        ready.pid == (int32_t)h->pid && ready.errlen == 0) {
         return 0;
+    }
     /* Before it confined itself the helper had read nothing untrusted: its reason is shown. */
     if (io == SB_IO_OK && ready.magic == SB_MAGIC && ready.errlen > 0 &&
         ready.errlen <= SB_ERR_MAX &&
         sb_xfer(h->fd, text, ready.errlen, false, deadline) == SB_IO_OK) {
-        for (uint32_t i = 0; i < ready.errlen; i++)
-            if (text[i] < 0x20 || text[i] > 0x7e)
+        for (uint32_t i = 0; i < ready.errlen; i++) {
+            if (text[i] < 0x20 || text[i] > 0x7e) {
                 text[i] = '?';
+            }
+        }
         text[ready.errlen] = '\0';
     }
     sb_stop(h, io == SB_IO_LATE, text[0] ? text : "no ready message", how, sizeof how);
@@ -167,8 +184,9 @@ int sb_spawn(sb_helper *h, char *err, size_t err_size)
     return 0;
 fail:
     close(sv[0]);
-    if (sv[1] >= 0)
+    if (sv[1] >= 0) {
         close(sv[1]);
+    }
     return -1;
 }
 
@@ -197,23 +215,26 @@ modq_blur_result sb_stop(sb_helper *h, bool timed_out, const char *why, char *er
     int status = 0;
     pid_t w = -1;
 
-    if (h->fd >= 0)
+    if (h->fd >= 0) {
         close(h->fd);
+    }
     h->fd = -1;
     if (h->pid > 0) {
         kill(h->pid, SIGKILL);
         while ((w = waitpid(h->pid, &status, 0)) < 0 && errno == EINTR)
             ;
-        if (w == h->pid)
+        if (w == h->pid) {
             describe(status, how, sizeof how);
-        else
+        } else {
             snprintf(how, sizeof how, "lost (waitpid: %s)", strerror(errno));
+        }
     }
     h->pid = 0;
     h->items = 0;
     modq_errstr_set(errstr, errstr_size, "%s: helper %s", why, how);
-    if (timed_out || (w > 0 && WIFSIGNALED(status) && WTERMSIG(status) == SIGXCPU))
+    if (timed_out || (w > 0 && WIFSIGNALED(status) && WTERMSIG(status) == SIGXCPU)) {
         return MODQ_BLUR_ERR_DECODE_TIMEOUT;
+    }
     return MODQ_BLUR_ERR_DECODER_CRASHED;
 }
 
@@ -224,15 +245,19 @@ modq_blur_result sb_call(sb_helper *h, uint32_t kind, const modq_media_opts *opt
     sb_request rq = {.magic = SB_MAGIC, .kind = kind, .len = len};
     sb_io io;
 
-    for (int k = 0; opts && k < MODQ_OPT_COUNT; k++)
+    for (int k = 0; opts && k < MODQ_OPT_COUNT; k++) {
         rq.opts[k] = modq_opts_get(opts, (modq_opt)k);
+    }
     io = sb_xfer(h->fd, &rq, sizeof rq, true, deadline_ms);
-    if (io == SB_IO_OK && len > 0)
+    if (io == SB_IO_OK && len > 0) {
         io = sb_xfer(h->fd, (void *)(uintptr_t)payload, len, true, deadline_ms);
-    if (io == SB_IO_OK && kind != SB_RELEASE)
+    }
+    if (io == SB_IO_OK && kind != SB_RELEASE) {
         io = sb_xfer(h->fd, rp, sizeof *rp, false, deadline_ms);
-    if (io == SB_IO_OK)
+    }
+    if (io == SB_IO_OK) {
         return MODQ_BLUR_OK;
+    }
     return sb_stop(h, io == SB_IO_LATE,
                    io == SB_IO_LATE ? "no answer before the deadline" : "no answer", errstr,
                    errstr_size);

@@ -15,9 +15,11 @@ const int sb_format_count = (int)(sizeof(sb_format_names) / sizeof(sb_format_nam
 
 int sb_format_index(const char *name)
 {
-    for (int i = 0; name && i < sb_format_count; i++)
-        if (strcmp(sb_format_names[i], name) == 0)
+    for (int i = 0; name && i < sb_format_count; i++) {
+        if (strcmp(sb_format_names[i], name) == 0) {
             return i;
+        }
+    }
     return -1;
 }
 
@@ -27,10 +29,12 @@ static int transfer_all(int fd, uint8_t *p, size_t len, bool writing)
 {
     while (len > 0) {
         ssize_t n = writing ? write(fd, p, len) : read(fd, p, len);
-        if (n < 0 && errno == EINTR)
+        if (n < 0 && errno == EINTR) {
             continue;
-        if (n <= 0)
+        }
+        if (n <= 0) {
             return -1;
+        }
         p += n;
         len -= (size_t)n;
     }

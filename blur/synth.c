@@ -51,8 +51,9 @@ static void shapes_init(shapes *sh, int w, int h, uint64_t *rng)
         sh->s[k].cy = (int)(next_random(rng) % (uint64_t)h);
         sh->s[k].r = 1 + (int)(next_random(rng) % (uint64_t)((w < h ? w : h) / 4 + 1));
         sh->s[k].circle = (int)(next_random(rng) & 1);
-        for (int i = 0; i < 3; i++)
+        for (int i = 0; i < 3; i++) {
             sh->s[k].col[i] = (uint8_t)next_random(rng);
+        }
     }
 }
 
@@ -63,17 +64,20 @@ static void shapes_rows(const shapes *sh, uint8_t *px, int w, int h, int y0, int
         uint8_t *row = px + (size_t)(y - y0) * w * 3;
         for (int x = 0; x < w; x++) {
             double t = (double)(x + y) / (double)(w + h);
-            for (int i = 0; i < 3; i++)
+            for (int i = 0; i < 3; i++) {
                 row[x * 3 + i] = (uint8_t)(sh->c0[i] + (sh->c1[i] - sh->c0[i]) * t);
+            }
         }
         for (int k = 0; k < sh->n; k++) {
             int cx = sh->s[k].cx, cy = sh->s[k].cy, r = sh->s[k].r;
-            if (y < cy - r || y > cy + r)
+            if (y < cy - r || y > cy + r) {
                 continue;
+            }
             for (int x = cx - r < 0 ? 0 : cx - r; x < w && x <= cx + r; x++) {
                 long dx = x - cx, dy = y - cy;
-                if (sh->s[k].circle && dx * dx + dy * dy > (long)r * r)
+                if (sh->s[k].circle && dx * dx + dy * dy > (long)r * r) {
                     continue;
+                }
                 memcpy(row + (size_t)x * 3, sh->s[k].col, 3);
             }
         }
@@ -95,8 +99,9 @@ static void painter_init(painter *p, modq_synth_kind kind, int w, int h, uint32_
     p->w = w;
     p->h = h;
     p->rng = seed;
-    if (kind != MODQ_SYNTH_NOISE && kind != MODQ_SYNTH_CHECKER)
+    if (kind != MODQ_SYNTH_NOISE && kind != MODQ_SYNTH_CHECKER) {
         shapes_init(&p->sh, w, h, &p->rng);
+    }
 }
 
 /* Rows y0 .. y1 - 1 into px (RGB, those rows only); rows must be asked for in order. */
@@ -106,13 +111,16 @@ static void paint_rows(painter *p, uint8_t *px, int y0, int y1)
 
     switch (p->kind) {
     case MODQ_SYNTH_NOISE:
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
             px[i] = (uint8_t)(next_random(&p->rng) >> 56);
+        }
         break;
     case MODQ_SYNTH_CHECKER:
-        for (int y = y0; y < y1; y++)
-            for (int x = 0; x < p->w; x++)
+        for (int y = y0; y < y1; y++) {
+            for (int x = 0; x < p->w; x++) {
                 memset(px + ((size_t)(y - y0) * p->w + x) * 3, ((x ^ y) & 1) ? 255 : 0, 3);
+            }
+        }
         break;
     default:
         shapes_rows(&p->sh, px, p->w, p->h, y0, y1);
@@ -128,9 +136,11 @@ static const char *suffix_for(const char *format)
         {"jpeg", ".jpg[Q=90]"}, {"png", ".png"},  {"webp", ".webp[Q=90]"},
         {"gif", ".gif"},        {"tiff", ".tif"},
     };
-    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-        if (strcmp(format, map[i].name) == 0)
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+        if (strcmp(format, map[i].name) == 0) {
             return map[i].suffix;
+        }
+    }
     return NULL;
 }
 
@@ -146,22 +156,27 @@ modq_blur_result modq_synth_image(modq_synth_kind kind, int w, int h, uint32_t s
     modq_blur_result r = MODQ_BLUR_ERR_ENCODE;
 
     if (!data || !len || !suffix || (unsigned)kind >= MODQ_SYNTH_KIND_COUNT || w < 1 || h < 1 ||
-        (int64_t)w * h > MAX_SYNTH_PIXELS)
+        (int64_t)w * h > MAX_SYNTH_PIXELS) {
         return MODQ_BLUR_ERR_INVALID_ARG;
-    if (!(px = malloc((size_t)w * h * 3)))
+    }
+    if (!(px = malloc((size_t)w * h * 3))) {
         return MODQ_BLUR_ERR_NOMEM;
+    }
     painter_init(&pt, kind, w, h, seed);
     paint_rows(&pt, px, 0, h);
-    if (!(img = vips_image_new_from_memory(px, (size_t)w * h * 3, w, h, 3, VIPS_FORMAT_UCHAR)))
+    if (!(img = vips_image_new_from_memory(px, (size_t)w * h * 3, w, h, 3, VIPS_FORMAT_UCHAR))) {
         goto out;
-    if (vips_image_write_to_buffer(img, suffix, &buf, &n, "strip", TRUE, NULL))
+    }
+    if (vips_image_write_to_buffer(img, suffix, &buf, &n, "strip", TRUE, NULL)) {
         goto out;
+    }
     *data = buf;
     *len = n;
     r = MODQ_BLUR_OK;
 out:
-    if (r != MODQ_BLUR_OK)
+    if (r != MODQ_BLUR_OK) {
         vips_error_clear();
+    }
     VIPS_UNREF(img);
     free(px);
     return r;
@@ -197,22 +212,25 @@ static void build_script(jpeg_scan_info *sc, int n)
     int ac = n - 1, k = 1;
 
     sc[0].comps_in_scan = JPEG_COMPONENTS;
-    for (int c = 0; c < JPEG_COMPONENTS; c++)
+    for (int c = 0; c < JPEG_COMPONENTS; c++) {
         sc[0].component_index[c] = c;
+    }
     sc[0].Ss = sc[0].Se = sc[0].Ah = sc[0].Al = 0;
     if (ac <= AC_SLOTS) {
         for (int c = 0; c < JPEG_COMPONENTS; c++) {
             int bands = ac / JPEG_COMPONENTS + (c < ac % JPEG_COMPONENTS);
-            for (int b = 0; b < bands; b++)
+            for (int b = 0; b < bands; b++) {
                 set_scan(&sc[k++], c, 1 + 63 * b / bands, 63 * (b + 1) / bands, 0, 0);
+            }
         }
         return;
     }
     for (int slot = 0; slot < AC_SLOTS; slot++) {
         int steps = ac / AC_SLOTS + (slot < ac % AC_SLOTS), c = slot / 63, coef = 1 + slot % 63;
         set_scan(&sc[k++], c, coef, coef, 0, steps - 1);
-        for (int al = steps - 2; al >= 0; al--)
+        for (int al = steps - 2; al >= 0; al--) {
             set_scan(&sc[k++], c, coef, coef, al + 1, al);
+        }
     }
 }
 
@@ -253,11 +271,13 @@ static int compress_rows(painter *pt, const jpeg_scan_info *script, int nscans, 
     while (cinfo.next_scanline < cinfo.image_height) {
         int y0 = (int)cinfo.next_scanline, y1 = y0 + SYNTH_STRIP_ROWS;
         JSAMPROW rows[SYNTH_STRIP_ROWS];
-        if (y1 > pt->h)
+        if (y1 > pt->h) {
             y1 = pt->h;
+        }
         paint_rows(pt, strip, y0, y1);
-        for (int y = y0; y < y1; y++)
+        for (int y = y0; y < y1; y++) {
             rows[y - y0] = strip + (size_t)(y - y0) * pt->w * 3;
+        }
         jpeg_write_scanlines(&cinfo, rows, (JDIMENSION)(y1 - y0));
     }
     jpeg_finish_compress(&cinfo);
@@ -276,19 +296,22 @@ modq_blur_result modq_synth_jpeg_scans(modq_synth_kind kind, int w, int h, uint3
     modq_blur_result r = MODQ_BLUR_ERR_NOMEM;
 
     if (!data || !len || (unsigned)kind >= MODQ_SYNTH_KIND_COUNT || w < 1 || h < 1 ||
-        (int64_t)w * h > MAX_SCANS_PIXELS || scans < MIN_SYNTH_SCANS || scans > MAX_SYNTH_SCANS)
+        (int64_t)w * h > MAX_SCANS_PIXELS || scans < MIN_SYNTH_SCANS || scans > MAX_SYNTH_SCANS) {
         return MODQ_BLUR_ERR_INVALID_ARG;
+    }
     if (!(script = calloc((size_t)scans, sizeof(*script))) ||
-        !(strip = malloc((size_t)w * 3 * SYNTH_STRIP_ROWS)))
+        !(strip = malloc((size_t)w * 3 * SYNTH_STRIP_ROWS))) {
         goto out;
+    }
     build_script(script, scans);
     painter_init(&pt, kind, w, h, seed);
     if (compress_rows(&pt, script, scans, strip, &out, &outlen)) {
         r = MODQ_BLUR_ERR_ENCODE;
         goto out;
     }
-    if (!(*data = g_memdup2(out, outlen)))
+    if (!(*data = g_memdup2(out, outlen))) {
         goto out;
+    }
     *len = outlen;
     r = MODQ_BLUR_OK;
 out:

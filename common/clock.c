@@ -10,8 +10,9 @@ static int64_t ms_on(clockid_t id)
 {
     struct timespec ts;
 
-    if (clock_gettime(id, &ts) != 0)
+    if (clock_gettime(id, &ts) != 0) {
         return 0;
+    }
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 

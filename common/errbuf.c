@@ -9,10 +9,12 @@
 
 void modq_errstr_vset(char *errstr, size_t errstr_size, const char *fmt, va_list ap)
 {
-    if (errstr == NULL || errstr_size == 0)
+    if (errstr == NULL || errstr_size == 0) {
         return;
-    if (vsnprintf(errstr, errstr_size, fmt, ap) < 0)
+    }
+    if (vsnprintf(errstr, errstr_size, fmt, ap) < 0) {
         errstr[0] = '\0'; /* an encoding error leaves the buffer unspecified */
+    }
 }
 
 void modq_errstr_set(char *errstr, size_t errstr_size, const char *fmt, ...)

@@ -23,25 +23,32 @@ modq_common_result modq_array_grow(void *arrp, size_t *cap, size_t need, size_t 
     void *old, *grown;
     size_t ncap;
 
-    if (need <= *cap)
+    if (need <= *cap) {
         return MODQ_COMMON_OK;
-    if (elem == 0)
+    }
+    if (elem == 0) {
         return MODQ_COMMON_ERR_FULL; /* a caller bug: no element fits in zero bytes */
-    if (max > SIZE_MAX / elem)
+    }
+    if (max > SIZE_MAX / elem) {
         max = SIZE_MAX / elem; /* the bytes must fit a size_t too */
-    if (need > max)
+    }
+    if (need > max) {
         return MODQ_COMMON_ERR_FULL;
+    }
     ncap = *cap < MODQ_GROW_FIRST ? MODQ_GROW_FIRST : *cap > max / 2 ? max : *cap * 2;
-    if (ncap < need)
+    if (ncap < need) {
         ncap = need;
-    if (ncap > max)
+    }
+    if (ncap > max) {
         ncap = max;
+    }
     /* arrp holds a T *, not a void *: copied as bytes, which every POSIX object pointer allows,
      * rather than written through a void ** that would not be its type. */
     memcpy(&old, arrp, sizeof old);
     grown = realloc(old, ncap * elem);
-    if (grown == NULL)
+    if (grown == NULL) {
         return MODQ_COMMON_ERR_NOMEM;
+    }
     memcpy(arrp, &grown, sizeof grown);
     *cap = ncap;
     return MODQ_COMMON_OK;

@@ -13,8 +13,9 @@ uint64_t modq_hash_bytes(const void *p, size_t n)
     const unsigned char *b = p;
     uint64_t h = FNV_OFFSET;
 
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         h = (h ^ b[i]) * FNV_PRIME;
+    }
     return h;
 }
 
@@ -22,7 +23,8 @@ uint64_t modq_hash_text(const char *s)
 {
     uint64_t h = FNV_OFFSET;
 
-    for (; *s != '\0'; s++)
+    for (; *s != '\0'; s++) {
         h = (h ^ (unsigned char)*s) * FNV_PRIME;
+    }
     return h;
 }

@@ -55,12 +55,14 @@ int thrd_create(thrd_t *thr, thrd_start_t func, void *arg)
     start *s = malloc(sizeof *s); /* freed by the new thread, or here if it is not made */
     int e;
 
-    if (s == NULL)
+    if (s == NULL) {
         return thrd_nomem;
+    }
     s->func = func;
     s->arg = arg;
-    if ((e = pthread_create(thr, NULL, trampoline, s)) != 0)
+    if ((e = pthread_create(thr, NULL, trampoline, s)) != 0) {
         free(s);
+    }
     return e == EAGAIN ? thrd_nomem : result(e);
 }
 
@@ -69,8 +71,9 @@ int thrd_join(thrd_t thr, int *res)
     void *v = NULL;
     int e = pthread_join(thr, &v);
 
-    if (e == 0 && res != NULL)
+    if (e == 0 && res != NULL) {
         *res = (int)(intptr_t)v;
+    }
     return result(e);
 }
 
@@ -79,12 +82,15 @@ int mtx_init(mtx_t *m, int type)
     pthread_mutexattr_t a;
     int e;
 
-    if ((e = pthread_mutexattr_init(&a)) != 0)
+    if ((e = pthread_mutexattr_init(&a)) != 0) {
         return result(e);
-    if (type & mtx_recursive)
+    }
+    if (type & mtx_recursive) {
         e = pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
-    if (e == 0)
+    }
+    if (e == 0) {
         e = pthread_mutex_init((pthread_mutex_t *)m, &a);
+    }
     pthread_mutexattr_destroy(&a);
     return result(e);
 }

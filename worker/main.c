@@ -180,8 +180,9 @@ static int install_signals(void)
 /* "http://HOST:PORT" into buf, with a wildcard host as the loopback address to open. */
 static void demo_url(char *buf, size_t size, const char *host, int port)
 {
-    if (strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0)
+    if (strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0) {
         host = "127.0.0.1";
+    }
     snprintf(buf, size, "http://%s%s%s:%d", strchr(host, ':') ? "[" : "", host,
              strchr(host, ':') ? "]" : "", port);
 }
@@ -229,15 +230,17 @@ static int run(const modq_config *cfg, const modq_policy *policy, const char *ar
     int rc = EXIT_PROBLEM;
 
     (void)argv0;
-    if (install_signals() != 0)
+    if (install_signals() != 0) {
         goto out;
+    }
     sr = modq_service_new(cfg, policy, NULL, &s, err, sizeof err);
     if (sr != MODQ_SERVICE_OK) {
         fprintf(stderr, "modq-worker: %s\n", err[0] ? err : modq_service_strerror(sr));
         goto out;
     }
-    if (demo != NULL && print_demo(demo, policy, s) != 0)
+    if (demo != NULL && print_demo(demo, policy, s) != 0) {
         goto out;
+    }
     rc = modq_service_loop(s, &stop_requested) == MODQ_SERVICE_OK ? 0 : EXIT_FATAL;
 out:
     modq_service_free(s);
@@ -286,16 +289,20 @@ int main(int argc, char **argv)
     modq_policy *policy = NULL;
     int rc;
 
-    if (argc > 1 && strcmp(argv[1], "token") == 0)
+    if (argc > 1 && strcmp(argv[1], "token") == 0) {
         return modq_token_main(argc - 1, argv + 1);
+    }
     rc = parse_args(argc, argv, &o);
-    if (rc != 0)
+    if (rc != 0) {
         return rc > 0 ? 0 : EXIT_PROBLEM;
-    if (o.demo)
+    }
+    if (o.demo) {
         return demo_main(argv[0]);
+    }
     rc = EXIT_PROBLEM;
-    if (load(&o, &cfg, &policy) != 0)
+    if (load(&o, &cfg, &policy) != 0) {
         goto out;
+    }
     if (o.check) {
         rc = check_config(cfg);
     } else if (modq_blur_init(argv[0]) != MODQ_BLUR_OK) {

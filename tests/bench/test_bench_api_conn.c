@@ -55,8 +55,9 @@ static void wait_for(int fd, short events)
     int r;
     while ((r = poll(&p, 1, WAIT_MS)) < 0 && errno == EINTR)
         ;
-    if (r != 1)
+    if (r != 1) {
         fail_msg("fd %d: nothing within %d ms", fd, WAIT_MS);
+    }
 }
 
 static int setup(void **state)
@@ -80,10 +81,12 @@ static int teardown(void **state)
 {
     fixture *fx = *state;
     api_conn_close(fx->c);
-    if (fx->a >= 0)
+    if (fx->a >= 0) {
         close(fx->a);
-    if (fx->lfd >= 0)
+    }
+    if (fx->lfd >= 0) {
         close(fx->lfd);
+    }
     free(fx->mem[0]);
     free(fx->mem[1]);
     free(fx);
@@ -100,8 +103,9 @@ static void hang_up(fixture *fx)
 /* The server takes the connection the client has made (it completes through the backlog). */
 static void take(fixture *fx)
 {
-    if (fx->a >= 0)
+    if (fx->a >= 0) {
         hang_up(fx);
+    }
     wait_for(fx->lfd, POLLIN);
     fx->a = accept(fx->lfd, NULL, NULL);
     assert_true(fx->a >= 0);
@@ -113,8 +117,9 @@ static void fresh(fixture *fx)
     char err[256] = "";
     api_conn_close(fx->c);
     fx->c = api_conn_open("127.0.0.1", fx->port, err, sizeof err);
-    if (!fx->c)
+    if (!fx->c) {
         fail_msg("api_conn_open: %s", err);
+    }
     take(fx);
 }
 
@@ -150,8 +155,9 @@ static void put(fixture *fx, const void *p, size_t n)
     int unread = 0;
     assert_int_equal(send(fx->a, p, n, MSG_NOSIGNAL), (ssize_t)n);
     while (ioctl(api_conn_fd(fx->c), FIONREAD, &unread) == 0 && (size_t)unread < n) {
-        if (now_ms() > until)
+        if (now_ms() > until) {
             fail_msg("%d of %zu bytes arrived within %d ms", unread, n, WAIT_MS);
+        }
         struct timespec ms = {0, 1000000};
         nanosleep(&ms, NULL);
     }
@@ -175,10 +181,12 @@ static int await_answer(fixture *fx)
 {
     long long until = now_ms() + WAIT_MS;
     int r;
-    while ((r = api_conn_readable(fx->c)) == 0 && now_ms() < until)
+    while ((r = api_conn_readable(fx->c)) == 0 && now_ms() < until) {
         wait_for(api_conn_fd(fx->c), POLLIN);
-    if (r == 0)
+    }
+    if (r == 0) {
         fail_msg("no answer within %d ms", WAIT_MS);
+    }
     return r;
 }
 
@@ -209,8 +217,9 @@ static int stream_answer(fixture *fx, const char *p, size_t n)
     while ((r = api_conn_readable(fx->c)) == 0) {
         struct pollfd p2[2] = {{.fd = api_conn_fd(fx->c), .events = POLLIN},
                                {.fd = fx->a, .events = off < n ? POLLOUT : 0}};
-        if (poll(p2, 2, WAIT_MS) <= 0)
+        if (poll(p2, 2, WAIT_MS) <= 0) {
             fail_msg("stalled after %zu of %zu bytes", off, n);
+        }
         if (p2[1].revents & POLLOUT) {
             ssize_t w = send(fx->a, p + off, n - off, MSG_NOSIGNAL);
             assert_true(w > 0 || (w < 0 && errno == EAGAIN));
@@ -299,8 +308,9 @@ static void test_malformed_status_line_is_refused(void **state)
     char answer[128];
     for (size_t i = 0; i < sizeof lines / sizeof *lines; i++) {
         snprintf(answer, sizeof answer, "%s\r\nContent-Length: 2\r\n\r\nok", lines[i]);
-        if (answer_once(fx, answer) != -1)
+        if (answer_once(fx, answer) != -1) {
             fail_msg("status line \"%s\" was taken (status %d)", lines[i], api_conn_status(fx->c));
+        }
     }
     /* The same answer with a good status line is taken: the refusals were the line's. */
     assert_int_equal(answer_once(fx, "HTTP/1.1 599 Edge\r\nContent-Length: 2\r\n\r\nok"), 1);
@@ -318,8 +328,9 @@ static void test_content_length_with_trailing_junk_is_refused(void **state)
     for (size_t i = 0; i < sizeof values / sizeof *values; i++) {
         snprintf(answer, sizeof answer, "HTTP/1.1 200 OK\r\nContent-Length: %s\r\n\r\nok",
                  values[i]);
-        if (answer_once(fx, answer) != -1)
+        if (answer_once(fx, answer) != -1) {
             fail_msg("Content-Length \"%s\" was taken", values[i]);
+        }
     }
     /* Blanks around the value, tabs included, are optional whitespace and fine. */
     assert_int_equal(answer_once(fx, "HTTP/1.1 200 OK\r\nContent-Length:\t2 \t\r\n\r\nok"), 1);
@@ -485,12 +496,14 @@ static void test_answers_up_to_16_mib_are_read_whole(void **state)
     /* Streamed while read; 16 MiB in all is not over 16 MiB (api_bench.h), so it is taken. */
     for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
         h = head_of(big, 96, sizes[i]);
-        for (size_t j = h; j < sizes[i]; j++)
+        for (size_t j = h; j < sizes[i]; j++) {
             big[j] = (char)(j * 31 + 7);
+        }
         fresh(fx);
         ask(fx);
-        if (stream_answer(fx, big, sizes[i]) != 1)
+        if (stream_answer(fx, big, sizes[i]) != 1) {
             fail_msg("an answer of %zu bytes in all was refused", sizes[i]);
+        }
         assert_answer(fx, 200, big + h, sizes[i] - h);
     }
 }
@@ -523,8 +536,9 @@ static void test_large_request_waits_for_writable_and_arrives_whole(void **state
     int small = 4096, r;
     char *req = mem(fx, 0, n), *rx = mem(fx, 1, n);
     memcpy(req, "PUT /x HTTP/1.1\r\n", 17);
-    for (size_t i = 17; i < n; i++)
+    for (size_t i = 17; i < n; i++) {
         req[i] = (char)('a' + i % 26);
+    }
     fresh(fx);
     assert_int_equal(setsockopt(api_conn_fd(fx->c), SOL_SOCKET, SO_SNDBUF, &small, sizeof small),
                      0);
@@ -533,8 +547,9 @@ static void test_large_request_waits_for_writable_and_arrives_whole(void **state
     for (r = 0; r == 0 || got < n;) {
         struct pollfd p[2] = {{.fd = api_conn_fd(fx->c), .events = r == 0 ? POLLOUT : 0},
                               {.fd = fx->a, .events = POLLIN}};
-        if (poll(p, 2, WAIT_MS) <= 0)
+        if (poll(p, 2, WAIT_MS) <= 0) {
             fail_msg("stalled with %zu of %zu bytes received", got, n);
+        }
         if (p[1].revents & POLLIN) {
             ssize_t k = recv(fx->a, rx + got, n - got, 0);
             assert_true(k > 0);
@@ -565,8 +580,9 @@ static void test_idle_close_is_seen_and_reconnect_works(void **state)
     hang_up(fx);
     for (until = now_ms() + WAIT_MS; !api_conn_closed(fx->c);) {
         wait_for(api_conn_fd(fx->c), POLLIN);
-        if (now_ms() > until)
+        if (now_ms() > until) {
             fail_msg("the close was not seen within %d ms", WAIT_MS);
+        }
     }
     assert_int_equal(api_conn_reconnect(fx->c), 0);
     assert_true(api_conn_fd(fx->c) >= 0);

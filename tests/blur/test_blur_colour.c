@@ -36,8 +36,9 @@ static modq_media *process(const uint8_t *buf, size_t len, const modq_media_opts
     modq_media *m = NULL;
     char err[256];
 
-    if (modq_media_process(opts, buf, len, &m, err, sizeof(err)) != MODQ_BLUR_OK)
+    if (modq_media_process(opts, buf, len, &m, err, sizeof(err)) != MODQ_BLUR_OK) {
         print_error("process failed: %s\n", err);
+    }
     assert_non_null(m);
     return m;
 }
@@ -45,9 +46,11 @@ static modq_media *process(const uint8_t *buf, size_t len, const modq_media_opts
 static int colour_levels(const modq_media *m)
 {
     int mask = 0;
-    for (int lv = 0; lv < MODQ_LEVEL_COUNT; lv++)
-        if (modq_media_rendition_colour(m, lv, NULL, NULL, NULL, NULL) == MODQ_BLUR_OK)
+    for (int lv = 0; lv < MODQ_LEVEL_COUNT; lv++) {
+        if (modq_media_rendition_colour(m, lv, NULL, NULL, NULL, NULL) == MODQ_BLUR_OK) {
             mask |= 1 << lv;
+        }
+    }
     return mask;
 }
 
@@ -150,10 +153,11 @@ static void test_colour_levels_are_colour_and_sized_like_grey(void **state)
             assert_int_equal(bands, 3);
             /* The shapes are saturated: even the heaviest blur keeps clear colour masses. */
             assert_true(chroma > 40);
-            if (fmt == MODQ_FORMAT_JPEG)
+            if (fmt == MODQ_FORMAT_JPEG) {
                 assert_memory_equal(c, "\xff\xd8\xff", 3);
-            else
+            } else {
                 assert_memory_equal(c + 8, "WEBP", 4);
+            }
             assert_int_equal(tu_probe(g, gn, &pw, &ph, &bands, &chroma), 0);
             assert_true(chroma <= 3);
         }
@@ -277,8 +281,9 @@ static void test_colour_levels_remove_detail_like_grey(void **state)
     assert_true(vc[2] < vc[1] / 2);
     assert_true(vc[3] < vc[0] / 1000);
     /* And no level keeps markedly more than grey's, above the encoders' noise floor. */
-    for (int lv = 1; lv < MODQ_LEVEL_COUNT; lv++)
+    for (int lv = 1; lv < MODQ_LEVEL_COUNT; lv++) {
         assert_true(vc[lv] < 1.5 * vg[lv] + vc[0] / 1e6);
+    }
     modq_media_free(m);
     modq_opts_free(o);
     modq_synth_free(jpg);

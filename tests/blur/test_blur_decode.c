@@ -197,8 +197,9 @@ static void test_decode_random_bytes_behind_jpeg_magic_are_corrupt(void **state)
     fixture *f = *state;
     uint8_t junk[2048];
 
-    for (size_t i = 0; i < sizeof(junk); i++)
+    for (size_t i = 0; i < sizeof(junk); i++) {
         junk[i] = (uint8_t)(i * 31 + 7);
+    }
     junk[0] = 0xff;
     junk[1] = 0xd8;
     junk[2] = 0xff;
@@ -315,8 +316,9 @@ static void test_decode_animated_gif_keeps_first_frame_and_counts_frames(void **
     void *buf = NULL;
     size_t len = 0;
 
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 3; i++) {
         assert_int_equal(vips_black(&frames[i], 60, 40, "bands", 3, NULL), 0);
+    }
     assert_int_equal(vips_arrayjoin(frames, &strip, 3, "across", 1, NULL), 0);
     assert_int_equal(vips_copy(strip, &copy, NULL), 0);
     vips_image_set_int(copy, VIPS_META_PAGE_HEIGHT, 40);
@@ -328,8 +330,9 @@ static void test_decode_animated_gif_keeps_first_frame_and_counts_frames(void **
     assert_int_equal(f->dec.image->Xsize, 60);
     assert_int_equal(f->dec.image->Ysize, 40);
     g_free(buf);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 3; i++) {
         VIPS_UNREF(frames[i]);
+    }
     VIPS_UNREF(strip);
     VIPS_UNREF(copy);
 }
@@ -349,8 +352,9 @@ static void test_decode_output_carries_no_metadata(void **state)
     assert_true(tu_contains(buf, len, "SECRET", 6));
     assert_int_equal(decode(f, buf, len), MODQ_BLUR_OK);
     fields = vips_image_get_fields(f->dec.image);
-    for (int i = 0; fields[i]; i++)
+    for (int i = 0; fields[i]; i++) {
         assert_false(vips_image_remove(f->dec.image, fields[i]));
+    }
     g_strfreev(fields);
     g_free(buf);
     VIPS_UNREF(img);

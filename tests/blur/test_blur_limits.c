@@ -94,8 +94,9 @@ static uint8_t *insert_before_sos(const uint8_t *buf, size_t len, const void *ex
     size_t count = 0, o = 0;
     uint8_t *out;
 
-    for (size_t i = 0; i + 1 < len; i++)
+    for (size_t i = 0; i + 1 < len; i++) {
         count += buf[i] == 0xff && buf[i + 1] == 0xda;
+    }
     out = malloc(len + count * n);
     assert_non_null(out);
     for (size_t i = 0; i < len; i++) {

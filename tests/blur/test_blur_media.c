@@ -98,8 +98,9 @@ static void test_media_dihedral_variants_catch_rotated_copy(void **state)
     assert_int_equal(vips_pngsave_buffer(rot, &rbuf, &rlen, NULL), 0);
     assert_int_equal(modq_media_process(opts, png, len, &a, NULL, 0), MODQ_BLUR_OK);
     assert_int_equal(modq_media_process(opts, rbuf, rlen, &b, NULL, 0), MODQ_BLUR_OK);
-    for (int i = 0; i < MODQ_PDQ_DIHEDRAL; i++)
+    for (int i = 0; i < MODQ_PDQ_DIHEDRAL; i++) {
         memcpy(probe[i], modq_media_pdq_dihedral(a, i), MODQ_PDQ_BYTES);
+    }
     print_message("rotated copy: plain distance %d, dihedral distance %d\n",
                   modq_pdq_distance(probe[0], modq_media_pdq_dihedral(b, 0)),
                   modq_pdq_distance_dihedral(probe, modq_media_pdq_dihedral(b, 0)));
@@ -136,8 +137,9 @@ static void test_media_pdq_is_the_same_whatever_the_options(void **state)
         assert_int_equal(modq_opts_set(opts, MODQ_OPT_LEVELS, settings[i][0]), MODQ_BLUR_OK);
         assert_int_equal(modq_opts_set(opts, MODQ_OPT_COLOUR, settings[i][1]), MODQ_BLUR_OK);
         assert_int_equal(modq_media_process(opts, jpg, len, &m, NULL, 0), MODQ_BLUR_OK);
-        if (i == 0)
+        if (i == 0) {
             memcpy(first, modq_media_pdq_hex(m), sizeof(first));
+        }
         assert_string_equal(modq_media_pdq_hex(m), first);
         modq_media_free(m);
     }

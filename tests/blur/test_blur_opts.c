@@ -51,9 +51,10 @@ static void test_every_result_has_text_and_code(void **state)
     for (int r = 0; r < MODQ_BLUR_RESULT_COUNT; r++) {
         assert_non_null(modq_blur_strerror((modq_blur_result)r));
         assert_non_null(modq_blur_code((modq_blur_result)r));
-        for (int s = 0; s < r; s++)
+        for (int s = 0; s < r; s++) {
             assert_string_not_equal(modq_blur_code((modq_blur_result)r),
                                     modq_blur_code((modq_blur_result)s));
+        }
     }
     assert_string_equal(modq_blur_code(MODQ_BLUR_ERR_TOO_MANY_PIXELS), "too_many_pixels");
     assert_string_equal(modq_blur_code(MODQ_BLUR_ERR_DECODE_TIMEOUT), "decode_timeout");

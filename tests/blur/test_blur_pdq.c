@@ -34,19 +34,22 @@ static float *make_asymmetric(int w, int h)
     uint32_t seed = 12345u;
 
     assert_non_null(p);
-    for (int y = 0; y < h; y++)
+    for (int y = 0; y < h; y++) {
         for (int x = 0; x < w; x++) {
             double fx = (double)x / w, fy = (double)y / h;
             double v = 40.0 + 60.0 * fx + 30.0 * fy * fy;
             double dx = fx - 0.3, dy = fy - 0.25;
-            if (dx * dx + dy * dy < 0.02)
+            if (dx * dx + dy * dy < 0.02) {
                 v += 90.0;
-            if (fx > 0.6 && fy > 0.55)
+            }
+            if (fx > 0.6 && fy > 0.55) {
                 v += 40.0 * sin(fx * 40.0 + fy * 7.0);
+            }
             seed = seed * 1103515245u + 12345u;
             v += (double)((seed >> 16) % 17) - 8.0;
             p[(size_t)y * w + x] = (float)(v < 0 ? 0 : v > 255 ? 255 : v);
         }
+    }
     return p;
 }
 
@@ -65,13 +68,14 @@ static float *transform(const float *in, int w, int h, int v, int *ow, int *oh)
     assert_non_null(out);
     *ow = rule[v][0] ? h : w;
     *oh = rule[v][0] ? w : h;
-    for (int y = 0; y < *oh; y++)
+    for (int y = 0; y < *oh; y++) {
         for (int x = 0; x < *ow; x++) {
             int sx = rule[v][0] ? y : x, sy = rule[v][0] ? x : y;
             sx = rule[v][1] ? w - 1 - sx : sx;
             sy = rule[v][2] ? h - 1 - sy : sy;
             out[(size_t)y * *ow + x] = in[(size_t)sy * w + sx];
         }
+    }
     return out;
 }
 
@@ -84,27 +88,33 @@ static void image_from_block(double coef[16][16], float out[64 * 64])
 {
     double d[16][64], scale = sqrt(2.0 / 64.0);
 
-    for (int u = 0; u < 16; u++)
-        for (int k = 0; k < 64; k++)
+    for (int u = 0; u < 16; u++) {
+        for (int k = 0; k < 64; k++) {
             d[u][k] = scale * cos(PI / 128.0 * (u + 1) * (2 * k + 1));
-    for (int y = 0; y < 64; y++)
+        }
+    }
+    for (int y = 0; y < 64; y++) {
         for (int x = 0; x < 64; x++) {
             double s = 128.0;
-            for (int u = 0; u < 16; u++)
-                for (int v = 0; v < 16; v++)
+            for (int u = 0; u < 16; u++) {
+                for (int v = 0; v < 16; v++) {
                     s += d[u][y] * coef[u][v] * d[v][x];
+                }
+            }
             out[y * 64 + x] = (float)s;
         }
+    }
 }
 
 /* Coefficients with distinct magnitudes, positive in the first 8 columns (or rows). */
 static void half_positive_block(double coef[16][16], int by_rows)
 {
-    for (int i = 0; i < 16; i++)
+    for (int i = 0; i < 16; i++) {
         for (int j = 0; j < 16; j++) {
             double mag = 1.0 + 0.01 * (i * 16 + j);
             coef[i][j] = (by_rows ? i : j) < 8 ? mag : -mag;
         }
+    }
 }
 
 static void hash_of(const float *luma, int w, int h, uint8_t hash[MODQ_PDQ_BYTES], int *quality,
@@ -123,17 +133,20 @@ static void test_hex_round_trip_is_lower_case_first_byte_first(void **state)
     char hex[MODQ_PDQ_HEX_LEN + 1];
 
     (void)state;
-    for (int i = 0; i < MODQ_PDQ_BYTES; i++)
+    for (int i = 0; i < MODQ_PDQ_BYTES; i++) {
         h[i] = (uint8_t)(i * 37 + 0xa0);
+    }
     modq_pdq_to_hex(h, hex);
     assert_int_equal(strlen(hex), MODQ_PDQ_HEX_LEN);
     assert_memory_equal(hex, "a0c5ea", 6);
-    for (int i = 0; i < MODQ_PDQ_HEX_LEN; i++)
+    for (int i = 0; i < MODQ_PDQ_HEX_LEN; i++) {
         assert_true((hex[i] >= '0' && hex[i] <= '9') || (hex[i] >= 'a' && hex[i] <= 'f'));
+    }
     assert_int_equal(modq_pdq_from_hex(hex, back), MODQ_BLUR_OK);
     assert_memory_equal(h, back, MODQ_PDQ_BYTES);
-    for (int i = 0; i < MODQ_PDQ_HEX_LEN; i++) /* either case parses */
+    for (int i = 0; i < MODQ_PDQ_HEX_LEN; i++) { /* either case parses */
         hex[i] = (hex[i] >= 'a' && hex[i] <= 'f') ? (char)(hex[i] - 'a' + 'A') : hex[i];
+    }
     memset(back, 0, sizeof(back));
     assert_int_equal(modq_pdq_from_hex(hex, back), MODQ_BLUR_OK);
     assert_memory_equal(h, back, MODQ_PDQ_BYTES);
@@ -192,14 +205,16 @@ static void test_hash_bits_follow_reference_word_and_bit_order(void **state)
     image_from_block(coef, img);
     hash_of(img, 64, 64, h, &q, dih);
     modq_pdq_to_hex(h, hex);
-    for (int i = 0; i < 16; i++)
+    for (int i = 0; i < 16; i++) {
         memcpy(want + 4 * i, "00ff", 4);
+    }
     want[MODQ_PDQ_HEX_LEN] = '\0';
     assert_string_equal(hex, want);
     /* Transposing (flip +1) moves the set bits to rows 0..7: words 0..7, printed last. */
     modq_pdq_to_hex(dih[6], hex);
-    for (int i = 0; i < 16; i++)
+    for (int i = 0; i < 16; i++) {
         memcpy(want + 4 * i, i < 8 ? "0000" : "ffff", 4);
+    }
     assert_string_equal(hex, want);
     assert_memory_equal(dih[0], h, MODQ_PDQ_BYTES);
 
@@ -227,12 +242,14 @@ static void test_distance_counts_differing_bits(void **state)
     uint8_t a[MODQ_PDQ_BYTES], b[MODQ_PDQ_BYTES];
 
     (void)state;
-    for (int i = 0; i < MODQ_PDQ_BYTES; i++)
+    for (int i = 0; i < MODQ_PDQ_BYTES; i++) {
         a[i] = (uint8_t)(i * 91 + 7);
+    }
     memcpy(b, a, sizeof(a));
     assert_int_equal(modq_pdq_distance(a, b), 0);
-    for (int i = 0; i < MODQ_PDQ_BYTES; i++)
+    for (int i = 0; i < MODQ_PDQ_BYTES; i++) {
         b[i] = (uint8_t)~a[i];
+    }
     assert_int_equal(modq_pdq_distance(a, b), BITS);
     for (int n = 1; n <= BITS; n += 17) {
         memcpy(b, a, sizeof(a));
@@ -273,8 +290,9 @@ static void test_distance_dihedral_takes_the_closest_variant(void **state)
     uint8_t probe[MODQ_PDQ_DIHEDRAL][MODQ_PDQ_BYTES], cand[MODQ_PDQ_BYTES];
 
     (void)state;
-    for (int v = 0; v < MODQ_PDQ_DIHEDRAL; v++)
+    for (int v = 0; v < MODQ_PDQ_DIHEDRAL; v++) {
         memset(probe[v], 0x11 * (v + 1), MODQ_PDQ_BYTES);
+    }
     memcpy(cand, probe[5], sizeof(cand));
     flip_bits(cand, 3, 5);
     assert_int_equal(modq_pdq_distance_dihedral((const uint8_t(*)[MODQ_PDQ_BYTES])probe, cand), 3);
@@ -313,9 +331,11 @@ static void test_dihedral_variants_equal_hashes_of_transformed_images(void **sta
         assert_true(d <= 2);
         assert_true(abs(qt - q) <= 1);
         /* Any other variant is a different picture: near half the bits differ. */
-        for (int o = 0; o < MODQ_PDQ_DIHEDRAL; o++)
-            if (o != v)
+        for (int o = 0; o < MODQ_PDQ_DIHEDRAL; o++) {
+            if (o != v) {
                 assert_true(modq_pdq_distance(t, dih[o]) > 64);
+            }
+        }
         free(x);
     }
     free(img);
@@ -330,14 +350,17 @@ static void test_quality_is_zero_when_flat_and_high_when_textured(void **state)
 
     (void)state;
     assert_non_null(img);
-    for (int i = 0; i < w * h; i++)
+    for (int i = 0; i < w * h; i++) {
         img[i] = 128.0f;
+    }
     hash_of(img, w, h, hash, &q, NULL);
     assert_int_equal(q, 0);
     /* 16-pixel checkerboard: a full-scale edge every few samples. */
-    for (int y = 0; y < h; y++)
-        for (int x = 0; x < w; x++)
+    for (int y = 0; y < h; y++) {
+        for (int x = 0; x < w; x++) {
             img[y * w + x] = ((x / 16 + y / 16) % 2) ? 255.0f : 0.0f;
+        }
+    }
     hash_of(img, w, h, hash, &q, NULL);
     assert_true(q >= 90 && q <= 100);
     free(img);
@@ -364,8 +387,9 @@ static void test_tiny_images_hash_without_error(void **state)
         hash_of(img, sizes[k][0], sizes[k][1], hash, &q, dih);
         assert_int_equal(q, 0);
         assert_memory_equal(hash, zero, sizeof(zero));
-        for (int v = 0; v < MODQ_PDQ_DIHEDRAL; v++)
+        for (int v = 0; v < MODQ_PDQ_DIHEDRAL; v++) {
             assert_memory_equal(dih[v], zero, sizeof(zero));
+        }
     }
     /* From 5 px up the image is hashed, however thin. */
     hash_of(img, 5, 5, hash, &q, dih);
@@ -390,9 +414,10 @@ static void test_null_zero_and_huge_arguments_are_rejected(void **state)
     assert_int_equal(modq_pdq_hash_luma(NULL, 8, 8, hash, &q, NULL), MODQ_BLUR_ERR_INVALID_ARG);
     assert_int_equal(modq_pdq_hash_luma(img, 8, 8, NULL, &q, NULL), MODQ_BLUR_ERR_INVALID_ARG);
     assert_int_equal(modq_pdq_hash_luma(img, 8, 8, hash, NULL, NULL), MODQ_BLUR_ERR_INVALID_ARG);
-    for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++)
+    for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
         assert_int_equal(modq_pdq_hash_luma(img, bad[k][0], bad[k][1], hash, &q, NULL),
                          MODQ_BLUR_ERR_INVALID_ARG);
+    }
     assert_int_equal(modq_pdq_hash_luma(img, 8, 8, hash, &q, NULL), MODQ_BLUR_OK);
 }
 

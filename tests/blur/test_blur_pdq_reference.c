@@ -55,17 +55,20 @@ static int ref_setup(void **state)
         return -1;
     }
     *state = s;
-    if (shared && *shared)
+    if (shared && *shared) {
         snprintf(s->dir, sizeof(s->dir), "%s/testdata/pdq", shared);
+    }
     snprintf(tsv, sizeof(tsv), "%s/expected.tsv", s->dir);
-    if (!s->dir[0] || !(f = fopen(tsv, "r")))
+    if (!s->dir[0] || !(f = fopen(tsv, "r"))) {
         return 0;
+    }
     while (fgets(line, sizeof(line), f) && s->count < REF_MAX) {
         char *tab = strchr(line, '\t');
         ref_entry *e = &s->entries[s->count];
 
-        if (line[0] == '#' || line[0] == '\n')
+        if (line[0] == '#' || line[0] == '\n') {
             continue;
+        }
         if (!tab || (size_t)(tab - line) >= sizeof(e->rel)) {
             s->malformed++;
             continue;
@@ -87,8 +90,9 @@ static int ref_teardown(void **state)
 {
     ref_state *s = *state;
 
-    if (s)
+    if (s) {
         modq_opts_free(s->opts);
+    }
     free(s);
     return 0;
 }
@@ -102,13 +106,16 @@ static int read_file(const char *path, uint8_t **data, size_t *len)
     int rc = -1;
 
     *data = NULL;
-    if (!f)
+    if (!f) {
         return -1;
+    }
     if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) <= 0 || size > MAX_FILE ||
-        fseek(f, 0, SEEK_SET) != 0)
+        fseek(f, 0, SEEK_SET) != 0) {
         goto out;
-    if (!(buf = malloc((size_t)size)) || fread(buf, 1, (size_t)size, f) != (size_t)size)
+    }
+    if (!(buf = malloc((size_t)size)) || fread(buf, 1, (size_t)size, f) != (size_t)size) {
         goto out;
+    }
     *data = buf;
     *len = (size_t)size;
     buf = NULL;
@@ -130,14 +137,17 @@ static void hash_file(const ref_state *s, const char *rel,
     modq_blur_result r;
 
     snprintf(path, sizeof(path), "%s/%s", s->dir, rel);
-    if (read_file(path, &data, &len) != 0)
+    if (read_file(path, &data, &len) != 0) {
         fail_msg("cannot read %s", path);
+    }
     r = modq_media_process(s->opts, data, len, &m, err, sizeof(err));
     free(data);
-    if (r != MODQ_BLUR_OK)
+    if (r != MODQ_BLUR_OK) {
         fail_msg("%s: %s (%s)", rel, modq_blur_strerror(r), err);
-    for (int v = 0; v < MODQ_PDQ_DIHEDRAL; v++)
+    }
+    for (int v = 0; v < MODQ_PDQ_DIHEDRAL; v++) {
         memcpy(dih[v], modq_media_pdq_dihedral(m, v), MODQ_PDQ_BYTES);
+    }
     *quality = modq_media_pdq_quality(m);
     modq_media_free(m);
 }
@@ -163,13 +173,15 @@ static void test_reference_images_agree_within_4_bits(void **state)
         d = modq_pdq_distance(dih[0], s->entries[i].expect);
         print_message("%-46s distance %3d  quality %3d%s\n", s->entries[i].rel, d, q,
                       q < REF_MIN_Q ? "  (low quality: not compared)" : "");
-        if (q < REF_MIN_Q)
+        if (q < REF_MIN_Q) {
             continue;
+        }
         checked++;
         worst = d > worst ? d : worst;
-        if (d > REF_DIST)
+        if (d > REF_DIST) {
             fail_msg("%s: distance %d to the reference hash, over %d", s->entries[i].rel, d,
                      REF_DIST);
+        }
     }
     print_message("%d reference images, %d compared, worst distance %d\n", s->count, checked,
                   worst);
@@ -191,12 +203,15 @@ static void test_reference_dihedral_variants_match_transformed_files(void **stat
     for (int i = 0; i < s->count; i++) {
         const char *base = strrchr(s->entries[i].rel, '/');
         base = base ? base + 1 : s->entries[i].rel;
-        if (strncmp(base, "bridge-", 7) == 0 && base[7] >= '1' && base[7] <= '8')
+        if (strncmp(base, "bridge-", 7) == 0 && base[7] >= '1' && base[7] <= '8') {
             files[base[7] - '1'] = &s->entries[i];
+        }
     }
-    for (int v = 0; v < MODQ_PDQ_DIHEDRAL; v++)
-        if (!files[v])
+    for (int v = 0; v < MODQ_PDQ_DIHEDRAL; v++) {
+        if (!files[v]) {
             fail_msg("expected.tsv lists no bridge-%d", v + 1);
+        }
+    }
     hash_file(s, files[0]->rel, probe, &q);
     for (int v = 0; v < MODQ_PDQ_DIHEDRAL; v++) {
         int d = modq_pdq_distance(probe[v], files[v]->expect);

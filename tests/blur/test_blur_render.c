@@ -25,8 +25,9 @@ static modq_media *process(const uint8_t *buf, size_t len, modq_media_opts *opts
     char err[256];
     modq_blur_result r = modq_media_process(opts ? opts : own, buf, len, &m, err, sizeof(err));
 
-    if (r != MODQ_BLUR_OK)
+    if (r != MODQ_BLUR_OK) {
         print_error("process failed: %s\n", err);
+    }
     modq_opts_free(own);
     return m;
 }
@@ -149,17 +150,19 @@ static void test_render_strips_every_kind_of_metadata(void **state)
             for (int lv = 0; lv < 2 * MODQ_LEVEL_COUNT; lv++) {
                 const uint8_t *d;
                 size_t n;
-                if (lv < MODQ_LEVEL_COUNT)
+                if (lv < MODQ_LEVEL_COUNT) {
                     assert_int_equal(modq_media_rendition(m, lv, &d, &n, NULL, NULL), MODQ_BLUR_OK);
-                else
+                } else {
                     assert_int_equal(
                         modq_media_rendition_colour(m, lv - MODQ_LEVEL_COUNT, &d, &n, NULL, NULL),
                         MODQ_BLUR_OK);
+                }
                 assert_no_metadata(d, n, fmt == MODQ_FORMAT_JPEG);
-                if (fmt == MODQ_FORMAT_JPEG)
+                if (fmt == MODQ_FORMAT_JPEG) {
                     assert_memory_equal(d, "\xff\xd8\xff", 3);
-                else
+                } else {
                     assert_memory_equal(d + 8, "WEBP", 4);
+                }
             }
             modq_media_free(m);
         }
@@ -375,9 +378,10 @@ static void test_render_keeps_tones(void **state)
 
     (void)state;
     assert_int_equal(vips_black(&img, 500, 100, NULL), 0);
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < 5; i++) {
         assert_int_equal(vips_draw_rect1(img, tones[i], i * 100, 0, 100, 100, "fill", TRUE, NULL),
                          0);
+    }
     assert_int_equal(vips_pngsave_buffer(img, &png, &len, NULL), 0);
     for (int fmt = MODQ_FORMAT_WEBP; fmt <= MODQ_FORMAT_JPEG; fmt++) {
         modq_media_opts *opts = modq_opts_new();
@@ -428,8 +432,9 @@ static void test_render_level_sigmas_increase(void **state)
 {
     (void)state;
     assert_true(modq_media_level_sigma(0) == 0.0);
-    for (int lv = 1; lv < MODQ_LEVEL_COUNT; lv++)
+    for (int lv = 1; lv < MODQ_LEVEL_COUNT; lv++) {
         assert_true(modq_media_level_sigma(lv) > modq_media_level_sigma(lv - 1));
+    }
     assert_true(modq_media_level_sigma(MODQ_LEVEL_COUNT) < 0);
 }
 

@@ -37,15 +37,17 @@ static int setup(void **state)
     static sb_fixture f;
     const char *build = getenv("MODQ_BUILD_DIR"), *shared = getenv("MODQ_SHARED_DIR");
 
-    if (!build || tu_blur_setup(state))
+    if (!build || tu_blur_setup(state)) {
         return -1;
+    }
     snprintf(f.helper, sizeof f.helper, "%s/modq-media-sandbox-test", build);
     snprintf(f.production, sizeof f.production, "%s/modq-media-sandbox", build);
     f.shared[0] = '\0';
     if (shared) {
         snprintf(f.shared, sizeof f.shared, "%s/testdata/pdq", shared);
-        if (access(f.shared, R_OK) != 0)
+        if (access(f.shared, R_OK) != 0) {
             f.shared[0] = '\0';
+        }
     }
     *state = &f;
     return 0;
@@ -74,8 +76,9 @@ static modq_sandbox *sb_start(const modq_sandbox_opts *o)
     modq_sandbox *sb = NULL;
     char err[512] = "";
 
-    if (modq_sandbox_new(o, &sb, err, sizeof err) != MODQ_BLUR_OK)
+    if (modq_sandbox_new(o, &sb, err, sizeof err) != MODQ_BLUR_OK) {
         print_error("modq_sandbox_new: %s\n", err);
+    }
     assert_non_null(sb);
     return sb;
 }
@@ -91,8 +94,9 @@ static void same_rendition(const modq_media *a, const modq_media *b, int colour,
                                  : modq_media_rendition(b, level, &db, &lb, &wb, &hb);
 
     assert_int_equal(ra, rb);
-    if (ra != MODQ_BLUR_OK)
+    if (ra != MODQ_BLUR_OK) {
         return;
+    }
     assert_int_equal(wa, wb);
     assert_int_equal(ha, hb);
     assert_int_equal(la, lb);
@@ -109,9 +113,10 @@ static void same_media(const modq_media *a, const modq_media *b)
     assert_string_equal(modq_media_sha256_hex(a), modq_media_sha256_hex(b));
     assert_string_equal(modq_media_md5_hex(a), modq_media_md5_hex(b));
     assert_string_equal(modq_media_pdq_hex(a), modq_media_pdq_hex(b));
-    for (int v = 0; v < MODQ_PDQ_DIHEDRAL; v++)
+    for (int v = 0; v < MODQ_PDQ_DIHEDRAL; v++) {
         assert_memory_equal(modq_media_pdq_dihedral(a, v), modq_media_pdq_dihedral(b, v),
                             MODQ_PDQ_BYTES);
+    }
     assert_int_equal(modq_media_pdq_quality(a), modq_media_pdq_quality(b));
     assert_int_equal(modq_media_display_width(a), modq_media_display_width(b));
     assert_int_equal(modq_media_display_height(a), modq_media_display_height(b));
@@ -131,17 +136,19 @@ static void compare_one(modq_sandbox *sb, const modq_media_opts *opts, const uin
     modq_blur_result rin = modq_media_process(opts, buf, len, &in, ein, sizeof ein);
     modq_blur_result rout = modq_sandbox_process(sb, opts, buf, len, &out, eout, sizeof eout);
 
-    if (rin != rout)
+    if (rin != rout) {
         print_error("%s: in-process %s (%s), sandboxed %s (%s)\n", what, modq_blur_code(rin), ein,
                     modq_blur_code(rout), eout);
+    }
     assert_int_equal(rin, rout);
     assert_string_equal(ein, eout);
     if (rin == MODQ_BLUR_OK && modq_opts_get(opts, MODQ_OPT_DEFER_RENDER)) {
         assert_int_equal(modq_media_render(in, opts, ein, sizeof ein), MODQ_BLUR_OK);
         assert_int_equal(modq_media_render(out, opts, eout, sizeof eout), MODQ_BLUR_OK);
     }
-    if (rin == MODQ_BLUR_OK)
+    if (rin == MODQ_BLUR_OK) {
         same_media(in, out);
+    }
     modq_media_free(in);
     modq_media_free(out);
 }
@@ -181,8 +188,9 @@ static void test_sandbox_gives_what_in_process_gives(void **state)
         compare_all_opts(sb, img, len, formats[i]);
         modq_synth_free(img);
     }
-    if (!f->shared[0])
+    if (!f->shared[0]) {
         print_message("shared test images absent (../shared/testdata/pdq): synthetic only\n");
+    }
     for (size_t i = 0; f->shared[0] && i < sizeof files / sizeof files[0]; i++) {
         size_t len;
         uint8_t *img;
@@ -248,8 +256,9 @@ static modq_blur_result test_request(modq_sandbox *sb, uint32_t kind, const void
 
     assert_true(h->pid > 0 && !h->taken);
     r = sb_call(h, kind, NULL, payload, len, modq_clock_mono_ms() + timeout_ms, &rp, err, err_size);
-    if (r != MODQ_BLUR_OK)
+    if (r != MODQ_BLUR_OK) {
         return r;
+    }
     if (kind == SB_TEST_LIE) {
         /* One rendition asked for: the lies announce one, so the check that fails is theirs. */
         modq_media_opts *opts = modq_opts_new();
@@ -462,8 +471,9 @@ static void test_helpers_are_reused_then_retired(void **state)
         modq_media *m = NULL;
         assert_int_equal(modq_sandbox_process(sb, opts, jpg, len, &m, NULL, 0), MODQ_BLUR_OK);
         /* Deferred: the one helper is this media's until it is let go; then it serves the next. */
-        if (i % 2)
+        if (i % 2) {
             assert_int_equal(modq_media_render(m, opts, NULL, 0), MODQ_BLUR_OK);
+        }
         modq_media_free(m);
     }
     /* Items 1-2 on the first, 3-4 on the second, 5 on the third. */
@@ -509,8 +519,9 @@ static void *worker(void *p)
     for (int i = 0; i < 6; i++) {
         modq_media *m = NULL;
         if (modq_sandbox_process(a->sb, opts, a->img, a->len, &m, NULL, 0) != MODQ_BLUR_OK ||
-            strcmp(modq_media_pdq_hex(m), modq_media_pdq_hex(a->want)) != 0)
+            strcmp(modq_media_pdq_hex(m), modq_media_pdq_hex(a->want)) != 0) {
             a->failures++;
+        }
         modq_media_free(m);
     }
     modq_opts_free(opts);

@@ -28,8 +28,9 @@ uint8_t *tu_read_file(const char *path, size_t *len)
     uint8_t *buf = NULL;
     long n;
 
-    if (!f)
+    if (!f) {
         return NULL;
+    }
     if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
         (buf = malloc((size_t)n + 1)) && fread(buf, 1, (size_t)n, f) == (size_t)n) {
         *len = (size_t)n;
@@ -46,8 +47,9 @@ static uint32_t crc32_png(const uint8_t *p, size_t n)
     uint32_t c = 0xffffffffu;
     for (size_t i = 0; i < n; i++) {
         c ^= p[i];
-        for (int k = 0; k < 8; k++)
+        for (int k = 0; k < 8; k++) {
             c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1u)));
+        }
     }
     return c ^ 0xffffffffu;
 }
@@ -65,8 +67,9 @@ static size_t chunk(uint8_t *p, const char *type, const uint8_t *data, uint32_t 
 {
     put32(p, n);
     memcpy(p + 4, type, 4);
-    if (n)
+    if (n) {
         memcpy(p + 8, data, n);
+    }
     put32(p + 8 + n, crc32_png(p + 4, 4 + n));
     return 12 + n;
 }
@@ -80,8 +83,9 @@ uint8_t *tu_png_claiming(uint32_t w, uint32_t h, size_t *len)
     uint8_t *buf = malloc(256);
     size_t n = 8;
 
-    if (!buf)
+    if (!buf) {
         return NULL;
+    }
     memcpy(buf, "\x89PNG\r\n\x1a\n", 8);
     put32(ihdr, w);
     put32(ihdr + 4, h);
@@ -97,18 +101,21 @@ uint8_t *tu_png_claiming(uint32_t w, uint32_t h, size_t *len)
 uint8_t *tu_synth(int kind, int w, int h, uint32_t seed, const char *format, size_t *len)
 {
     uint8_t *data = NULL;
-    if (modq_synth_image((modq_synth_kind)kind, w, h, seed, format, &data, len) != MODQ_BLUR_OK)
+    if (modq_synth_image((modq_synth_kind)kind, w, h, seed, format, &data, len) != MODQ_BLUR_OK) {
         return NULL;
+    }
     return data;
 }
 
 static VipsImage *load_grey(const uint8_t *data, size_t len)
 {
     VipsImage *img = vips_image_new_from_buffer(data, len, "", NULL), *grey = NULL;
-    if (!img)
+    if (!img) {
         return NULL;
-    if (vips_colourspace(img, &grey, VIPS_INTERPRETATION_B_W, NULL))
+    }
+    if (vips_colourspace(img, &grey, VIPS_INTERPRETATION_B_W, NULL)) {
         grey = NULL;
+    }
     g_object_unref(img);
     return grey;
 }
@@ -118,15 +125,18 @@ double tu_laplacian_variance(const uint8_t *data, size_t len, int display_w)
     VipsImage *grey = load_grey(data, len), *big = NULL, *mask = NULL, *lap = NULL;
     double sd = -1.0, result = -1.0;
 
-    if (!grey)
+    if (!grey) {
         return -1.0;
+    }
     if (vips_resize(grey, &big, (double)display_w / grey->Xsize, "kernel", VIPS_KERNEL_LINEAR,
-                    NULL))
+                    NULL)) {
         goto out;
+    }
     mask = vips_image_new_matrixv(3, 3, 0.0, 1.0, 0.0, 1.0, -4.0, 1.0, 0.0, 1.0, 0.0);
     if (!mask || vips_conv(big, &lap, mask, "precision", VIPS_PRECISION_FLOAT, NULL) ||
-        vips_deviate(lap, &sd, NULL))
+        vips_deviate(lap, &sd, NULL)) {
         goto out;
+    }
     result = sd * sd;
 out:
     VIPS_UNREF(grey);
@@ -143,14 +153,16 @@ double tu_blur_distance(const uint8_t *clear, size_t clear_len, const uint8_t *b
     VipsImage *ref = NULL, *big = NULL, *diff = NULL, *abs_diff = NULL;
     double mean = -1.0, result = -1.0;
 
-    if (!a || !b)
+    if (!a || !b) {
         goto out;
+    }
     if (vips_gaussblur(a, &ref, sigma_px, "precision", VIPS_PRECISION_FLOAT, NULL) ||
         vips_resize(b, &big, (double)a->Xsize / b->Xsize, "vscale", (double)a->Ysize / b->Ysize,
                     "kernel", VIPS_KERNEL_LINEAR, NULL) ||
         vips_subtract(ref, big, &diff, NULL) || vips_abs(diff, &abs_diff, NULL) ||
-        vips_avg(abs_diff, &mean, NULL))
+        vips_avg(abs_diff, &mean, NULL)) {
         goto out;
+    }
     result = mean;
 out:
     VIPS_UNREF(a);
@@ -167,8 +179,9 @@ int tu_probe(const uint8_t *data, size_t len, int *w, int *h, int *bands, int *m
     VipsImage *img = vips_image_new_from_buffer(data, len, "", NULL), *mem = NULL;
     int worst = 0;
 
-    if (!img)
+    if (!img) {
         return -1;
+    }
     *w = img->Xsize;
     *h = img->Ysize;
     *bands = img->Bands;
@@ -190,10 +203,13 @@ int tu_probe(const uint8_t *data, size_t len, int *w, int *h, int *bands, int *m
 
 int tu_contains(const uint8_t *hay, size_t n, const void *needle, size_t needle_len)
 {
-    if (needle_len == 0 || needle_len > n)
+    if (needle_len == 0 || needle_len > n) {
         return 0;
-    for (size_t i = 0; i + needle_len <= n; i++)
-        if (memcmp(hay + i, needle, needle_len) == 0)
+    }
+    for (size_t i = 0; i + needle_len <= n; i++) {
+        if (memcmp(hay + i, needle, needle_len) == 0) {
             return 1;
+        }
+    }
     return 0;
 }

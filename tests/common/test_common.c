@@ -161,8 +161,9 @@ static void test_parse_refuses_anything_but_the_number(void **state)
     int64_t v = 3;
     (void)state;
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        if (modq_parse_int64(bad[i], INT64_MIN, INT64_MAX, &v))
+        if (modq_parse_int64(bad[i], INT64_MIN, INT64_MAX, &v)) {
             fail_msg("'%s' was taken as %lld", bad[i], (long long)v);
+        }
     }
     assert_false(modq_parse_int64(NULL, INT64_MIN, INT64_MAX, &v));
     assert_int_equal(v, 3);
@@ -207,8 +208,9 @@ static void test_wall_clock_is_unix_milliseconds(void **state)
 
 static void fill(int64_t *a, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         a[i] = (int64_t)i; /* every element is writable: AddressSanitizer checks the bounds */
+    }
 }
 
 static void test_grow_starts_small_and_doubles(void **state)
@@ -228,8 +230,9 @@ static void test_grow_starts_small_and_doubles(void **state)
 
     assert_int_equal(MODQ_ARRAY_GROW(&a, &cap, MODQ_GROW_FIRST + 1, 1000), MODQ_COMMON_OK);
     assert_int_equal(cap, 2 * MODQ_GROW_FIRST);
-    for (size_t i = 0; i < MODQ_GROW_FIRST; i++)
+    for (size_t i = 0; i < MODQ_GROW_FIRST; i++) {
         assert_int_equal(a[i], (int64_t)i); /* the contents move with the array */
+    }
     fill(a, cap);
 
     assert_int_equal(MODQ_ARRAY_GROW(&a, &cap, 700, 1000), MODQ_COMMON_OK);

@@ -30,9 +30,11 @@ static bool holds_secret(const char *text)
 {
     size_t n = strlen(text);
 
-    for (size_t i = 0; i + 32 <= n; i++)
-        if (modq_hash_bytes(text + i, 32) == st.secret_hash)
+    for (size_t i = 0; i + 32 <= n; i++) {
+        if (modq_hash_bytes(text + i, 32) == st.secret_hash) {
             return true;
+        }
+    }
     return false;
 }
 
@@ -48,17 +50,20 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     FILE *fp = fopen("/dev/urandom", "rb");
 
     (void)argc, (void)argv;
-    if (!fp || fread(raw, 1, sizeof(raw), fp) != sizeof(raw))
+    if (!fp || fread(raw, 1, sizeof(raw), fp) != sizeof(raw)) {
         fz_setup_fail("cannot read /dev/urandom");
+    }
     fclose(fp);
-    for (size_t i = 0; i < sizeof(raw); i++)
+    for (size_t i = 0; i < sizeof(raw); i++) {
         snprintf(st.secret + 2 * i, 3, "%02x", raw[i]);
+    }
     st.secret_hash = modq_hash_bytes(st.secret, 32);
     fz_scratch_make(&st.scratch);
     atexit(cleanup);
     if (!fz_scratch_write(&st.scratch, "hs256", st.secret, 32, path, sizeof(path)) ||
-        !fz_scratch_write(&st.scratch, "password", st.secret, 32, path, sizeof(path)))
+        !fz_scratch_write(&st.scratch, "password", st.secret, 32, path, sizeof(path))) {
         fz_setup_fail("cannot write the secret files");
+    }
     return 0;
 }
 
@@ -68,8 +73,9 @@ static char *expand(const uint8_t *data, size_t size, size_t *len)
     size_t dl = strlen(st.scratch.dir), n = 0;
     char *out = malloc(size * (dl + 1) / 5 + size + 1);
 
-    if (!out)
+    if (!out) {
         return NULL;
+    }
     for (size_t i = 0; i < size;) {
         if (size - i >= 5 && memcmp(data + i, "@DIR@", 5) == 0) {
             memcpy(out + n, st.scratch.dir, dl);
@@ -90,8 +96,9 @@ static void environment(char *text, char *envp[MAX_ENV + 1])
     char *save = NULL;
 
     for (char *line = strtok_r(text, "\n", &save); line && n < MAX_ENV;
-         line = strtok_r(NULL, "\n", &save))
+         line = strtok_r(NULL, "\n", &save)) {
         envp[n++] = line;
+    }
     envp[n] = NULL;
 }
 
@@ -100,13 +107,16 @@ static void check_json(const modq_config *c)
     json_t *js = NULL;
     char *text;
 
-    if (modq_config_to_json(c, &js) != MODQ_CONFIG_OK)
+    if (modq_config_to_json(c, &js) != MODQ_CONFIG_OK) {
         fz_fail("an accepted configuration does not turn into JSON");
+    }
     text = json_dumps(js, JSON_REAL_PRECISION(15) | JSON_SORT_KEYS);
-    if (!text)
+    if (!text) {
         fz_fail("the effective configuration does not dump");
-    if (holds_secret(text))
+    }
+    if (holds_secret(text)) {
         fz_fail("a secret file's content is in the effective configuration: %s", text);
+    }
     free(text);
     json_decref(js);
 }
@@ -119,17 +129,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     modq_config *c = NULL;
     modq_config_result r;
 
-    if (!text)
+    if (!text) {
         return 0;
+    }
     ylen = strlen(text); /* the YAML ends at the first NUL */
-    if (ylen < len)
+    if (ylen < len) {
         environment(text + ylen + 1, envp);
+    }
     r = modq_config_load_buffer(text, ylen, "fuzz.yaml", (const char *const *)envp, &c, err,
                                 sizeof(err));
     if (r == MODQ_CONFIG_OK) {
         check_json(c);
-        for (size_t i = 0; i < modq_config_kafka_count(c); i++)
+        for (size_t i = 0; i < modq_config_kafka_count(c); i++) {
             (void)modq_config_kafka_secret(c, i);
+        }
     } else if (c || (r != MODQ_CONFIG_ERR_NOMEM && err[0] == '\0')) {
         fz_fail("refused (%s) with a config or without a reason", modq_config_strerror(r));
     }

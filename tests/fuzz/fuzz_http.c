@@ -50,11 +50,13 @@ static const char *const people[NPEOPLE] = {"a1", "a2", "l1", "q1"};
 
 static void cleanup(void)
 {
-    for (int i = 0; i < NPEOPLE; i++)
+    for (int i = 0; i < NPEOPLE; i++) {
         free(st.tokens[i]);
+    }
     modq_log_free(st.log);
-    if (st.log_file)
+    if (st.log_file) {
         fclose(st.log_file);
+    }
     modq_metrics_free(st.metrics);
     modq_jwt_keys_free(st.keys);
     modq_synth_free(st.img);
@@ -82,8 +84,9 @@ static void mint(int i)
     char err[256];
 
     if (modq_jwt_mint_hs256((const unsigned char *)SECRET, sizeof(SECRET) - 1, &o, &st.tokens[i],
-                            err, sizeof(err)) != MODQ_JWT_OK)
+                            err, sizeof(err)) != MODQ_JWT_OK) {
         fz_setup_fail("token: %s", err);
+    }
     snprintf(st.bearer[i], sizeof(st.bearer[i]), "Bearer %s", st.tokens[i]);
 }
 
@@ -99,23 +102,29 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
     (void)argc;
     atexit(cleanup);
-    if (modq_blur_init((*argv)[0]) != MODQ_BLUR_OK)
+    if (modq_blur_init((*argv)[0]) != MODQ_BLUR_OK) {
         fz_setup_fail("libvips did not start");
+    }
     if (modq_policy_load_file(fz_source_path("policy/default.yaml", path, sizeof(path)), &st.policy,
-                              err, sizeof(err)) != MODQ_POLICY_OK)
+                              err, sizeof(err)) != MODQ_POLICY_OK) {
         fz_setup_fail("%s", err);
+    }
     if (!(st.opts = modq_opts_new()) ||
         modq_opts_set(st.opts, MODQ_OPT_DISPLAY_SIZE, 32) != MODQ_BLUR_OK ||
         modq_synth_image(MODQ_SYNTH_SHAPES, 24, 16, 7, "jpeg", &st.img, &st.img_len) !=
-            MODQ_BLUR_OK)
+            MODQ_BLUR_OK) {
         fz_setup_fail("media");
-    if (modq_jwt_keys_new(&ko, &st.keys, err, sizeof(err)) != MODQ_JWT_OK)
+    }
+    if (modq_jwt_keys_new(&ko, &st.keys, err, sizeof(err)) != MODQ_JWT_OK) {
         fz_setup_fail("keys: %s", err);
-    for (int i = 0; i < NPEOPLE; i++)
+    }
+    for (int i = 0; i < NPEOPLE; i++) {
         mint(i);
+    }
     if (!(st.metrics = modq_metrics_new()) || !(st.log_file = fopen("/dev/null", "w")) ||
-        !(st.log = modq_log_new(st.log_file, MODQ_LOG_DEBUG, "w-fuzz")))
+        !(st.log = modq_log_new(st.log_file, MODQ_LOG_DEBUG, "w-fuzz"))) {
         fz_setup_fail("metrics or log");
+    }
     return 0;
 }
 
@@ -153,14 +162,17 @@ static void add_item(modq_desk *d, const char *id, const char *queue, bool media
         m.inline_bytes.len = st.img_len;
         t.media = &m;
     }
-    if ((len = modq__v1__ticket__get_packed_size(&t)) > sizeof(buf))
+    if ((len = modq__v1__ticket__get_packed_size(&t)) > sizeof(buf)) {
         fz_setup_fail("ticket too large");
+    }
     modq__v1__ticket__pack(&t, buf);
-    if (!(p = modq_prepare_ticket(&ctx, buf, len, T0)) || p->kind != MODQ_PREPARED_REVIEW)
+    if (!(p = modq_prepare_ticket(&ctx, buf, len, T0)) || p->kind != MODQ_PREPARED_REVIEW) {
         fz_setup_fail("item %s was not prepared for review", id);
+    }
     snprintf(ref.topic, sizeof(ref.topic), "modq.tickets.%s", queue);
-    if (modq_desk_add(d, p, &ref, T0) != MODQ_DESK_OK)
+    if (modq_desk_add(d, p, &ref, T0) != MODQ_DESK_OK) {
         fz_setup_fail("item %s not added", id);
+    }
 }
 
 static modq_desk *desk(void)
@@ -174,8 +186,9 @@ static modq_desk *desk(void)
                         .seed = 1};
     modq_desk *d = NULL;
 
-    if (modq_desk_new(&o, &d) != MODQ_DESK_OK)
+    if (modq_desk_new(&o, &d) != MODQ_DESK_OK) {
         fz_setup_fail("desk");
+    }
     add_item(d, "t-1", "hate", true, 1);
     add_item(d, "t-2", "spam", false, 2);
     add_item(d, "t~3", "violent_extremism", false, 3);
@@ -214,8 +227,9 @@ static void parse_header(char *line, request *rq, modq_desk *d)
 {
     char *colon = strchr(line, ':'), *v;
 
-    if (!colon || rq->nheaders == MAX_HEADERS)
+    if (!colon || rq->nheaders == MAX_HEADERS) {
         return;
+    }
     *colon = '\0';
     for (v = colon + 1; *v == ' ' || *v == '\t'; v++)
         ;
@@ -224,9 +238,11 @@ static void parse_header(char *line, request *rq, modq_desk *d)
         modq_desk_tick(d, st.now_ms);
         return;
     }
-    for (int i = 0; i < NPEOPLE; i++)
-        if (strncmp(v, "Bearer @", 8) == 0 && strcmp(v + 8, people[i]) == 0)
+    for (int i = 0; i < NPEOPLE; i++) {
+        if (strncmp(v, "Bearer @", 8) == 0 && strcmp(v + 8, people[i]) == 0) {
             v = st.bearer[i];
+        }
+    }
     rq->headers[rq->nheaders++] = (http_kv){line, v};
 }
 
@@ -236,11 +252,13 @@ static bool parse(char *text, size_t len, request *rq, modq_desk *d)
     char *end = text + len, *line = text, *nl, *sp, *q;
 
     memset(rq, 0, sizeof(*rq));
-    if (!(nl = memchr(line, '\n', (size_t)(end - line))))
+    if (!(nl = memchr(line, '\n', (size_t)(end - line)))) {
         nl = end;
+    }
     *nl = '\0';
-    if (!(sp = strchr(line, ' ')))
+    if (!(sp = strchr(line, ' '))) {
         return false;
+    }
     *sp = '\0';
     rq->method = line;
     rq->path = sp + 1;
@@ -249,8 +267,9 @@ static bool parse(char *text, size_t len, request *rq, modq_desk *d)
         parse_query(q + 1, rq);
     }
     for (line = nl < end ? nl + 1 : end; line < end; line = nl + 1) {
-        if (!(nl = memchr(line, '\n', (size_t)(end - line))))
+        if (!(nl = memchr(line, '\n', (size_t)(end - line)))) {
             nl = end;
+        }
         *nl = '\0';
         if (line == nl) {
             line = nl + 1;
@@ -272,21 +291,27 @@ static void check(const request *rq, const modq_http_resp *r)
     json_t *js;
     bool has_auth = false;
 
-    if (!r->filled || r->status < 100 || r->status > 599)
+    if (!r->filled || r->status < 100 || r->status > 599) {
         fz_fail("%s %s: not answered (%d)", rq->method, rq->path, r->status);
-    if (r->status == 500 && !r->nomem)
+    }
+    if (r->status == 500 && !r->nomem) {
         fz_fail("%s %s: 500 %.*s", rq->method, rq->path, (int)r->body_len, r->body ? r->body : "");
+    }
     if (strcmp(r->mime, "application/json") == 0) {
-        if (!(js = json_loadb(r->body, r->body_len, 0, NULL)))
+        if (!(js = json_loadb(r->body, r->body_len, 0, NULL))) {
             fz_fail("%s %s: a JSON answer that does not parse", rq->method, rq->path);
-        if (r->status >= 400 && !json_string_value(json_object_get(js, "error")))
+        }
+        if (r->status >= 400 && !json_string_value(json_object_get(js, "error"))) {
             fz_fail("%s %s: %d without an error code", rq->method, rq->path, r->status);
+        }
         json_decref(js);
     }
-    for (size_t i = 0; i < r->nheaders; i++)
+    for (size_t i = 0; i < r->nheaders; i++) {
         has_auth |= strcmp(r->headers[i].name, "WWW-Authenticate") == 0;
-    if (r->status == 401 && !has_auth)
+    }
+    if (r->status == 401 && !has_auth) {
         fz_fail("%s %s: 401 without WWW-Authenticate", rq->method, rq->path);
+    }
 }
 
 static void serve(modq_api *api, modq_desk *d, char *text, size_t len)
@@ -295,8 +320,9 @@ static void serve(modq_api *api, modq_desk *d, char *text, size_t len)
     modq_http_resp r;
     modq_http_req q;
 
-    if (!parse(text, len, &rq, d))
+    if (!parse(text, len, &rq, d)) {
         return;
+    }
     q = (modq_http_req){.method = rq.method,
                         .path = rq.path,
                         .body = rq.body,
@@ -319,13 +345,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     modq_api_opts ao = {.metrics = st.metrics, .log = st.log, .clock = clock_ms};
     size_t left = size;
 
-    if (!text)
+    if (!text) {
         return 0;
+    }
     st.now_ms = T0;
     ao.desk = d = desk();
     ao.keys = st.keys;
-    if (modq_api_new(&ao, &api) != MODQ_API_OK)
+    if (modq_api_new(&ao, &api) != MODQ_API_OK) {
         fz_setup_fail("api");
+    }
     cur = text;
     for (int n = 0; n < MAX_REQUESTS && cur; n++) {
         size_t head;

@@ -43,8 +43,9 @@ static char *b64url(const unsigned char *p, size_t n)
 {
     char *s = malloc(jwt_b64url_encoded_size(n));
 
-    if (s)
+    if (s) {
         jwt_b64url_encode(p, n, s);
+    }
     return s;
 }
 
@@ -55,8 +56,9 @@ static void write_pem(EVP_PKEY *pkey, const char *name, char *path, size_t size)
     long n;
 
     if (!bio || PEM_write_bio_PUBKEY(bio, pkey) != 1 || (n = BIO_get_mem_data(bio, &data)) <= 0 ||
-        !fz_scratch_write(&st.scratch, name, data, (size_t)n, path, size))
+        !fz_scratch_write(&st.scratch, name, data, (size_t)n, path, size)) {
         fz_setup_fail("cannot write %s", name);
+    }
     BIO_free(bio);
 }
 
@@ -66,11 +68,13 @@ static char *bn_b64url(EVP_PKEY *pkey, const char *param)
     unsigned char buf[32];
     char *s;
 
-    if (EVP_PKEY_get_bn_param(pkey, param, &bn) != 1 || BN_bn2binpad(bn, buf, 32) != 32)
+    if (EVP_PKEY_get_bn_param(pkey, param, &bn) != 1 || BN_bn2binpad(bn, buf, 32) != 32) {
         fz_setup_fail("cannot export %s", param);
+    }
     BN_free(bn);
-    if (!(s = b64url(buf, 32)))
+    if (!(s = b64url(buf, 32))) {
         fz_setup_fail("out of memory");
+    }
     return s;
 }
 
@@ -84,8 +88,9 @@ static void write_jwks(char *path, size_t size)
                      "\"alg\":\"ES256\",\"x\":\"%s\",\"y\":\"%s\"}]}",
                      x, y);
 
-    if (n <= 0 || !fz_scratch_write(&st.scratch, "keys.jwks", text, (size_t)n, path, size))
+    if (n <= 0 || !fz_scratch_write(&st.scratch, "keys.jwks", text, (size_t)n, path, size)) {
         fz_setup_fail("cannot write the JWKS");
+    }
     free(x);
     free(y);
 }
@@ -113,12 +118,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argc, (void)argv;
     fz_scratch_make(&st.scratch);
     atexit(cleanup);
-    if (!(st.rsa = EVP_RSA_gen(2048)) || !(st.ec = EVP_EC_gen("P-256")))
+    if (!(st.rsa = EVP_RSA_gen(2048)) || !(st.ec = EVP_EC_gen("P-256"))) {
         fz_setup_fail("key generation failed");
+    }
     write_pem(st.rsa, "rsa.pem", pem, sizeof(pem));
     write_jwks(jwks, sizeof(jwks));
-    if (modq_jwt_keys_new(&o, &st.keys, err, sizeof(err)) != MODQ_JWT_OK)
+    if (modq_jwt_keys_new(&o, &st.keys, err, sizeof(err)) != MODQ_JWT_OK) {
         fz_setup_fail("keys: %s", err);
+    }
     return 0;
 }
 
@@ -129,16 +136,19 @@ static size_t sign(int k, const char *input, unsigned char *sig)
     size_t len = 512;
     unsigned int hlen = 0;
 
-    if (k == 0)
+    if (k == 0) {
         return HMAC(EVP_sha256(), SECRET, (int)sizeof(SECRET) - 1, (const unsigned char *)input,
                     strlen(input), sig, &hlen)
                    ? hlen
                    : 0;
-    if (!(ctx = EVP_MD_CTX_new()))
+    }
+    if (!(ctx = EVP_MD_CTX_new())) {
         return 0;
+    }
     if (EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, k == 1 ? st.rsa : st.ec) != 1 ||
-        EVP_DigestSign(ctx, sig, &len, (const unsigned char *)input, strlen(input)) != 1)
+        EVP_DigestSign(ctx, sig, &len, (const unsigned char *)input, strlen(input)) != 1) {
         len = 0;
+    }
     EVP_MD_CTX_free(ctx);
     if (k == 2 && len > 0) { /* DER to r || s */
         const unsigned char *p = sig;
@@ -148,8 +158,9 @@ static size_t sign(int k, const char *input, unsigned char *sig)
         len = 0;
         if (es) {
             ECDSA_SIG_get0(es, &r, &s);
-            if (BN_bn2binpad(r, sig, 32) == 32 && BN_bn2binpad(s, sig + 32, 32) == 32)
+            if (BN_bn2binpad(r, sig, 32) == 32 && BN_bn2binpad(s, sig + 32, 32) == 32) {
                 len = 64;
+            }
             ECDSA_SIG_free(es);
         }
     }
@@ -167,20 +178,24 @@ static void verify(const char *token, const char *payload, size_t payload_len)
     const char *sub;
 
     if (r != MODQ_JWT_OK) {
-        if (memcmp(&c, &zero, sizeof(c)) != 0)
+        if (memcmp(&c, &zero, sizeof(c)) != 0) {
             fz_fail("a refused token (%s) left claims behind", modq_jwt_strerror(r));
+        }
         return;
     }
     if (strnlen(c.sub, sizeof(c.sub)) == 0 || strnlen(c.sub, sizeof(c.sub)) >= sizeof(c.sub) ||
-        c.roles == 0 || c.exp < NOW - MODQ_JWT_LEEWAY_S)
+        c.roles == 0 || c.exp < NOW - MODQ_JWT_LEEWAY_S) {
         fz_fail("accepted claims out of range: sub '%.63s', roles %u, exp %lld", c.sub, c.roles,
                 (long long)c.exp);
-    if (!payload)
+    }
+    if (!payload) {
         return;
+    }
     js = json_loadb(payload, payload_len, 0, NULL);
     sub = json_string_value(json_object_get(js, "sub"));
-    if (!sub || strcmp(sub, c.sub) != 0)
+    if (!sub || strcmp(sub, c.sub) != 0) {
         fz_fail("accepted sub '%s' is not the payload's '%s'", c.sub, sub ? sub : "(none)");
+    }
     json_decref(js);
 }
 
@@ -192,23 +207,28 @@ static void signed_token(const uint8_t *data, size_t size)
     unsigned char sig[512];
     size_t n, slen;
 
-    if (size < 1)
+    if (size < 1) {
         return;
+    }
     payload = memchr(data + 1, '\0', size - 1);
-    if (!payload)
+    if (!payload) {
         return;
+    }
     hlen = (size_t)(payload - (data + 1));
     payload++;
     plen = size - 1 - hlen - 1;
-    if (!(h64 = b64url(data + 1, hlen)) || !(p64 = b64url(payload, plen)))
+    if (!(h64 = b64url(data + 1, hlen)) || !(p64 = b64url(payload, plen))) {
         goto out;
+    }
     n = strlen(h64) + strlen(p64) + 2;
-    if (!(input = malloc(n)))
+    if (!(input = malloc(n))) {
         goto out;
+    }
     snprintf(input, n, "%s.%s", h64, p64);
     slen = sign(data[0] % 3, input, sig);
-    if (!(s64 = b64url(sig, slen)) || !(token = malloc(n + strlen(s64) + 1)))
+    if (!(s64 = b64url(sig, slen)) || !(token = malloc(n + strlen(s64) + 1))) {
         goto out;
+    }
     snprintf(token, n + strlen(s64) + 1, "%s.%s", input, s64);
     verify(token, (const char *)payload, plen);
 out:
@@ -226,10 +246,12 @@ static void jwks(const uint8_t *data, size_t size)
     modq_jwt_key_opts o = {
         .algorithms = MODQ_JWT_RS256 | MODQ_JWT_ES256, .jwks_file = path, .leeway_s = -1};
 
-    if (!fz_scratch_write(&st.scratch, "fuzz.jwks", data, size, path, sizeof(path)))
+    if (!fz_scratch_write(&st.scratch, "fuzz.jwks", data, size, path, sizeof(path))) {
         fz_setup_fail("cannot write %s", path);
-    if (modq_jwt_keys_new(&o, &k, err, sizeof(err)) == MODQ_JWT_OK && modq_jwt_keys_count(k) == 0)
+    }
+    if (modq_jwt_keys_new(&o, &k, err, sizeof(err)) == MODQ_JWT_OK && modq_jwt_keys_count(k) == 0) {
         fz_fail("a JWKS loaded without a key");
+    }
     modq_jwt_keys_free(k);
 }
 
@@ -237,8 +259,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *token;
 
-    if (size < 1)
+    if (size < 1) {
         return 0;
+    }
     switch (data[0] % 3) {
     case 0:
         if ((token = fz_strndup(data + 1, size - 1))) {

@@ -31,10 +31,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
     (void)argc, (void)argv;
     if (modq_policy_load_file(fz_source_path("policy/default.yaml", path, sizeof(path)), &st.policy,
-                              err, sizeof(err)) != MODQ_POLICY_OK)
+                              err, sizeof(err)) != MODQ_POLICY_OK) {
         fz_setup_fail("%s", err);
-    if (!(st.settings = modq_settings_new()) || !(st.d = modq_decision_new()))
+    }
+    if (!(st.settings = modq_settings_new()) || !(st.d = modq_decision_new())) {
         fz_setup_fail("out of memory");
+    }
     modq_settings_set_roles(st.settings, MODQ_ROLE_ASSOCIATE | MODQ_ROLE_LEAD);
     (void)modq_settings_add_skill(st.settings, "extremism");
     (void)modq_settings_add_skill(st.settings, "ar");
@@ -51,16 +53,19 @@ static void round_trip(const modq_ledger *l, const char *what)
     modq_policy_result r;
 
     if ((r = modq_ledger_pack(l, &a, &alen)) != MODQ_POLICY_OK) {
-        if (r == MODQ_POLICY_ERR_NOMEM)
+        if (r == MODQ_POLICY_ERR_NOMEM) {
             return;
+        }
         fz_fail("%s: pack refused: %s", what, modq_policy_strerror(r));
     }
     r = modq_ledger_unpack(a, alen, &again, err, sizeof(err));
-    if (r != MODQ_POLICY_OK && r != MODQ_POLICY_ERR_NOMEM)
+    if (r != MODQ_POLICY_OK && r != MODQ_POLICY_ERR_NOMEM) {
         fz_fail("%s: its own pack does not unpack: %s", what, err);
+    }
     if (r == MODQ_POLICY_OK && modq_ledger_pack(again, &b, &blen) == MODQ_POLICY_OK &&
-        (alen != blen || memcmp(a, b, alen) != 0))
+        (alen != blen || memcmp(a, b, alen) != 0)) {
         fz_fail("%s: pack, unpack, pack changed the bytes (%zu, then %zu)", what, alen, blen);
+    }
     modq_ledger_free(again);
     free(a);
     free(b);
@@ -103,8 +108,9 @@ static void play(modq_ledger *l, const uint8_t events[EVENTS])
             break;
         }
     }
-    for (size_t qi = 0; qi < nq; qi++)
+    for (size_t qi = 0; qi < nq; qi++) {
         (void)modq_policy_check(st.policy, l, st.settings, qi, t, st.d);
+    }
     (void)modq_policy_check_reveal(st.policy, l, st.settings, 0, true, true, t, st.d);
     (void)modq_policy_status(st.policy, l, st.settings, t, st.d);
     (void)modq_policy_exposure_minutes(st.policy, l, t - 24 * 60 * MINUTE, t);
@@ -116,12 +122,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char err[256] = "";
     uint8_t events[EVENTS] = {0};
 
-    if (size < EVENTS)
+    if (size < EVENTS) {
         return 0;
+    }
     memcpy(events, data, EVENTS);
     if (modq_ledger_unpack(data + EVENTS, size - EVENTS, &l, err, sizeof(err)) != MODQ_POLICY_OK) {
-        if (l)
+        if (l) {
             fz_fail("a refused ledger was handed out");
+        }
         return 0;
     }
     (void)modq_ledger_associate(l);

@@ -29,8 +29,9 @@ static fz_state st;
 
 static void cleanup(void)
 {
-    for (size_t i = 0; i < 256; i++)
+    for (size_t i = 0; i < 256; i++) {
         modq_opts_free(st.opts[i]);
+    }
     modq_blur_shutdown();
 }
 
@@ -50,18 +51,21 @@ static modq_media_opts *make_opts(unsigned b)
         modq_opts_set(o, MODQ_OPT_COLOUR_TOO, (b >> 3) & 1) != MODQ_BLUR_OK ||
         modq_opts_set(o, MODQ_OPT_FAIL_ON_WARNING, (b >> 4) & 1) != MODQ_BLUR_OK ||
         modq_opts_set(o, MODQ_OPT_DEADLINE_MS, DEADLINE_MS) != MODQ_BLUR_OK ||
-        modq_opts_set(o, MODQ_OPT_MAX_JPEG_SCANS, MAX_SCANS) != MODQ_BLUR_OK)
+        modq_opts_set(o, MODQ_OPT_MAX_JPEG_SCANS, MAX_SCANS) != MODQ_BLUR_OK) {
         fz_setup_fail("media options %u refused", b);
+    }
     return o;
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
-    if (modq_blur_init((*argv)[0]) != MODQ_BLUR_OK)
+    if (modq_blur_init((*argv)[0]) != MODQ_BLUR_OK) {
         fz_setup_fail("libvips did not start");
-    for (unsigned b = 0; b < 256; b++)
+    }
+    for (unsigned b = 0; b < 256; b++) {
         st.opts[b] = make_opts(b);
+    }
     atexit(cleanup);
     return 0;
 }
@@ -74,9 +78,10 @@ static void check_rendition(const modq_media *m, int level, bool colour)
     modq_blur_result r = colour ? modq_media_rendition_colour(m, level, &data, &len, &w, &h)
                                 : modq_media_rendition(m, level, &data, &len, &w, &h);
 
-    if (r != MODQ_BLUR_OK || !data || len == 0 || w < 1 || h < 1 || w > DISPLAY || h > DISPLAY)
+    if (r != MODQ_BLUR_OK || !data || len == 0 || w < 1 || h < 1 || w > DISPLAY || h > DISPLAY) {
         fz_fail("level %d%s: %s, %zu bytes, %dx%d", level, colour ? " (colour)" : "",
                 modq_blur_strerror(r), len, w, h);
+    }
 }
 
 static void check(const modq_media *m, unsigned b)
@@ -84,21 +89,26 @@ static void check(const modq_media *m, unsigned b)
     int w = modq_media_width(m), h = modq_media_height(m);
     unsigned levels = 1u << 3 | ((b >> 5) & 7u);
 
-    if (w < 1 || h < 1 || w > MAX_SIDE || h > MAX_SIDE || (int64_t)w * h > MAX_PIXELS)
+    if (w < 1 || h < 1 || w > MAX_SIDE || h > MAX_SIDE || (int64_t)w * h > MAX_PIXELS) {
         fz_fail("accepted %dx%d past the limits", w, h);
+    }
     if (strlen(modq_media_sha256_hex(m)) != 64 || strlen(modq_media_md5_hex(m)) != 32 ||
         strlen(modq_media_pdq_hex(m)) != 64 || modq_media_pdq_quality(m) < 0 ||
-        modq_media_pdq_quality(m) > 100 || modq_media_frames(m) < 1 || !modq_media_format(m))
+        modq_media_pdq_quality(m) > 100 || modq_media_frames(m) < 1 || !modq_media_format(m)) {
         fz_fail("accepted media without its hashes or facts");
-    if (modq_media_display_width(m) > DISPLAY || modq_media_display_height(m) > DISPLAY)
+    }
+    if (modq_media_display_width(m) > DISPLAY || modq_media_display_height(m) > DISPLAY) {
         fz_fail("display size %dx%d over %d", modq_media_display_width(m),
                 modq_media_display_height(m), DISPLAY);
+    }
     for (int level = 0; level < MODQ_LEVEL_COUNT; level++) {
-        if (!(levels & (1u << level)))
+        if (!(levels & (1u << level))) {
             continue;
+        }
         check_rendition(m, level, false);
-        if (b & 9)
+        if (b & 9) {
             check_rendition(m, level, true);
+        }
     }
 }
 
@@ -109,15 +119,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     unsigned b;
     modq_blur_result r;
 
-    if (size < 1)
+    if (size < 1) {
         return 0;
+    }
     b = data[0];
     r = modq_media_process(st.opts[b], data + 1, size - 1, &m, err, sizeof(err));
-    if (r == MODQ_BLUR_OK && (b & 4))
+    if (r == MODQ_BLUR_OK && (b & 4)) {
         r = modq_media_render(m, st.opts[b], err, sizeof(err));
+    }
     if (r != MODQ_BLUR_OK) {
-        if (err[0] == '\0' && r != MODQ_BLUR_ERR_NOMEM)
+        if (err[0] == '\0' && r != MODQ_BLUR_ERR_NOMEM) {
             fz_fail("refused (%s) without a reason", modq_blur_code(r));
+        }
         modq_media_free(m);
         return 0;
     }

@@ -23,8 +23,9 @@ static fz_state st;
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc, (void)argv;
-    if (!(st.d = modq_decision_new()))
+    if (!(st.d = modq_decision_new())) {
         fz_setup_fail("out of memory");
+    }
     return 0;
 }
 
@@ -33,12 +34,15 @@ static modq_settings *settings_for(const modq_policy *p)
 {
     modq_settings *s = modq_settings_new();
 
-    if (!s)
+    if (!s) {
         return NULL;
+    }
     modq_settings_set_roles(s, MODQ_ROLE_ASSOCIATE | MODQ_ROLE_LEAD | MODQ_ROLE_QA);
-    for (size_t i = 0; i < modq_policy_queue_count(p); i++)
-        for (size_t k = 0; k < modq_policy_queue_skill_count(p, i); k++)
+    for (size_t i = 0; i < modq_policy_queue_count(p); i++) {
+        for (size_t k = 0; k < modq_policy_queue_skill_count(p, i); k++) {
             (void)modq_settings_add_skill(s, modq_policy_queue_skill(p, i, k));
+        }
+    }
     return s;
 }
 
@@ -49,20 +53,24 @@ static void one_item(const modq_policy *p, modq_ledger *l, const modq_settings *
     int tier = modq_policy_queue_tier(p, qi);
     modq_policy_result r = modq_policy_check(p, l, s, qi, *t, st.d);
 
-    if (r != MODQ_POLICY_OK || !modq_decision_allowed(st.d))
+    if (r != MODQ_POLICY_OK || !modq_decision_allowed(st.d)) {
         return;
-    if (modq_decision_until_ms(st.d) < *t)
+    }
+    if (modq_decision_until_ms(st.d) < *t) {
         fz_fail("queue %zu allowed at %lld with a deadline before it (%lld)", qi, (long long)*t,
                 (long long)modq_decision_until_ms(st.d));
+    }
     if (modq_ledger_show(l, modq_policy_queue_category(p, qi), tier, modq_decision_show_level(st.d),
-                         *t) != MODQ_POLICY_OK)
+                         *t) != MODQ_POLICY_OK) {
         return;
+    }
     *t += STEP / 2;
     r = modq_policy_check_reveal(p, l, s, modq_policy_tier_max_reveal(p, tier),
                                  modq_policy_tier_colour_allowed(p, tier), true, *t, st.d);
-    if (r == MODQ_POLICY_OK && modq_decision_allowed(st.d))
+    if (r == MODQ_POLICY_OK && modq_decision_allowed(st.d)) {
         (void)modq_ledger_reveal(l, modq_policy_tier_max_reveal(p, tier),
                                  modq_policy_tier_colour_allowed(p, tier), *t);
+    }
     *t += STEP / 2;
     (void)modq_ledger_hide(l, *t);
 }
@@ -75,8 +83,9 @@ static void shift(const modq_policy *p)
     size_t n = modq_policy_queue_count(p);
     char summary[512];
 
-    if (!s || modq_ledger_new("fuzz-associate", &l) != MODQ_POLICY_OK)
+    if (!s || modq_ledger_new("fuzz-associate", &l) != MODQ_POLICY_OK) {
         goto out;
+    }
     modq_policy_summary(p, summary, sizeof(summary));
     (void)modq_policy_version(p);
     for (int tier = 1; tier <= MODQ_POLICY_TIERS; tier++) {
@@ -86,8 +95,9 @@ static void shift(const modq_policy *p)
     (void)modq_ledger_start_shift(l, t);
     for (size_t i = 0; i < n && i < 16; i++) {
         const char *name = modq_policy_queue_name(p, i);
-        if (!name || modq_policy_queue_find(p, name) < 0 || !modq_policy_queue_topic(p, i))
+        if (!name || modq_policy_queue_find(p, name) < 0 || !modq_policy_queue_topic(p, i)) {
             fz_fail("queue %zu has no name or topic, or cannot be found by name", i);
+        }
         (void)modq_settings_show_level(s, p, i);
         one_item(p, l, s, i, &t);
     }
@@ -96,8 +106,9 @@ static void shift(const modq_policy *p)
     (void)modq_ledger_break_end(l, t);
     (void)modq_policy_status(p, l, s, t, st.d);
     (void)modq_policy_exposure_minutes(p, l, T0, t);
-    if (n > 0)
+    if (n > 0) {
         one_item(p, l, s, 0, &t);
+    }
     (void)modq_ledger_end_shift(l, t);
 out:
     modq_ledger_free(l);
@@ -112,11 +123,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     r = modq_policy_load_buffer((const char *)data, size, "fuzz.yaml", &p, err, sizeof(err));
     if (r != MODQ_POLICY_OK) {
-        if (p)
+        if (p) {
             fz_fail("a refused policy was handed out");
+        }
         if (r != MODQ_POLICY_ERR_NOMEM &&
-            (strncmp(err, "fuzz.yaml:", 10) != 0 || strchr(err, '\n') != NULL))
+            (strncmp(err, "fuzz.yaml:", 10) != 0 || strchr(err, '\n') != NULL)) {
             fz_fail("refusal not of the form FILE:LINE: on one line: '%s'", err);
+        }
         return 0;
     }
     shift(p);

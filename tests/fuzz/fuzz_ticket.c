@@ -60,12 +60,15 @@ static void image(const char *format, uint32_t seed, const char *path, uint8_t *
     /* Written aside and renamed: another run may be reading the same file. */
     snprintf(tmp, sizeof(tmp), "%s.%ld", path, (long)getpid());
     if (modq_synth_image(MODQ_SYNTH_SHAPES, 24, 16, seed, format, &data, &len) != MODQ_BLUR_OK ||
-        !(fp = fopen(tmp, "wb")))
+        !(fp = fopen(tmp, "wb"))) {
         fz_setup_fail("cannot write %s", tmp);
-    if (fwrite(data, 1, len, fp) != len || fclose(fp) != 0 || rename(tmp, path) != 0)
+    }
+    if (fwrite(data, 1, len, fp) != len || fclose(fp) != 0 || rename(tmp, path) != 0) {
         fz_setup_fail("cannot write %s", path);
-    if (sha && modq_digest_compute(data, len, sha, NULL) != MODQ_BLUR_OK)
+    }
+    if (sha && modq_digest_compute(data, len, sha, NULL) != MODQ_BLUR_OK) {
         fz_setup_fail("digest failed");
+    }
     modq_synth_free(data);
 }
 
@@ -77,16 +80,18 @@ static void media_dir(uint8_t a_sha[MODQ_SHA256_LEN], uint8_t b_sha[MODQ_SHA256_
 
     if ((mkdir(MEDIA_DIR, 0700) != 0 && errno != EEXIST) ||
         (mkdir(MEDIA_DIR "/root", 0700) != 0 && errno != EEXIST) || lstat(MEDIA_DIR, &sb) != 0 ||
-        !S_ISDIR(sb.st_mode) || sb.st_uid != geteuid())
+        !S_ISDIR(sb.st_mode) || sb.st_uid != geteuid()) {
         fz_setup_fail("%s is not a folder of this user's", MEDIA_DIR);
+    }
     image("png", 1, MEDIA_DIR "/root/a.png", a_sha);
     image("jpeg", 2, MEDIA_DIR "/root/b.jpg", b_sha);
     image("png", 3, MEDIA_DIR "/outside.png", st.outside_sha);
     /* Another run (the test suite's replay, a second fuzzer) may have made it already. */
     if (symlink("../outside.png", MEDIA_DIR "/root/link.png") != 0 &&
         (errno != EEXIST || readlink(MEDIA_DIR "/root/link.png", target, sizeof(target)) != 14 ||
-         memcmp(target, "../outside.png", 14) != 0))
+         memcmp(target, "../outside.png", 14) != 0)) {
         fz_setup_fail("cannot make the symlink %s/root/link.png", MEDIA_DIR);
+    }
 }
 
 static void context(void)
@@ -102,23 +107,27 @@ static void context(void)
         modq_opts_set(st.opts, MODQ_OPT_MAX_SIDE, 2048) != MODQ_BLUR_OK ||
         modq_opts_set(st.opts, MODQ_OPT_DISPLAY_SIZE, 64) != MODQ_BLUR_OK ||
         modq_opts_set(st.opts, MODQ_OPT_DEFER_RENDER, 1) != MODQ_BLUR_OK ||
-        modq_opts_set(st.opts, MODQ_OPT_DEADLINE_MS, 5000) != MODQ_BLUR_OK)
+        modq_opts_set(st.opts, MODQ_OPT_DEADLINE_MS, 5000) != MODQ_BLUR_OK) {
         fz_setup_fail("media options");
+    }
     if (!(st.fetch =
-              modq_fetch_new(MEDIA_DIR "/root", NULL, 0, 256 * 1024, 1000, err, sizeof(err))))
+              modq_fetch_new(MEDIA_DIR "/root", NULL, 0, 256 * 1024, 1000, err, sizeof(err)))) {
         fz_setup_fail("fetch: %s", err);
+    }
     modq_digest_hex(a_sha, MODQ_SHA256_LEN, hex);
     snprintf(line, sizeof(line), "sha256 %s a.png\n", hex);
     fz_scratch_make(&st.scratch);
     if (!(st.banks = modq_banks_new()) ||
         !fz_scratch_write(&st.scratch, "bank.txt", line, strlen(line), path, sizeof(path)) ||
-        modq_banks_load(st.banks, "fuzz-bank", path, 2, labels, 1, 31, err, sizeof(err)) != 0)
+        modq_banks_load(st.banks, "fuzz-bank", path, 2, labels, 1, 31, err, sizeof(err)) != 0) {
         fz_setup_fail("bank: %s", err);
+    }
     fz_scratch_remove(&st.scratch);
     if (!(st.decided = modq_decided_new(1000, INT64_C(7) * 24 * 3600 * 1000)) ||
         modq_decided_add(st.decided, "t-decided", NULL, 1, "", T0 - 1000, NULL) != 0 ||
-        modq_decided_add(st.decided, "t-earlier", b_sha, 2, "spam,scam", T0 - 1000, NULL) != 0)
+        modq_decided_add(st.decided, "t-earlier", b_sha, 2, "spam,scam", T0 - 1000, NULL) != 0) {
         fz_setup_fail("decided set");
+    }
     pthread_mutex_init(&st.decided_lock, NULL);
     st.ctx = (modq_prepare_ctx){.policy = st.policy,
                                 .media_opts = st.opts,
@@ -136,11 +145,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     char path[1024], err[512];
 
     (void)argc;
-    if (modq_blur_init((*argv)[0]) != MODQ_BLUR_OK)
+    if (modq_blur_init((*argv)[0]) != MODQ_BLUR_OK) {
         fz_setup_fail("libvips did not start");
+    }
     if (modq_policy_load_file(fz_source_path("policy/default.yaml", path, sizeof(path)), &st.policy,
-                              err, sizeof(err)) != MODQ_POLICY_OK)
+                              err, sizeof(err)) != MODQ_POLICY_OK) {
         fz_setup_fail("%s", err);
+    }
     context();
     atexit(cleanup);
     return 0;
@@ -153,10 +164,12 @@ static size_t skills_for(const modq_prepared *p, const char *skills[MAX_SKILL])
 {
     size_t n = 0, qi = (size_t)p->queue_index;
 
-    for (size_t k = 0; k < modq_policy_queue_skill_count(st.policy, qi) && n < MAX_SKILL; k++)
+    for (size_t k = 0; k < modq_policy_queue_skill_count(st.policy, qi) && n < MAX_SKILL; k++) {
         skills[n++] = modq_policy_queue_skill(st.policy, qi, k);
-    for (size_t k = 0; k < p->ticket->n_required_skills && n < MAX_SKILL; k++)
+    }
+    for (size_t k = 0; k < p->ticket->n_required_skills && n < MAX_SKILL; k++) {
         skills[n++] = p->ticket->required_skills[k];
+    }
     return n;
 }
 
@@ -185,27 +198,34 @@ static void review(modq_prepared *p)
 
     who.nskills = skills_for(p, skills);
     snprintf(id, sizeof(id), "%s", p->ticket->ticket_id);
-    if (modq_desk_new(&o, &d) != MODQ_DESK_OK)
+    if (modq_desk_new(&o, &d) != MODQ_DESK_OK) {
         fz_setup_fail("desk");
+    }
     if ((r = modq_desk_add(d, p, &ref, T0)) != MODQ_DESK_OK) {
         modq_prepared_free(p);
-        if (r != MODQ_DESK_ERR_NOMEM)
+        if (r != MODQ_DESK_ERR_NOMEM) {
             fz_fail("a review item was refused by the desk: %s", modq_desk_strerror(r));
+        }
         goto out;
     }
     r = modq_desk_next(d, &who, NULL, T0, &item, NULL, &denial);
-    if (r == MODQ_DESK_OK && !item && has_all)
+    if (r == MODQ_DESK_OK && !item && has_all) {
         fz_fail("a person with every role and skill was handed nothing");
-    if (r != MODQ_DESK_OK && r != MODQ_DESK_ERR_DENIED)
+    }
+    if (r != MODQ_DESK_OK && r != MODQ_DESK_ERR_DENIED) {
         fz_fail("/v1/next for the only item failed: %s", modq_desk_strerror(r));
-    if (!item)
+    }
+    if (!item) {
         goto out;
-    if (!(text = json_dumps(item, JSON_COMPACT)))
+    }
+    if (!(text = json_dumps(item, JSON_COMPACT))) {
         fz_fail("the item handed out does not dump as JSON");
+    }
     free(text);
     r = modq_desk_decide(d, &who, id, "no_violation", NULL, 0, NULL, T0 + 30000, NULL);
-    if (r != MODQ_DESK_OK)
+    if (r != MODQ_DESK_OK) {
         fz_fail("the item handed out cannot be decided: %s", modq_desk_strerror(r));
+    }
 out:
     json_decref(item);
     modq_desk_free(d);
@@ -219,12 +239,14 @@ static void check(const modq_prepared *p)
 
     switch (p->kind) {
     case MODQ_PREPARED_DEAD_LETTER:
-        if (!p->code[0] || !p->reason[0])
+        if (!p->code[0] || !p->reason[0]) {
             fz_fail("a dead letter without a code or a reason");
+        }
         return;
     case MODQ_PREPARED_AUTO:
-        if (!p->decision || p->decision_len == 0)
+        if (!p->decision || p->decision_len == 0) {
             fz_fail("an automatic decision without a Decision");
+        }
         break;
     case MODQ_PREPARED_REVIEW:
     case MODQ_PREPARED_DUPLICATE:
@@ -232,23 +254,27 @@ static void check(const modq_prepared *p)
     default:
         fz_fail("outcome of kind %d", (int)p->kind);
     }
-    if (!p->ticket || p->queue_index < 0)
+    if (!p->ticket || p->queue_index < 0) {
         fz_fail("an outcome without its ticket or queue");
+    }
     if (m && m->source_case == MODQ__V1__MEDIA__SOURCE_URI && p->media &&
-        memcmp(modq_media_sha256(p->media), st.outside_sha, MODQ_SHA256_LEN) == 0)
+        memcmp(modq_media_sha256(p->media), st.outside_sha, MODQ_SHA256_LEN) == 0) {
         fz_fail("media fetched from outside the root: %s", m->uri);
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     modq_prepared *p = modq_prepare_ticket(&st.ctx, data, size, T0);
 
-    if (!p)
+    if (!p) {
         return 0; /* out of memory: the message stays in Kafka */
+    }
     check(p);
-    if (p->kind == MODQ_PREPARED_REVIEW)
+    if (p->kind == MODQ_PREPARED_REVIEW) {
         review(p); /* takes p */
-    else
+    } else {
         modq_prepared_free(p);
+    }
     return 0;
 }

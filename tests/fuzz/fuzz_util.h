@@ -70,8 +70,9 @@ static inline void fz_scratch_make(fz_scratch *s)
     const char *tmp = getenv("TMPDIR");
 
     snprintf(s->dir, sizeof(s->dir), "%s/modq-fuzz-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
-    if (!mkdtemp(s->dir))
+    if (!mkdtemp(s->dir)) {
         fz_setup_fail("mkdtemp %s failed", s->dir);
+    }
 }
 
 static inline void fz_scratch_remove(fz_scratch *s)
@@ -80,11 +81,13 @@ static inline void fz_scratch_remove(fz_scratch *s)
     struct dirent *e;
     char path[512];
 
-    if (!d)
+    if (!d) {
         return;
+    }
     while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
             continue;
+        }
         snprintf(path, sizeof(path), "%s/%s", s->dir, e->d_name);
         unlink(path);
     }
@@ -102,8 +105,9 @@ static inline bool fz_scratch_write(const fz_scratch *s, const char *name, const
     bool ok;
 
     snprintf(path, path_size, "%s/%s", s->dir, name);
-    if (!(fp = fopen(path, "wb")))
+    if (!(fp = fopen(path, "wb"))) {
         return false;
+    }
     ok = (len == 0 || fwrite(data, 1, len, fp) == len);
     return fclose(fp) == 0 && ok;
 }
@@ -114,8 +118,9 @@ static inline char *fz_strndup(const uint8_t *data, size_t len)
     char *s = malloc(len + 1);
 
     if (s) {
-        if (len)
+        if (len) {
             memcpy(s, data, len);
+        }
         s[len] = '\0';
     }
     return s;
@@ -131,13 +136,14 @@ static inline void fz_split(const uint8_t *data, size_t len, const char *sep, si
     *head_len = len;
     *rest = NULL;
     *rest_len = 0;
-    for (size_t i = 0; n > 0 && i + n <= len; i++)
+    for (size_t i = 0; n > 0 && i + n <= len; i++) {
         if (memcmp(data + i, sep, n) == 0) {
             *head_len = i;
             *rest = data + i + n;
             *rest_len = len - i - n;
             return;
         }
+    }
 }
 
 #endif

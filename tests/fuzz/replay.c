@@ -16,10 +16,12 @@ static uint8_t *read_input(const char *path, size_t *len)
     uint8_t *buf = NULL;
 
     *len = 0;
-    if (!fp)
+    if (!fp) {
         return NULL;
-    if (!(buf = malloc(REPLAY_MAX_INPUT + 1)))
+    }
+    if (!(buf = malloc(REPLAY_MAX_INPUT + 1))) {
         goto out;
+    }
     *len = fread(buf, 1, REPLAY_MAX_INPUT + 1, fp);
     if (ferror(fp) || *len > REPLAY_MAX_INPUT) {
         free(buf);
@@ -63,15 +65,18 @@ static long replay_dir(const char *dir)
         fprintf(stderr, "replay: cannot open %s\n", dir);
         return -1;
     }
-    while ((e = readdir(d)) != NULL && n < sizeof(names) / sizeof(names[0]))
-        if (e->d_name[0] != '.' && (names[n] = strdup(e->d_name)) != NULL)
+    while ((e = readdir(d)) != NULL && n < sizeof(names) / sizeof(names[0])) {
+        if (e->d_name[0] != '.' && (names[n] = strdup(e->d_name)) != NULL) {
             n++;
+        }
+    }
     closedir(d);
     qsort(names, n, sizeof(names[0]), names_cmp);
     for (size_t i = 0; i < n; i++) {
         snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-        if (done >= 0 && stat(path, &st) == 0 && S_ISREG(st.st_mode))
+        if (done >= 0 && stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
             done = replay_file(path) == 0 ? done + 1 : -1;
+        }
         free(names[i]);
     }
     return done;
@@ -93,8 +98,9 @@ int main(int argc, char **argv)
             return 1;
         }
         n = S_ISDIR(st.st_mode) ? replay_dir(argv[i]) : replay_file(argv[i]) == 0 ? 1 : -1;
-        if (n < 0)
+        if (n < 0) {
             return 1;
+        }
         total += n;
     }
     printf("replay: %ld inputs, no failure\n", total);

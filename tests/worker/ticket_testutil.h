@@ -39,8 +39,9 @@ static inline uint8_t *tt_ticket_of(const char *id, const char *content_id, cons
         t.media = &m;
     }
     *len = modq__v1__ticket__get_packed_size(&t);
-    if ((buf = malloc(*len ? *len : 1)))
+    if ((buf = malloc(*len ? *len : 1))) {
         modq__v1__ticket__pack(&t, buf);
+    }
     return buf;
 }
 

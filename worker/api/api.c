@@ -71,10 +71,12 @@ modq_api_result modq_api_new(const modq_api_opts *opts, modq_api **out)
 {
     modq_api *a;
 
-    if (out)
+    if (out) {
         *out = NULL;
-    if (!opts || !out || !opts->desk || !opts->keys)
+    }
+    if (!opts || !out || !opts->desk || !opts->keys) {
         return MODQ_API_ERR_INVALID_ARG;
+    }
     if (opts->metrics) {
         /* A second API over the same registry finds the families declared: that is fine. */
         if (modq_metrics_declare(opts->metrics, "modq_auth_failures_total", MODQ_METRICS_COUNTER,
@@ -82,11 +84,13 @@ modq_api_result modq_api_new(const modq_api_opts *opts, modq_api **out)
                                  NULL, 0) == MODQ_METRICS_ERR_NOMEM ||
             modq_metrics_declare(opts->metrics, "modq_api_errors_total", MODQ_METRICS_COUNTER,
                                  "Review API error answers, by error code.", "code", NULL,
-                                 0) == MODQ_METRICS_ERR_NOMEM)
+                                 0) == MODQ_METRICS_ERR_NOMEM) {
             return MODQ_API_ERR_NOMEM;
+        }
     }
-    if (!(a = calloc(1, sizeof(*a))))
+    if (!(a = calloc(1, sizeof(*a)))) {
         return MODQ_API_ERR_NOMEM;
+    }
     a->desk = opts->desk;
     a->keys = opts->keys;
     a->metrics = opts->metrics;
@@ -124,12 +128,14 @@ void api_error(modq_api_call *c, int status, const char *code, const char *messa
 {
     json_t *js = json_object();
 
-    if (c->api->metrics)
+    if (c->api->metrics) {
         modq_metrics_add(c->api->metrics, "modq_api_errors_total", code, 1);
+    }
     /* A pause is logged once by the worker when it starts, not once per page that asks. */
-    if (status >= 500 && strcmp(code, "paused") != 0)
+    if (status >= 500 && strcmp(code, "paused") != 0) {
         modq_log_write(c->api->log, MODQ_LOG_ERROR, "review API error", "route", c->route, "code",
                        code, "detail", detail ? detail : message, NULL);
+    }
     /* A message that is not valid UTF-8 (it may quote the request) falls back to the code. */
     if (!js || json_object_set_new(js, "error", json_string(code)) != 0 ||
         (json_object_set_new(js, "message", json_string(message)) != 0 &&
@@ -147,10 +153,11 @@ json_t *api_object(const char *k1, json_t *v1, const char *k2, json_t *v2)
     /* Not short-circuited: each set takes its value, so nothing leaks when one fails. */
     int bad = json_object_set_new(js, k1, v1);
 
-    if (k2)
+    if (k2) {
         bad |= json_object_set_new(js, k2, v2);
-    else
+    } else {
         json_decref(v2);
+    }
     if (bad) {
         json_decref(js);
         return NULL;
@@ -201,11 +208,13 @@ static void denied(modq_api_call *c, const modq_desk_denial *denial)
     static const modq_desk_denial none = {MODQ_REASON_NONE, 0};
     json_t *js = json_object();
 
-    if (!denial)
+    if (!denial) {
         denial = &none;
+    }
 
-    if (c->api->metrics)
+    if (c->api->metrics) {
         modq_metrics_add(c->api->metrics, "modq_api_errors_total", "policy_denied", 1);
+    }
     if (!js || json_object_set_new(js, "error", json_string("policy_denied")) != 0 ||
         json_object_set_new(js, "reason", json_string(modq_policy_reason_name(denial->reason))) !=
             0 ||
@@ -258,8 +267,9 @@ void api_desk_error(modq_api_call *c, modq_desk_result rc, const modq_desk_denia
     case MODQ_DESK_ERR_UNKNOWN_QUEUE:
         /* The name comes from the request: jansson escapes it when the answer is written. */
         snprintf(msg, sizeof(msg), "No queue named \"%.64s\".", queue ? queue : "");
-        if (!(named = json_string(msg))) /* not UTF-8, or cut inside a character */
+        if (!(named = json_string(msg))) { /* not UTF-8, or cut inside a character */
             snprintf(msg, sizeof(msg), "No such queue.");
+        }
         json_decref(named);
         api_error(c, 404, "not_found", msg, NULL);
         break;
@@ -308,8 +318,9 @@ bool api_string(modq_api_call *c, const json_t *body, const char *key, size_t ma
     char msg[96];
 
     *out = NULL;
-    if (!v || json_is_null(v))
+    if (!v || json_is_null(v)) {
         return true;
+    }
     if (!json_is_string(v)) {
         snprintf(msg, sizeof(msg), "\"%s\" must be a string.", key);
         api_error(c, 400, "bad_request", msg, NULL);
@@ -328,10 +339,11 @@ bool api_string(modq_api_call *c, const json_t *body, const char *key, size_t ma
 
 static void probe(modq_api_call *c, bool (*fn)(void *), const char *bad)
 {
-    if (!fn || fn(c->api->arg))
+    if (!fn || fn(c->api->arg)) {
         modq_http_resp_copy(c->r, 200, "text/plain; charset=utf-8", "ok\n", 3);
-    else
+    } else {
         modq_http_resp_copy(c->r, 503, "text/plain; charset=utf-8", bad, strlen(bad));
+    }
 }
 
 static void healthz(modq_api_call *c)
@@ -354,8 +366,9 @@ static void metrics(modq_api_call *c)
         api_error(c, 404, "not_found", "No such route.", NULL);
         return;
     }
-    if (c->api->refresh_metrics)
+    if (c->api->refresh_metrics) {
         c->api->refresh_metrics(c->api->arg);
+    }
     rc = modq_metrics_render(c->api->metrics, &text, &len);
     if (rc != MODQ_METRICS_OK) {
         api_error(c, 500, "internal", "Something went wrong. Please try again.",
@@ -372,10 +385,12 @@ static bool bearer_scheme(const char *h)
     static const char scheme[] = "bearer";
     for (size_t i = 0; i < sizeof(scheme) - 1; i++) {
         char ch = h[i];
-        if (ch >= 'A' && ch <= 'Z')
+        if (ch >= 'A' && ch <= 'Z') {
             ch = (char)(ch - 'A' + 'a');
-        if (ch != scheme[i])
+        }
+        if (ch != scheme[i]) {
             return false;
+        }
     }
     return h[sizeof(scheme) - 1] == ' ';
 }
@@ -397,10 +412,12 @@ static bool authenticate(modq_api_call *c)
     } else {
         rc = modq_jwt_verify(c->api->keys, h + 7, c->now_ms / 1000, &c->claims, why, sizeof(why));
         if (rc == MODQ_JWT_OK) {
-            for (size_t i = 0; i < c->claims.nskills && i < MODQ_JWT_MAX_LIST; i++)
+            for (size_t i = 0; i < c->claims.nskills && i < MODQ_JWT_MAX_LIST; i++) {
                 c->skills[i] = c->claims.skills[i];
-            for (size_t i = 0; i < c->claims.nopt_outs && i < MODQ_JWT_MAX_LIST; i++)
+            }
+            for (size_t i = 0; i < c->claims.nopt_outs && i < MODQ_JWT_MAX_LIST; i++) {
                 c->opt_outs[i] = c->claims.opt_outs[i];
+            }
             c->who = (modq_desk_who){
                 .id = c->claims.sub,
                 .team = c->claims.team,
@@ -414,15 +431,18 @@ static bool authenticate(modq_api_call *c)
             };
             return true;
         }
-        if (!why[0])
+        if (!why[0]) {
             snprintf(why, sizeof(why), "%s", modq_jwt_strerror(rc));
+        }
     }
     modq_log_write(c->api->log, MODQ_LOG_INFO, "bearer token refused", "route", c->route, "reason",
                    why, NULL);
-    if (c->api->metrics)
+    if (c->api->metrics) {
         modq_metrics_add(c->api->metrics, "modq_auth_failures_total", NULL, 1);
-    if (c->api->on_auth_failed)
+    }
+    if (c->api->on_auth_failed) {
         c->api->on_auth_failed(c->api->arg, why, c->now_ms);
+    }
     modq_http_resp_header(c->r, "WWW-Authenticate", "Bearer realm=\"modq\"");
     api_error(c, 401, "unauthorized", UNAUTHORIZED, NULL);
     return false;
@@ -432,12 +452,15 @@ static bool authenticate(modq_api_call *c)
 
 static int hexval(char ch)
 {
-    if (ch >= '0' && ch <= '9')
+    if (ch >= '0' && ch <= '9') {
         return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
+    }
+    if (ch >= 'a' && ch <= 'f') {
         return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
+    }
+    if (ch >= 'A' && ch <= 'F') {
         return ch - 'A' + 10;
+    }
     return -1;
 }
 
@@ -456,13 +479,15 @@ static bool decode_id(const char *s, size_t n, char *out)
         if (ch == '%') {
             int hi = n - i >= 3 ? hexval(s[i + 1]) : -1;
             int lo = n - i >= 3 ? hexval(s[i + 2]) : -1;
-            if (hi < 0 || lo < 0)
+            if (hi < 0 || lo < 0) {
                 return false;
+            }
             ch = hi << 4 | lo;
             i += 2;
         }
-        if (k >= MODQ_API_MAX_ID)
+        if (k >= MODQ_API_MAX_ID) {
             return false;
+        }
         out[k++] = (char)ch;
     }
     out[k] = '\0';
@@ -476,17 +501,23 @@ static const route *find_route(modq_api_call *c, const char *path)
 {
     const char *seg, *slash;
 
-    for (size_t i = 0; i < sizeof(fixed_routes) / sizeof(fixed_routes[0]); i++)
-        if (strcmp(path, fixed_routes[i].path) == 0)
+    for (size_t i = 0; i < sizeof(fixed_routes) / sizeof(fixed_routes[0]); i++) {
+        if (strcmp(path, fixed_routes[i].path) == 0) {
             return &fixed_routes[i];
-    if (strncmp(path, ITEMS_PREFIX, sizeof(ITEMS_PREFIX) - 1) != 0)
+        }
+    }
+    if (strncmp(path, ITEMS_PREFIX, sizeof(ITEMS_PREFIX) - 1) != 0) {
         return NULL;
+    }
     seg = path + sizeof(ITEMS_PREFIX) - 1;
-    if (!(slash = strrchr(seg, '/')) || !decode_id(seg, (size_t)(slash - seg), c->id))
+    if (!(slash = strrchr(seg, '/')) || !decode_id(seg, (size_t)(slash - seg), c->id)) {
         return NULL;
-    for (size_t i = 0; i < sizeof(item_routes) / sizeof(item_routes[0]); i++)
-        if (strcmp(slash + 1, item_routes[i].path) == 0)
+    }
+    for (size_t i = 0; i < sizeof(item_routes) / sizeof(item_routes[0]); i++) {
+        if (strcmp(slash + 1, item_routes[i].path) == 0) {
             return &item_routes[i];
+        }
+    }
     return NULL;
 }
 
@@ -513,8 +544,9 @@ static void handle(modq_api *a, const modq_http_req *q, modq_http_resp *r, bool 
         api_error(&c, 405, "method_not_allowed", "This route does not take that method.", NULL);
         return;
     }
-    if (rt->auth && !authenticate(&c))
+    if (rt->auth && !authenticate(&c)) {
         return;
+    }
     rt->fn(&c);
 }
 

@@ -20,8 +20,9 @@ void api_next(modq_api_call *c)
     modq_desk_denial denial = {0};
     modq_desk_result rc;
 
-    if (queue && !queue[0])
+    if (queue && !queue[0]) {
         queue = NULL; /* "?queue=" from a form with nothing chosen: any queue */
+    }
     rc = modq_desk_next(c->api->desk, &c->who, queue, c->now_ms, &item, &status, &denial);
     if (rc != MODQ_DESK_OK) {
         api_desk_error(c, rc, &denial, queue);
@@ -37,20 +38,22 @@ static bool parse_level(const char *s, int *out)
 {
     int64_t v;
 
-    if (*s < '0' || *s > '9' || !modq_parse_int64(s, 0, MODQ_POLICY_LEVELS - 1, &v))
+    if (*s < '0' || *s > '9' || !modq_parse_int64(s, 0, MODQ_POLICY_LEVELS - 1, &v)) {
         return false;
+    }
     *out = (int)v;
     return true;
 }
 
 static bool parse_flag(const char *s, bool *out)
 {
-    if (strcmp(s, "1") == 0 || strcmp(s, "true") == 0)
+    if (strcmp(s, "1") == 0 || strcmp(s, "true") == 0) {
         *out = true;
-    else if (strcmp(s, "0") == 0 || strcmp(s, "false") == 0)
+    } else if (strcmp(s, "0") == 0 || strcmp(s, "false") == 0) {
         *out = false;
-    else
+    } else {
         return false;
+    }
     return true;
 }
 
@@ -104,8 +107,9 @@ void api_reveal(modq_api_call *c)
     modq_desk_result rc;
     int level;
 
-    if (!api_body(c, false, &body) || !api_string(c, body, "reason", MODQ_DESK_MAX_NOTE, &reason))
+    if (!api_body(c, false, &body) || !api_string(c, body, "reason", MODQ_DESK_MAX_NOTE, &reason)) {
         goto out;
+    }
     lv = json_object_get(body, "level");
     col = json_object_get(body, "colour");
     if (!json_is_integer(lv) || json_integer_value(lv) < 0 ||
@@ -120,12 +124,13 @@ void api_reveal(modq_api_call *c)
     level = (int)json_integer_value(lv);
     rc = modq_desk_reveal(c->api->desk, &c->who, c->id, level, json_is_true(col),
                           reason ? reason : "", c->now_ms, &denial);
-    if (rc == MODQ_DESK_ERR_UNAVAILABLE && json_is_true(col))
+    if (rc == MODQ_DESK_ERR_UNAVAILABLE && json_is_true(col)) {
         api_error(c, 409, "conflict", "This item has no colour version.", NULL);
-    else if (rc != MODQ_DESK_OK)
+    } else if (rc != MODQ_DESK_OK) {
         api_desk_error(c, rc, &denial, NULL);
-    else
+    } else {
         api_json(c, 200, api_object("level", json_integer(level), NULL, NULL));
+    }
 out:
     json_decref(body);
 }
@@ -138,8 +143,9 @@ static bool read_labels(modq_api_call *c, const json_t *body, const char **label
     char msg[96];
 
     *n = 0;
-    if (!arr || json_is_null(arr))
+    if (!arr || json_is_null(arr)) {
         return true;
+    }
     if (!json_is_array(arr) || json_array_size(arr) > MODQ_DESK_MAX_LABELS) {
         snprintf(msg, sizeof(msg), "labels must be an array of at most %d strings.",
                  MODQ_DESK_MAX_LABELS);
@@ -150,10 +156,11 @@ static bool read_labels(modq_api_call *c, const json_t *body, const char **label
             const char *s = json_string_value(v);
             /* The desk joins labels with commas for the decided set: a comma would split one. */
             if (!s || !s[0] || json_string_length(v) > MAX_LABEL ||
-                strlen(s) != json_string_length(v) || strchr(s, ','))
+                strlen(s) != json_string_length(v) || strchr(s, ',')) {
                 bad = "Each label must be a short text without commas.";
-            else
+            } else {
                 labels[(*n)++] = s;
+            }
         }
     }
     if (bad) {
@@ -173,8 +180,9 @@ void api_decision(modq_api_call *c)
 
     if (!api_body(c, false, &body) || !api_string(c, body, "verdict", MAX_VERDICT, &verdict) ||
         !api_string(c, body, "note", MODQ_DESK_MAX_NOTE, &note) ||
-        !read_labels(c, body, labels, &nlabels))
+        !read_labels(c, body, labels, &nlabels)) {
         goto out;
+    }
     if (!verdict) {
         api_error(c, 400, "bad_request", "verdict is required.", NULL);
         goto out;
@@ -197,13 +205,15 @@ void api_escalate(modq_api_call *c)
     const char *note = NULL;
     modq_desk_result rc;
 
-    if (!api_body(c, true, &body) || !api_string(c, body, "note", MODQ_DESK_MAX_NOTE, &note))
+    if (!api_body(c, true, &body) || !api_string(c, body, "note", MODQ_DESK_MAX_NOTE, &note)) {
         goto out;
+    }
     rc = modq_desk_escalate(c->api->desk, &c->who, c->id, note, c->now_ms);
-    if (rc != MODQ_DESK_OK)
+    if (rc != MODQ_DESK_OK) {
         api_desk_error(c, rc, NULL, NULL);
-    else
+    } else {
         api_json(c, 200, api_object("escalated", json_string(c->id), NULL, NULL));
+    }
 out:
     json_decref(body);
 }
@@ -213,13 +223,15 @@ void api_release(modq_api_call *c)
     json_t *body = NULL;
     modq_desk_result rc;
 
-    if (!api_body(c, true, &body))
+    if (!api_body(c, true, &body)) {
         goto out;
+    }
     rc = modq_desk_release(c->api->desk, &c->who, c->id, c->now_ms);
-    if (rc != MODQ_DESK_OK)
+    if (rc != MODQ_DESK_OK) {
         api_desk_error(c, rc, NULL, NULL);
-    else
+    } else {
         api_json(c, 200, api_object("released", json_string(c->id), NULL, NULL));
+    }
 out:
     json_decref(body);
 }

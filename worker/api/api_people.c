@@ -39,8 +39,9 @@ void api_break_start(modq_api_call *c)
     modq_desk_result rc;
 
     /* The body carries nothing yet, but one that is sent must still be well-formed. */
-    if (!api_body(c, true, &body))
+    if (!api_body(c, true, &body)) {
         return;
+    }
     json_decref(body);
     rc = modq_desk_break_start(c->api->desk, &c->who, c->now_ms, &status);
     status_answer(c, rc, status);
@@ -51,8 +52,9 @@ void api_break_end(modq_api_call *c)
     json_t *body = NULL, *status = NULL;
     modq_desk_result rc;
 
-    if (!api_body(c, true, &body))
+    if (!api_body(c, true, &body)) {
         return;
+    }
     json_decref(body);
     rc = modq_desk_break_end(c->api->desk, &c->who, c->now_ms, &status);
     status_answer(c, rc, status);
@@ -64,8 +66,10 @@ void api_support(modq_api_call *c)
     const char *message = NULL;
     modq_desk_result rc;
 
-    if (!api_body(c, true, &body) || !api_string(c, body, "message", MODQ_DESK_MAX_NOTE, &message))
+    if (!api_body(c, true, &body) ||
+        !api_string(c, body, "message", MODQ_DESK_MAX_NOTE, &message)) {
         goto out;
+    }
     /* The lead reads it as typed: line breaks and other control characters would let one
      * message pose as several lines of the team view or of a tool showing the event. */
     if (message && !modq_desk_text_ok(message, strlen(message))) {
@@ -76,10 +80,11 @@ void api_support(modq_api_call *c)
         goto out;
     }
     rc = modq_desk_support(c->api->desk, &c->who, message, c->now_ms);
-    if (rc != MODQ_DESK_OK)
+    if (rc != MODQ_DESK_OK) {
         api_desk_error(c, rc, NULL, NULL);
-    else
+    } else {
         api_json(c, 202, api_object("requested", json_true(), NULL, NULL));
+    }
 out:
     json_decref(body);
 }
@@ -91,19 +96,21 @@ void api_support_ack(modq_api_call *c)
     modq_desk_result rc;
 
     if (!api_body(c, false, &body) ||
-        !api_string(c, body, "associate", MODQ_API_MAX_ID, &associate))
+        !api_string(c, body, "associate", MODQ_API_MAX_ID, &associate)) {
         goto out;
+    }
     if (!associate || !associate[0]) {
         api_error(c, 400, "bad_request", "The body needs an \"associate\".", NULL);
         goto out;
     }
     rc = modq_desk_support_ack(c->api->desk, &c->who, associate, c->now_ms);
-    if (rc == MODQ_DESK_ERR_NOT_FOUND)
+    if (rc == MODQ_DESK_ERR_NOT_FOUND) {
         api_error(c, 404, "not_found", "No such associate in your team.", NULL);
-    else if (rc != MODQ_DESK_OK)
+    } else if (rc != MODQ_DESK_OK) {
         api_desk_error(c, rc, NULL, NULL);
-    else
+    } else {
         api_json(c, 200, api_object("acknowledged", json_string(associate), NULL, NULL));
+    }
 out:
     json_decref(body);
 }

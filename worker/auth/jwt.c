@@ -33,16 +33,19 @@ const char *modq_jwt_strerror(modq_jwt_result r)
 
 static bool has_key_of(const modq_jwt_keys *k, jwt_kind kind)
 {
-    for (size_t i = 0; i < k->nkeys; i++)
-        if (k->keys[i].kind == kind)
+    for (size_t i = 0; i < k->nkeys; i++) {
+        if (k->keys[i].kind == kind) {
             return true;
+        }
+    }
     return false;
 }
 
 static bool typ_ok(const char *typ)
 {
-    if (strncasecmp(typ, "application/", 12) == 0)
+    if (strncasecmp(typ, "application/", 12) == 0) {
         typ += 12;
+    }
     return strcasecmp(typ, "JWT") == 0 || strcasecmp(typ, "at+jwt") == 0;
 }
 
@@ -54,47 +57,56 @@ static modq_jwt_result check_header(const modq_jwt_keys *k, const json_t *h, uns
     const json_t *v;
     const char *name;
 
-    if (!json_is_object(h))
+    if (!json_is_object(h)) {
         return jwt_fail(errstr, errstr_size, MODQ_JWT_ERR_MALFORMED, "header is not a JSON object");
+    }
     v = json_object_get(h, "alg");
-    if (!v)
+    if (!v) {
         return jwt_fail(errstr, errstr_size, MODQ_JWT_ERR_ALG, "header has no alg");
-    if (!json_is_string(v))
+    }
+    if (!json_is_string(v)) {
         return jwt_fail(errstr, errstr_size, MODQ_JWT_ERR_MALFORMED, "alg is not a string");
+    }
     name = json_string_value(v);
-    if (strcmp(name, "HS256") == 0)
+    if (strcmp(name, "HS256") == 0) {
         *alg = MODQ_JWT_HS256;
-    else if (strcmp(name, "RS256") == 0)
+    } else if (strcmp(name, "RS256") == 0) {
         *alg = MODQ_JWT_RS256;
-    else if (strcmp(name, "ES256") == 0)
+    } else if (strcmp(name, "ES256") == 0) {
         *alg = MODQ_JWT_ES256;
-    else
+    } else {
         return jwt_fail(errstr, errstr_size, MODQ_JWT_ERR_ALG,
                         "alg is not one of HS256, RS256, ES256");
+    }
     name = *alg == MODQ_JWT_HS256 ? "HS256" : *alg == MODQ_JWT_RS256 ? "RS256" : "ES256";
-    if (!(k->algorithms & *alg))
+    if (!(k->algorithms & *alg)) {
         return jwt_fail(errstr, errstr_size, MODQ_JWT_ERR_ALG, "alg %s is not allowed", name);
+    }
     if ((*alg == MODQ_JWT_HS256 && !k->secret) ||
         (*alg == MODQ_JWT_RS256 && !has_key_of(k, JWT_KIND_RSA)) ||
-        (*alg == MODQ_JWT_ES256 && !has_key_of(k, JWT_KIND_EC)))
+        (*alg == MODQ_JWT_ES256 && !has_key_of(k, JWT_KIND_EC))) {
         return jwt_fail(errstr, errstr_size, MODQ_JWT_ERR_ALG, "no key for alg %s", name);
+    }
     /* We implement no extension, and RFC 7515 says a listed one we do not know must fail. */
-    if (json_object_get(h, "crit"))
+    if (json_object_get(h, "crit")) {
         return jwt_fail(errstr, errstr_size, MODQ_JWT_ERR_MALFORMED,
                         "header has crit: no extension is supported");
+    }
     /* RFC 9068 access tokens say "at+jwt" (media types compare without case, and RFC 8725
      * allows the "application/" prefix to be present): an identity provider's access token is
      * what these are. Any other declared type (an ID token's "JWT" aside) is a token meant for
      * something else. */
     v = json_object_get(h, "typ");
-    if (v && (!json_is_string(v) || !typ_ok(json_string_value(v))))
+    if (v && (!json_is_string(v) || !typ_ok(json_string_value(v)))) {
         return jwt_fail(errstr, errstr_size, MODQ_JWT_ERR_MALFORMED, "typ is not JWT or at+jwt");
+    }
     v = json_object_get(h, "kid");
     *kid = NULL;
     if (v) {
-        if (!json_is_string(v) || json_string_length(v) >= JWT_MAX_KID)
+        if (!json_is_string(v) || json_string_length(v) >= JWT_MAX_KID) {
             return jwt_fail(errstr, errstr_size, MODQ_JWT_ERR_MALFORMED,
                             "kid is not a string of at most %d bytes", JWT_MAX_KID - 1);
+        }
         *kid = json_string_value(v);
     }
     return MODQ_JWT_OK;
@@ -108,9 +120,10 @@ static modq_jwt_result verify_hs256(const modq_jwt_keys *k, const char *input, s
     size_t mac_len = 0;
     modq_jwt_result r;
 
-    if (sig_len != JWT_HS256_SIG_LEN)
+    if (sig_len != JWT_HS256_SIG_LEN) {
         return jwt_fail(errstr, errstr_size, MODQ_JWT_ERR_SIGNATURE,
                         "HS256 signature is %zu bytes, not %d", sig_len, JWT_HS256_SIG_LEN);
+    }
     if (!EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, k->secret, k->secret_len,
                    (const unsigned char *)input, n, mac, sizeof mac, &mac_len) ||
         mac_len != JWT_HS256_SIG_LEN) {
@@ -136,12 +149,14 @@ static bool es256_to_der(const unsigned char *sig, unsigned char **der, size_t *
     bool ok = false;
 
     *der = NULL;
-    if (!es || !r || !s || !ECDSA_SIG_set0(es, r, s))
+    if (!es || !r || !s || !ECDSA_SIG_set0(es, r, s)) {
         goto out;
+    }
     r = s = NULL; /* es owns them now */
     len = i2d_ECDSA_SIG(es, der);
-    if (len <= 0)
+    if (len <= 0) {
         goto out;
+    }
     *der_len = (size_t)len;
     ok = true;
 out:
@@ -158,8 +173,9 @@ static int pkey_verify(EVP_PKEY *pkey, const char *input, size_t n, const unsign
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     int rc = -1;
 
-    if (!ctx || EVP_DigestVerifyInit_ex(ctx, NULL, "SHA256", NULL, NULL, pkey, NULL) != 1)
+    if (!ctx || EVP_DigestVerifyInit_ex(ctx, NULL, "SHA256", NULL, NULL, pkey, NULL) != 1) {
         goto out;
+    }
     rc = EVP_DigestVerify(ctx, sig, sig_len, (const unsigned char *)input, n) == 1 ? 1 : 0;
 out:
     EVP_MD_CTX_free(ctx);
@@ -175,32 +191,40 @@ static modq_jwt_result verify_public(const modq_jwt_keys *k, jwt_kind kind, cons
     bool kid_known = false;
     size_t tried = 0;
 
-    for (size_t i = 0; kid && i < k->nkeys; i++)
-        if (k->keys[i].kind == kind && k->keys[i].has_kid && strcmp(k->keys[i].kid, kid) == 0)
+    for (size_t i = 0; kid && i < k->nkeys; i++) {
+        if (k->keys[i].kind == kind && k->keys[i].has_kid && strcmp(k->keys[i].kid, kid) == 0) {
             kid_known = true;
+        }
+    }
     for (size_t i = 0; i < k->nkeys; i++) {
         const jwt_pubkey *pk = &k->keys[i];
         int rc;
 
-        if (pk->kind != kind)
+        if (pk->kind != kind) {
             continue;
+        }
         /* An unknown kid may still be meant for a key that has none (a PEM key), never for a
          * key that names itself otherwise. */
-        if (kid && (kid_known ? !pk->has_kid || strcmp(pk->kid, kid) != 0 : pk->has_kid))
+        if (kid && (kid_known ? !pk->has_kid || strcmp(pk->kid, kid) != 0 : pk->has_kid)) {
             continue;
-        if (kind == JWT_KIND_RSA && sig_len != (size_t)EVP_PKEY_get_size(pk->pkey))
+        }
+        if (kind == JWT_KIND_RSA && sig_len != (size_t)EVP_PKEY_get_size(pk->pkey)) {
             continue;
+        }
         tried++;
         rc = pkey_verify(pk->pkey, input, n, sig, sig_len);
-        if (rc == 1)
+        if (rc == 1) {
             return MODQ_JWT_OK;
-        if (rc < 0)
+        }
+        if (rc < 0) {
             return jwt_fail(errstr, errstr_size, MODQ_JWT_ERR_NOMEM, "signature check failed");
+        }
     }
-    if (tried == 0)
+    if (tried == 0) {
         return jwt_fail(errstr, errstr_size, MODQ_JWT_ERR_SIGNATURE,
                         kid ? "no key with the token's kid and a matching size"
                             : "no key of a matching size");
+    }
     return jwt_fail(errstr, errstr_size, MODQ_JWT_ERR_SIGNATURE,
                     "signature does not verify with %zu key(s)", tried);
 }
@@ -213,14 +237,17 @@ static modq_jwt_result verify_signature(const modq_jwt_keys *k, unsigned alg, co
     size_t der_len = 0;
     modq_jwt_result r;
 
-    if (alg == MODQ_JWT_HS256)
+    if (alg == MODQ_JWT_HS256) {
         return verify_hs256(k, input, n, sig, sig_len, errstr, errstr_size);
-    if (alg == MODQ_JWT_RS256)
+    }
+    if (alg == MODQ_JWT_RS256) {
         return verify_public(k, JWT_KIND_RSA, kid, input, n, sig, sig_len, errstr, errstr_size);
+    }
     /* JOSE ES256 is exactly r || s; a DER signature here is a different encoding, refused. */
-    if (sig_len != JWT_ES256_SIG_LEN)
+    if (sig_len != JWT_ES256_SIG_LEN) {
         return jwt_fail(errstr, errstr_size, MODQ_JWT_ERR_SIGNATURE,
                         "ES256 signature is %zu bytes, not %d", sig_len, JWT_ES256_SIG_LEN);
+    }
     if (!es256_to_der(sig, &der, &der_len)) {
         ERR_clear_error();
         return jwt_fail(errstr, errstr_size, MODQ_JWT_ERR_NOMEM, "out of memory");
@@ -242,10 +269,12 @@ modq_jwt_result modq_jwt_verify(const modq_jwt_keys *k, const char *token, int64
     unsigned alg = 0;
     modq_jwt_result r;
 
-    if (out)
+    if (out) {
         memset(out, 0, sizeof *out);
-    if (!k || !token || !out || now_s < 0 || now_s > JWT_MAX_DATE)
+    }
+    if (!k || !token || !out || now_s < 0 || now_s > JWT_MAX_DATE) {
         return jwt_fail(errstr, errstr_size, MODQ_JWT_ERR_INVALID_ARG, "invalid argument");
+    }
     len = strnlen(token, MODQ_JWT_MAX_TOKEN + 1);
     if (len > MODQ_JWT_MAX_TOKEN) {
         r = jwt_fail(errstr, errstr_size, MODQ_JWT_ERR_MALFORMED, "token longer than %d bytes",
@@ -268,8 +297,9 @@ modq_jwt_result modq_jwt_verify(const modq_jwt_keys *k, const char *token, int64
         goto out;
     }
     r = check_header(k, header, &alg, &kid, errstr, errstr_size);
-    if (r != MODQ_JWT_OK)
+    if (r != MODQ_JWT_OK) {
         goto out;
+    }
     if (!jwt_b64url_decode(dot2 + 1, len - (size_t)(dot2 + 1 - token), MODQ_JWT_MAX_TOKEN, &sig,
                            &sig_len)) {
         r = jwt_fail(errstr, errstr_size, MODQ_JWT_ERR_MALFORMED, "signature is not base64url");
@@ -278,8 +308,9 @@ modq_jwt_result modq_jwt_verify(const modq_jwt_keys *k, const char *token, int64
     /* The signature covers the encoded header and payload exactly as they were sent. */
     r = verify_signature(k, alg, kid, token, (size_t)(dot2 - token), sig, sig_len, errstr,
                          errstr_size);
-    if (r != MODQ_JWT_OK)
+    if (r != MODQ_JWT_OK) {
         goto out;
+    }
     if (!jwt_b64url_decode(dot1 + 1, (size_t)(dot2 - dot1 - 1), MODQ_JWT_MAX_TOKEN, &payload,
                            &payload_len)) {
         r = jwt_fail(errstr, errstr_size, MODQ_JWT_ERR_MALFORMED, "payload is not base64url");
@@ -287,8 +318,9 @@ modq_jwt_result modq_jwt_verify(const modq_jwt_keys *k, const char *token, int64
     }
     r = jwt_claims_check(k, payload, payload_len, now_s, out, errstr, errstr_size);
 out:
-    if (r != MODQ_JWT_OK)
+    if (r != MODQ_JWT_OK) {
         memset(out, 0, sizeof *out);
+    }
     json_decref(header);
     free(hdr);
     free(sig);

@@ -14,19 +14,22 @@ static int read_date(const json_t *claims, const char *name, int64_t *out)
 {
     const json_t *v = json_object_get(claims, name);
 
-    if (!v)
+    if (!v) {
         return 0;
+    }
     if (json_is_integer(v)) {
         json_int_t i = json_integer_value(v);
-        if (i < 0 || i > JWT_MAX_DATE)
+        if (i < 0 || i > JWT_MAX_DATE) {
             return -1;
+        }
         *out = (int64_t)i;
         return 1;
     }
     if (json_is_real(v)) {
         double d = json_real_value(v);
-        if (!(d >= 0.0 && d <= (double)JWT_MAX_DATE))
+        if (!(d >= 0.0 && d <= (double)JWT_MAX_DATE)) {
             return -1;
+        }
         *out = (int64_t)d;
         return 1;
     }
@@ -41,25 +44,32 @@ static modq_jwt_result check_times(const modq_jwt_keys *k, const json_t *claims,
 
     /* Dates and now are at most JWT_MAX_DATE and the leeway at most a day: no overflow. */
     rc = read_date(claims, "exp", exp);
-    if (rc == 0)
+    if (rc == 0) {
         return jwt_fail(errstr, errstr_size, MODQ_JWT_ERR_EXPIRED, "no exp claim");
-    if (rc < 0)
+    }
+    if (rc < 0) {
         return jwt_fail(errstr, errstr_size, MODQ_JWT_ERR_MALFORMED, "exp is not a NumericDate");
-    if (now_s >= *exp + k->leeway_s)
+    }
+    if (now_s >= *exp + k->leeway_s) {
         return jwt_fail(errstr, errstr_size, MODQ_JWT_ERR_EXPIRED, "expired %lld s ago",
                         (long long)(now_s - *exp));
+    }
     rc = read_date(claims, "nbf", &nbf);
-    if (rc < 0)
+    if (rc < 0) {
         return jwt_fail(errstr, errstr_size, MODQ_JWT_ERR_MALFORMED, "nbf is not a NumericDate");
-    if (rc > 0 && nbf > now_s + k->leeway_s)
+    }
+    if (rc > 0 && nbf > now_s + k->leeway_s) {
         return jwt_fail(errstr, errstr_size, MODQ_JWT_ERR_NOT_YET, "nbf is %lld s ahead",
                         (long long)(nbf - now_s));
+    }
     rc = read_date(claims, "iat", &iat);
-    if (rc < 0)
+    if (rc < 0) {
         return jwt_fail(errstr, errstr_size, MODQ_JWT_ERR_MALFORMED, "iat is not a NumericDate");
-    if (rc > 0 && iat > now_s + k->leeway_s)
+    }
+    if (rc > 0 && iat > now_s + k->leeway_s) {
         return jwt_fail(errstr, errstr_size, MODQ_JWT_ERR_NOT_YET, "iat is %lld s ahead",
                         (long long)(iat - now_s));
+    }
     return MODQ_JWT_OK;
 }
 
@@ -71,16 +81,20 @@ static int aud_holds(const json_t *aud, const char *want)
     const json_t *v;
     int found = 0;
 
-    if (json_is_string(aud))
+    if (json_is_string(aud)) {
         return want && strcmp(json_string_value(aud), want) == 0;
-    if (!json_is_array(aud))
+    }
+    if (!json_is_array(aud)) {
         return -1;
+    }
     json_array_foreach(aud, i, v)
     {
-        if (!json_is_string(v))
+        if (!json_is_string(v)) {
             return -1;
-        if (want && strcmp(json_string_value(v), want) == 0)
+        }
+        if (want && strcmp(json_string_value(v), want) == 0) {
             found = 1;
+        }
     }
     return found;
 }
@@ -92,20 +106,24 @@ static modq_jwt_result check_iss_aud(const modq_jwt_keys *k, const json_t *claim
     const json_t *aud = json_object_get(claims, "aud");
     int rc;
 
-    if (iss && !json_is_string(iss))
+    if (iss && !json_is_string(iss)) {
         return jwt_fail(errstr, errstr_size, MODQ_JWT_ERR_CLAIMS, "iss is not a string");
-    if (k->issuer[0] && (!iss || strcmp(json_string_value(iss), k->issuer) != 0))
+    }
+    if (k->issuer[0] && (!iss || strcmp(json_string_value(iss), k->issuer) != 0)) {
         return jwt_fail(errstr, errstr_size, MODQ_JWT_ERR_CLAIMS, "iss is not the issuer");
+    }
     if (aud) {
         rc = aud_holds(aud, k->audience[0] ? k->audience : NULL);
-        if (rc < 0)
+        if (rc < 0) {
             return jwt_fail(errstr, errstr_size, MODQ_JWT_ERR_CLAIMS,
                             "aud is not a string or an array of strings");
+        }
     } else {
         rc = 0;
     }
-    if (k->audience[0] && rc != 1)
+    if (k->audience[0] && rc != 1) {
         return jwt_fail(errstr, errstr_size, MODQ_JWT_ERR_CLAIMS, "aud does not name us");
+    }
     return MODQ_JWT_OK;
 }
 
@@ -113,11 +131,13 @@ static bool copy_name(const json_t *v, char dst[MODQ_JWT_MAX_NAME])
 {
     size_t n;
 
-    if (!json_is_string(v))
+    if (!json_is_string(v)) {
         return false;
+    }
     n = json_string_length(v);
-    if (!jwt_name_ok(json_string_value(v), n))
+    if (!jwt_name_ok(json_string_value(v), n)) {
         return false;
+    }
     memcpy(dst, json_string_value(v), n);
     dst[n] = '\0';
     return true;
@@ -132,19 +152,23 @@ static modq_jwt_result read_list(const json_t *claims, const char *name,
     const json_t *arr = json_object_get(claims, name), *v;
     size_t i;
 
-    if (!arr)
+    if (!arr) {
         return MODQ_JWT_OK;
-    if (!json_is_array(arr))
+    }
+    if (!json_is_array(arr)) {
         return jwt_fail(errstr, errstr_size, MODQ_JWT_ERR_CLAIMS, "%s is not an array", name);
-    if (json_array_size(arr) > MODQ_JWT_MAX_LIST - *n)
+    }
+    if (json_array_size(arr) > MODQ_JWT_MAX_LIST - *n) {
         return jwt_fail(errstr, errstr_size, MODQ_JWT_ERR_CLAIMS, "more than %d entries with %s",
                         MODQ_JWT_MAX_LIST, name);
+    }
     json_array_foreach(arr, i, v)
     {
-        if (!copy_name(v, dst[*n]))
+        if (!copy_name(v, dst[*n])) {
             return jwt_fail(errstr, errstr_size, MODQ_JWT_ERR_CLAIMS,
                             "%s[%zu] is not a string of 1..%d bytes", name, i,
                             MODQ_JWT_MAX_NAME - 1);
+        }
         (*n)++;
     }
     return MODQ_JWT_OK;
@@ -162,20 +186,25 @@ static modq_jwt_result read_roles(const json_t *claims, unsigned *roles, char *e
     const json_t *arr = json_object_get(claims, "roles"), *v;
     size_t i;
 
-    if (!json_is_array(arr) || json_array_size(arr) > MODQ_JWT_MAX_LIST)
+    if (!json_is_array(arr) || json_array_size(arr) > MODQ_JWT_MAX_LIST) {
         return jwt_fail(errstr, errstr_size, MODQ_JWT_ERR_CLAIMS,
                         "roles is not an array of at most %d entries", MODQ_JWT_MAX_LIST);
+    }
     json_array_foreach(arr, i, v)
     {
-        if (!json_is_string(v))
+        if (!json_is_string(v)) {
             return jwt_fail(errstr, errstr_size, MODQ_JWT_ERR_CLAIMS, "roles[%zu] is not a string",
                             i);
-        for (size_t j = 0; j < sizeof known / sizeof known[0]; j++)
-            if (strcmp(json_string_value(v), known[j].name) == 0)
+        }
+        for (size_t j = 0; j < sizeof known / sizeof known[0]; j++) {
+            if (strcmp(json_string_value(v), known[j].name) == 0) {
                 *roles |= known[j].bit;
+            }
+        }
     }
-    if (*roles == 0)
+    if (*roles == 0) {
         return jwt_fail(errstr, errstr_size, MODQ_JWT_ERR_CLAIMS, "no known role");
+    }
     return MODQ_JWT_OK;
 }
 
@@ -196,19 +225,22 @@ modq_jwt_result jwt_claims_check(const modq_jwt_keys *k, const unsigned char *pa
         goto out;
     }
     r = check_times(k, claims, now_s, &out->exp, errstr, errstr_size);
-    if (r != MODQ_JWT_OK)
+    if (r != MODQ_JWT_OK) {
         goto out;
+    }
     r = check_iss_aud(k, claims, errstr, errstr_size);
-    if (r != MODQ_JWT_OK)
+    if (r != MODQ_JWT_OK) {
         goto out;
+    }
     if (!copy_name(json_object_get(claims, "sub"), out->sub)) {
         r = jwt_fail(errstr, errstr_size, MODQ_JWT_ERR_CLAIMS,
                      "sub is missing or not a string of 1..%d bytes", MODQ_JWT_MAX_NAME - 1);
         goto out;
     }
     r = read_roles(claims, &out->roles, errstr, errstr_size);
-    if (r != MODQ_JWT_OK)
+    if (r != MODQ_JWT_OK) {
         goto out;
+    }
     v = json_object_get(claims, "team");
     /* An empty team is the same as none. */
     if (v && !(json_is_string(v) && json_string_length(v) == 0) && !copy_name(v, out->team)) {
@@ -217,13 +249,16 @@ modq_jwt_result jwt_claims_check(const modq_jwt_keys *k, const unsigned char *pa
         goto out;
     }
     r = read_list(claims, "skills", out->skills, &out->nskills, errstr, errstr_size);
-    if (r == MODQ_JWT_OK)
+    if (r == MODQ_JWT_OK) {
         r = read_list(claims, "locales", out->skills, &out->nskills, errstr, errstr_size);
-    if (r == MODQ_JWT_OK)
+    }
+    if (r == MODQ_JWT_OK) {
         r = read_list(claims, "opt_outs", out->opt_outs, &out->nopt_outs, errstr, errstr_size);
+    }
 out:
-    if (r != MODQ_JWT_OK)
+    if (r != MODQ_JWT_OK) {
         memset(out, 0, sizeof *out);
+    }
     json_decref(claims);
     return r;
 }

@@ -61,8 +61,9 @@ static modq_jwt_result read_capped(const char *path, size_t cap, char **out, siz
     r = MODQ_JWT_OK;
 out:
     free(buf);
-    if (f)
+    if (f) {
         fclose(f);
+    }
     return r;
 }
 
@@ -115,8 +116,9 @@ static modq_jwt_result add_key(modq_jwt_keys *k, EVP_PKEY *pkey, const char *kid
     }
     k->keys[k->nkeys].kind = kind;
     k->keys[k->nkeys].has_kid = kid != NULL;
-    if (kid)
+    if (kid) {
         memcpy(k->keys[k->nkeys].kid, kid, strlen(kid) + 1); /* the caller checked its length */
+    }
     k->keys[k->nkeys].pkey = pkey;
     k->nkeys++;
     pkey = NULL;
@@ -148,8 +150,9 @@ static modq_jwt_result load_pem(modq_jwt_keys *k, const char *path, char *errstr
     modq_jwt_result r;
 
     r = read_capped(path, PEM_MAX_BYTES, &text, &len, errstr, errstr_size);
-    if (r != MODQ_JWT_OK)
+    if (r != MODQ_JWT_OK) {
         goto out;
+    }
     bio = BIO_new_mem_buf(text, (int)len);
     if (!bio) {
         r = jwt_fail(errstr, errstr_size, MODQ_JWT_ERR_NOMEM, "out of memory");
@@ -191,9 +194,10 @@ static modq_jwt_result pkey_from(const char *type, OSSL_PARAM_BLD *bld, EVP_PKEY
 
     *out = NULL;
     if (!params || !ctx || EVP_PKEY_fromdata_init(ctx) != 1 ||
-        EVP_PKEY_fromdata(ctx, out, EVP_PKEY_PUBLIC_KEY, params) != 1 || !*out)
+        EVP_PKEY_fromdata(ctx, out, EVP_PKEY_PUBLIC_KEY, params) != 1 || !*out) {
         r = jwt_fail(errstr, errstr_size, MODQ_JWT_ERR_KEY, "%s: not a valid %s public key", where,
                      type);
+    }
     OSSL_PARAM_free(params);
     EVP_PKEY_CTX_free(ctx);
     return r;
@@ -285,30 +289,36 @@ static modq_jwt_result jwks_key(modq_jwt_keys *k, const json_t *jk, size_t idx, 
     modq_jwt_result r;
 
     snprintf(where, sizeof where, "JWKS key %zu", idx);
-    if (!json_is_string(kty))
+    if (!json_is_string(kty)) {
         return jwt_fail(errstr, errstr_size, MODQ_JWT_ERR_KEY, "%s: no kty", where);
+    }
     rsa = strcmp(json_string_value(kty), "RSA") == 0;
-    if (!rsa && strcmp(json_string_value(kty), "EC") != 0)
+    if (!rsa && strcmp(json_string_value(kty), "EC") != 0) {
         return jwt_fail(errstr, errstr_size, MODQ_JWT_ERR_KEY, "%s: kty %.32s not supported", where,
                         json_string_value(kty));
+    }
     v = json_object_get(jk, "use");
-    if (v && (!json_is_string(v) || strcmp(json_string_value(v), "sig") != 0))
+    if (v && (!json_is_string(v) || strcmp(json_string_value(v), "sig") != 0)) {
         return jwt_fail(errstr, errstr_size, MODQ_JWT_ERR_KEY, "%s: use is not sig", where);
+    }
     /* A key bound to another algorithm must not be used for ours (RFC 7517 4.4). */
     alg = rsa ? "RS256" : "ES256";
     v = json_object_get(jk, "alg");
-    if (v && (!json_is_string(v) || strcmp(json_string_value(v), alg) != 0))
+    if (v && (!json_is_string(v) || strcmp(json_string_value(v), alg) != 0)) {
         return jwt_fail(errstr, errstr_size, MODQ_JWT_ERR_KEY, "%s: alg is not %s", where, alg);
+    }
     v = json_object_get(jk, "kid");
     if (v) {
         if (!json_is_string(v) || json_string_length(v) >= JWT_MAX_KID ||
-            strlen(json_string_value(v)) != json_string_length(v))
+            strlen(json_string_value(v)) != json_string_length(v)) {
             return jwt_fail(errstr, errstr_size, MODQ_JWT_ERR_KEY,
                             "%s: kid is not a string of at most %d bytes", where, JWT_MAX_KID - 1);
+        }
         kid = json_string_value(v);
     }
-    if (!(k->algorithms & (rsa ? MODQ_JWT_RS256 : MODQ_JWT_ES256)))
+    if (!(k->algorithms & (rsa ? MODQ_JWT_RS256 : MODQ_JWT_ES256))) {
         return jwt_fail(errstr, errstr_size, MODQ_JWT_ERR_KEY, "%s: %s is not allowed", where, alg);
+    }
     r = rsa ? rsa_from_jwk(jk, &pkey, where, errstr, errstr_size)
             : ec_from_jwk(jk, &pkey, where, errstr, errstr_size);
     if (r != MODQ_JWT_OK) {
@@ -329,8 +339,9 @@ static modq_jwt_result load_jwks(modq_jwt_keys *k, const char *path, char *errst
     modq_jwt_result r;
 
     r = read_capped(path, JWKS_MAX_BYTES, &text, &len, errstr, errstr_size);
-    if (r != MODQ_JWT_OK)
+    if (r != MODQ_JWT_OK) {
         goto out;
+    }
     doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!doc) {
         r = jwt_fail(errstr, errstr_size, MODQ_JWT_ERR_KEY, "%.300s:%d: %s", path, jerr.line,
@@ -353,10 +364,11 @@ static modq_jwt_result load_jwks(modq_jwt_keys *k, const char *path, char *errst
             r = jwt_fail(errstr, errstr_size, kr, "out of memory");
             goto out;
         }
-        if (kr == MODQ_JWT_OK)
+        if (kr == MODQ_JWT_OK) {
             loaded++;
-        else if (loaded == 0 && strcmp(why, "no keys") == 0)
+        } else if (loaded == 0 && strcmp(why, "no keys") == 0) {
             memcpy(why, msg, sizeof why);
+        }
     }
     if (loaded == 0) {
         r = jwt_fail(errstr, errstr_size, MODQ_JWT_ERR_KEY, "%.300s: no usable key (%s)", path,
@@ -377,15 +389,17 @@ modq_jwt_result modq_jwt_keys_new(const modq_jwt_key_opts *opts, modq_jwt_keys *
     modq_jwt_keys *k = NULL;
     modq_jwt_result r;
 
-    if (out)
+    if (out) {
         *out = NULL;
+    }
     if (!opts || !out || opts->algorithms == 0 || (opts->algorithms & ~all) ||
         opts->leeway_s > JWT_MAX_LEEWAY_S ||
         (opts->issuer && strlen(opts->issuer) >= JWT_MAX_TEXT) ||
-        (opts->audience && strlen(opts->audience) >= JWT_MAX_TEXT))
+        (opts->audience && strlen(opts->audience) >= JWT_MAX_TEXT)) {
         return jwt_fail(errstr, errstr_size, MODQ_JWT_ERR_INVALID_ARG,
                         "bad options: algorithms, leeway (<= %d s), issuer or audience",
                         JWT_MAX_LEEWAY_S);
+    }
     k = calloc(1, sizeof *k);
     if (!k) {
         r = jwt_fail(errstr, errstr_size, MODQ_JWT_ERR_NOMEM, "out of memory");
@@ -393,10 +407,12 @@ modq_jwt_result modq_jwt_keys_new(const modq_jwt_key_opts *opts, modq_jwt_keys *
     }
     k->algorithms = opts->algorithms;
     k->leeway_s = opts->leeway_s < 0 ? MODQ_JWT_LEEWAY_S : opts->leeway_s;
-    if (opts->issuer)
+    if (opts->issuer) {
         memcpy(k->issuer, opts->issuer, strlen(opts->issuer) + 1);
-    if (opts->audience)
+    }
+    if (opts->audience) {
         memcpy(k->audience, opts->audience, strlen(opts->audience) + 1);
+    }
     /* A secret is kept only for HS256: the configuration may hold one for minting alone. */
     if (opts->secret && (opts->algorithms & MODQ_JWT_HS256)) {
         if (opts->secret_len < JWT_MIN_SECRET) {
@@ -415,13 +431,15 @@ modq_jwt_result modq_jwt_keys_new(const modq_jwt_key_opts *opts, modq_jwt_keys *
     }
     if (opts->public_key_file && opts->public_key_file[0]) {
         r = load_pem(k, opts->public_key_file, errstr, errstr_size);
-        if (r != MODQ_JWT_OK)
+        if (r != MODQ_JWT_OK) {
             goto out;
+        }
     }
     if (opts->jwks_file && opts->jwks_file[0]) {
         r = load_jwks(k, opts->jwks_file, errstr, errstr_size);
-        if (r != MODQ_JWT_OK)
+        if (r != MODQ_JWT_OK) {
             goto out;
+        }
     }
     if (!k->secret && k->nkeys == 0) {
         r = jwt_fail(errstr, errstr_size, MODQ_JWT_ERR_KEY,
@@ -443,13 +461,15 @@ size_t modq_jwt_keys_count(const modq_jwt_keys *k)
 
 void modq_jwt_keys_free(modq_jwt_keys *k)
 {
-    if (!k)
+    if (!k) {
         return;
+    }
     if (k->secret) {
         OPENSSL_cleanse(k->secret, k->secret_len);
         free(k->secret);
     }
-    for (size_t i = 0; i < k->nkeys; i++)
+    for (size_t i = 0; i < k->nkeys; i++) {
         EVP_PKEY_free(k->keys[i].pkey);
+    }
     free(k);
 }

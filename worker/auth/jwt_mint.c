@@ -23,12 +23,15 @@ static bool set_names(json_t *claims, const char *name, const char *const *v, si
 {
     json_t *arr = json_array();
 
-    if (!arr || json_object_set_new(claims, name, arr) != 0)
+    if (!arr || json_object_set_new(claims, name, arr) != 0) {
         return false;
-    for (size_t i = 0; i < n; i++)
+    }
+    for (size_t i = 0; i < n; i++) {
         if (!v || !v[i] || !jwt_name_ok(v[i], strlen(v[i])) ||
-            json_array_append_new(arr, json_string(v[i])) != 0)
+            json_array_append_new(arr, json_string(v[i])) != 0) {
             return false;
+        }
+    }
     return true;
 }
 
@@ -98,19 +101,23 @@ modq_jwt_result modq_jwt_mint_hs256(const unsigned char *secret, size_t secret_l
     size_t payload_len, size, n, mac_len = 0;
     modq_jwt_result r;
 
-    if (out)
+    if (out) {
         *out = NULL;
+    }
     if (!out || !opts || !opts->sub || opts->ttl_s <= 0 || opts->now_s < 0 ||
-        opts->now_s > JWT_MAX_DATE - opts->ttl_s)
+        opts->now_s > JWT_MAX_DATE - opts->ttl_s) {
         return jwt_fail(errstr, errstr_size, MODQ_JWT_ERR_INVALID_ARG,
                         "invalid argument: sub, now or ttl");
-    if (!secret || secret_len < JWT_MIN_SECRET)
+    }
+    if (!secret || secret_len < JWT_MIN_SECRET) {
         return jwt_fail(errstr, errstr_size, MODQ_JWT_ERR_KEY,
                         "HS256 secret of %zu bytes; at least %d are needed",
                         secret ? secret_len : 0, JWT_MIN_SECRET);
+    }
     r = build_claims(opts, &claims, errstr, errstr_size);
-    if (r != MODQ_JWT_OK)
+    if (r != MODQ_JWT_OK) {
         goto out;
+    }
     payload = json_dumps(claims, JSON_COMPACT);
     if (!payload) {
         r = jwt_fail(errstr, errstr_size, MODQ_JWT_ERR_NOMEM, "out of memory");

@@ -27,16 +27,21 @@ static const char b64url_alphabet[] =
 
 static int b64url_value(unsigned char c)
 {
-    if (c >= 'A' && c <= 'Z')
+    if (c >= 'A' && c <= 'Z') {
         return c - 'A';
-    if (c >= 'a' && c <= 'z')
+    }
+    if (c >= 'a' && c <= 'z') {
         return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
+    }
+    if (c >= '0' && c <= '9') {
         return c - '0' + 52;
-    if (c == '-')
+    }
+    if (c == '-') {
         return 62;
-    if (c == '_')
+    }
+    if (c == '_') {
         return 63;
+    }
     return -1;
 }
 
@@ -81,15 +86,18 @@ bool jwt_b64url_decode(const char *in, size_t len, size_t max_out, unsigned char
 
     *out = NULL;
     *out_len = 0;
-    if (rem == 1 || n > max_out)
+    if (rem == 1 || n > max_out) {
         goto out;
+    }
     buf = malloc(n ? n : 1);
-    if (!buf)
+    if (!buf) {
         goto out;
+    }
     for (size_t i = 0; i < len; i++) {
         int v = b64url_value((unsigned char)in[i]);
-        if (v < 0)
+        if (v < 0) {
             goto out;
+        }
         acc = (acc << 6 | (uint32_t)v) & 0xffffu;
         bits += 6;
         if (bits >= 8) {
@@ -98,8 +106,9 @@ bool jwt_b64url_decode(const char *in, size_t len, size_t max_out, unsigned char
         }
     }
     /* Bits left over must be zero, or two strings would decode to the same bytes. */
-    if (acc & ((1u << bits) - 1u))
+    if (acc & ((1u << bits) - 1u)) {
         goto out;
+    }
     ok = true;
 out:
     if (!ok) {
@@ -113,12 +122,14 @@ out:
 
 bool jwt_name_ok(const char *s, size_t n)
 {
-    if (n == 0 || n >= MODQ_JWT_MAX_NAME)
+    if (n == 0 || n >= MODQ_JWT_MAX_NAME) {
         return false;
+    }
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c < 0x20 || c == 0x7f)
+        if (c < 0x20 || c == 0x7f) {
             return false;
+        }
     }
     return true;
 }

@@ -25,15 +25,18 @@ static int split(const char *s, char *buf, size_t size, const char **out)
 {
     int n = 0;
     size_t len = strlen(s);
-    if (len == 0 || len >= size)
+    if (len == 0 || len >= size) {
         return -1;
+    }
     memcpy(buf, s, len + 1);
     for (char *p = buf; p != NULL;) {
         char *comma = strchr(p, ',');
-        if (comma != NULL)
+        if (comma != NULL) {
             *comma = '\0';
-        if (*p == '\0' || n == LIST_MAX)
+        }
+        if (*p == '\0' || n == LIST_MAX) {
             return -1;
+        }
         out[n++] = p;
         p = comma ? comma + 1 : NULL;
     }
@@ -47,20 +50,23 @@ static long long parse_ttl(const char *s)
     size_t n = strlen(s);
     int64_t mult = 1, v;
 
-    if (n > 0 && s[n - 1] == 's')
+    if (n > 0 && s[n - 1] == 's') {
         n--;
-    else if (n > 0 && s[n - 1] == 'm')
+    } else if (n > 0 && s[n - 1] == 'm') {
         mult = 60, n--;
-    else if (n > 0 && s[n - 1] == 'h')
+    } else if (n > 0 && s[n - 1] == 'h') {
         mult = 3600, n--;
-    else if (n > 0 && s[n - 1] == 'd')
+    } else if (n > 0 && s[n - 1] == 'd') {
         mult = 86400, n--;
-    if (n >= sizeof digits)
+    }
+    if (n >= sizeof digits) {
         return -1; /* more digits than any TTL up to the cap needs */
+    }
     memcpy(digits, s, n);
     digits[n] = '\0';
-    if (!modq_parse_int64(digits, 1, MODQ_TOKEN_MAX_TTL_S / mult, &v))
+    if (!modq_parse_int64(digits, 1, MODQ_TOKEN_MAX_TTL_S / mult, &v)) {
         return -1;
+    }
     return v * mult;
 }
 
@@ -87,8 +93,9 @@ static unsigned char *read_secret(const char *path, size_t *len)
         free(buf);
         return NULL;
     }
-    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) {
         n--;
+    }
     *len = n;
     return buf;
 }
@@ -148,15 +155,17 @@ int modq_token_main(int argc, char **argv)
         fprintf(stderr, "modq-worker token: --sub, --roles and --secret are required\n");
         goto out;
     }
-    if ((secret = read_secret(secret_path, &secret_len)) == NULL)
+    if ((secret = read_secret(secret_path, &secret_len)) == NULL) {
         goto out;
+    }
     o.now_s = (int64_t)time(NULL);
     if (modq_jwt_mint_hs256(secret, secret_len, &o, &tok, err, sizeof err) != MODQ_JWT_OK) {
         fprintf(stderr, "modq-worker token: %s\n", err[0] ? err : "cannot mint the token");
         goto out;
     }
-    if (printf("%s\n", tok) < 0 || fflush(stdout) != 0)
+    if (printf("%s\n", tok) < 0 || fflush(stdout) != 0) {
         goto out;
+    }
     rc = 0;
 out:
     if (secret != NULL) {

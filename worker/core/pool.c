@@ -30,10 +30,12 @@ static void *worker_main(void *opaque)
     pthread_mutex_lock(&p->lock);
     for (;;) {
         void *job;
-        while (p->count == 0 && !p->stopping)
+        while (p->count == 0 && !p->stopping) {
             pthread_cond_wait(&p->work, &p->lock);
-        if (p->count == 0 || p->draining_done)
+        }
+        if (p->count == 0 || p->draining_done) {
             break;
+        }
         job = p->ring[p->head];
         p->head = (p->head + 1) % p->cap;
         p->count--;
@@ -42,8 +44,9 @@ static void *worker_main(void *opaque)
         p->run(job, p->arg);
         pthread_mutex_lock(&p->lock);
         p->running--;
-        if (p->count == 0 && p->running == 0)
+        if (p->count == 0 && p->running == 0) {
             pthread_cond_broadcast(&p->idle);
+        }
     }
     pthread_mutex_unlock(&p->lock);
     return NULL;
@@ -56,11 +59,13 @@ static bool init_sync(modq_pool *p)
     pthread_condattr_t ca;
     bool ok = false;
 
-    if (pthread_condattr_init(&ca) != 0)
+    if (pthread_condattr_init(&ca) != 0) {
         return false;
+    }
     if (pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
-        pthread_mutex_init(&p->lock, NULL) != 0)
+        pthread_mutex_init(&p->lock, NULL) != 0) {
         goto out;
+    }
     if (pthread_cond_init(&p->work, NULL) != 0) {
         pthread_mutex_destroy(&p->lock);
         goto out;
@@ -81,8 +86,9 @@ modq_pool *modq_pool_new(int threads, size_t max_queued, modq_pool_run_fn run, v
     modq_pool *p;
 
     if (threads < 1 || threads > MODQ_POOL_MAX_THREADS || max_queued < 1 ||
-        max_queued > MODQ_POOL_MAX_QUEUE || !run || !(p = calloc(1, sizeof(*p))))
+        max_queued > MODQ_POOL_MAX_QUEUE || !run || !(p = calloc(1, sizeof(*p)))) {
         return NULL;
+    }
     if (!(p->ring = calloc(max_queued, sizeof(*p->ring))) || !init_sync(p)) {
         free(p->ring);
         free(p);
@@ -91,12 +97,13 @@ modq_pool *modq_pool_new(int threads, size_t max_queued, modq_pool_run_fn run, v
     p->cap = max_queued;
     p->run = run;
     p->arg = arg;
-    for (; p->nthreads < threads; p->nthreads++)
+    for (; p->nthreads < threads; p->nthreads++) {
         if (pthread_create(&p->threads[p->nthreads], NULL, worker_main, p) != 0) {
             modq_pool_stop(p, 0, NULL, NULL);
             modq_pool_free(p);
             return NULL;
         }
+    }
     return p;
 }
 
@@ -104,8 +111,9 @@ int modq_pool_submit(modq_pool *p, void *job)
 {
     int rc = -1;
 
-    if (!p)
+    if (!p) {
         return -1;
+    }
     pthread_mutex_lock(&p->lock);
     if (!p->stopping && p->count < p->cap) {
         p->ring[(p->head + p->count) % p->cap] = job;
@@ -140,8 +148,9 @@ size_t modq_pool_stop(modq_pool *p, int64_t timeout_ms, modq_pool_drop_fn drop, 
     struct timespec deadline;
     size_t dropped = 0;
 
-    if (!p)
+    if (!p) {
         return 0;
+    }
     clock_gettime(CLOCK_MONOTONIC, &deadline);
     deadline.tv_sec += (time_t)(timeout_ms / 1000);
     deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
@@ -169,16 +178,18 @@ size_t modq_pool_stop(modq_pool *p, int64_t timeout_ms, modq_pool_drop_fn drop, 
     }
     pthread_cond_broadcast(&p->work);
     pthread_mutex_unlock(&p->lock);
-    for (int i = 0; i < p->nthreads; i++)
+    for (int i = 0; i < p->nthreads; i++) {
         pthread_join(p->threads[i], NULL);
+    }
     p->nthreads = 0;
     return dropped;
 }
 
 void modq_pool_free(modq_pool *p)
 {
-    if (!p)
+    if (!p) {
         return;
+    }
     pthread_mutex_destroy(&p->lock);
     pthread_cond_destroy(&p->work);
     pthread_cond_destroy(&p->idle);

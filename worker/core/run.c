@@ -71,8 +71,9 @@ static void fmt_int(char *buf, size_t size, int64_t v)
 static modq_run_cookie *cookie_for(const rd_kafka_message_t *msg, modq_run_cookie_kind kind)
 {
     modq_run_cookie *c = calloc(1, sizeof *c);
-    if (c == NULL)
+    if (c == NULL) {
         return NULL;
+    }
     c->kind = kind;
     c->has_ref = true;
     snprintf(c->topic, sizeof c->topic, "%s", rd_kafka_topic_name(msg->rkt));
@@ -96,16 +97,19 @@ static void cookie_decision(modq_run_cookie *c, const modq_prepared *p, int64_t 
     c->decided_at_ms = now_ms;
     for (size_t i = 0; d != NULL && i < d->n_policy_labels; i++) {
         size_t n = strlen(d->policy_labels[i]);
-        if (used + n + (i > 0) > MODQ_DECIDED_MAX_LABELS)
+        if (used + n + (i > 0) > MODQ_DECIDED_MAX_LABELS) {
             break;
-        if (i > 0)
+        }
+        if (i > 0) {
             c->labels[used++] = ',';
+        }
         memcpy(c->labels + used, d->policy_labels[i], n);
         used += n;
     }
     c->labels[used] = '\0';
-    if (d != NULL)
+    if (d != NULL) {
         modq__v1__decision__free_unpacked(d, NULL);
+    }
 }
 
 /* Publishes an AUTO or DEAD_LETTER outcome; returns false when nothing will confirm it. */
@@ -161,8 +165,9 @@ static void forget_if_decided(modq_run *r, const char *ticket_id)
     pthread_mutex_unlock(&r->decided_lock);
     if (decided && modq_desk_forget_ticket(r->desk, ticket_id, &ref) == 1) {
         COUNTER(r, duplicate);
-        if (ref.topic[0] != '\0')
+        if (ref.topic[0] != '\0') {
             modq_consume_complete(r->consume, ref.topic, ref.partition, ref.offset);
+        }
     }
 }
 
@@ -175,8 +180,9 @@ void run_pool_job(void *job, void *arg)
     int64_t now = modq_clock_wall_ms();
     modq_prepared *p = NULL;
 
-    if (run_dead_again(r, msg))
+    if (run_dead_again(r, msg)) {
         goto out;
+    }
     if ((p = modq_prepare_ticket(&r->ctx, msg->payload, msg->len, now)) == NULL) {
         COUNTER(r, prepare_failed);
         run_log_msg(r, MODQ_LOG_ERROR, "prepare: out of memory: ticket left uncompleted", topic,
@@ -185,14 +191,16 @@ void run_pool_job(void *job, void *arg)
     }
     switch (p->kind) {
     case MODQ_PREPARED_AUTO:
-        if (publish_outcome(r, msg, p, now))
+        if (publish_outcome(r, msg, p, now)) {
             COUNTER(r, auto_decided);
+        }
         break;
     case MODQ_PREPARED_DEAD_LETTER:
         run_log_msg(r, MODQ_LOG_INFO, "ticket dead-lettered", topic, msg->partition, msg->offset,
                     p->code);
-        if (publish_outcome(r, msg, p, now))
+        if (publish_outcome(r, msg, p, now)) {
             COUNTER(r, dead_letter);
+        }
         break;
     case MODQ_PREPARED_DUPLICATE:
         COUNTER(r, duplicate);
@@ -272,19 +280,22 @@ void run_delivered(void *arg, void *ck, int ok, const char *error)
         return;
     }
     r->last_confirm_ms = r->clock(r->clock_arg);
-    if (c->kind == MODQ_RUN_DEAD)
+    if (c->kind == MODQ_RUN_DEAD) {
         run_dead_remember(r, c->dead_key, modq_clock_wall_ms());
+    }
     if (decision) {
         uint64_t evicted = 0;
         pthread_mutex_lock(&r->decided_lock);
         int rc = modq_decided_add(r->decided, c->ticket_id, c->has_sha256 ? c->sha256 : NULL,
                                   c->verdict, c->labels, c->decided_at_ms, &evicted);
         pthread_mutex_unlock(&r->decided_lock);
-        if (evicted > 0)
+        if (evicted > 0) {
             atomic_fetch_add_explicit(&r->n_decided_evicted, evicted, memory_order_relaxed);
-        if (rc != 0)
+        }
+        if (rc != 0) {
             run_log_msg(r, MODQ_LOG_WARN, "decided set: ticket not remembered", c->topic,
                         c->partition, c->offset, c->ticket_id);
+        }
     }
     if (c->has_ref) {
         modq_consume_complete(r->consume, c->topic, c->partition, c->offset);
@@ -328,8 +339,9 @@ static void submit_held(modq_run *r)
 static void commit(modq_run *r)
 {
     char err[ERRSTR_SIZE] = "";
-    if (modq_consume_commit(r->consume, false, err, sizeof err) != MODQ_CONSUME_OK)
+    if (modq_consume_commit(r->consume, false, err, sizeof err) != MODQ_CONSUME_OK) {
         modq_log_write(r->log, MODQ_LOG_WARN, "commit failed", "error", err, NULL);
+    }
     r->last_commit_ms = r->clock(r->clock_arg);
 }
 
@@ -339,8 +351,9 @@ static bool poll_consumer(modq_run *r, int timeout_ms)
     char err[ERRSTR_SIZE] = "";
     modq_consume_result cr =
         modq_consume_poll(r->consume, timeout_ms, on_message, r, err, sizeof err);
-    if (cr == MODQ_CONSUME_ERR_KAFKA)
+    if (cr == MODQ_CONSUME_ERR_KAFKA) {
         modq_log_write(r->log, MODQ_LOG_WARN, "consumer error", "error", err, NULL);
+    }
     if (cr == MODQ_CONSUME_ERR_FATAL || cr == MODQ_CONSUME_ERR_CLOSED) {
         modq_log_write(r->log, MODQ_LOG_ERROR, "consumer failed", "error", err, NULL);
         return false;
@@ -359,8 +372,9 @@ static bool waited_too_long(const modq_run *r, bool pending, int64_t *since, int
         *since = -1;
         return false;
     }
-    if (*since < 0)
+    if (*since < 0) {
         *since = mono;
+    }
     return mono - (last_ms > *since ? last_ms : *since) >= r->stuck_ms;
 }
 
@@ -376,8 +390,9 @@ static void watch_kafka(modq_run *r, int64_t mono)
     bool all = waited_too_long(r, retry_pending(r), &r->waiting_since_ms, r->last_confirm_ms, mono);
     bool stuck = all || (nwait > 0 && mono - oldest >= r->stuck_ms);
 
-    if (stuck == atomic_load(&r->paused))
+    if (stuck == atomic_load(&r->paused)) {
         return;
+    }
     atomic_store(&r->paused, stuck);
     modq_desk_set_paused(r->desk, stuck);
     if (stuck) {
@@ -399,8 +414,9 @@ static void watch_kafka(modq_run *r, int64_t mono)
  * the pod's memory what the worker uses; it walks a few MB of heap, well under a millisecond. */
 static void trim_heap(modq_run *r, int64_t mono)
 {
-    if (mono - r->last_trim_ms < TRIM_PERIOD_MS)
+    if (mono - r->last_trim_ms < TRIM_PERIOD_MS) {
         return;
+    }
     r->last_trim_ms = mono;
 #ifdef __GLIBC__
     malloc_trim(0);
@@ -415,10 +431,12 @@ static void housekeeping(modq_run *r)
 
     atomic_store(&r->last_turn_ms, mono);
     watch_kafka(r, mono);
-    if (!atomic_load(&r->assigned_once) && modq_consume_assigned(r->consume) > 0)
+    if (!atomic_load(&r->assigned_once) && modq_consume_assigned(r->consume) > 0) {
         atomic_store(&r->assigned_once, true);
-    if (mono - r->last_expire_ms < EXPIRE_PERIOD_MS)
+    }
+    if (mono - r->last_expire_ms < EXPIRE_PERIOD_MS) {
         return;
+    }
     r->last_expire_ms = mono;
     int64_t wall = modq_clock_wall_ms();
     modq_desk_tick(r->desk, wall);
@@ -433,21 +451,25 @@ modq_run_result modq_run_step(modq_run *r, int timeout_ms)
 {
     char err[ERRSTR_SIZE] = "";
 
-    if (r == NULL || timeout_ms < 0)
+    if (r == NULL || timeout_ms < 0) {
         return MODQ_RUN_ERR_INVALID_ARG;
-    if (r->stop || r->drained)
+    }
+    if (r->stop || r->drained) {
         return MODQ_RUN_STOPPED;
+    }
     submit_held(r);
     if (r->nheld == 0) {
-        if (!poll_consumer(r, timeout_ms))
+        if (!poll_consumer(r, timeout_ms)) {
             return MODQ_RUN_ERR_FATAL;
+        }
         modq_publish_poll(r->publish, 0);
     } else {
         modq_publish_poll(r->publish, timeout_ms); /* the pool is busy: wait on confirmations */
     }
     run_retry_due(r);
-    if (r->clock(r->clock_arg) - r->last_commit_ms >= MODQ_RUN_COMMIT_PERIOD_MS)
+    if (r->clock(r->clock_arg) - r->last_commit_ms >= MODQ_RUN_COMMIT_PERIOD_MS) {
         commit(r);
+    }
     housekeeping(r);
     if (modq_publish_fatal(r->publish, err, sizeof err)) {
         modq_log_write(r->log, MODQ_LOG_ERROR, "producer failed", "error", err, NULL);
@@ -458,8 +480,9 @@ modq_run_result modq_run_step(modq_run *r, int timeout_ms)
 
 void modq_run_request_stop(modq_run *r)
 {
-    if (r != NULL)
+    if (r != NULL) {
         r->stop = 1;
+    }
 }
 
 static bool retry_pending(modq_run *r)
@@ -477,10 +500,12 @@ modq_run_result modq_run_drain(modq_run *r, int64_t grace_ms)
     int64_t deadline, left;
     size_t dropped, unconfirmed;
 
-    if (r == NULL || grace_ms < 0)
+    if (r == NULL || grace_ms < 0) {
         return MODQ_RUN_ERR_INVALID_ARG;
-    if (r->drained)
+    }
+    if (r->drained) {
         return MODQ_RUN_OK;
+    }
     r->drained = true;
     r->stop = 1;
     deadline = r->clock(r->clock_arg) + grace_ms;
@@ -498,12 +523,14 @@ modq_run_result modq_run_drain(modq_run *r, int64_t grace_ms)
     while (r->clock(r->clock_arg) < deadline &&
            (r->nheld > 0 || modq_pool_queued(r->pool) + modq_pool_running(r->pool) > 0)) {
         submit_held(r);
-        if (rc == MODQ_RUN_OK && r->nheld == 0 && !poll_consumer(r, 0))
+        if (rc == MODQ_RUN_OK && r->nheld == 0 && !poll_consumer(r, 0)) {
             rc = MODQ_RUN_ERR_FATAL; /* logged; confirmations are still served */
+        }
         modq_publish_poll(r->publish, DRAIN_POLL_MS);
     }
-    for (size_t i = 0; i < r->nheld; i++)
+    for (size_t i = 0; i < r->nheld; i++) {
         rd_kafka_message_destroy(r->held[i]); /* never started: redelivered later */
+    }
     r->nheld = 0;
     left = deadline - r->clock(r->clock_arg);
     dropped = modq_pool_stop(r->pool, left > 0 ? left : 0, run_drop_job, r);
@@ -538,8 +565,9 @@ modq_run_result modq_run_drain(modq_run *r, int64_t grace_ms)
                        "error", err, NULL);
     } else if (cr != MODQ_CONSUME_OK) {
         modq_log_write(r->log, MODQ_LOG_WARN, "consumer close failed", "error", err, NULL);
-        if (rc == MODQ_RUN_OK)
+        if (rc == MODQ_RUN_OK) {
             rc = MODQ_RUN_ERR_FATAL;
+        }
     }
     modq_log_write(r->log, MODQ_LOG_INFO, "drained", NULL);
     return rc;
@@ -547,8 +575,9 @@ modq_run_result modq_run_drain(modq_run *r, int64_t grace_ms)
 
 void modq_run_counts(modq_run *r, modq_run_counters *out)
 {
-    if (r == NULL || out == NULL)
+    if (r == NULL || out == NULL) {
         return;
+    }
     *out = (modq_run_counters){
         .received = LOAD(r, received),
         .review = LOAD(r, review),
@@ -569,8 +598,9 @@ void modq_run_counts(modq_run *r, modq_run_counters *out)
 size_t modq_run_review_count(modq_run *r)
 {
     modq_desk_counts c;
-    if (r == NULL || r->desk == NULL)
+    if (r == NULL || r->desk == NULL) {
         return 0;
+    }
     modq_desk_get_counts(r->desk, &c);
     return c.waiting + c.leased + c.escalations;
 }

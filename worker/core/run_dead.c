@@ -43,8 +43,9 @@ bool run_dead_key(const char *topic, int32_t partition, int64_t offset, const vo
          (len == 0 || EVP_DigestUpdate(ctx, value, len) == 1) &&
          EVP_DigestFinal_ex(ctx, md, &n) == 1 && n == 32;
     EVP_MD_CTX_free(ctx);
-    if (!ok)
+    if (!ok) {
         return false;
+    }
     for (unsigned int i = 0; i < n; i++) {
         key[2 * i] = hex[md[i] >> 4];
         key[2 * i + 1] = hex[md[i] & 15];
@@ -64,8 +65,9 @@ static bool seen(modq_run *r, const char *topic, int32_t partition, int64_t offs
     pthread_mutex_lock(&r->decided_lock);
     any = modq_decided_count(r->dead) > 0;
     pthread_mutex_unlock(&r->decided_lock);
-    if (!any || !run_dead_key(topic, partition, offset, value, len, key))
+    if (!any || !run_dead_key(topic, partition, offset, value, len, key)) {
         return false;
+    }
     pthread_mutex_lock(&r->decided_lock);
     any = modq_decided_has_ticket(r->dead, key);
     pthread_mutex_unlock(&r->decided_lock);
@@ -76,8 +78,9 @@ bool run_dead_again(modq_run *r, const rd_kafka_message_t *msg)
 {
     const char *topic = rd_kafka_topic_name(msg->rkt);
 
-    if (!seen(r, topic, msg->partition, msg->offset, msg->payload, msg->len))
+    if (!seen(r, topic, msg->partition, msg->offset, msg->payload, msg->len)) {
         return false;
+    }
     COUNTER(r, duplicate);
     run_log_msg(r, MODQ_LOG_INFO, "ticket dead-lettered before: completed", topic, msg->partition,
                 msg->offset, NULL);
@@ -90,17 +93,21 @@ void run_dead_remember(modq_run *r, const char *key, int64_t at_ms)
     uint64_t evicted = 0;
     int rc = 0;
 
-    if (key[0] == '\0')
+    if (key[0] == '\0') {
         return; /* no digest could be made: at worst a second dead letter */
+    }
     pthread_mutex_lock(&r->decided_lock);
     /* The confirmation and the topic read back both report a dead letter: keep it once. */
-    if (!modq_decided_has_ticket(r->dead, key))
+    if (!modq_decided_has_ticket(r->dead, key)) {
         rc = modq_decided_add(r->dead, key, NULL, 0, NULL, at_ms, &evicted);
+    }
     pthread_mutex_unlock(&r->decided_lock);
-    if (evicted > 0)
+    if (evicted > 0) {
         atomic_fetch_add_explicit(&r->n_decided_evicted, evicted, memory_order_relaxed);
-    if (rc != 0)
+    }
+    if (rc != 0) {
         modq_log_write(r->log, MODQ_LOG_WARN, "dead letter not remembered: out of memory", NULL);
+    }
 }
 
 /* A decimal header value as a number in [0, max]; false when it is not one. */
@@ -128,6 +135,7 @@ void run_on_dead_letter_record(void *arg, const modq_follow_record *rec)
         return;
     }
     if (run_dead_key(topic, (int32_t)partition, offset, rec->value, rec->value ? rec->value_len : 0,
-                     key))
+                     key)) {
         run_dead_remember(r, key, rec->timestamp_ms > 0 ? rec->timestamp_ms : modq_clock_wall_ms());
+    }
 }

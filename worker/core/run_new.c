@@ -20,10 +20,12 @@ modq_run_result modq_run_load_banks(const modq_config *cfg, modq_banks **out, ch
     modq_run_result rc = MODQ_RUN_ERR_SETUP;
     modq_banks *b = NULL;
 
-    if (out)
+    if (out) {
         *out = NULL;
-    if (cfg == NULL || out == NULL || errstr == NULL || errstr_size == 0)
+    }
+    if (cfg == NULL || out == NULL || errstr == NULL || errstr_size == 0) {
         return MODQ_RUN_ERR_INVALID_ARG;
+    }
     b = modq_banks_new();
     if (b == NULL) {
         rc = MODQ_RUN_ERR_NOMEM;
@@ -33,17 +35,20 @@ modq_run_result modq_run_load_banks(const modq_config *cfg, modq_banks **out, ch
     for (size_t i = 0; i < modq_config_bank_count(cfg); i++) {
         const char *labels[MODQ_CONFIG_MAX_LABELS];
         size_t nl = modq_config_bank_label_count(cfg, i);
-        if (nl > MODQ_CONFIG_MAX_LABELS)
+        if (nl > MODQ_CONFIG_MAX_LABELS) {
             nl = MODQ_CONFIG_MAX_LABELS;
-        for (size_t j = 0; j < nl; j++)
+        }
+        for (size_t j = 0; j < nl; j++) {
             labels[j] = modq_config_bank_label(cfg, i, j);
+        }
         modq_banks_result br =
             modq_banks_load(b, modq_config_bank_name(cfg, i), modq_config_bank_file(cfg, i),
                             modq_config_bank_verdict(cfg, i), labels, nl,
                             modq_config_bank_pdq_threshold(cfg, i), errstr, errstr_size);
         if (br != MODQ_BANKS_OK) {
-            if (br == MODQ_BANKS_ERR_NOMEM)
+            if (br == MODQ_BANKS_ERR_NOMEM) {
                 rc = MODQ_RUN_ERR_NOMEM;
+            }
             goto out;
         }
     }
@@ -60,9 +65,10 @@ static void on_revoked(void *arg, const char *topic, int32_t partition)
     modq_run *r = arg;
     size_t n = modq_desk_drop_partition(r->desk, topic, partition);
     atomic_fetch_add_explicit(&r->n_review_dropped, n, memory_order_relaxed);
-    if (n > 0)
+    if (n > 0) {
         run_log_msg(r, MODQ_LOG_INFO, "partition revoked: review items dropped", topic, partition,
                     -1, NULL);
+    }
 }
 
 static void on_problem(void *arg, modq_consume_problem kind, const char *topic, int32_t partition,
@@ -85,15 +91,18 @@ static int collect_topics(modq_run *r)
 {
     size_t nq = modq_policy_queue_count(r->policy);
     r->topics = calloc(nq ? nq : 1, sizeof *r->topics);
-    if (r->topics == NULL)
+    if (r->topics == NULL) {
         return -1;
+    }
     for (size_t i = 0; i < nq; i++) {
         const char *t = modq_policy_queue_topic(r->policy, i);
         bool seen = false;
-        for (size_t j = 0; j < r->ntopics && !seen; j++)
+        for (size_t j = 0; j < r->ntopics && !seen; j++) {
             seen = strcmp(r->topics[j], t) == 0;
-        if (!seen)
+        }
+        if (!seen) {
             r->topics[r->ntopics++] = t;
+        }
     }
     return 0;
 }
@@ -106,12 +115,15 @@ static int make_fetch(modq_run *r, char *errstr, size_t errstr_size)
     const char *hosts[MODQ_CONFIG_MAX_HOSTS];
     const char *root = modq_config_fetch_file_root(cfg);
 
-    if (nh > MODQ_CONFIG_MAX_HOSTS)
+    if (nh > MODQ_CONFIG_MAX_HOSTS) {
         nh = MODQ_CONFIG_MAX_HOSTS;
-    if (nh == 0 && root[0] == '\0')
+    }
+    if (nh == 0 && root[0] == '\0') {
         return 0;
-    for (size_t i = 0; i < nh; i++)
+    }
+    for (size_t i = 0; i < nh; i++) {
         hosts[i] = modq_config_fetch_allowed_host(cfg, i);
+    }
     r->fetch = modq_fetch_new(root, hosts, nh, (size_t)modq_config_fetch_max_bytes(cfg),
                               modq_config_fetch_timeout_ms(cfg), errstr, errstr_size);
     return r->fetch ? 0 : -1;
@@ -132,8 +144,9 @@ static int make_sandbox(modq_run *r, char *errstr, size_t errstr_size)
         .stderr_fd = -1, /* a helper's words must not pass for the worker's log lines */
     };
 
-    if (!modq_config_sandbox_enabled(cfg))
+    if (!modq_config_sandbox_enabled(cfg)) {
         return 0;
+    }
     return modq_sandbox_new(&o, &r->sandbox, errstr, errstr_size) == MODQ_BLUR_OK ? 0 : -1;
 }
 
@@ -243,16 +256,20 @@ static modq_run_result make_state(modq_run *r, const modq_run_opts *opts, char *
     r->decided = modq_decided_new(modq_config_decided_max_entries(cfg), retention_ms);
     r->dead = modq_decided_new(modq_config_decided_max_entries(cfg), retention_ms);
     if (r->log == NULL || r->media_opts == NULL || r->decided == NULL || r->dead == NULL ||
-        collect_topics(r) != 0)
+        collect_topics(r) != 0) {
         return MODQ_RUN_ERR_NOMEM;
-    if (pthread_mutex_init(&r->decided_lock, NULL) != 0)
+    }
+    if (pthread_mutex_init(&r->decided_lock, NULL) != 0) {
         return MODQ_RUN_ERR_SETUP;
+    }
     r->decided_lock_init = true;
-    if (pthread_mutex_init(&r->retry_lock, NULL) != 0)
+    if (pthread_mutex_init(&r->retry_lock, NULL) != 0) {
         return MODQ_RUN_ERR_SETUP;
+    }
     r->retry_lock_init = true;
-    if (pthread_mutex_init(&r->wait_lock, NULL) != 0)
+    if (pthread_mutex_init(&r->wait_lock, NULL) != 0) {
         return MODQ_RUN_ERR_SETUP;
+    }
     r->wait_lock_init = true;
     r->metrics = opts->metrics;
     if (r->ntopics == 0) {
@@ -277,21 +294,25 @@ static modq_run_result make_preparation(modq_run *r, size_t window, char *errstr
         snprintf(errstr, errstr_size, "media options refused");
         return MODQ_RUN_ERR_SETUP;
     }
-    if ((rc = modq_run_load_banks(cfg, &r->banks, errstr, errstr_size)) != MODQ_RUN_OK)
+    if ((rc = modq_run_load_banks(cfg, &r->banks, errstr, errstr_size)) != MODQ_RUN_OK) {
         return rc;
+    }
     if (make_fetch(r, err, sizeof err) != 0) {
         snprintf(errstr, errstr_size, "fetch: %s", err);
         return MODQ_RUN_ERR_SETUP;
     }
-    if (make_sandbox(r, errstr, errstr_size) != 0)
+    if (make_sandbox(r, errstr, errstr_size) != 0) {
         return MODQ_RUN_ERR_SETUP;
+    }
     slots = window * r->ntopics;
-    if (slots > MODQ_POOL_MAX_QUEUE)
+    if (slots > MODQ_POOL_MAX_QUEUE) {
         slots = MODQ_POOL_MAX_QUEUE;
+    }
     r->cap_held = slots;
     r->held = calloc(slots, sizeof *r->held);
-    if (r->held == NULL)
+    if (r->held == NULL) {
         return MODQ_RUN_ERR_NOMEM;
+    }
     r->ctx = (modq_prepare_ctx){
         .policy = r->policy,
         .media_opts = r->media_opts,
@@ -326,10 +347,12 @@ static modq_run_result make_kafka(modq_run *r, const modq_run_opts *opts, size_t
         snprintf(errstr, errstr_size, "producer: %s", err);
         return MODQ_RUN_ERR_SETUP;
     }
-    if ((rc = make_desk(r, window, errstr, errstr_size)) != MODQ_RUN_OK)
+    if ((rc = make_desk(r, window, errstr, errstr_size)) != MODQ_RUN_OK) {
         return rc;
-    if (make_followers(r, opts, errstr, errstr_size) != 0)
+    }
+    if (make_followers(r, opts, errstr, errstr_size) != 0) {
         return MODQ_RUN_ERR_SETUP;
+    }
     modq_consume_callbacks cb = {on_revoked, on_problem, on_kafka_log, r};
     modq_consume_result cr =
         modq_consume_new(r->cfg, r->topics, r->ntopics, opts->consumer_extra, opts->consumer_nextra,
@@ -364,62 +387,74 @@ modq_run_result modq_run_new(const modq_config *cfg, const modq_policy *policy,
     modq_run_result rc;
     modq_run *r = NULL;
 
-    if (out)
+    if (out) {
         *out = NULL;
-    if (opts == NULL)
+    }
+    if (opts == NULL) {
         opts = &defaults;
+    }
     if (cfg == NULL || policy == NULL || out == NULL || errstr == NULL || errstr_size == 0 ||
         opts->consumer_nextra > MODQ_RUN_MAX_EXTRA ||
-        (opts->consumer_nextra > 0 && opts->consumer_extra == NULL))
+        (opts->consumer_nextra > 0 && opts->consumer_extra == NULL)) {
         return MODQ_RUN_ERR_INVALID_ARG;
+    }
     snprintf(errstr, errstr_size, "out of memory");
     r = calloc(1, sizeof *r);
-    if (r == NULL)
+    if (r == NULL) {
         return MODQ_RUN_ERR_NOMEM;
+    }
     r->cfg = cfg;
     r->policy = policy;
     window = (size_t)modq_config_worker_window_per_queue(cfg);
     if ((rc = make_state(r, opts, errstr, errstr_size)) != MODQ_RUN_OK ||
         (rc = make_preparation(r, window, errstr, errstr_size)) != MODQ_RUN_OK ||
-        (rc = make_kafka(r, opts, window, errstr, errstr_size)) != MODQ_RUN_OK)
+        (rc = make_kafka(r, opts, window, errstr, errstr_size)) != MODQ_RUN_OK) {
         goto out;
+    }
     log_started(r);
     *out = r;
     r = NULL;
     errstr[0] = '\0';
 out:
-    if (r != NULL)
+    if (r != NULL) {
         r->drained = true; /* nothing was consumed: nothing to commit */
+    }
     modq_run_free(r);
     return rc;
 }
 
 void modq_run_free(modq_run *r)
 {
-    if (r == NULL)
+    if (r == NULL) {
         return;
+    }
     if (r->pool != NULL) {
-        if (!r->pool_stopped)
+        if (!r->pool_stopped) {
             modq_pool_stop(r->pool, 0, run_drop_job, r);
+        }
         modq_pool_free(r->pool);
     }
-    for (size_t i = 0; i < r->nheld; i++)
+    for (size_t i = 0; i < r->nheld; i++) {
         rd_kafka_message_destroy(r->held[i]);
+    }
     /* The followers first: their handlers use the desk and the consumer. */
     modq_follow_free(r->follow_decisions);
     modq_follow_free(r->follow_dead);
     modq_follow_free(r->follow_ledgers);
     r->retry_closed = true;
     modq_publish_free(r->publish); /* before the consumer: confirmations complete offsets */
-    if (r->retry_lock_init)
+    if (r->retry_lock_init) {
         run_retry_drop(r);
+    }
     atomic_store(&r->consume_live, NULL);
     modq_consume_free(r->consume);
     modq_desk_free(r->desk);
-    if (r->retry_lock_init)
+    if (r->retry_lock_init) {
         pthread_mutex_destroy(&r->retry_lock);
-    if (r->wait_lock_init)
+    }
+    if (r->wait_lock_init) {
         pthread_mutex_destroy(&r->wait_lock);
+    }
     free(r->held);
     free(r->topics);
     modq_fetch_free(r->fetch);
@@ -427,8 +462,9 @@ void modq_run_free(modq_run *r)
     modq_banks_free(r->banks);
     modq_decided_free(r->decided);
     modq_decided_free(r->dead);
-    if (r->decided_lock_init)
+    if (r->decided_lock_init) {
         pthread_mutex_destroy(&r->decided_lock);
+    }
     modq_opts_free(r->media_opts);
     modq_log_free(r->log);
     free(r);

@@ -27,8 +27,9 @@
 
 void run_cookie_free(modq_run_cookie *c)
 {
-    if (c == NULL)
+    if (c == NULL) {
         return;
+    }
     free(c->buf);
     free(c);
 }
@@ -40,10 +41,11 @@ void run_wait(modq_run *r, modq_run_cookie *c)
     c->waiting_from_ms = r->clock(r->clock_arg);
     c->wait_prev = r->wait_newest;
     c->wait_next = NULL;
-    if (r->wait_newest != NULL)
+    if (r->wait_newest != NULL) {
         r->wait_newest->wait_next = c;
-    else
+    } else {
         r->wait_oldest = c;
+    }
     r->wait_newest = c;
     r->nwait++;
     c->waiting = true;
@@ -52,17 +54,20 @@ void run_wait(modq_run *r, modq_run_cookie *c)
 
 void run_settle(modq_run *r, modq_run_cookie *c)
 {
-    if (!c->waiting)
+    if (!c->waiting) {
         return;
+    }
     pthread_mutex_lock(&r->wait_lock);
-    if (c->wait_prev != NULL)
+    if (c->wait_prev != NULL) {
         c->wait_prev->wait_next = c->wait_next;
-    else
+    } else {
         r->wait_oldest = c->wait_next;
-    if (c->wait_next != NULL)
+    }
+    if (c->wait_next != NULL) {
         c->wait_next->wait_prev = c->wait_prev;
-    else
+    } else {
         r->wait_newest = c->wait_prev;
+    }
     r->nwait--;
     c->waiting = false;
     c->wait_prev = c->wait_next = NULL;
@@ -84,8 +89,9 @@ static modq_run_cookie *cookie_new(modq_run_cookie_kind kind, const char *key, c
                                    size_t len)
 {
     modq_run_cookie *c = calloc(1, sizeof *c);
-    if (c == NULL)
+    if (c == NULL) {
         return NULL;
+    }
     c->kind = kind;
     snprintf(c->key, sizeof c->key, "%s", key);
     if (kind != MODQ_RUN_LEDGER && len > 0) {
@@ -148,8 +154,9 @@ static const char *kind_name(modq_run_cookie_kind k)
 static void send_desk(modq_run *r, modq_run_cookie *c, const uint8_t *buf, size_t len)
 {
     char err[ERRSTR_SIZE] = "";
-    if (publish(r, c, buf, len, err, sizeof err))
+    if (publish(r, c, buf, len, err, sizeof err)) {
         return;
+    }
     if (c->kind == MODQ_RUN_LEDGER) {
         COUNTER(r, event_failed);
         modq_log_write(r->log, MODQ_LOG_WARN, "ledger not published", "associate", c->key, "error",
@@ -171,30 +178,34 @@ void run_retry_later(modq_run *r, modq_run_cookie *c, const char *error)
     int64_t backoff = MODQ_RUN_RETRY_BASE_MS;
     bool kept = false;
 
-    for (unsigned i = 0; i < c->attempts && backoff < MODQ_RUN_RETRY_CAP_MS; i++)
+    for (unsigned i = 0; i < c->attempts && backoff < MODQ_RUN_RETRY_CAP_MS; i++) {
         backoff *= 2;
-    if (backoff > MODQ_RUN_RETRY_CAP_MS)
+    }
+    if (backoff > MODQ_RUN_RETRY_CAP_MS) {
         backoff = MODQ_RUN_RETRY_CAP_MS;
+    }
     c->attempts++;
     c->retry_at_ms = r->clock(r->clock_arg) + backoff;
     c->next = NULL;
     pthread_mutex_lock(&r->retry_lock);
     if (r->nretry < MODQ_RUN_RETRY_MAX) {
-        if (r->retry == NULL)
+        if (r->retry == NULL) {
             r->retry = c;
-        else
+        } else {
             r->retry_tail->next = c;
+        }
         r->retry_tail = c;
         r->nretry++;
         kept = true;
     }
     pthread_mutex_unlock(&r->retry_lock);
-    if (c->attempts == 1 || !kept)
+    if (c->attempts == 1 || !kept) {
         modq_log_write(r->log, kept ? MODQ_LOG_WARN : MODQ_LOG_ERROR,
                        kept ? "publish not confirmed: will retry"
                             : "publish not confirmed: retry list full, dropped",
                        "what", kind_name(c->kind), "key", c->key, "error", error ? error : "",
                        NULL);
+    }
     if (!kept) {
         COUNTER(r, event_failed);
         run_settle(r, c);
@@ -292,10 +303,11 @@ static void sink_event(modq_run *r, modq_run_cookie_kind kind, const char *key, 
                        "key", key, NULL);
         return;
     }
-    if (kind == MODQ_RUN_LEDGER) /* not kept by the cookie: never retried */
+    if (kind == MODQ_RUN_LEDGER) { /* not kept by the cookie: never retried */
         send_desk(r, c, buf, len);
-    else
+    } else {
         send_desk(r, c, c->buf, c->len);
+    }
 }
 
 static void sink_wellbeing(void *arg, const char *associate_id, const uint8_t *buf, size_t len)
@@ -343,10 +355,12 @@ static void join_labels(const Modq__V1__Decision *d, char *out, size_t size)
     out[0] = '\0';
     for (size_t i = 0; i < d->n_policy_labels; i++) {
         size_t n = strlen(d->policy_labels[i]);
-        if (used + n + (i > 0) + 1 > size)
+        if (used + n + (i > 0) + 1 > size) {
             break;
-        if (i > 0)
+        }
+        if (i > 0) {
             out[used++] = ',';
+        }
         memcpy(out + used, d->policy_labels[i], n);
         used += n;
         out[used] = '\0';
@@ -363,8 +377,9 @@ void run_on_decision_record(void *arg, const modq_follow_record *rec)
     uint64_t evicted = 0;
     modq_desk_ref ref;
 
-    if (rec->value == NULL)
+    if (rec->value == NULL) {
         return;
+    }
     d = modq__v1__decision__unpack(NULL, rec->value_len, rec->value);
     /* An id ingest would refuse names no ticket here, and would reach people's answers as the
      * prior decision's ticket id: the record is counted and left out. */
@@ -374,26 +389,30 @@ void run_on_decision_record(void *arg, const modq_follow_record *rec)
         goto out;
     }
     if (d->hashes != NULL && d->hashes->sha256 != NULL &&
-        modq_digest_from_hex(d->hashes->sha256, sha, sizeof sha) == MODQ_BLUR_OK)
+        modq_digest_from_hex(d->hashes->sha256, sha, sizeof sha) == MODQ_BLUR_OK) {
         has_sha = true;
+    }
     join_labels(d, labels, sizeof labels);
     pthread_mutex_lock(&r->decided_lock);
     modq_decided_add(r->decided, d->ticket_id, has_sha ? sha : NULL, (int)d->verdict, labels,
                      d->decided_at_ms > 0 ? d->decided_at_ms : rec->timestamp_ms, &evicted);
     pthread_mutex_unlock(&r->decided_lock);
-    if (evicted > 0)
+    if (evicted > 0) {
         atomic_fetch_add_explicit(&r->n_decided_evicted, evicted, memory_order_relaxed);
+    }
     /* Decided by another worker (or before a rebalance): nobody here may see it again. */
     if (r->desk != NULL && modq_desk_forget_ticket(r->desk, d->ticket_id, &ref) == 1) {
         modq_log_write(r->log, MODQ_LOG_INFO, "ticket decided elsewhere: dropped from the desk",
                        "ticket", d->ticket_id, NULL);
         modq_consume *cons = atomic_load(&r->consume_live);
-        if (cons != NULL && ref.topic[0] != '\0')
+        if (cons != NULL && ref.topic[0] != '\0') {
             modq_consume_complete(cons, ref.topic, ref.partition, ref.offset);
+        }
     }
 out:
-    if (d != NULL)
+    if (d != NULL) {
         modq__v1__decision__free_unpacked(d, NULL);
+    }
 }
 
 void run_on_ledger_record(void *arg, const modq_follow_record *rec)
@@ -401,8 +420,10 @@ void run_on_ledger_record(void *arg, const modq_follow_record *rec)
     modq_run *r = arg;
     char err[ERRSTR_SIZE] = "";
 
-    if (rec->value == NULL || r->desk == NULL) /* a tombstone: the associate's ledger was erased */
+    if (rec->value == NULL ||
+        r->desk == NULL) { /* a tombstone: the associate's ledger was erased */
         return;
+    }
     if (modq_desk_ledger_restore(r->desk, rec->value, rec->value_len, err, sizeof err) !=
         MODQ_DESK_OK) {
         COUNTER(r, follow_bad);
@@ -412,6 +433,7 @@ void run_on_ledger_record(void *arg, const modq_follow_record *rec)
 
 void modq_run_publish_audit(modq_run *r, const char *key, const uint8_t *buf, size_t len)
 {
-    if (r != NULL && key != NULL && buf != NULL)
+    if (r != NULL && key != NULL && buf != NULL) {
         sink_event(r, MODQ_RUN_AUDIT, key, buf, len);
+    }
 }

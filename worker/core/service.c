@@ -168,29 +168,34 @@ static void refresh_metrics(void *arg)
                              rc.publish_failed + rc.event_failed);
     modq_metrics_set_counter(m, "modq_publish_retries_total", NULL, rc.retried);
     modq_metrics_set_counter(m, "modq_decided_evicted_total", NULL, rc.decided_evicted);
-    for (size_t v = 1; v < sizeof verdict_names / sizeof verdict_names[0]; v++)
+    for (size_t v = 1; v < sizeof verdict_names / sizeof verdict_names[0]; v++) {
         modq_metrics_set_counter(m, "modq_decisions_total", verdict_names[v], dc.decisions[v]);
+    }
     for (int l = 0; l < MODQ_POLICY_LEVELS; l++) {
         snprintf(label, sizeof label, "%d", l);
         modq_metrics_set_counter(m, "modq_reveals_total", label, dc.reveals[l]);
     }
-    for (int why = 1; why < MODQ_REASON_COUNT; why++)
-        if (dc.denials[why] > 0)
+    for (int why = 1; why < MODQ_REASON_COUNT; why++) {
+        if (dc.denials[why] > 0) {
             modq_metrics_set_counter(m, "modq_policy_denials_total",
                                      modq_policy_reason_name((modq_policy_reason)why),
                                      dc.denials[why]);
+        }
+    }
     modq_metrics_set_counter(m, "modq_leases_expired_total", NULL, dc.leases_expired);
-    for (size_t q = 0; q < modq_policy_queue_count(s->policy); q++)
+    for (size_t q = 0; q < modq_policy_queue_count(s->policy); q++) {
         modq_metrics_set(m, "modq_queue_waiting_items", modq_policy_queue_name(s->policy, q),
                          (double)modq_desk_waiting(desk, q));
+    }
     modq_metrics_set(m, "modq_leased_items", NULL, (double)dc.leased);
     modq_metrics_set(m, "modq_escalated_items", NULL, (double)dc.escalations);
     modq_metrics_set(m, "modq_qa_items", NULL, (double)dc.qa);
     modq_metrics_set(m, "modq_unservable_items", NULL, (double)dc.unservable);
     for (size_t t = 0; t < ntopics; t++) {
         int64_t lag = modq_consume_lag(modq_run_consumer(s->run), t);
-        if (lag >= 0)
+        if (lag >= 0) {
             modq_metrics_set(m, "modq_consumer_lag_messages", topics[t], (double)lag);
+        }
     }
     modq_metrics_set(m, "modq_associates", NULL, (double)dc.associates);
     modq_metrics_set(m, "modq_associates_near_cap", NULL, (double)dc.near_cap);
@@ -235,10 +240,12 @@ static void on_auth_failed(void *arg, const char *reason, int64_t now_ms)
     }
     allowed = s->auth_in_second++ < MODQ_SERVICE_AUTH_AUDIT_PS;
     pthread_mutex_unlock(&s->auth_lock);
-    if (!allowed || RAND_bytes(id, sizeof id) != 1)
+    if (!allowed || RAND_bytes(id, sizeof id) != 1) {
         return;
-    for (size_t i = 0; i < sizeof id; i++)
+    }
+    for (size_t i = 0; i < sizeof id; i++) {
         snprintf(id_hex + 2 * i, 3, "%02x", id[i]);
+    }
     modq__v1__audit_event__init(&ev);
     ev.event_id = id_hex;
     ev.at_ms = now_ms;
@@ -248,8 +255,9 @@ static void on_auth_failed(void *arg, const char *reason, int64_t now_ms)
     ev.worker_id = MODQ_UNCONST(modq_config_worker_id(s->cfg));
     len = modq__v1__audit_event__get_packed_size(&ev);
     buf = malloc(len ? len : 1);
-    if (buf == NULL)
+    if (buf == NULL) {
         return;
+    }
     modq__v1__audit_event__pack(&ev, buf);
     modq_run_publish_audit(s->run, "unauthenticated", buf, len);
     free(buf);
@@ -341,9 +349,10 @@ static modq_service_result start_http(modq_service *s, char *errstr, size_t errs
     modq_service_result rc = listen_one(s, &probe, modq_config_http_probe_listen(cfg),
                                         "probes listening", &s->probe, errstr, errstr_size);
 
-    if (rc == MODQ_SERVICE_OK)
+    if (rc == MODQ_SERVICE_OK) {
         rc = listen_one(s, &api, modq_config_http_listen(cfg), "review API listening", &s->http,
                         errstr, errstr_size);
+    }
     return rc;
 }
 
@@ -357,14 +366,17 @@ modq_service_result modq_service_new(const modq_config *cfg, const modq_policy *
     modq_run_result rr;
     int lock_rc;
 
-    if (out != NULL)
+    if (out != NULL) {
         *out = NULL;
-    if (cfg == NULL || policy == NULL || out == NULL || errstr == NULL || errstr_size == 0)
+    }
+    if (cfg == NULL || policy == NULL || out == NULL || errstr == NULL || errstr_size == 0) {
         return MODQ_SERVICE_ERR_INVALID_ARG;
+    }
     errstr[0] = '\0';
     s = calloc(1, sizeof *s);
-    if (s == NULL)
+    if (s == NULL) {
         return MODQ_SERVICE_ERR_NOMEM;
+    }
     s->cfg = cfg;
     s->policy = policy;
     /* Made first: modq_service_free destroys it whatever else was made. */
@@ -381,11 +393,13 @@ modq_service_result modq_service_new(const modq_config *cfg, const modq_policy *
         goto out;
     }
     if ((rc = declare_metrics(s, errstr, errstr_size)) != MODQ_SERVICE_OK ||
-        (rc = make_keys(s, errstr, errstr_size)) != MODQ_SERVICE_OK)
+        (rc = make_keys(s, errstr, errstr_size)) != MODQ_SERVICE_OK) {
         goto out;
+    }
     rc = MODQ_SERVICE_ERR_SETUP;
-    if (run_opts != NULL)
+    if (run_opts != NULL) {
         ro = *run_opts;
+    }
     ro.metrics = s->metrics;
     rr = modq_run_new(cfg, policy, &ro, &s->run, errstr, errstr_size);
     if (rr != MODQ_RUN_OK) {
@@ -408,14 +422,16 @@ modq_service_result modq_service_new(const modq_config *cfg, const modq_policy *
         rc = MODQ_SERVICE_ERR_NOMEM;
         goto out;
     }
-    if ((rc = start_http(s, errstr, errstr_size)) != MODQ_SERVICE_OK)
+    if ((rc = start_http(s, errstr, errstr_size)) != MODQ_SERVICE_OK) {
         goto out;
+    }
     *out = s;
     s = NULL;
     rc = MODQ_SERVICE_OK;
 out:
-    if (s != NULL && s->run != NULL)
+    if (s != NULL && s->run != NULL) {
         modq_run_drain(s->run, 0); /* a consumer that joined leaves the group at once */
+    }
     modq_service_free(s);
     return rc;
 }
@@ -440,22 +456,26 @@ modq_service_result modq_service_loop(modq_service *s, volatile sig_atomic_t *st
     modq_run_result rr = MODQ_RUN_OK;
     modq_service_result rc;
 
-    if (s == NULL || stop == NULL)
+    if (s == NULL || stop == NULL) {
         return MODQ_SERVICE_ERR_INVALID_ARG;
-    while (!*stop && rr == MODQ_RUN_OK)
+    }
+    while (!*stop && rr == MODQ_RUN_OK) {
         rr = modq_run_step(s->run, STEP_MS);
+    }
     rc = rr == MODQ_RUN_ERR_FATAL ? MODQ_SERVICE_ERR_FATAL : MODQ_SERVICE_OK;
     /* The API keeps answering during the drain: 503 for new work, leases handed back. */
     if (modq_run_drain(s->run, (int64_t)modq_config_worker_grace_seconds(s->cfg) * 1000) !=
-        MODQ_RUN_OK)
+        MODQ_RUN_OK) {
         rc = MODQ_SERVICE_ERR_FATAL;
+    }
     return rc;
 }
 
 void modq_service_free(modq_service *s)
 {
-    if (s == NULL)
+    if (s == NULL) {
         return;
+    }
     modq_http_free(s->http); /* no handler runs after this */
     modq_http_free(s->probe);
     modq_api_free(s->api);

@@ -94,8 +94,9 @@ bool desk_item_excluded(const desk_item *it, const desk_person *pr)
 desk_item *desk_item_find(const modq_desk *d, const char *ticket_id)
 {
     desk_item *it = d->by_id[hash_str(ticket_id, d->id_buckets)];
-    while (it && strcmp(desk_item_id(it), ticket_id) != 0)
+    while (it && strcmp(desk_item_id(it), ticket_id) != 0) {
         it = it->next_id;
+    }
     return it;
 }
 
@@ -103,10 +104,12 @@ desk_item *desk_item_find(const modq_desk *d, const char *ticket_id)
 static bool ranks_before(const desk_item *a, const desk_item *b)
 {
     const Modq__V1__Ticket *ta = a->p->ticket, *tb = b->p->ticket;
-    if (ta->priority != tb->priority)
+    if (ta->priority != tb->priority) {
         return ta->priority > tb->priority;
-    if (ta->created_at_ms != tb->created_at_ms)
+    }
+    if (ta->created_at_ms != tb->created_at_ms) {
         return ta->created_at_ms < tb->created_at_ms;
+    }
     return a->seq < b->seq;
 }
 
@@ -120,43 +123,52 @@ void desk_item_push(modq_desk *d, desk_item *it, size_t list)
     desk_list *l = &d->lists[list];
     desk_item *after = l->tail;
 
-    while (after && ranks_before(it, after))
+    while (after && ranks_before(it, after)) {
         after = after->prev;
+    }
     it->list = list;
     it->prev = after;
     it->next = after ? after->next : l->head;
-    if (it->next)
+    if (it->next) {
         it->next->prev = it;
-    else
+    } else {
         l->tail = it;
-    if (after)
+    }
+    if (after) {
         after->next = it;
-    else
+    } else {
         l->head = it;
+    }
     l->count++;
-    if (it->lessee)
+    if (it->lessee) {
         l->leased++;
-    if (it->unservable)
+    }
+    if (it->unservable) {
         l->unservable++;
+    }
 }
 
 static void list_remove(modq_desk *d, desk_item *it)
 {
     desk_list *l = &d->lists[it->list];
-    if (it->prev)
+    if (it->prev) {
         it->prev->next = it->next;
-    else
+    } else {
         l->head = it->next;
-    if (it->next)
+    }
+    if (it->next) {
         it->next->prev = it->prev;
-    else
+    } else {
         l->tail = it->prev;
+    }
     it->prev = it->next = NULL;
     l->count--;
-    if (it->lessee)
+    if (it->lessee) {
         l->leased--;
-    if (it->unservable)
+    }
+    if (it->unservable) {
         l->unservable--;
+    }
 }
 
 void desk_item_move(modq_desk *d, desk_item *it, size_t list)
@@ -168,10 +180,12 @@ void desk_item_move(modq_desk *d, desk_item *it, size_t list)
 void desk_item_unlink(modq_desk *d, desk_item *it)
 {
     desk_item **pp = &d->by_id[hash_str(desk_item_id(it), d->id_buckets)];
-    while (*pp && *pp != it)
+    while (*pp && *pp != it) {
         pp = &(*pp)->next_id;
-    if (*pp)
+    }
+    if (*pp) {
         *pp = it->next_id;
+    }
     it->next_id = NULL;
     list_remove(d, it);
     d->nitems--;
@@ -179,18 +193,21 @@ void desk_item_unlink(modq_desk *d, desk_item *it)
 
 void desk_item_set_aside(modq_desk *d, desk_item *it)
 {
-    if (it->unservable)
+    if (it->unservable) {
         return;
+    }
     it->unservable = true;
     d->lists[it->list].unservable++;
 }
 
 void desk_item_free(desk_item *it, bool free_prepared)
 {
-    if (!it)
+    if (!it) {
         return;
-    if (free_prepared)
+    }
+    if (free_prepared) {
         modq_prepared_free(it->p);
+    }
     free(it->note);
     free(it);
 }
@@ -209,19 +226,23 @@ modq_desk_result modq_desk_new(const modq_desk_opts *opts, modq_desk **out)
     modq_desk_result r = MODQ_DESK_ERR_INVALID_ARG;
     size_t wlen;
 
-    if (!out)
+    if (!out) {
         return MODQ_DESK_ERR_INVALID_ARG;
+    }
     *out = NULL;
     if (!opts || !opts->policy || !opts->sink.decision || !opts->sink.wellbeing ||
         !opts->sink.audit || !opts->sink.ledger || !opts->worker_id || opts->lease_ms <= 0 ||
-        !(opts->qa_sample_rate >= 0.0 && opts->qa_sample_rate <= 1.0) || opts->max_items == 0)
+        !(opts->qa_sample_rate >= 0.0 && opts->qa_sample_rate <= 1.0) || opts->max_items == 0) {
         goto out;
+    }
     wlen = strlen(opts->worker_id);
-    if (wlen == 0 || wlen >= sizeof(d->worker_id))
+    if (wlen == 0 || wlen >= sizeof(d->worker_id)) {
         goto out;
+    }
     r = MODQ_DESK_ERR_NOMEM;
-    if (!(d = calloc(1, sizeof(*d))))
+    if (!(d = calloc(1, sizeof(*d)))) {
         goto out;
+    }
     d->policy = opts->policy;
     d->sink = opts->sink;
     memcpy(d->worker_id, opts->worker_id, wlen + 1);
@@ -230,8 +251,9 @@ modq_desk_result modq_desk_new(const modq_desk_opts *opts, modq_desk **out)
     d->max_items = opts->max_items;
     d->nq = modq_policy_queue_count(opts->policy);
     d->id_buckets = 64;
-    while (d->id_buckets < opts->max_items && d->id_buckets < ID_BUCKETS_MAX)
+    while (d->id_buckets < opts->max_items && d->id_buckets < ID_BUCKETS_MAX) {
         d->id_buckets <<= 1;
+    }
     d->person_buckets = PERSON_BUCKETS;
     if (opts->seed) {
         d->rng = mix(opts->seed);
@@ -242,17 +264,20 @@ modq_desk_result modq_desk_new(const modq_desk_opts *opts, modq_desk **out)
         d->rng = mix((uint64_t)a.tv_nsec ^ ((uint64_t)a.tv_sec << 30) ^ (uint64_t)b.tv_nsec ^
                      (uint64_t)(uintptr_t)d);
     }
-    if (!d->rng)
+    if (!d->rng) {
         d->rng = 0x9e3779b97f4a7c15ULL; /* xorshift never leaves zero */
+    }
     d->lists = calloc(d->nq + DESK_VQ_COUNT, sizeof(*d->lists));
     d->checks = calloc(d->nq ? d->nq : 1, sizeof(*d->checks));
     d->by_id = calloc(d->id_buckets, sizeof(*d->by_id));
     d->by_person = calloc(d->person_buckets, sizeof(*d->by_person));
     d->dec = modq_decision_new();
-    if (!d->lists || !d->checks || !d->by_id || !d->by_person || !d->dec)
+    if (!d->lists || !d->checks || !d->by_id || !d->by_person || !d->dec) {
         goto out;
-    if (pthread_mutex_init(&d->lock, NULL) != 0)
+    }
+    if (pthread_mutex_init(&d->lock, NULL) != 0) {
         goto out;
+    }
     *out = d;
     d = NULL;
     r = MODQ_DESK_OK;
@@ -270,8 +295,9 @@ out:
 
 void modq_desk_free(modq_desk *d)
 {
-    if (!d)
+    if (!d) {
         return;
+    }
     for (size_t l = 0; l < d->nq + DESK_VQ_COUNT; l++) {
         for (desk_item *it = d->lists[l].head, *next; it; it = next) {
             next = it->next;
@@ -300,13 +326,16 @@ modq_desk_result modq_desk_add(modq_desk *d, modq_prepared *p, const modq_desk_r
 
     (void)now_ms; /* arrival order is kept by sequence; the ticket carries its own age */
     if (!d || !p || !ref || p->kind != MODQ_PREPARED_REVIEW || !p->ticket || p->queue_index < 0 ||
-        (size_t)p->queue_index >= d->nq || memchr(ref->topic, '\0', sizeof(ref->topic)) == NULL)
+        (size_t)p->queue_index >= d->nq || memchr(ref->topic, '\0', sizeof(ref->topic)) == NULL) {
         return MODQ_DESK_ERR_INVALID_ARG;
+    }
     idlen = strlen(p->ticket->ticket_id);
-    if (idlen == 0 || idlen > MODQ_DECIDED_MAX_ID)
+    if (idlen == 0 || idlen > MODQ_DECIDED_MAX_ID) {
         return MODQ_DESK_ERR_INVALID_ARG;
-    if (!(it = calloc(1, sizeof(*it))))
+    }
+    if (!(it = calloc(1, sizeof(*it)))) {
         return MODQ_DESK_ERR_NOMEM;
+    }
     it->p = p;
     it->ref = *ref;
     it->has_ref = true;
@@ -338,8 +367,9 @@ size_t modq_desk_drop_partition(modq_desk *d, const char *topic, int32_t partiti
     desk_item *gone = NULL;
     size_t n = 0;
 
-    if (!d || !topic)
+    if (!d || !topic) {
         return 0;
+    }
     pthread_mutex_lock(&d->lock);
     for (size_t l = 0; l < d->nq + DESK_VQ_COUNT; l++) {
         for (desk_item *it = d->lists[l].head, *next; it; it = next) {
@@ -347,8 +377,9 @@ size_t modq_desk_drop_partition(modq_desk *d, const char *topic, int32_t partiti
             /* Leased and escalated items stay: a person holds the one, a lead's note and the
              * escalation exist nowhere else for the other. */
             if (!it->has_ref || it->lessee || it->escalated || it->ref.partition != partition ||
-                strcmp(it->ref.topic, topic) != 0)
+                strcmp(it->ref.topic, topic) != 0) {
                 continue;
+            }
             desk_item_unlink(d, it);
             it->next = gone;
             gone = it;
@@ -369,16 +400,18 @@ int modq_desk_holds(modq_desk *d, const char *ticket_id, modq_desk_ref *ref)
     desk_item *it;
     int held;
 
-    if (!d || !ticket_id)
+    if (!d || !ticket_id) {
         return 0;
+    }
     pthread_mutex_lock(&d->lock);
     it = desk_item_find(d, ticket_id);
     held = it != NULL;
     if (it && ref) {
-        if (it->has_ref)
+        if (it->has_ref) {
             *ref = it->ref;
-        else
+        } else {
             memset(ref, 0, sizeof *ref);
+        }
     }
     pthread_mutex_unlock(&d->lock);
     return held;
@@ -389,22 +422,25 @@ int modq_desk_forget_ticket(modq_desk *d, const char *ticket_id, modq_desk_ref *
     desk_item *it;
     int held = 0;
 
-    if (!d || !ticket_id)
+    if (!d || !ticket_id) {
         return 0;
+    }
     pthread_mutex_lock(&d->lock);
     it = desk_item_find(d, ticket_id);
     /* A QA copy is a ticket this desk decided itself: its own decision read back must not end
      * the second review. */
     if (it && !it->qa) {
         held = 1;
-        if (ref)
+        if (ref) {
             *ref = it->ref;
+        }
         if (it->lessee) {
             /* Still on someone's screen: it leaves the id table now (the lessee gets NOT_FOUND)
              * and the desk at their next call or tick, which knows the time it left the screen. */
             desk_item **pp = &d->by_id[hash_str(ticket_id, d->id_buckets)];
-            while (*pp != it)
+            while (*pp != it) {
                 pp = &(*pp)->next_id;
+            }
             *pp = it->next_id;
             it->next_id = NULL;
             it->gone = true;
@@ -423,8 +459,9 @@ int modq_desk_forget_ticket(modq_desk *d, const char *ticket_id, modq_desk_ref *
 
 void modq_desk_close(modq_desk *d)
 {
-    if (!d)
+    if (!d) {
         return;
+    }
     pthread_mutex_lock(&d->lock);
     d->closed = true;
     pthread_mutex_unlock(&d->lock);
@@ -432,8 +469,9 @@ void modq_desk_close(modq_desk *d)
 
 void modq_desk_set_paused(modq_desk *d, bool paused)
 {
-    if (!d)
+    if (!d) {
         return;
+    }
     pthread_mutex_lock(&d->lock);
     d->paused = paused;
     pthread_mutex_unlock(&d->lock);
@@ -441,14 +479,17 @@ void modq_desk_set_paused(modq_desk *d, bool paused)
 
 void modq_desk_get_counts(modq_desk *d, modq_desk_counts *out)
 {
-    if (!out)
+    if (!out) {
         return;
+    }
     memset(out, 0, sizeof(*out));
-    if (!d)
+    if (!d) {
         return;
+    }
     pthread_mutex_lock(&d->lock);
-    for (size_t l = 0; l < d->nq; l++)
+    for (size_t l = 0; l < d->nq; l++) {
         out->waiting += d->lists[l].count - d->lists[l].leased - d->lists[l].unservable;
+    }
     for (size_t l = 0; l < d->nq + DESK_VQ_COUNT; l++) {
         out->leased += d->lists[l].leased;
         out->unservable += d->lists[l].unservable;
@@ -470,8 +511,9 @@ void modq_desk_get_counts(modq_desk *d, modq_desk_counts *out)
 size_t modq_desk_waiting(modq_desk *d, size_t qi)
 {
     size_t n = 0;
-    if (!d || qi >= d->nq)
+    if (!d || qi >= d->nq) {
         return 0;
+    }
     pthread_mutex_lock(&d->lock);
     n = d->lists[qi].count - d->lists[qi].leased - d->lists[qi].unservable;
     pthread_mutex_unlock(&d->lock);

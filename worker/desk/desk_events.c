@@ -31,8 +31,9 @@ static desk_out_msg *out_slot(desk_out *o, desk_out_kind kind, const char *key)
     desk_out_msg *m;
     size_t n = strnlen(key, DESK_KEY_MAX - 1);
 
-    if (o->n >= DESK_OUT_MAX)
+    if (o->n >= DESK_OUT_MAX) {
         return NULL;
+    }
     m = &o->m[o->n];
     memset(m, 0, sizeof(*m));
     m->kind = kind;
@@ -65,8 +66,9 @@ void desk_out_wellbeing_by(modq_desk *d, desk_out *o, const desk_person *pr, int
     desk_out_msg *m;
     double used = 0.0, limit = 0.0;
 
-    if (!(m = out_slot(o, DESK_OUT_WELLBEING, pr->id)))
+    if (!(m = out_slot(o, DESK_OUT_WELLBEING, pr->id))) {
         return;
+    }
     event_id(d, id, sizeof(id));
     modq__v1__wellbeing_event__init(&e);
     e.event_id = id;
@@ -87,8 +89,9 @@ void desk_out_wellbeing_by(modq_desk *d, desk_out *o, const desk_person *pr, int
     e.policy_version = MODQ_UNCONST(modq_policy_version(d->policy));
     e.worker_id = d->worker_id;
     m->len = modq__v1__wellbeing_event__get_packed_size(&e);
-    if (!(m->buf = malloc(m->len ? m->len : 1)))
+    if (!(m->buf = malloc(m->len ? m->len : 1))) {
         return;
+    }
     modq__v1__wellbeing_event__pack(&e, m->buf);
     o->n++;
 }
@@ -103,16 +106,19 @@ void desk_out_audit(modq_desk *d, desk_out *o, const desk_person *actor, int act
     const Modq__V1__Ticket *tk = it ? it->p->ticket : NULL;
     desk_out_msg *m;
 
-    if (!(m = out_slot(o, DESK_OUT_AUDIT, tk ? tk->ticket_id : actor ? actor->id : "modq")))
+    if (!(m = out_slot(o, DESK_OUT_AUDIT, tk ? tk->ticket_id : actor ? actor->id : "modq"))) {
         return;
+    }
     event_id(d, id, sizeof(id));
     modq__v1__audit_event__init(&e);
     e.event_id = id;
     e.at_ms = t;
     e.actor = MODQ_UNCONST(actor ? actor->id : "modq");
-    for (size_t i = 0; actor && i < 3; i++)
-        if (actor->roles & (1u << i))
+    for (size_t i = 0; actor && i < 3; i++) {
+        if (actor->roles & (1u << i)) {
             roles[nroles++] = MODQ_UNCONST(role_names[i]);
+        }
+    }
     e.actor_roles = roles;
     e.n_actor_roles = nroles;
     e.action = (Modq__V1__AuditAction)action;
@@ -129,8 +135,9 @@ void desk_out_audit(modq_desk *d, desk_out *o, const desk_person *actor, int act
     e.worker_id = d->worker_id;
     e.team = MODQ_UNCONST(actor ? actor->team : "");
     m->len = modq__v1__audit_event__get_packed_size(&e);
-    if (!(m->buf = malloc(m->len ? m->len : 1)))
+    if (!(m->buf = malloc(m->len ? m->len : 1))) {
         return;
+    }
     modq__v1__audit_event__pack(&e, m->buf);
     o->n++;
 }
@@ -138,16 +145,18 @@ void desk_out_audit(modq_desk *d, desk_out *o, const desk_person *actor, int act
 void desk_out_ledger(desk_out *o, const desk_person *pr)
 {
     desk_out_msg *m = out_slot(o, DESK_OUT_LEDGER, pr->id);
-    if (m && modq_ledger_pack(pr->ledger, &m->buf, &m->len) == MODQ_POLICY_OK)
+    if (m && modq_ledger_pack(pr->ledger, &m->buf, &m->len) == MODQ_POLICY_OK) {
         o->n++;
+    }
 }
 
 void desk_out_on_screen(modq_desk *d, desk_out *o, const desk_person *pr, int64_t t)
 {
     const desk_item *it = pr->item;
     desk_out_msg *m;
-    if (!d->sink.on_screen || !(m = out_slot(o, DESK_OUT_ON_SCREEN, "")))
+    if (!d->sink.on_screen || !(m = out_slot(o, DESK_OUT_ON_SCREEN, ""))) {
         return;
+    }
     m->queue = modq_policy_queue_name(d->policy, it->qi);
     m->seconds = t > it->shown_ms ? (double)(t - it->shown_ms) / 1000.0 : 0.0;
     /* Read from the ledger only for a sink that wants it: a walk of the person's segments. */
@@ -161,14 +170,17 @@ static char *join_labels(const char *const *labels, size_t nlabels)
     size_t len = 1, at = 0;
     char *s;
 
-    for (size_t i = 0; i < nlabels; i++)
+    for (size_t i = 0; i < nlabels; i++) {
         len += strlen(labels[i]) + 1;
-    if (!(s = malloc(len)))
+    }
+    if (!(s = malloc(len))) {
         return NULL;
+    }
     for (size_t i = 0; i < nlabels; i++) {
         size_t n = strlen(labels[i]);
-        if (i)
+        if (i) {
             s[at++] = ',';
+        }
         memcpy(s + at, labels[i], n);
         at += n;
     }
@@ -187,8 +199,9 @@ modq_desk_result desk_out_decision(modq_desk *d, desk_out *o, const desk_person 
     desk_out_msg *slot;
     modq_desk_result r = MODQ_DESK_ERR_NOMEM;
 
-    if (!(slot = out_slot(o, DESK_OUT_DECISION, tk->ticket_id)))
+    if (!(slot = out_slot(o, DESK_OUT_DECISION, tk->ticket_id))) {
         return MODQ_DESK_ERR_NOMEM;
+    }
     modq__v1__decision__init(&m);
     modq__v1__hashes__init(&h);
     m.ticket_id = tk->ticket_id;
@@ -220,8 +233,9 @@ modq_desk_result desk_out_decision(modq_desk *d, desk_out *o, const desk_person 
     slot->buf = malloc(slot->len ? slot->len : 1);
     slot->content_id = strdup(tk->content_id);
     slot->labels = join_labels(labels, nlabels);
-    if (!slot->buf || !slot->content_id || !slot->labels)
+    if (!slot->buf || !slot->content_id || !slot->labels) {
         goto out;
+    }
     modq__v1__decision__pack(&m, slot->buf);
     slot->ref = it->ref;
     slot->verdict = verdict;
@@ -262,8 +276,9 @@ void desk_out_flush(const modq_desk *d, desk_out *o)
             s->ledger(s->arg, m->key, m->buf, m->len);
             break;
         case DESK_OUT_ON_SCREEN:
-            if (s->on_screen)
+            if (s->on_screen) {
                 s->on_screen(s->arg, m->queue, m->seconds, m->minutes);
+            }
             break;
         }
         free(m->buf);

@@ -12,16 +12,19 @@ static const char *const verdict_names[] = {NULL, "no_violation", "remove", "res
 
 int desk_verdict_parse(const char *name)
 {
-    for (int v = 1; name && v < (int)(sizeof(verdict_names) / sizeof(verdict_names[0])); v++)
-        if (strcmp(verdict_names[v], name) == 0)
+    for (int v = 1; name && v < (int)(sizeof(verdict_names) / sizeof(verdict_names[0])); v++) {
+        if (strcmp(verdict_names[v], name) == 0) {
             return v;
+        }
+    }
     return 0;
 }
 
 const char *desk_verdict_name(int verdict)
 {
-    if (verdict < 1 || verdict >= (int)(sizeof(verdict_names) / sizeof(verdict_names[0])))
+    if (verdict < 1 || verdict >= (int)(sizeof(verdict_names) / sizeof(verdict_names[0]))) {
         return "unspecified";
+    }
     return verdict_names[verdict];
 }
 
@@ -35,9 +38,11 @@ static bool put(json_t *o, const char *key, json_t *v)
 /* Whether m carries colour renditions: preparation renders them for tiers that allow colour. */
 static bool has_colour(const modq_media *m)
 {
-    for (int lv = 0; m && lv < MODQ_LEVEL_COUNT; lv++)
-        if (modq_media_rendition_colour(m, lv, NULL, NULL, NULL, NULL) == MODQ_BLUR_OK)
+    for (int lv = 0; m && lv < MODQ_LEVEL_COUNT; lv++) {
+        if (modq_media_rendition_colour(m, lv, NULL, NULL, NULL, NULL) == MODQ_BLUR_OK) {
             return true;
+        }
+    }
     return false;
 }
 
@@ -56,8 +61,9 @@ json_t *desk_json_item(const modq_desk *d, const desk_item *it, const desk_view 
                           desk_verdict_name(it->p->prior_verdict), "decided_at_ms",
                           (json_int_t)it->p->prior_decided_at_ms);
     }
-    if (!v)
+    if (!v) {
         v = &now;
+    }
     if (!o) {
         json_decref(prior);
         return NULL;
@@ -103,10 +109,12 @@ static json_t *caps_json(const modq_desk *d, bool *near)
         double used, limit;
         bool warning = false;
         json_t *o;
-        if (!modq_decision_cap(d->dec, (modq_policy_cap)c, &used, &limit))
+        if (!modq_decision_cap(d->dec, (modq_policy_cap)c, &used, &limit)) {
             continue;
-        for (size_t i = 0; i < modq_decision_warning_count(d->dec); i++)
+        }
+        for (size_t i = 0; i < modq_decision_warning_count(d->dec); i++) {
             warning |= modq_decision_warning(d->dec, i) == (modq_policy_cap)c;
+        }
         *near |= warning || used >= limit;
         o = json_pack("{s:s,s:f,s:f,s:b}", "cap", modq_policy_cap_name((modq_policy_cap)c),
                       "used_minutes", used, "limit_minutes", limit, "warning", warning);
@@ -164,8 +172,9 @@ static json_t *status_json(const modq_desk *d, const desk_person *pr, int64_t t)
 modq_desk_result desk_json_status(const modq_desk *d, const desk_person *pr, int64_t t, bool known,
                                   json_t **status)
 {
-    if (!status)
+    if (!status) {
         return MODQ_DESK_OK;
+    }
     *status = known ? status_json(d, pr, t) : NULL;
     return *status ? MODQ_DESK_OK : MODQ_DESK_ERR_NOMEM;
 }

@@ -16,22 +16,25 @@ static size_t hand_back(modq_desk *d, int64_t now_ms, bool all)
     size_t n = 0;
     bool more = true;
 
-    if (!d || !desk_time_ok(now_ms))
+    if (!d || !desk_time_ok(now_ms)) {
         return 0;
+    }
     while (more) {
         desk_out o = {.n = 0};
         more = false;
         pthread_mutex_lock(&d->lock);
         for (desk_person *pr = d->newest; pr; pr = pr->older) {
             desk_item *it = pr->item;
-            if (!it || (!all && !it->gone && now_ms < it->lease_until))
+            if (!it || (!all && !it->gone && now_ms < it->lease_until)) {
                 continue;
+            }
             if (desk_out_full(&o, DESK_OUT_ROOM)) {
                 more = true;
                 break;
             }
-            if (!all && !it->gone)
+            if (!all && !it->gone) {
                 d->leases_expired++;
+            }
             desk_person_hand_back(d, &o, pr,
                                   all ? MODQ__V1__AUDIT_ACTION__AUDIT_ACTION_RELEASED
                                       : MODQ__V1__AUDIT_ACTION__AUDIT_ACTION_LEASE_EXPIRED,

@@ -28,21 +28,24 @@ static size_t hash_id(const char *s, size_t buckets)
 desk_person *desk_person_find(const modq_desk *d, const char *id)
 {
     desk_person *pr = d->by_person[hash_id(id, d->person_buckets)];
-    while (pr && strcmp(pr->id, id) != 0)
+    while (pr && strcmp(pr->id, id) != 0) {
         pr = pr->next_id;
+    }
     return pr;
 }
 
 static void recency_remove(modq_desk *d, desk_person *pr)
 {
-    if (pr->newer)
+    if (pr->newer) {
         pr->newer->older = pr->older;
-    else
+    } else {
         d->newest = pr->older;
-    if (pr->older)
+    }
+    if (pr->older) {
         pr->older->newer = pr->newer;
-    else
+    } else {
         d->oldest = pr->newer;
+    }
     pr->newer = pr->older = NULL;
 }
 
@@ -50,17 +53,19 @@ static void recency_push(modq_desk *d, desk_person *pr, bool newest)
 {
     if (newest) {
         pr->older = d->newest;
-        if (d->newest)
+        if (d->newest) {
             d->newest->newer = pr;
-        else
+        } else {
             d->oldest = pr;
+        }
         d->newest = pr;
     } else {
         pr->newer = d->oldest;
-        if (d->oldest)
+        if (d->oldest) {
             d->oldest->older = pr;
-        else
+        } else {
             d->newest = pr;
+        }
         d->oldest = pr;
     }
 }
@@ -79,11 +84,13 @@ static bool evict_one(modq_desk *d, int64_t ref_ms)
         int64_t last = modq_ledger_last_ms(pr->ledger);
         desk_person **pp;
         if (pr->item || modq_ledger_item_open(pr->ledger) || modq_ledger_on_break(pr->ledger) ||
-            (last != INT64_MIN && last > recent))
+            (last != INT64_MIN && last > recent)) {
             continue;
+        }
         pp = &d->by_person[hash_id(pr->id, d->person_buckets)];
-        while (*pp != pr)
+        while (*pp != pr) {
             pp = &(*pp)->next_id;
+        }
         *pp = pr->next_id;
         recency_remove(d, pr);
         desk_person_free(pr);
@@ -100,10 +107,12 @@ static modq_desk_result person_new(modq_desk *d, const char *id, modq_ledger *l,
     desk_person *pr;
     size_t slot;
 
-    if (d->npersons >= MODQ_DESK_MAX_ASSOCIATES && !evict_one(d, ref_ms))
+    if (d->npersons >= MODQ_DESK_MAX_ASSOCIATES && !evict_one(d, ref_ms)) {
         return MODQ_DESK_ERR_FULL;
-    if (!(pr = calloc(1, sizeof(*pr))))
+    }
+    if (!(pr = calloc(1, sizeof(*pr)))) {
         return MODQ_DESK_ERR_NOMEM;
+    }
     memcpy(pr->id, id, strlen(id) + 1);
     if (!l && modq_ledger_new(id, &l) != MODQ_POLICY_OK) {
         free(pr);
@@ -133,16 +142,20 @@ static modq_desk_result build_settings(const modq_desk_who *who, modq_settings *
     modq_settings *s = modq_settings_new();
     size_t nopt = 0;
 
-    if (!s)
+    if (!s) {
         return MODQ_DESK_ERR_NOMEM;
+    }
     modq_settings_set_roles(s, who->roles);
-    for (size_t i = 0; i < who->nskills; i++)
-        if (who->skills[i])
+    for (size_t i = 0; i < who->nskills; i++) {
+        if (who->skills[i]) {
             (void)modq_settings_add_skill(s, who->skills[i]);
+        }
+    }
     for (size_t i = 0; i < who->nopt_outs; i++) {
         /* A name the policy cannot hold matches no category: nothing to opt out of. */
-        if (!who->opt_outs[i] || !name_ok(who->opt_outs[i], false))
+        if (!who->opt_outs[i] || !name_ok(who->opt_outs[i], false)) {
             continue;
+        }
         if (++nopt > MODQ_POLICY_MAX_SKILLS ||
             modq_settings_add_opt_out(s, who->opt_outs[i]) != MODQ_POLICY_OK) {
             modq_settings_free(s);
@@ -161,10 +174,12 @@ modq_desk_result desk_person_get(modq_desk *d, const modq_desk_who *who, int64_t
     modq_desk_result r;
 
     if (!who || !name_ok(who->id, false) || (who->team && !name_ok(who->team, true)) ||
-        (who->nskills && !who->skills) || (who->nopt_outs && !who->opt_outs))
+        (who->nskills && !who->skills) || (who->nopt_outs && !who->opt_outs)) {
         return MODQ_DESK_ERR_INVALID_ARG;
-    if ((r = build_settings(who, &s)) != MODQ_DESK_OK)
+    }
+    if ((r = build_settings(who, &s)) != MODQ_DESK_OK) {
         return r;
+    }
     if (!(pr = desk_person_find(d, who->id))) {
         if ((r = person_new(d, who->id, NULL, now_ms, true, &pr)) != MODQ_DESK_OK) {
             modq_settings_free(s);
@@ -178,8 +193,9 @@ modq_desk_result desk_person_get(modq_desk *d, const modq_desk_who *who, int64_t
     pr->roles = who->roles;
     modq_settings_free(pr->settings);
     pr->settings = s;
-    if (now_ms > pr->last_seen_ms)
+    if (now_ms > pr->last_seen_ms) {
         pr->last_seen_ms = now_ms;
+    }
     *out = pr;
     return MODQ_DESK_OK;
 }
@@ -196,10 +212,12 @@ bool desk_person_has_skills(const modq_desk_who *who, const desk_item *it)
     for (size_t k = 0; k < t->n_required_skills; k++) {
         size_t i = 0;
         while (i < who->nskills &&
-               !(who->skills[i] && !strcmp(who->skills[i], t->required_skills[k])))
+               !(who->skills[i] && !strcmp(who->skills[i], t->required_skills[k]))) {
             i++;
-        if (i == who->nskills)
+        }
+        if (i == who->nskills) {
             return false;
+        }
     }
     return true;
 }
@@ -210,20 +228,24 @@ void desk_person_hide(modq_desk *d, desk_out *o, desk_person *pr, int action, co
     desk_item *it = pr->item;
     int64_t cool;
 
-    if (!it)
+    if (!it) {
         return;
-    if (modq_ledger_item_open(pr->ledger) && modq_ledger_hide(pr->ledger, t) == MODQ_POLICY_OK)
+    }
+    if (modq_ledger_item_open(pr->ledger) && modq_ledger_hide(pr->ledger, t) == MODQ_POLICY_OK) {
         pr->dirty = true;
+    }
     desk_out_on_screen(d, o, pr, t);
-    if (action)
+    if (action) {
         desk_out_audit(d, o, pr, action, it, it->level, false, reason, t);
+    }
     d->lists[it->list].leased--;
     it->lessee = NULL;
     pr->item = NULL;
     /* Announce a cooldown once per end instant: a milder item after a severe one does not start
      * another. */
-    if (modq_policy_status(d->policy, pr->ledger, pr->settings, t, d->dec) != MODQ_POLICY_OK)
+    if (modq_policy_status(d->policy, pr->ledger, pr->settings, t, d->dec) != MODQ_POLICY_OK) {
         return;
+    }
     cool = modq_decision_cooldown_until_ms(d->dec);
     if (cool > t && cool != pr->cooldown_sent_ms) {
         pr->cooldown_sent_ms = cool;
@@ -238,8 +260,9 @@ void desk_person_hand_back(modq_desk *d, desk_out *o, desk_person *pr, int actio
 {
     desk_item *it = pr->item;
 
-    if (!it)
+    if (!it) {
         return;
+    }
     if (it->gone) {
         action = MODQ__V1__AUDIT_ACTION__AUDIT_ACTION_RELEASED;
         reason = "decided_elsewhere";
@@ -268,26 +291,30 @@ static void end_stale_shift(modq_desk *d, desk_out *o, desk_person *pr, int64_t 
         modq_ledger_shift_start(l) < 0 || last == INT64_MIN ||
         modq_policy_status(d->policy, l, pr->settings, t, d->dec) != MODQ_POLICY_OK ||
         modq_decision_reason(d->dec) != MODQ_REASON_SHIFT_OVER ||
-        modq_decision_until_ms(d->dec) != 0 || modq_ledger_end_shift(l, last) != MODQ_POLICY_OK)
+        modq_decision_until_ms(d->dec) != 0 || modq_ledger_end_shift(l, last) != MODQ_POLICY_OK) {
         return;
+    }
     pr->dirty = true;
-    if (modq_policy_status(d->policy, l, pr->settings, t, d->dec) == MODQ_POLICY_OK)
+    if (modq_policy_status(d->policy, l, pr->settings, t, d->dec) == MODQ_POLICY_OK) {
         desk_out_wellbeing(d, o, pr, MODQ__V1__WELLBEING_EVENT_TYPE__WELLBEING_EVENT_SHIFT_ENDED,
                            modq_decision_reason(d->dec), modq_decision_until_ms(d->dec), -1, NULL,
                            t);
+    }
 }
 
 void desk_person_settle(modq_desk *d, desk_out *o, desk_person *pr, int64_t t)
 {
     if (pr->item && (pr->item->gone || t >= pr->item->lease_until)) {
-        if (!pr->item->gone)
+        if (!pr->item->gone) {
             d->leases_expired++;
+        }
         desk_person_hand_back(d, o, pr, MODQ__V1__AUDIT_ACTION__AUDIT_ACTION_LEASE_EXPIRED, NULL,
                               t);
     }
     if (!pr->item && modq_ledger_item_open(pr->ledger) &&
-        modq_ledger_hide(pr->ledger, t) == MODQ_POLICY_OK)
+        modq_ledger_hide(pr->ledger, t) == MODQ_POLICY_OK) {
         pr->dirty = true;
+    }
     end_stale_shift(d, o, pr, t);
 }
 
@@ -296,22 +323,26 @@ bool desk_person_status(modq_desk *d, desk_out *o, desk_person *pr, int64_t t)
     unsigned warn = 0;
     bool near = false;
 
-    if (modq_policy_status(d->policy, pr->ledger, pr->settings, t, d->dec) != MODQ_POLICY_OK)
+    if (modq_policy_status(d->policy, pr->ledger, pr->settings, t, d->dec) != MODQ_POLICY_OK) {
         return false;
+    }
     for (size_t i = 0; i < modq_decision_warning_count(d->dec); i++) {
         modq_policy_cap c = modq_decision_warning(d->dec, i);
-        if (c < MODQ_CAP_COUNT)
+        if (c < MODQ_CAP_COUNT) {
             warn |= 1u << c;
+        }
     }
     for (int c = 0; c < MODQ_CAP_COUNT; c++) {
         double used, limit;
-        if (modq_decision_cap(d->dec, (modq_policy_cap)c, &used, &limit) && used >= limit)
+        if (modq_decision_cap(d->dec, (modq_policy_cap)c, &used, &limit) && used >= limit) {
             near = true;
+        }
         /* Once per crossing: the bit clears when the cap leaves the warning band. */
-        if ((warn & (1u << c)) && !(pr->warned & (1u << c)))
+        if ((warn & (1u << c)) && !(pr->warned & (1u << c))) {
             desk_out_wellbeing(d, o, pr,
                                MODQ__V1__WELLBEING_EVENT_TYPE__WELLBEING_EVENT_CAP_WARNING,
                                MODQ_REASON_NONE, 0, c, NULL, t);
+        }
     }
     pr->warned = warn;
     pr->near_cap = near || warn != 0;
@@ -321,12 +352,14 @@ bool desk_person_status(modq_desk *d, desk_out *o, desk_person *pr, int64_t t)
 void desk_person_denied(modq_desk *d, desk_out *o, desk_person *pr, modq_policy_reason why,
                         int64_t until, int64_t t)
 {
-    if ((int)why >= 0 && why < MODQ_REASON_COUNT)
+    if ((int)why >= 0 && why < MODQ_REASON_COUNT) {
         d->denials[why]++;
+    }
     /* Only a change of reason is news to a lead; a person retrying must not flood the topic. */
-    if (why != pr->last_denial)
+    if (why != pr->last_denial) {
         desk_out_wellbeing(d, o, pr, MODQ__V1__WELLBEING_EVENT_TYPE__WELLBEING_EVENT_POLICY_DENIAL,
                            why, until, -1, NULL, t);
+    }
     pr->last_denial = why;
 }
 
@@ -343,8 +376,9 @@ modq_desk_result desk_person_begin(modq_desk *d, const modq_desk_who *who, int64
                                    desk_out *o, desk_person **pr, int64_t *t)
 {
     modq_desk_result r = desk_person_get(d, who, now_ms, pr);
-    if (r != MODQ_DESK_OK)
+    if (r != MODQ_DESK_OK) {
         return r;
+    }
     *t = desk_person_time(*pr, now_ms);
     desk_person_settle(d, o, *pr, *t);
     return MODQ_DESK_OK;
@@ -381,29 +415,35 @@ modq_desk_result modq_desk_break_start(modq_desk *d, const modq_desk_who *who, i
     int64_t t = now_ms;
     modq_desk_result r;
 
-    if (status)
+    if (status) {
         *status = NULL;
-    if (!d || !desk_time_ok(now_ms))
+    }
+    if (!d || !desk_time_ok(now_ms)) {
         return MODQ_DESK_ERR_INVALID_ARG;
+    }
     pthread_mutex_lock(&d->lock);
-    if ((r = desk_person_begin(d, who, now_ms, &o, &pr, &t)) != MODQ_DESK_OK)
+    if ((r = desk_person_begin(d, who, now_ms, &o, &pr, &t)) != MODQ_DESK_OK) {
         goto out;
+    }
     if (modq_ledger_on_break(pr->ledger)) {
         r = MODQ_DESK_ERR_STATE;
         goto out;
     }
     desk_person_hand_back(d, &o, pr, MODQ__V1__AUDIT_ACTION__AUDIT_ACTION_RELEASED, "break", t);
-    if ((r = ledger_error(modq_ledger_break_start(pr->ledger, t))) != MODQ_DESK_OK)
+    if ((r = ledger_error(modq_ledger_break_start(pr->ledger, t))) != MODQ_DESK_OK) {
         goto out;
+    }
     pr->dirty = true;
     pr->break_started_ms = t;
-    if (modq_policy_status(d->policy, pr->ledger, pr->settings, t, d->dec) == MODQ_POLICY_OK)
+    if (modq_policy_status(d->policy, pr->ledger, pr->settings, t, d->dec) == MODQ_POLICY_OK) {
         desk_out_wellbeing(d, &o, pr, MODQ__V1__WELLBEING_EVENT_TYPE__WELLBEING_EVENT_BREAK_STARTED,
                            MODQ_REASON_ON_BREAK, modq_decision_until_ms(d->dec), -1, NULL, t);
+    }
     r = desk_json_status(d, pr, t, desk_person_end(d, &o, pr, t), status);
 out:
-    if (r != MODQ_DESK_OK && pr)
+    if (r != MODQ_DESK_OK && pr) {
         desk_person_flush(d, &o, pr);
+    }
     pthread_mutex_unlock(&d->lock);
     desk_out_flush(d, &o);
     return r;
@@ -417,23 +457,28 @@ modq_desk_result modq_desk_break_end(modq_desk *d, const modq_desk_who *who, int
     int64_t t = now_ms;
     modq_desk_result r;
 
-    if (status)
+    if (status) {
         *status = NULL;
-    if (!d || !desk_time_ok(now_ms))
+    }
+    if (!d || !desk_time_ok(now_ms)) {
         return MODQ_DESK_ERR_INVALID_ARG;
+    }
     pthread_mutex_lock(&d->lock);
-    if ((r = desk_person_begin(d, who, now_ms, &o, &pr, &t)) != MODQ_DESK_OK)
+    if ((r = desk_person_begin(d, who, now_ms, &o, &pr, &t)) != MODQ_DESK_OK) {
         goto out;
-    if ((r = ledger_error(modq_ledger_break_end(pr->ledger, t))) != MODQ_DESK_OK)
+    }
+    if ((r = ledger_error(modq_ledger_break_end(pr->ledger, t))) != MODQ_DESK_OK) {
         goto out;
+    }
     pr->dirty = true;
     pr->break_started_ms = 0;
     desk_out_wellbeing(d, &o, pr, MODQ__V1__WELLBEING_EVENT_TYPE__WELLBEING_EVENT_BREAK_ENDED,
                        MODQ_REASON_NONE, 0, -1, NULL, t);
     r = desk_json_status(d, pr, t, desk_person_end(d, &o, pr, t), status);
 out:
-    if (r != MODQ_DESK_OK && pr)
+    if (r != MODQ_DESK_OK && pr) {
         desk_person_flush(d, &o, pr);
+    }
     pthread_mutex_unlock(&d->lock);
     desk_out_flush(d, &o);
     return r;
@@ -449,17 +494,22 @@ modq_desk_result modq_desk_support(modq_desk *d, const modq_desk_who *who, const
     int64_t t = now_ms;
     modq_desk_result r;
 
-    if (!d || !desk_time_ok(now_ms))
+    if (!d || !desk_time_ok(now_ms)) {
         return MODQ_DESK_ERR_INVALID_ARG;
+    }
     /* Cut at a character boundary: the event is read by tools that expect valid UTF-8. */
-    if (message && message[n] != '\0')
-        while (n > 0 && ((uint8_t)message[n] & 0xc0) == 0x80)
+    if (message && message[n] != '\0') {
+        while (n > 0 && ((uint8_t)message[n] & 0xc0) == 0x80) {
             n--;
-    if (!modq_desk_text_ok(message ? message : "", n))
+        }
+    }
+    if (!modq_desk_text_ok(message ? message : "", n)) {
         return MODQ_DESK_ERR_INVALID_ARG;
+    }
     /* Owned by the person's record once stored (a lead reads it in the team view). */
-    if (!(msg = malloc(n + 1)))
+    if (!(msg = malloc(n + 1))) {
         return MODQ_DESK_ERR_NOMEM;
+    }
     memcpy(msg, message ? message : "", n);
     msg[n] = '\0';
     pthread_mutex_lock(&d->lock);
@@ -473,16 +523,18 @@ modq_desk_result modq_desk_support(modq_desk *d, const modq_desk_who *who, const
         bool repeat =
             !news && (since < SUPPORT_REPEAT_MS || (n == 0 && since < SUPPORT_BARE_REPEAT_MS));
         pr->support_ms = t;
-        if (!repeat)
+        if (!repeat) {
             desk_out_wellbeing(d, &o, pr,
                                MODQ__V1__WELLBEING_EVENT_TYPE__WELLBEING_EVENT_SUPPORT_REQUESTED,
                                MODQ_REASON_NONE, 0, -1, msg, t);
+        }
         /* A bare press keeps what the open request said; a new request starts without it. */
         if (n > 0 || since == INT64_MAX) {
             free(pr->support_msg);
             pr->support_msg = n > 0 ? msg : NULL;
-            if (n > 0)
+            if (n > 0) {
                 msg = NULL;
+            }
         }
         desk_person_flush(d, &o, pr);
     }
@@ -500,13 +552,16 @@ modq_desk_result modq_desk_support_ack(modq_desk *d, const modq_desk_who *lead,
     int64_t t = now_ms;
     modq_desk_result r;
 
-    if (!d || !lead || !associate || !desk_time_ok(now_ms))
+    if (!d || !lead || !associate || !desk_time_ok(now_ms)) {
         return MODQ_DESK_ERR_INVALID_ARG;
-    if (!(lead->roles & MODQ_ROLE_LEAD))
+    }
+    if (!(lead->roles & MODQ_ROLE_LEAD)) {
         return MODQ_DESK_ERR_FORBIDDEN;
+    }
     pthread_mutex_lock(&d->lock);
-    if ((r = desk_person_begin(d, lead, now_ms, &o, &me, &t)) != MODQ_DESK_OK)
+    if ((r = desk_person_begin(d, lead, now_ms, &o, &me, &t)) != MODQ_DESK_OK) {
         goto out;
+    }
     /* Another team's associate is as unknown as one who never came: the same answer. */
     pr = desk_person_find(d, associate);
     if (!pr || !me->team[0] || strcmp(pr->team, me->team) != 0) {
@@ -535,13 +590,16 @@ modq_desk_result modq_desk_me(modq_desk *d, const modq_desk_who *who, int64_t no
     int64_t t = now_ms;
     modq_desk_result r;
 
-    if (out)
+    if (out) {
         *out = NULL;
-    if (!d || !out || !desk_time_ok(now_ms))
+    }
+    if (!d || !out || !desk_time_ok(now_ms)) {
         return MODQ_DESK_ERR_INVALID_ARG;
+    }
     pthread_mutex_lock(&d->lock);
-    if ((r = desk_person_begin(d, who, now_ms, &o, &pr, &t)) == MODQ_DESK_OK)
+    if ((r = desk_person_begin(d, who, now_ms, &o, &pr, &t)) == MODQ_DESK_OK) {
         r = desk_json_status(d, pr, t, desk_person_end(d, &o, pr, t), out);
+    }
     pthread_mutex_unlock(&d->lock);
     desk_out_flush(d, &o);
     return r;
@@ -552,8 +610,9 @@ static int64_t open_break_start(const uint8_t *buf, size_t len)
 {
     Modq__V1__Ledger *m = modq__v1__ledger__unpack(NULL, len, buf);
     int64_t start = 0;
-    if (m && m->on_break && m->n_breaks > 0)
+    if (m && m->on_break && m->n_breaks > 0) {
         start = m->breaks[m->n_breaks - 1]->start_ms;
+    }
     modq__v1__ledger__free_unpacked(m, NULL);
     return start;
 }
@@ -565,10 +624,12 @@ modq_desk_result modq_desk_ledger_restore(modq_desk *d, const uint8_t *buf, size
     desk_person *pr;
     int64_t brk;
 
-    if (!d || !buf)
+    if (!d || !buf) {
         return MODQ_DESK_ERR_INVALID_ARG;
-    if (modq_ledger_unpack(buf, len, &l, errstr, errstr_size) != MODQ_POLICY_OK)
+    }
+    if (modq_ledger_unpack(buf, len, &l, errstr, errstr_size) != MODQ_POLICY_OK) {
         return MODQ_DESK_ERR_INVALID_ARG;
+    }
     brk = open_break_start(buf, len);
     pthread_mutex_lock(&d->lock);
     pr = desk_person_find(d, modq_ledger_associate(l));

@@ -33,8 +33,9 @@ static modq_desk_result resolve(const modq_desk *d, unsigned roles, const char *
     } else if ((esc = strcmp(queue, MODQ_DESK_QUEUE_ESCALATIONS) == 0) ||
                strcmp(queue, MODQ_DESK_QUEUE_QA) == 0) {
         /* The virtual names win over a policy queue of the same name. */
-        if (!(roles & (esc ? MODQ_ROLE_LEAD : MODQ_ROLE_QA)))
+        if (!(roles & (esc ? MODQ_ROLE_LEAD : MODQ_ROLE_QA))) {
             return MODQ_DESK_ERR_FORBIDDEN;
+        }
         s->first = d->nq + (esc ? DESK_VQ_ESCALATIONS : DESK_VQ_QA);
         s->last = s->first + 1;
         s->virtual_q = true;
@@ -51,11 +52,13 @@ static modq_desk_result resolve(const modq_desk *d, unsigned roles, const char *
 static bool check(modq_desk *d, desk_person *pr, size_t qi, bool virtual_q, int64_t t)
 {
     modq_policy_result r;
-    if (virtual_q)
+    if (virtual_q) {
         modq_settings_set_roles(pr->settings, ROLE_ALL);
+    }
     r = modq_policy_check(d->policy, pr->ledger, pr->settings, qi, t, d->dec);
-    if (virtual_q)
+    if (virtual_q) {
         modq_settings_set_roles(pr->settings, pr->roles);
+    }
     return r == MODQ_POLICY_OK;
 }
 
@@ -82,17 +85,21 @@ static bool better(const modq_desk *d, const desk_item *a, const desk_item *b, c
     const Modq__V1__Ticket *ta = a->p->ticket, *tb;
     bool ra, rb;
 
-    if (!b)
+    if (!b) {
         return true;
+    }
     tb = b->p->ticket;
-    if (ta->priority != tb->priority)
+    if (ta->priority != tb->priority) {
         return ta->priority > tb->priority;
+    }
     ra = strcmp(modq_policy_queue_category(d->policy, a->qi), last) != 0;
     rb = strcmp(modq_policy_queue_category(d->policy, b->qi), last) != 0;
-    if (ra != rb)
+    if (ra != rb) {
         return ra;
-    if (ta->created_at_ms != tb->created_at_ms)
+    }
+    if (ta->created_at_ms != tb->created_at_ms) {
         return ta->created_at_ms < tb->created_at_ms;
+    }
     return a->seq < b->seq;
 }
 
@@ -128,8 +135,9 @@ static modq_desk_result lease(modq_desk *d, desk_out *o, desk_person *pr, desk_i
     modq_policy_result r;
 
     r = modq_ledger_show(pr->ledger, cat, modq_policy_queue_tier(d->policy, it->qi), v->level, t);
-    if (r != MODQ_POLICY_OK)
+    if (r != MODQ_POLICY_OK) {
         return r == MODQ_POLICY_ERR_NOMEM ? MODQ_DESK_ERR_NOMEM : MODQ_DESK_ERR_STATE;
+    }
     pr->dirty = true;
     it->lessee = pr;
     d->lists[it->list].leased++;
@@ -140,19 +148,22 @@ static modq_desk_result lease(modq_desk *d, desk_out *o, desk_person *pr, desk_i
     it->shown_ms = t;
     it->policy_until = v->policy_until;
     it->lease_until = v->lease_until;
-    if (it->first_shown_ms < 0)
+    if (it->first_shown_ms < 0) {
         it->first_shown_ms = t;
-    if (it->max_level < 0 || v->level < it->max_level)
+    }
+    if (it->max_level < 0 || v->level < it->max_level) {
         it->max_level = v->level;
+    }
     memcpy(pr->last_category, cat, strlen(cat) + 1);
     pr->last_denial = MODQ_REASON_NONE;
     desk_out_audit(d, o, pr, MODQ__V1__AUDIT_ACTION__AUDIT_ACTION_LEASED, it, v->level, false, NULL,
                    t);
     desk_out_audit(d, o, pr, MODQ__V1__AUDIT_ACTION__AUDIT_ACTION_SHOWN, it, v->level, false, NULL,
                    t);
-    if (!had_shift)
+    if (!had_shift) {
         desk_out_wellbeing(d, o, pr, MODQ__V1__WELLBEING_EVENT_TYPE__WELLBEING_EVENT_SHIFT_STARTED,
                            MODQ_REASON_NONE, 0, -1, NULL, t);
+    }
     return MODQ_DESK_OK;
 }
 
@@ -171,16 +182,19 @@ static void choose(modq_desk *d, const modq_desk_who *who, desk_person *pr, cons
             modq_desk_denial no = {MODQ_REASON_SKILL, 0};
             const desk_check *c;
             bool eligible = false;
-            if (desk_item_excluded(it, pr))
+            if (desk_item_excluded(it, pr)) {
                 continue;
+            }
             if (desk_person_has_skills(who, it)) {
                 eligible = true;
                 c = check_cached(d, pr, it->qi, s->virtual_q, t);
                 if (c->allowed) {
-                    if (better(d, it, *best, pr->last_category))
+                    if (better(d, it, *best, pr->last_category)) {
                         *best = it;
-                    if (ranked)
+                    }
+                    if (ranked) {
                         break;
+                    }
                     continue;
                 }
                 no = (modq_desk_denial){c->reason, c->until};
@@ -193,8 +207,9 @@ static void choose(modq_desk *d, const modq_desk_who *who, desk_person *pr, cons
                 *refused = it;
                 *why = no;
             }
-            if (ranked && eligible)
+            if (ranked && eligible) {
                 break; /* the policy answers the same for the rest of this queue */
+            }
         }
     }
 }
@@ -218,8 +233,9 @@ static modq_desk_result take(modq_desk *d, const modq_desk_who *who, desk_person
 
         *refused = NULL;
         choose(d, who, pr, s, t, &it, refused, why);
-        if (!it || !check(d, pr, it->qi, s->virtual_q, t))
+        if (!it || !check(d, pr, it->qi, s->virtual_q, t)) {
             return MODQ_DESK_OK;
+        }
         v = lease_view(d, t);
         if (!(js = desk_json_item(d, it, &v))) {
             desk_item_set_aside(d, it); /* each turn sets one aside: the loop ends */
@@ -247,20 +263,24 @@ modq_desk_result modq_desk_next(modq_desk *d, const modq_desk_who *who, const ch
     scope s;
     modq_desk_result r;
 
-    if (item)
+    if (item) {
         *item = NULL;
-    if (status)
+    }
+    if (status) {
         *status = NULL;
-    if (!d || !who || !item || !desk_time_ok(now_ms))
+    }
+    if (!d || !who || !item || !desk_time_ok(now_ms)) {
         return MODQ_DESK_ERR_INVALID_ARG;
+    }
     pthread_mutex_lock(&d->lock);
     if (d->closed) {
         r = MODQ_DESK_ERR_UNAVAILABLE;
         goto out;
     }
     if ((r = resolve(d, who->roles, queue, &s)) != MODQ_DESK_OK ||
-        (r = desk_person_begin(d, who, now_ms, &o, &pr, &t)) != MODQ_DESK_OK)
+        (r = desk_person_begin(d, who, now_ms, &o, &pr, &t)) != MODQ_DESK_OK) {
         goto out;
+    }
     if (pr->item) {
         renew(d, pr->item, t);
         best = pr->item;
@@ -276,15 +296,17 @@ modq_desk_result modq_desk_next(modq_desk *d, const modq_desk_who *who, const ch
     }
     if (!best && refused) {
         desk_person_denied(d, &o, pr, why.reason, why.until_ms, t);
-        if (denial)
+        if (denial) {
             *denial = why;
+        }
         r = MODQ_DESK_ERR_DENIED;
         goto out;
     }
     r = desk_json_status(d, pr, t, desk_person_end(d, &o, pr, t), status);
 out:
-    if (r != MODQ_DESK_OK && pr)
+    if (r != MODQ_DESK_OK && pr) {
         (void)desk_person_end(d, &o, pr, t);
+    }
     pthread_mutex_unlock(&d->lock);
     desk_out_flush(d, &o);
     if (r != MODQ_DESK_OK && item) {
@@ -299,10 +321,12 @@ static modq_desk_result own(const modq_desk *d, const desk_person *pr, const cha
                             desk_item **out)
 {
     desk_item *it = id ? desk_item_find(d, id) : NULL;
-    if (!it)
+    if (!it) {
         return MODQ_DESK_ERR_NOT_FOUND;
-    if (it->lessee != pr)
+    }
+    if (it->lessee != pr) {
         return MODQ_DESK_ERR_FORBIDDEN;
+    }
     *out = it;
     return MODQ_DESK_OK;
 }
@@ -313,9 +337,11 @@ static modq_desk_result own(const modq_desk *d, const desk_person *pr, const cha
 /* A typed reason has at least one character that is not white space. */
 static bool has_text(const char *s)
 {
-    for (; s && *s; s++)
-        if (!isspace((unsigned char)*s))
+    for (; s && *s; s++) {
+        if (!isspace((unsigned char)*s)) {
             return true;
+        }
+    }
     return false;
 }
 
@@ -327,18 +353,21 @@ static modq_desk_result view(modq_desk *d, desk_out *o, desk_person *pr, desk_it
     bool reveal = level < it->level || (colour && !it->colour);
     modq_policy_result pr_r;
 
-    if (!m)
+    if (!m) {
         return MODQ_DESK_ERR_NOT_FOUND;
-    if (modq_media_rendition(m, level, NULL, NULL, NULL, NULL) != MODQ_BLUR_OK)
+    }
+    if (modq_media_rendition(m, level, NULL, NULL, NULL, NULL) != MODQ_BLUR_OK) {
         return MODQ_DESK_ERR_UNAVAILABLE;
+    }
     if (level == it->level && colour == it->colour) {
         renew(d, it, t);
         return MODQ_DESK_OK;
     }
     pr_r = modq_policy_check_reveal(d->policy, pr->ledger, pr->settings, level, colour, typed, t,
                                     d->dec);
-    if (pr_r != MODQ_POLICY_OK)
+    if (pr_r != MODQ_POLICY_OK) {
         return pr_r == MODQ_POLICY_ERR_STATE ? MODQ_DESK_ERR_STATE : MODQ_DESK_ERR_INVALID_ARG;
+    }
     if (!modq_decision_allowed(d->dec)) {
         modq_policy_reason why = modq_decision_reason(d->dec);
         d->denials[why < MODQ_REASON_COUNT ? why : 0]++;
@@ -350,25 +379,29 @@ static modq_desk_result view(modq_desk *d, desk_out *o, desk_person *pr, desk_it
             desk_out_audit(d, o, pr, MODQ__V1__AUDIT_ACTION__AUDIT_ACTION_REVEAL_DENIED, it, level,
                            colour, modq_policy_reason_name(why), t);
         }
-        if (denial)
+        if (denial) {
             *denial = (modq_desk_denial){why, modq_decision_until_ms(d->dec)};
+        }
         return MODQ_DESK_ERR_DENIED;
     }
     /* Allowed, but this item's media was prepared without colour (its tier forbade it then). The
      * policy answers first, so a tier that forbids colour says so rather than "unavailable". */
-    if (colour && modq_media_rendition_colour(m, level, NULL, NULL, NULL, NULL) != MODQ_BLUR_OK)
+    if (colour && modq_media_rendition_colour(m, level, NULL, NULL, NULL, NULL) != MODQ_BLUR_OK) {
         return MODQ_DESK_ERR_UNAVAILABLE;
+    }
     pr_r = modq_ledger_reveal(pr->ledger, level, colour, t);
-    if (pr_r != MODQ_POLICY_OK)
+    if (pr_r != MODQ_POLICY_OK) {
         return pr_r == MODQ_POLICY_ERR_NOMEM ? MODQ_DESK_ERR_NOMEM : MODQ_DESK_ERR_STATE;
+    }
     pr->dirty = true;
     it->level = level;
     it->colour = colour;
     it->policy_until = modq_decision_until_ms(d->dec);
     renew(d, it, t);
     if (reveal) {
-        if (level < it->max_level || it->max_level < 0)
+        if (level < it->max_level || it->max_level < 0) {
             it->max_level = level;
+        }
         d->reveals[level]++;
         desk_out_audit(d, o, pr, MODQ__V1__AUDIT_ACTION__AUDIT_ACTION_REVEAL, it, level, colour,
                        reason, t);
@@ -389,24 +422,29 @@ static modq_desk_result look(modq_desk *d, const modq_desk_who *who, const char 
     modq_desk_result r;
 
     if (!d || !id || level < -1 || level >= MODQ_POLICY_LEVELS || !desk_time_ok(now_ms) ||
-        (reason && strnlen(reason, MODQ_DESK_MAX_NOTE + 1) > MODQ_DESK_MAX_NOTE))
+        (reason && strnlen(reason, MODQ_DESK_MAX_NOTE + 1) > MODQ_DESK_MAX_NOTE)) {
         return MODQ_DESK_ERR_INVALID_ARG;
+    }
     pthread_mutex_lock(&d->lock);
     if ((r = desk_person_begin(d, who, now_ms, &o, &pr, &t)) != MODQ_DESK_OK ||
-        (r = own(d, pr, id, &it)) != MODQ_DESK_OK)
+        (r = own(d, pr, id, &it)) != MODQ_DESK_OK) {
         goto out;
-    if (level < 0) /* not asked for: the heaviest, never what an earlier request left */
+    }
+    if (level < 0) { /* not asked for: the heaviest, never what an earlier request left */
         level = MODQ_POLICY_LEVELS - 1;
-    if ((r = view(d, &o, pr, it, level, colour, reason, t, denial)) != MODQ_DESK_OK)
+    }
+    if ((r = view(d, &o, pr, it, level, colour, reason, t, denial)) != MODQ_DESK_OK) {
         goto out;
+    }
     if (data) {
         const uint8_t *src;
         size_t n;
         /* view() made sure the rendition of this level and colour exists. */
-        if (colour)
+        if (colour) {
             (void)modq_media_rendition_colour(it->p->media, level, &src, &n, NULL, NULL);
-        else
+        } else {
             (void)modq_media_rendition(it->p->media, level, &src, &n, NULL, NULL);
+        }
         if (!(*data = malloc(n ? n : 1))) {
             r = MODQ_DESK_ERR_NOMEM;
             goto out;
@@ -416,11 +454,13 @@ static modq_desk_result look(modq_desk *d, const modq_desk_who *who, const char 
         *mime = modq_media_mime(it->p->media);
         *level_out = level;
     }
-    if (lease_until)
+    if (lease_until) {
         *lease_until = it->lease_until;
+    }
 out:
-    if (pr)
+    if (pr) {
         (void)desk_person_end(d, &o, pr, t);
+    }
     pthread_mutex_unlock(&d->lock);
     desk_out_flush(d, &o);
     return r;
@@ -431,8 +471,9 @@ modq_desk_result modq_desk_media(modq_desk *d, const modq_desk_who *who, const c
                                  uint8_t **data, size_t *len, const char **mime, int *level_out,
                                  int64_t *lease_until, modq_desk_denial *denial)
 {
-    if (!data || !len || !mime || !level_out)
+    if (!data || !len || !mime || !level_out) {
         return MODQ_DESK_ERR_INVALID_ARG;
+    }
     *data = NULL;
     *len = 0;
     *mime = NULL;
@@ -451,13 +492,15 @@ modq_desk_result modq_desk_reveal(modq_desk *d, const modq_desk_who *who, const 
 
 static bool labels_ok(const char *const *labels, size_t n)
 {
-    if (n > MODQ_DESK_MAX_LABELS || (n && !labels))
+    if (n > MODQ_DESK_MAX_LABELS || (n && !labels)) {
         return false;
+    }
     for (size_t i = 0; i < n; i++) {
         size_t len = labels[i] ? strnlen(labels[i], DESK_LABEL_MAX) : 0;
         /* ',' joins labels for the decided set: one inside a label would split it. */
-        if (len == 0 || len >= DESK_LABEL_MAX || strchr(labels[i], ','))
+        if (len == 0 || len >= DESK_LABEL_MAX || strchr(labels[i], ',')) {
             return false;
+        }
     }
     return true;
 }
@@ -491,15 +534,18 @@ modq_desk_result modq_desk_decide(modq_desk *d, const modq_desk_who *who, const 
     int64_t t = now_ms;
     modq_desk_result r;
 
-    if (status)
+    if (status) {
         *status = NULL;
+    }
     if (!d || !v || !labels_ok(labels, nlabels) || !desk_time_ok(now_ms) ||
-        (note && strnlen(note, MODQ_DESK_MAX_NOTE + 1) > MODQ_DESK_MAX_NOTE))
+        (note && strnlen(note, MODQ_DESK_MAX_NOTE + 1) > MODQ_DESK_MAX_NOTE)) {
         return MODQ_DESK_ERR_INVALID_ARG;
+    }
     pthread_mutex_lock(&d->lock);
     if ((r = desk_person_begin(d, who, now_ms, &o, &pr, &t)) != MODQ_DESK_OK ||
-        (r = own(d, pr, id, &it)) != MODQ_DESK_OK)
+        (r = own(d, pr, id, &it)) != MODQ_DESK_OK) {
         goto out;
+    }
     if (it->qa) {
         /* A second review publishes its agreement, not a second decision. */
         desk_out_audit(d, &o, pr, MODQ__V1__AUDIT_ACTION__AUDIT_ACTION_DECIDED, it, it->level,
@@ -508,24 +554,28 @@ modq_desk_result modq_desk_decide(modq_desk *d, const modq_desk_who *who, const 
         gone = it;
     } else {
         /* Built first: when it cannot be, nothing has changed and the person may retry. */
-        if ((r = desk_out_decision(d, &o, pr, it, v, labels, nlabels, note, t)) != MODQ_DESK_OK)
+        if ((r = desk_out_decision(d, &o, pr, it, v, labels, nlabels, note, t)) != MODQ_DESK_OK) {
             goto out;
+        }
         d->decisions[v]++;
         desk_person_hide(d, &o, pr, MODQ__V1__AUDIT_ACTION__AUDIT_ACTION_DECIDED, NULL, t);
         /* QA copies have their own share of the desk: tickets keep the rest, so a QA backlog
          * can never stop new tickets from being taken. */
         if (!it->escalated && d->qa_rate > 0.0 && d->lists[d->nq + DESK_VQ_QA].count < qa_cap(d) &&
-            (double)(desk_random(d) >> 11) * 0x1.0p-53 < d->qa_rate)
+            (double)(desk_random(d) >> 11) * 0x1.0p-53 < d->qa_rate) {
             keep_for_qa(d, it, pr, v);
-        else
+        } else {
             gone = it;
+        }
     }
-    if (gone)
+    if (gone) {
         desk_item_unlink(d, gone);
+    }
     r = desk_json_status(d, pr, t, desk_person_end(d, &o, pr, t), status);
 out:
-    if (r != MODQ_DESK_OK && pr)
+    if (r != MODQ_DESK_OK && pr) {
         (void)desk_person_end(d, &o, pr, t);
+    }
     pthread_mutex_unlock(&d->lock);
     desk_out_flush(d, &o);
     desk_item_free(gone, true);
@@ -544,14 +594,17 @@ static modq_desk_result hand_over(modq_desk *d, const modq_desk_who *who, const 
     modq_desk_result r;
 
     if (!d || !desk_time_ok(now_ms) ||
-        (note && strnlen(note, MODQ_DESK_MAX_NOTE + 1) > MODQ_DESK_MAX_NOTE))
+        (note && strnlen(note, MODQ_DESK_MAX_NOTE + 1) > MODQ_DESK_MAX_NOTE)) {
         return MODQ_DESK_ERR_INVALID_ARG;
-    if (escalate && note && note[0] && !(copy = strdup(note)))
+    }
+    if (escalate && note && note[0] && !(copy = strdup(note))) {
         return MODQ_DESK_ERR_NOMEM;
+    }
     pthread_mutex_lock(&d->lock);
     if ((r = desk_person_begin(d, who, now_ms, &o, &pr, &t)) != MODQ_DESK_OK ||
-        (r = own(d, pr, id, &it)) != MODQ_DESK_OK)
+        (r = own(d, pr, id, &it)) != MODQ_DESK_OK) {
         goto out;
+    }
     if (!escalate) {
         desk_person_hide(d, &o, pr, MODQ__V1__AUDIT_ACTION__AUDIT_ACTION_RELEASED, NULL, t);
     } else if (it->qa) {
@@ -568,8 +621,9 @@ static modq_desk_result hand_over(modq_desk *d, const modq_desk_who *who, const 
         desk_item_move(d, it, d->nq + DESK_VQ_ESCALATIONS);
     }
 out:
-    if (pr)
+    if (pr) {
         (void)desk_person_end(d, &o, pr, t);
+    }
     pthread_mutex_unlock(&d->lock);
     desk_out_flush(d, &o);
     free(copy);

@@ -13,8 +13,9 @@ static json_t *member_json(modq_desk *d, const desk_person *pr, int64_t now_ms)
 {
     int64_t t = desk_person_time(pr, now_ms);
 
-    if (modq_policy_status(d->policy, pr->ledger, pr->settings, t, d->dec) != MODQ_POLICY_OK)
+    if (modq_policy_status(d->policy, pr->ledger, pr->settings, t, d->dec) != MODQ_POLICY_OK) {
         return NULL;
+    }
     return desk_json_member(d, pr);
 }
 
@@ -26,30 +27,39 @@ modq_desk_result modq_desk_team(modq_desk *d, const modq_desk_who *who, int64_t 
     json_int_t escalations = 0;
     modq_desk_result r;
 
-    if (out)
+    if (out) {
         *out = NULL;
-    if (!d || !who || !out || !desk_time_ok(now_ms))
+    }
+    if (!d || !who || !out || !desk_time_ok(now_ms)) {
         return MODQ_DESK_ERR_INVALID_ARG;
-    if (!(who->roles & MODQ_ROLE_LEAD))
+    }
+    if (!(who->roles & MODQ_ROLE_LEAD)) {
         return MODQ_DESK_ERR_FORBIDDEN;
+    }
     pthread_mutex_lock(&d->lock);
-    if ((r = desk_person_get(d, who, now_ms, &me)) != MODQ_DESK_OK)
+    if ((r = desk_person_get(d, who, now_ms, &me)) != MODQ_DESK_OK) {
         goto out;
+    }
     r = MODQ_DESK_ERR_NOMEM;
-    if (!(members = json_array()))
+    if (!(members = json_array())) {
         goto out;
+    }
     /* No team, no team view: an empty name must not gather everyone without one. */
     for (const desk_person *pr = d->newest; me->team[0] && pr; pr = pr->older) {
         json_t *m;
-        if (strcmp(pr->team, me->team) != 0)
+        if (strcmp(pr->team, me->team) != 0) {
             continue;
-        if (!(m = member_json(d, pr, now_ms)) || json_array_append_new(members, m) != 0)
+        }
+        if (!(m = member_json(d, pr, now_ms)) || json_array_append_new(members, m) != 0) {
             goto out;
+        }
     }
     /* The escalations this lead may take, by the rule /v1/next applies. */
-    for (const desk_item *it = d->lists[d->nq + DESK_VQ_ESCALATIONS].head; it; it = it->next)
-        if (!desk_item_excluded(it, me))
+    for (const desk_item *it = d->lists[d->nq + DESK_VQ_ESCALATIONS].head; it; it = it->next) {
+        if (!desk_item_excluded(it, me)) {
             escalations++;
+        }
+    }
     team = desk_json_team(me, members, escalations);
     if (team) {
         *out = team;

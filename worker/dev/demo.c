@@ -67,12 +67,14 @@ static int write_file(const char *path, const void *data, size_t len)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     const char *p = data;
-    if (fd < 0)
+    if (fd < 0) {
         return -1;
+    }
     while (len > 0) {
         ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
+        if (n < 0 && errno == EINTR) {
             continue;
+        }
         if (n <= 0) {
             close(fd);
             return -1;
@@ -116,10 +118,12 @@ static int write_bank(modq_demo *d)
 static int write_secret(modq_demo *d)
 {
     unsigned char raw[SECRET_BYTES];
-    if (RAND_bytes(raw, sizeof raw) != 1)
+    if (RAND_bytes(raw, sizeof raw) != 1) {
         return -1;
-    for (size_t i = 0; i < sizeof raw; i++)
+    }
+    for (size_t i = 0; i < sizeof raw; i++) {
         snprintf((char *)d->secret + 2 * i, 3, "%02x", raw[i]);
+    }
     return write_file(d->secret_path, d->secret, sizeof d->secret);
 }
 
@@ -131,12 +135,14 @@ modq_demo_result modq_demo_new(const char *const *envp, modq_demo **out, char *e
     modq_demo *d;
     int n;
 
-    if (out == NULL || errstr == NULL || errstr_size == 0)
+    if (out == NULL || errstr == NULL || errstr_size == 0) {
         return MODQ_DEMO_ERR_INVALID_ARG;
+    }
     *out = NULL;
     d = calloc(1, sizeof *d);
-    if (d == NULL)
+    if (d == NULL) {
         return MODQ_DEMO_ERR_NOMEM;
+    }
     const char *tmp = getenv("TMPDIR");
     int dn = snprintf(d->dir, sizeof d->dir, "%s/modq-demo-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
     if (dn < 0 || (size_t)dn >= sizeof d->dir || mkdtemp(d->dir) == NULL) {
@@ -224,8 +230,9 @@ static int make_ticket(const modq_policy *p, size_t qi, unsigned i, uint8_t **bu
                  ? 0
                  : -1;
     }
-    if (rc != 0)
+    if (rc != 0) {
         return -1;
+    }
     m.source_case = MODQ__V1__MEDIA__SOURCE_INLINE_BYTES;
     m.inline_bytes.data = img;
     m.inline_bytes.len = img_len;
@@ -269,16 +276,18 @@ static void publish_one(modq_demo *d, unsigned i)
                           RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
         return;
     }
-    if (make_ticket(d->policy, qi, i, &buf, &len) != 0)
+    if (make_ticket(d->policy, qi, i, &buf, &len) != 0) {
         return;
+    }
     char key[32];
     snprintf(key, sizeof key, "demo-content-%u", i);
     rd_kafka_producev(d->producer, RD_KAFKA_V_TOPIC(modq_policy_queue_topic(d->policy, qi)),
                       RD_KAFKA_V_KEY(key, strlen(key)), RD_KAFKA_V_VALUE(buf, len),
                       RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE), RD_KAFKA_V_END);
     /* On success librdkafka owns buf (F_FREE); on failure it is still ours. */
-    if (rd_kafka_last_error() != RD_KAFKA_RESP_ERR_NO_ERROR)
+    if (rd_kafka_last_error() != RD_KAFKA_RESP_ERR_NO_ERROR) {
         free(buf);
+    }
 }
 
 static void *producer_thread(void *arg)
@@ -291,8 +300,9 @@ static void *producer_thread(void *arg)
         int64_t now = modq_clock_wall_ms();
         if (i < MODQ_DEMO_BURST || now >= next) {
             publish_one(d, i++);
-            if (i >= MODQ_DEMO_BURST)
+            if (i >= MODQ_DEMO_BURST) {
                 next = now + MODQ_DEMO_PERIOD_MS;
+            }
         }
         rd_kafka_poll(d->producer, i < MODQ_DEMO_BURST ? 0 : 100);
     }
@@ -306,18 +316,21 @@ modq_demo_result modq_demo_start(modq_demo *d, const modq_policy *policy, char *
     char err[512] = "";
     rd_kafka_conf_t *conf;
 
-    if (d == NULL || policy == NULL || errstr == NULL || d->thread_started)
+    if (d == NULL || policy == NULL || errstr == NULL || d->thread_started) {
         return MODQ_DEMO_ERR_INVALID_ARG;
+    }
     d->policy = policy;
-    for (size_t q = 0; q < modq_policy_queue_count(policy); q++)
+    for (size_t q = 0; q < modq_policy_queue_count(policy); q++) {
         (void)modq_mock_topic_create(d->mock, modq_policy_queue_topic(policy, q), 4, 3, err,
                                      sizeof err); /* a topic two queues share exists already */
+    }
     const char *outputs[] = {modq_config_topics_decisions(d->cfg),
                              modq_config_topics_wellbeing(d->cfg), modq_config_topics_audit(d->cfg),
                              modq_config_topics_dead_letter(d->cfg),
                              modq_config_topics_ledgers(d->cfg)};
-    for (size_t i = 0; i < sizeof outputs / sizeof outputs[0]; i++)
+    for (size_t i = 0; i < sizeof outputs / sizeof outputs[0]; i++) {
         (void)modq_mock_topic_create(d->mock, outputs[i], 4, 3, err, sizeof err);
+    }
     conf = rd_kafka_conf_new();
     if (rd_kafka_conf_set(conf, "bootstrap.servers", modq_mock_bootstrap(d->mock), err,
                           sizeof err) != RD_KAFKA_CONF_OK ||
@@ -363,28 +376,35 @@ char *modq_demo_token(const modq_demo *d, const char *role)
         .ttl_s = MODQ_DEMO_TOKEN_TTL_S,
     };
     if (d == NULL ||
-        modq_jwt_mint_hs256(d->secret, sizeof d->secret, &o, &tok, NULL, 0) != MODQ_JWT_OK)
+        modq_jwt_mint_hs256(d->secret, sizeof d->secret, &o, &tok, NULL, 0) != MODQ_JWT_OK) {
         return NULL;
+    }
     return tok;
 }
 
 void modq_demo_free(modq_demo *d)
 {
-    if (d == NULL)
+    if (d == NULL) {
         return;
+    }
     atomic_store(&d->stop, true);
-    if (d->thread_started)
+    if (d->thread_started) {
         pthread_join(d->thread, NULL);
-    if (d->producer != NULL)
+    }
+    if (d->producer != NULL) {
         rd_kafka_destroy(d->producer);
+    }
     modq_config_free(d->cfg);
     modq_mock_free(d->mock);
-    if (d->secret_path[0] != '\0')
+    if (d->secret_path[0] != '\0') {
         unlink(d->secret_path);
-    if (d->bank_path[0] != '\0')
+    }
+    if (d->bank_path[0] != '\0') {
         unlink(d->bank_path);
-    if (d->dir[0] != '\0')
+    }
+    if (d->dir[0] != '\0') {
         rmdir(d->dir);
+    }
     OPENSSL_cleanse(d->secret, sizeof d->secret);
     free(d);
 }

@@ -76,8 +76,9 @@ static int parse_int(const char *s, int lo, int hi, int *out)
 {
     int64_t v;
 
-    if (!modq_parse_int64(s, lo, hi, &v))
+    if (!modq_parse_int64(s, lo, hi, &v)) {
         return -1;
+    }
     *out = (int)v;
     return 0;
 }
@@ -88,9 +89,11 @@ static int is_value_option(const char *a)
                                         "--topic",   "--topics-from-policy", "--port-file",
                                         "--debug"};
 
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-        if (strcmp(a, names[i]) == 0)
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (strcmp(a, names[i]) == 0) {
             return 1;
+        }
+    }
     return 0;
 }
 
@@ -147,8 +150,9 @@ static int parse_args(int argc, char **argv, struct options *o)
         }
         i += takes_value;
     }
-    if (o->replication == 0)
+    if (o->replication == 0) {
         o->replication = o->brokers < 3 ? o->brokers : 3;
+    }
     if (o->replication > o->brokers) {
         fprintf(stderr, "modq-devbroker: --replication %d exceeds --brokers %d\n", o->replication,
                 o->brokers);
@@ -183,8 +187,9 @@ static int create_topic_spec(modq_mock *m, const struct options *o, const char *
         }
         snprintf(counts, sizeof(counts), "%s", colon + 1);
         second = strchr(counts, ':');
-        if (second)
+        if (second) {
             *second++ = '\0';
+        }
         if (parse_int(counts, 1, MODQ_MOCK_MAX_PARTITIONS, &partitions) != 0 ||
             (second && parse_int(second, 1, MODQ_MOCK_MAX_BROKERS, &replication) != 0)) {
             fprintf(stderr, "modq-devbroker: bad --topic '%s': want NAME[:PARTITIONS[:REPL]]\n",
@@ -238,14 +243,16 @@ static int write_port_file(const char *path, const char *bootstrap)
         return -1;
     }
     f = fopen(tmp, "w");
-    if (!f)
+    if (!f) {
         goto out;
+    }
     if (fprintf(f, "%s\n", bootstrap) < 0) {
         fclose(f);
         goto out;
     }
-    if (fclose(f) != 0 || rename(tmp, path) != 0)
+    if (fclose(f) != 0 || rename(tmp, path) != 0) {
         goto out;
+    }
     rc = 0;
 out:
     if (rc != 0) {
@@ -263,8 +270,9 @@ static size_t split_words(char *line, char **words, size_t max)
     char *save = NULL;
 
     for (char *w = strtok_r(line, " \t\r", &save); w; w = strtok_r(NULL, " \t\r", &save)) {
-        if (n == max)
+        if (n == max) {
             return max + 1;
+        }
         words[n++] = w;
     }
     return n;
@@ -283,8 +291,9 @@ static int run_command(modq_mock *m, const struct options *o, char *line)
     int id = 0;
     int v = 0;
 
-    if (n == 0)
+    if (n == 0) {
         return 0; /* blank lines get no reply, so a here-document may carry them */
+    }
     if (strcmp(w[0], "quit") == 0 && n == 1) {
         printf("ok bye\n");
         return 1;
@@ -292,49 +301,55 @@ static int run_command(modq_mock *m, const struct options *o, char *line)
         printf("ok %s\n", modq_mock_bootstrap(m));
         return 0;
     } else if ((strcmp(w[0], "down") == 0 || strcmp(w[0], "up") == 0) && n == 2) {
-        if (parse_int(w[1], 1, MODQ_MOCK_MAX_BROKERS, &id) != 0)
+        if (parse_int(w[1], 1, MODQ_MOCK_MAX_BROKERS, &id) != 0) {
             snprintf(errstr, sizeof(errstr), "bad broker id '%.32s'", w[1]);
-        else if (w[0][0] == 'd')
+        } else if (w[0][0] == 'd') {
             r = modq_mock_broker_down(m, id, errstr, sizeof(errstr));
-        else
+        } else {
             r = modq_mock_broker_up(m, id, errstr, sizeof(errstr));
+        }
     } else if (strcmp(w[0], "leader") == 0 && n == 4) {
         if (parse_int(w[2], 0, MODQ_MOCK_MAX_PARTITIONS - 1, &v) != 0 ||
-            parse_int(w[3], 1, MODQ_MOCK_MAX_BROKERS, &id) != 0)
+            parse_int(w[3], 1, MODQ_MOCK_MAX_BROKERS, &id) != 0) {
             snprintf(errstr, sizeof(errstr), "usage: leader TOPIC PARTITION ID");
-        else
+        } else {
             r = modq_mock_partition_leader(m, w[1], v, id, errstr, sizeof(errstr));
+        }
     } else if (strcmp(w[0], "rtt") == 0 && n == 3) {
         if (parse_int(w[1], 1, MODQ_MOCK_MAX_BROKERS, &id) != 0 ||
-            parse_int(w[2], 0, 60000, &v) != 0)
+            parse_int(w[2], 0, 60000, &v) != 0) {
             snprintf(errstr, sizeof(errstr), "usage: rtt ID MS (MS 0..60000)");
-        else
+        } else {
             r = modq_mock_broker_rtt(m, id, v, errstr, sizeof(errstr));
+        }
     } else if (strcmp(w[0], "error") == 0 && n == 4) {
-        if (parse_int(w[2], 1, MODQ_MOCK_MAX_ERRORS, &v) != 0)
+        if (parse_int(w[2], 1, MODQ_MOCK_MAX_ERRORS, &v) != 0) {
             snprintf(errstr, sizeof(errstr), "error COUNT must be 1..%d", MODQ_MOCK_MAX_ERRORS);
-        else
+        } else {
             r = modq_mock_push_errors(m, w[1], (size_t)v, w[3], errstr, sizeof(errstr));
+        }
     } else if (strcmp(w[0], "clear") == 0 && n == 2) {
         r = modq_mock_clear_errors(m, w[1], errstr, sizeof(errstr));
     } else if (strcmp(w[0], "topic") == 0 && (n == 3 || n == 4)) {
         int repl = o->replication;
 
         if (parse_int(w[2], 1, MODQ_MOCK_MAX_PARTITIONS, &v) != 0 ||
-            (n == 4 && parse_int(w[3], 1, MODQ_MOCK_MAX_BROKERS, &repl) != 0))
+            (n == 4 && parse_int(w[3], 1, MODQ_MOCK_MAX_BROKERS, &repl) != 0)) {
             snprintf(errstr, sizeof(errstr), "usage: topic NAME PARTITIONS [REPLICATION]");
-        else
+        } else {
             r = modq_mock_topic_create(m, w[1], v, repl, errstr, sizeof(errstr));
+        }
     } else {
         snprintf(errstr, sizeof(errstr),
                  "unknown command; want down ID | up ID | leader TOPIC PARTITION ID | rtt ID MS | "
                  "error API COUNT ERROR | clear API | topic NAME PARTITIONS [REPLICATION] | "
                  "bootstrap | quit");
     }
-    if (r == MODQ_MOCK_OK)
+    if (r == MODQ_MOCK_OK) {
         printf("ok\n");
-    else
+    } else {
         printf("err %s\n", errstr[0] ? errstr : modq_mock_strerror(r));
+    }
     return 0;
 }
 
@@ -350,27 +365,32 @@ static int read_commands(modq_mock *m, const struct options *o, char *buf, size_
     size_t start = 0;
     int quit = 0;
 
-    if (got < 0)
+    if (got < 0) {
         return errno == EINTR || errno == EAGAIN ? 0 : 1;
-    if (got == 0)
+    }
+    if (got == 0) {
         return 1;
+    }
     *len += (size_t)got;
     for (size_t i = 0; i < *len && !quit; i++) {
-        if (buf[i] != '\n')
+        if (buf[i] != '\n') {
             continue;
+        }
         buf[i] = '\0';
-        if (*skipping)
+        if (*skipping) {
             *skipping = 0;
-        else
+        } else {
             quit = run_command(m, o, buf + start);
+        }
         start = i + 1;
     }
     memmove(buf, buf + start, *len - start);
     *len -= start;
     if (*len == MAX_LINE) {
         /* An overlong line: refuse it once, then drop bytes up to its newline. */
-        if (!*skipping)
+        if (!*skipping) {
             printf("err line longer than %d bytes\n", MAX_LINE - 1);
+        }
         *skipping = 1;
         *len = 0;
     }
@@ -390,8 +410,9 @@ int main(int argc, char **argv)
     int reading = 0;
     int rc = 0;
 
-    if (parse_args(argc, argv, &o) != 0)
+    if (parse_args(argc, argv, &o) != 0) {
         return 1;
+    }
 
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
@@ -430,13 +451,16 @@ int main(int argc, char **argv)
 
         /* Without stdin to watch, poll just sleeps; the timeout bounds how late a signal is seen
          * should it land between the flag check and poll. */
-        if (poll(&pfd, reading ? 1 : 0, 200) > 0 && (pfd.revents & (POLLIN | POLLHUP | POLLERR)))
-            if (read_commands(m, &o, line, &line_len, &skipping) != 0)
+        if (poll(&pfd, reading ? 1 : 0, 200) > 0 && (pfd.revents & (POLLIN | POLLHUP | POLLERR))) {
+            if (read_commands(m, &o, line, &line_len, &skipping) != 0) {
                 break;
+            }
+        }
     }
 out:
     modq_mock_free(m);
-    if (o.port_file && rc == 0)
+    if (o.port_file && rc == 0) {
         unlink(o.port_file);
+    }
     return rc;
 }

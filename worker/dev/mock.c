@@ -36,8 +36,9 @@ static const char *const result_text[MODQ_MOCK_RESULT_COUNT] = {
 
 const char *modq_mock_strerror(modq_mock_result r)
 {
-    if ((int)r < 0 || r >= MODQ_MOCK_RESULT_COUNT)
+    if ((int)r < 0 || r >= MODQ_MOCK_RESULT_COUNT) {
         return "unknown result";
+    }
     return result_text[r];
 }
 
@@ -91,8 +92,9 @@ modq_mock_result modq_mock_new(int brokers, const char *debug, modq_mock **out, 
     char kerr[256];
     const char *bs;
 
-    if (out)
+    if (out) {
         *out = NULL;
+    }
     if (!out || brokers < 1 || brokers > MODQ_MOCK_MAX_BROKERS) {
         modq_errstr_set(errstr, errstr_size, "broker count must be 1..%d", MODQ_MOCK_MAX_BROKERS);
         res = MODQ_MOCK_ERR_INVALID_ARG;
@@ -112,8 +114,9 @@ modq_mock_result modq_mock_new(int brokers, const char *debug, modq_mock **out, 
         res = MODQ_MOCK_ERR_INVALID_ARG;
         goto out;
     }
-    if (!debug)
+    if (!debug) {
         rd_kafka_conf_set_log_cb(conf, drop_log);
+    }
     m->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, kerr, sizeof(kerr));
     if (!m->rk) {
         modq_errstr_set(errstr, errstr_size, "mock cluster handle: %s", kerr);
@@ -139,20 +142,24 @@ modq_mock_result modq_mock_new(int brokers, const char *debug, modq_mock **out, 
     *out = m;
     m = NULL;
 out:
-    if (conf)
+    if (conf) {
         rd_kafka_conf_destroy(conf);
+    }
     modq_mock_free(m);
     return res;
 }
 
 void modq_mock_free(modq_mock *m)
 {
-    if (!m)
+    if (!m) {
         return;
-    if (m->cluster)
+    }
+    if (m->cluster) {
         rd_kafka_mock_cluster_destroy(m->cluster);
-    if (m->rk)
+    }
+    if (m->rk) {
         rd_kafka_destroy(m->rk);
+    }
     free(m->bootstrap);
     free(m);
 }
@@ -175,14 +182,17 @@ rd_kafka_mock_cluster_t *modq_mock_cluster(modq_mock *m)
 static modq_mock_result kafka_result(rd_kafka_resp_err_t err, const char *what, char *errstr,
                                      size_t errstr_size)
 {
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         return MODQ_MOCK_OK;
+    }
     modq_errstr_set(errstr, errstr_size, "%s: %s (%s)", what, rd_kafka_err2name(err),
                     rd_kafka_err2str(err));
-    if (err == RD_KAFKA_RESP_ERR__UNKNOWN_BROKER)
+    if (err == RD_KAFKA_RESP_ERR__UNKNOWN_BROKER) {
         return MODQ_MOCK_ERR_UNKNOWN_BROKER;
-    if (err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
+    }
+    if (err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
         return MODQ_MOCK_ERR_TOPIC_EXISTS;
+    }
     return MODQ_MOCK_ERR_KAFKA;
 }
 
@@ -217,8 +227,9 @@ modq_mock_result modq_mock_topic_create(modq_mock *m, const char *topic, int par
 static modq_mock_result check_broker(const modq_mock *m, int32_t id, char *errstr,
                                      size_t errstr_size)
 {
-    if (!m)
+    if (!m) {
         return MODQ_MOCK_ERR_INVALID_ARG;
+    }
     if (id < 1 || id > m->brokers) {
         modq_errstr_set(errstr, errstr_size, "no broker %d: ids are 1..%d", (int)id, m->brokers);
         return MODQ_MOCK_ERR_UNKNOWN_BROKER;
@@ -230,8 +241,9 @@ modq_mock_result modq_mock_broker_down(modq_mock *m, int32_t id, char *errstr, s
 {
     modq_mock_result res = check_broker(m, id, errstr, errstr_size);
 
-    if (res != MODQ_MOCK_OK)
+    if (res != MODQ_MOCK_OK) {
         return res;
+    }
     return kafka_result(rd_kafka_mock_broker_set_down(m->cluster, id), "broker down", errstr,
                         errstr_size);
 }
@@ -240,8 +252,9 @@ modq_mock_result modq_mock_broker_up(modq_mock *m, int32_t id, char *errstr, siz
 {
     modq_mock_result res = check_broker(m, id, errstr, errstr_size);
 
-    if (res != MODQ_MOCK_OK)
+    if (res != MODQ_MOCK_OK) {
         return res;
+    }
     return kafka_result(rd_kafka_mock_broker_set_up(m->cluster, id), "broker up", errstr,
                         errstr_size);
 }
@@ -251,8 +264,9 @@ modq_mock_result modq_mock_partition_leader(modq_mock *m, const char *topic, int
 {
     modq_mock_result res = check_broker(m, id, errstr, errstr_size);
 
-    if (res != MODQ_MOCK_OK)
+    if (res != MODQ_MOCK_OK) {
         return res;
+    }
     if (!topic || partition < 0) {
         modq_errstr_set(errstr, errstr_size, "no topic or negative partition");
         return MODQ_MOCK_ERR_INVALID_ARG;
@@ -267,8 +281,9 @@ modq_mock_result modq_mock_broker_rtt(modq_mock *m, int32_t id, int rtt_ms, char
 {
     modq_mock_result res = check_broker(m, id, errstr, errstr_size);
 
-    if (res != MODQ_MOCK_OK)
+    if (res != MODQ_MOCK_OK) {
         return res;
+    }
     if (rtt_ms < 0 || rtt_ms > 60000) {
         modq_errstr_set(errstr, errstr_size, "rtt must be 0..60000 ms");
         return MODQ_MOCK_ERR_INVALID_ARG;
@@ -281,8 +296,9 @@ modq_mock_result modq_mock_api_key(const char *api, int16_t *key)
 {
     int64_t v;
 
-    if (!api || !key)
+    if (!api || !key) {
         return MODQ_MOCK_ERR_INVALID_ARG;
+    }
     for (size_t i = 0; i < sizeof(api_names) / sizeof(api_names[0]); i++) {
         if (strcmp(api, api_names[i].name) == 0) {
             *key = api_names[i].key;
@@ -290,8 +306,9 @@ modq_mock_result modq_mock_api_key(const char *api, int16_t *key)
         }
     }
     /* Any other ApiKey may be given by number; the mock ignores keys it never serves. */
-    if (!modq_parse_int64(api, 0, INT16_MAX, &v))
+    if (!modq_parse_int64(api, 0, INT16_MAX, &v)) {
         return MODQ_MOCK_ERR_UNKNOWN_API;
+    }
     *key = (int16_t)v;
     return MODQ_MOCK_OK;
 }
@@ -302,10 +319,12 @@ modq_mock_result modq_mock_error_code(const char *error, rd_kafka_resp_err_t *er
     size_t n = 0;
     int64_t v;
 
-    if (!error || !err)
+    if (!error || !err) {
         return MODQ_MOCK_ERR_INVALID_ARG;
-    if (strncmp(error, "RD_KAFKA_RESP_ERR_", 18) == 0)
+    }
+    if (strncmp(error, "RD_KAFKA_RESP_ERR_", 18) == 0) {
         error += 18;
+    }
     rd_kafka_get_err_descs(&descs, &n);
     for (size_t i = 0; i < n; i++) {
         if (descs[i].name && strcmp(descs[i].name, error) == 0) {
@@ -313,8 +332,9 @@ modq_mock_result modq_mock_error_code(const char *error, rd_kafka_resp_err_t *er
             return MODQ_MOCK_OK;
         }
     }
-    if (!modq_parse_int64(error, INT_MIN, INT_MAX, &v))
+    if (!modq_parse_int64(error, INT_MIN, INT_MAX, &v)) {
         return MODQ_MOCK_ERR_UNKNOWN_ERROR;
+    }
     for (size_t i = 0; i < n; i++) {
         if (descs[i].name && descs[i].code == (rd_kafka_resp_err_t)v) {
             *err = descs[i].code;
@@ -353,8 +373,9 @@ modq_mock_result modq_mock_push_errors(modq_mock *m, const char *api, size_t cou
         res = MODQ_MOCK_ERR_NOMEM;
         goto out;
     }
-    for (size_t i = 0; i < count; i++)
+    for (size_t i = 0; i < count; i++) {
         errs[i] = code;
+    }
     rd_kafka_mock_push_request_errors_array(m->cluster, key, count, errs);
 out:
     free(errs);
@@ -366,8 +387,9 @@ modq_mock_result modq_mock_clear_errors(modq_mock *m, const char *api, char *err
 {
     int16_t key;
 
-    if (!m || !api)
+    if (!m || !api) {
         return MODQ_MOCK_ERR_INVALID_ARG;
+    }
     if (modq_mock_api_key(api, &key) != MODQ_MOCK_OK) {
         modq_errstr_set(errstr, errstr_size, "unknown request '%.64s'", api);
         return MODQ_MOCK_ERR_UNKNOWN_API;

@@ -113,12 +113,16 @@ static double seconds_since(const struct timespec *t0)
 
 static bool reserved(const char *name)
 {
-    for (size_t i = 0; i < sizeof(SECURITY_HEADERS) / sizeof(SECURITY_HEADERS[0]); i++)
-        if (strcasecmp(name, SECURITY_HEADERS[i][0]) == 0)
+    for (size_t i = 0; i < sizeof(SECURITY_HEADERS) / sizeof(SECURITY_HEADERS[0]); i++) {
+        if (strcasecmp(name, SECURITY_HEADERS[i][0]) == 0) {
             return true;
-    for (size_t i = 0; i < sizeof(RESERVED_HEADERS) / sizeof(RESERVED_HEADERS[0]); i++)
-        if (strcasecmp(name, RESERVED_HEADERS[i]) == 0)
+        }
+    }
+    for (size_t i = 0; i < sizeof(RESERVED_HEADERS) / sizeof(RESERVED_HEADERS[0]); i++) {
+        if (strcasecmp(name, RESERVED_HEADERS[i]) == 0) {
             return true;
+        }
+    }
     return false;
 }
 
@@ -135,21 +139,27 @@ static bool queue(modq_http *h, struct MHD_Connection *c, request *rq, int statu
     bool ok = true;
     char code[16];
 
-    if (!resp)
+    if (!resp) {
         return false;
-    for (size_t i = 0; i < sizeof(SECURITY_HEADERS) / sizeof(SECURITY_HEADERS[0]); i++)
+    }
+    for (size_t i = 0; i < sizeof(SECURITY_HEADERS) / sizeof(SECURITY_HEADERS[0]); i++) {
         ok = ok && MHD_add_response_header(resp, SECURITY_HEADERS[i][0], SECURITY_HEADERS[i][1]);
+    }
     ok = ok && MHD_add_response_header(resp, "Cache-Control", cache_control);
-    if (!r || r->body_len > 0 || r->mime[0])
+    if (!r || r->body_len > 0 || r->mime[0]) {
         ok = ok && MHD_add_response_header(resp, "Content-Type", mime);
-    for (size_t i = 0; r && i < r->nheaders; i++)
-        if (!reserved(r->headers[i].name))
+    }
+    for (size_t i = 0; r && i < r->nheaders; i++) {
+        if (!reserved(r->headers[i].name)) {
             ok = ok && MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);
+        }
+    }
     /* An answer without its security headers is never sent: the connection is dropped. */
     ok = ok && MHD_queue_response(c, (unsigned)status, resp) == MHD_YES;
     MHD_destroy_response(resp);
-    if (!ok)
+    if (!ok) {
         return false;
+    }
     rq->answered = true;
     snprintf(code, sizeof(code), "%d", status);
     modq_metrics_observe(h->metrics, METRIC_DURATION, route, seconds_since(&rq->start));
@@ -173,18 +183,21 @@ static bool answer(modq_http *h, struct MHD_Connection *c, request *rq, modq_htt
     size_t len;
     char *body;
 
-    if (!r->filled)
+    if (!r->filled) {
         modq_http_resp_error(r, 500, "internal", "the request was not answered");
+    }
     if (r->nomem) {
         resp = constant_response(FALLBACK_BODY, strlen(FALLBACK_BODY));
         return queue(h, c, rq, 500, resp, NULL, "no-store");
     }
     body = http_resp_take_body(r, &len);
-    if (!body)
+    if (!body) {
         return queue(h, c, rq, r->status, constant_response("", 0), r, cache);
+    }
     resp = MHD_create_response_from_buffer_with_free_callback(len, body, free);
-    if (!resp)
+    if (!resp) {
         free(body);
+    }
     return queue(h, c, rq, r->status, resp, r, cache);
 }
 
@@ -197,8 +210,9 @@ static bool answer_error(modq_http *h, struct MHD_Connection *c, request *rq, in
     http_resp_init(&r);
     modq_http_resp_error(&r, status, code, message);
     modq_http_resp_route(&r, route);
-    if (status == 405)
+    if (status == 405) {
         modq_http_resp_header(&r, "Allow", "GET, HEAD, POST");
+    }
     ok = answer(h, c, rq, &r);
     http_resp_clear(&r);
     return ok;
@@ -217,8 +231,9 @@ static bool answer_static(modq_http *h, struct MHD_Connection *c, request *rq, c
     const http_file *f = h->has_static ? http_static_find(&h->st, name) : NULL;
     modq_http_resp r;
 
-    if (!f)
+    if (!f) {
         return answer_error(h, c, rq, 404, "not_found", "No such file.", "static");
+    }
     http_resp_init(&r);
     memcpy(r.mime, f->mime, strlen(f->mime) + 1);
     r.route = "static";
@@ -272,12 +287,15 @@ static bool take_upload(modq_http *h, struct MHD_Connection *c, request *rq, con
         size_t cap = rq->cap ? rq->cap : 1024;
         char *p;
 
-        while (cap < rq->len + n + 1)
+        while (cap < rq->len + n + 1) {
             cap *= 2;
-        if (cap > h->max_body + 1)
+        }
+        if (cap > h->max_body + 1) {
             cap = h->max_body + 1;
-        if (!(p = realloc(rq->body, cap)))
+        }
+        if (!(p = realloc(rq->body, cap))) {
             return false;
+        }
         rq->body = p;
         rq->cap = cap;
     }
@@ -294,8 +312,9 @@ static bool announced_too_large(struct MHD_Connection *c, size_t max)
     unsigned long long n;
     char *end;
 
-    if (!cl)
+    if (!cl) {
         return false;
+    }
     /* libmicrohttpd already refused a malformed length; this only compares it. */
     n = strtoull(cl, &end, 10);
     return end != cl && n > max;
@@ -310,18 +329,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     bool get;
 
     (void)version;
-    if (!rq || !rq->raw_path)
+    if (!rq || !rq->raw_path) {
         return MHD_NO; /* on_uri ran out of memory */
+    }
     if (!rq->started) {
         rq->started = true;
         if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 &&
-            strcmp(method, "POST") != 0)
+            strcmp(method, "POST") != 0) {
             return answer_error(h, c, rq, 405, "method_not_allowed",
                                 "Only GET, HEAD and POST are served.", "other")
                        ? MHD_YES
                        : MHD_NO;
-        if (announced_too_large(c, h->max_body))
+        }
+        if (announced_too_large(c, h->max_body)) {
             return answer_too_large(h, c, rq) ? MHD_YES : MHD_NO;
+        }
         return MHD_YES;
     }
     if (*upload_data_size > 0) {
@@ -332,19 +354,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     /* The request has arrived whole: however long the answer takes, the client is not late. */
     http_deadline_arrived(h->deadline, c);
-    if (rq->answered)
+    if (rq->answered) {
         return MHD_YES;
-    if (rq->too_large)
+    }
+    if (rq->too_large) {
         return answer_too_large(h, c, rq) ? MHD_YES : MHD_NO;
+    }
     get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
     /* Routing sees the raw path: libmicrohttpd's url is already percent-decoded, and an id
      * holding "%2F" or "%25" must reach the handler as sent, to be decoded once. */
     (void)url;
     url = rq->raw_path;
-    if (get && (strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0))
+    if (get && (strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0)) {
         return answer_static(h, c, rq, "index.html") ? MHD_YES : MHD_NO;
-    if (get && strncmp(url, "/static/", 8) == 0)
+    }
+    if (get && strncmp(url, "/static/", 8) == 0) {
         return answer_static(h, c, rq, url + 8) ? MHD_YES : MHD_NO;
+    }
     return answer_handler(h, c, rq, url, method) ? MHD_YES : MHD_NO;
 }
 
@@ -357,8 +383,9 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 
     (void)cls;
     (void)c;
-    if (!rq)
+    if (!rq) {
         return NULL;
+    }
     clock_gettime(CLOCK_MONOTONIC, &rq->start);
     if (n <= MAX_RAW_PATH && (rq->raw_path = malloc(n + 1)) != NULL) {
         memcpy(rq->raw_path, uri, n);
@@ -396,8 +423,9 @@ __attribute__((format(printf, 2, 0))) static void on_log(void *cls, const char *
 
         vsnprintf(h->start_err, sizeof(h->start_err), fmt, ap);
         n = strlen(h->start_err);
-        while (n > 0 && (h->start_err[n - 1] == '\n' || h->start_err[n - 1] == '\r'))
+        while (n > 0 && (h->start_err[n - 1] == '\n' || h->start_err[n - 1] == '\r')) {
             h->start_err[--n] = '\0';
+        }
     }
     pthread_mutex_unlock(&h->log_mu);
 }
@@ -410,17 +438,20 @@ static modq_http_result declare_metrics(modq_metrics *m, char *errstr, size_t er
         m, METRIC_DURATION, MODQ_METRICS_HISTOGRAM, "Time to answer an HTTP request, by route.",
         "route", DURATION_BUCKETS, sizeof(DURATION_BUCKETS) / sizeof(DURATION_BUCKETS[0]));
     /* A registry shared with an earlier server already has the family: that is fine. */
-    if (mr != MODQ_METRICS_OK && !modq_metrics_has(m, METRIC_DURATION, MODQ_METRICS_HISTOGRAM))
+    if (mr != MODQ_METRICS_OK && !modq_metrics_has(m, METRIC_DURATION, MODQ_METRICS_HISTOGRAM)) {
         goto fail;
+    }
     mr = modq_metrics_declare(m, METRIC_REQUESTS, MODQ_METRICS_COUNTER,
                               "HTTP requests answered, by status code.", "code", NULL, 0);
-    if (mr != MODQ_METRICS_OK && !modq_metrics_has(m, METRIC_REQUESTS, MODQ_METRICS_COUNTER))
+    if (mr != MODQ_METRICS_OK && !modq_metrics_has(m, METRIC_REQUESTS, MODQ_METRICS_COUNTER)) {
         goto fail;
+    }
     mr = modq_metrics_declare(m, HTTP_METRIC_TIMEOUTS, MODQ_METRICS_COUNTER,
                               "Connections closed because a request did not arrive whole in time.",
                               NULL, NULL, 0);
-    if (mr != MODQ_METRICS_OK && !modq_metrics_has(m, HTTP_METRIC_TIMEOUTS, MODQ_METRICS_COUNTER))
+    if (mr != MODQ_METRICS_OK && !modq_metrics_has(m, HTTP_METRIC_TIMEOUTS, MODQ_METRICS_COUNTER)) {
         goto fail;
+    }
     return MODQ_HTTP_OK;
 fail:
     snprintf(errstr, errstr_size, "metrics: %s", modq_metrics_strerror(mr));
@@ -468,8 +499,9 @@ static modq_http_result start(modq_http *h, const modq_http_opts *opts, char *er
         return MODQ_HTTP_ERR_INVALID_ARG;
     }
     /* "::" is IPv6 only: listening on both families takes "0.0.0.0" and "::" as two servers. */
-    if (addr.sa.sa_family == AF_INET6)
+    if (addr.sa.sa_family == AF_INET6) {
         flags |= MHD_USE_IPv6;
+    }
     pthread_mutex_lock(&h->log_mu);
     h->starting = true;
     pthread_mutex_unlock(&h->log_mu);
@@ -506,8 +538,9 @@ modq_http_result modq_http_new(const modq_http_opts *opts, modq_http **out, char
         errstr_size = sizeof(scratch);
     }
     errstr[0] = '\0';
-    if (out)
+    if (out) {
         *out = NULL;
+    }
     if (!opts || !out || !opts->handler || !opts->host || opts->port < 0 || opts->port > 65535) {
         snprintf(errstr, errstr_size, "http: handler, host and a port 0..65535 are required");
         goto out;
@@ -533,12 +566,15 @@ modq_http_result modq_http_new(const modq_http_opts *opts, modq_http **out, char
     }
     h->metrics = opts->metrics;
     if (opts->static_dir) {
-        if ((rc = http_static_load(&h->st, opts->static_dir, errstr, errstr_size)) != MODQ_HTTP_OK)
+        if ((rc = http_static_load(&h->st, opts->static_dir, errstr, errstr_size)) !=
+            MODQ_HTTP_OK) {
             goto out;
+        }
         h->has_static = true;
     }
-    if (h->metrics && (rc = declare_metrics(h->metrics, errstr, errstr_size)) != MODQ_HTTP_OK)
+    if (h->metrics && (rc = declare_metrics(h->metrics, errstr, errstr_size)) != MODQ_HTTP_OK) {
         goto out;
+    }
     if (opts->request_timeout_ms > MAX_REQUEST_MS) {
         rc = MODQ_HTTP_ERR_INVALID_ARG;
         snprintf(errstr, errstr_size, "http: request_timeout_ms over %d", MAX_REQUEST_MS);
@@ -550,8 +586,9 @@ modq_http_result modq_http_new(const modq_http_opts *opts, modq_http **out, char
         snprintf(errstr, errstr_size, "http: out of memory");
         goto out;
     }
-    if ((rc = start(h, opts, errstr, errstr_size)) != MODQ_HTTP_OK)
+    if ((rc = start(h, opts, errstr, errstr_size)) != MODQ_HTTP_OK) {
         goto out;
+    }
     *out = h;
     h = NULL;
 out:
@@ -566,11 +603,13 @@ int modq_http_port(const modq_http *h)
 
 void modq_http_free(modq_http *h)
 {
-    if (!h)
+    if (!h) {
         return;
+    }
     /* Joins the pool's threads: no handler runs after this, and no request state is left. */
-    if (h->daemon)
+    if (h->daemon) {
         MHD_stop_daemon(h->daemon);
+    }
     http_deadline_free(h->deadline); /* every connection is closed now */
     http_static_free(&h->st);
     pthread_mutex_destroy(&h->log_mu);

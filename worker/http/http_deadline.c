@@ -50,8 +50,9 @@ static unsigned sweep(http_deadline *d, int64_t now)
     unsigned n = 0;
 
     for (http_conn *e = d->head; e; e = e->next) {
-        if (e->shut || e->deadline_ms == 0 || now < e->deadline_ms)
+        if (e->shut || e->deadline_ms == 0 || now < e->deadline_ms) {
             continue;
+        }
         /* The peer sees the connection end; libmicrohttpd sees the end of the stream. */
         shutdown(e->fd, SHUT_RDWR);
         e->shut = true;
@@ -66,10 +67,12 @@ static void *sweeper_main(void *arg)
     int64_t step = d->timeout_ms / 4;
     struct timespec at;
 
-    if (step > SWEEP_MAX_MS)
+    if (step > SWEEP_MAX_MS) {
         step = SWEEP_MAX_MS;
-    if (step < SWEEP_MIN_MS)
+    }
+    if (step < SWEEP_MIN_MS) {
         step = SWEEP_MIN_MS;
+    }
     pthread_mutex_lock(&d->mu);
     while (!d->stop) {
         unsigned closed = sweep(d, modq_clock_mono_ms());
@@ -98,35 +101,42 @@ modq_http_result http_deadline_new(int64_t timeout_ms, modq_metrics *metrics, ht
     bool cv = false, mu = false;
 
     *out = NULL;
-    if (!d)
+    if (!d) {
         return MODQ_HTTP_ERR_NOMEM;
+    }
     d->timeout_ms = timeout_ms;
     d->metrics = metrics;
-    if (pthread_mutex_init(&d->mu, NULL) != 0)
+    if (pthread_mutex_init(&d->mu, NULL) != 0) {
         goto fail;
+    }
     mu = true;
-    if (pthread_condattr_init(&ca) != 0)
+    if (pthread_condattr_init(&ca) != 0) {
         goto fail;
+    }
     cv =
         pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) == 0 && pthread_cond_init(&d->cv, &ca) == 0;
     pthread_condattr_destroy(&ca);
-    if (!cv || pthread_create(&d->sweeper, NULL, sweeper_main, d) != 0)
+    if (!cv || pthread_create(&d->sweeper, NULL, sweeper_main, d) != 0) {
         goto fail;
+    }
     *out = d;
     return MODQ_HTTP_OK;
 fail:
-    if (cv)
+    if (cv) {
         pthread_cond_destroy(&d->cv);
-    if (mu)
+    }
+    if (mu) {
         pthread_mutex_destroy(&d->mu);
+    }
     free(d);
     return MODQ_HTTP_ERR_NOMEM;
 }
 
 void http_deadline_free(http_deadline *d)
 {
-    if (!d)
+    if (!d) {
         return;
+    }
     pthread_mutex_lock(&d->mu);
     d->stop = true;
     pthread_cond_signal(&d->cv);
@@ -152,16 +162,18 @@ static void opened(http_deadline *d, struct MHD_Connection *c, void **socket_con
     *socket_context = e;
     if (!fd || !e) {
         /* Untracked, it could be held for ever: it is refused instead. */
-        if (fd)
+        if (fd) {
             shutdown(fd->connect_fd, SHUT_RDWR);
+        }
         return;
     }
     e->fd = fd->connect_fd;
     pthread_mutex_lock(&d->mu);
     e->deadline_ms = modq_clock_mono_ms() + d->timeout_ms;
     e->next = d->head;
-    if (d->head)
+    if (d->head) {
         d->head->prev = e;
+    }
     d->head = e;
     pthread_mutex_unlock(&d->mu);
 }
@@ -170,15 +182,18 @@ static void closed(http_deadline *d, void **socket_context)
 {
     http_conn *e = *socket_context;
 
-    if (!e)
+    if (!e) {
         return;
+    }
     pthread_mutex_lock(&d->mu);
-    if (e->prev)
+    if (e->prev) {
         e->prev->next = e->next;
-    else
+    } else {
         d->head = e->next;
-    if (e->next)
+    }
+    if (e->next) {
         e->next->prev = e->prev;
+    }
     pthread_mutex_unlock(&d->mu);
     free(e);
     *socket_context = NULL;
@@ -187,10 +202,11 @@ static void closed(http_deadline *d, void **socket_context)
 void http_deadline_notify(void *cls, struct MHD_Connection *c, void **socket_context,
                           enum MHD_ConnectionNotificationCode code)
 {
-    if (code == MHD_CONNECTION_NOTIFY_STARTED)
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
         opened(cls, c, socket_context);
-    else if (code == MHD_CONNECTION_NOTIFY_CLOSED)
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
         closed(cls, socket_context);
+    }
 }
 
 /* Sets the deadline of c's entry: 0 disarms it, else it runs from now. */
@@ -200,8 +216,9 @@ static void set_deadline(http_deadline *d, struct MHD_Connection *c, bool armed)
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
     http_conn *e = ci ? ci->socket_context : NULL;
 
-    if (!e)
+    if (!e) {
         return;
+    }
     pthread_mutex_lock(&d->mu);
     e->deadline_ms = armed ? modq_clock_mono_ms() + d->timeout_ms : 0;
     pthread_mutex_unlock(&d->mu);

@@ -25,29 +25,36 @@ const char *modq_http_req_query(const modq_http_req *q, const char *key)
     const char *value = NULL;
     size_t value_len = 0;
 
-    if (!q || !key)
+    if (!q || !key) {
         return NULL;
+    }
     if (!q->conn) {
-        for (size_t i = 0; i < q->nargs; i++)
-            if (strcmp(q->args[i].name, key) == 0)
+        for (size_t i = 0; i < q->nargs; i++) {
+            if (strcmp(q->args[i].name, key) == 0) {
                 return q->args[i].value ? q->args[i].value : "";
+            }
+        }
         return NULL;
     }
     if (MHD_lookup_connection_value_n(q->conn, MHD_GET_ARGUMENT_KIND, key, strlen(key), &value,
-                                      &value_len) != MHD_YES)
+                                      &value_len) != MHD_YES) {
         return NULL;
+    }
     /* "?flag" is present with no value: "" tells it apart from absent. */
     return value ? value : "";
 }
 
 const char *modq_http_req_header(const modq_http_req *q, const char *name)
 {
-    if (!q || !name)
+    if (!q || !name) {
         return NULL;
+    }
     if (!q->conn) {
-        for (size_t i = 0; i < q->nheaders; i++)
-            if (strcasecmp(q->headers[i].name, name) == 0)
+        for (size_t i = 0; i < q->nheaders; i++) {
+            if (strcasecmp(q->headers[i].name, name) == 0) {
                 return q->headers[i].value;
+            }
+        }
         return NULL;
     }
     return MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND, name);
@@ -55,8 +62,9 @@ const char *modq_http_req_header(const modq_http_req *q, const char *name)
 
 const char *modq_http_req_body(const modq_http_req *q, size_t *len)
 {
-    if (len)
+    if (len) {
         *len = q ? q->body_len : 0;
+    }
     return q ? q->body : NULL;
 }
 
@@ -102,9 +110,11 @@ static bool value_ok(const char *s, size_t max)
 {
     size_t n;
 
-    for (n = 0; s[n]; n++)
-        if (((unsigned char)s[n] < 0x20 && s[n] != '\t') || s[n] == 0x7f)
+    for (n = 0; s[n]; n++) {
+        if (((unsigned char)s[n] < 0x20 && s[n] != '\t') || s[n] == 0x7f) {
             return false;
+        }
+    }
     return n <= max;
 }
 
@@ -116,8 +126,9 @@ static bool token_ok(const char *s, size_t max)
     for (n = 0; s[n]; n++) {
         unsigned char c = (unsigned char)s[n];
 
-        if (c <= 0x20 || c >= 0x7f || strchr("\"(),/:;<=>?@[\\]{}", c))
+        if (c <= 0x20 || c >= 0x7f || strchr("\"(),/:;<=>?@[\\]{}", c)) {
             return false;
+        }
     }
     return n > 0 && n <= max;
 }
@@ -131,10 +142,11 @@ static void set_body(modq_http_resp *r, int status, const char *mime, char *data
     r->status = status >= 100 && status <= 599 ? status : 500;
     r->body = data;
     r->body_len = data ? len : 0;
-    if (mime && value_ok(mime, HTTP_MIME_MAX - 1))
+    if (mime && value_ok(mime, HTTP_MIME_MAX - 1)) {
         memcpy(r->mime, mime, strlen(mime) + 1);
-    else
+    } else {
         memcpy(r->mime, "application/octet-stream", sizeof("application/octet-stream"));
+    }
 }
 
 void modq_http_resp_json(modq_http_resp *r, int status, json_t *js)
@@ -160,13 +172,15 @@ void modq_http_resp_error(modq_http_resp *r, int status, const char *code, const
 {
     json_t *js;
 
-    if (!r)
+    if (!r) {
         return;
+    }
     code = code ? code : "internal";
     js = json_pack("{s:s,s:s}", "error", code, "message", message ? message : "");
     /* json_pack refuses text that is not UTF-8: the status and code still go out. */
-    if (!js)
+    if (!js) {
         js = json_pack("{s:s,s:s}", "error", code, "message", "");
+    }
     modq_http_resp_json(r, status, js);
 }
 
@@ -189,15 +203,17 @@ void modq_http_resp_copy(modq_http_resp *r, int status, const char *mime, const 
 {
     char *copy;
 
-    if (!r)
+    if (!r) {
         return;
+    }
     if ((!data && len > 0) || !(copy = malloc(len + 1))) {
         set_body(r, 500, NULL, NULL, 0);
         r->nomem = true;
         return;
     }
-    if (len)
+    if (len) {
         memcpy(copy, data, len);
+    }
     copy[len] = '\0';
     set_body(r, status, mime, copy, len);
 }
@@ -207,8 +223,9 @@ void modq_http_resp_header(modq_http_resp *r, const char *name, const char *valu
     http_header *h;
 
     if (!r || !name || !value || !token_ok(name, HTTP_HEADER_NAME_MAX) ||
-        !value_ok(value, HTTP_HEADER_VALUE_MAX))
+        !value_ok(value, HTTP_HEADER_VALUE_MAX)) {
         return;
+    }
     if (strcasecmp(name, "Cache-Control") == 0) {
         char *copy = strdup(value);
 
@@ -218,8 +235,9 @@ void modq_http_resp_header(modq_http_resp *r, const char *name, const char *valu
         }
         return;
     }
-    if (r->nheaders == MODQ_HTTP_MAX_HEADERS)
+    if (r->nheaders == MODQ_HTTP_MAX_HEADERS) {
         return;
+    }
     h = &r->headers[r->nheaders];
     h->name = strdup(name);
     h->value = strdup(value);
@@ -234,6 +252,7 @@ void modq_http_resp_header(modq_http_resp *r, const char *name, const char *valu
 
 void modq_http_resp_route(modq_http_resp *r, const char *route)
 {
-    if (r && route)
+    if (r && route) {
         r->route = route;
+    }
 }

@@ -42,8 +42,9 @@ static const char *mime_of(const char *name)
         size_t e = strlen(MIME_TYPES[i].ext);
 
         /* The extension needs a stem: ".js" alone is a hidden file, refused anyway. */
-        if (n > e && strcmp(name + n - e, MIME_TYPES[i].ext) == 0)
+        if (n > e && strcmp(name + n - e, MIME_TYPES[i].ext) == 0) {
             return MIME_TYPES[i].mime;
+        }
     }
     return NULL;
 }
@@ -52,25 +53,30 @@ bool http_static_name_ok(const char *name)
 {
     size_t n;
 
-    if (!name || name[0] == '\0' || name[0] == '.')
+    if (!name || name[0] == '\0' || name[0] == '.') {
         return false;
+    }
     for (n = 0; name[n]; n++) {
         char c = name[n];
 
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-'))
+              c == '.' || c == '_' || c == '-')) {
             return false;
+        }
     }
     return n <= NAME_MAX_LEN && mime_of(name) != NULL;
 }
 
 const http_file *http_static_find(const http_static *st, const char *name)
 {
-    if (!http_static_name_ok(name))
+    if (!http_static_name_ok(name)) {
         return NULL;
-    for (size_t i = 0; i < st->nfiles; i++)
-        if (strcmp(st->files[i].name, name) == 0)
+    }
+    for (size_t i = 0; i < st->nfiles; i++) {
+        if (strcmp(st->files[i].name, name) == 0) {
             return &st->files[i];
+        }
+    }
     return NULL;
 }
 
@@ -116,14 +122,16 @@ static modq_http_result read_file(int dirfd, const char *name, http_file *f, cha
     for (;;) {
         ssize_t n = read(fd, f->data + got, (size_t)sb.st_size + 1 - got);
 
-        if (n < 0 && errno == EINTR)
+        if (n < 0 && errno == EINTR) {
             continue;
+        }
         if (n < 0) {
             snprintf(errstr, errstr_size, "static file %s: %s", name, strerror(errno));
             goto out;
         }
-        if (n == 0)
+        if (n == 0) {
             break;
+        }
         got += (size_t)n;
         if (got > (size_t)sb.st_size) {
             snprintf(errstr, errstr_size, "static file %s: changed while read", name);
@@ -134,8 +142,9 @@ static modq_http_result read_file(int dirfd, const char *name, http_file *f, cha
     f->mime = mime_of(name);
     rc = MODQ_HTTP_OK;
 out:
-    if (fd >= 0)
+    if (fd >= 0) {
         close(fd);
+    }
     if (rc != MODQ_HTTP_OK) {
         free(f->data);
         free(f->name);
@@ -159,19 +168,22 @@ modq_http_result http_static_load(http_static *st, const char *dir, char *errstr
     }
     for (;;) {
         errno = 0;
-        if (!(e = readdir(d)))
+        if (!(e = readdir(d))) {
             break;
+        }
         /* Anything else in the directory (README, dotfiles) is simply not served. */
-        if (!http_static_name_ok(e->d_name))
+        if (!http_static_name_ok(e->d_name)) {
             continue;
+        }
         if (st->nfiles == MODQ_HTTP_MAX_STATIC) {
             snprintf(errstr, errstr_size, "static directory %s: more than %d files", dir,
                      MODQ_HTTP_MAX_STATIC);
             goto out;
         }
         rc = read_file(dirfd(d), e->d_name, &st->files[st->nfiles], errstr, errstr_size);
-        if (rc != MODQ_HTTP_OK)
+        if (rc != MODQ_HTTP_OK) {
             goto out;
+        }
         st->nfiles++;
         rc = MODQ_HTTP_ERR_STATIC;
     }
@@ -181,9 +193,11 @@ modq_http_result http_static_load(http_static *st, const char *dir, char *errstr
     }
     rc = MODQ_HTTP_OK;
 out:
-    if (d)
+    if (d) {
         closedir(d);
-    if (rc != MODQ_HTTP_OK)
+    }
+    if (rc != MODQ_HTTP_OK) {
         http_static_free(st);
+    }
     return rc;
 }

@@ -46,15 +46,18 @@ void consume_report_problem(modq_consume *c, modq_consume_problem kind, const ch
     pthread_mutex_lock(&c->lock);
     c->problems[kind]++;
     pthread_mutex_unlock(&c->lock);
-    if (c->cb.on_problem != NULL)
+    if (c->cb.on_problem != NULL) {
         c->cb.on_problem(c->cb.arg, kind, topic_name, partition, text);
+    }
 }
 
 long consume_topic_find(const modq_consume *c, const char *name)
 {
-    for (size_t i = 0; i < c->ntopics; i++)
-        if (strcmp(c->topics[i].name, name) == 0)
+    for (size_t i = 0; i < c->ntopics; i++) {
+        if (strcmp(c->topics[i].name, name) == 0) {
             return (long)i;
+        }
+    }
     return -1;
 }
 
@@ -62,18 +65,22 @@ long consume_topic_find(const modq_consume *c, const char *name)
 long consume_part_find(const modq_consume *c, const char *topic_name, int32_t partition)
 {
     long ti = consume_topic_find(c, topic_name);
-    for (size_t i = 0; ti >= 0 && i < c->nparts; i++)
-        if (c->parts[i]->ti == (size_t)ti && c->parts[i]->partition == partition)
+    for (size_t i = 0; ti >= 0 && i < c->nparts; i++) {
+        if (c->parts[i]->ti == (size_t)ti && c->parts[i]->partition == partition) {
             return (long)i;
+        }
+    }
     return -1;
 }
 
 void consume_part_free(part *p)
 {
-    if (p == NULL)
+    if (p == NULL) {
         return;
-    if (p->held != NULL)
+    }
+    if (p->held != NULL) {
         rd_kafka_message_destroy(p->held);
+    }
     modq_offsets_free(p->tracker);
     free(p);
 }
@@ -88,10 +95,11 @@ void consume_reconcile(modq_consume *c)
     pthread_mutex_lock(&c->lock);
     for (size_t i = 0; i < c->ntopics; i++) {
         topic *t = &c->topics[i];
-        if (t->in_flight >= c->window)
+        if (t->in_flight >= c->window) {
             t->full = true;
-        else if (t->in_flight <= c->low)
+        } else if (t->in_flight <= c->low) {
             t->full = false;
+        }
     }
     size_t npaused = 0;
     for (size_t i = 0; i < c->nparts; i++) {
@@ -101,8 +109,9 @@ void consume_reconcile(modq_consume *c)
         bool want = c->stopped || c->topics[p->ti].full || p->held != NULL || tracker_wants;
         if (p->paused != (int)want) {
             rd_kafka_topic_partition_list_t **l = want ? &pause : &resume;
-            if (*l == NULL)
+            if (*l == NULL) {
                 *l = rd_kafka_topic_partition_list_new((int)c->nparts);
+            }
             if (*l != NULL) {
                 rd_kafka_topic_partition_list_add(*l, c->topics[p->ti].name, p->partition);
                 p->paused = want;
@@ -115,20 +124,23 @@ void consume_reconcile(modq_consume *c)
 
     for (int k = 0; k < 2; k++) {
         rd_kafka_topic_partition_list_t *l = k == 0 ? pause : resume;
-        if (l == NULL)
+        if (l == NULL) {
             continue;
-        if (k == 0)
+        }
+        if (k == 0) {
             rd_kafka_pause_partitions(c->rk, l);
-        else
+        } else {
             rd_kafka_resume_partitions(c->rk, l);
+        }
         /* A partition librdkafka refused is tried again on the next round. */
         pthread_mutex_lock(&c->lock);
         for (int j = 0; j < l->cnt; j++) {
             long pi = l->elems[j].err
                           ? consume_part_find(c, l->elems[j].topic, l->elems[j].partition)
                           : -1;
-            if (pi >= 0)
+            if (pi >= 0) {
                 c->parts[pi]->paused = -1;
+            }
         }
         pthread_mutex_unlock(&c->lock);
         rd_kafka_topic_partition_list_destroy(l);
@@ -142,16 +154,18 @@ typedef enum action { HAND, SKIP, HOLD, STRAY } action;
 /* Decides what to do with msg of partition p, tracking it when it is handed out. Lock held. */
 static action classify(modq_consume *c, part *p, const rd_kafka_message_t *msg)
 {
-    if (p->tracker == NULL)
+    if (p->tracker == NULL) {
         return HOLD;
+    }
     if (modq_offsets_is_done(p->tracker, msg->offset)) {
         /* Tracking it moves the position past it; the result is ALREADY_DONE. */
         (void)modq_offsets_track(p->tracker, msg->offset);
         c->skipped++;
         return SKIP;
     }
-    if (c->topics[p->ti].in_flight >= c->window)
+    if (c->topics[p->ti].in_flight >= c->window) {
         return HOLD;
+    }
     switch (modq_offsets_track(p->tracker, msg->offset)) {
     case MODQ_OFFSETS_OK:
         c->topics[p->ti].in_flight++;
@@ -191,17 +205,20 @@ static void retry_held(modq_consume *c, modq_consume_handler handler, void *arg)
 {
     for (size_t i = 0; i < c->nparts; i++) {
         part *p = c->parts[i];
-        if (p->held == NULL)
+        if (p->held == NULL) {
             continue;
+        }
         pthread_mutex_lock(&c->lock);
         rd_kafka_message_t *m = p->held;
         p->held = NULL;
         action a = classify(c, p, m);
-        if (a == HOLD)
+        if (a == HOLD) {
             p->held = m;
+        }
         pthread_mutex_unlock(&c->lock);
-        if (a != HOLD)
+        if (a != HOLD) {
             act(c, p, m, a, handler, arg);
+        }
     }
 }
 
@@ -209,12 +226,14 @@ static void retry_held(modq_consume *c, modq_consume_handler handler, void *arg)
 static void rewind_to(modq_consume *c, const char *topic_name, int32_t partition, int64_t offset)
 {
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-    if (l == NULL)
+    if (l == NULL) {
         return;
+    }
     rd_kafka_topic_partition_list_add(l, topic_name, partition)->offset = offset;
     rd_kafka_error_t *e = rd_kafka_seek_partitions(c->rk, l, 0);
-    if (e != NULL)
+    if (e != NULL) {
         rd_kafka_error_destroy(e);
+    }
     rd_kafka_topic_partition_list_destroy(l);
 }
 
@@ -237,13 +256,16 @@ static void take(modq_consume *c, rd_kafka_message_t *msg, modq_consume_handler 
     } else {
         a = classify(c, p, msg);
     }
-    if (a == HOLD)
+    if (a == HOLD) {
         p->held = msg;
+    }
     pthread_mutex_unlock(&c->lock);
-    if (rewind)
+    if (rewind) {
         rewind_to(c, tname, msg->partition, msg->offset);
-    if (a != HOLD)
+    }
+    if (a != HOLD) {
         act(c, p, msg, a, handler, arg);
+    }
 }
 
 modq_consume_result modq_consume_poll(modq_consume *c, int timeout_ms, modq_consume_handler handler,
@@ -251,11 +273,13 @@ modq_consume_result modq_consume_poll(modq_consume *c, int timeout_ms, modq_cons
 {
     modq_consume_result r = MODQ_CONSUME_OK;
 
-    if (c == NULL || handler == NULL || errstr == NULL || errstr_size == 0)
+    if (c == NULL || handler == NULL || errstr == NULL || errstr_size == 0) {
         return MODQ_CONSUME_ERR_INVALID_ARG;
+    }
     errstr[0] = '\0';
-    if (c->closed)
+    if (c->closed) {
         return MODQ_CONSUME_ERR_CLOSED;
+    }
     retry_held(c, handler, arg);
     consume_reconcile(c);
     rd_kafka_message_t *msg = rd_kafka_consumer_poll(c->rk, timeout_ms);
@@ -284,8 +308,9 @@ modq_consume_result modq_consume_complete(modq_consume *c, const char *topic_nam
 {
     bool wake = false;
 
-    if (c == NULL || topic_name == NULL)
+    if (c == NULL || topic_name == NULL) {
         return MODQ_CONSUME_ERR_INVALID_ARG;
+    }
     pthread_mutex_lock(&c->lock);
     long pi = consume_part_find(c, topic_name, partition);
     part *p = pi >= 0 ? c->parts[pi] : NULL;
@@ -299,8 +324,9 @@ modq_consume_result modq_consume_complete(modq_consume *c, const char *topic_nam
         c->late++;
     }
     pthread_mutex_unlock(&c->lock);
-    if (wake)
+    if (wake) {
         rd_kafka_queue_yield(c->queue);
+    }
     return MODQ_CONSUME_OK;
 }
 
@@ -308,10 +334,12 @@ modq_consume_result modq_consume_complete(modq_consume *c, const char *topic_nam
 
 modq_consume_result modq_consume_stop_fetching(modq_consume *c)
 {
-    if (c == NULL)
+    if (c == NULL) {
         return MODQ_CONSUME_ERR_INVALID_ARG;
-    if (c->closed)
+    }
+    if (c->closed) {
         return MODQ_CONSUME_ERR_CLOSED;
+    }
     pthread_mutex_lock(&c->lock);
     c->stopped = true;
     pthread_mutex_unlock(&c->lock);
@@ -324,10 +352,12 @@ static int assignment_size(modq_consume *c)
 {
     rd_kafka_topic_partition_list_t *l = NULL;
     int n = 0;
-    if (rd_kafka_assignment(c->rk, &l) == RD_KAFKA_RESP_ERR_NO_ERROR && l != NULL)
+    if (rd_kafka_assignment(c->rk, &l) == RD_KAFKA_RESP_ERR_NO_ERROR && l != NULL) {
         n = l->cnt;
-    if (l != NULL)
+    }
+    if (l != NULL) {
         rd_kafka_topic_partition_list_destroy(l);
+    }
     return n;
 }
 
@@ -337,11 +367,13 @@ static void serve_while(modq_consume *c, bool (*cond)(modq_consume *), int64_t m
 {
     int64_t t0 = modq_clock_mono_ms();
     for (;;) {
-        if (!cond(c) || modq_clock_mono_ms() - t0 >= ms)
+        if (!cond(c) || modq_clock_mono_ms() - t0 >= ms) {
             return;
+        }
         rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, 50);
-        if (m != NULL)
+        if (m != NULL) {
             rd_kafka_message_destroy(m);
+        }
     }
 }
 
@@ -363,11 +395,13 @@ modq_consume_result modq_consume_close(modq_consume *c, char *errstr, size_t err
 modq_consume_result modq_consume_close_within(modq_consume *c, int64_t wait_ms, char *errstr,
                                               size_t errstr_size)
 {
-    if (c == NULL || errstr == NULL || errstr_size == 0 || wait_ms < 0)
+    if (c == NULL || errstr == NULL || errstr_size == 0 || wait_ms < 0) {
         return MODQ_CONSUME_ERR_INVALID_ARG;
+    }
     modq_consume_result r = modq_consume_commit(c, true, errstr, errstr_size);
-    if (r == MODQ_CONSUME_ERR_CLOSED || r == MODQ_CONSUME_ERR_INVALID_ARG)
+    if (r == MODQ_CONSUME_ERR_CLOSED || r == MODQ_CONSUME_ERR_INVALID_ARG) {
         return r;
+    }
     /*
      * librdkafka 2.0.2 has two shutdown faults this works around. Closing before the first
      * assignment aborts in the cooperative-sticky assignor (librdkafka #4312, fixed in 2.3.0):
@@ -385,8 +419,9 @@ modq_consume_result modq_consume_close_within(modq_consume *c, int64_t wait_ms, 
     /* A real failure outranks the group having moved on; the first of each kind is told. */
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR && r != MODQ_CONSUME_ERR_KAFKA) {
         bool moved_on = consume_moved_on(err);
-        if (r == MODQ_CONSUME_OK || !moved_on)
+        if (r == MODQ_CONSUME_OK || !moved_on) {
             snprintf(errstr, errstr_size, "close: %s", rd_kafka_err2str(err));
+        }
         r = moved_on ? MODQ_CONSUME_ERR_MOVED_ON : MODQ_CONSUME_ERR_KAFKA;
     }
     return r;
@@ -394,16 +429,21 @@ modq_consume_result modq_consume_close_within(modq_consume *c, int64_t wait_ms, 
 
 void modq_consume_free(modq_consume *c)
 {
-    if (c == NULL)
+    if (c == NULL) {
         return;
-    for (size_t i = 0; i < c->nparts; i++)
+    }
+    for (size_t i = 0; i < c->nparts; i++) {
         consume_part_free(c->parts[i]); /* held messages first: rd_kafka_destroy waits for them */
-    if (c->queue != NULL)
+    }
+    if (c->queue != NULL) {
         rd_kafka_queue_destroy(c->queue);
-    if (c->rk != NULL)
+    }
+    if (c->rk != NULL) {
         rd_kafka_destroy_flags(c->rk, c->closed ? 0 : RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
-    for (size_t i = 0; i < c->ntopics; i++)
+    }
+    for (size_t i = 0; i < c->ntopics; i++) {
         free(c->topics[i].name);
+    }
     free(c->topics);
     free(c->parts);
     pthread_mutex_destroy(&c->lock);
@@ -415,8 +455,9 @@ void modq_consume_free(modq_consume *c)
 static size_t count_held(const modq_consume *c)
 {
     size_t n = 0;
-    for (size_t i = 0; i < c->nparts; i++)
+    for (size_t i = 0; i < c->nparts; i++) {
         n += c->parts[i]->held != NULL;
+    }
     return n;
 }
 
@@ -476,8 +517,9 @@ int64_t modq_consume_lag(modq_consume *c, size_t topic_index)
     int64_t lag = -1;
     char meta[MODQ_OFFSETS_METADATA_BUF];
 
-    if (c == NULL || topic_index >= c->ntopics)
+    if (c == NULL || topic_index >= c->ntopics) {
         return -1;
+    }
     /* The table only changes on the poll thread; the lock keeps trackers steady meanwhile. The
      * watermark lookup reads librdkafka's cache: no lock of ours is held across it. */
     for (size_t i = 0;; i++) {
@@ -490,14 +532,16 @@ int64_t modq_consume_lag(modq_consume *c, size_t topic_index)
         }
         part *p = c->parts[i];
         if (p->ti == topic_index && p->tracker != NULL &&
-            modq_offsets_commit_point(p->tracker, &point, meta, sizeof meta) == MODQ_OFFSETS_OK)
+            modq_offsets_commit_point(p->tracker, &point, meta, sizeof meta) == MODQ_OFFSETS_OK) {
             partition = p->partition;
+        }
         pthread_mutex_unlock(&c->lock);
         if (partition < 0 ||
             rd_kafka_get_watermark_offsets(c->rk, c->topics[topic_index].name, partition, &lo,
                                            &hi) != RD_KAFKA_RESP_ERR_NO_ERROR ||
-            hi < 0)
+            hi < 0) {
             continue;
+        }
         lag = (lag < 0 ? 0 : lag) + (hi > point ? hi - point : 0);
     }
     return lag;

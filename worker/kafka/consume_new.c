@@ -16,8 +16,9 @@
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
     modq_consume *c = rd_kafka_opaque(rk);
-    if (c != NULL && c->cb.on_log != NULL)
+    if (c != NULL && c->cb.on_log != NULL) {
         c->cb.on_log(c->cb.arg, level, fac, buf);
+    }
 }
 
 /* Properties the worker owns; forced values are refused unless given as forced. */
@@ -64,26 +65,33 @@ static modq_consume_result build_conf(modq_consume *c, const modq_config *cfg,
 {
     modq_consume_result r =
         conf_set(conf, "auto.offset.reset", "earliest", false, errstr, errstr_size);
-    for (size_t i = 0; r == MODQ_CONSUME_OK && i < modq_config_kafka_count(cfg); i++)
+    for (size_t i = 0; r == MODQ_CONSUME_OK && i < modq_config_kafka_count(cfg); i++) {
         r = conf_set(conf, modq_config_kafka_name(cfg, i), modq_config_kafka_value(cfg, i), true,
                      errstr, errstr_size);
-    for (size_t i = 0; r == MODQ_CONSUME_OK && i < nextra; i++)
+    }
+    for (size_t i = 0; r == MODQ_CONSUME_OK && i < nextra; i++) {
         r = conf_set(conf, extra[2 * i], extra[2 * i + 1], true, errstr, errstr_size);
-    for (size_t i = 0; r == MODQ_CONSUME_OK && i < sizeof forced / sizeof forced[0]; i++)
+    }
+    for (size_t i = 0; r == MODQ_CONSUME_OK && i < sizeof forced / sizeof forced[0]; i++) {
         r = conf_set(conf, forced[i][0], forced[i][1], false, errstr, errstr_size);
-    if (r == MODQ_CONSUME_OK)
+    }
+    if (r == MODQ_CONSUME_OK) {
         r = conf_set(conf, "group.id", modq_config_consumer_group_id(cfg), false, errstr,
                      errstr_size);
+    }
     const char *instance = modq_config_consumer_group_instance_id(cfg);
-    if (r == MODQ_CONSUME_OK && instance != NULL && instance[0] != '\0')
+    if (r == MODQ_CONSUME_OK && instance != NULL && instance[0] != '\0') {
         r = conf_set(conf, "group.instance.id", instance, false, errstr, errstr_size);
-    if (r != MODQ_CONSUME_OK)
+    }
+    if (r != MODQ_CONSUME_OK) {
         return r;
+    }
     rd_kafka_conf_set_opaque(conf, c);
     rd_kafka_conf_set_rebalance_cb(conf, consume_rebalance_cb);
     rd_kafka_conf_set_offset_commit_cb(conf, consume_commit_cb);
-    if (c->cb.on_log != NULL)
+    if (c->cb.on_log != NULL) {
         rd_kafka_conf_set_log_cb(conf, log_cb);
+    }
     return MODQ_CONSUME_OK;
 }
 
@@ -116,8 +124,9 @@ static modq_consume_result consume_alloc(const modq_config *cfg, const char *con
     if ((c = calloc(1, sizeof *c)) == NULL ||
         (c->topics = calloc(ntopics, sizeof *c->topics)) == NULL ||
         pthread_mutex_init(&c->lock, NULL) != 0) {
-        if (c != NULL)
+        if (c != NULL) {
             free(c->topics);
+        }
         free(c);
         snprintf(errstr, errstr_size, "out of memory");
         return MODQ_CONSUME_ERR_NOMEM;
@@ -129,8 +138,9 @@ static modq_consume_result consume_alloc(const modq_config *cfg, const char *con
             return MODQ_CONSUME_ERR_NOMEM;
         }
     }
-    if (cb != NULL)
+    if (cb != NULL) {
         c->cb = *cb;
+    }
     c->window = (size_t)modq_config_worker_window_per_queue(cfg);
     c->low = c->window * 3 / 4;
     c->metadata_cap = (size_t)modq_config_consumer_metadata_cap_bytes(cfg);
@@ -151,8 +161,9 @@ static modq_consume_result make_client(modq_consume *c, const modq_config *cfg,
         snprintf(errstr, errstr_size, "out of memory");
         goto out;
     }
-    if ((r = build_conf(c, cfg, extra, nextra, conf, errstr, errstr_size)) != MODQ_CONSUME_OK)
+    if ((r = build_conf(c, cfg, extra, nextra, conf, errstr, errstr_size)) != MODQ_CONSUME_OK) {
         goto out;
+    }
     if ((c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof why)) == NULL) {
         snprintf(errstr, errstr_size, "consumer: %s", why);
         r = MODQ_CONSUME_ERR_CONFIG;
@@ -167,8 +178,9 @@ static modq_consume_result make_client(modq_consume *c, const modq_config *cfg,
     }
     r = MODQ_CONSUME_OK;
 out:
-    if (conf != NULL)
+    if (conf != NULL) {
         rd_kafka_conf_destroy(conf);
+    }
     return r;
 }
 
@@ -182,8 +194,9 @@ static modq_consume_result subscribe(modq_consume *c, const char *const *topics,
         snprintf(errstr, errstr_size, "out of memory");
         return MODQ_CONSUME_ERR_NOMEM;
     }
-    for (size_t i = 0; i < ntopics; i++)
+    for (size_t i = 0; i < ntopics; i++) {
         rd_kafka_topic_partition_list_add(sub, topics[i], RD_KAFKA_PARTITION_UA);
+    }
     err = rd_kafka_subscribe(c->rk, sub);
     rd_kafka_topic_partition_list_destroy(sub);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -201,10 +214,12 @@ modq_consume_result modq_consume_new(const modq_config *cfg, const char *const *
     modq_consume_result r;
     modq_consume *c = NULL;
 
-    if (out != NULL)
+    if (out != NULL) {
         *out = NULL;
-    if (errstr == NULL || errstr_size == 0)
+    }
+    if (errstr == NULL || errstr_size == 0) {
         return MODQ_CONSUME_ERR_INVALID_ARG;
+    }
     errstr[0] = '\0';
     if (cfg == NULL || out == NULL || topics == NULL || ntopics == 0 ||
         ntopics > MODQ_CONSUME_MAX_TOPICS || (nextra > 0 && extra == NULL) ||
@@ -213,13 +228,16 @@ modq_consume_result modq_consume_new(const modq_config *cfg, const char *const *
                  MODQ_CONSUME_MAX_TOPICS, MODQ_CONSUME_MAX_EXTRA);
         return MODQ_CONSUME_ERR_INVALID_ARG;
     }
-    if (!topics_ok(topics, ntopics, errstr, errstr_size))
+    if (!topics_ok(topics, ntopics, errstr, errstr_size)) {
         return MODQ_CONSUME_ERR_INVALID_ARG;
-    if ((r = consume_alloc(cfg, topics, ntopics, cb, &c, errstr, errstr_size)) != MODQ_CONSUME_OK)
+    }
+    if ((r = consume_alloc(cfg, topics, ntopics, cb, &c, errstr, errstr_size)) != MODQ_CONSUME_OK) {
         return r;
+    }
     if ((r = make_client(c, cfg, extra, nextra, errstr, errstr_size)) != MODQ_CONSUME_OK ||
-        (r = subscribe(c, topics, ntopics, errstr, errstr_size)) != MODQ_CONSUME_OK)
+        (r = subscribe(c, topics, ntopics, errstr, errstr_size)) != MODQ_CONSUME_OK) {
         goto out;
+    }
     *out = c;
 out:
     if (r != MODQ_CONSUME_OK) {

@@ -45,15 +45,18 @@ static rd_kafka_topic_partition_list_t *commit_list(modq_consume *c, part *const
         int64_t off = -1;
         if (p->tracker == NULL ||
             modq_offsets_commit_point(p->tracker, &off, meta, MODQ_OFFSETS_METADATA_BUF) !=
-                MODQ_OFFSETS_OK)
+                MODQ_OFFSETS_OK) {
             continue;
+        }
         /* A hash of the metadata tells an unchanged commit point without keeping 4 KiB a partition;
          * a collision only delays a commit until the point changes again. */
         uint64_t h = modq_hash_text(meta);
-        if (p->last_valid && p->last_offset == off && p->last_hash == h)
+        if (p->last_valid && p->last_offset == off && p->last_hash == h) {
             continue;
-        if (l == NULL && (l = rd_kafka_topic_partition_list_new((int)n)) == NULL)
+        }
+        if (l == NULL && (l = rd_kafka_topic_partition_list_new((int)n)) == NULL) {
             return NULL;
+        }
         rd_kafka_topic_partition_t *e =
             rd_kafka_topic_partition_list_add(l, c->topics[p->ti].name, p->partition);
         e->offset = off;
@@ -72,8 +75,9 @@ static void commit_list_destroy(rd_kafka_topic_partition_list_t *l)
         l->elems[i].metadata = NULL;
         l->elems[i].metadata_size = 0;
     }
-    if (l != NULL)
+    if (l != NULL) {
         rd_kafka_topic_partition_list_destroy(l);
+    }
 }
 
 /* Forgets what was last committed for the partitions of l that are still assigned. */
@@ -84,8 +88,9 @@ static void invalidate(modq_consume *c, const rd_kafka_topic_partition_list_t *l
         long pi = all || l->elems[i].err
                       ? consume_part_find(c, l->elems[i].topic, l->elems[i].partition)
                       : -1;
-        if (pi >= 0)
+        if (pi >= 0) {
             c->parts[pi]->last_valid = false;
+        }
     }
     pthread_mutex_unlock(&c->lock);
 }
@@ -96,8 +101,10 @@ void consume_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 {
     modq_consume *c = opaque;
     (void)rk;
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__NO_OFFSET || offsets == NULL)
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__NO_OFFSET ||
+        offsets == NULL) {
         return;
+    }
     invalidate(c, offsets, false);
     for (int i = 0; i < offsets->cnt; i++) {
         if (offsets->elems[i].err) {
@@ -117,13 +124,16 @@ modq_consume_result modq_consume_commit(modq_consume *c, bool sync, char *errstr
     rd_kafka_topic_partition_list_t *l = NULL;
     char *bufs = NULL;
 
-    if (c == NULL || errstr == NULL || errstr_size == 0)
+    if (c == NULL || errstr == NULL || errstr_size == 0) {
         return MODQ_CONSUME_ERR_INVALID_ARG;
+    }
     errstr[0] = '\0';
-    if (c->closed)
+    if (c->closed) {
         return MODQ_CONSUME_ERR_CLOSED;
-    if (c->nparts == 0)
+    }
+    if (c->nparts == 0) {
         goto out;
+    }
     if ((bufs = malloc(c->nparts * MODQ_OFFSETS_METADATA_BUF)) == NULL) {
         r = MODQ_CONSUME_ERR_NOMEM;
         goto out;
@@ -131,8 +141,9 @@ modq_consume_result modq_consume_commit(modq_consume *c, bool sync, char *errstr
     pthread_mutex_lock(&c->lock);
     l = commit_list(c, c->parts, c->nparts, bufs);
     pthread_mutex_unlock(&c->lock);
-    if (l == NULL)
+    if (l == NULL) {
         goto out;
+    }
     rd_kafka_resp_err_t err = rd_kafka_commit(c->rk, l, sync ? 0 : 1);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         invalidate(c, l, true);
@@ -157,25 +168,28 @@ static part *part_new(modq_consume *c, size_t ti, const rd_kafka_topic_partition
     char *meta = NULL;
     part *p = calloc(1, sizeof *p);
 
-    if (p == NULL)
+    if (p == NULL) {
         goto out;
+    }
     p->ti = ti;
     p->partition = e->partition;
     p->paused = -1; /* a partition assigned again may still carry an earlier pause */
     int64_t committed = read_ok && !e->err ? e->offset : RD_KAFKA_OFFSET_INVALID;
     if (committed >= 0 && e->metadata != NULL && e->metadata_size > 0) {
         /* librdkafka does not promise a NUL; the size is bounded by the broker's cap. */
-        if ((meta = malloc(e->metadata_size + 1)) == NULL)
+        if ((meta = malloc(e->metadata_size + 1)) == NULL) {
             goto out;
+        }
         memcpy(meta, e->metadata, e->metadata_size);
         meta[e->metadata_size] = '\0';
     }
     modq_offsets_result r =
         modq_offsets_new(committed, meta, c->metadata_cap, &p->tracker, err, sizeof err);
-    if (r >= MODQ_OFFSETS_ERR_META_MALFORMED && r <= MODQ_OFFSETS_ERR_META_TOO_LARGE)
+    if (r >= MODQ_OFFSETS_ERR_META_MALFORMED && r <= MODQ_OFFSETS_ERR_META_TOO_LARGE) {
         consume_report_problem(c, MODQ_CONSUME_PROBLEM_METADATA, e->topic, e->partition, err);
-    else if (p->tracker == NULL)
+    } else if (p->tracker == NULL) {
         consume_report_problem(c, MODQ_CONSUME_PROBLEM_TRACKER, e->topic, e->partition, err);
+    }
 out:
     free(meta);
     return p;
@@ -201,15 +215,17 @@ static void on_assign(modq_consume *c, rd_kafka_topic_partition_list_t *given)
                      "above them may be delivered again",
                      l->cnt, rd_kafka_err2str(err));
             consume_report_problem(c, MODQ_CONSUME_PROBLEM_COMMITTED, "", -1, text);
-            for (int i = 0; i < l->cnt; i++)
+            for (int i = 0; i < l->cnt; i++) {
                 l->elems[i].offset = RD_KAFKA_OFFSET_INVALID; /* librdkafka looks it up */
+            }
         }
     }
     for (int i = 0; i < l->cnt; i++) {
         long ti = consume_topic_find(c, l->elems[i].topic);
         part *p = NULL;
-        if (ti < 0 || consume_part_find(c, l->elems[i].topic, l->elems[i].partition) >= 0)
+        if (ti < 0 || consume_part_find(c, l->elems[i].topic, l->elems[i].partition) >= 0) {
             continue;
+        }
         if (c->nparts == c->parts_cap) {
             /* Under the lock: completing threads read the table. */
             size_t cap = c->parts_cap ? c->parts_cap * 2 : 16;
@@ -242,18 +258,23 @@ static void on_assign(modq_consume *c, rd_kafka_topic_partition_list_t *given)
         consume_report_problem(c, MODQ_CONSUME_PROBLEM_ASSIGN, "", -1, text);
         rd_kafka_error_destroy(e);
     }
-    if (l != given)
+    if (l != given) {
         rd_kafka_topic_partition_list_destroy(l);
+    }
     /* Partitions we could not track are assigned but must not be fetched: pause them too. */
     rd_kafka_topic_partition_list_t *untracked = rd_kafka_topic_partition_list_new(given->cnt);
-    for (int i = 0; untracked != NULL && i < given->cnt; i++)
-        if (consume_part_find(c, given->elems[i].topic, given->elems[i].partition) < 0)
+    for (int i = 0; untracked != NULL && i < given->cnt; i++) {
+        if (consume_part_find(c, given->elems[i].topic, given->elems[i].partition) < 0) {
             rd_kafka_topic_partition_list_add(untracked, given->elems[i].topic,
                                               given->elems[i].partition);
-    if (untracked != NULL && untracked->cnt > 0)
+        }
+    }
+    if (untracked != NULL && untracked->cnt > 0) {
         rd_kafka_pause_partitions(c->rk, untracked);
-    if (untracked != NULL)
+    }
+    if (untracked != NULL) {
         rd_kafka_topic_partition_list_destroy(untracked);
+    }
     consume_reconcile(c);
 }
 
@@ -274,19 +295,23 @@ static void on_revoke(modq_consume *c, rd_kafka_topic_partition_list_t *given)
     pthread_mutex_lock(&c->lock);
     for (int i = 0; i < given->cnt; i++) {
         long pi = consume_part_find(c, given->elems[i].topic, given->elems[i].partition);
-        if (pi < 0)
+        if (pi < 0) {
             continue;
+        }
         part *p = c->parts[pi];
         c->parts[pi] = c->parts[--c->nparts];
-        if (p->tracker != NULL)
+        if (p->tracker != NULL) {
             c->topics[p->ti].in_flight -= modq_offsets_in_flight(p->tracker);
-        if (gone != NULL)
+        }
+        if (gone != NULL) {
             gone[n++] = p;
-        else
+        } else {
             consume_part_free(p);
+        }
     }
-    if (bufs != NULL && n > 0)
+    if (bufs != NULL && n > 0) {
         l = commit_list(c, gone, n, bufs);
+    }
     pthread_mutex_unlock(&c->lock);
 
     if (l != NULL && !rd_kafka_assignment_lost(c->rk)) {
@@ -300,11 +325,13 @@ static void on_revoke(modq_consume *c, rd_kafka_topic_partition_list_t *given)
         }
     }
     commit_list_destroy(l);
-    for (int i = 0; gone == NULL && c->cb.on_revoked != NULL && i < given->cnt; i++)
+    for (int i = 0; gone == NULL && c->cb.on_revoked != NULL && i < given->cnt; i++) {
         c->cb.on_revoked(c->cb.arg, given->elems[i].topic, given->elems[i].partition);
+    }
     for (size_t i = 0; i < n; i++) {
-        if (c->cb.on_revoked != NULL)
+        if (c->cb.on_revoked != NULL) {
             c->cb.on_revoked(c->cb.arg, c->topics[gone[i]->ti].name, gone[i]->partition);
+        }
         consume_part_free(gone[i]);
     }
     free(gone);
@@ -325,6 +352,7 @@ void consume_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         on_assign(opaque, partitions);
         atomic_store(&((modq_consume *)opaque)->joined, true);
-    } else
+    } else {
         on_revoke(opaque, partitions);
+    }
 }

@@ -84,17 +84,20 @@ static bool stopping(modq_follow *f)
 
 static part *part_find(modq_follow *f, int32_t id)
 {
-    for (size_t i = 0; i < f->nparts; i++)
-        if (f->parts[i].id == id)
+    for (size_t i = 0; i < f->nparts; i++) {
+        if (f->parts[i].id == id) {
             return &f->parts[i];
+        }
+    }
     return NULL;
 }
 
 static modq_follow_result part_add(modq_follow *f, int32_t id, bool target, char *errstr,
                                    size_t errstr_size)
 {
-    if (part_find(f, id) != NULL)
+    if (part_find(f, id) != NULL) {
         return MODQ_FOLLOW_OK;
+    }
     if (f->nparts == MODQ_FOLLOW_MAX_PARTITIONS) {
         modq_errstr_set(errstr, errstr_size, "topic '%s' has more than %d partitions", f->topic,
                         MODQ_FOLLOW_MAX_PARTITIONS);
@@ -102,8 +105,9 @@ static modq_follow_result part_add(modq_follow *f, int32_t id, bool target, char
     }
     if (f->nparts == f->cap) {
         size_t cap = f->cap == 0 ? 16 : f->cap * 2;
-        if (cap > MODQ_FOLLOW_MAX_PARTITIONS)
+        if (cap > MODQ_FOLLOW_MAX_PARTITIONS) {
             cap = MODQ_FOLLOW_MAX_PARTITIONS;
+        }
         part *grown = realloc(f->parts, cap * sizeof *grown);
         if (grown == NULL) {
             modq_errstr_set(errstr, errstr_size, "out of memory");
@@ -120,11 +124,13 @@ static modq_follow_result part_add(modq_follow *f, int32_t id, bool target, char
 /* Marks a target partition read up to where it was at the start; the last one wakes waiters. */
 static void mark_done(modq_follow *f, part *p)
 {
-    if (!p->target || p->done)
+    if (!p->target || p->done) {
         return;
+    }
     p->done = true;
-    if (--f->targets_left > 0)
+    if (--f->targets_left > 0) {
         return;
+    }
     pthread_mutex_lock(&f->lock);
     atomic_store(&f->caught_up, true);
     pthread_cond_broadcast(&f->cond);
@@ -151,8 +157,9 @@ static modq_follow_result discover(modq_follow *f, bool target, char *errstr, si
     }
     for (int t = 0; t < md->topic_cnt && r == MODQ_FOLLOW_OK; t++) {
         const rd_kafka_metadata_topic_t *mt = &md->topics[t];
-        if (strcmp(mt->topic, f->topic) != 0)
+        if (strcmp(mt->topic, f->topic) != 0) {
             continue;
+        }
         /* A topic being created may list no partitions yet (no leader); anything else without
          * partitions (authorisation, say) will not go away by itself. */
         if (mt->partition_cnt == 0 && mt->err != RD_KAFKA_RESP_ERR_NO_ERROR &&
@@ -162,8 +169,9 @@ static modq_follow_result discover(modq_follow *f, bool target, char *errstr, si
                             rd_kafka_err2str(mt->err));
             r = MODQ_FOLLOW_ERR_KAFKA;
         }
-        for (int i = 0; i < mt->partition_cnt && r == MODQ_FOLLOW_OK; i++)
+        for (int i = 0; i < mt->partition_cnt && r == MODQ_FOLLOW_OK; i++) {
             r = part_add(f, mt->partitions[i].id, target, errstr, errstr_size);
+        }
     }
     rd_kafka_metadata_destroy(md);
     return r;
@@ -177,8 +185,9 @@ static modq_follow_result read_marks(modq_follow *f, rd_kafka_topic_partition_li
     modq_follow_result r = MODQ_FOLLOW_OK;
     for (size_t i = 0; i < f->nparts && !stopping(f); i++) {
         part *p = &f->parts[i];
-        if (p->placed)
+        if (p->placed) {
             continue;
+        }
         rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(f->rk, f->topic, p->id, &p->low,
                                                                    &p->high, MODQ_FOLLOW_CALL_MS);
         if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -204,15 +213,17 @@ static modq_follow_result place(modq_follow *f, char *errstr, size_t errstr_size
     rd_kafka_topic_partition_list_t *list = NULL;
     rd_kafka_error_t *error = NULL;
 
-    if (f->unplaced == 0)
+    if (f->unplaced == 0) {
         return MODQ_FOLLOW_OK;
+    }
     if ((list = rd_kafka_topic_partition_list_new((int)f->unplaced)) == NULL) {
         modq_errstr_set(errstr, errstr_size, "out of memory");
         return MODQ_FOLLOW_ERR_NOMEM;
     }
     r = read_marks(f, list, errstr, errstr_size);
-    if (list->cnt == 0)
+    if (list->cnt == 0) {
         goto out;
+    }
     if (f->start_ms > 0) {
         rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(f->rk, list, MODQ_FOLLOW_CALL_MS);
         if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -232,8 +243,9 @@ static modq_follow_result place(modq_follow *f, char *errstr, size_t errstr_size
                 e->offset = RD_KAFKA_OFFSET_BEGINNING; /* see the top of the file */
             }
         }
-        if (list->cnt == 0)
+        if (list->cnt == 0) {
             goto out;
+        }
     }
     if ((error = rd_kafka_incremental_assign(f->rk, list)) != NULL) {
         modq_errstr_set(errstr, errstr_size, "assigning '%s': %s", f->topic,
@@ -246,12 +258,14 @@ static modq_follow_result place(modq_follow *f, char *errstr, size_t errstr_size
         int64_t start = list->elems[i].offset;
         p->placed = true;
         f->unplaced--;
-        if (p->high <= p->low || (start >= 0 && start >= p->high))
+        if (p->high <= p->low || (start >= 0 && start >= p->high)) {
             mark_done(f, p); /* nothing there to catch up with */
+        }
     }
 out:
-    if (error != NULL)
+    if (error != NULL) {
         rd_kafka_error_destroy(error);
+    }
     rd_kafka_topic_partition_list_destroy(list);
     return r;
 }
@@ -260,11 +274,13 @@ out:
 
 static void handle(modq_follow *f, const rd_kafka_message_t *m)
 {
-    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
         return; /* librdkafka retries by itself, and its log lines say what went wrong */
+    }
     part *p = part_find(f, m->partition);
-    if (p == NULL)
+    if (p == NULL) {
         return;
+    }
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
         /* Reached the end as it is now, which is at or past where it was at the start (a
          * compacted topic may lack the record at high - 1, so offsets alone cannot tell). */
@@ -279,8 +295,9 @@ static void handle(modq_follow *f, const rd_kafka_message_t *m)
         f->on_message(f->arg, &rec);
         atomic_fetch_add(&f->count, 1);
     }
-    if (m->offset + 1 >= p->high)
+    if (m->offset + 1 >= p->high) {
         mark_done(f, p);
+    }
 }
 
 /* Errors here are not reported: each is retried on the next round, and one that persists shows
@@ -317,8 +334,9 @@ static void *follow_thread(void *arg)
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
     const modq_follow *f = rd_kafka_opaque(rk);
-    if (f != NULL && f->on_log != NULL)
+    if (f != NULL && f->on_log != NULL) {
         f->on_log(f->arg, level, fac, buf);
+    }
 }
 
 static modq_follow_result conf_set(rd_kafka_conf_t *conf, const char *name, const char *value,
@@ -353,20 +371,25 @@ static modq_follow_result build_conf(modq_follow *f, const modq_config *cfg,
 
     for (size_t i = 0; r == MODQ_FOLLOW_OK && i < modq_config_kafka_count(cfg); i++) {
         const char *name = modq_config_kafka_name(cfg, i);
-        if (strncmp(name, "group.", 6) != 0)
+        if (strncmp(name, "group.", 6) != 0) {
             r = conf_set(conf, name, modq_config_kafka_value(cfg, i),
                          modq_config_kafka_secret(cfg, i), errstr, errstr_size);
+        }
     }
-    for (size_t i = 0; r == MODQ_FOLLOW_OK && i < opts->nextra; i++)
+    for (size_t i = 0; r == MODQ_FOLLOW_OK && i < opts->nextra; i++) {
         r = conf_set(conf, opts->extra[2 * i], opts->extra[2 * i + 1], false, errstr, errstr_size);
-    for (size_t i = 0; r == MODQ_FOLLOW_OK && i < sizeof forced / sizeof forced[0]; i++)
+    }
+    for (size_t i = 0; r == MODQ_FOLLOW_OK && i < sizeof forced / sizeof forced[0]; i++) {
         r = conf_set(conf, forced[i][0], forced[i][1], false, errstr, errstr_size);
+    }
     /* librdkafka wants a group.id on any consumer handle, even one that only assigns. */
     snprintf(group, sizeof group, "modq-follow-%s", f->topic);
-    if (r == MODQ_FOLLOW_OK)
+    if (r == MODQ_FOLLOW_OK) {
         r = conf_set(conf, "group.id", group, false, errstr, errstr_size);
-    if (r != MODQ_FOLLOW_OK)
+    }
+    if (r != MODQ_FOLLOW_OK) {
         return r;
+    }
     rd_kafka_conf_set_opaque(conf, f);
     rd_kafka_conf_set_log_cb(conf, log_cb); /* always: with no on_log, lines are dropped */
     return MODQ_FOLLOW_OK;
@@ -406,12 +429,14 @@ static bool opts_valid(const modq_config *cfg, const modq_follow_opts *opts, cha
 static modq_follow_result sync_init(modq_follow *f)
 {
     pthread_condattr_t attr;
-    if (pthread_condattr_init(&attr) != 0)
+    if (pthread_condattr_init(&attr) != 0) {
         return MODQ_FOLLOW_ERR_NOMEM;
+    }
     int rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
     if (rc == 0 && (rc = pthread_mutex_init(&f->lock, NULL)) == 0) {
-        if ((rc = pthread_cond_init(&f->cond, &attr)) != 0)
+        if ((rc = pthread_cond_init(&f->cond, &attr)) != 0) {
             pthread_mutex_destroy(&f->lock);
+        }
     }
     pthread_condattr_destroy(&attr);
     f->sync_made = rc == 0;
@@ -426,12 +451,15 @@ modq_follow_result modq_follow_new(const modq_config *cfg, const modq_follow_opt
     modq_follow *f = NULL;
     char why[512] = "";
 
-    if (errstr != NULL && errstr_size > 0)
+    if (errstr != NULL && errstr_size > 0) {
         errstr[0] = '\0';
-    if (out != NULL)
+    }
+    if (out != NULL) {
         *out = NULL;
-    if (out == NULL || !opts_valid(cfg, opts, errstr, errstr_size))
+    }
+    if (out == NULL || !opts_valid(cfg, opts, errstr, errstr_size)) {
         goto out;
+    }
     r = MODQ_FOLLOW_ERR_NOMEM;
     if ((f = calloc(1, sizeof *f)) == NULL || (f->topic = strdup(opts->topic)) == NULL ||
         sync_init(f) != MODQ_FOLLOW_OK || (conf = rd_kafka_conf_new()) == NULL) {
@@ -446,8 +474,9 @@ modq_follow_result modq_follow_new(const modq_config *cfg, const modq_follow_opt
     atomic_init(&f->caught_up, false);
     atomic_init(&f->stop, false);
     atomic_init(&f->count, 0);
-    if ((r = build_conf(f, cfg, opts, conf, errstr, errstr_size)) != MODQ_FOLLOW_OK)
+    if ((r = build_conf(f, cfg, opts, conf, errstr, errstr_size)) != MODQ_FOLLOW_OK) {
         goto out;
+    }
     if ((f->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof why)) == NULL) {
         modq_errstr_set(errstr, errstr_size, "consumer: %s", why);
         r = MODQ_FOLLOW_ERR_KAFKA;
@@ -455,11 +484,13 @@ modq_follow_result modq_follow_new(const modq_config *cfg, const modq_follow_opt
     }
     conf = NULL; /* owned by f->rk now */
     rd_kafka_poll_set_consumer(f->rk);
-    if ((r = discover(f, true, errstr, errstr_size)) != MODQ_FOLLOW_OK)
+    if ((r = discover(f, true, errstr, errstr_size)) != MODQ_FOLLOW_OK) {
         goto out;
+    }
     f->targets_left = f->nparts;
-    if (f->nparts == 0)
+    if (f->nparts == 0) {
         atomic_store(&f->caught_up, true);
+    }
     /* A partition whose offsets cannot be read now is retried by the thread. */
     if ((r = place(f, why, sizeof why)) == MODQ_FOLLOW_ERR_NOMEM) {
         modq_errstr_set(errstr, errstr_size, "out of memory");
@@ -475,8 +506,9 @@ modq_follow_result modq_follow_new(const modq_config *cfg, const modq_follow_opt
     f = NULL;
     r = MODQ_FOLLOW_OK;
 out:
-    if (conf != NULL)
+    if (conf != NULL) {
         rd_kafka_conf_destroy(conf);
+    }
     modq_follow_free(f);
     return r;
 }
@@ -486,8 +518,9 @@ modq_follow_result modq_follow_wait(modq_follow *f, int timeout_ms)
     struct timespec deadline;
     int rc = 0;
 
-    if (f == NULL || timeout_ms < 0)
+    if (f == NULL || timeout_ms < 0) {
         return MODQ_FOLLOW_ERR_INVALID_ARG;
+    }
     clock_gettime(CLOCK_MONOTONIC, &deadline);
     deadline.tv_sec += timeout_ms / 1000;
     deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
@@ -496,8 +529,9 @@ modq_follow_result modq_follow_wait(modq_follow *f, int timeout_ms)
         deadline.tv_nsec -= 1000000000L;
     }
     pthread_mutex_lock(&f->lock);
-    while (!atomic_load(&f->caught_up) && rc != ETIMEDOUT)
+    while (!atomic_load(&f->caught_up) && rc != ETIMEDOUT) {
         rc = pthread_cond_timedwait(&f->cond, &f->lock, &deadline);
+    }
     bool ok = atomic_load(&f->caught_up);
     pthread_mutex_unlock(&f->lock);
     return ok ? MODQ_FOLLOW_OK : MODQ_FOLLOW_ERR_TIMEOUT;
@@ -512,10 +546,12 @@ bool modq_follow_header(const modq_follow_record *rec, const char *name, char *o
     if (rec == NULL || rec->msg == NULL || name == NULL || out == NULL || size == 0 ||
         rd_kafka_message_headers(rec->msg, &h) != RD_KAFKA_RESP_ERR_NO_ERROR ||
         rd_kafka_header_get_last(h, name, &v, &n) != RD_KAFKA_RESP_ERR_NO_ERROR || n >= size ||
-        (n > 0 && (v == NULL || memchr(v, '\0', n) != NULL)))
+        (n > 0 && (v == NULL || memchr(v, '\0', n) != NULL))) {
         return false;
-    if (n > 0)
+    }
+    if (n > 0) {
         memcpy(out, v, n);
+    }
     out[n] = '\0';
     return true;
 }
@@ -533,11 +569,13 @@ uint64_t modq_follow_count(const modq_follow *f)
 
 void modq_follow_free(modq_follow *f)
 {
-    if (f == NULL)
+    if (f == NULL) {
         return;
+    }
     atomic_store(&f->stop, true);
-    if (f->thread_started)
+    if (f->thread_started) {
         pthread_join(f->thread, NULL);
+    }
     if (f->rk != NULL) {
         rd_kafka_consumer_close(f->rk);
         rd_kafka_destroy(f->rk);

@@ -29,8 +29,9 @@ static int check_property(const char *name, const char *value, seen_props *seen,
     const char *digits = value;
     int64_t zero;
 
-    while (isspace((unsigned char)*digits))
+    while (isspace((unsigned char)*digits)) {
         digits++; /* librdkafka takes " 0" for 0 as well */
+    }
 
     if (is(name, "enable.idempotence", NULL) && strcasecmp(value, "true") != 0) {
         why = "the producer requires enable.idempotence=true (no duplicates or reordering on "

@@ -67,12 +67,14 @@ modq_metrics *modq_metrics_new(void)
 {
     modq_metrics *m = calloc(1, sizeof(*m));
 
-    if (!m)
+    if (!m) {
         return NULL;
+    }
     m->c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
     if (m->c_locale == (locale_t)0 || pthread_mutex_init(&m->mu, NULL) != 0) {
-        if (m->c_locale != (locale_t)0)
+        if (m->c_locale != (locale_t)0) {
             freelocale(m->c_locale);
+        }
         free(m);
         return NULL;
     }
@@ -89,10 +91,12 @@ static void series_free(series *s)
 
 static void family_free(family *f)
 {
-    if (!f)
+    if (!f) {
         return;
-    for (size_t i = 0; i < f->nseries; i++)
+    }
+    for (size_t i = 0; i < f->nseries; i++) {
         series_free(f->series[i]);
+    }
     free(f->name);
     free(f->help);
     free(f->label);
@@ -101,10 +105,12 @@ static void family_free(family *f)
 
 void modq_metrics_free(modq_metrics *m)
 {
-    if (!m)
+    if (!m) {
         return;
-    for (size_t i = 0; i < m->nfamilies; i++)
+    }
+    for (size_t i = 0; i < m->nfamilies; i++) {
         family_free(m->families[i]);
+    }
     freelocale(m->c_locale);
     pthread_mutex_destroy(&m->mu);
     free(m);
@@ -124,11 +130,14 @@ static bool valid_name(const char *s, bool colons)
 {
     size_t n;
 
-    if (!s || !(is_alpha(s[0]) || (colons && s[0] == ':')))
+    if (!s || !(is_alpha(s[0]) || (colons && s[0] == ':'))) {
         return false;
-    for (n = 1; s[n]; n++)
-        if (!(is_alpha(s[n]) || is_digit(s[n]) || (colons && s[n] == ':')))
+    }
+    for (n = 1; s[n]; n++) {
+        if (!(is_alpha(s[n]) || is_digit(s[n]) || (colons && s[n] == ':'))) {
             return false;
+        }
+    }
     return n <= NAME_MAX_LEN;
 }
 
@@ -154,14 +163,16 @@ static bool names_clash(const family *f, const char *name, modq_metrics_type typ
             size_t si = strlen(HIST_SUFFIX[i]), sj = strlen(HIST_SUFFIX[j]);
             char a[NAME_MAX_LEN + 8], b[NAME_MAX_LEN + 8];
 
-            if (lf + si != ln + sj)
+            if (lf + si != ln + sj) {
                 continue;
+            }
             memcpy(a, f->name, lf);
             memcpy(a + lf, HIST_SUFFIX[i], si);
             memcpy(b, name, ln);
             memcpy(b + ln, HIST_SUFFIX[j], sj);
-            if (memcmp(a, b, lf + si) == 0)
+            if (memcmp(a, b, lf + si) == 0) {
                 return true;
+            }
         }
     }
     return false;
@@ -171,27 +182,37 @@ static modq_metrics_result check_declare(const modq_metrics *m, const char *name
                                          modq_metrics_type type, const char *help,
                                          const char *label, const double *buckets, size_t nbuckets)
 {
-    if (!valid_name(name, true) || (unsigned)type > MODQ_METRICS_HISTOGRAM)
+    if (!valid_name(name, true) || (unsigned)type > MODQ_METRICS_HISTOGRAM) {
         return MODQ_METRICS_ERR_INVALID_ARG;
+    }
     if (help &&
-        (strlen(help) > HELP_MAX_LEN || !valid_utf8((const unsigned char *)help, strlen(help))))
+        (strlen(help) > HELP_MAX_LEN || !valid_utf8((const unsigned char *)help, strlen(help)))) {
         return MODQ_METRICS_ERR_INVALID_ARG;
+    }
     /* "__" names are Prometheus's own; "le" is the histogram's bucket label. */
     if (label && (!valid_name(label, false) || strncmp(label, "__", 2) == 0 ||
-                  (type == MODQ_METRICS_HISTOGRAM && strcmp(label, "le") == 0)))
+                  (type == MODQ_METRICS_HISTOGRAM && strcmp(label, "le") == 0))) {
         return MODQ_METRICS_ERR_INVALID_ARG;
-    if (type != MODQ_METRICS_HISTOGRAM && (buckets || nbuckets))
+    }
+    if (type != MODQ_METRICS_HISTOGRAM && (buckets || nbuckets)) {
         return MODQ_METRICS_ERR_INVALID_ARG;
-    if (nbuckets > MODQ_METRICS_MAX_BUCKETS || (nbuckets && !buckets))
+    }
+    if (nbuckets > MODQ_METRICS_MAX_BUCKETS || (nbuckets && !buckets)) {
         return MODQ_METRICS_ERR_INVALID_ARG;
-    for (size_t i = 0; i < nbuckets; i++)
-        if (!isfinite(buckets[i]) || (i > 0 && !(buckets[i] > buckets[i - 1])))
+    }
+    for (size_t i = 0; i < nbuckets; i++) {
+        if (!isfinite(buckets[i]) || (i > 0 && !(buckets[i] > buckets[i - 1]))) {
             return MODQ_METRICS_ERR_INVALID_ARG;
-    for (size_t i = 0; i < m->nfamilies; i++)
-        if (names_clash(m->families[i], name, type))
+        }
+    }
+    for (size_t i = 0; i < m->nfamilies; i++) {
+        if (names_clash(m->families[i], name, type)) {
             return MODQ_METRICS_ERR_INVALID_ARG;
-    if (m->nfamilies == MODQ_METRICS_MAX_FAMILIES)
+        }
+    }
+    if (m->nfamilies == MODQ_METRICS_MAX_FAMILIES) {
         return MODQ_METRICS_ERR_FULL;
+    }
     return MODQ_METRICS_OK;
 }
 
@@ -202,24 +223,29 @@ modq_metrics_result modq_metrics_declare(modq_metrics *m, const char *name, modq
     modq_metrics_result rc;
     family *f = NULL;
 
-    if (!m)
+    if (!m) {
         return MODQ_METRICS_ERR_INVALID_ARG;
+    }
     pthread_mutex_lock(&m->mu);
     rc = check_declare(m, name, type, help, label, buckets, nbuckets);
-    if (rc != MODQ_METRICS_OK)
+    if (rc != MODQ_METRICS_OK) {
         goto out;
+    }
     rc = MODQ_METRICS_ERR_NOMEM;
     if (!(f = calloc(1, sizeof(*f))) || !(f->name = strdup(name)) ||
-        !(f->help = strdup(help ? help : "")) || (label && !(f->label = strdup(label))))
+        !(f->help = strdup(help ? help : "")) || (label && !(f->label = strdup(label)))) {
         goto out;
+    }
     f->type = type;
     f->nbounds = nbuckets;
-    if (nbuckets)
+    if (nbuckets) {
         memcpy(f->bounds, buckets, nbuckets * sizeof(*buckets));
+    }
     /* An unlabelled family has its one series from the start, so it shows 0 before any use. */
     if (!label) {
-        if (!(f->series[0] = calloc(1, sizeof(*f->series[0]))))
+        if (!(f->series[0] = calloc(1, sizeof(*f->series[0])))) {
             goto out;
+        }
         f->nseries = 1;
     }
     m->families[m->nfamilies++] = f;
@@ -233,11 +259,14 @@ out:
 
 static family *find_family(const modq_metrics *m, const char *name)
 {
-    if (!name)
+    if (!name) {
         return NULL;
-    for (size_t i = 0; i < m->nfamilies; i++)
-        if (strcmp(m->families[i]->name, name) == 0)
+    }
+    for (size_t i = 0; i < m->nfamilies; i++) {
+        if (strcmp(m->families[i]->name, name) == 0) {
             return m->families[i];
+        }
+    }
     return NULL;
 }
 
@@ -246,8 +275,9 @@ bool modq_metrics_has(modq_metrics *m, const char *name, modq_metrics_type type)
     family *f;
     bool has;
 
-    if (!m)
+    if (!m) {
         return false;
+    }
     pthread_mutex_lock(&m->mu);
     f = find_family(m, name);
     has = f && f->type == type;
@@ -257,9 +287,11 @@ bool modq_metrics_has(modq_metrics *m, const char *name, modq_metrics_type type)
 
 static series *find_series(const family *f, const char *value)
 {
-    for (size_t i = 0; i < f->nseries; i++)
-        if (strcmp(f->series[i]->label_value, value) == 0)
+    for (size_t i = 0; i < f->nseries; i++) {
+        if (strcmp(f->series[i]->label_value, value) == 0) {
             return f->series[i];
+        }
+    }
     return NULL;
 }
 
@@ -284,24 +316,32 @@ static series *series_for(modq_metrics *m, const char *name, modq_metrics_type t
     series *s;
     bool has_other;
 
-    if (!f || f->type != type)
+    if (!f || f->type != type) {
         return NULL;
-    if (fam)
+    }
+    if (fam) {
         *fam = f;
-    if (!f->label)
+    }
+    if (!f->label) {
         return f->series[0];
-    if (!value)
+    }
+    if (!value) {
         value = "";
-    if (strlen(value) > VALUE_MAX_LEN || !valid_utf8((const unsigned char *)value, strlen(value)))
+    }
+    if (strlen(value) > VALUE_MAX_LEN || !valid_utf8((const unsigned char *)value, strlen(value))) {
         value = OTHER;
-    if ((s = find_series(f, value)))
+    }
+    if ((s = find_series(f, value))) {
         return s;
+    }
     /* One slot stays free for "other" until it exists, so overflow always has a home. */
     has_other = strcmp(value, OTHER) == 0 || find_series(f, OTHER) != NULL;
-    if (f->nseries + (has_other ? 0 : 1) < MODQ_METRICS_MAX_SERIES)
+    if (f->nseries + (has_other ? 0 : 1) < MODQ_METRICS_MAX_SERIES) {
         return add_series(f, value);
-    if ((s = find_series(f, OTHER)))
+    }
+    if ((s = find_series(f, OTHER))) {
         return s;
+    }
     return add_series(f, OTHER);
 }
 
@@ -309,11 +349,13 @@ void modq_metrics_add(modq_metrics *m, const char *name, const char *label_value
 {
     series *s;
 
-    if (!m)
+    if (!m) {
         return;
+    }
     pthread_mutex_lock(&m->mu);
-    if ((s = series_for(m, name, MODQ_METRICS_COUNTER, label_value, NULL)))
+    if ((s = series_for(m, name, MODQ_METRICS_COUNTER, label_value, NULL))) {
         s->counter += n;
+    }
     pthread_mutex_unlock(&m->mu);
 }
 
@@ -322,11 +364,13 @@ void modq_metrics_set_counter(modq_metrics *m, const char *name, const char *lab
 {
     series *s;
 
-    if (!m)
+    if (!m) {
         return;
+    }
     pthread_mutex_lock(&m->mu);
-    if ((s = series_for(m, name, MODQ_METRICS_COUNTER, label_value, NULL)))
+    if ((s = series_for(m, name, MODQ_METRICS_COUNTER, label_value, NULL))) {
         s->counter = v;
+    }
     pthread_mutex_unlock(&m->mu);
 }
 
@@ -334,11 +378,13 @@ void modq_metrics_set(modq_metrics *m, const char *name, const char *label_value
 {
     series *s;
 
-    if (!m)
+    if (!m) {
         return;
+    }
     pthread_mutex_lock(&m->mu);
-    if ((s = series_for(m, name, MODQ_METRICS_GAUGE, label_value, NULL)))
+    if ((s = series_for(m, name, MODQ_METRICS_GAUGE, label_value, NULL))) {
         s->gauge = v;
+    }
     pthread_mutex_unlock(&m->mu);
 }
 
@@ -347,8 +393,9 @@ void modq_metrics_observe(modq_metrics *m, const char *name, const char *label_v
     const family *f = NULL;
     series *s;
 
-    if (!m)
+    if (!m) {
         return;
+    }
     pthread_mutex_lock(&m->mu);
     if ((s = series_for(m, name, MODQ_METRICS_HISTOGRAM, label_value, &f))) {
         /* NaN fits no finite bucket: it is counted under +Inf only, as the clients do. */
@@ -373,8 +420,9 @@ typedef struct buf {
 
 static void put(buf *b, const char *s, size_t n)
 {
-    if (b->rc != MODQ_METRICS_OK)
+    if (b->rc != MODQ_METRICS_OK) {
         return;
+    }
     if (n > MODQ_METRICS_MAX_OUTPUT - b->len) {
         b->rc = MODQ_METRICS_ERR_FULL;
         return;
@@ -383,10 +431,12 @@ static void put(buf *b, const char *s, size_t n)
         size_t cap = b->cap ? b->cap : 4096;
         char *p;
 
-        while (cap < b->len + n + 1)
+        while (cap < b->len + n + 1) {
             cap *= 2;
-        if (cap > MODQ_METRICS_MAX_OUTPUT + 1)
+        }
+        if (cap > MODQ_METRICS_MAX_OUTPUT + 1) {
             cap = MODQ_METRICS_MAX_OUTPUT + 1;
+        }
         if (!(p = realloc(b->p, cap))) {
             b->rc = MODQ_METRICS_ERR_NOMEM;
             return;
@@ -410,17 +460,19 @@ static void put_escaped(buf *b, const char *s, bool quote)
     for (const char *run = s;; s++) {
         const char *esc = NULL;
 
-        if (*s == '\\')
+        if (*s == '\\') {
             esc = "\\\\";
-        else if (*s == '\n')
+        } else if (*s == '\n') {
             esc = "\\n";
-        else if (*s == '"' && quote)
+        } else if (*s == '"' && quote) {
             esc = "\\\"";
-        else if (*s != '\0')
+        } else if (*s != '\0') {
             continue;
+        }
         put(b, run, (size_t)(s - run));
-        if (!esc)
+        if (!esc) {
             return;
+        }
         puts_(b, esc);
         run = s + 1;
     }
@@ -457,8 +509,9 @@ static void put_double(buf *b, double v)
     } else {
         for (int prec = 15; prec <= 17; prec++) {
             snprintf(tmp, sizeof(tmp), "%.*g", prec, v);
-            if (strtod(tmp, NULL) == v)
+            if (strtod(tmp, NULL) == v) {
                 break;
+            }
         }
     }
     puts_(b, tmp);
@@ -535,10 +588,11 @@ static void render_family(buf *b, const family *f)
             continue;
         }
         put_sample_name(b, f, "", s, NULL);
-        if (f->type == MODQ_METRICS_COUNTER)
+        if (f->type == MODQ_METRICS_COUNTER) {
             put_u64(b, s->counter);
-        else
+        } else {
             put_double(b, s->gauge);
+        }
         puts_(b, "\n");
     }
 }
@@ -548,19 +602,22 @@ modq_metrics_result modq_metrics_render(modq_metrics *m, char **out, size_t *len
     buf b = {NULL, 0, 0, MODQ_METRICS_OK};
     locale_t old;
 
-    if (!m || !out || !len)
+    if (!m || !out || !len) {
         return MODQ_METRICS_ERR_INVALID_ARG;
+    }
     *out = NULL;
     *len = 0;
     pthread_mutex_lock(&m->mu);
     old = uselocale(m->c_locale);
     put(&b, "", 0); /* an empty registry still renders "" rather than NULL */
-    for (size_t i = 0; i < m->nfamilies; i++)
+    for (size_t i = 0; i < m->nfamilies; i++) {
         render_family(&b, m->families[i]);
+    }
     uselocale(old);
     pthread_mutex_unlock(&m->mu);
-    if (b.rc == MODQ_METRICS_OK && !b.p)
+    if (b.rc == MODQ_METRICS_OK && !b.p) {
         b.rc = MODQ_METRICS_ERR_NOMEM;
+    }
     if (b.rc != MODQ_METRICS_OK) {
         free(b.p);
         return b.rc;

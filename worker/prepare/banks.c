@@ -71,10 +71,12 @@ static void free_bank(bank *k)
 
 void modq_banks_free(modq_banks *b)
 {
-    if (!b)
+    if (!b) {
         return;
-    for (size_t i = 0; i < b->nbanks; i++)
+    }
+    for (size_t i = 0; i < b->nbanks; i++) {
         free_bank(&b->banks[i]);
+    }
     free(b->sha256.v);
     free(b->md5.v);
     free(b->pdq.v);
@@ -89,13 +91,15 @@ size_t modq_banks_count(const modq_banks *b)
 /* Appends r; growth doubles, and the total across all banks stays under the cap. */
 static modq_banks_result push(modq_banks *b, records *rs, const record *r)
 {
-    if (modq_banks_count(b) >= MODQ_BANKS_MAX_HASHES)
+    if (modq_banks_count(b) >= MODQ_BANKS_MAX_HASHES) {
         return MODQ_BANKS_ERR_LIMIT;
+    }
     if (rs->n == rs->cap) {
         size_t cap = rs->cap ? rs->cap * 2 : 1024;
         record *v = realloc(rs->v, cap * sizeof(*v));
-        if (!v)
+        if (!v) {
             return MODQ_BANKS_ERR_NOMEM;
+        }
         rs->v = v;
         rs->cap = cap;
     }
@@ -120,8 +124,9 @@ static int parse_line(char *line, record *r, records **list, modq_banks *b, cons
 
     line[strcspn(line, "#\r\n")] = '\0';
     type = strtok_r(line, " \t,", &save);
-    if (!type)
+    if (!type) {
         return 0;
+    }
     hash = strtok_r(NULL, " \t,", &save);
     if (!hash) {
         *why = "expected TYPE HEX";
@@ -130,18 +135,21 @@ static int parse_line(char *line, record *r, records **list, modq_banks *b, cons
     memset(r->h, 0, sizeof(r->h));
     if (strcmp(type, "sha256") == 0) {
         *list = &b->sha256;
-        if (modq_digest_from_hex(hash, r->h, 32) == MODQ_BLUR_OK)
+        if (modq_digest_from_hex(hash, r->h, 32) == MODQ_BLUR_OK) {
             return 1;
+        }
         *why = "sha256 needs 64 hex digits";
     } else if (strcmp(type, "md5") == 0) {
         *list = &b->md5;
-        if (modq_digest_from_hex(hash, r->h, 16) == MODQ_BLUR_OK)
+        if (modq_digest_from_hex(hash, r->h, 16) == MODQ_BLUR_OK) {
             return 1;
+        }
         *why = "md5 needs 32 hex digits";
     } else if (strcmp(type, "pdq") == 0) {
         *list = &b->pdq;
-        if (modq_digest_from_hex(hash, r->h, 32) == MODQ_BLUR_OK)
+        if (modq_digest_from_hex(hash, r->h, 32) == MODQ_BLUR_OK) {
             return 1;
+        }
         *why = "pdq needs 64 hex digits";
     } else {
         *why = "unknown hash type (expected sha256, md5 or pdq)";
@@ -159,8 +167,9 @@ modq_banks_result modq_banks_load(modq_banks *b, const char *name, const char *p
     bank *k;
     modq_banks_result r = MODQ_BANKS_OK;
 
-    if (!errstr)
+    if (!errstr) {
         errstr_size = 0;
+    }
     if (!b || !name || !path || (labels_count && !labels) || labels_count > MAX_LABELS ||
         pdq_threshold < 0 || pdq_threshold > 256 || strlen(name) >= MAX_NAME) {
         snprintf(errstr, errstr_size, "%s: invalid bank settings", path ? path : "(null)");
@@ -218,10 +227,12 @@ modq_banks_result modq_banks_load(modq_banks *b, const char *name, const char *p
         r = MODQ_BANKS_ERR_IO;
         goto out;
     }
-    if (b->sha256.n > 1)
+    if (b->sha256.n > 1) {
         qsort(b->sha256.v, b->sha256.n, sizeof(record), cmp32);
-    if (b->md5.n > 1)
+    }
+    if (b->md5.n > 1) {
         qsort(b->md5.v, b->md5.n, sizeof(record), cmp16);
+    }
     b->nbanks++;
 out:
     if (r != MODQ_BANKS_OK) {
@@ -242,10 +253,11 @@ static const record *find(const records *rs, const uint8_t *key, size_t n)
 
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (memcmp(rs->v[mid].h, key, n) < 0)
+        if (memcmp(rs->v[mid].h, key, n) < 0) {
             lo = mid + 1;
-        else
+        } else {
             hi = mid;
+        }
     }
     return lo < rs->n && memcmp(rs->v[lo].h, key, n) == 0 ? &rs->v[lo] : NULL;
 }
@@ -271,8 +283,9 @@ int modq_banks_match(const modq_banks *b, const uint8_t *sha256, const uint8_t *
     const record *best = NULL;
     int best_d = 257;
 
-    if (!b || !out)
+    if (!b || !out) {
         return 0;
+    }
     if (sha256 && (best = find(&b->sha256, sha256, 32))) {
         fill(b, best, MODQ_BANK_SHA256, 32, 0, out);
         return 1;
@@ -281,8 +294,9 @@ int modq_banks_match(const modq_banks *b, const uint8_t *sha256, const uint8_t *
         fill(b, best, MODQ_BANK_MD5, 16, 0, out);
         return 1;
     }
-    if (!pdq_dihedral || pdq_quality < MODQ_BANKS_MIN_PDQ_QUALITY)
+    if (!pdq_dihedral || pdq_quality < MODQ_BANKS_MIN_PDQ_QUALITY) {
         return 0;
+    }
     for (size_t i = 0; i < b->pdq.n && best_d > 0; i++) {
         const record *rec = &b->pdq.v[i];
         int d = modq_pdq_distance_dihedral(pdq_dihedral, rec->h);
@@ -291,8 +305,9 @@ int modq_banks_match(const modq_banks *b, const uint8_t *sha256, const uint8_t *
             best_d = d;
         }
     }
-    if (!best)
+    if (!best) {
         return 0;
+    }
     fill(b, best, MODQ_BANK_PDQ, 32, best_d, out);
     return 1;
 }

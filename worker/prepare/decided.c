@@ -34,8 +34,9 @@ modq_decided *modq_decided_new(size_t max_entries, int64_t retention_ms)
 {
     modq_decided *d;
 
-    if (max_entries == 0 || retention_ms <= 0 || !(d = calloc(1, sizeof(*d))))
+    if (max_entries == 0 || retention_ms <= 0 || !(d = calloc(1, sizeof(*d)))) {
         return NULL;
+    }
     d->nbuckets = 1024;
     d->by_id = calloc(d->nbuckets, sizeof(*d->by_id));
     d->by_sha = calloc(d->nbuckets, sizeof(*d->by_sha));
@@ -50,8 +51,9 @@ modq_decided *modq_decided_new(size_t max_entries, int64_t retention_ms)
 
 void modq_decided_free(modq_decided *d)
 {
-    if (!d)
+    if (!d) {
         return;
+    }
     for (entry *e = d->oldest, *next; e; e = next) {
         next = e->newer;
         free(e);
@@ -78,11 +80,12 @@ static entry **sha_slot(const modq_decided *d, const uint8_t *sha)
 
 static void unlink_chain(entry **slot, entry *e, int by_sha)
 {
-    for (entry **p = slot; *p; p = by_sha ? &(*p)->next_sha : &(*p)->next_id)
+    for (entry **p = slot; *p; p = by_sha ? &(*p)->next_sha : &(*p)->next_id) {
         if (*p == e) {
             *p = by_sha ? e->next_sha : e->next_id;
             return;
         }
+    }
 }
 
 static void drop_oldest(modq_decided *d)
@@ -90,13 +93,15 @@ static void drop_oldest(modq_decided *d)
     entry *e = d->oldest;
 
     unlink_chain(id_slot(d, e->id), e, 0);
-    if (e->has_sha)
+    if (e->has_sha) {
         unlink_chain(sha_slot(d, e->sha256), e, 1);
+    }
     d->oldest = e->newer;
-    if (d->oldest)
+    if (d->oldest) {
         d->oldest->older = NULL;
-    else
+    } else {
         d->newest = NULL;
+    }
     d->count--;
     free(e);
 }
@@ -107,8 +112,9 @@ static void maybe_grow(modq_decided *d)
     size_t n = d->nbuckets * 2;
     entry **id, **sha;
 
-    if (d->count < d->nbuckets || n > ((size_t)1 << 30))
+    if (d->count < d->nbuckets || n > ((size_t)1 << 30)) {
         return;
+    }
     id = calloc(n, sizeof(*id));
     sha = calloc(n, sizeof(*sha));
     if (!id || !sha) {
@@ -140,8 +146,9 @@ int modq_decided_add(modq_decided *d, const char *ticket_id, const uint8_t *sha2
     size_t n = ticket_id ? strlen(ticket_id) : 0;
     entry *e, **slot;
 
-    if (!d || n == 0 || n > MODQ_DECIDED_MAX_ID || !(e = calloc(1, sizeof(*e))))
+    if (!d || n == 0 || n > MODQ_DECIDED_MAX_ID || !(e = calloc(1, sizeof(*e)))) {
         return -1;
+    }
     memcpy(e->id, ticket_id, n + 1);
     if (labels) {
         size_t k = strlen(labels);
@@ -152,8 +159,9 @@ int modq_decided_add(modq_decided *d, const char *ticket_id, const uint8_t *sha2
     e->decided_at_ms = decided_at_ms;
     while (d->count >= d->max_entries) {
         drop_oldest(d);
-        if (evicted)
+        if (evicted) {
             (*evicted)++;
+        }
     }
     maybe_grow(d);
     /* New entries go in front of their chains: lookups find the latest decision first. */
@@ -168,10 +176,11 @@ int modq_decided_add(modq_decided *d, const char *ticket_id, const uint8_t *sha2
         *slot = e;
     }
     e->older = d->newest;
-    if (d->newest)
+    if (d->newest) {
         d->newest->newer = e;
-    else
+    } else {
         d->oldest = e;
+    }
     d->newest = e;
     d->count++;
     return 0;
@@ -179,19 +188,23 @@ int modq_decided_add(modq_decided *d, const char *ticket_id, const uint8_t *sha2
 
 int modq_decided_has_ticket(const modq_decided *d, const char *ticket_id)
 {
-    if (!d || !ticket_id)
+    if (!d || !ticket_id) {
         return 0;
-    for (entry *e = *id_slot(d, ticket_id); e; e = e->next_id)
-        if (strcmp(e->id, ticket_id) == 0)
+    }
+    for (entry *e = *id_slot(d, ticket_id); e; e = e->next_id) {
+        if (strcmp(e->id, ticket_id) == 0) {
             return 1;
+        }
+    }
     return 0;
 }
 
 int modq_decided_find_media(const modq_decided *d, const uint8_t *sha256, modq_decided_prior *out)
 {
-    if (!d || !sha256 || !out)
+    if (!d || !sha256 || !out) {
         return 0;
-    for (entry *e = *sha_slot(d, sha256); e; e = e->next_sha)
+    }
+    for (entry *e = *sha_slot(d, sha256); e; e = e->next_sha) {
         if (memcmp(e->sha256, sha256, 32) == 0) {
             out->ticket_id = e->id;
             out->verdict = e->verdict;
@@ -199,6 +212,7 @@ int modq_decided_find_media(const modq_decided *d, const uint8_t *sha256, modq_d
             out->decided_at_ms = e->decided_at_ms;
             return 1;
         }
+    }
     return 0;
 }
 

@@ -75,13 +75,16 @@ const char *modq_fetch_code(modq_fetch_result r)
 
 void modq_fetch_free(modq_fetch *f)
 {
-    if (!f)
+    if (!f) {
         return;
+    }
     free(f->root);
-    if (f->root_fd >= 0)
+    if (f->root_fd >= 0) {
         close(f->root_fd);
-    for (size_t i = 0; i < f->nhosts; i++)
+    }
+    for (size_t i = 0; i < f->nhosts; i++) {
         free(f->hosts[i].host);
+    }
     free(f);
 }
 
@@ -90,13 +93,16 @@ static long entry_port(const char *p)
 {
     long port = 0;
 
-    if (*p == '\0')
+    if (*p == '\0') {
         return 0;
-    if (*p++ != ':' || *p == '\0' || strlen(p) > 5)
+    }
+    if (*p++ != ':' || *p == '\0' || strlen(p) > 5) {
         return -1;
+    }
     for (; *p; p++) {
-        if (*p < '0' || *p > '9')
+        if (*p < '0' || *p > '9') {
             return -1;
+        }
         port = port * 10 + (*p - '0');
     }
     return port >= 1 && port <= 65535 ? port : -1;
@@ -118,8 +124,9 @@ static modq_fetch_result parse_entry(const char *entry, char **host, long *port,
         snprintf(errstr, errstr_size, "an IPv6 address must be in brackets: [::1]:8443");
         return r;
     }
-    if (!v6)
+    if (!v6) {
         hend = h + strcspn(h, ":");
+    }
     n = (size_t)(hend - h);
     if (n == 0 || n > (v6 ? HOST_V6_MAX_LEN : HOST_NAME_MAX_LEN) || h[0] == '.' || h[0] == '-') {
         snprintf(errstr, errstr_size, "must be host[:port] with a host of 1..%d bytes",
@@ -159,8 +166,9 @@ modq_fetch_result modq_fetch_check_allowed_host(const char *entry, char *errstr,
 {
     long port;
 
-    if (!errstr)
+    if (!errstr) {
         errstr_size = 0;
+    }
     return parse_entry(entry, NULL, &port, errstr, errstr_size);
 }
 
@@ -169,8 +177,9 @@ modq_fetch *modq_fetch_new(const char *file_root, const char *const *hosts, size
 {
     modq_fetch *f = calloc(1, sizeof(*f));
 
-    if (!errstr)
+    if (!errstr) {
         errstr_size = 0;
+    }
     if (!f) {
         snprintf(errstr, errstr_size, "out of memory");
         return NULL;
@@ -221,14 +230,16 @@ static int open_beneath(const modq_fetch *f, const char *rel)
     size_t n = strlen(f->root);
     int fd = (int)syscall(SYS_openat2, f->root_fd, rel, &how, sizeof(how));
 
-    if (fd >= 0 || (errno != ENOSYS && errno != EPERM))
+    if (fd >= 0 || (errno != ENOSYS && errno != EPERM)) {
         return fd;
+    }
     if ((size_t)snprintf(full, sizeof(full), "%s/%s", f->root, rel) >= sizeof(full)) {
         errno = ENAMETOOLONG;
         return -1;
     }
-    if (!(real = realpath(full, NULL)))
+    if (!(real = realpath(full, NULL))) {
         return -1;
+    }
     if (strncmp(real, f->root, n) != 0 || (real[n] != '/' && real[n] != '\0')) {
         free(real);
         errno = EXDEV;
@@ -278,8 +289,9 @@ static modq_fetch_result fetch_file(const modq_fetch *f, const char *path, uint8
     }
     while (got < (size_t)st.st_size) {
         ssize_t k = read(fd, buf + got, (size_t)st.st_size - got);
-        if (k < 0 && errno == EINTR)
+        if (k < 0 && errno == EINTR) {
             continue;
+        }
         if (k <= 0) {
             snprintf(errstr, errstr_size, "%.300s: read failed", path);
             goto out;
@@ -315,11 +327,13 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *user)
     if (s->len + n > s->cap) {
         size_t cap = s->cap ? s->cap : 64 * 1024;
         uint8_t *b;
-        while (cap < s->len + n)
+        while (cap < s->len + n) {
             cap *= 2;
+        }
         cap = cap > s->max ? s->max : cap;
-        if (!(b = realloc(s->buf, cap)))
+        if (!(b = realloc(s->buf, cap))) {
             return 0;
+        }
         s->buf = b;
         s->cap = cap;
     }
@@ -354,23 +368,27 @@ static int target_parse(const char *uri, target *t)
     memset(t, 0, sizeof(*t));
     if (!(t->u = curl_url()) ||
         curl_url_set(t->u, CURLUPART_URL, uri, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK ||
-        curl_url_get(t->u, CURLUPART_SCHEME, &t->scheme, 0) != CURLUE_OK)
+        curl_url_get(t->u, CURLUPART_SCHEME, &t->scheme, 0) != CURLUE_OK) {
         goto out;
-    if (curl_url_get(t->u, CURLUPART_HOST, &t->host, 0) != CURLUE_OK)
+    }
+    if (curl_url_get(t->u, CURLUPART_HOST, &t->host, 0) != CURLUE_OK) {
         t->host = NULL;
+    }
     if (strcmp(t->scheme, "file") == 0) {
         ok = curl_url_get(t->u, CURLUPART_PATH, &t->path, CURLU_URLDECODE) == CURLUE_OK;
         goto out;
     }
     t->zone = curl_url_get(t->u, CURLUPART_ZONEID, &zone, 0) == CURLUE_OK;
-    if (curl_url_get(t->u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK)
+    if (curl_url_get(t->u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK) {
         t->port = strtol(port, NULL, 10);
+    }
     ok = 1;
 out:
     curl_free(port);
     curl_free(zone);
-    if (!ok)
+    if (!ok) {
         target_free(t);
+    }
     return ok;
 }
 
@@ -390,10 +408,12 @@ static modq_fetch_result target_allowed(const modq_fetch *f, const target *t, ch
 
     for (size_t i = 0; t->host && !t->zone && i < f->nhosts; i++) {
         long p = f->hosts[i].port ? f->hosts[i].port : def;
-        if (strcasecmp(f->hosts[i].host, t->host) != 0)
+        if (strcasecmp(f->hosts[i].host, t->host) != 0) {
             continue;
-        if (p == t->port)
+        }
+        if (p == t->port) {
             return MODQ_FETCH_OK;
+        }
         if (o < sizeof(ports)) {
             int n = snprintf(ports + o, sizeof(ports) - o, "%s%ld", o ? ", " : "", p);
             o += n > 0 ? (size_t)n : 0;
@@ -416,14 +436,15 @@ static modq_fetch_result next_hop(const modq_fetch *f, const char *host, const c
 {
     char why[300] = "";
 
-    if (!target_parse(url, next))
+    if (!target_parse(url, next)) {
         snprintf(why, sizeof(why), "not a URI libcurl can parse");
-    else if (!is_http(next))
+    } else if (!is_http(next)) {
         snprintf(why, sizeof(why), "scheme %.50s", next->scheme);
-    else if (!next->host || strcasecmp(next->host, host) != 0)
+    } else if (!next->host || strcasecmp(next->host, host) != 0) {
         snprintf(why, sizeof(why), "another host");
-    else if (target_allowed(f, next, why, sizeof(why)) == MODQ_FETCH_OK)
+    } else if (target_allowed(f, next, why, sizeof(why)) == MODQ_FETCH_OK) {
         return MODQ_FETCH_OK;
+    }
     snprintf(errstr, errstr_size, "redirect refused, %s: %.300s", why, url);
     target_free(next);
     return MODQ_FETCH_ERR_REDIRECT;
@@ -473,17 +494,20 @@ static modq_fetch_result fetch_http(const modq_fetch *f, const target *first, ui
     CURL *c = curl_easy_init();
     modq_fetch_result r = MODQ_FETCH_ERR_NOMEM;
 
-    if (!c)
+    if (!c) {
         goto out;
+    }
     for (int n = 0;; n++) {
         long status = 0;
         char *next = NULL;
         target t;
 
-        if ((r = fetch_once(f, c, u, &s, &status, errstr, errstr_size)) != MODQ_FETCH_OK)
+        if ((r = fetch_once(f, c, u, &s, &status, errstr, errstr_size)) != MODQ_FETCH_OK) {
             goto out;
-        if (status >= 200 && status < 300)
+        }
+        if (status >= 200 && status < 300) {
             break;
+        }
         if (status < 300 || status >= 400 ||
             curl_easy_getinfo(c, CURLINFO_REDIRECT_URL, &next) != CURLE_OK || !next) {
             snprintf(errstr, errstr_size, "HTTP status %ld", status);
@@ -496,16 +520,18 @@ static modq_fetch_result fetch_http(const modq_fetch *f, const target *first, ui
             r = MODQ_FETCH_ERR_REDIRECT;
             goto out;
         }
-        if ((r = next_hop(f, first->host, next, &t, errstr, errstr_size)) != MODQ_FETCH_OK)
+        if ((r = next_hop(f, first->host, next, &t, errstr, errstr_size)) != MODQ_FETCH_OK) {
             goto out;
+        }
         target_free(&hop);
         hop = t;
         u = hop.u;
     }
     r = MODQ_FETCH_ERR_NOMEM;
     *data = s.buf ? s.buf : malloc(1);
-    if (!*data)
+    if (!*data) {
         goto out;
+    }
     *len = s.len;
     s.buf = NULL;
     r = MODQ_FETCH_OK;
@@ -522,10 +548,12 @@ modq_fetch_result modq_fetch_get(const modq_fetch *f, const char *uri, uint8_t *
     target t;
     modq_fetch_result r;
 
-    if (!errstr)
+    if (!errstr) {
         errstr_size = 0;
-    if (!f || !uri || !data || !len)
+    }
+    if (!f || !uri || !data || !len) {
         return MODQ_FETCH_ERR_INVALID_ARG;
+    }
     if (!target_parse(uri, &t)) {
         snprintf(errstr, errstr_size, "malformed media URI");
         return MODQ_FETCH_ERR_BAD_URI;
@@ -541,8 +569,9 @@ modq_fetch_result modq_fetch_get(const modq_fetch *f, const char *uri, uint8_t *
             r = fetch_file(f, t.path, data, len, errstr, errstr_size);
         }
     } else if (is_http(&t)) {
-        if ((r = target_allowed(f, &t, errstr, errstr_size)) == MODQ_FETCH_OK)
+        if ((r = target_allowed(f, &t, errstr, errstr_size)) == MODQ_FETCH_OK) {
             r = fetch_http(f, &t, data, len, errstr, errstr_size);
+        }
     } else {
         snprintf(errstr, errstr_size, "scheme not allowed: %.50s", t.scheme);
         r = MODQ_FETCH_ERR_SCHEME;

@@ -64,20 +64,23 @@ static bool field_ok(const char *name, const char *s, modq_text_kind kind, size_
     size_t n = s ? strlen(s) : 0;
     modq_text_result r = MODQ_TEXT_OK;
 
-    if (n == 0 && required)
+    if (n == 0 && required) {
         r = MODQ_TEXT_ERR_EMPTY;
-    else if (n > 0)
+    } else if (n > 0) {
         r = modq_text_check(kind, s, n, max);
-    if (r == MODQ_TEXT_OK)
+    }
+    if (r == MODQ_TEXT_OK) {
         return true;
-    if (kind == MODQ_TEXT_ID)
+    }
+    if (kind == MODQ_TEXT_ID) {
         snprintf(why, why_size, "%s: %s (%s1-%zu printable ASCII characters, not . or ..)", name,
                  modq_text_strerror(r), required ? "" : "when set, ", max);
-    else
+    } else {
         snprintf(why, why_size, "%s: %s (%sat most %zu bytes of UTF-8 %s)", name,
                  modq_text_strerror(r), required ? "required, " : "", max,
                  kind == MODQ_TEXT_NAME ? "on one line, without control characters"
                                         : "text, without control characters but tab and newlines");
+    }
     return false;
 }
 
@@ -97,16 +100,18 @@ static bool strings_ok(const Modq__V1__Ticket *t, char *why, size_t size)
                   size) ||
         !field_ok("text", t->text, MODQ_TEXT_FREE, MAX_TEXT, false, why, size) ||
         !field_ok("trace_id", t->trace_id, MODQ_TEXT_ID, MAX_TRACE_ID, false, why, size) ||
-        !field_ok("source", t->source, MODQ_TEXT_NAME, MAX_SOURCE, false, why, size))
+        !field_ok("source", t->source, MODQ_TEXT_NAME, MAX_SOURCE, false, why, size)) {
         return false;
+    }
     if (t->n_required_skills > MAX_SKILLS) {
         snprintf(why, size, "required_skills: more than %d", MAX_SKILLS);
         return false;
     }
     for (size_t i = 0; i < t->n_required_skills; i++) {
         snprintf(name, sizeof(name), "required_skills[%zu]", i);
-        if (!field_ok(name, t->required_skills[i], MODQ_TEXT_NAME, MAX_NAME, true, why, size))
+        if (!field_ok(name, t->required_skills[i], MODQ_TEXT_NAME, MAX_NAME, true, why, size)) {
             return false;
+        }
     }
     if (t->n_attributes > MAX_ATTRIBUTES) {
         snprintf(why, size, "attributes: more than %d", MAX_ATTRIBUTES);
@@ -115,17 +120,21 @@ static bool strings_ok(const Modq__V1__Ticket *t, char *why, size_t size)
     for (size_t i = 0; i < t->n_attributes; i++) {
         const Modq__V1__Ticket__AttributesEntry *e = t->attributes[i];
         snprintf(name, sizeof(name), "attributes[%zu].key", i);
-        if (!field_ok(name, e->key, MODQ_TEXT_NAME, MAX_ATTR_KEY, true, why, size))
+        if (!field_ok(name, e->key, MODQ_TEXT_NAME, MAX_ATTR_KEY, true, why, size)) {
             return false;
+        }
         snprintf(name, sizeof(name), "attributes[%zu].value", i);
-        if (!field_ok(name, e->value, MODQ_TEXT_FREE, MAX_ATTR_VALUE, false, why, size))
+        if (!field_ok(name, e->value, MODQ_TEXT_FREE, MAX_ATTR_VALUE, false, why, size)) {
             return false;
+        }
     }
-    if (!t->media)
+    if (!t->media) {
         return true;
+    }
     if (t->media->source_case == MODQ__V1__MEDIA__SOURCE_URI &&
-        !field_ok("media.uri", t->media->uri, MODQ_TEXT_ID, MAX_URI, true, why, size))
+        !field_ok("media.uri", t->media->uri, MODQ_TEXT_ID, MAX_URI, true, why, size)) {
         return false;
+    }
     return field_ok("media.claimed_mime_type", t->media->claimed_mime_type, MODQ_TEXT_NAME,
                     MAX_MIME, false, why, size);
 }
@@ -133,17 +142,19 @@ static bool strings_ok(const Modq__V1__Ticket *t, char *why, size_t size)
 /* The ticket's fields, or false with why (size bytes) naming the first one that is wrong. */
 static bool ticket_ok(const Modq__V1__Ticket *t, char *why, size_t size)
 {
-    if (!strings_ok(t, why, size))
+    if (!strings_ok(t, why, size)) {
         return false;
-    if (t->severity_hint < 0 || t->severity_hint > 4)
+    }
+    if (t->severity_hint < 0 || t->severity_hint > 4) {
         snprintf(why, size, "severity_hint: out of range");
-    else if (t->media && t->media->source_case == MODQ__V1__MEDIA__SOURCE__NOT_SET)
+    } else if (t->media && t->media->source_case == MODQ__V1__MEDIA__SOURCE__NOT_SET) {
         snprintf(why, size, "media: neither inline_bytes nor uri set");
-    else if (t->media && t->media->source_case == MODQ__V1__MEDIA__SOURCE_INLINE_BYTES &&
-             t->media->inline_bytes.len == 0)
+    } else if (t->media && t->media->source_case == MODQ__V1__MEDIA__SOURCE_INLINE_BYTES &&
+               t->media->inline_bytes.len == 0) {
         snprintf(why, size, "media.inline_bytes: empty");
-    else
+    } else {
         return true;
+    }
     return false;
 }
 
@@ -204,8 +215,9 @@ static int pack_decision(const modq_prepare_ctx *ctx, modq_prepared *p, const au
     d.prior_ticket_id = MODQ_UNCONST(a->prior_ticket_id ? a->prior_ticket_id : "");
     d.worker_id = MODQ_UNCONST(ctx->worker_id ? ctx->worker_id : "");
     p->decision_len = modq__v1__decision__get_packed_size(&d);
-    if (!(p->decision = malloc(p->decision_len ? p->decision_len : 1)))
+    if (!(p->decision = malloc(p->decision_len ? p->decision_len : 1))) {
         return -1;
+    }
     modq__v1__decision__pack(&d, p->decision);
     p->kind = MODQ_PREPARED_AUTO;
     p->verdict = a->verdict;
@@ -229,8 +241,9 @@ static const modq_media_opts *media_opts_for(const modq_prepare_ctx *ctx, size_t
                 modq_opts_get(shared, MODQ_OPT_COLOUR_TOO) == 1;
 
     *own = NULL;
-    if (allow == asks)
+    if (allow == asks) {
         return shared;
+    }
     if (!(*own = modq_opts_copy(shared)) ||
         modq_opts_set(*own, MODQ_OPT_COLOUR_TOO, allow) != MODQ_BLUR_OK ||
         (!allow && modq_opts_set(*own, MODQ_OPT_COLOUR, 0) != MODQ_BLUR_OK)) {
@@ -245,8 +258,9 @@ static const modq_media_opts *media_opts_for(const modq_prepare_ctx *ctx, size_t
 static modq_blur_result render_deferred(modq_media *m, const modq_media_opts *opts, char *errstr,
                                         size_t errstr_size)
 {
-    if (!modq_opts_get(opts, MODQ_OPT_DEFER_RENDER))
+    if (!modq_opts_get(opts, MODQ_OPT_DEFER_RENDER)) {
         return MODQ_BLUR_OK;
+    }
     return modq_media_render(m, opts, errstr, errstr_size);
 }
 
@@ -283,8 +297,9 @@ static int lookup_decided(const modq_prepare_ctx *ctx, modq_prepared *p, const u
     modq_decided_prior prior;
     int dup = 0, found = 0;
 
-    if (!ctx->decided)
+    if (!ctx->decided) {
         return 0;
+    }
     pthread_mutex_lock(ctx->decided_lock);
     dup = modq_decided_has_ticket(ctx->decided, p->ticket->ticket_id);
     if (!dup && sha256 && modq_decided_find_media(ctx->decided, sha256, &prior)) {
@@ -295,8 +310,9 @@ static int lookup_decided(const modq_prepare_ctx *ctx, modq_prepared *p, const u
         snprintf(labels, labels_size, "%s", prior.labels);
     }
     pthread_mutex_unlock(ctx->decided_lock);
-    if (dup)
+    if (dup) {
         p->kind = MODQ_PREPARED_DUPLICATE;
+    }
     p->has_prior = found;
     return dup;
 }
@@ -308,12 +324,14 @@ static modq_prepared *decide_or_review(const modq_prepare_ctx *ctx, modq_prepare
     char labels[MODQ_DECIDED_MAX_LABELS + 1] = "";
     modq_bank_match match;
 
-    if (lookup_decided(ctx, p, sha, labels, sizeof(labels)))
+    if (lookup_decided(ctx, p, sha, labels, sizeof(labels))) {
         return p;
+    }
     if (p->media && ctx->banks) {
         uint8_t probe[MODQ_PDQ_DIHEDRAL][MODQ_PDQ_BYTES];
-        for (int v = 0; v < MODQ_PDQ_DIHEDRAL; v++)
+        for (int v = 0; v < MODQ_PDQ_DIHEDRAL; v++) {
             memcpy(probe[v], modq_media_pdq_dihedral(p->media, v), MODQ_PDQ_BYTES);
+        }
         if (modq_banks_match(ctx->banks, sha, modq_media_md5(p->media),
                              (const uint8_t(*)[MODQ_PDQ_BYTES])probe,
                              modq_media_pdq_quality(p->media), &match)) {
@@ -339,8 +357,9 @@ static modq_prepared *decide_or_review(const modq_prepare_ctx *ctx, modq_prepare
                            .matched_hash = modq_media_sha256_hex(p->media),
                            .prior_ticket_id = p->prior_ticket_id};
         for (char *tok = strtok_r(labels, ",", &save); tok && n < MAX_PRIOR_LABELS;
-             tok = strtok_r(NULL, ",", &save))
+             tok = strtok_r(NULL, ",", &save)) {
             list[n++] = tok;
+        }
         a.labels = list;
         a.nlabels = n;
         p->has_prior = 0;
@@ -363,22 +382,28 @@ modq_prepared *modq_prepare_ticket(const modq_prepare_ctx *ctx, const void *msg,
     modq_media_opts *own_opts = NULL; /* this ticket's copy of the options, when it needs one */
     modq_blur_result br;
 
-    if (!p)
+    if (!p) {
         return NULL;
+    }
     p->queue_index = -1;
-    if (len > ctx->max_message_bytes)
+    if (len > ctx->max_message_bytes) {
         return dead_letter(p, MODQ_DLQ_MESSAGE_TOO_LARGE, "message of %zu bytes > %zu", len,
                            ctx->max_message_bytes);
-    if (!(p->ticket = modq__v1__ticket__unpack(NULL, len, msg)))
+    }
+    if (!(p->ticket = modq__v1__ticket__unpack(NULL, len, msg))) {
         return dead_letter(p, MODQ_DLQ_MALFORMED, "not a modq.v1.Ticket protobuf");
-    if (!ticket_ok(p->ticket, why, sizeof(why)))
+    }
+    if (!ticket_ok(p->ticket, why, sizeof(why))) {
         return dead_letter(p, MODQ_DLQ_INVALID, "%s", why);
-    if ((p->queue_index = modq_policy_queue_find(ctx->policy, p->ticket->queue)) < 0)
+    }
+    if ((p->queue_index = modq_policy_queue_find(ctx->policy, p->ticket->queue)) < 0) {
         return dead_letter(p, MODQ_DLQ_UNKNOWN_QUEUE, "queue '%.100s' is not in policy %s",
                            p->ticket->queue, modq_policy_version(ctx->policy));
+    }
     /* Already decided: nothing else to do, and nobody must see it again. */
-    if (lookup_decided(ctx, p, NULL, err, sizeof(err)))
+    if (lookup_decided(ctx, p, NULL, err, sizeof(err))) {
         return p;
+    }
     if (p->ticket->media) {
         /* Chosen before the decode: without deferral, process renders everything at once. */
         if (!(opts = media_opts_for(ctx, (size_t)p->queue_index, &own_opts))) {
@@ -386,8 +411,9 @@ modq_prepared *modq_prepare_ticket(const modq_prepare_ctx *ctx, const void *msg,
             p = NULL;
             goto out;
         }
-        if (media_bytes(ctx, p, &bytes, &nbytes, &owned))
+        if (media_bytes(ctx, p, &bytes, &nbytes, &owned)) {
             goto out;
+        }
         br = ctx->sandbox ? modq_sandbox_process(ctx->sandbox, opts, bytes, nbytes, &p->media, err,
                                                  sizeof(err))
                           : modq_media_process(opts, bytes, nbytes, &p->media, err, sizeof(err));
@@ -406,8 +432,9 @@ modq_prepared *modq_prepare_ticket(const modq_prepare_ctx *ctx, const void *msg,
     /* With deferred rendering, only tickets a person will see pay for renditions. */
     if (p->media && p->kind == MODQ_PREPARED_REVIEW) {
         br = render_deferred(p->media, opts, err, sizeof(err));
-        if (br != MODQ_BLUR_OK)
+        if (br != MODQ_BLUR_OK) {
             dead_letter(p, modq_blur_code(br), "media: %s", err);
+        }
     } else {
         modq_media_release_image(p->media);
     }
@@ -418,10 +445,12 @@ out:
 
 void modq_prepared_free(modq_prepared *p)
 {
-    if (!p)
+    if (!p) {
         return;
-    if (p->ticket)
+    }
+    if (p->ticket) {
         modq__v1__ticket__free_unpacked(p->ticket, NULL);
+    }
     modq_media_free(p->media);
     free(p->decision);
     free(p);

@@ -23,11 +23,14 @@ const char *modq_text_strerror(modq_text_result r)
 
 static modq_text_result check_id(const char *s, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        if (s[i] < 0x21 || s[i] > 0x7e)
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < 0x21 || s[i] > 0x7e) {
             return MODQ_TEXT_ERR_CHAR;
-    if ((n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
+        }
+    }
+    if ((n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.')) {
         return MODQ_TEXT_ERR_CHAR;
+    }
     return MODQ_TEXT_OK;
 }
 
@@ -35,10 +38,12 @@ static bool control(const unsigned char *p, size_t i, size_t n, bool free_text)
 {
     unsigned char c = p[i];
 
-    if (c == 0x7f || (c == 0xc2 && i + 1 < n && p[i + 1] >= 0x80 && p[i + 1] <= 0x9f))
+    if (c == 0x7f || (c == 0xc2 && i + 1 < n && p[i + 1] >= 0x80 && p[i + 1] <= 0x9f)) {
         return true;
-    if (c >= 0x20)
+    }
+    if (c >= 0x20) {
         return false;
+    }
     return !(free_text && (c == '\t' || c == '\n' || c == '\r'));
 }
 
@@ -46,22 +51,30 @@ modq_text_result modq_text_check(modq_text_kind kind, const char *s, size_t n, s
 {
     const unsigned char *p = (const unsigned char *)s;
 
-    if (!s && n > 0)
+    if (!s && n > 0) {
         return MODQ_TEXT_ERR_UTF8;
-    if (kind == MODQ_TEXT_ID && n == 0)
+    }
+    if (kind == MODQ_TEXT_ID && n == 0) {
         return MODQ_TEXT_ERR_EMPTY;
-    if (n > max)
+    }
+    if (n > max) {
         return MODQ_TEXT_ERR_TOO_LONG;
-    if (kind == MODQ_TEXT_ID)
+    }
+    if (kind == MODQ_TEXT_ID) {
         return check_id(s, n);
-    if (n == 0)
+    }
+    if (n == 0) {
         return MODQ_TEXT_OK;
+    }
     /* max_len is a gssize: a longer text was refused above by any cap a caller would set. */
-    if (n > (size_t)G_MAXSSIZE || !g_utf8_validate_len(s, n, NULL))
+    if (n > (size_t)G_MAXSSIZE || !g_utf8_validate_len(s, n, NULL)) {
         return MODQ_TEXT_ERR_UTF8;
-    for (size_t i = 0; i < n; i++)
-        if (control(p, i, n, kind == MODQ_TEXT_FREE))
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (control(p, i, n, kind == MODQ_TEXT_FREE)) {
             return MODQ_TEXT_ERR_CHAR;
+        }
+    }
     return MODQ_TEXT_OK;
 }
 

@@ -133,8 +133,9 @@ static inline void at_auth_failed(void *arg, const char *reason, int64_t now_ms)
 {
     at_fixture *f = arg;
     /* The audit event needs a reason and the instant. */
-    if (reason && reason[0] && now_ms == atomic_load(&f->now_ms))
+    if (reason && reason[0] && now_ms == atomic_load(&f->now_ms)) {
         atomic_fetch_add(&f->auth_failures, 1);
+    }
 }
 
 /* ---- Setup -------------------------------------------------------------------------------- */
@@ -152,10 +153,12 @@ static inline modq_jwt_keys *at_keys(unsigned algorithms, const char *pem_file)
     modq_jwt_keys *k = NULL;
     char err[256];
 
-    if (!(algorithms & MODQ_JWT_HS256))
+    if (!(algorithms & MODQ_JWT_HS256)) {
         o.secret = NULL, o.secret_len = 0;
-    if (modq_jwt_keys_new(&o, &k, err, sizeof(err)) != MODQ_JWT_OK)
+    }
+    if (modq_jwt_keys_new(&o, &k, err, sizeof(err)) != MODQ_JWT_OK) {
         print_error("keys: %s\n", err);
+    }
     return k;
 }
 
@@ -178,8 +181,9 @@ static inline int at_server_start(at_fixture *f, const modq_jwt_keys *keys, modq
     char err[256];
 
     memset(s, 0, sizeof(*s));
-    if (modq_api_new(&ao, &s->api) != MODQ_API_OK)
+    if (modq_api_new(&ao, &s->api) != MODQ_API_OK) {
         return -1;
+    }
     ho.handler = modq_api_handle;
     ho.handler_arg = s->api;
     if (modq_http_new(&ho, &s->http, err, sizeof(err)) != MODQ_HTTP_OK) {
@@ -205,8 +209,9 @@ static inline int at_setup(void **state)
     int fd;
     modq_desk_opts d = {0};
 
-    if (!f || !src)
+    if (!f || !src) {
         return -1;
+    }
     snprintf(path, sizeof(path), "%s/policy/default.yaml", src);
     if (modq_policy_load_file(path, &f->policy, err, sizeof(err)) != MODQ_POLICY_OK) {
         print_error("%s\n", err);
@@ -214,8 +219,9 @@ static inline int at_setup(void **state)
     }
     f->opts = modq_opts_new();
     if (!f->opts ||
-        modq_synth_image(MODQ_SYNTH_SHAPES, 800, 600, 7, "jpeg", &f->img, &f->img_len) != 0)
+        modq_synth_image(MODQ_SYNTH_SHAPES, 800, 600, 7, "jpeg", &f->img, &f->img_len) != 0) {
         return -1;
+    }
     f->ctx = (modq_prepare_ctx){.policy = f->policy,
                                 .media_opts = f->opts,
                                 .worker_id = "w-test",
@@ -231,18 +237,21 @@ static inline int at_setup(void **state)
     d.lease_ms = 3 * 3600 * 1000; /* the policy's limits end leases first */
     d.max_items = 100;
     d.seed = 42;
-    if (modq_desk_new(&d, &f->desk) != MODQ_DESK_OK)
+    if (modq_desk_new(&d, &f->desk) != MODQ_DESK_OK) {
         return -1;
+    }
     atomic_store(&f->now_ms, AT_T0);
     atomic_store(&f->healthy, true);
     atomic_store(&f->ready, true);
     memcpy(f->log_path, "/tmp/modq-api-log-XXXXXX", sizeof("/tmp/modq-api-log-XXXXXX"));
-    if ((fd = mkstemp(f->log_path)) < 0 || !(f->log_file = fdopen(fd, "w")))
+    if ((fd = mkstemp(f->log_path)) < 0 || !(f->log_file = fdopen(fd, "w"))) {
         return -1;
+    }
     if (!(f->log = modq_log_new(f->log_file, MODQ_LOG_DEBUG, "w-test")) ||
         !(f->metrics = modq_metrics_new()) || !(f->keys = at_keys(MODQ_JWT_HS256, NULL)) ||
-        at_server_start(f, f->keys, f->metrics, &f->srv) != 0)
+        at_server_start(f, f->keys, f->metrics, &f->srv) != 0) {
         return -1;
+    }
     *state = f;
     return 0;
 }
@@ -303,9 +312,10 @@ static inline void at_add_item(at_fixture *f, const char *id, const char *queue,
     free(msg);
     assert_non_null(p);
     assert_int_equal(p->kind, MODQ_PREPARED_REVIEW);
-    for (int i = 0; media && size && i < MODQ_LEVEL_COUNT; i++)
+    for (int i = 0; media && size && i < MODQ_LEVEL_COUNT; i++) {
         assert_int_equal(modq_media_rendition(p->media, i, NULL, NULL, &size[i][0], &size[i][1]),
                          0);
+    }
     snprintf(ref.topic, sizeof(ref.topic), "modq.tickets.%s", queue);
     assert_int_equal(modq_desk_add(f->desk, p, &ref, atomic_load(&f->now_ms)), MODQ_DESK_OK);
 }
@@ -347,8 +357,9 @@ static inline size_t at_body_cb(char *p, size_t size, size_t n, void *arg)
     size_t add = size * n;
     char *nb = realloc(r->body, r->len + add + 1);
 
-    if (!nb)
+    if (!nb) {
         return 0;
+    }
     memcpy(nb + r->len, p, add);
     r->body = nb;
     r->len += add;
@@ -410,8 +421,9 @@ static inline long at_request_on(const at_server *s, const char *method, const c
     }
     assert_int_equal(curl_easy_perform(h), CURLE_OK);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
-    if (r->status >= 500) /* never expected unless a test says so: show why */
+    if (r->status >= 500) { /* never expected unless a test says so: show why */
         print_message("%s %s: %ld %s\n", method, path, r->status, r->body);
+    }
     curl_easy_cleanup(h);
     curl_slist_free_all(hdrs);
     free(line);
@@ -423,8 +435,9 @@ static inline long at_request(at_fixture *f, const char *method, const char *pat
 {
     char auth[9000];
 
-    if (token)
+    if (token) {
         snprintf(auth, sizeof(auth), "Bearer %s", token);
+    }
     return at_request_on(&f->srv, method, path, token ? auth : NULL, body, body ? strlen(body) : 0,
                          r);
 }
@@ -445,8 +458,9 @@ static inline const char *at_header(const at_resp *r, const char *name, char *ou
         size_t len = eol ? (size_t)(eol - p) : strlen(p);
         if (len > nl && strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
             const char *v = p + nl + 1;
-            while (*v == ' ')
+            while (*v == ' ') {
                 v++;
+            }
             snprintf(out, size, "%.*s", (int)(len - (size_t)(v - p)), v);
             return out;
         }
@@ -461,8 +475,9 @@ static inline json_t *at_json(const at_resp *r)
     json_error_t e;
     json_t *js = json_loadb(r->body, r->len, 0, &e);
 
-    if (!js)
+    if (!js) {
         print_error("not JSON (%s): %s\n", e.text, r->body);
+    }
     assert_non_null(js);
     assert_true(json_is_object(js));
     return js;
@@ -473,8 +488,9 @@ static inline void at_expect_error(const at_resp *r, long status, const char *co
 {
     json_t *js;
 
-    if (r->status != status)
+    if (r->status != status) {
         print_error("expected %ld %s, got %ld: %s\n", status, code, r->status, r->body);
+    }
     assert_int_equal(r->status, status);
     js = at_json(r);
     assert_string_equal(json_string_value(json_object_get(js, "error")), code);
@@ -493,8 +509,9 @@ static inline void at_expect(at_fixture *f, const char *method, const char *path
     if (code) {
         at_expect_error(&r, status, code);
     } else {
-        if (r.status != status)
+        if (r.status != status) {
             print_error("expected %ld, got %ld: %s\n", status, r.status, r.body);
+        }
         assert_int_equal(r.status, status);
     }
     at_resp_free(&r);
@@ -507,8 +524,9 @@ static inline int at_image_size(const char *data, size_t len, int *w, int *h)
     double avg = 0;
     int rc = -1;
 
-    if (!img)
+    if (!img) {
         return -1;
+    }
     /* Reading every pixel proves the bytes decode, not just the header. */
     if (vips_avg(img, &avg, NULL) == 0) {
         *w = img->Xsize;

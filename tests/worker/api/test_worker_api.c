@@ -30,8 +30,9 @@ static char *next_id(at_fixture *f, const char *token, const char *query)
     item = json_object_get(js, "item");
     assert_non_null(item);
     assert_true(json_is_object(json_object_get(js, "status")));
-    if (json_is_object(item))
+    if (json_is_object(item)) {
         id = strdup(json_string_value(json_object_get(item, "id")));
+    }
     json_decref(js);
     at_resp_free(&r);
     return id;
@@ -267,8 +268,9 @@ static double max_chroma(const char *data, size_t len)
     if (img && img->Bands == 3 && vips_extract_band(img, &red, 0, NULL) == 0 &&
         vips_extract_band(img, &green, 1, NULL) == 0 &&
         vips_subtract(red, green, &diff, NULL) == 0 && vips_abs(diff, &mag, NULL) == 0 &&
-        vips_max(mag, &mx, NULL) != 0)
+        vips_max(mag, &mx, NULL) != 0) {
         mx = -1.0;
+    }
     VIPS_UNREF(img);
     VIPS_UNREF(red);
     VIPS_UNREF(green);
@@ -463,15 +465,17 @@ static void test_decision_bad_bodies_are_400_and_change_nothing(void **state)
 
     at_add_item(f, "t-1", "hate", true, NULL);
     id = next_id(f, tok, NULL);
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         at_expect(f, "POST", "/v1/items/t-1/decision", tok, bad[i], 400, "bad_request");
+    }
     memset(note, 'n', sizeof(note));
     memcpy(note, "{\"verdict\":\"remove\",\"note\":\"", 28);
     memcpy(note + sizeof(note) - 3, "\"}", 3);
     at_expect(f, "POST", "/v1/items/t-1/decision", tok, note, 400, "bad_request");
     n = (size_t)snprintf(labels, sizeof(labels), "{\"verdict\":\"remove\",\"labels\":[");
-    for (int i = 0; i < MODQ_DESK_MAX_LABELS + 1; i++)
+    for (int i = 0; i < MODQ_DESK_MAX_LABELS + 1; i++) {
         n += (size_t)snprintf(labels + n, sizeof(labels) - n, "%s\"l\"", i ? "," : "");
+    }
     snprintf(labels + n, sizeof(labels) - n, "]}");
     at_expect(f, "POST", "/v1/items/t-1/decision", tok, labels, 400, "bad_request");
     pthread_mutex_lock(&f->sink.lock);
@@ -631,8 +635,9 @@ int main(void)
     };
     int failed;
 
-    if (at_global_init("test_worker_api") != 0)
+    if (at_global_init("test_worker_api") != 0) {
         return 1;
+    }
     failed = cmocka_run_group_tests(tests, NULL, NULL);
     at_global_cleanup();
     return failed;

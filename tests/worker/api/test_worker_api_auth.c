@@ -29,10 +29,12 @@ static char *b64url(const unsigned char *p, size_t n)
                      (i + 2 < n ? p[i + 2] : 0);
         *o++ = abc[v >> 18 & 63];
         *o++ = abc[v >> 12 & 63];
-        if (i + 1 < n)
+        if (i + 1 < n) {
             *o++ = abc[v >> 6 & 63];
-        if (i + 2 < n)
+        }
+        if (i + 2 < n) {
             *o++ = abc[v & 63];
+        }
     }
     *o = '\0';
     return out;
@@ -120,9 +122,10 @@ static char *refusal_at(at_fixture *f, const at_server *s, const char *method, c
 
     at_request_on(s ? s : &f->srv, method, path, auth, req_body, req_body ? strlen(req_body) : 0,
                   &r);
-    if (r.status != 401)
+    if (r.status != 401) {
         print_error("expected 401 for %s %s [%.60s], got %ld: %s\n", method, path,
                     auth ? auth : "(none)", r.status, r.body);
+    }
     assert_int_equal(r.status, 401);
     assert_non_null(at_header(&r, "WWW-Authenticate", hv, sizeof(hv)));
     assert_string_equal(hv, "Bearer realm=\"modq\"");
@@ -149,8 +152,9 @@ static void expect_ok(at_fixture *f, const at_server *s, const char *auth, const
     json_t *js;
 
     at_request_on(s ? s : &f->srv, "GET", "/v1/me", auth, NULL, 0, &r);
-    if (r.status != 200)
+    if (r.status != 200) {
         print_error("expected 200, got %ld: %s\n", r.status, r.body);
+    }
     assert_int_equal(r.status, 200);
     js = at_json(&r);
     assert_string_equal(json_string_value(json_object_get(js, "associate")), sub);
@@ -232,15 +236,17 @@ static void test_every_bad_token_gets_the_same_401(void **state)
     /* The reasons are in the log, at info; the token is not. */
     log = at_log_text(f);
     lines = 0;
-    for (const char *p = log; (p = strstr(p, "\"level\":\"info\"")); p++)
+    for (const char *p = log; (p = strstr(p, "\"level\":\"info\"")); p++) {
         lines += strncmp(strstr(p, "\"msg\":"), REFUSED, sizeof(REFUSED) - 1) == 0;
+    }
     assert_int_equal(lines, n + 1);
     assert_non_null(strstr(log, "\"reason\":\"no Authorization header\""));
     assert_null(strstr(log, strrchr(good, '.') + 1));
     free(log);
     free(first);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         free(auths[i]);
+    }
     free(good);
     free(claims);
     EVP_PKEY_free(rsa);
@@ -431,8 +437,9 @@ int main(void)
     };
     int failed;
 
-    if (at_global_init("test_worker_api_auth") != 0)
+    if (at_global_init("test_worker_api_auth") != 0) {
         return 1;
+    }
     failed = cmocka_run_group_tests(tests, NULL, NULL);
     at_global_cleanup();
     return failed;

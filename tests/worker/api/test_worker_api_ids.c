@@ -45,13 +45,15 @@ static void next_is(at_fixture *f, const char *token, const char *query, const c
     const char *got;
 
     snprintf(path, sizeof(path), "/v1/next%s", query);
-    if (at_request(f, "GET", path, token, NULL, &r) != 200)
+    if (at_request(f, "GET", path, token, NULL, &r) != 200) {
         print_error("next%s (want \"%s\"): %ld %s\n", query, want, r.status, r.body);
+    }
     assert_int_equal(r.status, 200);
     js = at_json(&r);
     got = json_string_value(json_object_get(json_object_get(js, "item"), "id"));
-    if (!got || strcmp(got, want) != 0)
+    if (!got || strcmp(got, want) != 0) {
         print_error("next%s: want \"%s\", got %s\n", query, want, r.body);
+    }
     assert_non_null(got);
     assert_string_equal(got, want);
     json_decref(js);
@@ -66,8 +68,9 @@ static void post_ok(at_fixture *f, const char *path, const char *token, const ch
     json_t *js;
 
     at_request(f, "POST", path, token, body, &r);
-    if (r.status != 200)
+    if (r.status != 200) {
         print_error("POST %s: %ld %s\n", path, r.status, r.body);
+    }
     assert_int_equal(r.status, 200);
     if (key) {
         js = at_json(&r);
@@ -174,8 +177,9 @@ static void test_ids_the_rule_refuses_are_no_route(void **state)
 
     for (size_t i = 0; i < sizeof(not_routes) / sizeof(not_routes[0]); i++) {
         at_request(f, "GET", not_routes[i], a, NULL, &r);
-        if (r.status != 404)
+        if (r.status != 404) {
             print_error("%s: %ld %s\n", not_routes[i], r.status, r.body);
+        }
         at_expect_error(&r, 404, "not_found");
         js = at_json(&r);
         assert_string_equal(json_string_value(json_object_get(js, "message")), "No such route.");
@@ -210,8 +214,9 @@ int main(void)
     };
     int failed;
 
-    if (at_global_init("test_worker_api_ids") != 0)
+    if (at_global_init("test_worker_api_ids") != 0) {
         return 1;
+    }
     failed = cmocka_run_group_tests(tests, NULL, NULL);
     at_global_cleanup();
     return failed;

@@ -105,8 +105,9 @@ static void test_support_is_202_a_wellbeing_event_and_a_lead_takes_it_up(void **
     assert_true(json_is_array(people));
     json_array_foreach(people, i, me)
     {
-        if (strcmp(json_string_value(json_object_get(me, "associate")), "a1") == 0)
+        if (strcmp(json_string_value(json_object_get(me, "associate")), "a1") == 0) {
             break;
+        }
     }
     assert_true(i < json_array_size(people));
     assert_int_equal(json_integer_value(json_object_get(me, "support_requested_ms")), AT_T0);
@@ -360,8 +361,9 @@ int main(void)
     };
     int failed;
 
-    if (at_global_init("test_worker_api_people") != 0)
+    if (at_global_init("test_worker_api_people") != 0) {
         return 1;
+    }
     failed = cmocka_run_group_tests(tests, NULL, NULL);
     at_global_cleanup();
     return failed;

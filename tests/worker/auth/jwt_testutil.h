@@ -49,11 +49,13 @@ static inline char *tu_b64url(const unsigned char *p, size_t n)
     assert_non_null(s);
     int len = EVP_EncodeBlock((unsigned char *)s, p, (int)n);
     assert_true(len >= 0);
-    while (len > 0 && s[len - 1] == '=')
+    while (len > 0 && s[len - 1] == '=') {
         len--;
+    }
     s[len] = '\0';
-    for (int i = 0; i < len; i++)
+    for (int i = 0; i < len; i++) {
         s[i] = s[i] == '+' ? '-' : s[i] == '/' ? '_' : s[i];
+    }
     return s;
 }
 
@@ -65,8 +67,9 @@ static inline unsigned char *tu_unb64url(const char *s, size_t n, size_t *out_le
     unsigned char *out = malloc(n + pad + 1);
     assert_non_null(t);
     assert_non_null(out);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         t[i] = s[i] == '-' ? '+' : s[i] == '_' ? '/' : s[i];
+    }
     memset(t + n, '=', pad);
     t[n + pad] = '\0';
     int len = EVP_DecodeBlock(out, (unsigned char *)t, (int)(n + pad));
@@ -81,8 +84,9 @@ static inline unsigned char *tu_sign(const char *input, signer s, size_t *len)
 {
     unsigned char *sig = NULL;
     *len = 0;
-    if (s.mode == SIG_NONE)
+    if (s.mode == SIG_NONE) {
         return NULL;
+    }
     if (s.mode == SIG_HMAC) {
         unsigned int n = 0;
         sig = malloc(EVP_MAX_MD_SIZE);
@@ -185,8 +189,9 @@ static inline json_t *tu_jwk(EVP_PKEY *pkey, const char *kid, const char *crv)
         json_object_set_new(j, "x", tu_bn_member(pkey, OSSL_PKEY_PARAM_EC_PUB_X, 32));
         json_object_set_new(j, "y", tu_bn_member(pkey, OSSL_PKEY_PARAM_EC_PUB_Y, 32));
     }
-    if (kid)
+    if (kid) {
         json_object_set_new(j, "kid", json_string(kid));
+    }
     return j;
 }
 
@@ -252,18 +257,21 @@ static inline void write_jwks(const fixture *f, const char *name, json_t *keys, 
 static inline int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    if (!f)
+    if (!f) {
         return -1;
+    }
     memcpy(f->dir, "/tmp/modq-jwt-XXXXXX", sizeof "/tmp/modq-jwt-XXXXXX");
-    if (!mkdtemp(f->dir))
+    if (!mkdtemp(f->dir)) {
         return -1;
+    }
     f->rsa1 = EVP_RSA_gen(2048);
     f->rsa2 = EVP_RSA_gen(2048);
     f->rsa_weak = EVP_RSA_gen(1024);
     f->ec1 = EVP_EC_gen("P-256");
     f->ec2 = EVP_EC_gen("P-256");
-    if (!f->rsa1 || !f->rsa2 || !f->rsa_weak || !f->ec1 || !f->ec2)
+    if (!f->rsa1 || !f->rsa2 || !f->rsa_weak || !f->ec1 || !f->ec2) {
         return -1;
+    }
     f->rsa1_pem = tu_pem(f->rsa1);
     write_file(f, "rsa1.pem", f->rsa1_pem, f->rsa1_path, sizeof f->rsa1_path);
     char *pem = tu_pem(f->ec1);
@@ -286,8 +294,9 @@ static inline int teardown(void **state)
     char cmd[128];
 
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    if (system(cmd) != 0)
+    if (system(cmd) != 0) {
         return -1;
+    }
     EVP_PKEY_free(f->rsa1);
     EVP_PKEY_free(f->rsa2);
     EVP_PKEY_free(f->rsa_weak);
@@ -311,8 +320,9 @@ static inline modq_jwt_result try_keys(unsigned algs, const char *secret, const 
                            .leeway_s = -1};
     char err[512] = "";
     modq_jwt_result r = modq_jwt_keys_new(&o, k, err, sizeof err);
-    if (r != MODQ_JWT_OK)
+    if (r != MODQ_JWT_OK) {
         print_message("keys_new: %s: %s\n", modq_jwt_strerror(r), err);
+    }
     return r;
 }
 
@@ -345,8 +355,9 @@ static inline void expect_at(const modq_jwt_keys *k, char *tok, int64_t now, mod
 
     memset(&c, 0x5a, sizeof c);
     modq_jwt_result r = modq_jwt_verify(k, tok, now, &c, err, sizeof err);
-    if (r != want)
+    if (r != want) {
         print_error("got %s (%s), want %s\n", modq_jwt_strerror(r), err, modq_jwt_strerror(want));
+    }
     free(tok);
     assert_int_equal(r, want);
     if (r != MODQ_JWT_OK) {
@@ -355,8 +366,9 @@ static inline void expect_at(const modq_jwt_keys *k, char *tok, int64_t now, mod
         assert_int_equal(c.exp, 0);
         assert_true(err[0] != '\0');
     }
-    if (claims)
+    if (claims) {
         *claims = c;
+    }
 }
 
 static inline void expect(const modq_jwt_keys *k, char *tok, modq_jwt_result want)
@@ -368,10 +380,11 @@ static inline void expect(const modq_jwt_keys *k, char *tok, modq_jwt_result wan
 static inline char *hs_with(const char *name, json_t *value)
 {
     json_t *c = good_claims();
-    if (value)
+    if (value) {
         json_object_set_new(c, name, value);
-    else
+    } else {
         json_object_del(c, name);
+    }
     return tu_token_claims(hdr_hs, c, HS(SECRET));
 }
 

@@ -84,8 +84,9 @@ static void test_mint_refuses_what_cannot_be_read_back(void **state)
     char *tok = NULL;
     modq_jwt_mint_opts m = {.sub = "a1", .roles = roles, .nroles = 1, .now_s = NOW, .ttl_s = 60};
 
-    for (size_t i = 0; i <= MODQ_JWT_MAX_LIST; i++)
+    for (size_t i = 0; i <= MODQ_JWT_MAX_LIST; i++) {
         many[i] = "x";
+    }
     assert_int_equal(modq_jwt_mint_hs256((const unsigned char *)SECRET, 31, &m, &tok, NULL, 0),
                      MODQ_JWT_ERR_KEY);
     m.ttl_s = 0;
@@ -576,8 +577,9 @@ static void test_strerror_names_every_result(void **state)
         const char *s = modq_jwt_strerror((modq_jwt_result)i);
         assert_non_null(s);
         assert_string_not_equal(s, "unknown error");
-        for (int j = 0; j < i; j++)
+        for (int j = 0; j < i; j++) {
             assert_string_not_equal(s, modq_jwt_strerror((modq_jwt_result)j));
+        }
     }
     assert_string_equal(modq_jwt_strerror(MODQ_JWT_RESULT_COUNT), "unknown error");
 }

@@ -124,8 +124,9 @@ static inline size_t read_partition(const fixture *f, const char *topic, int32_t
     for (;;) {
         assert_true(now_ms() < deadline);
         rd_kafka_message_t *msg = rd_kafka_consumer_poll(rk, 100);
-        if (msg == NULL)
+        if (msg == NULL) {
             continue;
+        }
         if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
             rd_kafka_message_destroy(msg);
             break;
@@ -173,8 +174,9 @@ static inline void step_until(fixture *f, int (*done)(modq_run *))
 static inline void step_for(fixture *f, int ms)
 {
     int64_t end = now_ms() + ms;
-    while (now_ms() < end)
+    while (now_ms() < end) {
         assert_int_equal(modq_run_step(f->r, 50), MODQ_RUN_OK);
+    }
 }
 
 /* The worker's configuration for f's cluster, bank and sandbox helper, with more YAML at the end
@@ -212,8 +214,9 @@ static inline int setup(void **state)
     FILE *fp;
     int fd;
 
-    if (f == NULL || src == NULL || build == NULL || modq_blur_init("test") != MODQ_BLUR_OK)
+    if (f == NULL || src == NULL || build == NULL || modq_blur_init("test") != MODQ_BLUR_OK) {
         return -1;
+    }
     snprintf(f->helper, sizeof f->helper, "%s/modq-media-sandbox", build);
     snprintf(path, sizeof path, "%s/policy/default.yaml", src);
     if (modq_policy_load_file(path, &f->policy, err, sizeof err) != MODQ_POLICY_OK) {
@@ -224,24 +227,29 @@ static inline int setup(void **state)
     opts = modq_opts_new();
     if (modq_synth_image(MODQ_SYNTH_SHAPES, 320, 240, 1, "jpeg", &f->img, &f->img_len) ||
         modq_synth_image(MODQ_SYNTH_SHAPES, 320, 240, 2, "jpeg", &f->banned, &f->banned_len) ||
-        opts == NULL || modq_media_process(opts, f->banned, f->banned_len, &m, NULL, 0))
+        opts == NULL || modq_media_process(opts, f->banned, f->banned_len, &m, NULL, 0)) {
         return -1;
+    }
     snprintf(f->bank, sizeof f->bank, "/tmp/modq-run-bank-XXXXXX");
-    if ((fd = mkstemp(f->bank)) < 0 || (fp = fdopen(fd, "w")) == NULL)
+    if ((fd = mkstemp(f->bank)) < 0 || (fp = fdopen(fd, "w")) == NULL) {
         return -1;
+    }
     fprintf(fp, "sha256 %s\n", modq_media_sha256_hex(m));
     fclose(fp);
     modq_media_free(m);
     modq_opts_free(opts);
 
-    if (modq_mock_new(1, NULL, &f->m, err, sizeof err) != MODQ_MOCK_OK)
+    if (modq_mock_new(1, NULL, &f->m, err, sizeof err) != MODQ_MOCK_OK) {
         return -1;
-    for (size_t i = 0; i < modq_policy_queue_count(f->policy); i++)
+    }
+    for (size_t i = 0; i < modq_policy_queue_count(f->policy); i++) {
         modq_mock_topic_create(f->m, modq_policy_queue_topic(f->policy, i), 1, 1, err, sizeof err);
+    }
     modq_mock_topic_create(f->m, T_DECISIONS, 1, 1, err, sizeof err);
     modq_mock_topic_create(f->m, T_DLQ, 1, 1, err, sizeof err);
-    if (load_config(f, "", &f->cfg) != 0)
+    if (load_config(f, "", &f->cfg) != 0) {
         return -1;
+    }
     f->log = tmpfile();
     *state = f;
     return f->log ? 0 : -1;
@@ -252,16 +260,18 @@ static inline void dump_log(fixture *f)
 {
     char line[1024];
     rewind(f->log);
-    while (fgets(line, sizeof line, f->log))
+    while (fgets(line, sizeof line, f->log)) {
         print_message("log: %s", line);
+    }
 }
 
 static inline int teardown(void **state)
 {
     fixture *f = *state;
     modq_run_free(f->r);
-    if (f->log)
+    if (f->log) {
         dump_log(f);
+    }
     modq_config_free(f->cfg);
     modq_config_free(f->cfg2);
     modq_policy_free(f->policy);
@@ -269,8 +279,9 @@ static inline int teardown(void **state)
     modq_synth_free(f->img);
     modq_synth_free(f->banned);
     unlink(f->bank);
-    if (f->log)
+    if (f->log) {
         fclose(f->log);
+    }
     free(f);
     return 0;
 }

@@ -36,8 +36,9 @@ static void run_job(void *job, void *arg)
 
     atomic_fetch_add(&c->started, 1);
     pthread_mutex_lock(&c->lock);
-    while (!c->open)
+    while (!c->open) {
         pthread_cond_wait(&c->cond, &c->lock);
+    }
     pthread_mutex_unlock(&c->lock);
     atomic_fetch_add(&c->ran[i], 1);
 }
@@ -87,10 +88,11 @@ static void test_pool_runs_every_job_exactly_once(void **state)
     (void)state;
     assert_non_null(p);
     while (i < N) {
-        if (modq_pool_submit(p, (void *)(intptr_t)i) == 0)
+        if (modq_pool_submit(p, (void *)(intptr_t)i) == 0) {
             i++;
-        else
+        } else {
             sleep_ms(1); /* full: the caller keeps the job and retries */
+        }
     }
     assert_int_equal(modq_pool_stop(p, 10000, drop_job, c), 0);
     for (i = 0; i < N; i++) {
@@ -109,19 +111,23 @@ static void test_pool_full_queue_refuses_without_taking_the_job(void **state)
 
     (void)state;
     /* Two jobs block the two threads, three fill the queue; the sixth is refused. */
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < 2; i++) {
         assert_int_equal(modq_pool_submit(p, (void *)(intptr_t)i), 0);
-    while (atomic_load(&c->started) < 2)
+    }
+    while (atomic_load(&c->started) < 2) {
         sleep_ms(1);
-    for (int i = 2; i < 6; i++)
+    }
+    for (int i = 2; i < 6; i++) {
         accepted += modq_pool_submit(p, (void *)(intptr_t)i) == 0;
+    }
     assert_int_equal(accepted, 3);
     assert_int_equal(modq_pool_queued(p), 3);
     assert_int_equal(modq_pool_running(p), 2);
     open_gate(c);
     assert_int_equal(modq_pool_stop(p, 10000, drop_job, c), 0);
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < 5; i++) {
         assert_int_equal(atomic_load(&c->ran[i]), 1);
+    }
     assert_int_equal(atomic_load(&c->ran[5]), 0);
     modq_pool_free(p);
     free_counts(c);
@@ -152,10 +158,12 @@ static void test_pool_stop_hands_back_what_did_not_run(void **state)
     int ran = 0, back = 0;
 
     (void)state;
-    for (int i = 0; i < 10; i++)
+    for (int i = 0; i < 10; i++) {
         assert_int_equal(modq_pool_submit(p, (void *)(intptr_t)i), 0);
-    while (atomic_load(&c->started) < 2)
+    }
+    while (atomic_load(&c->started) < 2) {
         sleep_ms(1);
+    }
     pthread_create(&th, NULL, open_later, &o);
     dropped = modq_pool_stop(p, 100, drop_job, c);
     pthread_join(th, NULL);

@@ -160,8 +160,9 @@ static void test_run_new_errors_and_stop(void **state)
     modq_run *r = NULL;
     char err[512] = "";
 
-    for (int i = 0; i <= MODQ_RUN_RESULT_COUNT; i++)
+    for (int i = 0; i <= MODQ_RUN_RESULT_COUNT; i++) {
         assert_non_null(modq_run_strerror((modq_run_result)i));
+    }
     assert_int_equal(modq_run_new(NULL, f->policy, NULL, &r, err, sizeof err),
                      MODQ_RUN_ERR_INVALID_ARG);
     assert_null(r);
@@ -193,8 +194,9 @@ static int log_has(fixture *f, const char *text)
     int found = 0;
     fflush(f->log);
     rewind(f->log);
-    while (!found && fgets(line, sizeof line, f->log))
+    while (!found && fgets(line, sizeof line, f->log)) {
         found = strstr(line, text) != NULL;
+    }
     fseek(f->log, 0, SEEK_END);
     return found;
 }

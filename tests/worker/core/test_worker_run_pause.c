@@ -119,8 +119,9 @@ static void test_run_pauses_when_one_decision_waits_while_others_confirm(void **
     /* c1's items: contents whose decisions go to the partition that keeps its leader. */
     for (int i = 0; n_c < C_ITEMS; i++) {
         snprintf(content, sizeof content, "content-c%d", i);
-        if (partition_of(content) == stuck)
+        if (partition_of(content) == stuck) {
             continue;
+        }
         snprintf(id, sizeof id, "t-c%d", n_c++);
         assert_non_null(t = tt_ticket_of(id, content, "self_harm", f->img, f->img_len, NULL, &len));
         produce(f, T_REVIEW, id, t, len);
@@ -145,21 +146,24 @@ static void test_run_pauses_when_one_decision_waits_while_others_confirm(void **
     for (;;) {
         assert_true(now_ms() < deadline);
         step_for(f, PACE_MS);
-        if (modq_run_paused(f->r))
+        if (modq_run_paused(f->r)) {
             break;
+        }
         assert_int_equal(
             modq_desk_decide(desk, &c, held, "no_violation", NULL, 0, NULL, wall_ms(), NULL),
             MODQ_DESK_OK);
         decided_by_c++;
         item = NULL;
         modq_desk_result dr = modq_desk_next(desk, &c, NULL, wall_ms(), &item, &status, NULL);
-        if (dr == MODQ_DESK_ERR_PAUSED)
+        if (dr == MODQ_DESK_ERR_PAUSED) {
             break;
+        }
         assert_int_equal(dr, MODQ_DESK_OK);
-        if (item == NULL)
+        if (item == NULL) {
             fail_msg("c1 ran out of items after %d decisions and the desk never paused, with "
                      "a1's decision unconfirmed for %lld ms",
                      decided_by_c, (long long)(now_ms() - decided_ms));
+        }
         snprintf(held, sizeof held, "%s", json_string_value(json_object_get(item, "id")));
         json_decref(item);
         json_decref(status);

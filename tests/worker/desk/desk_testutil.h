@@ -76,10 +76,11 @@ static inline void rec_put(recorder *r, int kind, const char *key, const uint8_t
     m->buf = malloc(len ? len : 1);
     memcpy(m->buf, buf, len);
     m->len = len;
-    if (out)
+    if (out) {
         *out = m;
-    else
+    } else {
         pthread_mutex_unlock(&r->lock);
+    }
 }
 
 static inline void sink_decision(void *arg, const modq_desk_ref *ref, const char *content_id,
@@ -94,8 +95,9 @@ static inline void sink_decision(void *arg, const modq_desk_ref *ref, const char
     snprintf(m->labels, sizeof(m->labels), "%s", labels);
     m->verdict = verdict;
     m->has_sha = sha256 != NULL;
-    if (sha256)
+    if (sha256) {
         memcpy(m->sha, sha256, 32);
+    }
     pthread_mutex_unlock(&r->lock);
 }
 
@@ -127,8 +129,9 @@ static inline void sink_on_screen(void *arg, const char *queue, double seconds, 
 
 static inline void rec_clear(recorder *r)
 {
-    for (size_t i = 0; i < r->n; i++)
+    for (size_t i = 0; i < r->n; i++) {
         free(r->m[i].buf);
+    }
     r->n = 0;
     r->on_screen = 0;
     r->on_screen_seconds = 0;
@@ -141,11 +144,13 @@ static inline size_t rec_wellbeing_count(recorder *r, const char *who, int type)
     size_t n = 0;
     for (size_t i = 0; i < r->n; i++) {
         Modq__V1__WellbeingEvent *e;
-        if (r->m[i].kind != REC_WELLBEING || strcmp(r->m[i].key, who) != 0)
+        if (r->m[i].kind != REC_WELLBEING || strcmp(r->m[i].key, who) != 0) {
             continue;
+        }
         e = modq__v1__wellbeing_event__unpack(NULL, r->m[i].len, r->m[i].buf);
-        if (e && (type == 0 || (int)e->type == type))
+        if (e && (type == 0 || (int)e->type == type)) {
             n++;
+        }
         modq__v1__wellbeing_event__free_unpacked(e, NULL);
     }
     return n;
@@ -156,11 +161,13 @@ static inline Modq__V1__WellbeingEvent *rec_wellbeing_last(recorder *r, const ch
 {
     for (size_t i = r->n; i-- > 0;) {
         Modq__V1__WellbeingEvent *e;
-        if (r->m[i].kind != REC_WELLBEING || strcmp(r->m[i].key, who) != 0)
+        if (r->m[i].kind != REC_WELLBEING || strcmp(r->m[i].key, who) != 0) {
             continue;
+        }
         e = modq__v1__wellbeing_event__unpack(NULL, r->m[i].len, r->m[i].buf);
-        if (e && (int)e->type == type)
+        if (e && (int)e->type == type) {
             return e;
+        }
         modq__v1__wellbeing_event__free_unpacked(e, NULL);
     }
     return NULL;
@@ -171,11 +178,13 @@ static inline size_t rec_audit_count(recorder *r, const char *key, int action)
     size_t n = 0;
     for (size_t i = 0; i < r->n; i++) {
         Modq__V1__AuditEvent *e;
-        if (r->m[i].kind != REC_AUDIT || strcmp(r->m[i].key, key) != 0)
+        if (r->m[i].kind != REC_AUDIT || strcmp(r->m[i].key, key) != 0) {
             continue;
+        }
         e = modq__v1__audit_event__unpack(NULL, r->m[i].len, r->m[i].buf);
-        if (e && (int)e->action == action)
+        if (e && (int)e->action == action) {
             n++;
+        }
         modq__v1__audit_event__free_unpacked(e, NULL);
     }
     return n;
@@ -185,11 +194,13 @@ static inline Modq__V1__AuditEvent *rec_audit_last(recorder *r, const char *key,
 {
     for (size_t i = r->n; i-- > 0;) {
         Modq__V1__AuditEvent *e;
-        if (r->m[i].kind != REC_AUDIT || strcmp(r->m[i].key, key) != 0)
+        if (r->m[i].kind != REC_AUDIT || strcmp(r->m[i].key, key) != 0) {
             continue;
+        }
         e = modq__v1__audit_event__unpack(NULL, r->m[i].len, r->m[i].buf);
-        if (e && (int)e->action == action)
+        if (e && (int)e->action == action) {
             return e;
+        }
         modq__v1__audit_event__free_unpacked(e, NULL);
     }
     return NULL;
@@ -198,17 +209,20 @@ static inline Modq__V1__AuditEvent *rec_audit_last(recorder *r, const char *key,
 static inline size_t rec_count(recorder *r, int kind, const char *key)
 {
     size_t n = 0;
-    for (size_t i = 0; i < r->n; i++)
+    for (size_t i = 0; i < r->n; i++) {
         n += r->m[i].kind == kind && (!key || strcmp(r->m[i].key, key) == 0);
+    }
     return n;
 }
 
 /* The last message of kind for key, or NULL. */
 static inline rec_msg *rec_last(recorder *r, int kind, const char *key)
 {
-    for (size_t i = r->n; i-- > 0;)
-        if (r->m[i].kind == kind && (!key || strcmp(r->m[i].key, key) == 0))
+    for (size_t i = r->n; i-- > 0;) {
+        if (r->m[i].kind == kind && (!key || strcmp(r->m[i].key, key) == 0)) {
             return &r->m[i];
+        }
+    }
     return NULL;
 }
 
@@ -229,8 +243,9 @@ static inline void dfx_desk(dfx *f, int64_t lease_ms, double qa_rate, size_t max
                         .seed = 42};
     modq_desk_free(f->desk);
     f->desk = NULL;
-    if (modq_desk_new(&o, &f->desk) != MODQ_DESK_OK)
+    if (modq_desk_new(&o, &f->desk) != MODQ_DESK_OK) {
         f->desk = NULL;
+    }
 }
 
 static inline int dfx_group_setup(void **state)
@@ -239,8 +254,9 @@ static inline int dfx_group_setup(void **state)
     const char *src = getenv("MODQ_SOURCE_DIR");
     char path[512], err[512];
 
-    if (!f || !src || modq_blur_init("test") != MODQ_BLUR_OK)
+    if (!f || !src || modq_blur_init("test") != MODQ_BLUR_OK) {
         return -1;
+    }
     snprintf(path, sizeof(path), "%s/tests/data/worker/desk/short.yaml", src);
     if (modq_policy_load_file(path, &f->policy, err, sizeof(err)) != MODQ_POLICY_OK) {
         fprintf(stderr, "%s\n", err);
@@ -250,8 +266,9 @@ static inline int dfx_group_setup(void **state)
     if (!f->opts || modq_opts_set(f->opts, MODQ_OPT_DEFER_RENDER, 1) != MODQ_BLUR_OK ||
         modq_opts_set(f->opts, MODQ_OPT_DISPLAY_SIZE, 96) != MODQ_BLUR_OK ||
         modq_synth_image(MODQ_SYNTH_SHAPES, 160, 120, 7, "png", &f->img, &f->img_len) !=
-            MODQ_BLUR_OK)
+            MODQ_BLUR_OK) {
         return -1;
+    }
     f->ctx = (modq_prepare_ctx){.policy = f->policy,
                                 .media_opts = f->opts,
                                 .worker_id = "w-desk",
@@ -351,8 +368,9 @@ static inline modq_desk_result dt_add_full(dfx *f, const char *id, const char *q
     }
     snprintf(ref.topic, sizeof(ref.topic), "t.%s", queue);
     r = modq_desk_add(f->desk, p, &ref, T0);
-    if (r != MODQ_DESK_OK)
+    if (r != MODQ_DESK_OK) {
         modq_prepared_free(p);
+    }
     return r;
 }
 
@@ -374,8 +392,9 @@ static inline modq_desk_result dt_next(dfx *f, const modq_desk_who *who, const c
     json_t *item = NULL, *status = NULL;
     modq_desk_result r = modq_desk_next(f->desk, who, queue, now, &item, &status, denial);
     id[0] = '\0';
-    if (item)
+    if (item) {
         snprintf(id, 160, "%s", json_string_value(json_object_get(item, "id")));
+    }
     json_decref(item);
     json_decref(status);
     return r;
@@ -387,23 +406,26 @@ static inline double dt_me_number(dfx *f, const modq_desk_who *who, int64_t now,
 {
     json_t *me = NULL, *v = NULL;
     double x = -1.0;
-    if (modq_desk_me(f->desk, who, now, &me) != MODQ_DESK_OK)
+    if (modq_desk_me(f->desk, who, now, &me) != MODQ_DESK_OK) {
         return -2.0;
+    }
     if (cap) {
         size_t i;
         json_t *c;
         json_array_foreach(json_object_get(me, "caps"), i, c)
         {
-            if (strcmp(json_string_value(json_object_get(c, "cap")), cap) == 0)
+            if (strcmp(json_string_value(json_object_get(c, "cap")), cap) == 0) {
                 v = json_object_get(c, key);
+            }
         }
     } else {
         v = json_object_get(me, key);
     }
-    if (json_is_number(v))
+    if (json_is_number(v)) {
         x = json_number_value(v);
-    else if (json_is_boolean(v))
+    } else if (json_is_boolean(v)) {
         x = json_is_true(v);
+    }
     json_decref(me);
     return x;
 }

@@ -97,11 +97,13 @@ static void test_item_is_never_leased_to_two_people(void **state)
         snprintf(name, sizeof(name), "p%d", i);
         w = dt_who(name, "t1", ROLE_A);
         assert_int_equal(dt_next(f, &w, "spam", T0, ids[i], NULL), MODQ_DESK_OK);
-        for (int j = 0; j < i; j++)
+        for (int j = 0; j < i; j++) {
             assert_true(ids[i][0] == '\0' || strcmp(ids[i], ids[j]) != 0);
+        }
     }
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < 5; i++) {
         assert_true(ids[i][0] != '\0');
+    }
     assert_string_equal(ids[5], "");
 }
 

@@ -332,8 +332,9 @@ static json_t *team_member(json_t *team, const char *who)
     json_t *m;
     json_array_foreach(json_object_get(team, "associates"), i, m)
     {
-        if (strcmp(json_string_value(json_object_get(m, "associate")), who) == 0)
+        if (strcmp(json_string_value(json_object_get(m, "associate")), who) == 0) {
             return m;
+        }
     }
     return NULL;
 }

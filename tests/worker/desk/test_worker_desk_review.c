@@ -29,12 +29,13 @@ static void expect_view(const dfx *f, int level, bool colour, const uint8_t *dat
     assert_int_equal(modq_opts_set(o, MODQ_OPT_COLOUR_TOO, 1), MODQ_BLUR_OK);
     assert_int_equal(modq_media_process(o, f->img, f->img_len, &m, NULL, 0), MODQ_BLUR_OK);
     assert_int_equal(modq_media_render(m, o, NULL, 0), MODQ_BLUR_OK);
-    if (colour)
+    if (colour) {
         assert_int_equal(modq_media_rendition_colour(m, level, &want, &want_len, NULL, NULL),
                          MODQ_BLUR_OK);
-    else
+    } else {
         assert_int_equal(modq_media_rendition(m, level, &want, &want_len, NULL, NULL),
                          MODQ_BLUR_OK);
+    }
     assert_int_equal(len, want_len);
     assert_memory_equal(data, want, len);
     modq_media_free(m);
@@ -458,8 +459,9 @@ static void test_decide_refuses_bad_requests_and_keeps_the_item(void **state)
     const char *longl[] = {longlabel};
     char id[160];
 
-    for (size_t i = 0; i <= MODQ_DESK_MAX_LABELS; i++)
+    for (size_t i = 0; i <= MODQ_DESK_MAX_LABELS; i++) {
         many[i] = "x";
+    }
     memset(longlabel, 'l', 64);
     longlabel[64] = '\0';
     memset(note, 'n', MODQ_DESK_MAX_NOTE + 1);

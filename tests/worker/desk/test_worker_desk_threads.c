@@ -41,16 +41,18 @@ static void *associate(void *p)
         }
         if (item[0] == '\0') {
             modq_desk_get_counts(w->f->desk, &n);
-            if (n.waiting == 0 && n.leased == 0)
+            if (n.waiting == 0 && n.leased == 0) {
                 break;
+            }
             continue;
         }
         now = T0 + atomic_fetch_add(w->clock, 1);
         if (modq_desk_decide(w->f->desk, &who, item, "remove", NULL, 0, NULL, now, NULL) !=
-            MODQ_DESK_OK)
+            MODQ_DESK_OK) {
             w->errors++;
-        else
+        } else {
             w->decided++;
+        }
     }
     return NULL;
 }
@@ -104,8 +106,9 @@ static void test_concurrent_associates_decide_every_item_exactly_once(void **sta
     for (size_t i = 0; i < f->rec.n; i++) {
         const rec_msg *m = &f->rec.m[i];
         Modq__V1__Decision *d;
-        if (m->kind != REC_DECISION)
+        if (m->kind != REC_DECISION) {
             continue;
+        }
         assert_true(m->ref.offset >= 0 && m->ref.offset < NITEMS);
         seen[m->ref.offset]++;
         assert_non_null(d = modq__v1__decision__unpack(NULL, m->len, m->buf));
@@ -113,8 +116,9 @@ static void test_concurrent_associates_decide_every_item_exactly_once(void **sta
         assert_string_equal(d->ticket_id, name);
         modq__v1__decision__free_unpacked(d, NULL);
     }
-    for (int i = 0; i < NITEMS; i++)
+    for (int i = 0; i < NITEMS; i++) {
         assert_int_equal(seen[i], 1);
+    }
     modq_desk_get_counts(f->desk, &n);
     assert_int_equal(n.waiting + n.leased + n.qa + n.escalations, 0);
     assert_int_equal(n.decisions[MODQ__V1__VERDICT__VERDICT_REMOVE], NITEMS);

@@ -59,8 +59,9 @@ static rd_kafka_t *new_producer(const modq_mock *m, int idempotent, int *counts)
     conf_set(conf, "enable.idempotence", idempotent ? "true" : "false");
     conf_set(conf, "acks", "all");
     conf_set(conf, "linger.ms", "0");
-    if (!idempotent)
+    if (!idempotent) {
         conf_set(conf, "retries", "0"); /* so that an injected error reaches the report */
+    }
     rd_kafka_conf_set_log_cb(conf, quiet_log);
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
     rd_kafka_conf_set_opaque(conf, counts);
@@ -143,8 +144,9 @@ static void test_mock_bootstrap_lists_one_loopback_address_per_broker(void **sta
 
     (void)state;
     assert_int_equal(modq_mock_broker_count(m), 3);
-    for (const char *c = bs; *c; c++)
+    for (const char *c = bs; *c; c++) {
         entries += *c == ',';
+    }
     assert_int_equal(entries, 3);
     assert_int_equal(strncmp(bs, "127.0.0.1:", 10), 0);
     modq_mock_free(m);

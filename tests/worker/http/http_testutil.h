@@ -117,8 +117,9 @@ static inline size_t append(char **buf, size_t *len, const char *data, size_t n)
 {
     char *p;
 
-    if (n > REPLY_CAP - *len || !(p = realloc(*buf, *len + n + 1)))
+    if (n > REPLY_CAP - *len || !(p = realloc(*buf, *len + n + 1))) {
         return 0;
+    }
     memcpy(p + *len, data, n);
     *len += n;
     p[*len] = '\0';
@@ -151,10 +152,12 @@ static inline size_t on_read(char *buf, size_t size, size_t nmemb, void *arg)
     size_t n = size * nmemb;
 
     /* Small pieces, so the server sees many chunks. */
-    if (n > 700)
+    if (n > 700) {
         n = 700;
-    if (n > u->len - u->pos)
+    }
+    if (n > u->len - u->pos) {
         n = u->len - u->pos;
+    }
     memcpy(buf, u->data + u->pos, n);
     u->pos += n;
     return n;
@@ -185,8 +188,9 @@ static inline CURLcode request(const char *host, int port, const char *method, c
     curl_easy_setopt(c, CURLOPT_HEADERDATA, rp);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    for (size_t i = 0; headers && headers[i]; i++)
+    for (size_t i = 0; headers && headers[i]; i++) {
         hl = curl_slist_append(hl, headers[i]);
+    }
     if (strcmp(method, "HEAD") == 0) {
         curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
     } else if (strcmp(method, "POST") == 0 && chunked) {
@@ -225,13 +229,15 @@ static inline int header(const reply *rp, const char *name, char *value, size_t 
     for (const char *line = rp->headers; line && *line;) {
         const char *end = strstr(line, "\r\n");
 
-        if (!end)
+        if (!end) {
             break;
+        }
         if (strncasecmp(line, name, n) == 0 && line[n] == ':') {
             const char *v = line + n + 1;
 
-            while (*v == ' ')
+            while (*v == ' ') {
                 v++;
+            }
             snprintf(value, size, "%.*s", (int)(end - v), v);
             count++;
         }
@@ -308,8 +314,9 @@ static inline double metric(modq_metrics *m, const char *prefix)
     for (const char *line = text; line && *line;) {
         const char *end = strchr(line, '\n');
 
-        if (strncmp(line, prefix, n) == 0 && line[n] == ' ')
+        if (strncmp(line, prefix, n) == 0 && line[n] == ' ') {
             v = strtod(line + n + 1, NULL);
+        }
         line = end ? end + 1 : NULL;
     }
     free(text);
@@ -324,14 +331,17 @@ static inline int setup(void **state)
     modq_http_opts o;
     char err[256];
 
-    if (!fx || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+    if (!fx || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         return -1;
+    }
     snprintf(fx->root, sizeof(fx->root), "/tmp/modq-http-XXXXXX");
-    if (!mkdtemp(fx->root))
+    if (!mkdtemp(fx->root)) {
         return -1;
+    }
     snprintf(fx->static_dir, sizeof(fx->static_dir), "%s/static", fx->root);
-    if (mkdir(fx->static_dir, 0700) != 0)
+    if (mkdir(fx->static_dir, 0700) != 0) {
         return -1;
+    }
     write_file(fx->static_dir, "index.html", INDEX_HTML, strlen(INDEX_HTML));
     write_file(fx->static_dir, "app.js", APP_JS, strlen(APP_JS));
     write_file(fx->static_dir, "style.css", STYLE_CSS, strlen(STYLE_CSS));
@@ -339,16 +349,18 @@ static inline int setup(void **state)
     write_file(fx->static_dir, ".hidden.js", "hidden", 6);
     write_file(fx->static_dir, "notes.md", "notes", 5);
     write_file(fx->root, "secret.txt", "secret", 6);
-    if (!(fx->metrics = modq_metrics_new()))
+    if (!(fx->metrics = modq_metrics_new())) {
         return -1;
+    }
     o = opts_for(fx, "127.0.0.1", 0);
     if (modq_http_new(&o, &fx->http, err, sizeof(err)) != MODQ_HTTP_OK) {
         fprintf(stderr, "modq_http_new: %s\n", err);
         return -1;
     }
     fx->port = modq_http_port(fx->http);
-    if (fx->port <= 0)
+    if (fx->port <= 0) {
         return -1;
+    }
     *state = fx;
     return 0;
 }

@@ -72,8 +72,9 @@ static void test_http_body_delivered_exactly(void **state)
     reply rp;
     json_t *js;
 
-    for (size_t i = 0; i < sizeof(body); i++)
+    for (size_t i = 0; i < sizeof(body); i++) {
         body[i] = (char)(i * 7 + 3);
+    }
     body[10] = '\0';
     assert_int_equal(
         request("127.0.0.1", fx->port, "POST", "/raw", body, sizeof(body), false, NULL, &rp),
@@ -144,9 +145,10 @@ static void test_http_body_over_cap_is_413(void **state)
     assert_non_null(endless);
     rc = request("127.0.0.1", fx->port, "POST", "/echo", endless, 40 * MAX_BODY, true, no_expect,
                  &rp);
-    if (rc != CURLE_SEND_ERROR && rc != CURLE_GOT_NOTHING && rc != CURLE_RECV_ERROR)
+    if (rc != CURLE_SEND_ERROR && rc != CURLE_GOT_NOTHING && rc != CURLE_RECV_ERROR) {
         fail_msg("endless upload: curl %d (%s), status %ld: not a dropped connection", (int)rc,
                  curl_easy_strerror(rc), rp.status);
+    }
     assert_int_equal(rp.status, 0);
     assert_int_equal(rp.hlen, 0);
     assert_int_equal(rp.len, 0);
@@ -327,8 +329,9 @@ static bool have_ipv6_loopback(void)
     int fd = socket(AF_INET6, SOCK_STREAM, 0);
     bool ok;
 
-    if (fd < 0)
+    if (fd < 0) {
         return false;
+    }
     memset(&a, 0, sizeof(a));
     a.sin6_family = AF_INET6;
     a.sin6_addr = in6addr_loopback;
@@ -378,8 +381,9 @@ static void *client(void *p)
 
         if (request("127.0.0.1", a->port, "POST", "/raw", body, (size_t)n, false, NULL, &rp) ==
                 CURLE_OK &&
-            rp.status == 200 && rp.len == (size_t)n && memcmp(rp.body, body, (size_t)n) == 0)
+            rp.status == 200 && rp.len == (size_t)n && memcmp(rp.body, body, (size_t)n) == 0) {
             a->ok++;
+        }
         reply_free(&rp);
     }
     return NULL;

@@ -97,14 +97,16 @@ static int64_t wait_close(int fd, int64_t t0, const char *trickle, int64_t limit
         if (poll(&p, 1, TRICKLE_MS) > 0) {
             ssize_t n = recv(fd, got + len, got_size - 1 - len, 0);
 
-            if (n <= 0)
+            if (n <= 0) {
                 return mono_ms() - t0;
+            }
             len += (size_t)n;
             got[len] = '\0';
             continue;
         }
-        if (trickle && send(fd, trickle, 1, MSG_NOSIGNAL) != 1)
+        if (trickle && send(fd, trickle, 1, MSG_NOSIGNAL) != 1) {
             return mono_ms() - t0;
+        }
     }
     return -1;
 }
@@ -130,8 +132,9 @@ static void test_trickled_head_closed_at_deadline(void **state)
     assert_int_equal(atomic_load(&fx->handler_calls), calls);
     /* The sweeper counts once it has let go of the connections: a moment after the close. */
     for (int i = 0; i < 100 && metric(fx->metrics, "modq_http_request_timeouts_total") == before;
-         i++)
+         i++) {
         sleep_ms(TRICKLE_MS);
+    }
     assert_true(metric(fx->metrics, "modq_http_request_timeouts_total") == before + 1);
     close(fd);
     modq_http_free(h);

@@ -67,8 +67,9 @@ static inline void handler(void *arg, rd_kafka_message_t *msg)
     s->delivered[msg->partition][msg->offset]++;
     assert_true(s->n < SINKMAX);
     s->msgs[s->n++] = msg;
-    if (s->n > s->max_n)
+    if (s->n > s->max_n) {
         s->max_n = s->n;
+    }
 }
 
 static inline void on_revoked(void *arg, const char *topic, int32_t partition)
@@ -118,15 +119,18 @@ static inline void complete_shuffled(sink *s, uint32_t *seed, int (*keep)(int32_
         s->msgs[j] = t;
     }
     /* From the end, so that complete_at's swap only brings back a message already seen. */
-    for (size_t i = s->n; i > 0; i--)
-        if (keep == NULL || !keep(s->msgs[i - 1]->partition, s->msgs[i - 1]->offset))
+    for (size_t i = s->n; i > 0; i--) {
+        if (keep == NULL || !keep(s->msgs[i - 1]->partition, s->msgs[i - 1]->offset)) {
             complete_at(s, i - 1);
+        }
+    }
 }
 
 static inline void drop_all(sink *s)
 {
-    while (s->n > 0)
+    while (s->n > 0) {
         rd_kafka_message_destroy(s->msgs[--s->n]);
+    }
 }
 
 static inline modq_mock *start(const char *topic)
@@ -201,8 +205,9 @@ static inline void count_refusal(void *arg, modq_consume_problem kind, const cha
     sink *s = arg;
     (void)topic, (void)partition;
     assert_true(text[0] != '\0');
-    if (kind == MODQ_CONSUME_PROBLEM_COMMIT && s->refused != NULL)
+    if (kind == MODQ_CONSUME_PROBLEM_COMMIT && s->refused != NULL) {
         (*s->refused)++;
+    }
 }
 
 static inline modq_consume *consumer(const modq_config *cfg, const char *topic, sink *s)
@@ -223,8 +228,9 @@ static inline modq_consume *consumer(const modq_config *cfg, const char *topic, 
         n++;
     }
     modq_consume_result r = modq_consume_new(cfg, topics, 1, dextra, n, &cb, &c, err, sizeof err);
-    if (r != MODQ_CONSUME_OK)
+    if (r != MODQ_CONSUME_OK) {
         print_error("modq_consume_new: %s\n", err);
+    }
     assert_int_equal(r, MODQ_CONSUME_OK);
     s->c = c;
     return c;
@@ -250,9 +256,11 @@ static inline void poll_once(sink *s, int timeout_ms)
 static inline int count(const int (*a)[MAXOFF])
 {
     int n = 0;
-    for (int p = 0; p < NPART; p++)
-        for (int o = 0; o < MAXOFF; o++)
+    for (int p = 0; p < NPART; p++) {
+        for (int o = 0; o < MAXOFF; o++) {
             n += a[p][o];
+        }
+    }
     return n;
 }
 
@@ -260,8 +268,9 @@ static inline void commit_sync(modq_consume *c)
 {
     char err[512] = "";
     modq_consume_result r = modq_consume_commit(c, true, err, sizeof err);
-    if (r != MODQ_CONSUME_OK)
+    if (r != MODQ_CONSUME_OK) {
         print_error("commit: %s\n", err);
+    }
     assert_int_equal(r, MODQ_CONSUME_OK);
 }
 
@@ -277,11 +286,13 @@ static inline void close_free(modq_consume *c)
 static inline void poll_until_delivered(sink *s, int want, int quiet_ms)
 {
     int64_t end = now_ms() + WAIT_MS;
-    while (count((const int(*)[MAXOFF])s->delivered) < want && now_ms() < end)
+    while (count((const int(*)[MAXOFF])s->delivered) < want && now_ms() < end) {
         poll_once(s, 100);
+    }
     assert_int_equal(count((const int(*)[MAXOFF])s->delivered), want);
-    for (int64_t q = now_ms() + quiet_ms; now_ms() < q;)
+    for (int64_t q = now_ms() + quiet_ms; now_ms() < q;) {
         poll_once(s, 100);
+    }
 }
 
 static inline int hold_back(int32_t p, int64_t o)

@@ -92,8 +92,9 @@ static inline modq_publish_result try_new(fixture *f, const char *const *extra, 
              modq_mock_bootstrap(f->m));
     env[n++] = bootstrap;
     env[n++] = "MODQ_WORKER_ID=" WORKER_ID;
-    for (; extra != NULL && *extra != NULL && n < 15; extra++)
+    for (; extra != NULL && *extra != NULL && n < 15; extra++) {
         env[n++] = *extra;
+    }
     env[n] = NULL;
     modq_config_free(f->cfg);
     f->cfg = NULL;
@@ -136,8 +137,9 @@ static inline void await_total(fixture *f, int want)
 {
     int64_t deadline = now_ms() + WAIT_MS;
 
-    while (total(&f->rec) < want && now_ms() < deadline)
+    while (total(&f->rec) < want && now_ms() < deadline) {
         modq_publish_poll(f->p, 50);
+    }
     assert_int_equal(total(&f->rec), want);
 }
 
@@ -154,8 +156,9 @@ static inline uint8_t *copy_of(const void *p, size_t n)
 {
     uint8_t *c;
 
-    if (p == NULL)
+    if (p == NULL) {
         return NULL;
+    }
     c = malloc(n + 1);
     assert_non_null(c);
     memcpy(c, p, n);
@@ -166,8 +169,9 @@ static inline void record_free(record *r)
 {
     free(r->key);
     free(r->value);
-    if (r->h != NULL)
+    if (r->h != NULL) {
         rd_kafka_headers_destroy(r->h);
+    }
     memset(r, 0, sizeof *r);
 }
 

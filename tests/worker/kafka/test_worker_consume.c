@@ -41,24 +41,28 @@ static void test_clean_restart_delivers_exactly_the_uncompleted(void **state)
     int64_t end = now_ms() + WAIT_MS;
     while (count((const int(*)[MAXOFF])a.delivered) < 500 && now_ms() < end) {
         poll_once(&a, 100);
-        if (a.n >= 40)
+        if (a.n >= 40) {
             complete_shuffled(&a, &seed, hold_back);
+        }
     }
     complete_shuffled(&a, &seed, hold_back);
     assert_int_equal(count((const int(*)[MAXOFF])a.delivered), 500);
     int held = (int)a.n;
     assert_true(held > 20);
-    for (size_t i = 0; i < a.n; i++)
+    for (size_t i = 0; i < a.n; i++) {
         assert_true(hold_back(a.msgs[i]->partition, a.msgs[i]->offset));
+    }
     commit_sync(c);
     close_free(c); /* revokes: the held messages are voided through on_revoked */
     assert_int_equal(a.n, 0);
 
     c = consumer(cfg, "q1", &b);
     poll_until_delivered(&b, held, 1500);
-    for (int p = 0; p < NPART; p++)
-        for (int o = 0; o < 125; o++)
+    for (int p = 0; p < NPART; p++) {
+        for (int o = 0; o < 125; o++) {
             assert_int_equal(b.delivered[p][o], hold_back(p, o) ? 1 : 0);
+        }
+    }
     assert_true(modq_consume_skipped(c) > 0); /* completed offsets above the watermark */
     complete_shuffled(&b, &seed, NULL);
     close_free(c);
@@ -83,12 +87,14 @@ static void test_crash_loses_nothing_and_repeats_nothing_committed(void **state)
     modq_consume *c = consumer(cfg, "q2", &a);
     poll_until_delivered(&a, 200, 0);
     /* Two thirds completed and committed, then a few more completed and never committed. */
-    for (size_t left = a.n * 2 / 3; left > 0; left--)
+    for (size_t left = a.n * 2 / 3; left > 0; left--) {
         complete_at(&a, rnd(&seed) % a.n);
+    }
     commit_sync(c);
     memcpy(committed, completed, sizeof committed);
-    for (size_t left = 10; left > 0; left--)
+    for (size_t left = 10; left > 0; left--) {
         complete_at(&a, rnd(&seed) % a.n);
+    }
     drop_all(&a);
     modq_consume_free(c); /* no close, no commit: a crash */
 
@@ -99,13 +105,17 @@ static void test_crash_loses_nothing_and_repeats_nothing_committed(void **state)
     c = consumer(cfg, "q2", &b);
     int want = 200 - count((const int(*)[MAXOFF])committed);
     int64_t end = now_ms() + WAIT_MS;
-    while (count((const int(*)[MAXOFF])b.delivered) < want && now_ms() < end)
+    while (count((const int(*)[MAXOFF])b.delivered) < want && now_ms() < end) {
         poll_once(&b, 100);
-    for (int64_t q = now_ms() + 1500; now_ms() < q;)
+    }
+    for (int64_t q = now_ms() + 1500; now_ms() < q;) {
         poll_once(&b, 100);
-    for (int p = 0; p < NPART; p++)
-        for (int o = 0; o < 50; o++)
+    }
+    for (int p = 0; p < NPART; p++) {
+        for (int o = 0; o < 50; o++) {
             assert_int_equal(b.delivered[p][o], committed[p][o] ? 0 : 1);
+        }
+    }
     complete_shuffled(&b, &seed, NULL);
     close_free(c);
     modq_config_free(cfg);
@@ -135,15 +145,17 @@ static void test_window_pauses_the_queue_and_resumes_after_completions(void **st
         assert_int_equal(modq_consume_in_flight(c, 0), a.n);
         if (a.n == 8) {
             /* Full: every partition paused, and nothing more arrives however long we poll. */
-            for (int64_t q = now_ms() + 300; now_ms() < q;)
+            for (int64_t q = now_ms() + 300; now_ms() < q;) {
                 poll_once(&a, 100);
+            }
             assert_int_equal(a.n, 8);
             assert_int_equal(modq_consume_paused(c), modq_consume_assigned(c));
             /* Paused in Kafka, not only here: nothing arrived that had to be kept back. */
             assert_int_equal(modq_consume_held(c), 0);
             pauses++;
-            for (int k = 0; k < 3; k++)
+            for (int k = 0; k < 3; k++) {
                 complete_at(&a, rnd(&seed) % a.n);
+            }
         } else if (count((const int(*)[MAXOFF])a.delivered) == 60) {
             complete_shuffled(&a, &seed, NULL);
         }
@@ -191,10 +203,12 @@ static void *review(void *arg)
     reviewers *r = arg;
     pthread_mutex_lock(&r->lock);
     for (;;) {
-        while (r->n == 0 && !r->stop)
+        while (r->n == 0 && !r->stop) {
             pthread_cond_wait(&r->cond, &r->lock);
-        if (r->n == 0)
+        }
+        if (r->n == 0) {
             break;
+        }
         rd_kafka_message_t *m = r->q[--r->n];
         pthread_mutex_unlock(&r->lock);
         struct timespec pause = {0, 2 * 1000 * 1000};
@@ -233,8 +247,9 @@ static void test_completions_from_another_thread_drain_the_window(void **state)
             modq_consume_poll(r.c, 100, hand_to_reviewers, &r, err, sizeof err);
         /* One consumer, its topic made before it joined, the cluster never touched: no broker
          * error has a cause here. */
-        if (res != MODQ_CONSUME_OK)
+        if (res != MODQ_CONSUME_OK) {
             print_error("poll: %s\n", err);
+        }
         assert_int_equal(res, MODQ_CONSUME_OK);
         assert_true(modq_consume_in_flight(r.c, 0) <= 8);
         pthread_mutex_lock(&r.lock);
@@ -248,9 +263,11 @@ static void test_completions_from_another_thread_drain_the_window(void **state)
     pthread_join(t, NULL);
     assert_int_equal(done, 100);
     assert_int_equal(r.errors, 0);
-    for (int p = 0; p < NPART; p++)
-        for (int o = 0; o < 25; o++)
+    for (int p = 0; p < NPART; p++) {
+        for (int o = 0; o < 25; o++) {
             assert_int_equal(r.delivered[p][o], 1);
+        }
+    }
     assert_int_equal(modq_consume_in_flight(r.c, 0), 0);
     assert_int_equal(modq_consume_late_completions(r.c), 0);
     char cerr[512] = "";

@@ -30,8 +30,9 @@ static void poll_both(sink *a, sink *b, int (*pred)(sink *, sink *), int64_t wai
     int64_t end = now_ms() + wait_ms;
     while (!pred(a, b) && now_ms() < end) {
         poll_once(a, 50);
-        if (b->c != NULL)
+        if (b->c != NULL) {
             poll_once(b, 50);
+        }
     }
     assert_true(pred(a, b));
 }
@@ -89,8 +90,9 @@ static void test_rebalance_commits_voids_and_returns_partitions(void **state)
     int revoked = 0;
     for (int p = 0; p < NPART; p++) {
         revoked += a.revoked[p];
-        for (size_t i = 0; i < a.n; i++) /* voided: none of A's held are of revoked partitions */
+        for (size_t i = 0; i < a.n; i++) { /* voided: none of A's held are of revoked partitions */
             assert_true(a.revoked[p] == 0 || a.msgs[i]->partition != p);
+        }
     }
     assert_true(revoked > 0);
     assert_int_equal(revoked, (int)modq_consume_assigned(cb));
@@ -111,14 +113,17 @@ static void test_rebalance_commits_voids_and_returns_partitions(void **state)
         poll_once(&a, 50);
         poll_once(&b, 50);
     }
-    for (int p = 0; p < NPART; p++)
-        for (int o = 0; o < 10; o++)
+    for (int p = 0; p < NPART; p++) {
+        for (int o = 0; o < 10; o++) {
             assert_int_equal(b.delivered[p][o], a.revoked[p] && (o % 2 == 1 || again));
+        }
+    }
     assert_int_equal(b.again, again ? want / 2 : 0);
-    if (again)
+    if (again) {
         print_message("the revocation's commit was refused (%d): %d completed tickets came "
                       "again\n",
                       refused, b.again);
+    }
     produce(m, "q4", 160, -1);
 
     /* Both work for a while; then B leaves with some of its reviews unfinished. */
@@ -126,8 +131,9 @@ static void test_rebalance_commits_voids_and_returns_partitions(void **state)
         poll_once(&a, 50);
         poll_once(&b, 50);
         complete_shuffled(&a, &seed, NULL);
-        if (b.n > 2)
+        if (b.n > 2) {
             complete_at(&b, 0);
+        }
     }
     assert_true(count((const int(*)[MAXOFF])b.delivered) > 0);
     close_free(cb);
@@ -163,12 +169,14 @@ static void test_commit_writes_low_watermark_and_metadata(void **state)
 
     modq_consume *c = consumer(cfg, "q5", &a);
     poll_until_delivered(&a, 20, 0);
-    for (size_t k = 0; k < sizeof done / sizeof done[0]; k++)
-        for (size_t i = 0; i < a.n; i++)
+    for (size_t k = 0; k < sizeof done / sizeof done[0]; k++) {
+        for (size_t i = 0; i < a.n; i++) {
             if (a.msgs[i]->offset == done[k]) {
                 complete_at(&a, i);
                 break;
             }
+        }
+    }
     commit_sync(c);
 
     /* A fresh handle of the group reads what the broker keeps. */
@@ -192,8 +200,9 @@ static void test_commit_writes_low_watermark_and_metadata(void **state)
     meta[l->elems[0].metadata_size] = '\0';
     modq_offsets *t = NULL;
     assert_int_equal(modq_offsets_new(3, meta, 3000, &t, err, sizeof err), MODQ_OFFSETS_OK);
-    for (int64_t o = 3; o < 20; o++)
+    for (int64_t o = 3; o < 20; o++) {
         assert_int_equal(modq_offsets_is_done(t, o), o == 5 || o == 6 || o == 9 || o == 15);
+    }
     modq_offsets_free(t);
     rd_kafka_topic_partition_list_destroy(l);
     rd_kafka_destroy(rk);
@@ -204,8 +213,9 @@ static void test_commit_writes_low_watermark_and_metadata(void **state)
     /* Shutdown's first step: nothing new arrives, however long we keep polling. */
     assert_int_equal(modq_consume_stop_fetching(c), MODQ_CONSUME_OK);
     produce(m, "q5", 5, 0);
-    for (int64_t q = now_ms() + 1500; now_ms() < q;)
+    for (int64_t q = now_ms() + 1500; now_ms() < q;) {
         poll_once(&a, 100);
+    }
     assert_int_equal(count((const int(*)[MAXOFF])a.delivered), 20);
     assert_int_equal(modq_consume_paused(c), modq_consume_assigned(c));
 
@@ -221,8 +231,9 @@ static void on_problem(void *arg, modq_consume_problem kind, const char *topic, 
     sink *s = arg;
     (void)topic;
     assert_true(text[0] != '\0');
-    if (kind == MODQ_CONSUME_PROBLEM_METADATA && partition >= 0 && partition < NPART)
+    if (kind == MODQ_CONSUME_PROBLEM_METADATA && partition >= 0 && partition < NPART) {
         s->metadata_problems[partition]++;
+    }
 }
 
 static void test_unreadable_metadata_is_reported_and_consumption_goes_on(void **state)
@@ -263,8 +274,9 @@ static void test_unreadable_metadata_is_reported_and_consumption_goes_on(void **
                      MODQ_CONSUME_OK);
     a.c = c;
     poll_until_delivered(&a, 8, 500);
-    for (int o = 0; o < 10; o++)
+    for (int o = 0; o < 10; o++) {
         assert_int_equal(a.delivered[0][o], o >= 2);
+    }
     assert_int_equal(modq_consume_problems(c, MODQ_CONSUME_PROBLEM_METADATA), 1);
     assert_int_equal(a.metadata_problems[0], 1);
     drop_all(&a);
@@ -292,12 +304,15 @@ static void test_metadata_near_the_cap_pauses_the_partition_until_completions(vo
     int seen = 0;
     while (now_ms() < end && (seen == 0 || now_ms() - last_new < 1500)) {
         poll_once(&a, 100);
-        for (size_t i = a.n; i > 0; i--)
-            if (a.msgs[i - 1]->offset % 2 == 0)
+        for (size_t i = a.n; i > 0; i--) {
+            if (a.msgs[i - 1]->offset % 2 == 0) {
                 complete_at(&a, i - 1);
+            }
+        }
         int now_seen = count((const int(*)[MAXOFF])a.delivered);
-        if (now_seen != seen)
+        if (now_seen != seen) {
             last_new = now_ms();
+        }
         seen = now_seen;
     }
     assert_true(seen > 20 && seen < 400);
@@ -312,8 +327,9 @@ static void test_metadata_near_the_cap_pauses_the_partition_until_completions(vo
     }
     complete_shuffled(&a, &(uint32_t){9}, NULL);
     assert_int_equal(count((const int(*)[MAXOFF])completed), 400);
-    for (int o = 0; o < 400; o++)
+    for (int o = 0; o < 400; o++) {
         assert_int_equal(a.delivered[0][o], 1);
+    }
     close_free(c);
     modq_config_free(cfg);
     modq_mock_free(m);

@@ -52,8 +52,9 @@ static void rec_init(rec *r, int64_t min_ts)
     memset(r, 0, sizeof *r);
     assert_int_equal(pthread_mutex_init(&r->lock, NULL), 0);
     assert_int_equal(pthread_cond_init(&r->cond, NULL), 0);
-    for (int p = 0; p < NPART; p++)
+    for (int p = 0; p < NPART; p++) {
         r->last[p] = -1;
+    }
     r->min_ts = min_ts;
     atomic_init(&r->logs, 0);
 }
@@ -89,17 +90,20 @@ static void sleep_ms(long ms)
 static bool parse_value(const void *value, size_t len, int *p, int *s)
 {
     char buf[32], *end = NULL;
-    if (len == 0 || len >= sizeof buf)
+    if (len == 0 || len >= sizeof buf) {
         return false;
+    }
     memcpy(buf, value, len);
     buf[len] = '\0';
     long lp = strtol(buf, &end, 10);
-    if (end == buf || *end != ':' || lp < 0 || lp >= NPART)
+    if (end == buf || *end != ':' || lp < 0 || lp >= NPART) {
         return false;
+    }
     const char *rest = end + 1;
     long ls = strtol(rest, &end, 10);
-    if (end == rest || *end != '\0' || ls < 0 || ls > 1000000)
+    if (end == rest || *end != '\0' || ls < 0 || ls > 1000000) {
         return false;
+    }
     *p = (int)lp;
     *s = (int)ls;
     return true;
@@ -118,19 +122,22 @@ static void on_message(void *arg, const modq_follow_record *m)
     clock_gettime(CLOCK_REALTIME, &deadline);
     deadline.tv_sec += WAIT_MS / 1000;
     int rc = 0;
-    while (r->gated && rc != ETIMEDOUT)
+    while (r->gated && rc != ETIMEDOUT) {
         rc = pthread_cond_timedwait(&r->cond, &r->lock, &deadline);
+    }
     r->total++;
-    if (ts < r->min_ts)
+    if (ts < r->min_ts) {
         r->older++;
+    }
     if (value == NULL) {
         r->tombstones++;
         r->tomb_key_ok += value_len == 0 && key_len == 4 && memcmp(key, "tomb", 4) == 0;
     } else if (!parse_value(value, value_len, &p, &s)) {
         r->malformed++;
     } else {
-        if (s < MAXSEQ)
+        if (s < MAXSEQ) {
             r->seen[p][s]++;
+        }
         r->out_of_order += s <= r->last[p];
         r->last[p] = s;
     }
@@ -179,8 +186,9 @@ static modq_config *config_for(const char *bootstrap)
     snprintf(yaml, sizeof yaml, "kafka:\n  bootstrap.servers: \"%s\"\n", bootstrap);
     modq_config_result r =
         modq_config_load_buffer(yaml, strlen(yaml), "t.yaml", NULL, &cfg, err, sizeof err);
-    if (r != MODQ_CONFIG_OK)
+    if (r != MODQ_CONFIG_OK) {
         print_error("config: %s\n", err);
+    }
     assert_int_equal(r, MODQ_CONFIG_OK);
     return cfg;
 }
@@ -249,8 +257,9 @@ static modq_follow *follow(const modq_config *cfg, const char *topic, int64_t st
     modq_follow *f = NULL;
     char err[512] = "";
     modq_follow_result res = modq_follow_new(cfg, &o, &f, err, sizeof err);
-    if (res != MODQ_FOLLOW_OK)
+    if (res != MODQ_FOLLOW_OK) {
         print_error("modq_follow_new: %s: %s\n", modq_follow_strerror(res), err);
+    }
     assert_int_equal(res, MODQ_FOLLOW_OK);
     assert_non_null(f);
     return f;
@@ -259,8 +268,9 @@ static modq_follow *follow(const modq_config *cfg, const char *topic, int64_t st
 /* Waits until n records were delivered, then a little longer: no more may come. */
 static void wait_count(modq_follow *f, rec *r, int n)
 {
-    for (int64_t end = now_ms() + WAIT_MS; modq_follow_count(f) < (uint64_t)n && now_ms() < end;)
+    for (int64_t end = now_ms() + WAIT_MS; modq_follow_count(f) < (uint64_t)n && now_ms() < end;) {
         sleep_ms(20);
+    }
     sleep_ms(300);
     assert_int_equal(rec_total(r), n);
     assert_int_equal(modq_follow_count(f), (uint64_t)n);
@@ -272,8 +282,9 @@ static void assert_seen_once(rec *r, int nparts, int lo, int hi)
     pthread_mutex_lock(&r->lock);
     for (int p = 0; p < nparts; p++) {
         for (int s = lo; s <= hi; s++) {
-            if (r->seen[p][s] != 1)
+            if (r->seen[p][s] != 1) {
                 print_error("partition %d seq %d delivered %d times\n", p, s, r->seen[p][s]);
+            }
             assert_int_equal(r->seen[p][s], 1);
         }
     }
@@ -296,9 +307,11 @@ static void test_follow_start_ms_delivers_newer_records_once_in_order_then_follo
     topic_create(m, topic, NPART);
     rd_kafka_t *p = producer(m);
     /* Per partition: SEQ 0..5 before start_ms, 6..11 from it on (6 exactly at it). */
-    for (int s = 0; s < 12; s++)
-        for (int32_t part = 0; part < NPART; part++)
+    for (int s = 0; s < 12; s++) {
+        for (int32_t part = 0; part < NPART; part++) {
             put(p, topic, part, s, s < 6 ? T_BASE - 60000 + s * 10 : T_BASE + (s - 6) * 10);
+        }
+    }
     flush_free(p);
 
     modq_config *cfg = config_for(modq_mock_bootstrap(m));
@@ -312,16 +325,20 @@ static void test_follow_start_ms_delivers_newer_records_once_in_order_then_follo
     assert_int_equal(modq_follow_count(f), (uint64_t)NPART * 6); /* skipped ones not counted */
     assert_seen_once(&r, NPART, 6, 11);
     pthread_mutex_lock(&r.lock);
-    for (int part = 0; part < NPART; part++)
-        for (int s = 0; s < 6; s++)
+    for (int part = 0; part < NPART; part++) {
+        for (int s = 0; s < 6; s++) {
             assert_int_equal(r.seen[part][s], 0);
+        }
+    }
     pthread_mutex_unlock(&r.lock);
 
     /* Following: records produced after catching up arrive too. */
     p = producer(m);
-    for (int s = 12; s < 15; s++)
-        for (int32_t part = 0; part < NPART; part++)
+    for (int s = 12; s < 15; s++) {
+        for (int32_t part = 0; part < NPART; part++) {
             put(p, topic, part, s, T_BASE + 100000 + s);
+        }
+    }
     flush_free(p);
     wait_count(f, &r, NPART * 9);
     assert_seen_once(&r, NPART, 6, 14);
@@ -359,8 +376,9 @@ static void test_follow_not_caught_up_until_backlog_delivered(void **state)
     assert_int_equal(rec_total(&r), 20);
     assert_seen_once(&r, 1, 0, 9);
     pthread_mutex_lock(&r.lock);
-    for (int s = 0; s < 10; s++)
+    for (int s = 0; s < 10; s++) {
         assert_int_equal(r.seen[2][s], 1);
+    }
     pthread_mutex_unlock(&r.lock);
     assert_clean(&r);
 
@@ -378,9 +396,11 @@ static void test_follow_start_zero_reads_from_the_beginning(void **state)
     topic_create(m, topic, NPART);
     rd_kafka_t *p = producer(m);
     /* Timestamps all over the place, some tiny: with start_ms 0 none of them matters. */
-    for (int s = 0; s < 8; s++)
-        for (int32_t part = 0; part < NPART; part++)
+    for (int s = 0; s < 8; s++) {
+        for (int32_t part = 0; part < NPART; part++) {
             put(p, topic, part, s, s % 2 ? 1000 + s : T_BASE - s * 1000);
+        }
+    }
     flush_free(p);
 
     modq_config *cfg = config_for(modq_mock_bootstrap(m));
@@ -504,9 +524,11 @@ static void test_follow_free_during_large_backlog_returns_promptly(void **state)
     modq_mock *m = mock_start();
     topic_create(m, topic, NPART);
     rd_kafka_t *p = producer(m);
-    for (int s = 0; s < n / NPART; s++)
-        for (int32_t part = 0; part < NPART; part++)
+    for (int s = 0; s < n / NPART; s++) {
+        for (int32_t part = 0; part < NPART; part++) {
             put(p, topic, part, s, T_BASE + s);
+        }
+    }
     flush_free(p);
 
     modq_config *cfg = config_for(modq_mock_bootstrap(m));
@@ -514,15 +536,17 @@ static void test_follow_free_during_large_backlog_returns_promptly(void **state)
     rec_init(&r, 0);
     r.sleep_ns = 500000; /* 0.5 ms a record: the backlog takes 10 s to read */
     modq_follow *f = follow(cfg, topic, 0, &r, 0);
-    for (int64_t end = now_ms() + WAIT_MS; modq_follow_count(f) < 200 && now_ms() < end;)
+    for (int64_t end = now_ms() + WAIT_MS; modq_follow_count(f) < 200 && now_ms() < end;) {
         sleep_ms(10);
+    }
     assert_true(modq_follow_count(f) >= 200);
     assert_false(modq_follow_caught_up(f));
     int64_t t0 = now_ms();
     modq_follow_free(f);
     int64_t took = now_ms() - t0;
-    if (took > 2000)
+    if (took > 2000) {
         print_error("free took %lld ms\n", (long long)took);
+    }
     assert_in_range(took, 0, 2000);
     assert_true(rec_total(&r) < n); /* it was stopped, not run to the end */
     assert_clean(&r);
@@ -561,8 +585,9 @@ static void test_follow_refuses_bad_arguments(void **state)
     rec_init(&r, 0);
     const modq_follow_opts good = {.topic = "t", .on_message = on_message, .arg = &r};
     modq_follow_opts bad[6];
-    for (size_t i = 0; i < 6; i++)
+    for (size_t i = 0; i < 6; i++) {
         bad[i] = good;
+    }
     bad[0].topic = NULL;
     bad[1].topic = "";
     bad[2].on_message = NULL;
@@ -587,8 +612,9 @@ static void test_follow_refuses_bad_arguments(void **state)
     assert_false(modq_follow_caught_up(NULL));
     assert_int_equal(modq_follow_count(NULL), 0);
     modq_follow_free(NULL);
-    for (int i = 0; i < MODQ_FOLLOW_RESULT_COUNT; i++)
+    for (int i = 0; i < MODQ_FOLLOW_RESULT_COUNT; i++) {
         assert_string_not_equal(modq_follow_strerror((modq_follow_result)i), "unknown result");
+    }
     assert_string_equal(modq_follow_strerror(MODQ_FOLLOW_RESULT_COUNT), "unknown result");
     rec_destroy(&r);
     modq_config_free(cfg);

@@ -91,8 +91,9 @@ static void test_publish_each_kind_reads_back_with_key_value_and_headers(void **
     assert_record(&got, "associate-9", strlen("associate-9"), ledger, sizeof ledger, 1);
     record_free(&got);
 
-    for (int k = 0; k < MODQ_PUBLISH_KIND_COUNT; k++)
+    for (int k = 0; k < MODQ_PUBLISH_KIND_COUNT; k++) {
         assert_counts(&f, (modq_publish_kind)k, 1, 1, 0);
+    }
     assert_int_equal(modq_publish_outstanding(f.p), 0);
     stop(&f);
 }
@@ -112,8 +113,9 @@ static void test_publish_dead_letter_reason_is_one_line_cut_at_utf8_boundary(voi
     (void)state;
     assert_non_null(reason);
     memcpy(reason, head, hn);
-    for (size_t i = 0; i < 1000; i++)
+    for (size_t i = 0; i < 1000; i++) {
         memcpy(reason + hn + 2 * i, "\xc3\xa9", 2);
+    }
     reason[hn + 2000] = '\0';
     start(&f, 1, 1, NULL, 0);
     assert_int_equal(modq_publish_dead_letter(f.p, "x", 1, NULL, 0, "decode_failed", reason, &src,
@@ -129,8 +131,9 @@ static void test_publish_dead_letter_reason_is_one_line_cut_at_utf8_boundary(voi
     assert_true(len <= MODQ_PUBLISH_MAX_REASON);
     assert_true(len > MODQ_PUBLISH_MAX_REASON - 2); /* cut only as far as the boundary needs */
     assert_memory_equal(v, want_head, strlen(want_head));
-    for (size_t i = 0; i < len; i++)
+    for (size_t i = 0; i < len; i++) {
         assert_true((unsigned char)v[i] >= 0x20 && (unsigned char)v[i] != 0x7f);
+    }
     assert_int_equal((len - hn) % 2, 0); /* whole characters only */
     assert_memory_equal(v + hn, reason + hn, len - hn);
     record_free(&got);
@@ -157,8 +160,9 @@ static void *publisher(void *arg)
     for (int i = w->first; i < w->first + PER_THREAD; i++) {
         snprintf(id, sizeof id, "content-%d", i);
         if (modq_publish_decision(w->f->p, id, NULL, id, strlen(id), &w->f->rec.slot[i], err,
-                                  sizeof err) != MODQ_PUBLISH_OK)
+                                  sizeof err) != MODQ_PUBLISH_OK) {
             w->failures++;
+        }
     }
     return NULL;
 }
@@ -175,8 +179,9 @@ static void test_publish_concurrent_publishers_complete_every_cookie_once(void *
         args[t] = (worker_arg){&f, t * PER_THREAD, 0};
         assert_int_equal(pthread_create(&th[t], NULL, publisher, &args[t]), 0);
     }
-    for (int i = 0; i < 20; i++) /* completions served while publishers still run */
+    for (int i = 0; i < 20; i++) { /* completions served while publishers still run */
         modq_publish_poll(f.p, 5);
+    }
     for (int t = 0; t < THREADS; t++) {
         assert_int_equal(pthread_join(th[t], NULL), 0);
         assert_int_equal(args[t].failures, 0);

@@ -97,8 +97,9 @@ static void test_publish_broker_down_then_up_completes_only_after_delivery(void 
                                            f.err, sizeof f.err),
                      MODQ_PUBLISH_OK);
     until = now_ms() + 2000;
-    while (now_ms() < until)
+    while (now_ms() < until) {
         modq_publish_poll(f.p, 100);
+    }
     assert_int_equal(f.rec.calls[1], 0);
     assert_int_equal(modq_publish_outstanding(f.p), 1);
 
@@ -173,10 +174,11 @@ static void test_publish_free_completes_outstanding_as_shutdown(void **state)
     (void)state;
     start(&f, 3, 2, NULL, 0);
     assert_int_equal(modq_mock_broker_down(f.m, 2, f.err, sizeof f.err), MODQ_MOCK_OK);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 3; i++) {
         assert_int_equal(modq_publish_decision(f.p, "content-x", NULL, "d", 1, &f.rec.slot[i],
                                                f.err, sizeof f.err),
                          MODQ_PUBLISH_OK);
+    }
     assert_int_equal(modq_publish_flush(f.p, 500), 3);
     assert_int_equal(total(&f.rec), 0);
     /* stop() would free the mock too: free the producer alone first, with the leader down. */

@@ -37,8 +37,9 @@ static int sample(const char *text, const char *prefix, double *v)
     for (const char *line = text; *line;) {
         const char *end = strchr(line, '\n');
 
-        if (!end)
+        if (!end) {
             return 0;
+        }
         if ((size_t)(end - line) > n && strncmp(line, prefix, n) == 0 && line[n] == ' ') {
             char *stop;
 
@@ -57,10 +58,12 @@ static size_t count_lines_starting(const char *text, const char *prefix)
     for (const char *line = text; *line;) {
         const char *end = strchr(line, '\n');
 
-        if (strncmp(line, prefix, n) == 0)
+        if (strncmp(line, prefix, n) == 0) {
             count++;
-        if (!end)
+        }
+        if (!end) {
             break;
+        }
         line = end + 1;
     }
     return count;
@@ -146,8 +149,9 @@ static void test_metrics_numbers_read_back_exactly(void **state)
         x ^= x << 17;
         /* Values across many magnitudes, with full 53-bit mantissas. */
         v = ldexp((double)(x >> 11), (int)(x % 200) - 100 - 53);
-        if (i % 3 == 0)
+        if (i % 3 == 0) {
             v = -v;
+        }
         modq_metrics_set(m, "modq_g", NULL, v);
         text = render(m);
         assert_true(sample(text, "modq_g", &got));
@@ -410,8 +414,9 @@ static void test_metrics_render_output_capped(void **state)
     size_t len = 1;
 
     (void)state;
-    for (int i = 0; i < MODQ_METRICS_MAX_BUCKETS; i++)
+    for (int i = 0; i < MODQ_METRICS_MAX_BUCKETS; i++) {
         bounds[i] = i + 1;
+    }
     for (int f = 0; f < 8; f++) {
         char name[32];
 
@@ -487,8 +492,9 @@ static void test_metrics_concurrent_updates_exact(void **state)
         assert_non_null(strstr(text, "# TYPE modq_g gauge\n"));
         free(text);
     }
-    for (int i = 0; i < THREADS; i++)
+    for (int i = 0; i < THREADS; i++) {
         assert_int_equal(pthread_join(th[i], NULL), 0);
+    }
     text = render(m);
     for (int l = 0; l < NLABELS; l++) {
         char prefix[64];

@@ -27,11 +27,13 @@ typedef struct fixture {
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof(*f));
-    if (!f || modq_blur_init("test") != MODQ_BLUR_OK)
+    if (!f || modq_blur_init("test") != MODQ_BLUR_OK) {
         return -1;
+    }
     memcpy(f->dir, "/tmp/modq-banks-XXXXXX", sizeof("/tmp/modq-banks-XXXXXX"));
-    if (!mkdtemp(f->dir) || !(f->b = modq_banks_new()))
+    if (!mkdtemp(f->dir) || !(f->b = modq_banks_new())) {
         return -1;
+    }
     *state = f;
     return 0;
 }
@@ -43,8 +45,9 @@ static int teardown(void **state)
 
     modq_banks_free(f->b);
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-    if (system(cmd) != 0)
+    if (system(cmd) != 0) {
         return -1;
+    }
     free(f);
     return 0;
 }
@@ -111,8 +114,9 @@ static void test_banks_match_exact_sha256_and_md5(void **state)
 static void flip_bits(const uint8_t *base, int d, uint8_t *out)
 {
     memcpy(out, base, MODQ_PDQ_BYTES);
-    for (int i = 0; i < d; i++)
+    for (int i = 0; i < d; i++) {
         out[i / 8] ^= (uint8_t)(1u << (i % 8));
+    }
 }
 
 static void test_banks_pdq_threshold_is_inclusive(void **state)
@@ -122,17 +126,20 @@ static void test_banks_pdq_threshold_is_inclusive(void **state)
     char hex[MODQ_PDQ_HEX_LEN + 1], text[128], path[256];
     modq_bank_match m;
 
-    for (int i = 0; i < MODQ_PDQ_BYTES; i++)
+    for (int i = 0; i < MODQ_PDQ_BYTES; i++) {
         base[i] = (uint8_t)(i * 37 + 11);
+    }
     modq_pdq_to_hex(base, hex);
     snprintf(text, sizeof(text), "pdq %s\n", hex);
     bank_file(f, "pdq.txt", text, path, sizeof(path));
     assert_int_equal(modq_banks_load(f->b, "te", path, 2, NULL, 0, 31, f->err, sizeof(f->err)),
                      MODQ_BANKS_OK);
     /* Make every variant of the probe far away except variant 0. */
-    for (int v = 0; v < MODQ_PDQ_DIHEDRAL; v++)
-        for (int i = 0; i < MODQ_PDQ_BYTES; i++)
+    for (int v = 0; v < MODQ_PDQ_DIHEDRAL; v++) {
+        for (int i = 0; i < MODQ_PDQ_BYTES; i++) {
             probe[v][i] = (uint8_t)~base[i];
+        }
+    }
     flip_bits(base, 31, probe[0]);
     assert_int_equal(modq_banks_match(f->b, NULL, NULL, probe, 100, &m), 1);
     assert_int_equal(m.distance, 31);
@@ -171,8 +178,9 @@ static void test_banks_prefer_exact_then_closest(void **state)
     bank_file(f, "near.txt", text, path, sizeof(path));
     assert_int_equal(modq_banks_load(f->b, "near", path, 3, NULL, 0, 31, f->err, sizeof(f->err)),
                      MODQ_BANKS_OK);
-    for (int v = 0; v < MODQ_PDQ_DIHEDRAL; v++)
+    for (int v = 0; v < MODQ_PDQ_DIHEDRAL; v++) {
         memcpy(probe[v], base, MODQ_PDQ_BYTES);
+    }
     assert_int_equal(modq_banks_match(f->b, NULL, NULL, probe, 100, &m), 1);
     assert_string_equal(m.bank, "near");
     assert_int_equal(m.distance, 4);
@@ -209,8 +217,9 @@ static void test_banks_catch_rotated_copy_through_pipeline(void **state)
     assert_int_equal(vips_rot(img, &rot, VIPS_ANGLE_D270, NULL), 0);
     assert_int_equal(vips_pngsave_buffer(rot, &rbuf, &rlen, NULL), 0);
     assert_int_equal(modq_media_process(opts, rbuf, rlen, &b, NULL, 0), MODQ_BLUR_OK);
-    for (int v = 0; v < MODQ_PDQ_DIHEDRAL; v++)
+    for (int v = 0; v < MODQ_PDQ_DIHEDRAL; v++) {
         memcpy(probe[v], modq_media_pdq_dihedral(b, v), MODQ_PDQ_BYTES);
+    }
     assert_int_equal(
         modq_banks_match(f->b, modq_media_sha256(b), NULL, probe, modq_media_pdq_quality(b), &m),
         1);

@@ -79,15 +79,16 @@ static enum MHD_Result serve(void *cls, struct MHD_Connection *conn, const char 
     } else if (strcmp(url, "/same") == 0 || strcmp(url, "/other") == 0 ||
                strcmp(url, "/port") == 0 || strcmp(url, "/default") == 0 ||
                strcmp(url, "/loop") == 0) {
-        if (strcmp(url, "/port") == 0)
+        if (strcmp(url, "/port") == 0) {
             snprintf(location, sizeof(location), "http://127.0.0.1:%d/two", fx->port2);
-        else if (strcmp(url, "/default") == 0)
+        } else if (strcmp(url, "/default") == 0) {
             snprintf(location, sizeof(location), "http://127.0.0.1/ok");
-        else if (strcmp(url, "/loop") == 0)
+        } else if (strcmp(url, "/loop") == 0) {
             snprintf(location, sizeof(location), "http://127.0.0.1:%d/loop", fx->port);
-        else
+        } else {
             snprintf(location, sizeof(location), "http://%s:%d/ok",
                      url[1] == 's' ? "127.0.0.1" : "localhost", fx->port);
+        }
         resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
         MHD_add_response_header(resp, "Location", location);
         status = MHD_HTTP_FOUND;
@@ -104,8 +105,9 @@ static void write_file(const char *path, size_t n)
 {
     FILE *fp = fopen(path, "wb");
     assert_non_null(fp);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         fputc('a' + (int)(i % 26), fp);
+    }
     fclose(fp);
 }
 
@@ -116,8 +118,9 @@ static struct MHD_Daemon *start_server(fixture *f, const struct sockaddr *addr, 
     struct MHD_Daemon *d =
         MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | flags, 0,
                          NULL, NULL, serve, f, MHD_OPTION_SOCK_ADDR, addr, MHD_OPTION_END);
-    if (d)
+    if (d) {
         *port = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT)->port;
+    }
     return d;
 }
 
@@ -128,11 +131,13 @@ static int setup(void **state)
     char entry[32], path[160];
     const char *hosts[] = {entry};
 
-    if (!f)
+    if (!f) {
         return -1;
+    }
     memcpy(f->dir, "/tmp/modq-fetch-XXXXXX", sizeof("/tmp/modq-fetch-XXXXXX"));
-    if (!mkdtemp(f->dir))
+    if (!mkdtemp(f->dir)) {
         return -1;
+    }
     snprintf(f->root, sizeof(f->root), "%s/root", f->dir);
     snprintf(f->outside, sizeof(f->outside), "%s/secret.txt", f->dir);
     mkdir(f->root, 0755);
@@ -142,21 +147,24 @@ static int setup(void **state)
     write_file(path, CAP + 1);
     write_file(f->outside, 10);
     snprintf(path, sizeof(path), "%s/escape.jpg", f->root);
-    if (symlink(f->outside, path) != 0)
+    if (symlink(f->outside, path) != 0) {
         return -1;
+    }
     snprintf(path, sizeof(path), "%s/sub", f->root);
     mkdir(path, 0755);
 
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     f->httpd = start_server(f, (const struct sockaddr *)&addr, 0, &f->port);
     f->httpd2 = start_server(f, (const struct sockaddr *)&addr, 0, &f->port2);
-    if (!f->httpd || !f->httpd2)
+    if (!f->httpd || !f->httpd2) {
         return -1;
+    }
     /* The first port only: the second is another port of an allowed host. */
     snprintf(entry, sizeof(entry), "127.0.0.1:%d", f->port);
     f->f = modq_fetch_new(f->root, hosts, 1, CAP, 500, f->err, sizeof(f->err));
-    if (!f->f)
+    if (!f->f) {
         return -1;
+    }
     *state = f;
     return 0;
 }
@@ -170,8 +178,9 @@ static int teardown(void **state)
     MHD_stop_daemon(f->httpd);
     MHD_stop_daemon(f->httpd2);
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-    if (system(cmd) != 0)
+    if (system(cmd) != 0) {
         return -1;
+    }
     free(f);
     return 0;
 }
@@ -187,13 +196,15 @@ static modq_fetch_result get_with(fixture *f, const modq_fetch *ft, const char *
     snprintf(f->uri, sizeof(f->uri), "%s%s%s", head, mid, tail);
     f->err[0] = '\0';
     r = modq_fetch_get(ft, f->uri, &data, &len, f->err, sizeof(f->err));
-    if (r == MODQ_FETCH_OK)
+    if (r == MODQ_FETCH_OK) {
         assert_non_null(data);
-    else
+    } else {
         assert_null(data);
-    if (body && body_size)
+    }
+    if (body && body_size) {
         snprintf(body, body_size, "%.*s", (int)(len < body_size ? len : body_size - 1),
                  data ? (const char *)data : "");
+    }
     free(data);
     return r;
 }
@@ -356,13 +367,15 @@ static void test_fetch_allowed_host_entries(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
         err[0] = '\0';
-        if (modq_fetch_check_allowed_host(good[i], err, sizeof(err)) != MODQ_FETCH_OK)
+        if (modq_fetch_check_allowed_host(good[i], err, sizeof(err)) != MODQ_FETCH_OK) {
             fail_msg("'%s' refused: %s", good[i], err);
+        }
     }
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         err[0] = '\0';
-        if (modq_fetch_check_allowed_host(bad[i], err, sizeof(err)) == MODQ_FETCH_OK)
+        if (modq_fetch_check_allowed_host(bad[i], err, sizeof(err)) == MODQ_FETCH_OK) {
             fail_msg("'%s' accepted", bad[i]);
+        }
         assert_true(err[0] != '\0');
     }
     assert_int_equal(modq_fetch_check_allowed_host("a:0", err, sizeof(err)),

@@ -44,8 +44,9 @@ static int setup(void **state)
     modq_media *m = NULL;
     FILE *fp;
 
-    if (!f || !src || modq_blur_init("test") != MODQ_BLUR_OK)
+    if (!f || !src || modq_blur_init("test") != MODQ_BLUR_OK) {
         return -1;
+    }
     snprintf(path, sizeof(path), "%s/policy/default.yaml", src);
     if (modq_policy_load_file(path, &f->policy, err, sizeof(err)) != MODQ_POLICY_OK) {
         print_error("%s\n", err);
@@ -58,20 +59,24 @@ static int setup(void **state)
     pthread_mutex_init(&f->lock, NULL);
     if (modq_synth_image(MODQ_SYNTH_SHAPES, 800, 600, 1, "jpeg", &f->img, &f->img_len) ||
         modq_synth_image(MODQ_SYNTH_SHAPES, 800, 600, 2, "jpeg", &f->banned, &f->banned_len) ||
-        modq_media_process(f->opts, f->banned, f->banned_len, &m, NULL, 0))
+        modq_media_process(f->opts, f->banned, f->banned_len, &m, NULL, 0)) {
         return -1;
+    }
     memcpy(f->dir, "/tmp/modq-prep-XXXXXX", sizeof("/tmp/modq-prep-XXXXXX"));
-    if (!mkdtemp(f->dir))
+    if (!mkdtemp(f->dir)) {
         return -1;
+    }
     snprintf(path, sizeof(path), "%s/bank.txt", f->dir);
-    if (!(fp = fopen(path, "w")))
+    if (!(fp = fopen(path, "w"))) {
         return -1;
+    }
     fprintf(fp, "pdq %s\n", modq_media_pdq_hex(m));
     fclose(fp);
     modq_media_free(m);
     if (modq_banks_load(f->banks, "gifct-sample", path, VERDICT_REMOVE, labels, 2, 31, err,
-                        sizeof(err)))
+                        sizeof(err))) {
         return -1;
+    }
     f->ctx = (modq_prepare_ctx){.policy = f->policy,
                                 .media_opts = f->opts,
                                 .banks = f->banks,
@@ -90,8 +95,9 @@ static int teardown(void **state)
     char cmd[128];
 
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-    if (system(cmd) != 0)
+    if (system(cmd) != 0) {
         return -1;
+    }
     modq_policy_free(f->policy);
     modq_opts_free(f->opts);
     modq_banks_free(f->banks);
@@ -143,8 +149,9 @@ static void test_prepare_good_ticket_becomes_review_item(void **state)
 static int colour_levels(const modq_prepared *p)
 {
     int n = 0;
-    for (int lv = 0; lv < MODQ_LEVEL_COUNT; lv++)
+    for (int lv = 0; lv < MODQ_LEVEL_COUNT; lv++) {
         n += modq_media_rendition_colour(p->media, lv, NULL, NULL, NULL, NULL) == MODQ_BLUR_OK;
+    }
     return n;
 }
 

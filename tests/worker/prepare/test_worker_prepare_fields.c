@@ -31,8 +31,9 @@ static int setup(void **state)
     const char *src = getenv("MODQ_SOURCE_DIR");
     char path[256], err[512];
 
-    if (!f || !src)
+    if (!f || !src) {
         return -1;
+    }
     snprintf(path, sizeof(path), "%s/policy/default.yaml", src);
     if (modq_policy_load_file(path, &f->policy, err, sizeof(err)) != MODQ_POLICY_OK) {
         print_error("%s\n", err);
@@ -40,8 +41,9 @@ static int setup(void **state)
     }
     /* Text-only tickets, and URI media that dead-letters later for want of a fetcher: no media
      * is decoded. */
-    if (!(f->opts = modq_opts_new()))
+    if (!(f->opts = modq_opts_new())) {
         return -1;
+    }
     f->ctx = (modq_prepare_ctx){.policy = f->policy,
                                 .media_opts = f->opts,
                                 .worker_id = "w-test",
@@ -163,8 +165,9 @@ static char *make_value(const tcase *c)
     char *s = malloc(n + 1);
 
     assert_non_null(s);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         s[i] = vl ? c->value[i % vl] : 'x';
+    }
     s[n] = '\0';
     return s;
 }
@@ -272,14 +275,15 @@ static void test_every_string_field_is_checked_before_anything_is_built(void **s
         bool ok;
 
         assert_non_null(p);
-        if (c->named)
+        if (c->named) {
             ok = p->kind == MODQ_PREPARED_DEAD_LETTER && strcmp(p->code, MODQ_DLQ_INVALID) == 0 &&
                  strncmp(p->reason, c->named, strlen(c->named)) == 0 &&
                  p->reason[strlen(c->named)] == ':';
-        else if (uri) /* past validation: refused for want of a fetcher */
+        } else if (uri) { /* past validation: refused for want of a fetcher */
             ok = p->kind == MODQ_PREPARED_DEAD_LETTER && strcmp(p->code, "scheme_not_allowed") == 0;
-        else
+        } else {
             ok = p->kind == MODQ_PREPARED_REVIEW;
+        }
         if (!ok) {
             print_error("case %zu (field %d, %zu bytes): kind %d code '%s' reason '%s', want %s\n",
                         i, (int)c->f, c->n ? c->n : strlen(c->value), (int)p->kind, p->code,
@@ -309,8 +313,9 @@ static void test_lists_are_capped(void **state)
         e[i].key = names[i];
         e[i].value = MODQ_UNCONST("v");
         attrs[i] = &e[i];
-        if (i < 17)
+        if (i < 17) {
             skills[i] = names[i];
+        }
     }
     for (int round = 0; round < 4; round++) {
         modq__v1__ticket__init(&t);
