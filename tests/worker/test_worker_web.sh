@@ -77,7 +77,7 @@ lint=()
 (cd "$src" && "$bin/eslint" --config "$webtest/eslint.config.js" --max-warnings 0 worker/web tests/worker/web) ||
     lint+=("ESLint found problems")
 (cd "$src" && "$bin/prettier" --config "$webtest/.prettierrc.json" --check worker/web/*.js \
-    tests/worker/web/imports.mjs tests/worker/web/eslint.config.js) ||
+    tests/worker/web/*.mjs tests/worker/web/eslint.config.js) ||
     lint+=("not in Prettier's format (prettier --write with $webtest/.prettierrc.json)")
 node "$here/web/imports.mjs" "$src/worker/web" || lint+=("the page's modules import each other in a loop")
 if [ "${#lint[@]}" -gt 0 ]; then

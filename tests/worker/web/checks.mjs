@@ -12,7 +12,8 @@ export async function pageSnapshot(page) {
   return page.evaluate(() => ({
     html: document.body.outerHTML,
     values: [...document.querySelectorAll('input, textarea, select')]
-      .map((e) => `${e.id}=${e.type === 'checkbox' ? e.checked : e.value}`).join(' '),
+      .map((e) => `${e.id}=${e.type === 'checkbox' ? e.checked : e.value}`)
+      .join(' '),
     session: Object.keys(sessionStorage),
     local: Object.keys(localStorage),
   }));
@@ -33,10 +34,14 @@ function firstDifference(a, b) {
 export async function leftovers(page, fresh, who, subs) {
   const now = await pageSnapshot(page);
   const found = [];
-  if (now.html !== fresh.html) found.push(`after ${who} logged out, the page is not a fresh one: ${firstDifference(fresh.html, now.html)}`);
-  if (now.values !== fresh.values) found.push(`after ${who} logged out, form fields hold '${now.values}', not '${fresh.values}'`);
+  if (now.html !== fresh.html)
+    found.push(`after ${who} logged out, the page is not a fresh one: ${firstDifference(fresh.html, now.html)}`);
+  if (now.values !== fresh.values)
+    found.push(`after ${who} logged out, form fields hold '${now.values}', not '${fresh.values}'`);
   if (now.session.length) found.push(`after ${who} logged out, sessionStorage keeps ${now.session.join(', ')}`);
-  const unkeyed = now.local.filter((k) => !subs.some((s) => k.startsWith('modq.') && k.split('.')[2] === encodeURIComponent(s)));
+  const unkeyed = now.local.filter(
+    (k) => !subs.some((s) => k.startsWith('modq.') && k.split('.')[2] === encodeURIComponent(s)),
+  );
   if (unkeyed.length) found.push(`localStorage keys not under a person's name: ${unkeyed.join(', ')}`);
   return found;
 }
@@ -46,8 +51,16 @@ export async function leftovers(page, fresh, who, subs) {
 export async function axeViolations(page) {
   if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(axeSource);
   return page.evaluate(async () => {
-    const r = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] } });
+    const r = await window.axe.run(document, {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] },
+    });
     const why = (n) => [...n.any, ...n.all, ...n.none].map((c) => c.message).filter(Boolean)[0] || '';
-    return r.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => `${n.target.join(' ')}: ${why(n)}`).join('; ')}`);
+    return r.violations.map(
+      (v) =>
+        `${v.id} (${v.impact}): ${v.nodes
+          .slice(0, 3)
+          .map((n) => `${n.target.join(' ')}: ${why(n)}`)
+          .join('; ')}`,
+    );
   });
 }

@@ -50,11 +50,16 @@ async function headerChecks() {
   const r = await fetch(new URL('/', base));
   check(r.status === 200, `GET / answered ${r.status}`);
   const csp = r.headers.get('content-security-policy') || '';
-  check(csp.includes("default-src 'none'") && csp.includes("script-src 'self'"), `GET /: CSP missing or weak: '${csp}'`);
+  check(
+    csp.includes("default-src 'none'") && csp.includes("script-src 'self'"),
+    `GET /: CSP missing or weak: '${csp}'`,
+  );
   const html = await r.text();
   const scripts = [...html.matchAll(/<script\b[^>]*>/g)].map((m) => m[0]);
-  check(scripts.length === 1 && /type="module"/.test(scripts[0]) && /src="\/static\/main\.js"/.test(scripts[0]),
-    `GET /: index.html should load only the module /static/main.js, not ${scripts.join(' ')}`);
+  check(
+    scripts.length === 1 && /type="module"/.test(scripts[0]) && /src="\/static\/main\.js"/.test(scripts[0]),
+    `GET /: index.html should load only the module /static/main.js, not ${scripts.join(' ')}`,
+  );
   const css = await fetch(new URL('/static/app.css', base));
   check(css.status === 200, `GET /static/app.css answered ${css.status}`);
   // The module graph from main.js: every import is a flat /static/NAME.js served as JavaScript.
@@ -63,7 +68,10 @@ async function headerChecks() {
     const f = todo.shift();
     const s = await fetch(new URL(`/static/${f}`, base));
     check(s.status === 200, `GET /static/${f} answered ${s.status}`);
-    check(/javascript/.test(s.headers.get('content-type') || ''), `/static/${f} is served as '${s.headers.get('content-type')}'`);
+    check(
+      /javascript/.test(s.headers.get('content-type') || ''),
+      `/static/${f} is served as '${s.headers.get('content-type')}'`,
+    );
     const src = await s.text();
     for (const m of src.matchAll(/^import [^;]*? from '([^']+)';/gm)) {
       const name = m[1].match(/^\/static\/([A-Za-z0-9._-]+\.js)$/);
@@ -102,10 +110,16 @@ async function imgLevel() {
 }
 async function waitImgLevel(level, ms, what) {
   try {
-    await page.waitForFunction((lv) => {
-      const img = document.querySelector('#media-frame img');
-      return img && img.src.startsWith('blob:') && img.complete && img.naturalWidth > 0 && Number(img.dataset.level) === lv;
-    }, level, { timeout: ms });
+    await page.waitForFunction(
+      (lv) => {
+        const img = document.querySelector('#media-frame img');
+        return (
+          img && img.src.startsWith('blob:') && img.complete && img.naturalWidth > 0 && Number(img.dataset.level) === lv
+        );
+      },
+      level,
+      { timeout: ms },
+    );
   } catch {
     throw new Error(`${what}: no image at level ${level} within ${ms / 1000} s (now ${await imgLevel()})`);
   }
@@ -121,7 +135,10 @@ async function signIn(token) {
 // The review view's state: 'card' (with or without media), 'empty', 'denied', 'break' or ''.
 async function reviewState() {
   return page.evaluate(() => {
-    const vis = (id) => { const e = document.getElementById(id); return !!e && e.checkVisibility(); };
+    const vis = (id) => {
+      const e = document.getElementById(id);
+      return !!e && e.checkVisibility();
+    };
     if (vis('view-break')) return 'break';
     if (vis('card')) return 'card';
     if (vis('state-empty')) return 'empty';
@@ -159,9 +176,13 @@ async function waitForBlurredItem(ms) {
         await page.waitForTimeout(200);
         continue;
       }
-      check(!it.hasMedia || it.level === 3, `a ${it.category} item (tier ${it.tier}) opened at level ${it.level}, not 3`);
+      check(
+        !it.hasMedia || it.level === 3,
+        `a ${it.category} item (tier ${it.tier}) opened at level ${it.level}, not 3`,
+      );
       if (it.hasMedia && it.tier >= 3 && it.peekable) {
-        if (!opened) log('  no tier-1/2 item came first: its first reveal is left to tests/worker/desk/test_worker_desk.c');
+        if (!opened)
+          log('  no tier-1/2 item came first: its first reveal is left to tests/worker/desk/test_worker_desk.c');
         return it;
       }
       if (it.hasMedia && it.tier <= 2 && !opened) {
@@ -181,7 +202,9 @@ async function waitForBlurredItem(ms) {
     }
     await page.waitForTimeout(300);
   }
-  throw new Error(`no blurred item with media within ${ms / 1000} s (state ${await reviewState()}, ${decided} skipped)`);
+  throw new Error(
+    `no blurred item with media within ${ms / 1000} s (state ${await reviewState()}, ${decided} skipped)`,
+  );
 }
 
 // Waits for a request matching pred (made after requests[from]) and its answer; checks the
@@ -276,8 +299,11 @@ async function qaSteps() {
     await logOut('the lead');
     await signIn(qaToken);
     await page.waitForSelector('#tabs', { state: 'visible', timeout: 10000 });
-    check(await visible('#tab-review') && await visible('#tab-qa'), 'no Review and QA tabs');
-    check(!(await visible('#tab-team')) && !(await visible('#tab-esc')), 'Team or Escalations tab without the lead role');
+    check((await visible('#tab-review')) && (await visible('#tab-qa')), 'no Review and QA tabs');
+    check(
+      !(await visible('#tab-team')) && !(await visible('#tab-esc')),
+      'Team or Escalations tab without the lead role',
+    );
     check((await page.getAttribute('#tab-review', 'aria-selected')) === 'true', 'the Review tab is not selected first');
     await waitCardOrEmpty(15000, 'Review tab');
   });
@@ -290,13 +316,23 @@ async function qaSteps() {
     const body = await (await nextAnswer).json();
     log(`  the Review tab showed ${onScreen ? 'an item: it must be handed back' : 'nothing'}`);
     if (onScreen) {
-      await waitForRequest((r) => r.method === 'POST' && r.url.includes('/release'), 5000, from, 'release of the Review item', 200);
+      await waitForRequest(
+        (r) => r.method === 'POST' && r.url.includes('/release'),
+        5000,
+        from,
+        'release of the Review item',
+        200,
+      );
     }
     check(body.item, `GET /v1/next?queue=qa gave no item: ${JSON.stringify(body)}`);
     qaItem = body.item;
-    const decidedByAssoc = requests.filter((r) => r.method === 'POST' && r.url.includes('/decision') && r.auth === `Bearer ${assocToken}`)
+    const decidedByAssoc = requests
+      .filter((r) => r.method === 'POST' && r.url.includes('/decision') && r.auth === `Bearer ${assocToken}`)
       .map((r) => decodeURIComponent(r.url.match(/\/v1\/items\/([^/]+)\/decision/)[1]));
-    check(decidedByAssoc.includes(qaItem.id), `QA item ${qaItem.id} is not one the associate decided (${decidedByAssoc.join(', ')})`);
+    check(
+      decidedByAssoc.includes(qaItem.id),
+      `QA item ${qaItem.id} is not one the associate decided (${decidedByAssoc.join(', ')})`,
+    );
     await page.waitForSelector('#card-qa', { state: 'visible', timeout: 5000 });
     check(!(await visible('#btn-escalate')), 'Escalate is offered on a QA copy');
     if (qaItem.has_media) await waitImgLevel(qaItem.level, 10000, 'QA item media');
@@ -310,7 +346,13 @@ async function qaSteps() {
     check(!(await visible('#dlg-escalate')), 'E opened the escalation dialog on a QA copy');
     const from = requests.length;
     await page.keyboard.press('3');
-    const d = await waitForRequest((r) => r.method === 'POST' && r.url.includes('/decision'), 5000, from, 'QA decision', 200);
+    const d = await waitForRequest(
+      (r) => r.method === 'POST' && r.url.includes('/decision'),
+      5000,
+      from,
+      'QA decision',
+      200,
+    );
     check(d.url.includes(`/v1/items/${encodeURIComponent(qaItem.id)}/decision`), `QA decision went to ${d.url}`);
     check(JSON.parse(d.body).verdict === 'restrict', `QA decision body ${d.body}`);
     await waitForRequest((r) => r.url.includes('/v1/next?queue=qa'), 5000, from, 'next QA item after the decision');
@@ -331,7 +373,9 @@ async function leadAssociateSteps() {
     try {
       await page.waitForSelector(`#team-body tr[data-associate="${claims(leadAssocToken).sub}"]`, { timeout: 10000 });
     } catch {
-      throw new Error(`the team table does not list ${claims(leadAssocToken).sub}: '${await page.textContent('#team-body')}'`);
+      throw new Error(
+        `the team table does not list ${claims(leadAssocToken).sub}: '${await page.textContent('#team-body')}'`,
+      );
     }
     check(!(await visible('#view-review')), 'the review view shows beside the team view');
     await shot('10-lead-associate-team');
@@ -350,12 +394,21 @@ async function run() {
       if (/Content.Security.Policy|Refused to/i.test(t)) cspErrors.push(t);
       if (m.type() === 'error' && !/status of 423/.test(t)) log(`  console error: ${t}`);
     });
-    page.on('pageerror', (e) => { cspErrors.push(`page error: ${e.message}`); });
+    page.on('pageerror', (e) => {
+      cspErrors.push(`page error: ${e.message}`);
+    });
     page.on('request', (req) => {
       const u = req.url();
-      if (!u.startsWith(base.replace(/\/$/, '')) && !u.startsWith('blob:')) cspErrors.push(`request outside the worker: ${u}`);
+      if (!u.startsWith(base.replace(/\/$/, '')) && !u.startsWith('blob:'))
+        cspErrors.push(`request outside the worker: ${u}`);
       if (u.includes('/v1/')) {
-        const entry = { method: req.method(), url: u, auth: req.headers().authorization || '', body: req.postData() || '', status: 0 };
+        const entry = {
+          method: req.method(),
+          url: u,
+          auth: req.headers().authorization || '',
+          body: req.postData() || '',
+          status: 0,
+        };
         entries.set(req, entry);
         requests.push(entry);
       }
@@ -367,11 +420,24 @@ async function run() {
       const entry = entries.get(res.request());
       if (entry) entry.status = res.status();
       if (/\/v1\/next/.test(res.url()) && res.status() === 200) {
-        res.json().then((b) => { if (b.item) lastItem = b.item; }).catch(() => {});
+        res
+          .json()
+          .then((b) => {
+            if (b.item) lastItem = b.item;
+          })
+          .catch(() => {});
       }
-      if (/\/v1\//.test(res.url()) && res.status() === 423) res.json().then((b) => denials.push(b)).catch(() => {});
+      if (/\/v1\//.test(res.url()) && res.status() === 423)
+        res
+          .json()
+          .then((b) => denials.push(b))
+          .catch(() => {});
       if (/\/v1\/items\/[^/]+\/media/.test(res.url())) {
-        mediaResponses.push({ url: res.url(), status: res.status(), cache: (await res.allHeaders())['cache-control'] || '' });
+        mediaResponses.push({
+          url: res.url(),
+          status: res.status(),
+          cache: (await res.allHeaders())['cache-control'] || '',
+        });
       }
     });
 
@@ -392,7 +458,10 @@ async function run() {
       const m = mediaReqs();
       check(m.length > 0, 'no media request was made');
       const first = m[m.length - 1];
-      check(levelOf(first.url) === 3, `the media request asked for level ${levelOf(first.url)}, not the item's level 3`);
+      check(
+        levelOf(first.url) === 3,
+        `the media request asked for level ${levelOf(first.url)}, not the item's level 3`,
+      );
       check(first.auth === `Bearer ${assocToken}`, 'the media request did not carry the Authorization header');
       const ok = mediaResponses.find((r) => r.url === first.url && r.status === 200);
       check(ok, 'no 200 answer for the media request');
@@ -413,7 +482,10 @@ async function run() {
       await page.mouse.up();
       await waitImgLevel(3, 5000, 'after release');
       await waitForRequest((r) => r.url.includes('/media') && levelOf(r.url) === 3, 5000, held, 'back to level 3');
-      check(!requests.slice(held).some((r) => r.url.includes('/media') && levelOf(r.url) === 1), 'a level-1 request after release');
+      check(
+        !requests.slice(held).some((r) => r.url.includes('/media') && levelOf(r.url) === 1),
+        'a level-1 request after release',
+      );
     });
 
     await step('peek with Space held on a focused decision button (no decision is made)', async () => {
@@ -425,7 +497,10 @@ async function run() {
       await page.keyboard.up('Space');
       await waitImgLevel(3, 5000, 'Space released');
       await page.waitForTimeout(300);
-      check(!requests.slice(from).some((r) => r.url.includes('/decision')), 'Space on a focused button made a decision');
+      check(
+        !requests.slice(from).some((r) => r.url.includes('/decision')),
+        'Space on a focused button made a decision',
+      );
       await page.focus('#card');
     });
 
@@ -440,7 +515,13 @@ async function run() {
       await shot('03-reveal-reason');
       await page.fill('#reason-input', 'web test: checking a detail');
       await page.click('#form-reason button[type=submit]');
-      const rv = await waitForRequest((r) => r.method === 'POST' && r.url.includes('/reveal'), 5000, from, 'reveal POST', 200);
+      const rv = await waitForRequest(
+        (r) => r.method === 'POST' && r.url.includes('/reveal'),
+        5000,
+        from,
+        'reveal POST',
+        200,
+      );
       const body = JSON.parse(rv.body);
       check(body.level === 0 && body.reason === 'web test: checking a detail', `reveal body ${rv.body}`);
       await waitImgLevel(0, 5000, 'after the reveal');
@@ -450,7 +531,13 @@ async function run() {
     await step('decide with the keyboard (2 = remove)', async () => {
       const from = requests.length;
       await page.keyboard.press('2');
-      const d = await waitForRequest((r) => r.method === 'POST' && r.url.includes('/decision'), 5000, from, 'decision', 200);
+      const d = await waitForRequest(
+        (r) => r.method === 'POST' && r.url.includes('/decision'),
+        5000,
+        from,
+        'decision',
+        200,
+      );
       check(JSON.parse(d.body).verdict === 'remove', `decision body ${d.body}`);
       await waitForRequest((r) => r.url.includes('/v1/next'), 5000, from, 'next after the decision');
     });
@@ -468,9 +555,17 @@ async function run() {
       await page.keyboard.press('4');
       await page.keyboard.press('e');
       await page.waitForTimeout(1000);
-      const acts = requests.slice(from).filter((r) => r.method === 'POST' && /\/(decision|escalate|release)$/.test(r.url));
-      check(acts.length === 0, `a stray key with the focus on the page body acted: ${acts.map((r) => `${r.url.replace(/^.*\/v1/, '/v1')} ${r.body}`).join('; ')}`);
-      check(!(await visible('#dlg-escalate')), 'a stray E with the focus on the page body opened the escalation dialog');
+      const acts = requests
+        .slice(from)
+        .filter((r) => r.method === 'POST' && /\/(decision|escalate|release)$/.test(r.url));
+      check(
+        acts.length === 0,
+        `a stray key with the focus on the page body acted: ${acts.map((r) => `${r.url.replace(/^.*\/v1/, '/v1')} ${r.body}`).join('; ')}`,
+      );
+      check(
+        !(await visible('#dlg-escalate')),
+        'a stray E with the focus on the page body opened the escalation dialog',
+      );
       check((await reviewState()) === 'card', `the item left the screen (state ${await reviewState()})`);
     });
 
@@ -484,8 +579,14 @@ async function run() {
       const from = requests.length;
       await page.keyboard.press('1');
       await page.waitForTimeout(1000);
-      check(!requests.slice(from).some((r) => r.url.includes('/decision')), 'key 1 decided with the shortcuts turned off');
-      check(!(await page.locator('button.decide kbd').first().isVisible()), 'key hints still show on the buttons with the shortcuts off');
+      check(
+        !requests.slice(from).some((r) => r.url.includes('/decision')),
+        'key 1 decided with the shortcuts turned off',
+      );
+      check(
+        !(await page.locator('button.decide kbd').first().isVisible()),
+        'key hints still show on the buttons with the shortcuts off',
+      );
       check(await visible('#keys-off'), 'nothing says the shortcuts are off');
       await shot('03b-keys-off');
       await axeCheck('the review card with the shortcuts off');
@@ -494,7 +595,10 @@ async function run() {
     await step('I need support: the image leaves the screen at once, the message goes with the request', async () => {
       await waitForMediaCard(60000);
       const shown = lastItem;
-      const blobImages = () => page.evaluate(() => [...document.images].filter((i) => i.src.startsWith('blob:')).map((i) => `level ${i.dataset.level}`));
+      const blobImages = () =>
+        page.evaluate(() =>
+          [...document.images].filter((i) => i.src.startsWith('blob:')).map((i) => `level ${i.dataset.level}`),
+        );
       await page.click('#btn-support');
       await page.waitForSelector('#dlg-support[open]', { timeout: 5000 });
       let imgs = await blobImages();
@@ -503,7 +607,10 @@ async function run() {
       await page.click('#form-support button[data-close]');
       await page.waitForTimeout(1000);
       imgs = await blobImages();
-      check(imgs.length === 0, `the image came back by itself after the support dialog was cancelled (${imgs.join(', ')})`);
+      check(
+        imgs.length === 0,
+        `the image came back by itself after the support dialog was cancelled (${imgs.join(', ')})`,
+      );
       check(await visible('#media-hidden'), 'nothing says the image is hidden');
       await shot('04a-image-hidden');
       await axeCheck('the card with its image hidden');
@@ -518,13 +625,28 @@ async function run() {
       await page.fill('#support-message', 'web test:\nthat one stayed with me');
       const from = requests.length;
       await page.click('#form-support button[type=submit]');
-      const sup = await waitForRequest((r) => r.method === 'POST' && r.url.endsWith('/v1/support'), 5000, from, 'support POST', 202);
+      const sup = await waitForRequest(
+        (r) => r.method === 'POST' && r.url.endsWith('/v1/support'),
+        5000,
+        from,
+        'support POST',
+        202,
+      );
       check(JSON.parse(sup.body).message === 'web test: that one stayed with me', `support body ${sup.body}`);
-      await waitForRequest((r) => r.method === 'POST' && r.url.endsWith(`/v1/items/${encodeURIComponent(shown.id)}/release`), 5000, from, 'release of the item on screen', 200);
+      await waitForRequest(
+        (r) => r.method === 'POST' && r.url.endsWith(`/v1/items/${encodeURIComponent(shown.id)}/release`),
+        5000,
+        from,
+        'release of the item on screen',
+        200,
+      );
       await page.waitForSelector('#state-support', { state: 'visible', timeout: 5000 });
       check(!(await visible('#card')), 'the item card still shows after the support request');
       await page.waitForTimeout(1500);
-      check(!requests.slice(from).some((r) => r.url.includes('/v1/next')), 'a new item was asked for without the person saying so');
+      check(
+        !requests.slice(from).some((r) => r.url.includes('/v1/next')),
+        'a new item was asked for without the person saying so',
+      );
       await shot('04c-support-sent');
       await axeCheck('the view after a support request');
       await page.click('#btn-support-continue');
@@ -543,7 +665,13 @@ async function run() {
       await page.waitForSelector('#dlg-escalate[open]', { timeout: 5000 });
       await page.fill('#escalate-note', 'web test escalation');
       await page.click('#form-escalate button[type=submit]');
-      const r = await waitForRequest((x) => x.method === 'POST' && x.url.includes('/escalate'), 5000, from, 'escalate POST', 200);
+      const r = await waitForRequest(
+        (x) => x.method === 'POST' && x.url.includes('/escalate'),
+        5000,
+        from,
+        'escalate POST',
+        200,
+      );
       escalatedId = decodeURIComponent(r.url.match(/\/v1\/items\/([^/]+)\/escalate/)[1]);
       log(`  escalated ${escalatedId}`);
     });
@@ -558,7 +686,9 @@ async function run() {
       await page.waitForSelector('#btn-start-break', { state: 'visible', timeout: 5000 });
       const cd = await page.textContent('#break-countdown');
       check(/\d+:\d\d|ready|lifts/.test(cd), `break countdown text '${cd}'`);
-      const imgs = await page.evaluate(() => [...document.querySelectorAll('img')].map((i) => i.src).filter((s) => s.startsWith('blob:')));
+      const imgs = await page.evaluate(() =>
+        [...document.querySelectorAll('img')].map((i) => i.src).filter((s) => s.startsWith('blob:')),
+      );
       check(imgs.length === 0, `media still on the page during the break: ${imgs.join(', ')}`);
       check(!(await visible('#card')), 'the review card is visible during the break');
       await checkBreakSays('BREAK_DUE');
@@ -569,47 +699,79 @@ async function run() {
     await step('start the break', async () => {
       const from = requests.length;
       await page.click('#btn-start-break');
-      await waitForRequest((r) => r.method === 'POST' && r.url.endsWith('/v1/breaks/start'), 5000, from, 'break start', 200);
+      await waitForRequest(
+        (r) => r.method === 'POST' && r.url.endsWith('/v1/breaks/start'),
+        5000,
+        from,
+        'break start',
+        200,
+      );
       await page.waitForSelector('#btn-end-break', { state: 'visible', timeout: 5000 });
       check(await page.isDisabled('#btn-end-break'), 'End break is enabled before the countdown ends');
       await shot('05-on-break');
     });
 
-    await step('on the break, ask for support again and log out at once: nothing of the associate remains', async () => {
-      const from = requests.length;
-      await page.click('#btn-break-support');
-      await page.waitForSelector('#dlg-support[open]', { timeout: 5000 });
-      await page.click('#form-support button[type=submit]'); // no words this time
-      await waitForRequest((r) => r.method === 'POST' && r.url.endsWith('/v1/support'), 5000, from, 'support POST', 202);
-      await page.waitForSelector('#notice.kind', { state: 'visible', timeout: 5000 });
-      await page.click('#btn-logout');
-      await page.waitForSelector('#view-login', { state: 'visible', timeout: 5000 });
-      check(!(await visible('#notice')), `a notice outlives the log out: '${await page.textContent('#notice')}'`);
-      await checkNothingRemains('the associate');
-    });
+    await step(
+      'on the break, ask for support again and log out at once: nothing of the associate remains',
+      async () => {
+        const from = requests.length;
+        await page.click('#btn-break-support');
+        await page.waitForSelector('#dlg-support[open]', { timeout: 5000 });
+        await page.click('#form-support button[type=submit]'); // no words this time
+        await waitForRequest(
+          (r) => r.method === 'POST' && r.url.endsWith('/v1/support'),
+          5000,
+          from,
+          'support POST',
+          202,
+        );
+        await page.waitForSelector('#notice.kind', { state: 'visible', timeout: 5000 });
+        await page.click('#btn-logout');
+        await page.waitForSelector('#view-login', { state: 'visible', timeout: 5000 });
+        check(!(await visible('#notice')), `a notice outlives the log out: '${await page.textContent('#notice')}'`);
+        await checkNothingRemains('the associate');
+      },
+    );
 
-    await step('the lead sees what the associate wrote and takes the request up; nothing of either remains', async () => {
-      await signIn(leadToken);
-      await page.waitForSelector('#view-team', { state: 'visible', timeout: 10000 });
-      const row = `#team-body tr[data-associate="${assocSub}"]`;
-      try {
-        await page.waitForSelector(`${row} .badge.support`, { timeout: 12000 });
-      } catch {
-        throw new Error(`no support request in the team table for ${assocSub}: '${await page.textContent('#team-body')}'`);
-      }
-      const said = await page.locator(`${row} .support-message`).textContent({ timeout: 2000 }).catch(() => null);
-      check(said === 'web test: that one stayed with me', `the team view shows the request's message as ${JSON.stringify(said)}`);
-      check(!(await visible('#notice')), `the lead's screen shows a notice: '${await page.textContent('#notice')}'`);
-      check(await keysOn(), `${leadSub}'s shortcuts are off: the setting is not per person`);
-      await shot('07b-lead-support-message');
-      await axeCheck('the team view with a support request');
-      const from = requests.length;
-      await page.click(`${row} button.ack-support`);
-      const ack = await waitForRequest((r) => r.method === 'POST' && r.url.endsWith('/v1/team/support/ack'), 5000, from, 'support ack', 200);
-      check(JSON.parse(ack.body).associate === assocSub, `ack body ${ack.body}`);
-      await page.waitForSelector(`${row} .badge.support`, { state: 'detached', timeout: 10000 });
-      await logOut('the lead');
-    });
+    await step(
+      'the lead sees what the associate wrote and takes the request up; nothing of either remains',
+      async () => {
+        await signIn(leadToken);
+        await page.waitForSelector('#view-team', { state: 'visible', timeout: 10000 });
+        const row = `#team-body tr[data-associate="${assocSub}"]`;
+        try {
+          await page.waitForSelector(`${row} .badge.support`, { timeout: 12000 });
+        } catch {
+          throw new Error(
+            `no support request in the team table for ${assocSub}: '${await page.textContent('#team-body')}'`,
+          );
+        }
+        const said = await page
+          .locator(`${row} .support-message`)
+          .textContent({ timeout: 2000 })
+          .catch(() => null);
+        check(
+          said === 'web test: that one stayed with me',
+          `the team view shows the request's message as ${JSON.stringify(said)}`,
+        );
+        check(!(await visible('#notice')), `the lead's screen shows a notice: '${await page.textContent('#notice')}'`);
+        check(await keysOn(), `${leadSub}'s shortcuts are off: the setting is not per person`);
+        await shot('07b-lead-support-message');
+        await axeCheck('the team view with a support request');
+        const from = requests.length;
+        await page.click(`${row} button.ack-support`);
+        const ack = await waitForRequest(
+          (r) => r.method === 'POST' && r.url.endsWith('/v1/team/support/ack'),
+          5000,
+          from,
+          'support ack',
+          200,
+        );
+        check(JSON.parse(ack.body).associate === assocSub, `ack body ${ack.body}`);
+        await page.waitForSelector(`${row} .badge.support`, { state: 'detached', timeout: 10000 });
+        await logOut('the lead');
+      },
+    );
 
     await step('the associate is back on the break, with the shortcuts still off', async () => {
       await signIn(assocToken);
@@ -622,7 +784,13 @@ async function run() {
       await page.waitForSelector('#btn-end-break:not([disabled])', { timeout: 60000 });
       const from2 = requests.length;
       await page.click('#btn-end-break');
-      await waitForRequest((r) => r.method === 'POST' && r.url.endsWith('/v1/breaks/end'), 5000, from2, 'break end', 200);
+      await waitForRequest(
+        (r) => r.method === 'POST' && r.url.endsWith('/v1/breaks/end'),
+        5000,
+        from2,
+        'break end',
+        200,
+      );
       const end = Date.now() + 30000;
       let s;
       while (!['card', 'empty'].includes((s = await reviewState()))) {
@@ -654,7 +822,9 @@ async function run() {
     });
 
     await step('the escalations tab shows the escalated item', async () => {
-      const nextAnswer = page.waitForResponse((r) => r.url().includes('/v1/next?queue=escalations'), { timeout: 10000 });
+      const nextAnswer = page.waitForResponse((r) => r.url().includes('/v1/next?queue=escalations'), {
+        timeout: 10000,
+      });
       await page.click('#tab-esc');
       const body = await (await nextAnswer).json();
       check(body.item, `GET /v1/next?queue=escalations gave no item: ${JSON.stringify(body)}`);
@@ -667,8 +837,11 @@ async function run() {
     });
 
     await step('the lead sees no Review or QA tab', async () => {
-      check(await visible('#tab-team') && await visible('#tab-esc'), 'the lead has no Team and Escalations tabs');
-      check(!(await visible('#tab-review')) && !(await visible('#tab-qa')), 'a lead-only token shows a Review or QA tab');
+      check((await visible('#tab-team')) && (await visible('#tab-esc')), 'the lead has no Team and Escalations tabs');
+      check(
+        !(await visible('#tab-review')) && !(await visible('#tab-qa')),
+        'a lead-only token shows a Review or QA tab',
+      );
     });
 
     if (qaToken) await qaSteps();
@@ -680,7 +853,13 @@ async function run() {
       await signIn(assocToken);
       await waitCardOrEmpty(15000, 'signed in again');
       // The token expires (or its key is rotated) under the page: every call is now refused.
-      await page.route('**/v1/**', (route) => route.fulfill({ status: 401, contentType: 'application/json', body: '{"error":"unauthorized","message":"no"}' }));
+      await page.route('**/v1/**', (route) =>
+        route.fulfill({
+          status: 401,
+          contentType: 'application/json',
+          body: '{"error":"unauthorized","message":"no"}',
+        }),
+      );
       await page.click('#btn-take-break');
       await page.waitForSelector('#login-error', { state: 'visible', timeout: 10000 });
       await page.unroute('**/v1/**');
@@ -689,7 +868,10 @@ async function run() {
       const now = await pageSnapshot(page);
       check(now.values === pristine.values, `after a refused token, form fields hold '${now.values}'`);
       check(now.session.length === 0, `after a refused token, sessionStorage keeps ${now.session.join(', ')}`);
-      check(!(await visible('#who')) && !(await visible('#card')), 'the associate\'s name or card outlives the refused token');
+      check(
+        !(await visible('#who')) && !(await visible('#card')),
+        "the associate's name or card outlives the refused token",
+      );
     });
 
     await step('no token in any URL, the header on every API call, no CSP violations', async () => {
