@@ -9,13 +9,15 @@ import { ApiError, api, failed, nextPath } from '/static/api.js';
 import { clearMedia } from '/static/media.js';
 import { selectTab, setMode } from '/static/views.js';
 
+// Headings name the kind of stop; the sentence under them is the server's own message, so the
+// two must not say the same thing twice.
 const BREAK_TITLE = {
-  BREAK_DUE: 'Time for a break',
-  ON_BREAK: 'You are on a break',
-  COOLDOWN: 'A short pause',
-  DAILY_CAP: 'That is enough for today',
-  TIER_CAP: 'That is enough of this kind for today',
-  SHIFT_OVER: 'Your shift is over',
+  BREAK_DUE: 'Break time',
+  ON_BREAK: 'Your break',
+  COOLDOWN: 'Pause',
+  DAILY_CAP: 'Done for today',
+  TIER_CAP: 'Limit for this kind of content',
+  SHIFT_OVER: 'End of shift',
 };
 // A break the person started has no 423 to quote (the Status carries no message).
 const OWN_BREAK_TEXT = 'Nothing from the queue will be shown until the break ends. Take this time for yourself.';
