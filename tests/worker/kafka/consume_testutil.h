@@ -198,13 +198,17 @@ static inline void debug_log(void *arg, int level, const char *fac, const char *
     fprintf(stderr, "%lld %p %d %s %s\n", (long long)now_ms(), arg, level, fac, text);
 }
 
-/* Counts the commits the group refused into the shared counter, when the test keeps one. */
-static inline void count_refusal(void *arg, modq_consume_problem kind, const char *topic,
-                                 int32_t partition, const char *text)
+/* Counts what the consumer reports: unusable metadata by partition, and the commits the group
+ * refused into the shared counter when the test keeps one. */
+static inline void on_problem(void *arg, modq_consume_problem kind, const char *topic,
+                              int32_t partition, const char *text)
 {
     sink *s = arg;
-    (void)topic, (void)partition;
+    (void)topic;
     assert_true(text[0] != '\0');
+    if (kind == MODQ_CONSUME_PROBLEM_METADATA && partition >= 0 && partition < NPART) {
+        s->metadata_problems[partition]++;
+    }
     if (kind == MODQ_CONSUME_PROBLEM_COMMIT && s->refused != NULL) {
         (*s->refused)++;
     }
@@ -212,7 +216,7 @@ static inline void count_refusal(void *arg, modq_consume_problem kind, const cha
 
 static inline modq_consume *consumer(const modq_config *cfg, const char *topic, sink *s)
 {
-    modq_consume_callbacks cb = {.on_revoked = on_revoked, .on_problem = count_refusal, .arg = s};
+    modq_consume_callbacks cb = {.on_revoked = on_revoked, .on_problem = on_problem, .arg = s};
     modq_consume *c = NULL;
     char err[512] = "";
     const char *topics[] = {topic};

@@ -225,17 +225,6 @@ static void test_commit_writes_low_watermark_and_metadata(void **state)
     modq_mock_free(m);
 }
 
-static void on_problem(void *arg, modq_consume_problem kind, const char *topic, int32_t partition,
-                       const char *text)
-{
-    sink *s = arg;
-    (void)topic;
-    assert_true(text[0] != '\0');
-    if (kind == MODQ_CONSUME_PROBLEM_METADATA && partition >= 0 && partition < NPART) {
-        s->metadata_problems[partition]++;
-    }
-}
-
 static void test_unreadable_metadata_is_reported_and_consumption_goes_on(void **state)
 {
     (void)state;
@@ -267,12 +256,7 @@ static void test_unreadable_metadata_is_reported_and_consumption_goes_on(void **
     rd_kafka_topic_partition_list_destroy(l);
     rd_kafka_destroy(rk);
 
-    modq_consume_callbacks cb = {.on_revoked = on_revoked, .on_problem = on_problem, .arg = &a};
-    const char *topics[] = {"q7"};
-    modq_consume *c = NULL;
-    assert_int_equal(modq_consume_new(cfg, topics, 1, extra, NEXTRA, &cb, &c, err, sizeof err),
-                     MODQ_CONSUME_OK);
-    a.c = c;
+    modq_consume *c = consumer(cfg, "q7", &a);
     poll_until_delivered(&a, 8, 500);
     for (int o = 0; o < 10; o++) {
         assert_int_equal(a.delivered[0][o], o >= 2);
