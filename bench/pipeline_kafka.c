@@ -4,6 +4,7 @@
  * the process's CPU time split between the worker's own threads, librdkafka's client threads and
  * the mock brokers' thread, and its memory read from /proc/self/status.
  */
+#include "modq_common.h"
 #include "pipeline_bench.h"
 
 #include "proto/modq.pb-c.h"
@@ -92,9 +93,9 @@ static void ticket_fill(Modq__V1__Ticket *t, Modq__V1__Media *m, const modq_poli
     t->ticket_id = tid;
     t->content_id = cid;
     /* The policy owns the name; protobuf-c wants a mutable pointer but only reads it. */
-    t->queue = (char *)(uintptr_t)modq_policy_queue_name(policy, i % nq);
+    t->queue = MODQ_UNCONST(modq_policy_queue_name(policy, i % nq));
     t->trace_id = tid;
-    t->source = (char *)(uintptr_t) "modq-bench-pipeline";
+    t->source = MODQ_UNCONST("modq-bench-pipeline");
     m->source_case = MODQ__V1__MEDIA__SOURCE_INLINE_BYTES;
     m->inline_bytes.data = img->data;
     m->inline_bytes.len = img->len;

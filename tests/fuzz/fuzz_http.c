@@ -15,6 +15,7 @@
  * is the caller's: 4xx); a JSON answer parses, an error answer names its error; a 401 asks for a
  * Bearer token.
  */
+#include "modq_common.h"
 #include "api/api_impl.h"
 #include "fuzz_desk.h"
 #include "fuzz_util.h"
@@ -152,10 +153,10 @@ static void add_item(modq_desk *d, const char *id, const char *queue, bool media
 
     modq__v1__ticket__init(&t);
     modq__v1__media__init(&m);
-    t.ticket_id = (char *)(uintptr_t)id;
-    t.content_id = (char *)(uintptr_t) "c-1";
-    t.queue = (char *)(uintptr_t)queue;
-    t.text = (char *)(uintptr_t) "a caption";
+    t.ticket_id = MODQ_UNCONST(id);
+    t.content_id = MODQ_UNCONST("c-1");
+    t.queue = MODQ_UNCONST(queue);
+    t.text = MODQ_UNCONST("a caption");
     if (media) {
         m.source_case = MODQ__V1__MEDIA__SOURCE_INLINE_BYTES;
         m.inline_bytes.data = st.img;

@@ -9,7 +9,7 @@ set(MODQ_FUZZ_LIBS_jwt modq_worker_core)
 set(MODQ_FUZZ_LIBS_policy modq_policy)
 set(MODQ_FUZZ_LIBS_ledger modq_policy)
 set(MODQ_FUZZ_LIBS_config modq_worker_core modq_common)
-set(MODQ_FUZZ_LIBS_http modq_worker_core)
+set(MODQ_FUZZ_LIBS_http modq_worker_core modq_common)
 # The longest input scripts/fuzz lets libFuzzer make (-max_len), per harness: room for an image
 # or a ticket carrying one, for a whole policy or configuration, for a few requests.
 set(MODQ_FUZZ_MAX_LEN_media 32768)
