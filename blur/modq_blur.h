@@ -15,6 +15,7 @@
 #ifndef MODQ_BLUR_H
 #define MODQ_BLUR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -229,6 +230,37 @@ int modq_media_display_height(const modq_media *m);
 const char *modq_media_mime(const modq_media *m);
 /* The blur sigma of a level as a fraction of the displayed long side (0 for level 0). */
 double modq_media_level_sigma(int level);
+
+/* ---------------------------------------------------------------------------------------------
+ * Media from parts (blur/media_parts.c): a modq_media rebuilt from the facts, hashes and finished
+ * renditions another process made (a prepare pod's review item read by a desk pod). Nothing is
+ * decoded; every part is checked, as it comes from outside this process.
+ */
+typedef struct modq_media_facts {
+    int width, height, frames;
+    const char *format; /* a name modq_media_format gives ("jpeg", "png", ...) */
+    int display_width, display_height;
+    modq_rendition_format rendition_format;
+    bool levels_in_colour; /* the one ladder is in colour (MODQ_OPT_COLOUR) */
+    uint8_t sha256[MODQ_SHA256_LEN];
+    uint8_t md5[MODQ_MD5_LEN];
+    uint8_t pdq[MODQ_PDQ_DIHEDRAL][MODQ_PDQ_BYTES]; /* the hash, then its dihedral variants */
+    int pdq_quality;
+} modq_media_facts;
+
+/* A new media holding f's facts and no rendition (caller owns *out: modq_media_free).
+ * MODQ_BLUR_ERR_PARSE, with errstr saying which, for a fact out of range. */
+modq_blur_result modq_media_assemble(const modq_media_facts *f, modq_media **out, char *errstr,
+                                     size_t errstr_size);
+/* Copies len bytes at data into m as level's rendition (colour: of the colour ladder), w x h
+ * pixels. MODQ_BLUR_ERR_PARSE for a level out of range, given twice, larger than the display
+ * size, or bytes that are not a file of m's rendition format. */
+modq_blur_result modq_media_put_rendition(modq_media *m, int level, bool colour,
+                                          const uint8_t *data, size_t len, int w, int h,
+                                          char *errstr, size_t errstr_size);
+/* What modq_media_assemble needs again: whether the one ladder is colour, and its format. */
+bool modq_media_levels_in_colour(const modq_media *m);
+modq_rendition_format modq_media_rendition_format(const modq_media *m);
 
 /* ---------------------------------------------------------------------------------------------
  * Synthetic images (blur/synth.c): shapes and noise for demos, tests and benchmarks. Never real

@@ -139,8 +139,7 @@ static bool strings_ok(const Modq__V1__Ticket *t, char *why, size_t size)
                     MAX_MIME, false, why, size);
 }
 
-/* The ticket's fields, or false with why (size bytes) naming the first one that is wrong. */
-static bool ticket_ok(const Modq__V1__Ticket *t, char *why, size_t size)
+bool modq_prepare_ticket_ok(const Modq__V1__Ticket *t, char *why, size_t size)
 {
     if (!strings_ok(t, why, size)) {
         return false;
@@ -393,7 +392,7 @@ modq_prepared *modq_prepare_ticket(const modq_prepare_ctx *ctx, const void *msg,
     if (!(p->ticket = modq__v1__ticket__unpack(NULL, len, msg))) {
         return dead_letter(p, MODQ_DLQ_MALFORMED, "not a modq.v1.Ticket protobuf");
     }
-    if (!ticket_ok(p->ticket, why, sizeof(why))) {
+    if (!modq_prepare_ticket_ok(p->ticket, why, sizeof(why))) {
         return dead_letter(p, MODQ_DLQ_INVALID, "%s", why);
     }
     if ((p->queue_index = modq_policy_queue_find(ctx->policy, p->ticket->queue)) < 0) {

@@ -16,6 +16,7 @@
 #include "proto/modq.pb-c.h"
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -68,6 +69,9 @@ typedef struct modq_prepared {
 modq_prepared *modq_prepare_ticket(const modq_prepare_ctx *ctx, const void *msg, size_t len,
                                    int64_t now_ms);
 void modq_prepared_free(modq_prepared *p);
+/* Whether every field of t keeps the rules of an inbound ticket (text, lengths, ranges); false
+ * with why (size bytes) naming the first field that does not, never its content. */
+bool modq_prepare_ticket_ok(const Modq__V1__Ticket *t, char *why, size_t size);
 
 /* Stable names of the dead-letter codes this module produces beyond blur's and fetch's. */
 #define MODQ_DLQ_MESSAGE_TOO_LARGE "message_too_large"

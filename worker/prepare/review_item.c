@@ -1,0 +1,271 @@
+/*
+ * review_item.c: packing a prepared ticket for the review topic and unpacking it on the desk.
+ * The desk pod trusts nothing in the record: the ticket keeps the ingest rules
+ * (modq_prepare_ticket_ok), the media facts and renditions are checked by blur's
+ * modq_media_assemble and modq_media_put_rendition, and a record that fails is dead-lettered with
+ * its reason instead of reaching a person.
+ */
+#include "review_item.h"
+
+#include "modq_common.h"
+#include "proto/review.pb-c.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RENDITIONS_MAX (2 * MODQ_LEVEL_COUNT)
+
+/* Bytes for a protobuf-c bytes field, which packing only reads (as MODQ_UNCONST for text). */
+static uint8_t *unconst_bytes(const uint8_t *p)
+{
+    return (uint8_t *)(uintptr_t)p;
+}
+
+/* The media part of p: facts, hashes and (grey, and colour when asked) renditions. The pointers
+ * borrow from p->media and from the arrays passed in. */
+static void fill_media(const modq_media *m, bool colour, Modq__V1__PreparedMedia *pm,
+                       ProtobufCBinaryData pdq[MODQ_PDQ_DIHEDRAL],
+                       Modq__V1__Rendition rd[RENDITIONS_MAX], Modq__V1__Rendition **rdp)
+{
+    size_t n = 0;
+
+    pm->width = modq_media_width(m);
+    pm->height = modq_media_height(m);
+    pm->frames = modq_media_frames(m);
+    pm->format = MODQ_UNCONST(modq_media_format(m));
+    pm->display_width = modq_media_display_width(m);
+    pm->display_height = modq_media_display_height(m);
+    pm->jpeg_renditions = modq_media_rendition_format(m) == MODQ_FORMAT_JPEG;
+    pm->levels_in_colour = modq_media_levels_in_colour(m);
+    pm->sha256 = (ProtobufCBinaryData){MODQ_SHA256_LEN, unconst_bytes(modq_media_sha256(m))};
+    pm->md5 = (ProtobufCBinaryData){MODQ_MD5_LEN, unconst_bytes(modq_media_md5(m))};
+    for (int v = 0; v < MODQ_PDQ_DIHEDRAL; v++) {
+        pdq[v] =
+            (ProtobufCBinaryData){MODQ_PDQ_BYTES, unconst_bytes(modq_media_pdq_dihedral(m, v))};
+    }
+    pm->n_pdq_dihedral = MODQ_PDQ_DIHEDRAL;
+    pm->pdq_dihedral = pdq;
+    pm->pdq_quality = modq_media_pdq_quality(m);
+    for (int ladder = 0; ladder < 2; ladder++) {
+        if (ladder == 1 && (!colour || pm->levels_in_colour)) {
+            break; /* a colour one ladder is both */
+        }
+        for (int lv = 0; lv < MODQ_LEVEL_COUNT; lv++) {
+            const uint8_t *data;
+            size_t len;
+            int w, h;
+            modq_blur_result br = ladder ? modq_media_rendition_colour(m, lv, &data, &len, &w, &h)
+                                         : modq_media_rendition(m, lv, &data, &len, &w, &h);
+            if (br != MODQ_BLUR_OK) {
+                continue; /* not rendered */
+            }
+            modq__v1__rendition__init(&rd[n]);
+            rd[n].level = lv;
+            rd[n].colour = ladder == 1;
+            rd[n].width = w;
+            rd[n].height = h;
+            rd[n].data = (ProtobufCBinaryData){len, unconst_bytes(data)};
+            rdp[n] = &rd[n];
+            n++;
+        }
+    }
+    pm->n_renditions = n;
+    pm->renditions = rdp;
+}
+
+int modq_review_item_pack(const modq_prepared *p, const modq_review_source *src, uint8_t **out,
+                          size_t *len, bool *colour_dropped, char *errstr, size_t errstr_size)
+{
+    Modq__V1__ReviewItem item;
+    Modq__V1__Ticket ticket;
+    Modq__V1__PreparedMedia pm;
+    ProtobufCBinaryData pdq[MODQ_PDQ_DIHEDRAL];
+    Modq__V1__Rendition rd[RENDITIONS_MAX], *rdp[RENDITIONS_MAX];
+    size_t size = 0;
+
+    *out = NULL;
+    *len = 0;
+    *colour_dropped = false;
+    modq__v1__review_item__init(&item);
+    modq__v1__prepared_media__init(&pm);
+    ticket = *p->ticket;
+    ticket.media = NULL; /* its bytes stay here; the hashes and renditions go */
+    item.format_version = 1;
+    item.ticket = &ticket;
+    item.source_topic = MODQ_UNCONST(src->topic);
+    item.source_partition = src->partition;
+    item.source_offset = src->offset;
+    item.prepared_by = MODQ_UNCONST(src->prepared_by);
+    item.prepared_at_ms = src->prepared_at_ms;
+    item.has_prior = p->has_prior != 0;
+    item.prior_verdict = p->prior_verdict;
+    item.prior_ticket_id = MODQ_UNCONST(p->has_prior ? p->prior_ticket_id : "");
+    item.prior_decided_at_ms = p->prior_decided_at_ms;
+    for (int colour = 1; colour >= 0; colour--) {
+        if (p->media != NULL) {
+            fill_media(p->media, colour == 1, &pm, pdq, rd, rdp);
+            item.media = &pm;
+        }
+        size = modq__v1__review_item__get_packed_size(&item);
+        if (size <= MODQ_REVIEW_ITEM_MAX_BYTES || p->media == NULL) {
+            break;
+        }
+        *colour_dropped = true;
+    }
+    if (size > MODQ_REVIEW_ITEM_MAX_BYTES) {
+        modq_errstr_set(errstr, errstr_size, "review item of %zu bytes > %d even without colour",
+                        size, MODQ_REVIEW_ITEM_MAX_BYTES);
+        return -1;
+    }
+    if ((*out = malloc(size ? size : 1)) == NULL) {
+        modq_errstr_set(errstr, errstr_size, "out of memory");
+        return -1;
+    }
+    *len = modq__v1__review_item__pack(&item, *out);
+    return 0;
+}
+
+/* The media of a record, rebuilt and checked; NULL with why on refusal (or no memory). */
+static modq_media *media_from(const Modq__V1__PreparedMedia *pm, char *why, size_t size)
+{
+    modq_media_facts f = {0};
+    modq_media *m = NULL;
+    size_t grey = 0;
+
+    if (pm->sha256.len != MODQ_SHA256_LEN || pm->md5.len != MODQ_MD5_LEN ||
+        pm->n_pdq_dihedral != MODQ_PDQ_DIHEDRAL) {
+        modq_errstr_set(why, size, "media: hashes of the wrong size");
+        return NULL;
+    }
+    for (size_t v = 0; v < MODQ_PDQ_DIHEDRAL; v++) {
+        if (pm->pdq_dihedral[v].len != MODQ_PDQ_BYTES) {
+            modq_errstr_set(why, size, "media: PDQ variant %zu of the wrong size", v);
+            return NULL;
+        }
+        memcpy(f.pdq[v], pm->pdq_dihedral[v].data, MODQ_PDQ_BYTES);
+    }
+    memcpy(f.sha256, pm->sha256.data, MODQ_SHA256_LEN);
+    memcpy(f.md5, pm->md5.data, MODQ_MD5_LEN);
+    f.width = pm->width;
+    f.height = pm->height;
+    f.frames = pm->frames;
+    f.format = pm->format;
+    f.display_width = pm->display_width;
+    f.display_height = pm->display_height;
+    f.rendition_format = pm->jpeg_renditions ? MODQ_FORMAT_JPEG : MODQ_FORMAT_WEBP;
+    f.levels_in_colour = pm->levels_in_colour;
+    f.pdq_quality = pm->pdq_quality;
+    if (modq_media_assemble(&f, &m, why, size) != MODQ_BLUR_OK) {
+        return NULL;
+    }
+    for (size_t i = 0; i < pm->n_renditions; i++) {
+        const Modq__V1__Rendition *r = pm->renditions[i];
+        if (modq_media_put_rendition(m, r->level, r->colour, r->data.data, r->data.len, r->width,
+                                     r->height, why, size) != MODQ_BLUR_OK) {
+            modq_media_free(m);
+            return NULL;
+        }
+        grey += !r->colour || pm->levels_in_colour;
+    }
+    if (grey == 0) {
+        modq_errstr_set(why, size, "media: no rendition to show");
+        modq_media_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+static modq_prepared *refuse(modq_prepared *p, const char *code, const char *why)
+{
+    p->kind = MODQ_PREPARED_DEAD_LETTER;
+    snprintf(p->code, sizeof p->code, "%s", code);
+    snprintf(p->reason, sizeof p->reason, "%s", why);
+    return p;
+}
+
+modq_prepared *modq_review_item_unpack(const modq_policy *policy, const void *buf, size_t len)
+{
+    modq_prepared *p = calloc(1, sizeof *p);
+    Modq__V1__ReviewItem *item = NULL;
+    char why[sizeof p->reason] = "";
+
+    if (p == NULL) {
+        return NULL;
+    }
+    p->queue_index = -1;
+    if (len > MODQ_REVIEW_ITEM_MAX_BYTES) {
+        snprintf(why, sizeof why, "review record of %zu bytes > %d", len,
+                 MODQ_REVIEW_ITEM_MAX_BYTES);
+        goto refused;
+    }
+    if ((item = modq__v1__review_item__unpack(NULL, len, buf)) == NULL) {
+        snprintf(why, sizeof why, "not a modq.v1.ReviewItem protobuf");
+        goto refused;
+    }
+    if (item->format_version != 1 || item->ticket == NULL) {
+        snprintf(why, sizeof why, "format_version %u or no ticket", item->format_version);
+        goto refused;
+    }
+    if (item->ticket->media != NULL) {
+        snprintf(why, sizeof why, "ticket.media: set (a review record carries renditions only)");
+        goto refused;
+    }
+    if (!modq_prepare_ticket_ok(item->ticket, why, sizeof why)) {
+        goto refused;
+    }
+    if (item->has_prior &&
+        (item->prior_ticket_id == NULL || strlen(item->prior_ticket_id) > MODQ_DECIDED_MAX_ID ||
+         item->prior_verdict < 0 || item->prior_verdict > 4)) {
+        snprintf(why, sizeof why, "prior decision out of range");
+        goto refused;
+    }
+    if (item->media != NULL && (p->media = media_from(item->media, why, sizeof why)) == NULL) {
+        if (why[0] == '\0') {
+            goto nomem;
+        }
+        goto refused;
+    }
+    if ((p->queue_index = modq_policy_queue_find(policy, item->ticket->queue)) < 0) {
+        snprintf(why, sizeof why, "queue '%.100s' is not in policy %s", item->ticket->queue,
+                 modq_policy_version(policy));
+        modq__v1__review_item__free_unpacked(item, NULL);
+        return refuse(p, "unknown_queue", why);
+    }
+    p->has_prior = item->has_prior;
+    p->prior_verdict = item->prior_verdict;
+    if (item->has_prior) {
+        snprintf(p->prior_ticket_id, sizeof p->prior_ticket_id, "%s", item->prior_ticket_id);
+    }
+    p->prior_decided_at_ms = item->prior_decided_at_ms;
+    p->kind = MODQ_PREPARED_REVIEW;
+    /* The ticket moves to p: a copy by the ticket's own packing keeps protobuf-c's ownership. */
+    {
+        size_t n = modq__v1__ticket__get_packed_size(item->ticket);
+        uint8_t *tmp = malloc(n ? n : 1);
+        if (tmp == NULL) {
+            goto nomem;
+        }
+        modq__v1__ticket__pack(item->ticket, tmp);
+        p->ticket = modq__v1__ticket__unpack(NULL, n, tmp);
+        free(tmp);
+        if (p->ticket == NULL) {
+            goto nomem;
+        }
+    }
+    modq__v1__review_item__free_unpacked(item, NULL);
+    return p;
+refused:
+    if (item != NULL) {
+        modq__v1__review_item__free_unpacked(item, NULL);
+    }
+    return refuse(p, MODQ_DLQ_REVIEW_INVALID, why);
+nomem:
+    if (item != NULL) {
+        modq__v1__review_item__free_unpacked(item, NULL);
+    }
+    modq_prepared_free(p);
+    return NULL;
+}
