@@ -1,7 +1,7 @@
 /*
  * main.c: the modq-worker program, a thin main over modq_worker_core (service.h does the work).
  *
- *   modq-worker [--config FILE] [--check-config]
+ *   modq-worker [--config FILE] [--role all|prepare|desk] [--check-config]
  *   modq-worker --demo
  *   modq-worker token --sub ID --roles R[,R...] --secret FILE [--ttl 8h] [--team T]
  *                     [--skills S,...] [--locales L,...] [--opt-outs C,...] [--issuer I]
@@ -53,7 +53,7 @@ static void on_signal(int sig)
 
 static void usage(FILE *f)
 {
-    fputs("usage: modq-worker [--config FILE] [--check-config]\n"
+    fputs("usage: modq-worker [--config FILE] [--role all|prepare|desk] [--check-config]\n"
           "       modq-worker --demo\n"
           "       modq-worker token --sub ID --roles ROLE[,ROLE] --secret FILE [--ttl 8h]\n"
           "                         [--team T] [--skills S,..] [--locales L,..] [--opt-outs C,..]\n"
@@ -66,6 +66,9 @@ static void usage(FILE *f)
           "until SIGTERM or SIGINT (then drains: leases handed back, offsets committed).\n"
           "  --config FILE   YAML configuration (see modq-worker.example.yaml); MODQ_*\n"
           "                  environment variables override it\n"
+          "  --role ROLE     all (default: one process does everything), prepare (tickets in,\n"
+          "                  review items out) or desk (the review desk of a fleet); overrides\n"
+          "                  worker.role and MODQ_WORKER_ROLE\n"
           "  --check-config  load the configuration, policy and banks, print the effective\n"
           "                  configuration as JSON (secrets redacted) and exit\n"
           "  --demo          run against an in-process mock Kafka cluster (3 brokers) fed with\n"
@@ -83,9 +86,13 @@ static void usage(FILE *f)
 /* Parsed command line. */
 struct options {
     const char *config;
+    const char *role; /* --role: NULL = from the configuration */
     bool check;
     bool demo;
 };
+
+/* Room for the environment with --role's setting in it. */
+#define ENV_MAX 4096
 
 /* 0 to go on, 1 when done (help/version printed), -1 on a usage error (reported). */
 static int parse_args(int argc, char **argv, struct options *o)
@@ -101,6 +108,8 @@ static int parse_args(int argc, char **argv, struct options *o)
             o->config = argv[++i];
         } else if (strncmp(argv[i], "--config=", 9) == 0 && argv[i][9] != '\0') {
             o->config = argv[i] + 9;
+        } else if (strcmp(argv[i], "--role") == 0 && i + 1 < argc) {
+            o->role = argv[++i];
         } else if (strcmp(argv[i], "--check-config") == 0) {
             o->check = true;
         } else if (strcmp(argv[i], "--demo") == 0) {
@@ -111,19 +120,44 @@ static int parse_args(int argc, char **argv, struct options *o)
             return -1;
         }
     }
-    if (o->demo && (o->check || o->config != NULL)) {
+    if (o->demo && (o->check || o->config != NULL || o->role != NULL)) {
         fprintf(stderr, "modq-worker: --demo makes its own configuration (MODQ_* still apply)\n");
         return -1;
     }
     return 0;
 }
 
+/*
+ * The environment the configuration is loaded from: environ, with --role (when given) as
+ * MODQ_WORKER_ROLE in place of any there, so that the option wins over the environment as the
+ * environment wins over the file. env has ENV_MAX slots; the setting is written to setting.
+ */
+static const char *const *environment(const struct options *o, const char **env, char *setting,
+                                      size_t size)
+{
+    size_t n = 0;
+
+    if (o->role == NULL) {
+        return (const char *const *)environ;
+    }
+    for (char **e = environ; *e != NULL && n + 2 < ENV_MAX; e++) {
+        if (strncmp(*e, "MODQ_WORKER_ROLE=", 17) != 0) {
+            env[n++] = *e;
+        }
+    }
+    snprintf(setting, size, "MODQ_WORKER_ROLE=%s", o->role);
+    env[n++] = setting;
+    env[n] = NULL;
+    return env;
+}
+
 /* Loads the configuration and the policy; on failure reports one line and returns -1. */
 static int load(const struct options *o, modq_config **cfg, modq_policy **policy)
 {
-    char err[ERRSTR_SIZE] = "";
-    modq_config_result cr =
-        modq_config_load(o->config, (const char *const *)environ, cfg, err, sizeof err);
+    static const char *env[ENV_MAX];
+    char err[ERRSTR_SIZE] = "", setting[128];
+    modq_config_result cr = modq_config_load(
+        o->config, environment(o, env, setting, sizeof setting), cfg, err, sizeof err);
     modq_policy_result pr;
 
     if (cr != MODQ_CONFIG_OK) {

@@ -18,16 +18,19 @@
  * worker.prepare_threads         int        2                       1..64
  * worker.window_per_queue        int        64                      1..10000
  * worker.demo                    bool       false                   true | false
+ * worker.role                    enum       all                     all | prepare | desk (7)
  * kafka.<property>               map        bootstrap.servers: localhost:9092 (2)
  * kafka_secret_files.<property>  map        (none)                  property -> file path (3)
  * consumer.group_id              id         modq-worker             1..249 of [A-Za-z0-9._-]
  * consumer.group_instance_id     id         "" (dynamic membership) 0..249 of [A-Za-z0-9._-]
  * consumer.metadata_cap_bytes    int        3000                    256..3500
+ * consumer.desk_group_id         id         modq-desk               as group_id (7)
  * topics.decisions               topic      modq.decisions          1..249 of [A-Za-z0-9._-]
  * topics.wellbeing               topic      modq.wellbeing
  * topics.audit                   topic      modq.audit
  * topics.dead_letter             topic      modq.dead-letter
  * topics.ledgers                 topic      modq.ledgers
+ * topics.review                  topic      modq.review             (7)
  * decided.retention_hours        int        168                     1..8760
  * decided.max_entries            int        1000000                 1000..100000000
  * decided.auto_verdicts          list       [remove, remove_and_report]   <= 4 of no_violation,
@@ -97,6 +100,11 @@
  *     items. false decodes in the worker itself (for kernels without seccomp; weaker). helper ""
  *     resolves at load to modq-media-sandbox beside the running program when it is there, else
  *     to the installed /usr/libexec/modq/modq-media-sandbox.
+ * (7) A fleet (docs/operations.md, "Scaling"): role prepare pods consume the queue topics in
+ *     consumer.group_id and publish each ticket for review to topics.review; role desk pods form
+ *     consumer.desk_group_id over topics.review, which has one partition: its owner is the one
+ *     active desk, the others are warm standbys. all (the default) does both in one process.
+ *     MODQ_WORKER_ROLE and `modq-worker --role` set it too.
  */
 #include "config_impl.h"
 
@@ -452,6 +460,21 @@ static modq_config_result resolve_probe_listen(load_ctx *c)
     return MODQ_CONFIG_OK;
 }
 
+/* The desk group and the ticket group are different groups: a desk pod in the ticket group would
+ * take ticket partitions from the prepare pods, and the review topic's owner would not be
+ * elected among desks alone. */
+static modq_config_result check_fleet(load_ctx *c)
+{
+    const modq_config *cfg = c->cfg;
+    const char *k = "consumer.desk_group_id";
+
+    if (strcmp(cfg->desk_group_id, cfg->group_id) == 0) {
+        return config_fail(c, MODQ_CONFIG_ERR_INVALID, origin_of(c, k, NULL), k,
+                           "must differ from consumer.group_id (%s)", cfg->group_id);
+    }
+    return MODQ_CONFIG_OK;
+}
+
 static int compare_props(const void *a, const void *b)
 {
     return strcmp(((const kafka_prop *)a)->name, ((const kafka_prop *)b)->name);
@@ -462,7 +485,8 @@ static modq_config_result finish(load_ctx *c)
     modq_config *cfg = c->cfg;
     modq_config_result r = MODQ_CONFIG_OK;
     if ((r = read_secrets(c)) != MODQ_CONFIG_OK || (r = check_jwt(c)) != MODQ_CONFIG_OK ||
-        (r = check_kafka(c)) != MODQ_CONFIG_OK || (r = resolve_probe_listen(c)) != MODQ_CONFIG_OK) {
+        (r = check_kafka(c)) != MODQ_CONFIG_OK || (r = resolve_probe_listen(c)) != MODQ_CONFIG_OK ||
+        (r = check_fleet(c)) != MODQ_CONFIG_OK) {
         return r;
     }
     if (cfg->worker_id[0] == '\0') {

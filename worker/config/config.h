@@ -93,6 +93,14 @@ int modq_config_worker_grace_seconds(const modq_config *c);
 int modq_config_worker_prepare_threads(const modq_config *c);
 int modq_config_worker_window_per_queue(const modq_config *c);
 bool modq_config_worker_demo(const modq_config *c);
+/* worker.role: what this process does in a fleet (docs/operations.md, "Scaling"). */
+typedef enum modq_config_role {
+    MODQ_CONFIG_ROLE_ALL = 0, /* one process does everything: consume, prepare, review desk */
+    MODQ_CONFIG_ROLE_PREPARE, /* consume tickets, prepare them, publish review items */
+    MODQ_CONFIG_ROLE_DESK,    /* the review desk over the review topic (one active per group) */
+} modq_config_role;
+modq_config_role modq_config_worker_role(const modq_config *c);
+const char *modq_config_role_name(modq_config_role role);
 
 /*
  * kafka.* and kafka_secret_files, merged: the librdkafka properties to rd_kafka_conf_set, index
@@ -110,6 +118,9 @@ const char *modq_config_kafka_get(const modq_config *c, const char *name);
 const char *modq_config_consumer_group_id(const modq_config *c);
 const char *modq_config_consumer_group_instance_id(const modq_config *c); /* "" = dynamic */
 int modq_config_consumer_metadata_cap_bytes(const modq_config *c);
+/* The consumer group of desk pods over topics.review: its single partition's owner is the
+ * active desk. */
+const char *modq_config_consumer_desk_group_id(const modq_config *c);
 
 /* topics.* (queue topics come from the policy file) */
 const char *modq_config_topics_decisions(const modq_config *c);
@@ -117,6 +128,8 @@ const char *modq_config_topics_wellbeing(const modq_config *c);
 const char *modq_config_topics_audit(const modq_config *c);
 const char *modq_config_topics_dead_letter(const modq_config *c);
 const char *modq_config_topics_ledgers(const modq_config *c);
+/* Prepared items from role prepare to role desk: one partition per desk group. */
+const char *modq_config_topics_review(const modq_config *c);
 
 /* decided.* */
 int modq_config_decided_retention_hours(const modq_config *c);

@@ -115,6 +115,24 @@ bool modq_config_worker_demo(const modq_config *c)
     return c->demo;
 }
 
+modq_config_role modq_config_worker_role(const modq_config *c)
+{
+    return (modq_config_role)c->role;
+}
+
+const char *modq_config_role_name(modq_config_role role)
+{
+    switch (role) {
+    case MODQ_CONFIG_ROLE_PREPARE:
+        return "prepare";
+    case MODQ_CONFIG_ROLE_DESK:
+        return "desk";
+    case MODQ_CONFIG_ROLE_ALL:
+        break;
+    }
+    return "all";
+}
+
 size_t modq_config_kafka_count(const modq_config *c)
 {
     return c->nkafka;
@@ -154,6 +172,11 @@ int modq_config_consumer_metadata_cap_bytes(const modq_config *c)
     return (int)c->metadata_cap_bytes;
 }
 
+const char *modq_config_consumer_desk_group_id(const modq_config *c)
+{
+    return c->desk_group_id;
+}
+
 const char *modq_config_topics_decisions(const modq_config *c)
 {
     return c->topic_decisions;
@@ -173,6 +196,11 @@ const char *modq_config_topics_dead_letter(const modq_config *c)
 const char *modq_config_topics_ledgers(const modq_config *c)
 {
     return c->topic_ledgers;
+}
+
+const char *modq_config_topics_review(const modq_config *c)
+{
+    return c->topic_review;
 }
 
 int modq_config_decided_retention_hours(const modq_config *c)

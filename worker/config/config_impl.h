@@ -91,6 +91,7 @@ struct modq_config {
     char worker_policy[MODQ_CONFIG_PATH_MAX];
     int64_t grace_seconds, prepare_threads, window_per_queue;
     bool demo;
+    int role; /* a modq_config_role */
 
     kafka_prop *kafka; /* MODQ_CONFIG_MAX_KAFKA slots */
     size_t nkafka;
@@ -99,10 +100,11 @@ struct modq_config {
 
     char group_id[TOPIC_MAX];
     char group_instance_id[TOPIC_MAX];
+    char desk_group_id[TOPIC_MAX];
     int64_t metadata_cap_bytes;
 
     char topic_decisions[TOPIC_MAX], topic_wellbeing[TOPIC_MAX], topic_audit[TOPIC_MAX];
-    char topic_dead_letter[TOPIC_MAX], topic_ledgers[TOPIC_MAX];
+    char topic_dead_letter[TOPIC_MAX], topic_ledgers[TOPIC_MAX], topic_review[TOPIC_MAX];
 
     int64_t retention_hours, decided_max_entries;
     unsigned auto_verdicts;
