@@ -173,12 +173,12 @@ static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char 
 static int take_topics(modq_publish *p, const modq_config *cfg, char *errstr, size_t errstr_size)
 {
     static const char *const what[MODQ_PUBLISH_KIND_COUNT] = {
-        "topics.decisions", "topics.wellbeing", "topics.audit", "topics.dead_letter",
-        "topics.ledgers"};
+        "topics.decisions",   "topics.wellbeing", "topics.audit",
+        "topics.dead_letter", "topics.ledgers",   "topics.review"};
     const char *names[MODQ_PUBLISH_KIND_COUNT] = {
         modq_config_topics_decisions(cfg), modq_config_topics_wellbeing(cfg),
-        modq_config_topics_audit(cfg), modq_config_topics_dead_letter(cfg),
-        modq_config_topics_ledgers(cfg)};
+        modq_config_topics_audit(cfg),     modq_config_topics_dead_letter(cfg),
+        modq_config_topics_ledgers(cfg),   modq_config_topics_review(cfg)};
 
     for (int k = 0; k < MODQ_PUBLISH_KIND_COUNT; k++) {
         if (names[k] == NULL || names[k][0] == '\0' || strlen(names[k]) >= TOPIC_MAX) {
@@ -424,6 +424,21 @@ modq_publish_result modq_publish_ledger(modq_publish *p, const char *associate_i
     }
     return produce(p, MODQ_PUBLISH_LEDGER, associate_id, strlen(associate_id), packed, len,
                    headers_new(p, 0), cookie, errstr, errstr_size);
+}
+
+modq_publish_result modq_publish_review(modq_publish *p, const char *ticket_id, const void *packed,
+                                        size_t len, void *cookie, char *errstr, size_t errstr_size)
+{
+    rd_kafka_headers_t *h;
+
+    if (p == NULL || !id_ok(ticket_id) || (packed == NULL && len > 0)) {
+        return bad_arg(errstr, errstr_size, "modq_publish_review");
+    }
+    if ((h = headers_new(p, 1)) != NULL) {
+        rd_kafka_header_add(h, MODQ_PUBLISH_H_TICKET, -1, ticket_id, -1);
+    }
+    return produce(p, MODQ_PUBLISH_REVIEW, ticket_id, strlen(ticket_id), packed, len, h, cookie,
+                   errstr, errstr_size);
 }
 
 modq_publish_result modq_publish_audit(modq_publish *p, const char *key, const void *packed,

@@ -93,6 +93,7 @@ typedef enum modq_publish_kind {
     MODQ_PUBLISH_AUDIT,
     MODQ_PUBLISH_DEAD_LETTER,
     MODQ_PUBLISH_LEDGER, /* exposure ledgers: a compacted topic keyed by associate id */
+    MODQ_PUBLISH_REVIEW, /* prepared review items, from role prepare to the desk */
     MODQ_PUBLISH_KIND_COUNT
 } modq_publish_kind;
 
@@ -152,6 +153,11 @@ modq_publish_result modq_publish_audit(modq_publish *p, const char *key, const v
 modq_publish_result modq_publish_ledger(modq_publish *p, const char *associate_id,
                                         const void *packed, size_t len, void *cookie, char *errstr,
                                         size_t errstr_size);
+
+/* A prepared review item (modq.v1.ReviewItem) to topics.review keyed by the ticket id, with
+ * header modq-ticket. */
+modq_publish_result modq_publish_review(modq_publish *p, const char *ticket_id, const void *packed,
+                                        size_t len, void *cookie, char *errstr, size_t errstr_size);
 
 /* Where a dead letter came from. */
 typedef struct modq_publish_source {

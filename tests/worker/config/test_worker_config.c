@@ -82,6 +82,10 @@ static void test_defaults_without_file_or_environment(void **state)
     assert_int_equal(modq_config_worker_prepare_threads(c), 2);
     assert_int_equal(modq_config_worker_window_per_queue(c), 64);
     assert_false(modq_config_worker_demo(c));
+    assert_int_equal(modq_config_worker_role(c), MODQ_CONFIG_ROLE_ALL);
+    assert_string_equal(modq_config_role_name(modq_config_worker_role(c)), "all");
+    assert_string_equal(modq_config_consumer_desk_group_id(c), "modq-desk");
+    assert_string_equal(modq_config_topics_review(c), "modq.review");
     assert_int_equal(modq_config_kafka_count(c), 1);
     assert_string_equal(modq_config_kafka_name(c, 0), "bootstrap.servers");
     assert_string_equal(modq_config_kafka_value(c, 0), "localhost:9092");
@@ -675,6 +679,26 @@ static void test_media_settings_apply_to_blur_options(void **state)
     modq_config_free(c);
 }
 
+/* The desk pods' group is not the ticket group: in one group the desks would take ticket
+ * partitions and no single desk would own the review topic. */
+static void test_desk_group_must_differ_from_the_ticket_group(void **state)
+{
+    (void)state;
+    const char *env[] = {"MODQ_WORKER_ROLE=desk", NULL};
+    modq_config *c = NULL;
+    char err[512];
+
+    expect_error("consumer:\n  group_id: g\n  desk_group_id: g\n", NULL, MODQ_CONFIG_ERR_INVALID,
+                 "t.yaml:3: key 'consumer.desk_group_id': must differ from consumer.group_id (g)");
+    assert_int_equal(load_text("consumer:\n  desk_group_id: d\n", env, &c, err, sizeof err),
+                     MODQ_CONFIG_OK);
+    assert_int_equal(modq_config_worker_role(c), MODQ_CONFIG_ROLE_DESK);
+    assert_string_equal(modq_config_role_name(MODQ_CONFIG_ROLE_DESK), "desk");
+    assert_string_equal(modq_config_role_name(MODQ_CONFIG_ROLE_PREPARE), "prepare");
+    assert_string_equal(modq_config_consumer_desk_group_id(c), "d");
+    modq_config_free(c);
+}
+
 static void test_strerror_covers_every_result(void **state)
 {
     (void)state;
@@ -701,6 +725,7 @@ int main(void)
         cmocka_unit_test(test_list_caps_hold_in_file_and_environment),
         cmocka_unit_test(test_config_file_size_is_capped),
         cmocka_unit_test(test_media_settings_apply_to_blur_options),
+        cmocka_unit_test(test_desk_group_must_differ_from_the_ticket_group),
         cmocka_unit_test(test_strerror_covers_every_result),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

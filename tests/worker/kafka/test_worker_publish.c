@@ -31,6 +31,7 @@ static void test_publish_each_kind_reads_back_with_key_value_and_headers(void **
     static const uint8_t original[] = {0x00, 0xff, 0x13, 0x00, 'b', 'a', 'd'};
     static const uint8_t dl_key[] = {'c', 0x00, 0xfe};
     static const uint8_t ledger[] = {0x0a, 0x02, 'a', '9'};
+    static const uint8_t review[] = {0x08, 0x01, 0x12, 0x00};
     modq_publish_source src = {"modq.tickets.spam", 3, 1234567890123};
     fixture f;
     record got;
@@ -53,10 +54,13 @@ static void test_publish_each_kind_reads_back_with_key_value_and_headers(void **
     assert_int_equal(modq_publish_ledger(f.p, "associate-9", ledger, sizeof ledger, &f.rec.slot[4],
                                          f.err, sizeof f.err),
                      MODQ_PUBLISH_OK);
+    assert_int_equal(modq_publish_review(f.p, "ticket-7", review, sizeof review, &f.rec.slot[5],
+                                         f.err, sizeof f.err),
+                     MODQ_PUBLISH_OK);
     assert_int_equal(modq_publish_flush(f.p, WAIT_MS), 0);
-    assert_int_equal(total(&f.rec), 5);
+    assert_int_equal(total(&f.rec), 6);
     assert_int_equal(f.rec.stray, 0);
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < 6; i++) {
         assert_int_equal(f.rec.calls[i], 1);
         assert_int_equal(f.rec.ok[i], 1);
     }
@@ -89,6 +93,11 @@ static void test_publish_each_kind_reads_back_with_key_value_and_headers(void **
 
     read_back(&f, "modq.ledgers", 0, &got);
     assert_record(&got, "associate-9", strlen("associate-9"), ledger, sizeof ledger, 1);
+    record_free(&got);
+
+    read_back(&f, "modq.review", 0, &got);
+    assert_record(&got, "ticket-7", strlen("ticket-7"), review, sizeof review, 2);
+    assert_header_str(&got, MODQ_PUBLISH_H_TICKET, "ticket-7");
     record_free(&got);
 
     for (int k = 0; k < MODQ_PUBLISH_KIND_COUNT; k++) {
