@@ -97,6 +97,7 @@ modq_api_result modq_api_new(const modq_api_opts *opts, modq_api **out)
     a->log = opts->log;
     a->healthy = opts->healthy;
     a->ready = opts->ready;
+    a->not_serving = opts->not_serving;
     a->refresh_metrics = opts->refresh_metrics;
     a->on_auth_failed = opts->on_auth_failed;
     a->arg = opts->arg;
@@ -543,6 +544,15 @@ static void handle(modq_api *a, const modq_http_req *q, modq_http_resp *r, bool 
         modq_http_resp_header(r, "Allow", rt->post ? ALLOW_POST : rt->acts ? "GET" : ALLOW_GET);
         api_error(&c, 405, "method_not_allowed", "This route does not take that method.", NULL);
         return;
+    }
+    if (rt->auth && a->not_serving != NULL) {
+        const char *message = "";
+        const char *code = a->not_serving(a->arg, &message);
+        if (code != NULL) {
+            modq_http_resp_header(r, "Retry-After", "5");
+            api_error(&c, 503, code, message, NULL);
+            return;
+        }
     }
     if (rt->auth && !authenticate(&c)) {
         return;

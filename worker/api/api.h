@@ -44,11 +44,16 @@ typedef struct modq_api_opts {
     /* /healthz and /readyz: true when healthy / ready. NULL = always true. */
     bool (*healthy)(void *arg);
     bool (*ready)(void *arg);
+    /* Whether this process serves people now: NULL (the callback, or what it returns) when it
+     * does; otherwise a stable code ("standby", "not_a_desk") with *message a sentence for
+     * people, and every route that needs a token answers 503 with them (Retry-After: 5) before
+     * the token is looked at. A fleet's prepare pods and standby desks. NULL = always serving. */
+    const char *(*not_serving)(void *arg, const char **message);
     /* Called before /metrics renders, to refresh gauges. May be NULL. */
     void (*refresh_metrics)(void *arg);
     /* A token was refused: reason is the verifier's text (for the audit event). May be NULL. */
     void (*on_auth_failed)(void *arg, const char *reason, int64_t now_ms);
-    void *arg;            /* for the four callbacks above */
+    void *arg;            /* for the five callbacks above */
     modq_api_clock clock; /* NULL: CLOCK_REALTIME */
     void *clock_arg;
 } modq_api_opts;

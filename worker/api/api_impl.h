@@ -23,6 +23,7 @@ struct modq_api {
     modq_log *log;         /* may be NULL */
     bool (*healthy)(void *arg);
     bool (*ready)(void *arg);
+    const char *(*not_serving)(void *arg, const char **message);
     void (*refresh_metrics)(void *arg);
     void (*on_auth_failed)(void *arg, const char *reason, int64_t now_ms);
     void *arg;

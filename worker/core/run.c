@@ -67,8 +67,7 @@ static void fmt_int(char *buf, size_t size, int64_t v)
 
 /* ---- Pool threads ------------------------------------------------------------------------ */
 
-/* A confirmation cookie for msg; NULL when out of memory. */
-static modq_run_cookie *cookie_for(const rd_kafka_message_t *msg, modq_run_cookie_kind kind)
+modq_run_cookie *run_cookie_for(const rd_kafka_message_t *msg, modq_run_cookie_kind kind)
 {
     modq_run_cookie *c = calloc(1, sizeof *c);
     if (c == NULL) {
@@ -112,14 +111,13 @@ static void cookie_decision(modq_run_cookie *c, const modq_prepared *p, int64_t 
     }
 }
 
-/* Publishes an AUTO or DEAD_LETTER outcome; returns false when nothing will confirm it. */
-static bool publish_outcome(modq_run *r, const rd_kafka_message_t *msg, const modq_prepared *p,
+bool run_publish_outcome(modq_run *r, const rd_kafka_message_t *msg, const modq_prepared *p,
                             int64_t now_ms)
 {
     char err[ERRSTR_SIZE] = "";
     modq_publish_result pr;
     modq_run_cookie *c =
-        cookie_for(msg, p->kind == MODQ_PREPARED_AUTO ? MODQ_RUN_AUTO : MODQ_RUN_DEAD);
+        run_cookie_for(msg, p->kind == MODQ_PREPARED_AUTO ? MODQ_RUN_AUTO : MODQ_RUN_DEAD);
     bool queued = false;
 
     if (c == NULL) {
@@ -183,7 +181,10 @@ void run_pool_job(void *job, void *arg)
     if (run_dead_again(r, msg)) {
         goto out;
     }
-    if ((p = modq_prepare_ticket(&r->ctx, msg->payload, msg->len, now)) == NULL) {
+    p = r->role == MODQ_CONFIG_ROLE_DESK
+            ? run_unpack_review(r, msg)
+            : modq_prepare_ticket(&r->ctx, msg->payload, msg->len, now);
+    if (p == NULL) {
         COUNTER(r, prepare_failed);
         run_log_msg(r, MODQ_LOG_ERROR, "prepare: out of memory: ticket left uncompleted", topic,
                     msg->partition, msg->offset, NULL);
@@ -191,14 +192,14 @@ void run_pool_job(void *job, void *arg)
     }
     switch (p->kind) {
     case MODQ_PREPARED_AUTO:
-        if (publish_outcome(r, msg, p, now)) {
+        if (run_publish_outcome(r, msg, p, now)) {
             COUNTER(r, auto_decided);
         }
         break;
     case MODQ_PREPARED_DEAD_LETTER:
         run_log_msg(r, MODQ_LOG_INFO, "ticket dead-lettered", topic, msg->partition, msg->offset,
                     p->code);
-        if (publish_outcome(r, msg, p, now)) {
+        if (run_publish_outcome(r, msg, p, now)) {
             COUNTER(r, dead_letter);
         }
         break;
@@ -207,6 +208,14 @@ void run_pool_job(void *job, void *arg)
         modq_consume_complete(r->consume, topic, msg->partition, msg->offset);
         break;
     case MODQ_PREPARED_REVIEW: {
+        if (r->role == MODQ_CONFIG_ROLE_PREPARE) {
+            if (run_publish_review(r, msg, p, now) && p->kind == MODQ_PREPARED_REVIEW) {
+                COUNTER(r, review);
+            } else if (p->kind == MODQ_PREPARED_DEAD_LETTER) {
+                COUNTER(r, dead_letter);
+            }
+            break;
+        }
         modq_desk_ref ref = {.partition = msg->partition, .offset = msg->offset}, held;
         snprintf(ref.topic, sizeof ref.topic, "%s", topic);
         char tid[MODQ_DECIDED_MAX_ID + 1]; /* p is the desk's, and may be gone, once added */
@@ -431,9 +440,11 @@ static void housekeeping(modq_run *r)
 
     atomic_store(&r->last_turn_ms, mono);
     watch_kafka(r, mono);
-    if (!atomic_load(&r->assigned_once) && modq_consume_assigned(r->consume) > 0) {
+    bool assigned = modq_consume_assigned(r->consume) > 0;
+    if (!atomic_load(&r->assigned_once) && assigned) {
         atomic_store(&r->assigned_once, true);
     }
+    atomic_store(&r->assigned_now, assigned);
     if (mono - r->last_expire_ms < EXPIRE_PERIOD_MS) {
         return;
     }
@@ -617,7 +628,17 @@ int64_t modq_run_idle_ms(modq_run *r)
 
 bool modq_run_ready(modq_run *r)
 {
-    return r != NULL && !r->stop && atomic_load(&r->assigned_once);
+    if (r == NULL || r->stop) {
+        return false;
+    }
+    /* A desk is ready while it is the active one: the Service then sends people only there. */
+    return r->role == MODQ_CONFIG_ROLE_DESK ? atomic_load(&r->assigned_now)
+                                            : atomic_load(&r->assigned_once);
+}
+
+modq_config_role modq_run_role(const modq_run *r)
+{
+    return r->role;
 }
 
 bool modq_run_paused(modq_run *r)

@@ -151,8 +151,11 @@ size_t modq_run_review_count(modq_run *r);
 struct modq_desk *modq_run_desk(modq_run *r);
 /* Milliseconds since the loop last turned (liveness: a stalled loop grows it). Any thread. */
 int64_t modq_run_idle_ms(modq_run *r);
-/* Ready for people: a partition assignment was received and no stop was requested. Any thread. */
+/* Ready: no stop was requested and a partition assignment was received (role desk: is held now,
+ * i.e. this desk is the active one of its group). Any thread. */
 bool modq_run_ready(modq_run *r);
+/* worker.role of r. Any thread. */
+modq_config_role modq_run_role(const modq_run *r);
 /* The desk is paused: Kafka has confirmed nothing for stuck_ms while messages wait. Any thread. */
 bool modq_run_paused(modq_run *r);
 /* The consumer (owned by r), for its lag figures; and the queue topics (owned by the policy). */

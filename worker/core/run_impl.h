@@ -32,6 +32,7 @@ typedef enum modq_run_cookie_kind {
     MODQ_RUN_WELLBEING, /* events: retried until confirmed, no ticket */
     MODQ_RUN_AUDIT,
     MODQ_RUN_LEDGER, /* not retried: a later ledger supersedes it (compacted topic) */
+    MODQ_RUN_REVIEW, /* role prepare: a review item for the desk; completes the ticket */
 } modq_run_cookie_kind;
 
 /*
@@ -73,6 +74,7 @@ typedef struct modq_run_cookie {
 struct modq_run {
     const modq_config *cfg;    /* borrowed */
     const modq_policy *policy; /* borrowed */
+    modq_config_role role;     /* what this process does in a fleet (worker.role) */
     modq_log *log;
     modq_media_opts *media_opts;
     modq_banks *banks;
@@ -98,7 +100,8 @@ struct modq_run {
     modq_consume *consume;
     _Atomic(modq_consume *) consume_live; /* = consume, for the followers' threads */
     modq_publish *publish;
-    const char **topics; /* ntopics, strings owned by the policy */
+    const char **topics; /* ntopics consumed: the policy's queue topics (strings owned by the
+                            policy), or for role desk the review topic alone (owned by cfg) */
     size_t ntopics;
     rd_kafka_message_t **held; /* refused by the pool, in arrival order; cap_held slots */
     size_t nheld;
@@ -120,6 +123,7 @@ struct modq_run {
     atomic_bool paused;           /* the desk is paused (see watch_kafka in run.c) */
     _Atomic int64_t last_turn_ms; /* monotonic, for /healthz */
     atomic_bool assigned_once;    /* for /readyz */
+    atomic_bool assigned_now;     /* role desk: this desk holds the review topic (is active) */
     volatile sig_atomic_t stop;
     bool drained;
     bool retry_closed; /* after the drain's last flush: failures are dropped, not retried */
@@ -166,6 +170,21 @@ size_t run_waiting(modq_run *r, int64_t *oldest_ms);
 /* Follower handlers. */
 void run_on_decision_record(void *arg, const modq_follow_record *rec);
 void run_on_ledger_record(void *arg, const modq_follow_record *rec);
+
+/* run_fleet.c: what the roles of a fleet do differently with a message (worker.role). */
+/* Role prepare: publishes p (kind REVIEW) from the ticket msg to topics.review; the ticket
+ * completes when Kafka confirms it. An item too large for a record is dead-lettered instead.
+ * Returns false when nothing will complete the ticket (logged). Pool threads. */
+bool run_publish_review(modq_run *r, const rd_kafka_message_t *msg, modq_prepared *p,
+                        int64_t now_ms);
+/* Role desk: the review record msg as a prepared item (kind REVIEW, or DEAD_LETTER for a record
+ * the desk refuses, or DUPLICATE for a ticket already decided). NULL when out of memory. */
+modq_prepared *run_unpack_review(modq_run *r, const rd_kafka_message_t *msg);
+/* Publishes an AUTO or DEAD_LETTER outcome of msg (run.c); false when nothing will confirm it. */
+bool run_publish_outcome(modq_run *r, const rd_kafka_message_t *msg, const modq_prepared *p,
+                         int64_t now_ms);
+/* A confirmation cookie for msg (completes its offset); NULL when out of memory (run.c). */
+modq_run_cookie *run_cookie_for(const rd_kafka_message_t *msg, modq_run_cookie_kind kind);
 
 /* run_dead.c: each dead letter published once, even when its ticket comes back after a crash. */
 /* key (MODQ_RUN_DEAD_KEY bytes) of the ticket message value (len bytes) at (topic, partition,

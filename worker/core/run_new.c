@@ -13,6 +13,7 @@
 #define MSG_OVERHEAD      (1024 * 1024) /* bytes a ticket may carry beyond its media */
 #define ERRSTR_SIZE       MODQ_RUN_ERRSTR_SIZE
 #define FOLLOW_TIMEOUT_MS 120000
+#define REVIEW_METADATA_MS 10000 /* role desk: the review topic's metadata at start */
 
 modq_run_result modq_run_load_banks(const modq_config *cfg, modq_banks **out, char *errstr,
                                     size_t errstr_size)
@@ -63,7 +64,11 @@ out:
 static void on_revoked(void *arg, const char *topic, int32_t partition)
 {
     modq_run *r = arg;
-    size_t n = modq_desk_drop_partition(r->desk, topic, partition);
+    /* A desk that loses the review topic is no longer the desk: the one that has it now reads
+     * every undecided item again, so nothing may stay here, not even on a person's screen. */
+    size_t n = r->role == MODQ_CONFIG_ROLE_DESK
+                   ? modq_desk_hand_over(r->desk, topic, partition, modq_clock_wall_ms())
+                   : modq_desk_drop_partition(r->desk, topic, partition);
     atomic_fetch_add_explicit(&r->n_review_dropped, n, memory_order_relaxed);
     if (n > 0) {
         run_log_msg(r, MODQ_LOG_INFO, "partition revoked: review items dropped", topic, partition,
@@ -214,7 +219,9 @@ static int make_followers(modq_run *r, const modq_run_opts *opts, char *errstr, 
     fo.topic = modq_config_topics_ledgers(r->cfg);
     fo.start_ms = 0;
     fo.on_message = run_on_ledger_record;
-    if (modq_follow_new(r->cfg, &fo, &r->follow_ledgers, err, sizeof err) != MODQ_FOLLOW_OK) {
+    /* A prepare pod holds no one's ledger: the desk does. */
+    if (r->role != MODQ_CONFIG_ROLE_PREPARE &&
+        modq_follow_new(r->cfg, &fo, &r->follow_ledgers, err, sizeof err) != MODQ_FOLLOW_OK) {
         snprintf(errstr, errstr_size, "ledgers topic: %s", err);
         return -1;
     }
@@ -222,7 +229,8 @@ static int make_followers(modq_run *r, const modq_run_opts *opts, char *errstr, 
      * and no dead letter is published twice. */
     if (modq_follow_wait(r->follow_decisions, timeout) != MODQ_FOLLOW_OK ||
         modq_follow_wait(r->follow_dead, timeout) != MODQ_FOLLOW_OK ||
-        modq_follow_wait(r->follow_ledgers, timeout) != MODQ_FOLLOW_OK) {
+        (r->follow_ledgers != NULL &&
+         modq_follow_wait(r->follow_ledgers, timeout) != MODQ_FOLLOW_OK)) {
         snprintf(errstr, errstr_size,
                  "the decisions, dead-letter and ledgers topics were not read to their end "
                  "within %d ms",
@@ -232,7 +240,8 @@ static int make_followers(modq_run *r, const modq_run_opts *opts, char *errstr, 
     char nd[24], nx[24], nl[24];
     snprintf(nd, sizeof nd, "%llu", (unsigned long long)modq_follow_count(r->follow_decisions));
     snprintf(nx, sizeof nx, "%llu", (unsigned long long)modq_follow_count(r->follow_dead));
-    snprintf(nl, sizeof nl, "%llu", (unsigned long long)modq_follow_count(r->follow_ledgers));
+    snprintf(nl, sizeof nl, "%llu",
+             (unsigned long long)(r->follow_ledgers ? modq_follow_count(r->follow_ledgers) : 0));
     modq_log_write(r->log, MODQ_LOG_INFO, "caught up", "decisions", nd, "dead_letters", nx,
                    "ledgers", nl, NULL);
     return 0;
@@ -294,15 +303,18 @@ static modq_run_result make_preparation(modq_run *r, size_t window, char *errstr
         snprintf(errstr, errstr_size, "media options refused");
         return MODQ_RUN_ERR_SETUP;
     }
-    if ((rc = modq_run_load_banks(cfg, &r->banks, errstr, errstr_size)) != MODQ_RUN_OK) {
-        return rc;
-    }
-    if (make_fetch(r, err, sizeof err) != 0) {
-        snprintf(errstr, errstr_size, "fetch: %s", err);
-        return MODQ_RUN_ERR_SETUP;
-    }
-    if (make_sandbox(r, errstr, errstr_size) != 0) {
-        return MODQ_RUN_ERR_SETUP;
+    /* A desk pod decodes nothing and matches no bank: its items come prepared. */
+    if (r->role != MODQ_CONFIG_ROLE_DESK) {
+        if ((rc = modq_run_load_banks(cfg, &r->banks, errstr, errstr_size)) != MODQ_RUN_OK) {
+            return rc;
+        }
+        if (make_fetch(r, err, sizeof err) != 0) {
+            snprintf(errstr, errstr_size, "fetch: %s", err);
+            return MODQ_RUN_ERR_SETUP;
+        }
+        if (make_sandbox(r, errstr, errstr_size) != 0) {
+            return MODQ_RUN_ERR_SETUP;
+        }
     }
     slots = window * r->ntopics;
     if (slots > MODQ_POOL_MAX_QUEUE) {
@@ -333,6 +345,35 @@ static modq_run_result make_preparation(modq_run *r, size_t window, char *errstr
     return MODQ_RUN_OK;
 }
 
+/*
+ * Role desk: the review topic carries every queue's items (window), and has exactly one
+ * partition, whose owner in the desk group is the one active desk. With more, each desk would
+ * own a share of the items and of nobody's whole day. 0, or -1 with errstr.
+ */
+static int check_review_topic(modq_run *r, size_t window, char *errstr, size_t errstr_size)
+{
+    char err[ERRSTR_SIZE] = "";
+    int n = 0;
+
+    if (modq_consume_set_window(r->consume, window) != MODQ_CONSUME_OK) {
+        snprintf(errstr, errstr_size, "review window of %zu items refused", window);
+        return -1;
+    }
+    if (modq_consume_partition_count(r->consume, r->topics[0], REVIEW_METADATA_MS, &n, err,
+                                     sizeof err) != MODQ_CONSUME_OK) {
+        snprintf(errstr, errstr_size, "topics.review: %s (create it with one partition)", err);
+        return -1;
+    }
+    if (n != 1) {
+        snprintf(errstr, errstr_size,
+                 "topics.review '%s' has %d partitions: a desk group needs exactly one (its owner "
+                 "is the active desk)",
+                 r->topics[0], n);
+        return -1;
+    }
+    return 0;
+}
+
 /* The Kafka side, in the order each needs the one before: the publisher, the desk that publishes
  * through it, the followers that fill the decided set and the desk (caught up), the consumer. */
 static modq_run_result make_kafka(modq_run *r, const modq_run_opts *opts, size_t window,
@@ -361,6 +402,9 @@ static modq_run_result make_kafka(modq_run *r, const modq_run_opts *opts, size_t
         snprintf(errstr, errstr_size, "consumer: %s", err);
         return MODQ_RUN_ERR_SETUP;
     }
+    if (r->role == MODQ_CONFIG_ROLE_DESK && check_review_topic(r, window, errstr, errstr_size)) {
+        return MODQ_RUN_ERR_SETUP;
+    }
     atomic_store(&r->consume_live, r->consume);
     return MODQ_RUN_OK;
 }
@@ -374,8 +418,9 @@ static void log_started(modq_run *r)
     atomic_store(&r->last_turn_ms, r->last_commit_ms);
     snprintf(nt, sizeof nt, "%zu", r->ntopics);
     snprintf(nb, sizeof nb, "%zu", modq_banks_count(r->banks));
-    modq_log_write(r->log, MODQ_LOG_INFO, "started", "policy", modq_policy_version(r->policy),
-                   "queue_topics", nt, "bank_hashes", nb, NULL);
+    modq_log_write(r->log, MODQ_LOG_INFO, "started", "role", modq_config_role_name(r->role),
+                   "policy", modq_policy_version(r->policy), "topics", nt, "bank_hashes", nb,
+                   NULL);
 }
 
 modq_run_result modq_run_new(const modq_config *cfg, const modq_policy *policy,
@@ -405,9 +450,18 @@ modq_run_result modq_run_new(const modq_config *cfg, const modq_policy *policy,
     }
     r->cfg = cfg;
     r->policy = policy;
+    r->role = modq_config_worker_role(cfg);
     window = (size_t)modq_config_worker_window_per_queue(cfg);
-    if ((rc = make_state(r, opts, errstr, errstr_size)) != MODQ_RUN_OK ||
-        (rc = make_preparation(r, window, errstr, errstr_size)) != MODQ_RUN_OK ||
+    if ((rc = make_state(r, opts, errstr, errstr_size)) != MODQ_RUN_OK) {
+        goto out;
+    }
+    if (r->role == MODQ_CONFIG_ROLE_DESK) {
+        /* One topic with every queue's window. */
+        window *= r->ntopics;
+        r->topics[0] = modq_config_topics_review(cfg);
+        r->ntopics = 1;
+    }
+    if ((rc = make_preparation(r, window, errstr, errstr_size)) != MODQ_RUN_OK ||
         (rc = make_kafka(r, opts, window, errstr, errstr_size)) != MODQ_RUN_OK) {
         goto out;
     }

@@ -215,6 +215,27 @@ static bool healthy(void *arg)
     return modq_run_idle_ms(s->run) < MODQ_SERVICE_STALL_MS;
 }
 
+/* A fleet's pods that do not serve people say so, and where people are served instead. */
+static const char *not_serving(void *arg, const char **message)
+{
+    modq_service *s = arg;
+
+    switch (modq_run_role(s->run)) {
+    case MODQ_CONFIG_ROLE_PREPARE:
+        *message = "This pod prepares media; reviews are served by the desk pods.";
+        return "not_a_desk";
+    case MODQ_CONFIG_ROLE_DESK:
+        if (modq_run_ready(s->run)) {
+            return NULL;
+        }
+        *message = "This desk is on standby; the active desk serves reviews. Please try again.";
+        return "standby";
+    case MODQ_CONFIG_ROLE_ALL:
+        break;
+    }
+    return NULL;
+}
+
 static bool ready(void *arg)
 {
     modq_service *s = arg;
@@ -413,6 +434,7 @@ modq_service_result modq_service_new(const modq_config *cfg, const modq_policy *
         .log = s->log,
         .healthy = healthy,
         .ready = ready,
+        .not_serving = not_serving,
         .refresh_metrics = refresh_metrics,
         .on_auth_failed = on_auth_failed,
         .arg = s,

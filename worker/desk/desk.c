@@ -362,7 +362,9 @@ modq_desk_result modq_desk_add(modq_desk *d, modq_prepared *p, const modq_desk_r
     return r;
 }
 
-size_t modq_desk_drop_partition(modq_desk *d, const char *topic, int32_t partition)
+/* Drops the items of (topic, partition): all of them, or (everything false) those neither
+ * leased nor escalated. */
+static size_t drop_items(modq_desk *d, const char *topic, int32_t partition, bool everything)
 {
     desk_item *gone = NULL;
     size_t n = 0;
@@ -376,8 +378,8 @@ size_t modq_desk_drop_partition(modq_desk *d, const char *topic, int32_t partiti
             next = it->next;
             /* Leased and escalated items stay: a person holds the one, a lead's note and the
              * escalation exist nowhere else for the other. */
-            if (!it->has_ref || it->lessee || it->escalated || it->ref.partition != partition ||
-                strcmp(it->ref.topic, topic) != 0) {
+            if (!it->has_ref || (!everything && (it->lessee || it->escalated)) ||
+                it->ref.partition != partition || strcmp(it->ref.topic, topic) != 0) {
                 continue;
             }
             desk_item_unlink(d, it);
@@ -393,6 +395,17 @@ size_t modq_desk_drop_partition(modq_desk *d, const char *topic, int32_t partiti
         gone = next;
     }
     return n;
+}
+
+size_t modq_desk_drop_partition(modq_desk *d, const char *topic, int32_t partition)
+{
+    return drop_items(d, topic, partition, false);
+}
+
+size_t modq_desk_hand_over(modq_desk *d, const char *topic, int32_t partition, int64_t now_ms)
+{
+    (void)modq_desk_release_all(d, now_ms);
+    return drop_items(d, topic, partition, true);
 }
 
 int modq_desk_holds(modq_desk *d, const char *ticket_id, modq_desk_ref *ref)

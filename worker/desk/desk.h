@@ -135,6 +135,12 @@ size_t modq_desk_tick(modq_desk *d, int64_t now_ms);
  * its decision is still published, the new owner of the partition skips the ticket once decided;
  * an escalation keeps its note and its lead). Returns how many were dropped. */
 size_t modq_desk_drop_partition(modq_desk *d, const char *topic, int32_t partition);
+/* This desk stops being the desk of the partition's items (worker.role desk: the review topic's
+ * partition went to another desk, which reads its undecided items again): every lease is handed
+ * back as modq_desk_release_all does (ledgers record the items off screen, audit RELEASED), then
+ * every item of the partition is dropped, leased and escalated ones too. Returns how many were
+ * dropped. */
+size_t modq_desk_hand_over(modq_desk *d, const char *topic, int32_t partition, int64_t now_ms);
 /* The ticket was decided elsewhere (seen on the decisions topic): drops it if held. Returns 1 and
  * fills *ref (may be NULL) when it was held, so the caller completes that offset; 0 otherwise.
  * A leased item leaves the lessee's screen (and the desk) at their next call or the next tick,

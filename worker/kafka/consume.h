@@ -89,7 +89,7 @@ typedef struct modq_consume_callbacks {
 
 /*
  * A consumer subscribed to topics[0 .. ntopics-1] (each one queue; at most MODQ_CONSUME_MAX_TOPICS,
- * no duplicates) in group consumer.group_id of cfg, with cfg's kafka.* properties, its
+ * no duplicates) in group consumer.group_id of cfg (consumer.desk_group_id for worker.role desk), with cfg's kafka.* properties, its
  * consumer.group_instance_id, consumer.metadata_cap_bytes and worker.window_per_queue. extra holds
  * nextra NAME, VALUE pairs (2 * nextra strings) applied after cfg's, for tests (session.timeout.ms
  * and the like). The worker owns group.id, group.instance.id, enable.auto.commit=false,
@@ -104,6 +104,17 @@ modq_consume_result modq_consume_new(const modq_config *cfg, const char *const *
                                      size_t ntopics, const char *const *extra, size_t nextra,
                                      const modq_consume_callbacks *cb, modq_consume **out,
                                      char *errstr, size_t errstr_size);
+
+/* Sets each topic's window (default worker.window_per_queue): a desk pod's one review topic
+ * carries every queue's items. 1 .. MODQ_CONSUME_MAX_WINDOW; call before the first poll. */
+#define MODQ_CONSUME_MAX_WINDOW 1000000
+modq_consume_result modq_consume_set_window(modq_consume *c, size_t window);
+/* The partitions topic name has, from the cluster's metadata (asked for within timeout_ms) into *n.
+ * MODQ_CONSUME_ERR_KAFKA (errstr says) when the metadata could not be read or the topic does not
+ * exist. Poll thread. */
+modq_consume_result modq_consume_partition_count(modq_consume *c, const char *name,
+                                                 int timeout_ms, int *n, char *errstr,
+                                                 size_t errstr_size);
 
 /*
  * One rd_kafka_consumer_poll of up to timeout_ms, after retrying held messages and before and

@@ -76,8 +76,11 @@ static modq_consume_result build_conf(modq_consume *c, const modq_config *cfg,
         r = conf_set(conf, forced[i][0], forced[i][1], false, errstr, errstr_size);
     }
     if (r == MODQ_CONSUME_OK) {
-        r = conf_set(conf, "group.id", modq_config_consumer_group_id(cfg), false, errstr,
-                     errstr_size);
+        /* A desk pod consumes the review topic in the desk group, apart from the ticket group. */
+        const char *group = modq_config_worker_role(cfg) == MODQ_CONFIG_ROLE_DESK
+                                ? modq_config_consumer_desk_group_id(cfg)
+                                : modq_config_consumer_group_id(cfg);
+        r = conf_set(conf, "group.id", group, false, errstr, errstr_size);
     }
     const char *instance = modq_config_consumer_group_instance_id(cfg);
     if (r == MODQ_CONSUME_OK && instance != NULL && instance[0] != '\0') {
@@ -244,5 +247,52 @@ out:
         c->closed = c->rk != NULL; /* never joined: destroy may close */
         modq_consume_free(c);
     }
+    return r;
+}
+
+modq_consume_result modq_consume_set_window(modq_consume *c, size_t window)
+{
+    if (c == NULL || window == 0 || window > MODQ_CONSUME_MAX_WINDOW) {
+        return MODQ_CONSUME_ERR_INVALID_ARG;
+    }
+    pthread_mutex_lock(&c->lock);
+    c->window = window;
+    c->low = window * 3 / 4;
+    pthread_mutex_unlock(&c->lock);
+    return MODQ_CONSUME_OK;
+}
+
+modq_consume_result modq_consume_partition_count(modq_consume *c, const char *name,
+                                                 int timeout_ms, int *n, char *errstr,
+                                                 size_t errstr_size)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_topic_t *rkt;
+    rd_kafka_resp_err_t err;
+    modq_consume_result r = MODQ_CONSUME_ERR_KAFKA;
+
+    if (c == NULL || name == NULL || n == NULL) {
+        return MODQ_CONSUME_ERR_INVALID_ARG;
+    }
+    *n = 0;
+    if ((rkt = rd_kafka_topic_new(c->rk, name, NULL)) == NULL) {
+        snprintf(errstr, errstr_size, "topic '%s': %s", name,
+                 rd_kafka_err2str(rd_kafka_last_error()));
+        return MODQ_CONSUME_ERR_KAFKA;
+    }
+    err = rd_kafka_metadata(c->rk, 0, rkt, &md, timeout_ms);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        snprintf(errstr, errstr_size, "topic '%s': metadata: %s", name, rd_kafka_err2str(err));
+    } else if (md->topic_cnt != 1 || md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        snprintf(errstr, errstr_size, "topic '%s': %s", name,
+                 md->topic_cnt == 1 ? rd_kafka_err2str(md->topics[0].err) : "not in the metadata");
+    } else {
+        *n = md->topics[0].partition_cnt;
+        r = MODQ_CONSUME_OK;
+    }
+    if (md != NULL) {
+        rd_kafka_metadata_destroy(md);
+    }
+    rd_kafka_topic_destroy(rkt);
     return r;
 }

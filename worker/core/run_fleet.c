@@ -1,0 +1,79 @@
+/*
+ * run_fleet.c: what a message means to each role of a fleet (worker.role). A prepare pod does
+ * everything to a ticket that role all does, except that an item for a person goes to the review
+ * topic instead of a desk in this process; the ticket completes once Kafka has the review record,
+ * so a prepare pod that dies re-prepares only what the topic does not hold yet (the desk takes a
+ * ticket id once). A desk pod reads review records: the media is prepared already, and what it
+ * checks is that the record keeps the rules and that the ticket was not decided meanwhile.
+ */
+#include "run_impl.h"
+
+#include "modq_common.h"
+#include "prepare/review_item.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+bool run_publish_review(modq_run *r, const rd_kafka_message_t *msg, modq_prepared *p,
+                        int64_t now_ms)
+{
+    char err[MODQ_RUN_ERRSTR_SIZE] = "";
+    const char *topic = rd_kafka_topic_name(msg->rkt);
+    modq_review_source src = {topic, msg->partition, msg->offset, modq_config_worker_id(r->cfg),
+                              now_ms};
+    modq_run_cookie *c = NULL;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    bool colour_dropped = false, queued = false;
+
+    if (modq_review_item_pack(p, &src, &buf, &len, &colour_dropped, err, sizeof err) != 0) {
+        if (strcmp(err, "out of memory") == 0) {
+            goto out;
+        }
+        /* Nobody could be shown it through a record: the original goes to the dead letters. */
+        p->kind = MODQ_PREPARED_DEAD_LETTER;
+        snprintf(p->code, sizeof p->code, "%s", MODQ_DLQ_REVIEW_TOO_LARGE);
+        snprintf(p->reason, sizeof p->reason, "%.300s", err);
+        run_log_msg(r, MODQ_LOG_INFO, "ticket dead-lettered", topic, msg->partition, msg->offset,
+                    p->code);
+        return run_publish_outcome(r, msg, p, now_ms);
+    }
+    if (colour_dropped) {
+        run_log_msg(r, MODQ_LOG_WARN, "review item too large with colour: sent without it", topic,
+                    msg->partition, msg->offset, NULL);
+    }
+    if ((c = run_cookie_for(msg, MODQ_RUN_REVIEW)) == NULL) {
+        snprintf(err, sizeof err, "out of memory");
+        goto out;
+    }
+    queued = modq_publish_will_complete(modq_publish_review(
+        r->publish, p->ticket->ticket_id, buf, len, c, err, sizeof err));
+out:
+    free(buf);
+    if (!queued) {
+        free(c);
+        atomic_fetch_add_explicit(&r->n_publish_failed, 1, memory_order_relaxed);
+        run_log_msg(r, MODQ_LOG_ERROR, "review item not published: ticket left uncompleted",
+                    topic, msg->partition, msg->offset, err[0] ? err : "out of memory");
+    }
+    return queued;
+}
+
+modq_prepared *run_unpack_review(modq_run *r, const rd_kafka_message_t *msg)
+{
+    modq_prepared *p = modq_review_item_unpack(r->policy, msg->payload, msg->len);
+    int decided;
+
+    if (p == NULL || p->kind != MODQ_PREPARED_REVIEW) {
+        return p;
+    }
+    /* Decided while it waited on the topic (by a person at this desk or the one before). */
+    pthread_mutex_lock(&r->decided_lock);
+    decided = modq_decided_has_ticket(r->decided, p->ticket->ticket_id);
+    pthread_mutex_unlock(&r->decided_lock);
+    if (decided) {
+        p->kind = MODQ_PREPARED_DUPLICATE;
+    }
+    return p;
+}
