@@ -88,14 +88,20 @@ banks:
 EOF
 }
 
-# e2e_start_broker [--control]: modq-devbroker with the policy's queue topics and the output
-# topics, 3 brokers; sets bs (bootstrap). With --control, its stdin is the fifo $tmp/ctl, held
-# open on fd ctl_fd; e2e_ctl sends a command and waits for the reply.
+# e2e_start_broker [--control] [ARG...]: modq-devbroker with the policy's queue topics and the
+# output topics, 3 brokers, and any further ARGs (e.g. --topic modq.review:1); sets bs
+# (bootstrap). With --control, its stdin is the fifo $tmp/ctl, held open on fd ctl_fd; e2e_ctl
+# sends a command and waits for the reply.
 e2e_start_broker() {
+    local control=
+    if [ "${1:-}" = --control ]; then
+        control=1
+        shift
+    fi
     local args=(--brokers 3 --topics-from-policy "$src/policy/default.yaml"
         --topic modq.decisions:3 --topic modq.dead-letter:3 --topic modq.ledgers:3
-        --topic modq.audit:3 --topic modq.wellbeing:3 --port-file "$tmp/port")
-    if [ "${1:-}" = --control ]; then
+        --topic modq.audit:3 --topic modq.wellbeing:3 --port-file "$tmp/port" "$@")
+    if [ -n "$control" ]; then
         mkfifo "$tmp/ctl"
         "$devbroker" "${args[@]}" --control <"$tmp/ctl" >"$tmp/broker.out" 2>"$tmp/broker.err" &
         broker_pid=$!
@@ -150,13 +156,15 @@ e2e_free_port() {
     "$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# e2e_start_worker NAME: starts modq-worker with id NAME, logs appended to $tmp/NAME.err; sets
-# last_pid. Returns once the worker logged "started" (at most 60 s), failing if it exited.
+# e2e_start_worker NAME [PORT]: starts modq-worker with id NAME (on PORT, default a free one),
+# logs appended to $tmp/NAME.err; sets last_pid and last_port. Returns once the worker logged
+# "started" (at most 60 s), failing if it exited.
 declare -A e2e_log_mark # NAME -> log lines before its latest start
 e2e_start_worker() {
     touch "$tmp/$1.err"
     e2e_log_mark[$1]=$(wc -l <"$tmp/$1.err")
-    MODQ_WORKER_ID=$1 MODQ_HTTP_LISTEN=127.0.0.1:$(e2e_free_port) \
+    last_port=${2:-$(e2e_free_port)}
+    MODQ_WORKER_ID=$1 MODQ_HTTP_LISTEN=127.0.0.1:$last_port \
         "$worker" --config "$tmp/worker.yaml" >>"$tmp/$1.out" 2>>"$tmp/$1.err" </dev/null &
     last_pid=$!
     e2e_pids+=("$last_pid")

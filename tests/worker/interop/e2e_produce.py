@@ -21,11 +21,13 @@ Usage (run with /usr/bin/python3; every wait is bounded; any failure is an excep
       EXPECT.json is extended, so phases can add to it.
   e2e_produce.py bulk BOOTSTRAP PB_DIR EXPECT.json --count N --seed S --topics T1,T2,..
                  --match FILE:VERDICT:BANK [--match ...] [--malformed-pct P] [--partitions N]
-                 [--prefix P]
+                 [--prefix P] [--review-pct R --review-dir DIR --review-topics T1,T2,..]
       N tickets (ids P00000.., default prefix "t-bulk-"), spread round-robin over the topics'
       partitions (queue = the topic's last dotted part, as in policy/default.yaml): about P %
       malformed (half undecodable bytes, half an unknown queue), the rest carrying one of the
       --match images (a bank decides them with VERDICT, a Verdict enum name, as bank BANK).
+      With --review-pct, about R % carry a distinct image of DIR that no bank knows, on the
+      review topics (queues any associate may take): decided by a person, auto_decided false.
       Seeded: the same S gives the same tickets. EXPECT.json is extended, as with plan.
   e2e_produce.py craft png WIDTH HEIGHT OUT | craft svg OUT
       Writes hostile media: a PNG whose header claims WIDTH x HEIGHT (valid signature, IHDR and
@@ -128,7 +130,7 @@ def cmd_plan(bootstrap, pb_dir, plan_path, expect_path):
 def cmd_bulk(bootstrap, pb_dir, expect_path, args):
     pb, _ = load_pb(pb_dir)
     opts = {"--count": "1000", "--seed": "1", "--malformed-pct": "10", "--partitions": "3",
-            "--prefix": "t-bulk-"}
+            "--prefix": "t-bulk-", "--review-pct": "0"}
     matches = []
     i = 0
     while i < len(args):
@@ -147,6 +149,14 @@ def cmd_bulk(bootstrap, pb_dir, expect_path, args):
             images.append((f.read(), pb.Verdict.Value(verdict), bank))
     assert images, "bulk needs at least one --match"
     count, pct = int(opts["--count"]), int(opts["--malformed-pct"])
+    review_pct = int(opts["--review-pct"])
+    reviews = []  # distinct images no bank knows: each ticket is a person's to decide
+    if review_pct:
+        d = opts["--review-dir"]
+        for name in sorted(os.listdir(d)):
+            with open(os.path.join(d, name), "rb") as f:
+                reviews.append(f.read())
+        review_topics = opts["--review-topics"].split(",")
     expect = read_json(expect_path, {})
     producer = make_producer(bootstrap)
     pending = []
@@ -156,7 +166,16 @@ def cmd_bulk(bootstrap, pb_dir, expect_path, args):
         partition = (n // len(topics)) % nparts
         queue = topic.rsplit(".", 1)[-1]
         roll = rng.randrange(100)
-        if roll < pct:
+        if pct <= roll < pct + review_pct and reviews:
+            topic = review_topics[n % len(review_topics)]
+            queue = topic.rsplit(".", 1)[-1]
+            t = pb.Ticket(ticket_id=tid, content_id="c-" + tid, queue=queue, category=queue,
+                          priority=rng.randrange(5), trace_id="tr-" + tid,
+                          created_at_ms=int(time.time() * 1000))
+            t.media.inline_bytes = reviews.pop()
+            value = t.SerializeToString()
+            exp = {"outcome": "decision", "content_id": "c-" + tid, "auto_decided": False}
+        elif roll < pct:
             if rng.randrange(2):
                 value = b"\xff\xfenot a protobuf " + tid.encode() + bytes(rng.randrange(256)
                                                                           for _ in range(8))
