@@ -452,5 +452,6 @@ void modq_prepared_free(modq_prepared *p)
     }
     modq_media_free(p->media);
     free(p->decision);
+    free(p->escalation_note);
     free(p);
 }

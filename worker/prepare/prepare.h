@@ -59,6 +59,11 @@ typedef struct modq_prepared {
     int prior_verdict;
     char prior_ticket_id[MODQ_DECIDED_MAX_ID + 1];
     int64_t prior_decided_at_ms;
+    /* REVIEW read from the review topic (role desk): a person escalated it to their leads. */
+    bool escalated;
+    char *escalation_note; /* malloc'd; NULL when none */
+    char escalated_by[MODQ_POLICY_NAME_MAX];
+    char escalated_team[MODQ_POLICY_NAME_MAX];
 } modq_prepared;
 
 /*
