@@ -93,9 +93,12 @@ modq_blur_result modq_media_put_rendition(modq_media *m, int level, bool colour,
                                           const uint8_t *data, size_t len, int w, int h,
                                           char *errstr, size_t errstr_size)
 {
+    const char *ladder = colour ? "colour level" : "level";
     rendition *slot;
 
-    if (m == NULL || data == NULL) {
+    /* (NULL, 0) is what an empty bytes field of a record reads as: refused below, with a reason,
+     * like any other part; only bytes at no address are the caller's mistake. */
+    if (m == NULL || (data == NULL && len > 0)) {
         return MODQ_BLUR_ERR_INVALID_ARG;
     }
     if (level < 0 || level >= MODQ_LEVEL_COUNT) {
@@ -104,19 +107,27 @@ modq_blur_result modq_media_put_rendition(modq_media *m, int level, bool colour,
     }
     if (w < 1 || h < 1 || w > m->display_w || h > m->display_h) {
         modq_errstr_set(errstr, errstr_size,
-                        "media parts: level %d is %dx%d, outside the display size %dx%d", level, w,
-                        h, m->display_w, m->display_h);
+                        "media parts: %s %d is %dx%d, outside the display size %dx%d", ladder,
+                        level, w, h, m->display_w, m->display_h);
         return MODQ_BLUR_ERR_PARSE;
     }
-    if (len == 0 || len > PARTS_RENDITION_MAX || !looks_like(m->rformat, data, len)) {
-        modq_errstr_set(errstr, errstr_size,
-                        "media parts: level %d is not a %s file of a size allowed", level,
+    if (len == 0) {
+        modq_errstr_set(errstr, errstr_size, "media parts: %s %d is empty", ladder, level);
+        return MODQ_BLUR_ERR_PARSE;
+    }
+    if (len > PARTS_RENDITION_MAX) {
+        modq_errstr_set(errstr, errstr_size, "media parts: %s %d is %zu bytes > %u", ladder, level,
+                        len, PARTS_RENDITION_MAX);
+        return MODQ_BLUR_ERR_PARSE;
+    }
+    if (!looks_like(m->rformat, data, len)) {
+        modq_errstr_set(errstr, errstr_size, "media parts: %s %d is not an %s file", ladder, level,
                         modq_media_mime(m));
         return MODQ_BLUR_ERR_PARSE;
     }
     slot = colour && !m->levels_in_colour ? &m->colour[level] : &m->levels[level];
     if (slot->data != NULL) {
-        modq_errstr_set(errstr, errstr_size, "media parts: level %d given twice", level);
+        modq_errstr_set(errstr, errstr_size, "media parts: %s %d given twice", ladder, level);
         return MODQ_BLUR_ERR_PARSE;
     }
     if ((slot->data = g_try_malloc(len)) == NULL) {

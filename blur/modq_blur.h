@@ -253,8 +253,10 @@ typedef struct modq_media_facts {
 modq_blur_result modq_media_assemble(const modq_media_facts *f, modq_media **out, char *errstr,
                                      size_t errstr_size);
 /* Copies len bytes at data into m as level's rendition (colour: of the colour ladder), w x h
- * pixels. MODQ_BLUR_ERR_PARSE for a level out of range, given twice, larger than the display
- * size, or bytes that are not a file of m's rendition format. */
+ * pixels. MODQ_BLUR_ERR_PARSE, with errstr saying which, for a level out of range, given twice,
+ * larger than the display size, empty (data may then be NULL), over 8 MiB, or bytes that are not
+ * a file of m's rendition format; MODQ_BLUR_ERR_INVALID_ARG only for m NULL, or data NULL with
+ * len > 0. */
 modq_blur_result modq_media_put_rendition(modq_media *m, int level, bool colour,
                                           const uint8_t *data, size_t len, int w, int h,
                                           char *errstr, size_t errstr_size);

@@ -9,6 +9,7 @@
 
 #include "modq_common.h"
 #include "proto/review.pb-c.h"
+#include "text.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -17,6 +18,9 @@
 #include <string.h>
 
 #define RENDITIONS_MAX (2 * MODQ_LEVEL_COUNT)
+
+/* A prior ticket id is held in modq_prepared's prior_ticket_id after the ticket id rule. */
+_Static_assert(MODQ_TEXT_TICKET_ID_MAX <= MODQ_DECIDED_MAX_ID, "prior_ticket_id too small");
 
 /* Bytes for a protobuf-c bytes field, which packing only reads (as MODQ_UNCONST for text). */
 static uint8_t *unconst_bytes(const uint8_t *p)
@@ -128,22 +132,39 @@ int modq_review_item_pack(const modq_prepared *p, const modq_review_source *src,
     return 0;
 }
 
-/* The media of a record, rebuilt and checked; NULL with why on refusal (or no memory). */
-static modq_media *media_from(const Modq__V1__PreparedMedia *pm, char *why, size_t size)
+/* What media_from answers for blur's non-OK result br: -1 for no memory (not the record's
+ * fault: the caller gives it up for now), else 1, a refusal, with why (blur's sentence when it
+ * gave none). */
+static int part_refused(modq_blur_result br, char *why, size_t size)
+{
+    if (br == MODQ_BLUR_ERR_NOMEM) {
+        return -1;
+    }
+    if (why[0] == '\0') {
+        modq_errstr_set(why, size, "media: %s", modq_blur_strerror(br));
+    }
+    return 1;
+}
+
+/* The media of a record, rebuilt and checked into *out: 0, or 1 refused with why, or -1 out of
+ * memory. What decides between these is blur's result, never whether why was written. */
+static int media_from(const Modq__V1__PreparedMedia *pm, modq_media **out, char *why, size_t size)
 {
     modq_media_facts f = {0};
     modq_media *m = NULL;
+    modq_blur_result br;
     size_t grey = 0;
 
+    *out = NULL;
     if (pm->sha256.len != MODQ_SHA256_LEN || pm->md5.len != MODQ_MD5_LEN ||
         pm->n_pdq_dihedral != MODQ_PDQ_DIHEDRAL) {
         modq_errstr_set(why, size, "media: hashes of the wrong size");
-        return NULL;
+        return 1;
     }
     for (size_t v = 0; v < MODQ_PDQ_DIHEDRAL; v++) {
         if (pm->pdq_dihedral[v].len != MODQ_PDQ_BYTES) {
             modq_errstr_set(why, size, "media: PDQ variant %zu of the wrong size", v);
-            return NULL;
+            return 1;
         }
         memcpy(f.pdq[v], pm->pdq_dihedral[v].data, MODQ_PDQ_BYTES);
     }
@@ -158,24 +179,26 @@ static modq_media *media_from(const Modq__V1__PreparedMedia *pm, char *why, size
     f.rendition_format = pm->jpeg_renditions ? MODQ_FORMAT_JPEG : MODQ_FORMAT_WEBP;
     f.levels_in_colour = pm->levels_in_colour;
     f.pdq_quality = pm->pdq_quality;
-    if (modq_media_assemble(&f, &m, why, size) != MODQ_BLUR_OK) {
-        return NULL;
+    if ((br = modq_media_assemble(&f, &m, why, size)) != MODQ_BLUR_OK) {
+        return part_refused(br, why, size);
     }
     for (size_t i = 0; i < pm->n_renditions; i++) {
         const Modq__V1__Rendition *r = pm->renditions[i];
-        if (modq_media_put_rendition(m, r->level, r->colour, r->data.data, r->data.len, r->width,
-                                     r->height, why, size) != MODQ_BLUR_OK) {
+        br = modq_media_put_rendition(m, r->level, r->colour, r->data.data, r->data.len, r->width,
+                                      r->height, why, size);
+        if (br != MODQ_BLUR_OK) {
             modq_media_free(m);
-            return NULL;
+            return part_refused(br, why, size);
         }
         grey += !r->colour || pm->levels_in_colour;
     }
     if (grey == 0) {
         modq_errstr_set(why, size, "media: no rendition to show");
         modq_media_free(m);
-        return NULL;
+        return 1;
     }
-    return m;
+    *out = m;
+    return 0;
 }
 
 static modq_prepared *refuse(modq_prepared *p, const char *code, const char *why)
@@ -186,11 +209,64 @@ static modq_prepared *refuse(modq_prepared *p, const char *code, const char *why
     return p;
 }
 
+/* The record's own rules, before its media is rebuilt: false with why naming the first broken. */
+static bool item_ok(const Modq__V1__ReviewItem *item, char *why, size_t size)
+{
+    if (item->format_version != 1) {
+        snprintf(why, size, "format_version %u, not 1", item->format_version);
+        return false;
+    }
+    if (item->ticket == NULL) {
+        snprintf(why, size, "no ticket");
+        return false;
+    }
+    if (item->ticket->media != NULL) {
+        snprintf(why, size, "ticket.media: set (a review record carries renditions only)");
+        return false;
+    }
+    if (!modq_prepare_ticket_ok(item->ticket, why, size)) {
+        return false;
+    }
+    if (!item->has_prior) {
+        return true;
+    }
+    /* The desk shows the prior ticket id (in JSON, which refuses what is not UTF-8): the ticket
+     * id rule of ingest, which every id of the decided set kept. */
+    if (item->prior_ticket_id == NULL ||
+        !modq_text_ticket_id(item->prior_ticket_id, strlen(item->prior_ticket_id))) {
+        snprintf(why, size, "prior_ticket_id: not a ticket id");
+        return false;
+    }
+    if (item->prior_verdict < 0 || item->prior_verdict > 4) {
+        snprintf(why, size, "prior_verdict %d out of range", item->prior_verdict);
+        return false;
+    }
+    return true;
+}
+
+/* A copy of t owned apart from the record it came in: packed and unpacked again, so that
+ * protobuf-c's ownership holds. NULL when out of memory. */
+static Modq__V1__Ticket *ticket_copy(const Modq__V1__Ticket *t)
+{
+    size_t n = modq__v1__ticket__get_packed_size(t);
+    uint8_t *tmp = malloc(n ? n : 1);
+    Modq__V1__Ticket *copy;
+
+    if (tmp == NULL) {
+        return NULL;
+    }
+    modq__v1__ticket__pack(t, tmp);
+    copy = modq__v1__ticket__unpack(NULL, n, tmp);
+    free(tmp);
+    return copy;
+}
+
 modq_prepared *modq_review_item_unpack(const modq_policy *policy, const void *buf, size_t len)
 {
     modq_prepared *p = calloc(1, sizeof *p);
     Modq__V1__ReviewItem *item = NULL;
     char why[sizeof p->reason] = "";
+    int r;
 
     if (p == NULL) {
         return NULL;
@@ -205,25 +281,11 @@ modq_prepared *modq_review_item_unpack(const modq_policy *policy, const void *bu
         snprintf(why, sizeof why, "not a modq.v1.ReviewItem protobuf");
         goto refused;
     }
-    if (item->format_version != 1 || item->ticket == NULL) {
-        snprintf(why, sizeof why, "format_version %u or no ticket", item->format_version);
+    if (!item_ok(item, why, sizeof why)) {
         goto refused;
     }
-    if (item->ticket->media != NULL) {
-        snprintf(why, sizeof why, "ticket.media: set (a review record carries renditions only)");
-        goto refused;
-    }
-    if (!modq_prepare_ticket_ok(item->ticket, why, sizeof why)) {
-        goto refused;
-    }
-    if (item->has_prior &&
-        (item->prior_ticket_id == NULL || strlen(item->prior_ticket_id) > MODQ_DECIDED_MAX_ID ||
-         item->prior_verdict < 0 || item->prior_verdict > 4)) {
-        snprintf(why, sizeof why, "prior decision out of range");
-        goto refused;
-    }
-    if (item->media != NULL && (p->media = media_from(item->media, why, sizeof why)) == NULL) {
-        if (why[0] == '\0') {
+    if (item->media != NULL && (r = media_from(item->media, &p->media, why, sizeof why)) != 0) {
+        if (r < 0) {
             goto nomem;
         }
         goto refused;
@@ -232,29 +294,18 @@ modq_prepared *modq_review_item_unpack(const modq_policy *policy, const void *bu
         snprintf(why, sizeof why, "queue '%.100s' is not in policy %s", item->ticket->queue,
                  modq_policy_version(policy));
         modq__v1__review_item__free_unpacked(item, NULL);
-        return refuse(p, "unknown_queue", why);
+        return refuse(p, MODQ_DLQ_UNKNOWN_QUEUE, why);
     }
-    p->has_prior = item->has_prior;
-    p->prior_verdict = item->prior_verdict;
     if (item->has_prior) {
+        p->has_prior = 1;
+        p->prior_verdict = item->prior_verdict;
         snprintf(p->prior_ticket_id, sizeof p->prior_ticket_id, "%s", item->prior_ticket_id);
+        p->prior_decided_at_ms = item->prior_decided_at_ms;
     }
-    p->prior_decided_at_ms = item->prior_decided_at_ms;
+    if ((p->ticket = ticket_copy(item->ticket)) == NULL) {
+        goto nomem;
+    }
     p->kind = MODQ_PREPARED_REVIEW;
-    /* The ticket moves to p: a copy by the ticket's own packing keeps protobuf-c's ownership. */
-    {
-        size_t n = modq__v1__ticket__get_packed_size(item->ticket);
-        uint8_t *tmp = malloc(n ? n : 1);
-        if (tmp == NULL) {
-            goto nomem;
-        }
-        modq__v1__ticket__pack(item->ticket, tmp);
-        p->ticket = modq__v1__ticket__unpack(NULL, n, tmp);
-        free(tmp);
-        if (p->ticket == NULL) {
-            goto nomem;
-        }
-    }
     modq__v1__review_item__free_unpacked(item, NULL);
     return p;
 refused:
