@@ -112,7 +112,7 @@ static void cookie_decision(modq_run_cookie *c, const modq_prepared *p, int64_t 
 }
 
 bool run_publish_outcome(modq_run *r, const rd_kafka_message_t *msg, const modq_prepared *p,
-                            int64_t now_ms)
+                         int64_t now_ms)
 {
     char err[ERRSTR_SIZE] = "";
     modq_publish_result pr;
@@ -225,6 +225,14 @@ void run_pool_job(void *job, void *arg)
             COUNTER(r, review);
             p = NULL; /* the desk's now */
             forget_if_decided(r, tid);
+        } else if (dr == MODQ_DESK_ERR_INVALID_ARG && p->escalated &&
+                   modq_desk_take_escalation(r->desk, p, &ref, &held)) {
+            /* The escalated record carries the item from now on: its first source is done. */
+            if (held.topic[0] != '\0' &&
+                (held.offset != ref.offset || held.partition != ref.partition ||
+                 strcmp(held.topic, ref.topic) != 0)) {
+                modq_consume_complete(r->consume, held.topic, held.partition, held.offset);
+            }
         } else if (dr == MODQ_DESK_ERR_INVALID_ARG && p->ticket != NULL &&
                    modq_desk_holds(r->desk, p->ticket->ticket_id, &held)) {
             /* The same message again (its partition came back while a person still held it):
@@ -266,7 +274,7 @@ void run_delivered(void *arg, void *ck, int ok, const char *error)
 
     if (!ok) {
         if (c->kind == MODQ_RUN_HUMAN || c->kind == MODQ_RUN_WELLBEING ||
-            c->kind == MODQ_RUN_AUDIT) {
+            c->kind == MODQ_RUN_AUDIT || c->kind == MODQ_RUN_ESCALATION) {
             if (r->retry_closed) {
                 run_settle(r, c);
                 run_cookie_free(c); /* shutdown: logged by the drain */

@@ -47,15 +47,15 @@ bool run_publish_review(modq_run *r, const rd_kafka_message_t *msg, modq_prepare
         snprintf(err, sizeof err, "out of memory");
         goto out;
     }
-    queued = modq_publish_will_complete(modq_publish_review(
-        r->publish, p->ticket->ticket_id, buf, len, c, err, sizeof err));
+    queued = modq_publish_will_complete(
+        modq_publish_review(r->publish, p->ticket->ticket_id, buf, len, c, err, sizeof err));
 out:
     free(buf);
     if (!queued) {
         free(c);
         atomic_fetch_add_explicit(&r->n_publish_failed, 1, memory_order_relaxed);
-        run_log_msg(r, MODQ_LOG_ERROR, "review item not published: ticket left uncompleted",
-                    topic, msg->partition, msg->offset, err[0] ? err : "out of memory");
+        run_log_msg(r, MODQ_LOG_ERROR, "review item not published: ticket left uncompleted", topic,
+                    msg->partition, msg->offset, err[0] ? err : "out of memory");
     }
     return queued;
 }

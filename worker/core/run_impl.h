@@ -31,8 +31,9 @@ typedef enum modq_run_cookie_kind {
     MODQ_RUN_HUMAN,     /* a person's decision: as AUTO, and retried until confirmed */
     MODQ_RUN_WELLBEING, /* events: retried until confirmed, no ticket */
     MODQ_RUN_AUDIT,
-    MODQ_RUN_LEDGER, /* not retried: a later ledger supersedes it (compacted topic) */
-    MODQ_RUN_REVIEW, /* role prepare: a review item for the desk; completes the ticket */
+    MODQ_RUN_LEDGER,     /* not retried: a later ledger supersedes it (compacted topic) */
+    MODQ_RUN_REVIEW,     /* role prepare: a review item for the desk; completes the ticket */
+    MODQ_RUN_ESCALATION, /* role desk: an escalated item again on the review topic; retried */
 } modq_run_cookie_kind;
 
 /*

@@ -9,10 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define HOUR_MS           (3600 * 1000LL)
-#define MSG_OVERHEAD      (1024 * 1024) /* bytes a ticket may carry beyond its media */
-#define ERRSTR_SIZE       MODQ_RUN_ERRSTR_SIZE
-#define FOLLOW_TIMEOUT_MS 120000
+#define HOUR_MS            (3600 * 1000LL)
+#define MSG_OVERHEAD       (1024 * 1024) /* bytes a ticket may carry beyond its media */
+#define ERRSTR_SIZE        MODQ_RUN_ERRSTR_SIZE
+#define FOLLOW_TIMEOUT_MS  120000
 #define REVIEW_METADATA_MS 10000 /* role desk: the review topic's metadata at start */
 
 modq_run_result modq_run_load_banks(const modq_config *cfg, modq_banks **out, char *errstr,
@@ -419,8 +419,7 @@ static void log_started(modq_run *r)
     snprintf(nt, sizeof nt, "%zu", r->ntopics);
     snprintf(nb, sizeof nb, "%zu", modq_banks_count(r->banks));
     modq_log_write(r->log, MODQ_LOG_INFO, "started", "role", modq_config_role_name(r->role),
-                   "policy", modq_policy_version(r->policy), "topics", nt, "bank_hashes", nb,
-                   NULL);
+                   "policy", modq_policy_version(r->policy), "topics", nt, "bank_hashes", nb, NULL);
 }
 
 modq_run_result modq_run_new(const modq_config *cfg, const modq_policy *policy,

@@ -125,6 +125,9 @@ static bool publish(modq_run *r, modq_run_cookie *c, const uint8_t *buf, size_t 
     case MODQ_RUN_LEDGER:
         pr = modq_publish_ledger(r->publish, c->key, buf, len, c, err, err_size);
         break;
+    case MODQ_RUN_ESCALATION:
+        pr = modq_publish_review(r->publish, c->key, buf, len, c, err, err_size);
+        break;
     default:
         snprintf(err, err_size, "not a desk message");
         return false;
@@ -144,6 +147,8 @@ static const char *kind_name(modq_run_cookie_kind k)
         return "audit event";
     case MODQ_RUN_LEDGER:
         return "ledger";
+    case MODQ_RUN_ESCALATION:
+        return "escalation";
     default:
         return "ticket outcome";
     }
@@ -325,6 +330,11 @@ static void sink_ledger(void *arg, const char *associate_id, const uint8_t *buf,
     sink_event(arg, MODQ_RUN_LEDGER, associate_id, buf, len);
 }
 
+static void sink_escalation(void *arg, const char *ticket_id, const uint8_t *buf, size_t len)
+{
+    sink_event(arg, MODQ_RUN_ESCALATION, ticket_id, buf, len);
+}
+
 static void sink_on_screen(void *arg, const char *queue, double seconds, double minutes)
 {
     modq_run *r = arg;
@@ -343,6 +353,8 @@ modq_desk_sink run_desk_sink(modq_run *r)
         .audit = sink_audit,
         .ledger = sink_ledger,
         .on_screen = sink_on_screen,
+        /* A desk of a fleet keeps its escalations on the review topic, for the next desk. */
+        .escalation = r->role == MODQ_CONFIG_ROLE_DESK ? sink_escalation : NULL,
     };
 }
 

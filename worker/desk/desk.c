@@ -317,6 +317,45 @@ void modq_desk_free(modq_desk *d)
     free(d);
 }
 
+/* it takes p's escalation (note copied). 0, or -1 when out of memory. */
+static int escalate_from(desk_item *it, const modq_prepared *p)
+{
+    char *note = NULL;
+
+    if (p->escalation_note && p->escalation_note[0] && !(note = strdup(p->escalation_note))) {
+        return -1;
+    }
+    free(it->note);
+    it->note = note;
+    it->escalated = true;
+    snprintf(it->escalated_by, sizeof it->escalated_by, "%s", p->escalated_by);
+    snprintf(it->escalated_team, sizeof it->escalated_team, "%s", p->escalated_team);
+    return 0;
+}
+
+int modq_desk_take_escalation(modq_desk *d, const modq_prepared *p, const modq_desk_ref *ref,
+                              modq_desk_ref *old)
+{
+    desk_item *it;
+    int held = 0;
+
+    if (!d || !p || !p->ticket || !ref || !old) {
+        return 0;
+    }
+    pthread_mutex_lock(&d->lock);
+    if ((it = desk_item_find(d, p->ticket->ticket_id)) != NULL && !it->qa) {
+        held = 1;
+        if (!it->escalated && escalate_from(it, p) == 0 && !it->lessee) {
+            desk_item_move(d, it, d->nq + DESK_VQ_ESCALATIONS);
+        }
+        *old = it->has_ref ? it->ref : (modq_desk_ref){.topic = ""};
+        it->ref = *ref;
+        it->has_ref = true;
+    }
+    pthread_mutex_unlock(&d->lock);
+    return held;
+}
+
 modq_desk_result modq_desk_add(modq_desk *d, modq_prepared *p, const modq_desk_ref *ref,
                                int64_t now_ms)
 {
@@ -342,6 +381,10 @@ modq_desk_result modq_desk_add(modq_desk *d, modq_prepared *p, const modq_desk_r
     it->qi = (size_t)p->queue_index;
     it->max_level = -1;
     it->first_shown_ms = -1;
+    if (p->escalated && escalate_from(it, p) != 0) {
+        desk_item_free(it, false);
+        return MODQ_DESK_ERR_NOMEM;
+    }
     pthread_mutex_lock(&d->lock);
     if (desk_item_find(d, p->ticket->ticket_id)) {
         r = MODQ_DESK_ERR_INVALID_ARG;
@@ -352,7 +395,7 @@ modq_desk_result modq_desk_add(modq_desk *d, modq_prepared *p, const modq_desk_r
         slot = hash_str(p->ticket->ticket_id, d->id_buckets);
         it->next_id = d->by_id[slot];
         d->by_id[slot] = it;
-        desk_item_push(d, it, it->qi);
+        desk_item_push(d, it, it->escalated ? d->nq + DESK_VQ_ESCALATIONS : it->qi);
         d->nitems++;
         it = NULL;
         r = MODQ_DESK_OK;

@@ -98,6 +98,10 @@ typedef struct modq_desk_sink {
     /* Optional (may be NULL): an item of queue left a person's screen after seconds on it, which
      * weighed minutes of exposure (modq_policy_exposure_minutes: tier, levels and colour). */
     void (*on_screen)(void *arg, const char *queue, double seconds, double minutes);
+    /* Optional: an item was escalated; buf is it as a review record (modq.v1.ReviewItem with
+     * the escalation set) for the review topic, so that a desk taking over has the escalation
+     * (worker.role desk). NULL: escalations live in this desk's memory only. */
+    void (*escalation)(void *arg, const char *ticket_id, const uint8_t *buf, size_t len);
 } modq_desk_sink;
 
 typedef struct modq_desk_opts {
@@ -121,9 +125,18 @@ void modq_desk_free(modq_desk *d);
 
 /* Takes p (kind REVIEW, queue_index valid) from ref. On OK the desk owns p; otherwise the caller
  * still does (ERR_FULL, ERR_NOMEM, ERR_INVALID_ARG). A ticket id already held is refused
- * (ERR_INVALID_ARG): a redelivery while the first copy waits. */
+ * (ERR_INVALID_ARG): a redelivery while the first copy waits. An escalated p (read back from
+ * the review topic) goes to the escalation queue with its note, person and team. */
 modq_desk_result modq_desk_add(modq_desk *d, modq_prepared *p, const modq_desk_ref *ref,
                                int64_t now_ms);
+/* p (an escalated review record, p->escalated, read from ref) names a ticket this desk holds:
+ * the held item becomes that escalation (note, who, team; to the escalation queue unless someone
+ * has it on screen) if it was not one yet, and takes ref as its source. Returns 1 and fills
+ * *old with the source it had (an empty topic when none), whose offset the caller completes:
+ * the escalated record now carries the item. 0 when the ticket is not held (p stays the
+ * caller's either way). */
+int modq_desk_take_escalation(modq_desk *d, const modq_prepared *p, const modq_desk_ref *ref,
+                              modq_desk_ref *old);
 /* 1 when the desk holds ticket_id (in any state) and, when ref is non-NULL, *ref its source (an
  * empty topic when it has none, e.g. a QA copy); else 0. */
 int modq_desk_holds(modq_desk *d, const char *ticket_id, modq_desk_ref *ref);

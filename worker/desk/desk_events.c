@@ -9,6 +9,7 @@
  */
 #include "modq_common.h"
 #include "desk_impl.h"
+#include "prepare/review_item.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -140,6 +141,29 @@ void desk_out_audit(modq_desk *d, desk_out *o, const desk_person *actor, int act
     }
     modq__v1__audit_event__pack(&e, m->buf);
     o->n++;
+}
+
+void desk_out_escalation(modq_desk *d, desk_out *o, const desk_item *it)
+{
+    modq_prepared copy;
+    modq_review_source src = {it->ref.topic, it->ref.partition, it->ref.offset, d->worker_id, 0};
+    desk_out_msg *m;
+    bool colour_dropped;
+    char err[128];
+
+    if (!d->sink.escalation || !(m = out_slot(o, DESK_OUT_ESCALATION, desk_item_id(it)))) {
+        return;
+    }
+    /* The prepared item as it came, with the escalation this desk holds in memory. */
+    copy = *it->p;
+    copy.escalated = true;
+    copy.escalation_note = it->note;
+    snprintf(copy.escalated_by, sizeof copy.escalated_by, "%s", it->escalated_by);
+    snprintf(copy.escalated_team, sizeof copy.escalated_team, "%s", it->escalated_team);
+    if (modq_review_item_pack(&copy, &src, &m->buf, &m->len, &colour_dropped, err, sizeof err) ==
+        0) {
+        o->n++;
+    }
 }
 
 void desk_out_ledger(desk_out *o, const desk_person *pr)
@@ -279,6 +303,9 @@ void desk_out_flush(const modq_desk *d, desk_out *o)
             if (s->on_screen) {
                 s->on_screen(s->arg, m->queue, m->seconds, m->minutes);
             }
+            break;
+        case DESK_OUT_ESCALATION:
+            s->escalation(s->arg, m->key, m->buf, m->len);
             break;
         }
         free(m->buf);

@@ -132,6 +132,7 @@ typedef enum desk_out_kind {
     DESK_OUT_AUDIT,
     DESK_OUT_LEDGER,
     DESK_OUT_ON_SCREEN,
+    DESK_OUT_ESCALATION, /* an escalated item packed for the review topic (sink.escalation) */
 } desk_out_kind;
 
 typedef struct desk_out_msg {
@@ -228,6 +229,8 @@ void desk_out_wellbeing_by(modq_desk *d, desk_out *o, const desk_person *pr, int
 /* actor may be NULL ("modq"); it may be NULL only for automatic actions. */
 void desk_out_audit(modq_desk *d, desk_out *o, const desk_person *actor, int action,
                     const desk_item *it, int level, bool colour, const char *reason, int64_t t);
+/* it (just escalated) as a review record for sink.escalation, when the sink has one. */
+void desk_out_escalation(modq_desk *d, desk_out *o, const desk_item *it);
 void desk_out_ledger(desk_out *o, const desk_person *pr);
 /* pr's item left the screen at t: how long it was there, and what that weighed. */
 void desk_out_on_screen(modq_desk *d, desk_out *o, const desk_person *pr, int64_t t);

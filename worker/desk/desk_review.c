@@ -619,6 +619,7 @@ static modq_desk_result hand_over(modq_desk *d, const modq_desk_who *who, const 
         memcpy(it->escalated_by, pr->id, sizeof(it->escalated_by));
         memcpy(it->escalated_team, pr->team, sizeof(it->escalated_team));
         desk_item_move(d, it, d->nq + DESK_VQ_ESCALATIONS);
+        desk_out_escalation(d, &o, it);
     }
 out:
     if (pr) {

@@ -89,16 +89,16 @@ typedef struct modq_consume_callbacks {
 
 /*
  * A consumer subscribed to topics[0 .. ntopics-1] (each one queue; at most MODQ_CONSUME_MAX_TOPICS,
- * no duplicates) in group consumer.group_id of cfg (consumer.desk_group_id for worker.role desk), with cfg's kafka.* properties, its
- * consumer.group_instance_id, consumer.metadata_cap_bytes and worker.window_per_queue. extra holds
- * nextra NAME, VALUE pairs (2 * nextra strings) applied after cfg's, for tests (session.timeout.ms
- * and the like). The worker owns group.id, group.instance.id, enable.auto.commit=false,
- * enable.auto.offset.store=false and partition.assignment.strategy=cooperative-sticky: another
- * value for any of them is refused (MODQ_CONSUME_ERR_CONFIG). auto.offset.reset defaults to
- * earliest (a ticket produced before the group first joined is still a ticket).
- * cb (copied; NULL = none) reports revocations and problems. cfg, topics and extra are only read.
- * On success *out is a new consumer owned by the caller (modq_consume_close, then
- * modq_consume_free); otherwise *out is NULL and errstr says why.
+ * no duplicates) in group consumer.group_id of cfg (consumer.desk_group_id for worker.role desk),
+ * with cfg's kafka.* properties, its consumer.group_instance_id, consumer.metadata_cap_bytes and
+ * worker.window_per_queue. extra holds nextra NAME, VALUE pairs (2 * nextra strings) applied after
+ * cfg's, for tests (session.timeout.ms and the like). The worker owns group.id, group.instance.id,
+ * enable.auto.commit=false, enable.auto.offset.store=false and
+ * partition.assignment.strategy=cooperative-sticky: another value for any of them is refused
+ * (MODQ_CONSUME_ERR_CONFIG). auto.offset.reset defaults to earliest (a ticket produced before the
+ * group first joined is still a ticket). cb (copied; NULL = none) reports revocations and problems.
+ * cfg, topics and extra are only read. On success *out is a new consumer owned by the caller
+ * (modq_consume_close, then modq_consume_free); otherwise *out is NULL and errstr says why.
  */
 modq_consume_result modq_consume_new(const modq_config *cfg, const char *const *topics,
                                      size_t ntopics, const char *const *extra, size_t nextra,
@@ -112,9 +112,8 @@ modq_consume_result modq_consume_set_window(modq_consume *c, size_t window);
 /* The partitions topic name has, from the cluster's metadata (asked for within timeout_ms) into *n.
  * MODQ_CONSUME_ERR_KAFKA (errstr says) when the metadata could not be read or the topic does not
  * exist. Poll thread. */
-modq_consume_result modq_consume_partition_count(modq_consume *c, const char *name,
-                                                 int timeout_ms, int *n, char *errstr,
-                                                 size_t errstr_size);
+modq_consume_result modq_consume_partition_count(modq_consume *c, const char *name, int timeout_ms,
+                                                 int *n, char *errstr, size_t errstr_size);
 
 /*
  * One rd_kafka_consumer_poll of up to timeout_ms, after retrying held messages and before and

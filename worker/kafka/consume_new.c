@@ -262,9 +262,8 @@ modq_consume_result modq_consume_set_window(modq_consume *c, size_t window)
     return MODQ_CONSUME_OK;
 }
 
-modq_consume_result modq_consume_partition_count(modq_consume *c, const char *name,
-                                                 int timeout_ms, int *n, char *errstr,
-                                                 size_t errstr_size)
+modq_consume_result modq_consume_partition_count(modq_consume *c, const char *name, int timeout_ms,
+                                                 int *n, char *errstr, size_t errstr_size)
 {
     const struct rd_kafka_metadata *md = NULL;
     rd_kafka_topic_t *rkt;

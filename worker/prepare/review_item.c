@@ -17,7 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define RENDITIONS_MAX (2 * MODQ_LEVEL_COUNT)
+#define RENDITIONS_MAX      (2 * MODQ_LEVEL_COUNT)
+#define ESCALATION_NOTE_MAX 2000 /* bytes, as the desk holds a note (MODQ_DESK_MAX_NOTE) */
 
 /* A prior ticket id is held in modq_prepared's prior_ticket_id after the ticket id rule. */
 _Static_assert(MODQ_TEXT_TICKET_ID_MAX <= MODQ_DECIDED_MAX_ID, "prior_ticket_id too small");
@@ -108,6 +109,10 @@ int modq_review_item_pack(const modq_prepared *p, const modq_review_source *src,
     item.prior_verdict = p->prior_verdict;
     item.prior_ticket_id = MODQ_UNCONST(p->has_prior ? p->prior_ticket_id : "");
     item.prior_decided_at_ms = p->prior_decided_at_ms;
+    item.escalated = p->escalated;
+    item.escalation_note = MODQ_UNCONST(p->escalation_note ? p->escalation_note : "");
+    item.escalated_by = MODQ_UNCONST(p->escalated_by);
+    item.escalated_team = MODQ_UNCONST(p->escalated_team);
     for (int colour = 1; colour >= 0; colour--) {
         if (p->media != NULL) {
             fill_media(p->media, colour == 1, &pm, pdq, rd, rdp);
@@ -209,6 +214,33 @@ static modq_prepared *refuse(modq_prepared *p, const char *code, const char *why
     return p;
 }
 
+/* An escalation's fields: what a person may write to another (the note), and ids. */
+static bool escalation_ok(const Modq__V1__ReviewItem *item, char *why, size_t size)
+{
+    const char *note = item->escalation_note ? item->escalation_note : "";
+    const char *by = item->escalated_by ? item->escalated_by : "";
+    const char *team = item->escalated_team ? item->escalated_team : "";
+
+    if (!item->escalated) {
+        if (note[0] || by[0] || team[0]) {
+            snprintf(why, size, "escalation fields set on an item not escalated");
+            return false;
+        }
+        return true;
+    }
+    if (modq_text_check(MODQ_TEXT_FREE, note, strlen(note), ESCALATION_NOTE_MAX) != MODQ_TEXT_OK) {
+        snprintf(why, size, "escalation_note: not text of at most %d bytes", ESCALATION_NOTE_MAX);
+        return false;
+    }
+    if (modq_text_check(MODQ_TEXT_ID, by, strlen(by), MODQ_POLICY_NAME_MAX - 1) != MODQ_TEXT_OK ||
+        (team[0] && modq_text_check(MODQ_TEXT_ID, team, strlen(team), MODQ_POLICY_NAME_MAX - 1) !=
+                        MODQ_TEXT_OK)) {
+        snprintf(why, size, "escalated_by or escalated_team: not an id");
+        return false;
+    }
+    return true;
+}
+
 /* The record's own rules, before its media is rebuilt: false with why naming the first broken. */
 static bool item_ok(const Modq__V1__ReviewItem *item, char *why, size_t size)
 {
@@ -225,6 +257,9 @@ static bool item_ok(const Modq__V1__ReviewItem *item, char *why, size_t size)
         return false;
     }
     if (!modq_prepare_ticket_ok(item->ticket, why, size)) {
+        return false;
+    }
+    if (!escalation_ok(item, why, size)) {
         return false;
     }
     if (!item->has_prior) {
@@ -301,6 +336,15 @@ modq_prepared *modq_review_item_unpack(const modq_policy *policy, const void *bu
         p->prior_verdict = item->prior_verdict;
         snprintf(p->prior_ticket_id, sizeof p->prior_ticket_id, "%s", item->prior_ticket_id);
         p->prior_decided_at_ms = item->prior_decided_at_ms;
+    }
+    if (item->escalated) {
+        p->escalated = true;
+        snprintf(p->escalated_by, sizeof p->escalated_by, "%s", item->escalated_by);
+        snprintf(p->escalated_team, sizeof p->escalated_team, "%s", item->escalated_team);
+        if (item->escalation_note[0] &&
+            (p->escalation_note = strdup(item->escalation_note)) == NULL) {
+            goto nomem;
+        }
     }
     if ((p->ticket = ticket_copy(item->ticket)) == NULL) {
         goto nomem;
