@@ -1,15 +1,19 @@
 #!/usr/bin/python3
 """Checks that the worker config the chart renders is one modq-worker accepts, as the pod runs it.
 
-Helm cannot be installed here, so "modq.workerConfig" (templates/_helpers.tpl) is rendered with a
-small Go-template subset (below: .Values paths, $variables, string literals, | toJson | quote,
-if/else/end, range $k, $v := ...); anything outside it fails the test rather than being guessed.
-For values.yaml and each ci/*-values.yaml (and once with policy.content set), it:
-  1. renders the config and checks its section and key names against
+Helm cannot be installed here, so the chart is rendered by helm_render.py (beside this file: a
+Go-template engine for what the chart uses; anything outside it fails the test rather than being
+guessed). For values.yaml and each ci/*-values.yaml (and once with policy.content set, once with
+the fleet keys set in mode single), and for each role whose Deployment the values render (all in
+mode single; prepare and desk in mode fleet), it:
+  1. renders the config ("modq.workerConfig") and checks its section and key names against
      worker/modq-worker.example.yaml (kafka: is free-form, checked by librdkafka);
-  2. lays out the pod's files under a temporary root (config, policy, Secrets, bank files),
-     sets the MODQ_* environment the Deployment sets, and runs `modq-worker --check-config`;
-  3. compares the effective configuration with the values (each value landed on its key).
+  2. checks that the role's rendered Deployment sets exactly the MODQ_* environment this test
+     expects from the values (worker.role, static membership, the desk's session timeout,
+     Secret file paths), lays out the pod's files under a temporary root (config, policy,
+     Secrets, bank files), sets that environment, and runs `modq-worker --check-config`;
+  3. compares the effective configuration with the values (each value landed on its key, and
+     worker.role is the Deployment's role).
 It also checks that the Deployment sets no MODQ_* variable this test does not know; that the
 liveness and readiness probes and the ServiceMonitor use the probe listener (the container port
 named probe is the port of MODQ_HTTP_PROBE_LISTEN, and the Service exposes it), not the API's
@@ -18,7 +22,6 @@ misspelt key and that the probe check notices probes moved back to the API's por
 
 Usage: test_helm_config.py CHART_DIR MODQ_WORKER SOURCE_DIR
 """
-import copy
 import glob
 import json
 import os
@@ -29,160 +32,20 @@ import tempfile
 
 import yaml
 
+from helm_render import Chart, Unsupported, merge_values
+
 POD = "modq-5d8f7c9b6-x2kqz"  # what fieldRef metadata.name gives a Deployment's pod
 SECRETS = "/var/run/secrets/modq"  # $secretDir in deployment.yaml
 
 
-# --- a Go text/template subset ------------------------------------------------------------------
-
-class Unsupported(Exception):
-    pass
-
-
-ACTION_RE = re.compile(r"\{\{(-?)(.*?)(-?)\}\}", re.S)
-
-
-def tokenize(text):
-    """[('text', s) | ('action', s)] with Go's {{- and -}} whitespace trimming applied."""
-    out, pos, trim_next = [], 0, False
-    for m in ACTION_RE.finditer(text):
-        chunk = text[pos:m.start()]
-        if trim_next:
-            chunk = chunk.lstrip(" \t\r\n")
-        if m.group(1):
-            chunk = chunk.rstrip(" \t\r\n")
-        out.append(("text", chunk))
-        out.append(("action", m.group(2).strip()))
-        trim_next = bool(m.group(3))
-        pos = m.end()
-    chunk = text[pos:]
-    out.append(("text", chunk.lstrip(" \t\r\n") if trim_next else chunk))
-    return out
-
-
-def define_body(tokens, name):
-    """The tokens inside {{ define "name" }} ... its matching {{ end }}."""
-    depth, body, inside = 0, [], False
-    for kind, s in tokens:
-        if not inside:
-            inside = kind == "action" and s == f'define "{name}"'
-            continue
-        if kind == "action":
-            word = s.split(None, 1)[0] if s else ""
-            if word in ("if", "range", "with", "define", "block"):
-                depth += 1
-            elif word == "end":
-                if depth == 0:
-                    return body
-                depth -= 1
-        body.append((kind, s))
-    raise Unsupported(f'no complete define "{name}"')
-
-
-def parse(tokens, i=0, stop=("end",)):
-    """A node list up to one of stop; returns (nodes, index of the stopping action, its word)."""
-    nodes = []
-    while i < len(tokens):
-        kind, s = tokens[i]
-        if kind == "text":
-            nodes.append(("text", s))
-            i += 1
-            continue
-        if s.startswith("/*"):
-            i += 1
-            continue
-        word = s.split(None, 1)[0]
-        if word in stop:
-            return nodes, i, word
-        if word == "if":
-            then, i, w = parse(tokens, i + 1, ("else", "end"))
-            other = []
-            if w == "else":
-                if tokens[i][1] != "else":
-                    raise Unsupported(f"{{{{ {tokens[i][1]} }}}}")
-                other, i, _ = parse(tokens, i + 1, ("end",))
-            nodes.append(("if", s[2:].strip(), then, other))
-            i += 1
-        elif word == "range":
-            m = re.fullmatch(r"range\s+\$(\w+)\s*,\s*\$(\w+)\s*:=\s*(.+)", s)
-            if not m:
-                raise Unsupported(f"{{{{ {s} }}}}")
-            body, i, _ = parse(tokens, i + 1, ("end",))
-            nodes.append(("range", m.group(1), m.group(2), m.group(3), body))
-            i += 1
-        elif word in ("else", "end", "with", "define", "block", "template", "include"):
-            raise Unsupported(f"{{{{ {s} }}}}")
-        else:
-            nodes.append(("expr", s))
-            i += 1
-    return nodes, i, None
-
-
-def evaluate(pipeline, values, scope):
-    parts = [p.strip() for p in pipeline.split("|")]
-    head = parts[0]
-    if head.startswith(".Values.") or head == ".Values":
-        v = values
-        for k in head.split(".")[2:]:
-            v = v.get(k) if isinstance(v, dict) else None
-    elif re.fullmatch(r"\$\w+", head):
-        v = scope[head[1:]]
-    elif re.fullmatch(r'"[^"\\]*"', head):
-        v = head[1:-1]
-    else:
-        raise Unsupported(f"argument {head!r}")
-    for fn in parts[1:]:
-        if fn == "toJson":
-            v = json.dumps(v, separators=(",", ":"), sort_keys=True)  # as Go encodes maps
-        elif fn == "quote":
-            v = json.dumps("" if v is None else str(v))
-        else:
-            raise Unsupported(f"function {fn!r}")
-    return v
-
-
-def truthy(v):
-    return v not in (None, False, 0, "", [], {})
-
-
-def execute(nodes, values, scope):
-    out = []
-    for n in nodes:
-        if n[0] == "text":
-            out.append(n[1])
-        elif n[0] == "expr":
-            v = evaluate(n[1], values, scope)
-            out.append("" if v is None else v if isinstance(v, str) else str(v))
-        elif n[0] == "if":
-            branch = n[2] if truthy(evaluate(n[1], values, scope)) else n[3]
-            out.append(execute(branch, values, scope))
-        elif n[0] == "range":
-            coll = evaluate(n[3], values, scope) or {}
-            if not isinstance(coll, dict):
-                raise Unsupported("range over a non-mapping")
-            for k in sorted(coll):  # Go ranges over a map in key order
-                out.append(execute(n[4], values, dict(scope, **{n[1]: k, n[2]: coll[k]})))
-    return "".join(out)
-
-
-def render_worker_config(helpers_text, values):
-    nodes, _, _ = parse(define_body(tokenize(helpers_text), "modq.workerConfig"))
-    return execute(nodes, values, {})
-
-
-# --- the checks ---------------------------------------------------------------------------------
-
 def merge(base, over):
-    """Helm's values merge: maps merge key by key, anything else replaces; null deletes."""
-    out = copy.deepcopy(base)
-    for k, v in over.items():
-        if v is None:
-            out.pop(k, None)
-        elif isinstance(v, dict) and isinstance(out.get(k), dict):
-            out[k] = merge(out[k], v)
-        else:
-            out[k] = copy.deepcopy(v)
-    return out
+    """Helm's values merge (helm_render.merge_values)."""
+    return merge_values(base, over)
+
+
+def roles_of(values):
+    """The worker.role of each Deployment the chart renders for these values."""
+    return ["prepare", "desk"] if values["mode"] == "fleet" else ["all"]
 
 
 def unknown_keys(config, example):
@@ -198,12 +61,18 @@ def unknown_keys(config, example):
     return bad
 
 
-def pod_env(values):
-    """The MODQ_* environment deployment.yaml sets for these values."""
+def pod_env(values, role):
+    """The MODQ_* environment deployment.yaml sets for these values in a pod of this role."""
     env = {"MODQ_HTTP_LISTEN": "0.0.0.0:8080", "MODQ_HTTP_PROBE_LISTEN": "0.0.0.0:8081",
            "MODQ_WORKER_ID": POD}
-    if values["kafka"]["staticMembership"]:
+    if role != "all":
+        env["MODQ_WORKER_ROLE"] = role
+    # A desk never has a static member id: it must leave the desk group as it stops.
+    if values["kafka"]["staticMembership"] and role != "desk":
         env["MODQ_CONSUMER_GROUP_INSTANCE_ID"] = POD
+    if role == "desk" and values["desk"]["sessionTimeoutMs"]:
+        env["MODQ_KAFKA_SESSION_TIMEOUT_MS"] = str(values["desk"]["sessionTimeoutMs"])
+        env["MODQ_KAFKA_HEARTBEAT_INTERVAL_MS"] = str(values["desk"]["sessionTimeoutMs"] // 3)
     for var, ref, sub in (("MODQ_JWT_HS256_SECRET_FILE", values["jwt"]["hs256Secret"], "jwt-hs256"),
                           ("MODQ_JWT_JWKS_FILE", values["jwt"]["jwksSecret"], "jwt-jwks"),
                           ("MODQ_KAFKA_SASL_PASSWORD_FILE", values["kafka"]["saslPasswordSecret"],
@@ -222,11 +91,13 @@ EXPECT = [  # (values path, effective configuration path)
     ("worker.logLevel", "log.level"),
     ("consumer.groupId", "consumer.group_id"),
     ("consumer.metadataCapBytes", "consumer.metadata_cap_bytes"),
+    ("consumer.deskGroupId", "consumer.desk_group_id"),
     ("topics.decisions", "topics.decisions"),
     ("topics.wellbeing", "topics.wellbeing"),
     ("topics.audit", "topics.audit"),
     ("topics.deadLetter", "topics.dead_letter"),
     ("topics.ledgers", "topics.ledgers"),
+    ("topics.review", "topics.review"),
     ("decided.retentionHours", "decided.retention_hours"),
     ("decided.maxEntries", "decided.max_entries"),
     ("decided.autoVerdicts", "decided.auto_verdicts"),
@@ -267,9 +138,25 @@ def get(d, dotted):
     return d
 
 
-def check_variant(name, values, helpers, example, worker, source, tmp):
+def rendered_env(deployment):
+    """{name: value} of the MODQ_* variables of a rendered Deployment's worker container; the pod
+    name (fieldRef metadata.name) as POD."""
+    env = {}
+    for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]:
+        if not e["name"].startswith("MODQ_"):
+            continue
+        if "value" in e:
+            env[e["name"]] = e["value"]
+        elif e.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") == "metadata.name":
+            env[e["name"]] = POD
+        else:
+            env[e["name"]] = repr(e.get("valueFrom"))
+    return env
+
+
+def check_variant(name, values, role, chart, example, worker, source, tmp):
     problems = []
-    text = render_worker_config(helpers, values)
+    text = chart.include("modq.workerConfig", values)
     try:
         config = yaml.safe_load(text)
     except yaml.YAMLError as e:
@@ -277,7 +164,7 @@ def check_variant(name, values, helpers, example, worker, source, tmp):
     problems += [f"unknown key {k}" for k in unknown_keys(config, example)]
 
     # The pod's filesystem, under root: what the package installs, the ConfigMap and Secrets.
-    root = os.path.join(tmp, name.replace("/", "_"))
+    root = os.path.join(tmp, name.replace("/", "_").replace(" ", "_") + "-" + role)
     def place(path, content):
         full = root + path
         os.makedirs(os.path.dirname(full), exist_ok=True)
@@ -290,7 +177,16 @@ def check_variant(name, values, helpers, example, worker, source, tmp):
         place("/etc/modq/policy.yaml", values["policy"]["content"])
     for bank in values["banks"]:
         place(bank["file"], "")
-    env_files = pod_env(values)
+    env_files = pod_env(values, role)
+    # The Deployment of this role sets exactly that environment.
+    deployments = [obj for _, obj in chart.manifests(values) if obj["kind"] == "Deployment" and
+                   obj["spec"]["template"]["metadata"]["labels"].get(
+                       "app.kubernetes.io/component", "all") == role]
+    if len(deployments) != 1:
+        problems.append(f"{len(deployments)} Deployments of role {role} rendered")
+    elif rendered_env(deployments[0]) != env_files:
+        problems.append(f"the Deployment sets {rendered_env(deployments[0])}, expected "
+                        f"{env_files}")
     for var, path in env_files.items():
         if path.startswith(SECRETS):
             place(path, '{"keys": []}\n' if var == "MODQ_JWT_JWKS_FILE" else "not-a-real-secret\n")
@@ -310,17 +206,23 @@ def check_variant(name, values, helpers, example, worker, source, tmp):
         want, got = get(values, vpath), get(eff, cpath)
         if want != got:
             problems.append(f"{vpath}={want!r} but {cpath}={got!r}")
-    for k, v in values["kafka"]["properties"].items():
-        want = v if isinstance(v, str) else json.dumps(v)
+    kafka_want = {k: v if isinstance(v, str) else json.dumps(v)
+                  for k, v in values["kafka"]["properties"].items()}
+    if role == "desk" and values["desk"]["sessionTimeoutMs"]:
+        kafka_want["session.timeout.ms"] = str(values["desk"]["sessionTimeoutMs"])
+        kafka_want["heartbeat.interval.ms"] = str(values["desk"]["sessionTimeoutMs"] // 3)
+    for k, want in kafka_want.items():
+        v = values["kafka"]["properties"].get(k)
         if eff["kafka"].get(k) != want:
             problems.append(f"kafka.properties.{k}={v!r} but kafka.{k}={eff['kafka'].get(k)!r}")
     policy = "/etc/modq/policy.yaml" if values["policy"]["content"] else \
         "/usr/share/modq/default.yaml"
     checks = [("worker.policy", root + policy), ("worker.id", POD), ("worker.demo", False),
+              ("worker.role", role),
               ("http.listen", "0.0.0.0:8080"), ("http.probe_listen", "0.0.0.0:8081"),
               ("http.static_dir", root + "/usr/share/modq/web"),
               ("consumer.group_instance_id",
-               POD if values["kafka"]["staticMembership"] else ""),
+               POD if values["kafka"]["staticMembership"] and role != "desk" else ""),
               ("fetch.file_root", "")]
     for cpath, want in checks:
         if get(eff, cpath) != want:
@@ -357,29 +259,28 @@ def probe_wiring(deployment, service, servicemonitor):
 
 
 def main():
-    chart, worker, source = sys.argv[1:4]
-    with open(os.path.join(chart, "templates", "_helpers.tpl")) as f:
-        helpers = f.read()
-    with open(os.path.join(chart, "templates", "deployment.yaml")) as f:
+    chart_dir, worker, source = sys.argv[1:4]
+    chart = Chart(chart_dir)
+    with open(os.path.join(chart_dir, "templates", "deployment.yaml")) as f:
         deployment = f.read()
-    with open(os.path.join(chart, "values.yaml")) as f:
-        defaults = yaml.safe_load(f)
+    defaults = chart.defaults
     with open(os.path.join(source, "worker", "modq-worker.example.yaml")) as f:
         example = yaml.safe_load(f)
     failed = 0
 
     # Every MODQ_* variable of the Deployment must be one this test sets (and so checks).
-    known = {"MODQ_HTTP_LISTEN", "MODQ_HTTP_PROBE_LISTEN", "MODQ_WORKER_ID", "MODQ_CONSUMER_GROUP_INSTANCE_ID",
-             "MODQ_JWT_HS256_SECRET_FILE", "MODQ_JWT_JWKS_FILE", "MODQ_KAFKA_SASL_PASSWORD_FILE",
-             "MODQ_KAFKA_SSL_CA_LOCATION"}
+    known = {"MODQ_HTTP_LISTEN", "MODQ_HTTP_PROBE_LISTEN", "MODQ_WORKER_ID",
+             "MODQ_CONSUMER_GROUP_INSTANCE_ID", "MODQ_JWT_HS256_SECRET_FILE", "MODQ_JWT_JWKS_FILE",
+             "MODQ_KAFKA_SASL_PASSWORD_FILE", "MODQ_KAFKA_SSL_CA_LOCATION", "MODQ_WORKER_ROLE",
+             "MODQ_KAFKA_SESSION_TIMEOUT_MS", "MODQ_KAFKA_HEARTBEAT_INTERVAL_MS"}
     in_template = set(re.findall(r"name: (MODQ_[A-Z0-9_]+)", deployment))
     if in_template != known:
         print(f"FAIL: deployment.yaml sets {sorted(in_template)}, this test knows {sorted(known)}")
         failed += 1
 
-    with open(os.path.join(chart, "templates", "service.yaml")) as f:
+    with open(os.path.join(chart_dir, "templates", "service.yaml")) as f:
         service = f.read()
-    with open(os.path.join(chart, "templates", "servicemonitor.yaml")) as f:
+    with open(os.path.join(chart_dir, "templates", "servicemonitor.yaml")) as f:
         servicemonitor = f.read()
     problems = probe_wiring(deployment, service, servicemonitor)
     print(("FAIL" if problems else "ok  ") + ": probes and scrape on the probe listener")
@@ -393,23 +294,30 @@ def main():
         failed += 1
 
     variants = {"values.yaml": defaults}
-    for path in sorted(glob.glob(os.path.join(chart, "ci", "*-values.yaml"))):
+    for path in sorted(glob.glob(os.path.join(chart_dir, "ci", "*-values.yaml"))):
         with open(path) as f:
             variants["ci/" + os.path.basename(path)] = merge(defaults, yaml.safe_load(f))
     with open(os.path.join(source, "policy", "default.yaml")) as f:
         variants["values.yaml + policy.content"] = merge(defaults,
                                                          {"policy": {"content": f.read()}})
+    # Mode single writes the fleet keys only when they are not the worker's defaults: set, they
+    # must still land (a group named modq-desk then needs another desk group).
+    variants["values.yaml + consumer.groupId modq-desk"] = merge(defaults, {
+        "consumer": {"groupId": "modq-desk", "deskGroupId": "modq-desk-standby"},
+        "topics": {"review": "moderation.review"}})
 
     with tempfile.TemporaryDirectory() as tmp:
         for name, values in variants.items():
-            try:
-                problems = check_variant(name, values, helpers, example, worker, source, tmp)
-            except Unsupported as e:
-                problems = [f"modq.workerConfig uses {e}, outside this test's template subset"]
-            print(("FAIL" if problems else "ok  ") + f": {name}")
-            for p in problems:
-                print("      " + p)
-            failed += bool(problems)
+            for role in roles_of(values):
+                try:
+                    problems = check_variant(name, values, role, chart, example, worker, source,
+                                             tmp)
+                except Unsupported as e:
+                    problems = [f"the chart uses {e}, outside helm_render.py's template subset"]
+                print(("FAIL" if problems else "ok  ") + f": {name}, role {role}")
+                for p in problems:
+                    print("      " + p)
+                failed += bool(problems)
 
         # Control: the same run refuses a misspelt key, so a passing run means something.
         bad = os.path.join(tmp, "bad.yaml")

@@ -1,9 +1,13 @@
 #!/usr/bin/python3
 """Checks helm/modq/values.schema.json against the chart's values (Helm cannot be installed here).
 
-values.yaml, and each ci/*-values.yaml merged over it as Helm merges, must validate (draft-07);
-deliberately wrong values (bad enum, bad type, missing required key, unknown key, out of range,
-a secret among the Kafka properties) must each be rejected, so the schema cannot silently go lax.
+values.yaml, and each ci/*-values.yaml merged over it as Helm merges, must validate (draft-07), as
+must a few edge values that are right (prepare pods scaled to zero, a desk without its own
+session timeout); deliberately wrong values (bad enum, bad type, missing required key, unknown
+key, out of range, a secret among the Kafka properties; for mode fleet: an unknown mode, a desk
+autoscaler, a desk budget, a too short session timeout, a review topic name Kafka refuses) must
+each be rejected, so the schema cannot silently go lax. Every value of mode fleet (mode,
+prepare.*, desk.*, consumer.deskGroupId, topics.review) must carry a description.
 
 Usage: test_helm_values.py CHART_DIR     (needs Debian's python3-jsonschema and python3-yaml)
 """
@@ -60,6 +64,22 @@ def main():
             print("      " + e)
         failed += bool(errs)
 
+    # Right values beyond the ci/ files.
+    accepted = [
+        ("prepare pods scaled to zero by KEDA",
+         {"mode": "fleet", "prepare": {"autoscaling": {"keda": {"enabled": True,
+                                                                "minReplicaCount": 0}}}}),
+        ("desk.sessionTimeoutMs 0 (kafka.properties')", {"desk": {"sessionTimeoutMs": 0}}),
+        ("a single desk", {"desk": {"replicaCount": 1}}),
+        ("prepare.pdb.maxUnavailable 50%", {"prepare": {"pdb": {"maxUnavailable": "50%"}}}),
+    ]
+    for what, patch in accepted:
+        errs = errors(v, merge(defaults, patch))
+        print(("FAIL" if errs else "ok  ") + f": accepted: {what}")
+        for e in errs:
+            print("      " + e)
+        failed += bool(errs)
+
     # Each case: (what, a patch merged over values.yaml, a path to delete or None).
     bad = [
         ("wrong enum: media.format gif", {"media": {"format": "gif"}}, None),
@@ -85,6 +105,37 @@ def main():
         ("missing required: image.repository", {}, ("image", "repository")),
         ("missing required: jwt.hs256Secret.key", {}, ("jwt", "hs256Secret", "key")),
         ("missing required: resources.limits", {}, ("resources", "limits")),
+        ("wrong enum: mode cluster", {"mode": "cluster"}, None),
+        ("wrong type: desk.replicaCount string", {"desk": {"replicaCount": "2"}}, None),
+        ("out of range: desk.replicaCount 0", {"desk": {"replicaCount": 0}}, None),
+        ("out of range: prepare.replicaCount 0", {"prepare": {"replicaCount": 0}}, None),
+        ("out of range: desk.sessionTimeoutMs 3000", {"desk": {"sessionTimeoutMs": 3000}}, None),
+        ("out of range: desk.sessionTimeoutMs -1", {"desk": {"sessionTimeoutMs": -1}}, None),
+        ("wrong type: desk.sessionTimeoutMs 10s", {"desk": {"sessionTimeoutMs": "10s"}}, None),
+        ("out of range: prepare keda minReplicaCount -1",
+         {"prepare": {"autoscaling": {"keda": {"minReplicaCount": -1}}}}, None),
+        ("out of range: prepare hpa minReplicas 0",
+         {"prepare": {"autoscaling": {"hpa": {"minReplicas": 0}}}}, None),
+        ("out of range: prepare.pdb.maxUnavailable 0",
+         {"prepare": {"pdb": {"maxUnavailable": 0}}}, None),
+        ("unknown key: desk.autoscaling (the desk is never autoscaled)",
+         {"desk": {"autoscaling": {"hpa": {"enabled": True}}}}, None),
+        ("unknown key: desk.pdb.minAvailable (always 0)", {"desk": {"pdb": {"minAvailable": 1}}},
+         None),
+        ("unknown key: prepare.replicas", {"prepare": {"replicas": 3}}, None),
+        ("unknown key: prepare.autoscaling.keda.lag",
+         {"prepare": {"autoscaling": {"keda": {"lag": 5}}}}, None),
+        ("wrong type: desk.spreadAcrossNodes string", {"desk": {"spreadAcrossNodes": "yes"}},
+         None),
+        ("bad name: topics.review with a space", {"topics": {"review": "modq review"}}, None),
+        ("bad name: consumer.deskGroupId empty", {"consumer": {"deskGroupId": ""}}, None),
+        ("missing required: mode", {}, ("mode",)),
+        ("missing required: topics.review", {}, ("topics", "review")),
+        ("missing required: desk.pdb", {}, ("desk", "pdb")),
+        ("missing required: prepare.resources.requests", {},
+         ("prepare", "resources", "requests")),
+        ("missing required: desk.resources.limits.memory", {},
+         ("desk", "resources", "limits", "memory")),
     ]
     for what, patch, drop in bad:
         values = merge(defaults, patch)
@@ -98,6 +149,24 @@ def main():
         if errs:
             print("      " + errs[0])
         failed += not errs
+
+    # The values of mode fleet are documented in the schema, not only in values.yaml.
+    props = schema["properties"]
+    described = {"mode": props["mode"], "consumer.deskGroupId":
+                 props["consumer"]["properties"]["deskGroupId"],
+                 "topics.review": props["topics"]["properties"]["review"]}
+    for block in ("prepare", "desk"):
+        described[block] = props[block]
+        for k, sub in props[block]["properties"].items():
+            described[f"{block}.{k}"] = sub
+    undocumented = sorted(k for k, s in described.items() if not s.get("description"))
+    for k in undocumented:
+        print(f"FAIL: values.schema.json: {k} has no description")
+    failed += len(undocumented)
+    if sorted(props["desk"]["properties"]) != sorted(defaults["desk"]) or \
+            sorted(props["prepare"]["properties"]) != sorted(defaults["prepare"]):
+        print("FAIL: values.schema.json's prepare/desk keys differ from values.yaml's")
+        failed += 1
 
     print(f"{failed} failure(s)")
     return 1 if failed else 0
