@@ -4,7 +4,7 @@ images, tokens, configurations) from tiny hand-made inputs: protobuf messages vi
 `protoc --encode` of the schema in proto/, images via Pillow (Debian's python3-pil) and, for
 HEIF/AVIF, ImageMagick when it has the coder. Deterministic apart from HEIF/AVIF encoders.
 Text seeds that are plain copies (policies, HTTP requests) are committed as written.
-Run from anywhere:  /usr/bin/python3 tests/fuzz/make_seeds.py
+Run from anywhere:  /usr/bin/python3 tests/fuzz/make_seeds.py [HARNESS...]  (default: all)
 Reproducers found by fuzzing are committed beside the seeds under names starting "crash-" or
 "repro-", and are never regenerated."""
 import base64
@@ -122,18 +122,27 @@ last_ms: {-(1 << 63)}
 
 
 # ---- media: an options byte, then the image ----
-def images():
-    from PIL import Image
+def save(img, fmt, **kw):
+    buf = io.BytesIO()
+    img.save(buf, fmt, **kw)
+    return buf.getvalue()
 
-    def save(img, fmt, **kw):
-        buf = io.BytesIO()
-        img.save(buf, fmt, **kw)
-        return buf.getvalue()
+
+def sample_rgb():
+    """The 16 x 12 gradient every image seed is made of."""
+    from PIL import Image
 
     rgb = Image.new("RGB", (16, 12))
     for y in range(12):
         for x in range(16):
             rgb.putpixel((x, y), (x * 16, y * 20, (x ^ y) * 16))
+    return rgb
+
+
+def images():
+    from PIL import Image
+
+    rgb = sample_rgb()
     exif = Image.Exif()
     exif[0x0112] = 6  # orientation: rotate 90
     out = {
@@ -198,6 +207,84 @@ def seeds_ticket(imgs):
            'media { uri: "https://media.example/x.png" }')
     ticket("decided", base + 'ticket_id: "t-decided" queue: "spam"')
     ticket("unknown-queue", base + 'ticket_id: "t-8" queue: "no-such-queue"')
+
+
+# ---- review: a packed modq.v1.ReviewItem (proto/review.proto) ----
+def ladder(fmt, colour, display=(16, 12)):
+    """Renditions of the sample image for levels 0..3 as a prepare pod makes them: blurred more
+    at each level, the heavier levels stored smaller, WebP or JPEG without metadata."""
+    from PIL import ImageFilter
+
+    out = []
+    for level, (radius, scale) in enumerate([(0, 1), (1, 1), (2, 2), (3, 2)]):
+        img = sample_rgb() if colour else sample_rgb().convert("L")
+        if radius:
+            img = img.filter(ImageFilter.GaussianBlur(radius))
+        w, h = display[0] // scale, display[1] // scale
+        img = img.resize((w, h))
+        data = save(img, "JPEG", quality=40) if fmt == "jpeg" else save(img, "WEBP", quality=40)
+        out.append((level, w, h, data))
+    return out
+
+
+def prepared_media(source, source_format, fmt="webp", colour=False, in_colour=False, level0=None,
+                   sha_len=32):
+    """A PreparedMedia of the 16 x 12 source bytes: its real SHA-256 and MD5; PDQ variants made
+    up (the desk checks their size only, never recomputes them). The grey ladder (in colour when
+    in_colour: the one ladder), and a colour one beside it when colour."""
+    rends = ""
+    for col, on in ((in_colour, True), (True, colour and not in_colour)):
+        for level, w, h, data in (ladder(fmt, col) if on else []):
+            if level == 0 and level0 is not None:
+                data = level0
+            rends += (f"renditions {{ level: {level} colour: {str(col and not in_colour).lower()}"
+                      f" width: {w} height: {h} data: {pb_bytes(data)} }}\n")
+    pdq = "".join(f"pdq_dihedral: {pb_bytes(hashlib.sha256(b'pdq%d' % v).digest())}\n"
+                  for v in range(8))
+    return (f"media {{ width: 16 height: 12 frames: 1 format: \"{source_format}\" "
+            f"display_width: 16 display_height: 12 jpeg_renditions: {str(fmt == 'jpeg').lower()} "
+            f"levels_in_colour: {str(in_colour).lower()} "
+            f"sha256: {pb_bytes(hashlib.sha256(source).digest()[:sha_len])} "
+            f"md5: {pb_bytes(hashlib.md5(source).digest())}\n{pdq}pdq_quality: 90\n{rends}}}\n")
+
+
+def review(name, ticket_text, rest=""):
+    base = 'content_id: "c-1" trace_id: "tr-1" source: "fuzz" created_at_ms: 1767603000000'
+    write("review", name, encode("ReviewItem", "review.proto", f"""format_version: 1
+ticket {{ {base} {ticket_text} }}
+source_topic: "modq.tickets.fuzz" source_partition: 2 source_offset: 41
+prepared_by: "w-prep" prepared_at_ms: {T0 - 5000}
+{rest}"""))
+
+
+def seeds_review(imgs):
+    png, jpeg = imgs["png"], imgs["jpeg"]
+    review("text-only", 'ticket_id: "r-1" queue: "hate" locale: "de-DE" priority: 2 '
+           'reporter_reason: "reported twice" text: "caption \\303\\244\\tand\\nline 2" '
+           'severity_hint: SEVERITY_TIER3 attributes { key: "app" value: "web" }')
+    review("media-webp-both-ladders", 'ticket_id: "r-2" queue: "self_harm" text: "look"',
+           prepared_media(png, "png", colour=True))
+    review("media-jpeg-grey-skills", 'ticket_id: "r-3" queue: "violent_extremism" '
+           'required_skills: "extremism" required_skills: "ar"',
+           prepared_media(jpeg, "jpeg", "jpeg"))
+    review("escalated-in-colour", 'ticket_id: "r-4" queue: "nudity"',
+           prepared_media(png, "png", in_colour=True) +
+           'escalated: true escalation_note: "second look, please\\nthe left corner" '
+           'escalated_by: "a1" escalated_team: "t1"')
+    review("escalated-no-team", 'ticket_id: "r-5" queue: "spam" text: "buy now"',
+           'escalated: true escalated_by: "fuzz-lead"')
+    review("prior-decision", 'ticket_id: "r-6" queue: "hate_ar" locale: "ar"',
+           prepared_media(png, "png") + 'has_prior: true prior_verdict: 2 '
+           f'prior_ticket_id: "t-old/1" prior_decided_at_ms: {T0 - 3600000}')
+    # Refused: each for one reason.
+    review("bad-level0-html", 'ticket_id: "r-7" queue: "self_harm"',
+           prepared_media(png, "png", level0=b"<html><script>alert(1)</script></html>"))
+    review("bad-sha256-short", 'ticket_id: "r-8" queue: "nudity"',
+           prepared_media(png, "png", sha_len=31))
+    review("bad-note-not-escalated", 'ticket_id: "r-9" queue: "spam"',
+           'escalation_note: "hello" escalated_by: "a1"')
+    review("unknown-queue", 'ticket_id: "r-10" queue: "no_such_queue"')
+    write("review", "bad-not-protobuf", b"\xff\xff\xff\xff\x0f")
 
 
 # ---- jwt: a mode byte, then a token / a key byte, header, NUL, payload / a JWKS ----
@@ -281,13 +368,15 @@ worker:
 
 
 def main():
-    imgs = images()
-    seeds_offsets()
-    seeds_ledger()
-    seeds_media(imgs)
-    seeds_ticket(imgs)
-    seeds_jwt()
-    seeds_config()
+    """Every harness's seeds, or only those of the harnesses named on the command line."""
+    only = set(sys.argv[1:])
+    imgs = images() if not only or only & {"media", "ticket", "review"} else {}
+    for harness, seeds in (("offsets", seeds_offsets), ("ledger", seeds_ledger),
+                           ("media", lambda: seeds_media(imgs)),
+                           ("ticket", lambda: seeds_ticket(imgs)), ("jwt", seeds_jwt),
+                           ("config", seeds_config), ("review", lambda: seeds_review(imgs))):
+        if not only or harness in only:
+            seeds()
 
 
 if __name__ == "__main__":
