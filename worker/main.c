@@ -26,9 +26,6 @@
 #include "auth/token.h"
 
 #include <jansson.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -319,22 +316,6 @@ out:
     return rc;
 }
 
-/*
- * Two malloc arenas unless the operator chose (MALLOC_ARENA_MAX). glibc's default, 8 per core,
- * gives each of the worker's threads (HTTP, preparation, librdkafka's) its own arena, and each
- * keeps freed pages of its own: in the soak (scripts/soak, 2026-12-07, two workers side by side
- * under the same load) a worker with 2 arenas held 1.3 MB less anonymous memory and grew 0.91
- * MB/h against 1.92 MB/h, with the same heap in use.
- */
-static void limit_arenas(void)
-{
-#ifdef __GLIBC__
-    if (getenv("MALLOC_ARENA_MAX") == NULL) {
-        (void)mallopt(M_ARENA_MAX, 2);
-    }
-#endif
-}
-
 int main(int argc, char **argv)
 {
     struct options o = {0};
@@ -342,7 +323,6 @@ int main(int argc, char **argv)
     modq_policy *policy = NULL;
     int rc;
 
-    limit_arenas();
     if (argc > 1 && strcmp(argv[1], "token") == 0) {
         return modq_token_main(argc - 1, argv + 1);
     }
