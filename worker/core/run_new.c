@@ -165,6 +165,7 @@ static modq_run_result make_desk(modq_run *r, size_t window, char *errstr, size_
         .lease_ms = (int64_t)modq_config_http_lease_seconds(r->cfg) * 1000,
         .qa_sample_rate = modq_config_http_qa_sample_rate(r->cfg),
         .max_items = 2 * window * r->ntopics,
+        .sole_writer = r->role == MODQ_CONFIG_ROLE_DESK,
     };
     modq_desk_result dr = modq_desk_new(&o, &r->desk);
     if (dr != MODQ_DESK_OK) {

@@ -244,6 +244,7 @@ modq_desk_result modq_desk_new(const modq_desk_opts *opts, modq_desk **out)
         goto out;
     }
     d->policy = opts->policy;
+    d->sole_writer = opts->sole_writer;
     d->sink = opts->sink;
     memcpy(d->worker_id, opts->worker_id, wlen + 1);
     d->lease_ms = opts->lease_ms;
@@ -447,8 +448,17 @@ size_t modq_desk_drop_partition(modq_desk *d, const char *topic, int32_t partiti
 
 size_t modq_desk_hand_over(modq_desk *d, const char *topic, int32_t partition, int64_t now_ms)
 {
+    size_t n;
+
     (void)modq_desk_release_all(d, now_ms);
-    return drop_items(d, topic, partition, true);
+    n = drop_items(d, topic, partition, true);
+    /* A standby again: the next desk writes the ledgers, and this one follows them. */
+    pthread_mutex_lock(&d->lock);
+    for (desk_person *pr = d->newest; pr; pr = pr->older) {
+        pr->written_here = false;
+    }
+    pthread_mutex_unlock(&d->lock);
+    return n;
 }
 
 int modq_desk_holds(modq_desk *d, const char *ticket_id, modq_desk_ref *ref)

@@ -112,6 +112,11 @@ typedef struct modq_desk_opts {
     double qa_sample_rate; /* 0..1 */
     size_t max_items;      /* > 0: items held at once, all queues (QA copies included) */
     uint64_t seed;         /* QA sampling and event ids; 0 = from the clock */
+    /* This desk is the one writer of every ledger while it serves (worker.role desk: the active
+     * desk of a fleet). A ledger read back never replaces one it has written since it began to
+     * serve (a late record of a desk that died or was cut off would drop what was recorded
+     * here); modq_desk_hand_over ends that, and it follows the topic again as a standby. */
+    bool sole_writer;
 } modq_desk_opts;
 
 typedef struct modq_desk modq_desk;
@@ -161,7 +166,8 @@ size_t modq_desk_hand_over(modq_desk *d, const char *topic, int32_t partition, i
  * back: it is kept and 0 returned. */
 int modq_desk_forget_ticket(modq_desk *d, const char *ticket_id, modq_desk_ref *ref);
 /* A ledger read back from the ledgers topic (packed modq.v1.Ledger). Adopted when the associate
- * is unknown here, or has nothing on screen here and the ledger is newer than ours. Returns OK
+ * is unknown here, or has nothing on screen here and the ledger is newer than ours (and, for a
+ * sole_writer desk, this desk has not written their ledger since it began to serve). Returns OK
  * (adopted or ignored), or ERR_INVALID_ARG when it does not decode (errstr says why). */
 modq_desk_result modq_desk_ledger_restore(modq_desk *d, const uint8_t *buf, size_t len,
                                           char *errstr, size_t errstr_size);

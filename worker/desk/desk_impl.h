@@ -84,6 +84,7 @@ typedef struct desk_person {
     modq_policy_reason last_denial;
     bool near_cap;      /* as of the last status computed, for the figures */
     bool dirty;         /* the ledger changed: publish it before the lock is let go */
+    bool written_here;  /* this desk published the ledger (since it began to serve) */
     int64_t support_ms; /* an open support request (0: none) */
     char *support_msg;  /* owned: its message, NULL when none; valid by modq_desk_text_ok */
     int64_t last_seen_ms;
@@ -102,6 +103,7 @@ typedef struct desk_check {
 struct modq_desk {
     pthread_mutex_t lock;
     const modq_policy *policy;
+    bool sole_writer; /* modq_desk_opts.sole_writer */
     modq_desk_sink sink;
     char worker_id[256];
     int64_t lease_ms;

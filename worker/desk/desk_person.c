@@ -369,6 +369,7 @@ void desk_person_flush(modq_desk *d, desk_out *o, desk_person *pr)
     if (pr->dirty) {
         desk_out_ledger(o, pr);
         pr->dirty = false;
+        pr->written_here = true;
     }
 }
 
@@ -640,7 +641,8 @@ modq_desk_result modq_desk_ledger_restore(modq_desk *d, const uint8_t *buf, size
             pr->break_started_ms = brk;
             l = NULL;
         }
-    } else if (!pr->item && modq_ledger_last_ms(l) > modq_ledger_last_ms(pr->ledger)) {
+    } else if (!pr->item && !(d->sole_writer && pr->written_here) &&
+               modq_ledger_last_ms(l) > modq_ledger_last_ms(pr->ledger)) {
         modq_ledger *old = pr->ledger;
         pr->ledger = l;
         l = old;

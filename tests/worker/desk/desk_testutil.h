@@ -227,7 +227,9 @@ static inline rec_msg *rec_last(recorder *r, int kind, const char *key)
 }
 
 /* A desk over f's policy with this lease, QA rate and size (replaces the current one). */
-static inline void dfx_desk(dfx *f, int64_t lease_ms, double qa_rate, size_t max_items)
+/* A new desk in f (the old one freed); sole_writer as modq_desk_opts says. */
+static inline void dfx_desk_as(dfx *f, int64_t lease_ms, double qa_rate, size_t max_items,
+                               bool sole_writer)
 {
     modq_desk_opts o = {.policy = f->policy,
                         .sink = {.arg = &f->rec,
@@ -240,12 +242,18 @@ static inline void dfx_desk(dfx *f, int64_t lease_ms, double qa_rate, size_t max
                         .lease_ms = lease_ms,
                         .qa_sample_rate = qa_rate,
                         .max_items = max_items,
-                        .seed = 42};
+                        .seed = 42,
+                        .sole_writer = sole_writer};
     modq_desk_free(f->desk);
     f->desk = NULL;
     if (modq_desk_new(&o, &f->desk) != MODQ_DESK_OK) {
         f->desk = NULL;
     }
+}
+
+static inline void dfx_desk(dfx *f, int64_t lease_ms, double qa_rate, size_t max_items)
+{
+    dfx_desk_as(f, lease_ms, qa_rate, max_items, false);
 }
 
 static inline int dfx_group_setup(void **state)

@@ -235,6 +235,80 @@ static void test_ledger_sent_to_the_sink_restores_into_a_fresh_desk(void **state
     free(last);
 }
 
+/* The packed ledger the sink got last for who (malloc'd copy into *buf, *len). */
+static void last_ledger(dfx *f, const char *who, uint8_t **buf, size_t *len)
+{
+    rec_msg *m = rec_last(&f->rec, REC_LEDGER, who);
+    assert_non_null(m);
+    *len = m->len;
+    *buf = malloc(*len);
+    assert_non_null(*buf);
+    memcpy(*buf, m->buf, *len);
+}
+
+/*
+ * The active desk of a fleet writes every ledger. A later record of another desk (one that died
+ * or was cut off after the takeover) must not replace what this desk recorded: caps would then
+ * forget exposure. A desk that is not the sole writer (role all) still adopts the newer one, and
+ * after modq_desk_hand_over the sole writer follows the topic again.
+ */
+static void test_sole_writer_keeps_its_ledger_until_it_hands_over(void **state)
+{
+    dfx *f = *state;
+    modq_desk_who a = dt_who("a1", "t1", ROLE_A);
+    uint8_t *zombie, *mine;
+    size_t zombie_len, mine_len;
+    double here, there;
+    char id[160], err[256] = "";
+
+    /* Elsewhere (the old desk): a1 looks at z1 from 20 to 28 min, at level 1. */
+    dfx_desk(f, MIN(30), 0.0, 8);
+    assert_int_equal(dt_add(f, "z1", "hate", 0, T0), MODQ_DESK_OK);
+    assert_int_equal(dt_next(f, &a, NULL, T0 + MIN(20), id, NULL), MODQ_DESK_OK);
+    assert_int_equal(modq_desk_reveal(f->desk, &a, "z1", 1, false, NULL, T0 + MIN(20), NULL),
+                     MODQ_DESK_OK);
+    assert_int_equal(
+        modq_desk_decide(f->desk, &a, "z1", "remove", NULL, 0, NULL, T0 + MIN(28), NULL),
+        MODQ_DESK_OK);
+    last_ledger(f, "a1", &zombie, &zombie_len);
+    there = dt_me_number(f, &a, T0 + MIN(29), "used_minutes", "daily");
+
+    /* Here, the sole writer: a1 looks at h1 from 1 to 5 min (a shorter, earlier history). */
+    for (int sole = 1; sole >= 0; sole--) {
+        dfx_desk_as(f, MIN(30), 0.0, 8, sole == 1);
+        assert_int_equal(dt_add(f, "h1", "hate", 0, T0), MODQ_DESK_OK);
+        assert_int_equal(dt_next(f, &a, NULL, T0 + MIN(1), id, NULL), MODQ_DESK_OK);
+        assert_int_equal(
+            modq_desk_decide(f->desk, &a, "h1", "remove", NULL, 0, NULL, T0 + MIN(5), NULL),
+            MODQ_DESK_OK);
+        here = dt_me_number(f, &a, T0 + MIN(29), "used_minutes", "daily");
+        assert_true(here > 0.0 && here != there);
+        /* The other desk's newer record arrives. */
+        assert_int_equal(modq_desk_ledger_restore(f->desk, zombie, zombie_len, err, sizeof err),
+                         MODQ_DESK_OK);
+        assert_true(dt_me_number(f, &a, T0 + MIN(29), "used_minutes", "daily") ==
+                    (sole ? here : there));
+    }
+
+    /* The sole writer hands over: a standby again, it adopts what the next desk writes. */
+    dfx_desk_as(f, MIN(30), 0.0, 8, true);
+    assert_int_equal(dt_add(f, "h2", "hate", 0, T0), MODQ_DESK_OK);
+    assert_int_equal(dt_next(f, &a, NULL, T0 + MIN(1), id, NULL), MODQ_DESK_OK);
+    assert_int_equal(
+        modq_desk_decide(f->desk, &a, "h2", "remove", NULL, 0, NULL, T0 + MIN(5), NULL),
+        MODQ_DESK_OK);
+    last_ledger(f, "a1", &mine, &mine_len);
+    assert_int_equal(modq_desk_ledger_restore(f->desk, zombie, zombie_len, err, sizeof err),
+                     MODQ_DESK_OK);
+    assert_true(dt_me_number(f, &a, T0 + MIN(29), "used_minutes", "daily") != there);
+    (void)modq_desk_hand_over(f->desk, "modq.review", 0, T0 + MIN(6));
+    assert_int_equal(modq_desk_ledger_restore(f->desk, zombie, zombie_len, err, sizeof err),
+                     MODQ_DESK_OK);
+    assert_true(dt_me_number(f, &a, T0 + MIN(29), "used_minutes", "daily") == there);
+    free(zombie);
+    free(mine);
+}
+
 static void test_team_view_is_for_leads_and_shows_near_cap_and_support(void **state)
 {
     dfx *f = *state;
@@ -496,6 +570,8 @@ int main(void)
                                         dfx_teardown),
         cmocka_unit_test_setup_teardown(test_breaks_start_and_end_with_events_and_ledger, dfx_setup,
                                         dfx_teardown),
+        cmocka_unit_test_setup_teardown(test_sole_writer_keeps_its_ledger_until_it_hands_over,
+                                        dfx_setup, dfx_teardown),
         cmocka_unit_test_setup_teardown(test_ledger_sent_to_the_sink_restores_into_a_fresh_desk,
                                         dfx_setup, dfx_teardown),
         cmocka_unit_test_setup_teardown(test_team_view_is_for_leads_and_shows_near_cap_and_support,
