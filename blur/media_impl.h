@@ -47,4 +47,8 @@ struct modq_media {
     modq_media_remote remote; /* render != NULL: the kept decode is in a helper */
 };
 
+/* Fills m's facts and hashes from f (hex forms made here); format is a static name. Shared by
+ * modq_media_assemble and the sandbox's reply (media_parts.c). */
+void media_set_facts(modq_media *m, const modq_media_facts *f, const char *format);
+
 #endif

@@ -61,10 +61,17 @@ modq_blur_result modq_media_assemble(const modq_media_facts *f, modq_media **out
     if ((m = calloc(1, sizeof *m)) == NULL) {
         return MODQ_BLUR_ERR_NOMEM;
     }
+    media_set_facts(m, f, sb_format_names[fi]);
+    *out = m;
+    return MODQ_BLUR_OK;
+}
+
+void media_set_facts(modq_media *m, const modq_media_facts *f, const char *format)
+{
     m->width = f->width;
     m->height = f->height;
     m->frames = f->frames;
-    m->format = sb_format_names[fi];
+    m->format = format;
     m->display_w = f->display_width;
     m->display_h = f->display_height;
     m->rformat = f->rendition_format;
@@ -76,8 +83,6 @@ modq_blur_result modq_media_assemble(const modq_media_facts *f, modq_media **out
     modq_digest_hex(m->sha256, MODQ_SHA256_LEN, m->sha256_hex);
     modq_digest_hex(m->md5, MODQ_MD5_LEN, m->md5_hex);
     modq_pdq_to_hex(m->pdq[0], m->pdq_hex);
-    *out = m;
-    return MODQ_BLUR_OK;
 }
 
 /* Whether data starts as a file of format does: WebP "RIFF....WEBP", JPEG FF D8 FF. */

@@ -125,21 +125,20 @@ static const char *read_rendition(sb_helper *h, modq_media *m, unsigned *want, i
 /* Copies a PROCESS reply's facts and hashes into m, making the hex forms here. */
 static void take_facts(const sb_reply *rp, const modq_media_opts *opts, modq_media *m)
 {
-    m->width = rp->width;
-    m->height = rp->height;
-    m->frames = rp->frames;
-    m->format = sb_format_names[rp->format];
-    m->display_w = rp->display_w;
-    m->display_h = rp->display_h;
-    m->pdq_quality = rp->pdq_quality;
-    memcpy(m->sha256, rp->sha256, sizeof m->sha256);
-    memcpy(m->md5, rp->md5, sizeof m->md5);
-    memcpy(m->pdq, rp->pdq, sizeof m->pdq);
-    modq_digest_hex(m->sha256, MODQ_SHA256_LEN, m->sha256_hex);
-    modq_digest_hex(m->md5, MODQ_MD5_LEN, m->md5_hex);
-    modq_pdq_to_hex(m->pdq[0], m->pdq_hex);
-    m->rformat = (modq_rendition_format)modq_opts_get(opts, MODQ_OPT_FORMAT);
-    m->levels_in_colour = modq_opts_get(opts, MODQ_OPT_COLOUR) == 1;
+    modq_media_facts f = {
+        .width = rp->width,
+        .height = rp->height,
+        .frames = rp->frames,
+        .display_width = rp->display_w,
+        .display_height = rp->display_h,
+        .rendition_format = (modq_rendition_format)modq_opts_get(opts, MODQ_OPT_FORMAT),
+        .levels_in_colour = modq_opts_get(opts, MODQ_OPT_COLOUR) == 1,
+        .pdq_quality = rp->pdq_quality,
+    };
+    memcpy(f.sha256, rp->sha256, sizeof f.sha256);
+    memcpy(f.md5, rp->md5, sizeof f.md5);
+    memcpy(f.pdq, rp->pdq, sizeof f.pdq);
+    media_set_facts(m, &f, sb_format_names[rp->format]);
 }
 
 /* The error text of a failure, printable ASCII only. */
