@@ -168,6 +168,47 @@ static void forget_if_decided(modq_run *r, const char *ticket_id)
     }
 }
 
+/* A review item to the desk. Returns p when the desk did not take it (the caller frees it),
+ * NULL when the desk owns it now. A ticket the desk holds already is a redelivery, or its
+ * escalated record read back, which then carries the item. */
+static modq_prepared *to_desk(modq_run *r, const rd_kafka_message_t *msg, modq_prepared *p,
+                              int64_t now)
+{
+    const char *topic = rd_kafka_topic_name(msg->rkt);
+    modq_desk_ref ref = {.partition = msg->partition, .offset = msg->offset}, held;
+    snprintf(ref.topic, sizeof ref.topic, "%s", topic);
+    char tid[MODQ_DECIDED_MAX_ID + 1]; /* p is the desk's, and may be gone, once added */
+    snprintf(tid, sizeof tid, "%s", p->ticket ? p->ticket->ticket_id : "");
+    modq_desk_result dr = modq_desk_add(r->desk, p, &ref, now);
+    if (dr == MODQ_DESK_OK) {
+        COUNTER(r, review);
+        p = NULL; /* the desk's now */
+        forget_if_decided(r, tid);
+    } else if (dr == MODQ_DESK_ERR_INVALID_ARG && p->escalated &&
+               modq_desk_take_escalation(r->desk, p, &ref, &held)) {
+        /* The escalated record carries the item from now on: its first source is done. */
+        if (held.topic[0] != '\0' &&
+            (held.offset != ref.offset || held.partition != ref.partition ||
+             strcmp(held.topic, ref.topic) != 0)) {
+            modq_consume_complete(r->consume, held.topic, held.partition, held.offset);
+        }
+    } else if (dr == MODQ_DESK_ERR_INVALID_ARG && p->ticket != NULL &&
+               modq_desk_holds(r->desk, p->ticket->ticket_id, &held)) {
+        /* The same message again (its partition came back while a person still held it):
+         * the held copy's decision completes this very offset, so nothing to do. The same
+         * ticket at another offset: the held copy brings the decision, this one is done. */
+        if (held.partition != msg->partition || held.offset != msg->offset ||
+            strcmp(held.topic, topic) != 0) {
+            COUNTER(r, duplicate);
+            modq_consume_complete(r->consume, topic, msg->partition, msg->offset);
+        }
+    } else {
+        run_log_msg(r, MODQ_LOG_ERROR, "review desk refused: ticket left uncompleted", topic,
+                    msg->partition, msg->offset, modq_desk_strerror(dr));
+    }
+    return p;
+}
+
 /* A pool job: one ticket message (owned; destroyed here). */
 void run_pool_job(void *job, void *arg)
 {
@@ -206,48 +247,15 @@ void run_pool_job(void *job, void *arg)
         COUNTER(r, duplicate);
         modq_consume_complete(r->consume, topic, msg->partition, msg->offset);
         break;
-    case MODQ_PREPARED_REVIEW: {
-        if (r->role == MODQ_CONFIG_ROLE_PREPARE) {
-            if (run_publish_review(r, msg, p, now) && p->kind == MODQ_PREPARED_REVIEW) {
-                COUNTER(r, review);
-            } else if (p->kind == MODQ_PREPARED_DEAD_LETTER) {
-                COUNTER(r, dead_letter);
-            }
-            break;
-        }
-        modq_desk_ref ref = {.partition = msg->partition, .offset = msg->offset}, held;
-        snprintf(ref.topic, sizeof ref.topic, "%s", topic);
-        char tid[MODQ_DECIDED_MAX_ID + 1]; /* p is the desk's, and may be gone, once added */
-        snprintf(tid, sizeof tid, "%s", p->ticket ? p->ticket->ticket_id : "");
-        modq_desk_result dr = modq_desk_add(r->desk, p, &ref, now);
-        if (dr == MODQ_DESK_OK) {
+    case MODQ_PREPARED_REVIEW:
+        if (r->role != MODQ_CONFIG_ROLE_PREPARE) {
+            p = to_desk(r, msg, p, now);
+        } else if (run_publish_review(r, msg, p, now) && p->kind == MODQ_PREPARED_REVIEW) {
             COUNTER(r, review);
-            p = NULL; /* the desk's now */
-            forget_if_decided(r, tid);
-        } else if (dr == MODQ_DESK_ERR_INVALID_ARG && p->escalated &&
-                   modq_desk_take_escalation(r->desk, p, &ref, &held)) {
-            /* The escalated record carries the item from now on: its first source is done. */
-            if (held.topic[0] != '\0' &&
-                (held.offset != ref.offset || held.partition != ref.partition ||
-                 strcmp(held.topic, ref.topic) != 0)) {
-                modq_consume_complete(r->consume, held.topic, held.partition, held.offset);
-            }
-        } else if (dr == MODQ_DESK_ERR_INVALID_ARG && p->ticket != NULL &&
-                   modq_desk_holds(r->desk, p->ticket->ticket_id, &held)) {
-            /* The same message again (its partition came back while a person still held it):
-             * the held copy's decision completes this very offset, so nothing to do. The same
-             * ticket at another offset: the held copy brings the decision, this one is done. */
-            if (held.partition != msg->partition || held.offset != msg->offset ||
-                strcmp(held.topic, topic) != 0) {
-                COUNTER(r, duplicate);
-                modq_consume_complete(r->consume, topic, msg->partition, msg->offset);
-            }
-        } else {
-            run_log_msg(r, MODQ_LOG_ERROR, "review desk refused: ticket left uncompleted", topic,
-                        msg->partition, msg->offset, modq_desk_strerror(dr));
+        } else if (p->kind == MODQ_PREPARED_DEAD_LETTER) {
+            COUNTER(r, dead_letter);
         }
         break;
-    }
     }
 out:
     modq_prepared_free(p);
