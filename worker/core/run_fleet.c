@@ -13,7 +13,6 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 bool run_publish_review(modq_run *r, const rd_kafka_message_t *msg, modq_prepared *p,
                         int64_t now_ms)
@@ -26,11 +25,12 @@ bool run_publish_review(modq_run *r, const rd_kafka_message_t *msg, modq_prepare
     uint8_t *buf = NULL;
     size_t len = 0;
     bool colour_dropped = false, queued = false;
+    int packed = modq_review_item_pack(p, &src, &buf, &len, &colour_dropped, err, sizeof err);
 
-    if (modq_review_item_pack(p, &src, &buf, &len, &colour_dropped, err, sizeof err) != 0) {
-        if (strcmp(err, "out of memory") == 0) {
-            goto out;
-        }
+    if (packed == MODQ_REVIEW_PACK_NOMEM) {
+        goto out;
+    }
+    if (packed == MODQ_REVIEW_PACK_TOO_LARGE) {
         /* Nobody could be shown it through a record: the original goes to the dead letters. */
         p->kind = MODQ_PREPARED_DEAD_LETTER;
         snprintf(p->code, sizeof p->code, "%s", MODQ_DLQ_REVIEW_TOO_LARGE);

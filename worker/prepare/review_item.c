@@ -127,11 +127,11 @@ int modq_review_item_pack(const modq_prepared *p, const modq_review_source *src,
     if (size > MODQ_REVIEW_ITEM_MAX_BYTES) {
         modq_errstr_set(errstr, errstr_size, "review item of %zu bytes > %d even without colour",
                         size, MODQ_REVIEW_ITEM_MAX_BYTES);
-        return -1;
+        return MODQ_REVIEW_PACK_TOO_LARGE;
     }
     if ((*out = malloc(size ? size : 1)) == NULL) {
         modq_errstr_set(errstr, errstr_size, "out of memory");
-        return -1;
+        return MODQ_REVIEW_PACK_NOMEM;
     }
     *len = modq__v1__review_item__pack(&item, *out);
     return 0;

@@ -27,12 +27,16 @@ typedef struct modq_review_source {
     int64_t prepared_at_ms;
 } modq_review_source;
 
+/* What modq_review_item_pack returns besides 0. */
+#define MODQ_REVIEW_PACK_TOO_LARGE (-1) /* the grey ladder alone is over the cap */
+#define MODQ_REVIEW_PACK_NOMEM     (-2)
+
 /*
  * Packs p (kind REVIEW) as a ReviewItem of at most MODQ_REVIEW_ITEM_MAX_BYTES: when both ladders
  * do not fit, the colour ladder is left out (*colour_dropped true). On success returns 0 and
- * *out (malloc, caller frees) holds *len bytes. Returns -1 with errstr naming the cause when the
- * grey ladder alone is over the cap (code MODQ_DLQ_REVIEW_TOO_LARGE) or memory ran out (errstr
- * "out of memory"); *out is then NULL.
+ * *out (malloc, caller frees) holds *len bytes. Returns MODQ_REVIEW_PACK_TOO_LARGE (dead-letter
+ * the ticket with MODQ_DLQ_REVIEW_TOO_LARGE) or MODQ_REVIEW_PACK_NOMEM, errstr naming the cause;
+ * *out is then NULL.
  */
 int modq_review_item_pack(const modq_prepared *p, const modq_review_source *src, uint8_t **out,
                           size_t *len, bool *colour_dropped, char *errstr, size_t errstr_size);

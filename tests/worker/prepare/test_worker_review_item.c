@@ -391,7 +391,8 @@ static void test_review_item_cap_with_crafted_renditions(void **state)
 
     p = rt_crafted(f->policy, lo + 1, 0);
     rec = (uint8_t *)f;
-    assert_int_equal(modq_review_item_pack(p, &f->src, &rec, &len, &dropped, err, sizeof(err)), -1);
+    assert_int_equal(modq_review_item_pack(p, &f->src, &rec, &len, &dropped, err, sizeof(err)),
+                     MODQ_REVIEW_PACK_TOO_LARGE);
     assert_null(rec);
     assert_int_equal(len, 0);
     snprintf(want, sizeof(want), "review item of %d bytes > %d even without colour",
