@@ -155,12 +155,8 @@ out:
 static void forget_if_decided(modq_run *r, const char *ticket_id)
 {
     modq_desk_ref ref;
-    int decided;
 
-    pthread_mutex_lock(&r->decided_lock);
-    decided = modq_decided_has_ticket(r->decided, ticket_id);
-    pthread_mutex_unlock(&r->decided_lock);
-    if (decided && modq_desk_forget_ticket(r->desk, ticket_id, &ref) == 1) {
+    if (run_is_decided(r, ticket_id) && modq_desk_forget_ticket(r->desk, ticket_id, &ref) == 1) {
         COUNTER(r, duplicate);
         if (ref.topic[0] != '\0') {
             modq_consume_complete(r->consume, ref.topic, ref.partition, ref.offset);

@@ -63,16 +63,9 @@ out:
 modq_prepared *run_unpack_review(modq_run *r, const rd_kafka_message_t *msg)
 {
     modq_prepared *p = modq_review_item_unpack(r->policy, msg->payload, msg->len);
-    int decided;
 
-    if (p == NULL || p->kind != MODQ_PREPARED_REVIEW) {
-        return p;
-    }
     /* Decided while it waited on the topic (by a person at this desk or the one before). */
-    pthread_mutex_lock(&r->decided_lock);
-    decided = modq_decided_has_ticket(r->decided, p->ticket->ticket_id);
-    pthread_mutex_unlock(&r->decided_lock);
-    if (decided) {
+    if (p != NULL && p->kind == MODQ_PREPARED_REVIEW && run_is_decided(r, p->ticket->ticket_id)) {
         p->kind = MODQ_PREPARED_DUPLICATE;
     }
     return p;

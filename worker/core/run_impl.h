@@ -144,6 +144,8 @@ void run_drop_job(void *job, void *arg);
 void run_delivered(void *arg, void *ck, int ok, const char *error);
 
 /* run_util.c: shared by the loop, the sink and the dead letters. */
+/* Whether ticket_id is in the decided set (under decided_lock). Any thread. */
+bool run_is_decided(modq_run *r, const char *ticket_id);
 /* One log line about the ticket message at (topic, partition, offset); error may be NULL. */
 void run_log_msg(modq_run *r, modq_log_level level, const char *msg, const char *topic,
                  int32_t partition, int64_t offset, const char *error);

@@ -1,6 +1,7 @@
 /*
- * run_util.c: what run.c, run_sink.c and run_dead.c share beyond the layout in run_impl.h: the
- * log line about one ticket message. Kept apart from the loop so that the sink and the dead
+ * run_util.c: what run.c, run_sink.c, run_dead.c and run_fleet.c share beyond the layout in
+ * run_impl.h: the log line about one ticket message, and the decided set's answer for a ticket
+ * id. Kept apart from the loop so that the sink and the dead
  * letters build on it without calling back into run.c.
  */
 #include "run_impl.h"
@@ -16,4 +17,14 @@ void run_log_msg(modq_run *r, modq_log_level level, const char *msg, const char 
     snprintf(off, sizeof off, "%lld", (long long)offset);
     modq_log_write(r->log, level, msg, "topic", topic, "partition", part, "offset", off, "error",
                    error ? error : "", NULL);
+}
+
+bool run_is_decided(modq_run *r, const char *ticket_id)
+{
+    int decided;
+
+    pthread_mutex_lock(&r->decided_lock);
+    decided = modq_decided_has_ticket(r->decided, ticket_id);
+    pthread_mutex_unlock(&r->decided_lock);
+    return decided != 0;
 }
