@@ -68,23 +68,14 @@ class Stats:
 
 def call(url, token, method="GET", body=None):
     """(status, parsed JSON or {}); status 0 when the desk cannot be reached."""
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(url, data=data, method=method)
-    req.add_header("Authorization", "Bearer " + token)
-    if data is not None:
-        req.add_header("Content-Type", "application/json")
     try:
-        with urllib.request.urlopen(req, timeout=15) as r:
-            raw = r.read()
-            return r.status, json.loads(raw) if raw[:1] == b"{" else {}
-    except urllib.error.HTTPError as e:
-        raw = e.read()
-        try:
-            return e.code, json.loads(raw)
-        except ValueError:
-            return e.code, {}
+        st, _, raw = review_client.call(url, method, token, body, timeout=15)
     except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
         return 0, {}
+    try:
+        return st, json.loads(raw) if raw[:1] == b"{" else {}
+    except ValueError:
+        return st, {}
 
 
 class Person:
