@@ -178,18 +178,8 @@ static void add_item(modq_desk *d, const char *id, const char *queue, bool media
 
 static modq_desk *desk(void)
 {
-    modq_desk_opts o = {.policy = st.policy,
-                        .sink = FZ_DESK_SINK_DISCARD,
-                        .worker_id = "w-fuzz",
-                        .lease_ms = 300 * 1000,
-                        .qa_sample_rate = 1.0,
-                        .max_items = 8,
-                        .seed = 1};
-    modq_desk *d = NULL;
+    modq_desk *d = fz_desk_new(st.policy, 300 * 1000, 1.0, 8);
 
-    if (modq_desk_new(&o, &d) != MODQ_DESK_OK) {
-        fz_setup_fail("desk");
-    }
     add_item(d, "t-1", "hate", true, 1);
     add_item(d, "t-2", "spam", false, 2);
     add_item(d, "t~3", "violent_extremism", false, 3);

@@ -357,12 +357,6 @@ static void hand_out(modq_desk *d, const modq_desk_who *who, const char *queue, 
  * associate. */
 static void review(modq_prepared *p)
 {
-    modq_desk_opts o = {.policy = st.policy,
-                        .sink = FZ_DESK_SINK_DISCARD,
-                        .worker_id = "w-fuzz",
-                        .lease_ms = 600 * 1000,
-                        .max_items = 4,
-                        .seed = 1};
     const char *skills[MAX_SKILL];
     bool has_all = false;
     modq_desk_who who = {.id = "fuzz-associate",
@@ -378,9 +372,7 @@ static void review(modq_prepared *p)
         who.id = strcmp(p->escalated_by, "fuzz-lead") == 0 ? "fuzz-lead-2" : "fuzz-lead";
         who.team = p->escalated_team[0] ? p->escalated_team : "t1";
     }
-    if (modq_desk_new(&o, &d) != MODQ_DESK_OK) {
-        fz_setup_fail("desk");
-    }
+    d = fz_desk_new(st.policy, 600 * 1000, 0.0, 4);
     if ((r = modq_desk_add(d, p, &ref, T0)) != MODQ_DESK_OK) {
         fz_fail("a review item was refused by the desk: %s", modq_desk_strerror(r));
     }

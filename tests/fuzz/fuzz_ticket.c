@@ -175,12 +175,6 @@ static size_t skills_for(const modq_prepared *p, const char *skills[MAX_SKILL])
 
 static void review(modq_prepared *p)
 {
-    modq_desk_opts o = {.policy = st.policy,
-                        .sink = FZ_DESK_SINK_DISCARD,
-                        .worker_id = "w-fuzz",
-                        .lease_ms = 600 * 1000,
-                        .max_items = 4,
-                        .seed = 1};
     const char *skills[MAX_SKILL];
     modq_desk_who who = {.id = "fuzz-associate",
                          .team = "t1",
@@ -198,9 +192,7 @@ static void review(modq_prepared *p)
 
     who.nskills = skills_for(p, skills);
     snprintf(id, sizeof(id), "%s", p->ticket->ticket_id);
-    if (modq_desk_new(&o, &d) != MODQ_DESK_OK) {
-        fz_setup_fail("desk");
-    }
+    d = fz_desk_new(st.policy, 600 * 1000, 0.0, 4);
     if ((r = modq_desk_add(d, p, &ref, T0)) != MODQ_DESK_OK) {
         modq_prepared_free(p);
         if (r != MODQ_DESK_ERR_NOMEM) {
