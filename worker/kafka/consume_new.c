@@ -266,7 +266,6 @@ modq_consume_result modq_consume_partition_count(modq_consume *c, const char *na
                                                  int *n, char *errstr, size_t errstr_size)
 {
     const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_topic_t *rkt;
     rd_kafka_resp_err_t err;
     modq_consume_result r = MODQ_CONSUME_ERR_KAFKA;
 
@@ -274,24 +273,29 @@ modq_consume_result modq_consume_partition_count(modq_consume *c, const char *na
         return MODQ_CONSUME_ERR_INVALID_ARG;
     }
     *n = 0;
-    if ((rkt = rd_kafka_topic_new(c->rk, name, NULL)) == NULL) {
-        snprintf(errstr, errstr_size, "topic '%s': %s", name,
-                 rd_kafka_err2str(rd_kafka_last_error()));
-        return MODQ_CONSUME_ERR_KAFKA;
-    }
-    err = rd_kafka_metadata(c->rk, 0, rkt, &md, timeout_ms);
+    /* Every topic is listed rather than this one by name: a Metadata request naming a topic
+     * creates it, with the broker's partition count, on a broker that auto-creates topics and
+     * speaks Metadata v3 or older (librdkafka's mock cluster, old Kafka). follow.c does the same.
+     */
+    err = rd_kafka_metadata(c->rk, 1, NULL, &md, timeout_ms);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         snprintf(errstr, errstr_size, "topic '%s': metadata: %s", name, rd_kafka_err2str(err));
-    } else if (md->topic_cnt != 1 || md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        snprintf(errstr, errstr_size, "topic '%s': %s", name,
-                 md->topic_cnt == 1 ? rd_kafka_err2str(md->topics[0].err) : "not in the metadata");
-    } else {
-        *n = md->topics[0].partition_cnt;
-        r = MODQ_CONSUME_OK;
+        return MODQ_CONSUME_ERR_KAFKA;
     }
-    if (md != NULL) {
-        rd_kafka_metadata_destroy(md);
+    snprintf(errstr, errstr_size, "topic '%s': does not exist", name);
+    for (int t = 0; t < md->topic_cnt; t++) {
+        const rd_kafka_metadata_topic_t *mt = &md->topics[t];
+        if (strcmp(mt->topic, name) != 0) {
+            continue;
+        }
+        if (mt->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            snprintf(errstr, errstr_size, "topic '%s': %s", name, rd_kafka_err2str(mt->err));
+        } else {
+            *n = mt->partition_cnt;
+            r = MODQ_CONSUME_OK;
+        }
+        break;
     }
-    rd_kafka_topic_destroy(rkt);
+    rd_kafka_metadata_destroy(md);
     return r;
 }
