@@ -147,6 +147,25 @@ modq_consume_result modq_consume_complete(modq_consume *c, const char *topic, in
 modq_consume_result modq_consume_commit(modq_consume *c, bool sync, char *errstr,
                                         size_t errstr_size);
 
+/*
+ * Asks the group coordinator to confirm that this member still holds its partitions: a commit of
+ * every assigned partition's point, sent even when unchanged (consume_confirm.c says why that
+ * proves it). sent_ms is the caller's monotonic clock now. At most one is in flight (a call
+ * meanwhile does nothing), and none is sent while no assigned partition has a point
+ * (modq_consume_confirmable). The answer arrives in a later poll. MODQ_CONSUME_ERR_KAFKA when
+ * librdkafka refused to send it (errstr says). Poll thread.
+ */
+modq_consume_result modq_consume_confirm(modq_consume *c, int64_t sent_ms, char *errstr,
+                                         size_t errstr_size);
+/* Until when (the caller's monotonic ms) no other member of the group can hold this member's
+ * partitions: the send time of the last confirmation the coordinator accepted plus the mandate.
+ * INT64_MIN when none was accepted since the last revocation. Thread-safe. */
+int64_t modq_consume_confirmed_until(modq_consume *c);
+/* session.timeout.ms - heartbeat.interval.ms, as this consumer was configured. */
+int64_t modq_consume_mandate_ms(const modq_consume *c);
+/* Whether an assigned partition has a point a confirmation can commit. Thread-safe. */
+bool modq_consume_confirmable(modq_consume *c);
+
 /* Shutdown step one: pauses every assigned partition (and any assigned later) so that nothing new
  * arrives while what is in flight finishes. Keep polling (rebalances, commits) meanwhile. */
 modq_consume_result modq_consume_stop_fetching(modq_consume *c);

@@ -43,6 +43,13 @@ struct modq_consume {
     modq_consume_callbacks cb;
     bool stopped, closed;
     atomic_bool joined; /* a rebalance assigned (possibly nothing): the group state exists */
+    /* The membership probe (consume_confirm.c). confirmed_until is read by any thread; the rest
+     * belongs to the poll thread. */
+    _Atomic int64_t confirmed_until; /* monotonic ms; INT64_MIN: not confirmed */
+    int64_t mandate_ms;              /* session.timeout.ms - heartbeat.interval.ms */
+    int64_t probe_sent_ms;
+    uint64_t probe_epoch, epoch; /* epoch: revocations so far; a probe older than one is void */
+    bool probe_in_flight;
     size_t npaused;
     uint64_t skipped, late, strays;
     uint64_t problems[MODQ_CONSUME_PROBLEM_COUNT];
@@ -58,6 +65,12 @@ void consume_reconcile(modq_consume *c);
  * coordinator no longer knows its generation or member id, is rebalancing, or fenced it (another
  * process has its group.instance.id), or librdkafka knows the assignment is lost. */
 bool consume_moved_on(rd_kafka_resp_err_t err);
+rd_kafka_topic_partition_list_t *consume_commit_list(modq_consume *c, part *const *parts, size_t n,
+                                                     char *bufs, bool force);
+void consume_commit_list_destroy(rd_kafka_topic_partition_list_t *l);
+void consume_invalidate(modq_consume *c, const rd_kafka_topic_partition_list_t *l, bool all);
+void consume_unconfirm(modq_consume *c);
+modq_consume_result consume_mandate_read(modq_consume *c, char *errstr, size_t errstr_size);
 void consume_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                        rd_kafka_topic_partition_list_t *offsets, void *opaque);
 void consume_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,

@@ -173,6 +173,9 @@ static modq_consume_result make_client(modq_consume *c, const modq_config *cfg,
         goto out;
     }
     conf = NULL; /* owned by c->rk now */
+    if ((r = consume_mandate_read(c, errstr, errstr_size)) != MODQ_CONSUME_OK) {
+        goto out;
+    }
     rd_kafka_poll_set_consumer(c->rk);
     r = MODQ_CONSUME_ERR_NOMEM;
     if ((c->queue = rd_kafka_queue_get_consumer(c->rk)) == NULL) {

@@ -35,8 +35,8 @@ bool consume_moved_on(rd_kafka_resp_err_t err)
 /* A commit of the points of parts[0 .. n-1] that changed since their last commit (all of them
  * when force). bufs holds n * MODQ_OFFSETS_METADATA_BUF bytes the list points into. Lock held.
  * Returns NULL when nothing is to be committed (or out of memory). */
-static rd_kafka_topic_partition_list_t *commit_list(modq_consume *c, part *const *parts, size_t n,
-                                                    char *bufs)
+rd_kafka_topic_partition_list_t *consume_commit_list(modq_consume *c, part *const *parts, size_t n,
+                                                     char *bufs, bool force)
 {
     rd_kafka_topic_partition_list_t *l = NULL;
     for (size_t i = 0; i < n; i++) {
@@ -51,7 +51,7 @@ static rd_kafka_topic_partition_list_t *commit_list(modq_consume *c, part *const
         /* A hash of the metadata tells an unchanged commit point without keeping 4 KiB a partition;
          * a collision only delays a commit until the point changes again. */
         uint64_t h = modq_hash_text(meta);
-        if (p->last_valid && p->last_offset == off && p->last_hash == h) {
+        if (!force && p->last_valid && p->last_offset == off && p->last_hash == h) {
             continue;
         }
         if (l == NULL && (l = rd_kafka_topic_partition_list_new((int)n)) == NULL) {
@@ -69,7 +69,7 @@ static rd_kafka_topic_partition_list_t *commit_list(modq_consume *c, part *const
     return l;
 }
 
-static void commit_list_destroy(rd_kafka_topic_partition_list_t *l)
+void consume_commit_list_destroy(rd_kafka_topic_partition_list_t *l)
 {
     for (int i = 0; l != NULL && i < l->cnt; i++) {
         l->elems[i].metadata = NULL;
@@ -81,7 +81,7 @@ static void commit_list_destroy(rd_kafka_topic_partition_list_t *l)
 }
 
 /* Forgets what was last committed for the partitions of l that are still assigned. */
-static void invalidate(modq_consume *c, const rd_kafka_topic_partition_list_t *l, bool all)
+void consume_invalidate(modq_consume *c, const rd_kafka_topic_partition_list_t *l, bool all)
 {
     pthread_mutex_lock(&c->lock);
     for (int i = 0; i < l->cnt; i++) {
@@ -105,7 +105,7 @@ void consume_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         offsets == NULL) {
         return;
     }
-    invalidate(c, offsets, false);
+    consume_invalidate(c, offsets, false);
     for (int i = 0; i < offsets->cnt; i++) {
         if (offsets->elems[i].err) {
             char text[256];
@@ -139,21 +139,21 @@ modq_consume_result modq_consume_commit(modq_consume *c, bool sync, char *errstr
         goto out;
     }
     pthread_mutex_lock(&c->lock);
-    l = commit_list(c, c->parts, c->nparts, bufs);
+    l = consume_commit_list(c, c->parts, c->nparts, bufs, false);
     pthread_mutex_unlock(&c->lock);
     if (l == NULL) {
         goto out;
     }
     rd_kafka_resp_err_t err = rd_kafka_commit(c->rk, l, sync ? 0 : 1);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        invalidate(c, l, true);
+        consume_invalidate(c, l, true);
         bool moved_on = consume_moved_on(err);
         snprintf(errstr, errstr_size, "commit of %d partition(s) %s: %s", l->cnt,
                  moved_on ? "refused, the group moved on" : "failed", rd_kafka_err2str(err));
         r = moved_on ? MODQ_CONSUME_ERR_MOVED_ON : MODQ_CONSUME_ERR_KAFKA;
     }
 out:
-    commit_list_destroy(l);
+    consume_commit_list_destroy(l);
     free(bufs);
     return r;
 }
@@ -310,7 +310,7 @@ static void on_revoke(modq_consume *c, rd_kafka_topic_partition_list_t *given)
         }
     }
     if (bufs != NULL && n > 0) {
-        l = commit_list(c, gone, n, bufs);
+        l = consume_commit_list(c, gone, n, bufs, false);
     }
     pthread_mutex_unlock(&c->lock);
 
@@ -324,7 +324,7 @@ static void on_revoke(modq_consume *c, rd_kafka_topic_partition_list_t *given)
             consume_report_problem(c, MODQ_CONSUME_PROBLEM_COMMIT, "", -1, text);
         }
     }
-    commit_list_destroy(l);
+    consume_commit_list_destroy(l);
     for (int i = 0; gone == NULL && c->cb.on_revoked != NULL && i < given->cnt; i++) {
         c->cb.on_revoked(c->cb.arg, given->elems[i].topic, given->elems[i].partition);
     }
@@ -353,6 +353,7 @@ void consume_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         on_assign(opaque, partitions);
         atomic_store(&((modq_consume *)opaque)->joined, true);
     } else {
+        consume_unconfirm(opaque); /* first: the HTTP threads stop trusting this member at once */
         on_revoke(opaque, partitions);
     }
 }

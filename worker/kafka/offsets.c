@@ -265,6 +265,11 @@ modq_offsets_result modq_offsets_commit_point(const modq_offsets *t, int64_t *of
     return MODQ_OFFSETS_OK;
 }
 
+bool modq_offsets_anchored(const modq_offsets *t)
+{
+    return t != NULL && t->anchored;
+}
+
 /* Length of the metadata string commit_point would write now (0 when not anchored). */
 static size_t encoded_len(const modq_offsets *t, bool *truncated)
 {

@@ -131,6 +131,9 @@ modq_offsets_result modq_offsets_commit_point(const modq_offsets *t, int64_t *of
  */
 bool modq_offsets_should_pause(modq_offsets *t);
 
+/* Whether commit_point has a point to give (a committed offset or a tracked one is known). */
+bool modq_offsets_anchored(const modq_offsets *t);
+
 /* Figures for metrics. */
 size_t modq_offsets_in_flight(const modq_offsets *t);
 /* Completions accepted (MODQ_OFFSETS_OK from modq_offsets_complete) since the tracker was made. */
