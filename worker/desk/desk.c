@@ -41,6 +41,8 @@ const char *modq_desk_strerror(modq_desk_result r)
         return "unknown queue";
     case MODQ_DESK_ERR_PAUSED:
         return "paused: decisions cannot be published now";
+    case MODQ_DESK_ERR_UNCONFIRMED:
+        return "this desk is not confirmed as the active desk";
     case MODQ_DESK_RESULT_COUNT:
         break;
     }
@@ -245,6 +247,8 @@ modq_desk_result modq_desk_new(const modq_desk_opts *opts, modq_desk **out)
     }
     d->policy = opts->policy;
     d->sole_writer = opts->sole_writer;
+    d->confirmed = opts->confirmed;
+    d->confirmed_arg = opts->confirmed_arg;
     d->sink = opts->sink;
     memcpy(d->worker_id, opts->worker_id, wlen + 1);
     d->lease_ms = opts->lease_ms;

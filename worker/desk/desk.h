@@ -43,6 +43,8 @@ typedef enum modq_desk_result {
     MODQ_DESK_ERR_FULL,        /* the desk holds its maximum of items */
     MODQ_DESK_ERR_UNKNOWN_QUEUE,
     MODQ_DESK_ERR_PAUSED, /* no new items while Kafka confirms nothing (modq_desk_set_paused) */
+    MODQ_DESK_ERR_UNCONFIRMED, /* this desk is not confirmed as the fleet's desk now
+                                  (modq_desk_opts.confirmed) */
     MODQ_DESK_RESULT_COUNT
 } modq_desk_result;
 
@@ -117,6 +119,12 @@ typedef struct modq_desk_opts {
      * serve (a late record of a desk that died or was cut off would drop what was recorded
      * here); modq_desk_hand_over ends that, and it follows the topic again as a standby. */
     bool sole_writer;
+    /* Optional (NULL: always): whether this desk may act for the fleet at this instant (worker.role
+     * desk: Kafka confirmed recently that this desk still holds the review topic). Asked under
+     * the desk's lock whenever an item would be leased, shown again, looked at, decided, released
+     * or escalated; false answers ERR_UNCONFIRMED and changes nothing. Must not call the desk. */
+    bool (*confirmed)(void *arg);
+    void *confirmed_arg;
 } modq_desk_opts;
 
 typedef struct modq_desk modq_desk;

@@ -103,7 +103,9 @@ typedef struct desk_check {
 struct modq_desk {
     pthread_mutex_t lock;
     const modq_policy *policy;
-    bool sole_writer; /* modq_desk_opts.sole_writer */
+    bool sole_writer;             /* modq_desk_opts.sole_writer */
+    bool (*confirmed)(void *arg); /* modq_desk_opts.confirmed; see desk_confirmed */
+    void *confirmed_arg;
     modq_desk_sink sink;
     char worker_id[256];
     int64_t lease_ms;
@@ -181,6 +183,11 @@ void desk_item_free(desk_item *it, bool free_prepared);
 void desk_person_free(desk_person *pr);
 uint64_t desk_random(modq_desk *d);
 bool desk_time_ok(int64_t t);
+/* Whether the desk may act for the fleet now (modq_desk_opts.confirmed). Lock held. */
+static inline bool desk_confirmed(const modq_desk *d)
+{
+    return d->confirmed == NULL || d->confirmed(d->confirmed_arg);
+}
 
 /* ---- desk_person.c: associates, ledgers, the policy ----------------------------------------- */
 /* The associate record of who (created, evicting the least recent idle one, when new), brought up

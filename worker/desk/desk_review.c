@@ -241,7 +241,10 @@ static modq_desk_result take(modq_desk *d, const modq_desk_who *who, desk_person
             desk_item_set_aside(d, it); /* each turn sets one aside: the loop ends */
             continue;
         }
-        if ((r = lease(d, o, pr, it, &v, t)) != MODQ_DESK_OK) {
+        /* Asked here, with an item in hand: a desk with nothing to hand out has nothing another
+         * desk could hand out twice, and says "nothing waiting" as any desk would. */
+        r = desk_confirmed(d) ? lease(d, o, pr, it, &v, t) : MODQ_DESK_ERR_UNCONFIRMED;
+        if (r != MODQ_DESK_OK) {
             json_decref(js);
             return r;
         }
@@ -281,7 +284,10 @@ modq_desk_result modq_desk_next(modq_desk *d, const modq_desk_who *who, const ch
         (r = desk_person_begin(d, who, now_ms, &o, &pr, &t)) != MODQ_DESK_OK) {
         goto out;
     }
-    if (pr->item) {
+    if (pr->item && !desk_confirmed(d)) {
+        r = MODQ_DESK_ERR_UNCONFIRMED; /* the other desk may have handed it to someone else */
+        goto out;
+    } else if (pr->item) {
         renew(d, pr->item, t);
         best = pr->item;
         if (!(*item = desk_json_item(d, best, NULL))) {
@@ -326,6 +332,9 @@ static modq_desk_result own(const modq_desk *d, const desk_person *pr, const cha
     }
     if (it->lessee != pr) {
         return MODQ_DESK_ERR_FORBIDDEN;
+    }
+    if (!desk_confirmed(d)) {
+        return MODQ_DESK_ERR_UNCONFIRMED;
     }
     *out = it;
     return MODQ_DESK_OK;

@@ -58,6 +58,7 @@ typedef struct dfx {
     size_t img_len;
     modq_desk *desk;
     recorder rec;
+    bool unconfirmed; /* a sole_writer desk asks this (modq_desk_opts.confirmed) */
 } dfx;
 
 static inline void rec_put(recorder *r, int kind, const char *key, const uint8_t *buf, size_t len,
@@ -226,8 +227,14 @@ static inline rec_msg *rec_last(recorder *r, int kind, const char *key)
     return NULL;
 }
 
-/* A desk over f's policy with this lease, QA rate and size (replaces the current one). */
-/* A new desk in f (the old one freed); sole_writer as modq_desk_opts says. */
+static inline bool dfx_confirmed(void *arg)
+{
+    return !((dfx *)arg)->unconfirmed;
+}
+
+/* A new desk in f (the old one freed) over f's policy with this lease, QA rate and size;
+ * sole_writer as modq_desk_opts says, and then confirmed while f->unconfirmed is false, as a
+ * fleet's desk is while Kafka confirms it. */
 static inline void dfx_desk_as(dfx *f, int64_t lease_ms, double qa_rate, size_t max_items,
                                bool sole_writer)
 {
@@ -243,7 +250,9 @@ static inline void dfx_desk_as(dfx *f, int64_t lease_ms, double qa_rate, size_t 
                         .qa_sample_rate = qa_rate,
                         .max_items = max_items,
                         .seed = 42,
-                        .sole_writer = sole_writer};
+                        .sole_writer = sole_writer,
+                        .confirmed = sole_writer ? dfx_confirmed : NULL,
+                        .confirmed_arg = f};
     modq_desk_free(f->desk);
     f->desk = NULL;
     if (modq_desk_new(&o, &f->desk) != MODQ_DESK_OK) {
@@ -305,6 +314,7 @@ static inline int dfx_setup(void **state)
 {
     dfx *f = *state;
     rec_clear(&f->rec);
+    f->unconfirmed = false;
     dfx_desk(f, MIN(10), 0.0, 64);
     return f->desk ? 0 : -1;
 }

@@ -132,6 +132,61 @@ static void test_escalation_goes_to_a_lead_of_the_escalating_team(void **state)
     assert_string_equal(id, "h1");
 }
 
+/* A fleet's desk that Kafka has not confirmed lately (stopped, or cut off from the brokers) may
+ * be one the fleet replaced: it shows, hands out and takes nothing, and changes nothing, until
+ * it is confirmed again. A desk with nothing to hand out still says so. */
+static void test_unconfirmed_desk_shows_and_takes_nothing(void **state)
+{
+    dfx *f = *state;
+    modq_desk_who a = dt_who("a1", "t1", ROLE_A), b = dt_who("b1", "t1", ROLE_A);
+    uint8_t *data = NULL;
+    size_t len;
+    const char *mime;
+    int level;
+    char id[160];
+
+    dfx_desk_as(f, MIN(30), 0.0, 8, true);
+    assert_non_null(f->desk);
+    assert_int_equal(dt_add(f, "h1", "hate", 0, T0), MODQ_DESK_OK);
+    assert_int_equal(dt_add(f, "h2", "hate", 0, T0), MODQ_DESK_OK);
+    assert_int_equal(dt_next(f, &a, NULL, T0, id, NULL), MODQ_DESK_OK);
+    assert_string_equal(id, "h1");
+    size_t audits = rec_count(&f->rec, REC_AUDIT, NULL);
+
+    f->unconfirmed = true;
+    assert_int_equal(dt_next(f, &a, NULL, T0 + 1, id, NULL), MODQ_DESK_ERR_UNCONFIRMED);
+    assert_string_equal(id, "");
+    assert_int_equal(dt_next(f, &b, NULL, T0 + 1, id, NULL), MODQ_DESK_ERR_UNCONFIRMED);
+    assert_int_equal(modq_desk_media(f->desk, &a, "h1", -1, false, "", T0 + 2, &data, &len, &mime,
+                                     &level, NULL, NULL),
+                     MODQ_DESK_ERR_UNCONFIRMED);
+    assert_null(data);
+    assert_int_equal(modq_desk_reveal(f->desk, &a, "h1", 0, false, "why", T0 + 2, NULL),
+                     MODQ_DESK_ERR_UNCONFIRMED);
+    assert_int_equal(modq_desk_decide(f->desk, &a, "h1", "remove", NULL, 0, NULL, T0 + 3, NULL),
+                     MODQ_DESK_ERR_UNCONFIRMED);
+    assert_int_equal(modq_desk_escalate(f->desk, &a, "h1", "x", T0 + 3), MODQ_DESK_ERR_UNCONFIRMED);
+    assert_int_equal(modq_desk_release(f->desk, &a, "h1", T0 + 3), MODQ_DESK_ERR_UNCONFIRMED);
+    assert_int_equal(rec_count(&f->rec, REC_DECISION, NULL), 0);
+    assert_int_equal(rec_audit_count(&f->rec, "h1", AU(LEASED)), 1);
+    assert_int_equal(rec_audit_count(&f->rec, "h2", AU(LEASED)), 0);
+    assert_int_equal(rec_audit_count(&f->rec, "h1", AU(REVEAL)), 0);
+    assert_int_equal(rec_count(&f->rec, REC_AUDIT, NULL), audits);
+
+    f->unconfirmed = false; /* confirmed again: nothing was lost meanwhile */
+    assert_int_equal(modq_desk_decide(f->desk, &a, "h1", "remove", NULL, 0, NULL, T0 + 4, NULL),
+                     MODQ_DESK_OK);
+    assert_int_equal(dt_next(f, &b, NULL, T0 + 5, id, NULL), MODQ_DESK_OK);
+    assert_string_equal(id, "h2");
+    assert_int_equal(modq_desk_decide(f->desk, &b, "h2", "remove", NULL, 0, NULL, T0 + 6, NULL),
+                     MODQ_DESK_OK);
+    assert_int_equal(rec_count(&f->rec, REC_DECISION, NULL), 2);
+
+    f->unconfirmed = true; /* nothing waiting: nothing to confirm, an ordinary answer */
+    assert_int_equal(dt_next(f, &a, NULL, T0 + 7, id, NULL), MODQ_DESK_OK);
+    assert_string_equal(id, "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -142,6 +197,8 @@ int main(void)
             dfx_teardown),
         cmocka_unit_test_setup_teardown(test_escalation_goes_to_a_lead_of_the_escalating_team,
                                         dfx_setup, dfx_teardown),
+        cmocka_unit_test_setup_teardown(test_unconfirmed_desk_shows_and_takes_nothing, dfx_setup,
+                                        dfx_teardown),
     };
     return cmocka_run_group_tests(tests, dfx_group_setup, dfx_group_teardown);
 }
