@@ -265,6 +265,14 @@ void api_desk_error(modq_api_call *c, modq_desk_result rc, const modq_desk_denia
                   "What you have decided is kept and will be sent. This clears by itself.",
                   modq_desk_strerror(rc));
         break;
+    case MODQ_DESK_ERR_UNCONFIRMED:
+        modq_http_resp_header(c->r, "Retry-After", "2");
+        api_error(c, 503, "unconfirmed",
+                  "This desk cannot confirm with Kafka that it is still the active desk, so it "
+                  "shows and takes nothing now. Your item is kept for you or returns to the "
+                  "queue. Please try again in a moment.",
+                  modq_desk_strerror(rc));
+        break;
     case MODQ_DESK_ERR_UNKNOWN_QUEUE:
         /* The name comes from the request: jansson escapes it when the answer is written. */
         snprintf(msg, sizeof(msg), "No queue named \"%.64s\".", queue ? queue : "");

@@ -456,6 +456,9 @@ static void housekeeping(modq_run *r)
         atomic_store(&r->assigned_once, true);
     }
     atomic_store(&r->assigned_now, assigned);
+    if (r->role == MODQ_CONFIG_ROLE_DESK) {
+        run_desk_confirm(r, mono);
+    }
     if (mono - r->last_expire_ms < EXPIRE_PERIOD_MS) {
         return;
     }

@@ -5,6 +5,10 @@
  * so a prepare pod that dies re-prepares only what the topic does not hold yet (the desk takes a
  * ticket id once). A desk pod reads review records: the media is prepared already, and what it
  * checks is that the record keeps the rules and that the ticket was not decided meanwhile.
+ *
+ * A desk pod serves people only while Kafka confirms that it still holds the review topic
+ * (modq_consume_confirm): one that was stopped or cut off from the brokers must not go on
+ * handing out items that the desk which took over hands out too.
  */
 #include "run_impl.h"
 
@@ -13,6 +17,11 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+
+#define PROBE_PERIOD_MS 1000 /* at most; a quarter of the mandate when that is shorter */
+#define MIN_MANDATE_MS  1000
+
+enum { RUN_DESK_STANDBY, RUN_DESK_CONFIRMED, RUN_DESK_UNCONFIRMED };
 
 bool run_publish_review(modq_run *r, const rd_kafka_message_t *msg, modq_prepared *p,
                         int64_t now_ms)
@@ -69,4 +78,75 @@ modq_prepared *run_unpack_review(modq_run *r, const rd_kafka_message_t *msg)
         p->kind = MODQ_PREPARED_DUPLICATE;
     }
     return p;
+}
+
+bool run_desk_confirmed(void *arg)
+{
+    modq_run *r = arg;
+    modq_consume *c = atomic_load(&r->consume_live);
+    return c != NULL && r->clock(r->clock_arg) < modq_consume_confirmed_until(c);
+}
+
+int64_t modq_run_mandate_left_ms(modq_run *r)
+{
+    modq_consume *c = atomic_load(&r->consume_live);
+    int64_t left = c != NULL ? modq_consume_confirmed_until(c) - r->clock(r->clock_arg) : 0;
+    return left > 0 ? left : 0;
+}
+
+bool run_desk_serving(modq_run *r)
+{
+    modq_consume *c = atomic_load(&r->consume_live);
+    return atomic_load(&r->assigned_now) &&
+           (run_desk_confirmed(r) || (c != NULL && !modq_consume_confirmable(c)));
+}
+
+void run_desk_confirm(modq_run *r, int64_t mono)
+{
+    char err[MODQ_RUN_ERRSTR_SIZE];
+    int64_t mandate = modq_consume_mandate_ms(r->consume);
+    int64_t period = mandate / 4 < PROBE_PERIOD_MS ? mandate / 4 : PROBE_PERIOD_MS;
+    int state = !atomic_load(&r->assigned_now) ? RUN_DESK_STANDBY
+                : run_desk_serving(r)          ? RUN_DESK_CONFIRMED
+                                               : RUN_DESK_UNCONFIRMED;
+
+    if (state != RUN_DESK_STANDBY &&
+        (mono - r->last_probe_ms >= period || state == RUN_DESK_UNCONFIRMED)) {
+        r->last_probe_ms = mono;
+        if (modq_consume_confirm(r->consume, mono, err, sizeof err) != MODQ_CONSUME_OK &&
+            state != r->desk_state) {
+            modq_log_write(r->log, MODQ_LOG_WARN, "desk: confirmation not sent", "error", err,
+                           NULL);
+        }
+    }
+    if (state == r->desk_state) {
+        return;
+    }
+    if (state == RUN_DESK_CONFIRMED) {
+        modq_log_write(r->log, MODQ_LOG_INFO, "desk: active, confirmed by Kafka; serving", NULL);
+    } else if (state == RUN_DESK_UNCONFIRMED && r->desk_state == RUN_DESK_CONFIRMED) {
+        /* A warning: it clears by itself when Kafka answers, or the group moves the topic. */
+        modq_log_write(r->log, MODQ_LOG_WARN,
+                       "desk: Kafka has not confirmed that this desk still holds the review "
+                       "topic; serving no one until it does",
+                       NULL);
+    } else if (state == RUN_DESK_STANDBY && r->desk_state != RUN_DESK_STANDBY) {
+        modq_log_write(r->log, MODQ_LOG_INFO,
+                       "desk: standby; the review topic went to another desk", NULL);
+    }
+    r->desk_state = state;
+}
+
+int run_desk_check(modq_run *r, char *errstr, size_t errstr_size)
+{
+    int64_t mandate = modq_consume_mandate_ms(r->consume);
+    if (mandate < MIN_MANDATE_MS) {
+        snprintf(errstr, errstr_size,
+                 "worker.role desk: kafka session.timeout.ms must exceed heartbeat.interval.ms "
+                 "by at least %d ms (it does by %lld): a desk serves for that long after Kafka "
+                 "last confirmed it",
+                 MIN_MANDATE_MS, (long long)mandate);
+        return -1;
+    }
+    return 0;
 }

@@ -112,7 +112,9 @@ struct modq_run {
     int64_t last_commit_ms;
     int64_t last_expire_ms;
     int64_t last_trim_ms;
-    int64_t stuck_ms;         /* opts.stuck_ms or MODQ_RUN_STUCK_MS */
+    int64_t last_probe_ms; /* role desk: the last confirmation asked of Kafka (run_fleet.c) */
+    int desk_state;        /* role desk, poll thread: RUN_DESK_STANDBY, _CONFIRMED, _UNCONFIRMED */
+    int64_t stuck_ms;      /* opts.stuck_ms or MODQ_RUN_STUCK_MS */
     int64_t last_confirm_ms;  /* monotonic: Kafka's last confirmation (poll thread) */
     int64_t waiting_since_ms; /* monotonic: since something has waited for Kafka; -1: nothing */
     /* People's decisions not yet confirmed (published or waiting for a retry), oldest first:
@@ -183,6 +185,17 @@ bool run_publish_review(modq_run *r, const rd_kafka_message_t *msg, modq_prepare
 /* Role desk: the review record msg as a prepared item (kind REVIEW, or DEAD_LETTER for a record
  * the desk refuses, or DUPLICATE for a ticket already decided). NULL when out of memory. */
 modq_prepared *run_unpack_review(modq_run *r, const rd_kafka_message_t *msg);
+/* Role desk: whether this desk may act for the fleet now, Kafka having confirmed recently that it
+ * holds the review topic (modq_desk_opts.confirmed). Any thread. */
+bool run_desk_confirmed(void *arg);
+/* Role desk: whether it serves people now: it holds the review topic and is confirmed, or has
+ * nothing a confirmation could commit yet (an empty review topic: nothing to hand out). */
+bool run_desk_serving(modq_run *r);
+/* Role desk, each turn of the loop: asks Kafka to confirm this desk (about every second) and logs
+ * when it stops or starts being confirmed. */
+void run_desk_confirm(modq_run *r, int64_t mono);
+/* Role desk, at start: the consumer's session leaves a mandate of at least a second. */
+int run_desk_check(modq_run *r, char *errstr, size_t errstr_size);
 /* Publishes an AUTO or DEAD_LETTER outcome of msg (run.c); false when nothing will confirm it. */
 bool run_publish_outcome(modq_run *r, const rd_kafka_message_t *msg, const modq_prepared *p,
                          int64_t now_ms);

@@ -166,6 +166,8 @@ static modq_run_result make_desk(modq_run *r, size_t window, char *errstr, size_
         .qa_sample_rate = modq_config_http_qa_sample_rate(r->cfg),
         .max_items = 2 * window * r->ntopics,
         .sole_writer = r->role == MODQ_CONFIG_ROLE_DESK,
+        .confirmed = r->role == MODQ_CONFIG_ROLE_DESK ? run_desk_confirmed : NULL,
+        .confirmed_arg = r,
     };
     modq_desk_result dr = modq_desk_new(&o, &r->desk);
     if (dr != MODQ_DESK_OK) {
@@ -403,7 +405,8 @@ static modq_run_result make_kafka(modq_run *r, const modq_run_opts *opts, size_t
         snprintf(errstr, errstr_size, "consumer: %s", err);
         return MODQ_RUN_ERR_SETUP;
     }
-    if (r->role == MODQ_CONFIG_ROLE_DESK && check_review_topic(r, window, errstr, errstr_size)) {
+    if (r->role == MODQ_CONFIG_ROLE_DESK && (run_desk_check(r, errstr, errstr_size) != 0 ||
+                                             check_review_topic(r, window, errstr, errstr_size))) {
         return MODQ_RUN_ERR_SETUP;
     }
     atomic_store(&r->consume_live, r->consume);

@@ -112,6 +112,9 @@ static const family families[] = {
     {"modq_poll_loop_stalled_seconds", MODQ_METRICS_GAUGE, NULL,
      "Seconds since the Kafka poll loop last turned."},
     {"modq_ready", MODQ_METRICS_GAUGE, NULL, "1 when ready for people (partitions assigned)."},
+    {"modq_desk_mandate_seconds", MODQ_METRICS_GAUGE, NULL,
+     "Role desk: how long this desk may still serve on Kafka's last confirmation (0 when not "
+     "confirmed; an active desk renews it about every second)."},
     {"modq_review_paused", MODQ_METRICS_GAUGE, NULL,
      "1 while no new items are handed out because Kafka confirms nothing."},
 };
@@ -203,6 +206,10 @@ static void refresh_metrics(void *arg)
     modq_metrics_set(m, "modq_poll_loop_stalled_seconds", NULL,
                      (double)modq_run_idle_ms(s->run) / 1000.0);
     modq_metrics_set(m, "modq_ready", NULL, modq_run_ready(s->run) ? 1.0 : 0.0);
+    if (modq_run_role(s->run) == MODQ_CONFIG_ROLE_DESK) {
+        modq_metrics_set(m, "modq_desk_mandate_seconds", NULL,
+                         (double)modq_run_mandate_left_ms(s->run) / 1000.0);
+    }
     set_heap_inuse(m);
     modq_metrics_set(m, "modq_review_paused", NULL, modq_run_paused(s->run) ? 1.0 : 0.0);
 }
@@ -227,6 +234,11 @@ static const char *not_serving(void *arg, const char **message)
     case MODQ_CONFIG_ROLE_DESK:
         if (modq_run_ready(s->run)) {
             return NULL;
+        }
+        if (modq_run_holds_review(s->run)) {
+            *message = "This desk cannot confirm with Kafka that it is still the active desk, so "
+                       "it serves no one now. Please try again in a moment.";
+            return "unconfirmed";
         }
         *message = "This desk is on standby; the active desk serves reviews. Please try again.";
         return "standby";

@@ -1,6 +1,7 @@
 // denials.js: what the page does with a failed call (main.js installs handleError as api.js's
 // failure handler): a 423 becomes the break view, a short notice or the calm "not available"
-// state; a lost item moves on to the next one; a lost connection retries later. The words are
+// state; a lost item moves on to the next one; a desk changing hands takes the item off the
+// screen; a lost connection retries later. The words are
 // the server's `message`, shown as sent (as text); the page only picks the view, the heading
 // for a reason code, and what to say when a body carries no message.
 
@@ -48,6 +49,13 @@ export function handleError(e, ctx) {
     showDenied('ROLE', b.message || 'Your role cannot take items from this queue.');
     return;
   }
+  if (e.status === 503 && (b.error === 'unconfirmed' || b.error === 'standby')) {
+    // The desk is changing hands (a failover in a fleet): the item may be handed to someone
+    // else now, so it leaves the screen at once; the next call reaches the desk that serves,
+    // which gives it back if it is still this person's.
+    showDenied(null, b.message || 'Trying again shortly.', 'The review desk is changing over');
+    return;
+  }
   if (e.status === 503 && b.error === 'paused') {
     // Not the person's fault and nothing for them to do: say so calmly and ask again later.
     notice(b.message || 'No new items for now. Trying again shortly.', 'info');
@@ -58,9 +66,9 @@ export function handleError(e, ctx) {
   if (ctx === 'next') setTimer('retry', loadNext, DENIED_RETRY_MS);
 }
 
-function showDenied(reason, message) {
+function showDenied(reason, message, title) {
   dropItem();
-  $('denied-title').textContent = REASON_TEXT[reason] || 'Not available right now';
+  $('denied-title').textContent = title || REASON_TEXT[reason] || 'Not available right now';
   const t = message || '';
   $('denied-text').textContent = t;
   showReviewState('state-denied');
