@@ -30,7 +30,6 @@
 #define TRIM_PERIOD_MS   60000
 #define MIN_FLUSH_MS     1000 /* the publisher gets at least this at drain, grace or not */
 #define ERRSTR_SIZE      MODQ_RUN_ERRSTR_SIZE
-#define COUNTER(r, f)    atomic_fetch_add_explicit(&(r)->n_##f, 1, memory_order_relaxed)
 
 const char *modq_run_strerror(modq_run_result r)
 {
@@ -66,86 +65,6 @@ static void fmt_int(char *buf, size_t size, int64_t v)
 
 /* ---- Pool threads ------------------------------------------------------------------------ */
 
-modq_run_cookie *run_cookie_for(const rd_kafka_message_t *msg, modq_run_cookie_kind kind)
-{
-    modq_run_cookie *c = calloc(1, sizeof *c);
-    if (c == NULL) {
-        return NULL;
-    }
-    c->kind = kind;
-    c->has_ref = true;
-    snprintf(c->topic, sizeof c->topic, "%s", rd_kafka_topic_name(msg->rkt));
-    c->partition = msg->partition;
-    c->offset = msg->offset;
-    return c;
-}
-
-/* Fills the decided-set part of c from an AUTO outcome. */
-static void cookie_decision(modq_run_cookie *c, const modq_prepared *p, int64_t now_ms)
-{
-    Modq__V1__Decision *d = modq__v1__decision__unpack(NULL, p->decision_len, p->decision);
-    size_t used = 0;
-
-    snprintf(c->ticket_id, sizeof c->ticket_id, "%s", p->ticket->ticket_id);
-    if (p->media != NULL && modq_media_sha256(p->media) != NULL) {
-        memcpy(c->sha256, modq_media_sha256(p->media), sizeof c->sha256);
-        c->has_sha256 = true;
-    }
-    c->verdict = p->verdict;
-    c->decided_at_ms = now_ms;
-    for (size_t i = 0; d != NULL && i < d->n_policy_labels; i++) {
-        size_t n = strlen(d->policy_labels[i]);
-        if (used + n + (i > 0) > MODQ_DECIDED_MAX_LABELS) {
-            break;
-        }
-        if (i > 0) {
-            c->labels[used++] = ',';
-        }
-        memcpy(c->labels + used, d->policy_labels[i], n);
-        used += n;
-    }
-    c->labels[used] = '\0';
-    if (d != NULL) {
-        modq__v1__decision__free_unpacked(d, NULL);
-    }
-}
-
-bool run_publish_outcome(modq_run *r, const rd_kafka_message_t *msg, const modq_prepared *p,
-                         int64_t now_ms)
-{
-    char err[ERRSTR_SIZE] = "";
-    modq_publish_result pr;
-    modq_run_cookie *c =
-        run_cookie_for(msg, p->kind == MODQ_PREPARED_AUTO ? MODQ_RUN_AUTO : MODQ_RUN_DEAD);
-    bool queued = false;
-
-    if (c == NULL) {
-        snprintf(err, sizeof err, "out of memory");
-        goto out;
-    }
-    if (p->kind == MODQ_PREPARED_AUTO) {
-        cookie_decision(c, p, now_ms);
-        pr = modq_publish_decision(r->publish, p->ticket->content_id, p->ticket->ticket_id,
-                                   p->decision, p->decision_len, c, err, sizeof err);
-    } else {
-        modq_publish_source src = {c->topic, msg->partition, msg->offset};
-        (void)run_dead_key(c->topic, msg->partition, msg->offset, msg->payload, msg->len,
-                           c->dead_key);
-        pr = modq_publish_dead_letter(r->publish, msg->payload, msg->len, msg->key, msg->key_len,
-                                      p->code, p->reason, &src, c, err, sizeof err);
-    }
-    /* When queued, c is the publisher's until the confirmation, which logs any failure. */
-    queued = modq_publish_will_complete(pr);
-out:
-    if (!queued) {
-        free(c);
-        COUNTER(r, publish_failed);
-        run_log_msg(r, MODQ_LOG_ERROR, "publish refused: ticket left uncompleted",
-                    rd_kafka_topic_name(msg->rkt), msg->partition, msg->offset, err);
-    }
-    return queued;
-}
-
 /*
  * The decisions follower may have recorded this ticket as decided (by another worker) after
  * preparation looked and before the desk took it; its own forget then found nothing. Looking
@@ -157,7 +76,7 @@ static void forget_if_decided(modq_run *r, const char *ticket_id)
     modq_desk_ref ref;
 
     if (run_is_decided(r, ticket_id) && modq_desk_forget_ticket(r->desk, ticket_id, &ref) == 1) {
-        COUNTER(r, duplicate);
+        RUN_COUNT(r, duplicate);
         if (ref.topic[0] != '\0') {
             modq_consume_complete(r->consume, ref.topic, ref.partition, ref.offset);
         }
@@ -177,7 +96,7 @@ static modq_prepared *to_desk(modq_run *r, const rd_kafka_message_t *msg, modq_p
     snprintf(tid, sizeof tid, "%s", p->ticket ? p->ticket->ticket_id : "");
     modq_desk_result dr = modq_desk_add(r->desk, p, &ref, now);
     if (dr == MODQ_DESK_OK) {
-        COUNTER(r, review);
+        RUN_COUNT(r, review);
         p = NULL; /* the desk's now */
         forget_if_decided(r, tid);
     } else if (dr == MODQ_DESK_ERR_INVALID_ARG && p->escalated &&
@@ -195,7 +114,7 @@ static modq_prepared *to_desk(modq_run *r, const rd_kafka_message_t *msg, modq_p
          * ticket at another offset: the held copy brings the decision, this one is done. */
         if (held.partition != msg->partition || held.offset != msg->offset ||
             strcmp(held.topic, topic) != 0) {
-            COUNTER(r, duplicate);
+            RUN_COUNT(r, duplicate);
             modq_consume_complete(r->consume, topic, msg->partition, msg->offset);
         }
     } else {
@@ -221,7 +140,7 @@ void run_pool_job(void *job, void *arg)
             ? run_unpack_review(r, msg)
             : modq_prepare_ticket(&r->ctx, msg->payload, msg->len, now);
     if (p == NULL) {
-        COUNTER(r, prepare_failed);
+        RUN_COUNT(r, prepare_failed);
         run_log_msg(r, MODQ_LOG_ERROR, "prepare: out of memory: ticket left uncompleted", topic,
                     msg->partition, msg->offset, NULL);
         goto out;
@@ -229,27 +148,27 @@ void run_pool_job(void *job, void *arg)
     switch (p->kind) {
     case MODQ_PREPARED_AUTO:
         if (run_publish_outcome(r, msg, p, now)) {
-            COUNTER(r, auto_decided);
+            RUN_COUNT(r, auto_decided);
         }
         break;
     case MODQ_PREPARED_DEAD_LETTER:
         run_log_msg(r, MODQ_LOG_INFO, "ticket dead-lettered", topic, msg->partition, msg->offset,
                     p->code);
         if (run_publish_outcome(r, msg, p, now)) {
-            COUNTER(r, dead_letter);
+            RUN_COUNT(r, dead_letter);
         }
         break;
     case MODQ_PREPARED_DUPLICATE:
-        COUNTER(r, duplicate);
+        RUN_COUNT(r, duplicate);
         modq_consume_complete(r->consume, topic, msg->partition, msg->offset);
         break;
     case MODQ_PREPARED_REVIEW:
         if (r->role != MODQ_CONFIG_ROLE_PREPARE) {
             p = to_desk(r, msg, p, now);
         } else if (run_publish_review(r, msg, p, now) && p->kind == MODQ_PREPARED_REVIEW) {
-            COUNTER(r, review);
+            RUN_COUNT(r, review);
         } else if (p->kind == MODQ_PREPARED_DEAD_LETTER) {
-            COUNTER(r, dead_letter);
+            RUN_COUNT(r, dead_letter);
         }
         break;
     }
@@ -281,18 +200,18 @@ void run_delivered(void *arg, void *ck, int ok, const char *error)
             if (r->retry_closed) {
                 run_settle(r, c);
                 run_cookie_free(c); /* shutdown: logged by the drain */
-                COUNTER(r, publish_failed);
+                RUN_COUNT(r, publish_failed);
                 return;
             }
             run_retry_later(r, c, error);
             return;
         }
         if (c->kind == MODQ_RUN_LEDGER) {
-            COUNTER(r, event_failed);
+            RUN_COUNT(r, event_failed);
             modq_log_write(r->log, MODQ_LOG_WARN, "ledger not confirmed", "associate", c->key,
                            "error", error, NULL);
         } else {
-            COUNTER(r, publish_failed);
+            RUN_COUNT(r, publish_failed);
             run_log_msg(r, MODQ_LOG_ERROR, "publish not confirmed: ticket left uncompleted",
                         c->topic, c->partition, c->offset, error);
         }
@@ -319,7 +238,7 @@ void run_delivered(void *arg, void *ck, int ok, const char *error)
     }
     if (c->has_ref) {
         modq_consume_complete(r->consume, c->topic, c->partition, c->offset);
-        COUNTER(r, confirmed);
+        RUN_COUNT(r, confirmed);
     }
     run_settle(r, c);
     run_cookie_free(c);
@@ -331,7 +250,7 @@ static void on_message(void *arg, rd_kafka_message_t *msg)
     modq_run *r = arg;
 
     if (r->nheld == 0 && modq_pool_submit(r->pool, msg) == 0) {
-        COUNTER(r, received);
+        RUN_COUNT(r, received);
         return;
     }
     if (r->nheld < r->cap_held) {
@@ -349,7 +268,7 @@ static void submit_held(modq_run *r)
 {
     size_t i = 0;
     while (i < r->nheld && modq_pool_submit(r->pool, r->held[i]) == 0) {
-        COUNTER(r, received);
+        RUN_COUNT(r, received);
         i++;
     }
     memmove(r->held, r->held + i, (r->nheld - i) * sizeof *r->held);
@@ -455,7 +374,6 @@ static void housekeeping(modq_run *r)
     if (!atomic_load(&r->assigned_once) && assigned) {
         atomic_store(&r->assigned_once, true);
     }
-    atomic_store(&r->assigned_now, assigned);
     if (r->role == MODQ_CONFIG_ROLE_DESK) {
         run_desk_confirm(r, mono);
     }

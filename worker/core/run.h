@@ -153,13 +153,13 @@ struct modq_desk *modq_run_desk(modq_run *r);
 int64_t modq_run_idle_ms(modq_run *r);
 /* Ready: no stop was requested and a partition assignment was received (role desk: the review
  * topic is held now, i.e. this desk is the active one of its group, and Kafka confirmed that
- * within its mandate: run_fleet.c). Any thread. */
+ * within its mandate: run_desk.c). Any thread. */
 bool modq_run_ready(modq_run *r);
 /* Role desk: whether this desk holds the review topic, confirmed by Kafka or not (a desk that
  * holds it but is not ready waits for Kafka to confirm it). */
 bool modq_run_holds_review(modq_run *r);
 /* Role desk: how long it may still serve on Kafka's last confirmation, in ms (0 when it is not
- * confirmed; run_fleet.c). Any thread. */
+ * confirmed; run_desk.c). Any thread. */
 int64_t modq_run_mandate_left_ms(modq_run *r);
 /* worker.role of r. Any thread. */
 modq_config_role modq_run_role(const modq_run *r);

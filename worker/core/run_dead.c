@@ -22,8 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define COUNTER(r, f) atomic_fetch_add_explicit(&(r)->n_##f, 1, memory_order_relaxed)
-
 bool run_dead_key(const char *topic, int32_t partition, int64_t offset, const void *value,
                   size_t len, char key[MODQ_RUN_DEAD_KEY])
 {
@@ -81,7 +79,7 @@ bool run_dead_again(modq_run *r, const rd_kafka_message_t *msg)
     if (!seen(r, topic, msg->partition, msg->offset, msg->payload, msg->len)) {
         return false;
     }
-    COUNTER(r, duplicate);
+    RUN_COUNT(r, duplicate);
     run_log_msg(r, MODQ_LOG_INFO, "ticket dead-lettered before: completed", topic, msg->partition,
                 msg->offset, NULL);
     modq_consume_complete(r->consume, topic, msg->partition, msg->offset);
@@ -131,7 +129,7 @@ void run_on_dead_letter_record(void *arg, const modq_follow_record *rec)
     if (!modq_follow_header(rec, MODQ_PUBLISH_H_SRC_TOPIC, topic, sizeof topic) ||
         topic[0] == '\0' || !header_number(rec, MODQ_PUBLISH_H_SRC_PART, INT32_MAX, &partition) ||
         !header_number(rec, MODQ_PUBLISH_H_SRC_OFF, INT64_MAX, &offset)) {
-        COUNTER(r, follow_bad);
+        RUN_COUNT(r, follow_bad);
         return;
     }
     if (run_dead_key(topic, (int32_t)partition, offset, rec->value, rec->value ? rec->value_len : 0,

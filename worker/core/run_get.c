@@ -60,11 +60,6 @@ bool modq_run_ready(modq_run *r)
     return r->role == MODQ_CONFIG_ROLE_DESK ? run_desk_serving(r) : atomic_load(&r->assigned_once);
 }
 
-bool modq_run_holds_review(modq_run *r)
-{
-    return r != NULL && r->role == MODQ_CONFIG_ROLE_DESK && atomic_load(&r->assigned_now);
-}
-
 modq_config_role modq_run_role(const modq_run *r)
 {
     return r->role;

@@ -112,9 +112,9 @@ struct modq_run {
     int64_t last_commit_ms;
     int64_t last_expire_ms;
     int64_t last_trim_ms;
-    int64_t last_probe_ms; /* role desk: the last confirmation asked of Kafka (run_fleet.c) */
-    int desk_state;        /* role desk, poll thread: RUN_DESK_STANDBY, _CONFIRMED, _UNCONFIRMED */
-    int64_t stuck_ms;      /* opts.stuck_ms or MODQ_RUN_STUCK_MS */
+    int64_t last_probe_ms;    /* role desk: the last confirmation asked of Kafka (run_desk.c) */
+    int desk_state;           /* role desk, poll thread: what run_desk_confirm last saw */
+    int64_t stuck_ms;         /* opts.stuck_ms or MODQ_RUN_STUCK_MS */
     int64_t last_confirm_ms;  /* monotonic: Kafka's last confirmation (poll thread) */
     int64_t waiting_since_ms; /* monotonic: since something has waited for Kafka; -1: nothing */
     /* People's decisions not yet confirmed (published or waiting for a retry), oldest first:
@@ -126,7 +126,6 @@ struct modq_run {
     atomic_bool paused;           /* the desk is paused (see watch_kafka in run.c) */
     _Atomic int64_t last_turn_ms; /* monotonic, for /healthz */
     atomic_bool assigned_once;    /* for /readyz */
-    atomic_bool assigned_now;     /* role desk: this desk holds the review topic (is active) */
     volatile sig_atomic_t stop;
     bool drained;
     bool retry_closed; /* after the drain's last flush: failures are dropped, not retried */
@@ -136,6 +135,8 @@ struct modq_run {
 };
 
 #define MODQ_RUN_ERRSTR_SIZE 512
+/* One more of r's counter n_<f> (relaxed: figures for /metrics). */
+#define RUN_COUNT(r, f) atomic_fetch_add_explicit(&(r)->n_##f, 1, memory_order_relaxed)
 
 /* Monotonic milliseconds: the default clock. */
 int64_t run_mono_ms(void *arg);
@@ -176,31 +177,33 @@ size_t run_waiting(modq_run *r, int64_t *oldest_ms);
 void run_on_decision_record(void *arg, const modq_follow_record *rec);
 void run_on_ledger_record(void *arg, const modq_follow_record *rec);
 
-/* run_fleet.c: what the roles of a fleet do differently with a message (worker.role). */
+/* run_outcome.c: what a ticket's message becomes on Kafka when no person here decides it. */
+/* A confirmation cookie for msg (completes its offset); NULL when out of memory. */
+modq_run_cookie *run_cookie_for(const rd_kafka_message_t *msg, modq_run_cookie_kind kind);
+/* Publishes an AUTO or DEAD_LETTER outcome of msg; false when nothing will confirm it (logged). */
+bool run_publish_outcome(modq_run *r, const rd_kafka_message_t *msg, const modq_prepared *p,
+                         int64_t now_ms);
 /* Role prepare: publishes p (kind REVIEW) from the ticket msg to topics.review; the ticket
  * completes when Kafka confirms it. An item too large for a record is dead-lettered instead.
  * Returns false when nothing will complete the ticket (logged). Pool threads. */
 bool run_publish_review(modq_run *r, const rd_kafka_message_t *msg, modq_prepared *p,
                         int64_t now_ms);
-/* Role desk: the review record msg as a prepared item (kind REVIEW, or DEAD_LETTER for a record
- * the desk refuses, or DUPLICATE for a ticket already decided). NULL when out of memory. */
+
+/* run_desk.c: what a fleet's desk pod (worker.role desk) does differently. */
+/* The review record msg as a prepared item (kind REVIEW, or DEAD_LETTER for a record the desk
+ * refuses, or DUPLICATE for a ticket already decided). NULL when out of memory. */
 modq_prepared *run_unpack_review(modq_run *r, const rd_kafka_message_t *msg);
-/* Role desk: whether this desk may act for the fleet now, Kafka having confirmed recently that it
- * holds the review topic (modq_desk_opts.confirmed). Any thread. */
+/* Whether this desk may act for the fleet now, Kafka having confirmed recently that it holds
+ * the review topic (modq_desk_opts.confirmed). Any thread. */
 bool run_desk_confirmed(void *arg);
-/* Role desk: whether it serves people now: it holds the review topic and is confirmed, or has
- * nothing a confirmation could commit yet (an empty review topic: nothing to hand out). */
+/* Whether it serves people now: it holds the review topic and is confirmed, or has nothing a
+ * confirmation could commit yet (an empty review topic: nothing to hand out). Any thread. */
 bool run_desk_serving(modq_run *r);
-/* Role desk, each turn of the loop: asks Kafka to confirm this desk (about every second) and logs
- * when it stops or starts being confirmed. */
+/* Each turn of the loop: asks Kafka to confirm this desk (about every second) and logs when it
+ * stops or starts being confirmed. */
 void run_desk_confirm(modq_run *r, int64_t mono);
-/* Role desk, at start: the consumer's session leaves a mandate of at least a second. */
+/* At start: the consumer's session leaves a mandate of at least a second. */
 int run_desk_check(modq_run *r, char *errstr, size_t errstr_size);
-/* Publishes an AUTO or DEAD_LETTER outcome of msg (run.c); false when nothing will confirm it. */
-bool run_publish_outcome(modq_run *r, const rd_kafka_message_t *msg, const modq_prepared *p,
-                         int64_t now_ms);
-/* A confirmation cookie for msg (completes its offset); NULL when out of memory (run.c). */
-modq_run_cookie *run_cookie_for(const rd_kafka_message_t *msg, modq_run_cookie_kind kind);
 
 /* run_dead.c: each dead letter published once, even when its ticket comes back after a crash. */
 /* key (MODQ_RUN_DEAD_KEY bytes) of the ticket message value (len bytes) at (topic, partition,

@@ -22,8 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ERRSTR_SIZE   MODQ_RUN_ERRSTR_SIZE
-#define COUNTER(r, f) atomic_fetch_add_explicit(&(r)->n_##f, 1, memory_order_relaxed)
+#define ERRSTR_SIZE MODQ_RUN_ERRSTR_SIZE
 
 void run_cookie_free(modq_run_cookie *c)
 {
@@ -163,7 +162,7 @@ static void send_desk(modq_run *r, modq_run_cookie *c, const uint8_t *buf, size_
         return;
     }
     if (c->kind == MODQ_RUN_LEDGER) {
-        COUNTER(r, event_failed);
+        RUN_COUNT(r, event_failed);
         modq_log_write(r->log, MODQ_LOG_WARN, "ledger not published", "associate", c->key, "error",
                        err, NULL);
         run_cookie_free(c);
@@ -174,7 +173,7 @@ static void send_desk(modq_run *r, modq_run_cookie *c, const uint8_t *buf, size_
 
 void run_republish(modq_run *r, modq_run_cookie *c)
 {
-    COUNTER(r, retried);
+    RUN_COUNT(r, retried);
     send_desk(r, c, c->buf, c->len);
 }
 
@@ -212,7 +211,7 @@ void run_retry_later(modq_run *r, modq_run_cookie *c, const char *error)
                        NULL);
     }
     if (!kept) {
-        COUNTER(r, event_failed);
+        RUN_COUNT(r, event_failed);
         run_settle(r, c);
         run_cookie_free(c);
     }
@@ -277,7 +276,7 @@ static void sink_decision(void *arg, const modq_desk_ref *ref, const char *conte
     modq_run_cookie *c = cookie_new(MODQ_RUN_HUMAN, content_id, buf, len);
 
     if (c == NULL) {
-        COUNTER(r, publish_failed);
+        RUN_COUNT(r, publish_failed);
         modq_log_write(r->log, MODQ_LOG_ERROR, "decision lost: out of memory", "ticket", ticket_id,
                        NULL);
         return;
@@ -303,7 +302,7 @@ static void sink_event(modq_run *r, modq_run_cookie_kind kind, const char *key, 
 {
     modq_run_cookie *c = cookie_new(kind, key, buf, len);
     if (c == NULL) {
-        COUNTER(r, event_failed);
+        RUN_COUNT(r, event_failed);
         modq_log_write(r->log, MODQ_LOG_ERROR, "event lost: out of memory", "what", kind_name(kind),
                        "key", key, NULL);
         return;
@@ -397,7 +396,7 @@ void run_on_decision_record(void *arg, const modq_follow_record *rec)
      * prior decision's ticket id: the record is counted and left out. */
     if (d == NULL || d->ticket_id == NULL ||
         !modq_text_ticket_id(d->ticket_id, strlen(d->ticket_id))) {
-        COUNTER(r, follow_bad);
+        RUN_COUNT(r, follow_bad);
         goto out;
     }
     if (d->hashes != NULL && d->hashes->sha256 != NULL &&
@@ -438,7 +437,7 @@ void run_on_ledger_record(void *arg, const modq_follow_record *rec)
     }
     if (modq_desk_ledger_restore(r->desk, rec->value, rec->value_len, err, sizeof err) !=
         MODQ_DESK_OK) {
-        COUNTER(r, follow_bad);
+        RUN_COUNT(r, follow_bad);
         modq_log_write(r->log, MODQ_LOG_WARN, "ledgers topic: record ignored", "error", err, NULL);
     }
 }

@@ -1,8 +1,8 @@
 /*
- * run_util.c: what run.c, run_sink.c, run_dead.c and run_fleet.c share beyond the layout in
- * run_impl.h: the log line about one ticket message, and the decided set's answer for a ticket
- * id. Kept apart from the loop so that the sink and the dead
- * letters build on it without calling back into run.c.
+ * run_util.c: what run.c, run_sink.c, run_dead.c, run_outcome.c and run_desk.c share beyond the
+ * layout in run_impl.h: the log line about one ticket message, and the decided set's answer for a
+ * ticket id. Kept apart from the loop so that the sink and the dead letters build on it without
+ * calling back into run.c.
  */
 #include "run_impl.h"
 
