@@ -171,6 +171,32 @@ e2e_start_worker() {
     e2e_wait_log "$1" '"msg":"started"' 60 "$last_pid" || fail "$1 did not start in 60 s"
 }
 
+# A fleet's processes by name (worker.role): e2e_fleet_start NAME ROLE [PORT] starts worker-NAME
+# in that role and sets pid[NAME] and port[NAME]; e2e_fleet_ready NAME prints the HTTP status of
+# its /readyz ("000" when it does not answer within 2 s); e2e_fleet_active NAME... prints the first
+# of those desks whose /readyz is 200, waiting up to 60 s for one ("" when none).
+declare -A pid port
+e2e_fleet_start() {
+    MODQ_WORKER_ROLE=$2 e2e_start_worker "worker-$1" "${3:-}"
+    pid[$1]=$last_pid port[$1]=$last_port
+}
+e2e_fleet_ready() {
+    curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:${port[$1]}/readyz"
+}
+e2e_fleet_active() {
+    local d i
+    for ((i = 0; i < 600; i++)); do
+        for d in "$@"; do
+            kill -0 "${pid[$d]}" 2>/dev/null && [ "$(e2e_fleet_ready "$d")" = 200 ] && {
+                echo "$d"
+                return 0
+            }
+        done
+        sleep 0.1
+    done
+    echo ""
+}
+
 # e2e_wait_log NAME REGEX SECONDS [PID]: waits until NAME's log, since its latest start, has a
 # line matching REGEX (grep -E); 1 on timeout. With PID, fails at once if that process is gone.
 e2e_wait_log() {

@@ -44,34 +44,15 @@ export MODQ_HTTP_QA_SAMPLE_RATE=0
 # The desks' failover waits for the dead member's session to time out.
 export MODQ_KAFKA_SESSION_TIMEOUT_MS=6000
 
-declare -A port pid
-start() { # start NAME ROLE [PORT]
-    MODQ_WORKER_ROLE=$2 e2e_start_worker "worker-$1" "${3:-}"
-    pid[$1]=$last_pid port[$1]=$last_port
-}
-ready() { curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:${port[$1]}/readyz"; }
-active_desk() { # the name of the desk that answers /readyz 200, or "" (bounded: 60 s)
-    local d i
-    for ((i = 0; i < 600; i++)); do
-        for d in desk-1 desk-2; do
-            kill -0 "${pid[$d]}" 2>/dev/null && [ "$(ready "$d")" = 200 ] && {
-                echo "$d"
-                return 0
-            }
-        done
-        sleep 0.1
-    done
-    echo ""
-}
-start prep-1 prepare
-start prep-2 prepare
-start desk-1 desk
-start desk-2 desk
-first=$(active_desk)
+e2e_fleet_start prep-1 prepare
+e2e_fleet_start prep-2 prepare
+e2e_fleet_start desk-1 desk
+e2e_fleet_start desk-2 desk
+first=$(e2e_fleet_active desk-1 desk-2)
 [ -n "$first" ] || fail "no desk became active in 60 s"
 for d in desk-1 desk-2; do
     [ "$d" = "$first" ] && continue
-    [ "$(ready "$d")" = 503 ] || fail "$d is not on standby while $first is active"
+    [ "$(e2e_fleet_ready "$d")" = 503 ] || fail "$d is not on standby while $first is active"
 done
 echo "active desk: $first"
 
@@ -94,7 +75,7 @@ worst=0
 during=0
 kill_desk() { # kills the active desk, times the failover, starts it again as the standby
     local d s t0 t1 ms done
-    d=$(active_desk)
+    d=$(e2e_fleet_active desk-1 desk-2)
     [ -n "$d" ] || fail "no active desk to kill"
     kill -KILL "${pid[$d]}"
     t0=$(date +%s%3N)
@@ -102,24 +83,24 @@ kill_desk() { # kills the active desk, times the failover, starts it again as th
     wait "${pid[$d]}" 2>/dev/null || true
     s=$([ "$d" = desk-1 ] && echo desk-2 || echo desk-1)
     for ((ms = 0; ms < 60000; ms += 100)); do
-        [ "$(ready "$s")" = 200 ] && break
+        [ "$(e2e_fleet_ready "$s")" = 200 ] && break
         sleep 0.1
     done
     t1=$(date +%s%3N)
-    [ "$(ready "$s")" = 200 ] || fail "$s did not take over within 60 s of killing $d"
+    [ "$(e2e_fleet_ready "$s")" = 200 ] || fail "$s did not take over within 60 s of killing $d"
     done=$(e2e_progress)
     [ "$done" -lt "$TICKETS" ] && during=$((during + 1))
     echo "killed $d: $s active after $(((t1 - t0) / 1000)).$(printf '%03d' $(((t1 - t0) % 1000))) s" \
         "($done of $TICKETS done)"
     [ $((t1 - t0)) -le "$worst" ] || worst=$((t1 - t0))
-    start "$d" desk "${port[$d]}"
+    e2e_fleet_start "$d" desk "${port[$d]}"
 }
 kill_prepare() {
     local p=prep-$((1 + RANDOM % 2))
     kill -KILL "${pid[$p]}"
     wait "${pid[$p]}" 2>/dev/null || true
     echo "killed $p ($(e2e_progress) of $TICKETS done)"
-    start "$p" prepare
+    e2e_fleet_start "$p" prepare
 }
 sleep "$((2 + RANDOM % 5))"
 kill_desk

@@ -4,7 +4,8 @@
       One thread per person. DESKS is the desk pods' base URLs, comma-separated; SPEC is
       ROLE=TOKEN with ROLE associate or lead. A person behaves as a browser behind the chart's
       Service would: it talks to one desk, and when that desk cannot be reached or answers 503
-      "standby" it tries the next one (a Service routes only to the ready, active desk).
+      "standby" or "unconfirmed" (a desk Kafka no longer confirms) it tries the next one (a
+      Service routes only to the ready, active desk).
       Associates: /v1/next, the item's media, a short look, then a decision (a few escalate with
       a note instead). Leads: the escalation queue, deciding what they take. Every Status the
       desk returns is checked: no cap's used minutes above its limit (a cap is never exceeded,
@@ -93,7 +94,7 @@ class Person:
         the next one (what the Service does for a browser). (status, js); status None when the
         person must try again elsewhere."""
         st, js = call(self.base() + path, self.token, method, body)
-        if st == 0 or (st == 503 and js.get("error") == "standby"):
+        if st == 0 or (st == 503 and js.get("error") in ("standby", "unconfirmed")):
             self.stats.add("down" if st == 0 else "standby")
             if self.unserved_since is None:
                 self.unserved_since = time.monotonic()

@@ -653,6 +653,40 @@ async function run() {
       await waitCardOrEmpty(15000, 'continue after the support request');
     });
 
+    await step('a desk changing hands (503 unconfirmed) takes the item off the screen; it comes back', async () => {
+      await waitForMediaCard(60000);
+      const shownId = lastItem.id;
+      const blobImages = () =>
+        page.evaluate(() => [...document.images].filter((i) => i.src.startsWith('blob:')).length);
+      // The desk loses Kafka's confirmation under the page: every call is refused for a moment.
+      await page.route('**/v1/**', (route) =>
+        route.fulfill({
+          status: 503,
+          contentType: 'application/json',
+          headers: { 'Retry-After': '2' },
+          body: JSON.stringify({ error: 'unconfirmed', message: 'This desk cannot confirm it is the active desk.' }),
+        }),
+      );
+      await page.click('button.decide[data-verdict="no_violation"]');
+      const end = Date.now() + 3000;
+      while ((await blobImages()) > 0 || (await visible('#card'))) {
+        check(Date.now() < end, 'the item stayed on screen 3 s after the desk answered unconfirmed');
+        await page.waitForTimeout(100);
+      }
+      const said = await page.textContent('#state-denied');
+      check(/cannot confirm/.test(said), `the page says '${said}' after 503 unconfirmed`);
+      await axeCheck('the view while the desk changes hands');
+      await shot('04d-desk-changing-hands');
+      await page.unroute('**/v1/**');
+      // The decision never reached the desk: the item is still this person's and comes back.
+      const back = Date.now() + 25000;
+      while ((await reviewState()) !== 'card') {
+        check(Date.now() < back, `no item came back within 25 s (state ${await reviewState()})`);
+        await page.waitForTimeout(200);
+      }
+      check(lastItem.id === shownId, `after the failover the page shows ${lastItem.id}, not ${shownId}`);
+    });
+
     let escalatedId = null;
     await step('escalate one item with a note (E)', async () => {
       const end = Date.now() + 60000;
