@@ -15,13 +15,15 @@
  * accepted commit as a heartbeat, which only adds margin; a member that is still in the group but
  * must give a partition up learns it through its own rebalance callback, which ends the mandate
  * before the partition is given to anyone.)
+ *
+ * A probe is a commit like any other: it waits out a rebalance (consume_joining), and then the
+ * mandate may run out meanwhile.
  */
 #include "consume_impl.h"
 
 #include "modq_common.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 
 modq_consume_result consume_mandate_read(modq_consume *c, char *errstr, size_t errstr_size)
 {
@@ -41,12 +43,6 @@ modq_consume_result consume_mandate_read(modq_consume *c, char *errstr, size_t e
     c->mandate_ms = v[0] - v[1];
     atomic_store(&c->confirmed_until, INT64_MIN);
     return MODQ_CONSUME_OK;
-}
-
-void consume_unconfirm(modq_consume *c)
-{
-    c->epoch++;
-    atomic_store(&c->confirmed_until, INT64_MIN);
 }
 
 /* The coordinator's answer to a probe, served by a later poll. */
@@ -69,17 +65,17 @@ static void confirm_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         }
         return;
     }
-    if (c->probe_epoch == c->epoch) { /* no revocation since it was sent */
+    if (c->probe_epoch == atomic_load(&c->epoch)) { /* no revocation since it was sent */
         atomic_store(&c->confirmed_until, c->probe_sent_ms + c->mandate_ms);
+        atomic_store(&c->confirmed_epoch, c->probe_epoch);
     }
 }
 
 modq_consume_result modq_consume_confirm(modq_consume *c, int64_t sent_ms, char *errstr,
                                          size_t errstr_size)
 {
-    modq_consume_result r = MODQ_CONSUME_OK;
-    rd_kafka_topic_partition_list_t *l = NULL;
-    char *bufs = NULL;
+    modq_consume_result r;
+    bool sent = false;
 
     if (c == NULL || errstr == NULL || errstr_size == 0) {
         return MODQ_CONSUME_ERR_INVALID_ARG;
@@ -88,39 +84,28 @@ modq_consume_result modq_consume_confirm(modq_consume *c, int64_t sent_ms, char 
     if (c->closed) {
         return MODQ_CONSUME_ERR_CLOSED;
     }
-    if (c->probe_in_flight || c->nparts == 0) {
-        goto out;
+    if (c->probe_in_flight) {
+        return MODQ_CONSUME_OK;
     }
-    if ((bufs = malloc(c->nparts * MODQ_OFFSETS_METADATA_BUF)) == NULL) {
-        r = MODQ_CONSUME_ERR_NOMEM;
-        goto out;
+    /* Nothing sent when no partition has a point yet: nothing handed out that another member
+     * could repeat. The answer comes to confirm_cb on this thread, after this returns. */
+    r = consume_commit_send(c, true, false, confirm_cb, &sent, errstr, errstr_size);
+    if (sent) {
+        c->probe_in_flight = true;
+        c->probe_sent_ms = sent_ms;
+        c->probe_epoch = atomic_load(&c->epoch);
     }
-    pthread_mutex_lock(&c->lock);
-    l = consume_commit_list(c, c->parts, c->nparts, bufs, true);
-    pthread_mutex_unlock(&c->lock);
-    if (l == NULL) {
-        goto out; /* no point yet: nothing handed out that another member could repeat */
-    }
-    rd_kafka_resp_err_t err = rd_kafka_commit_queue(c->rk, l, c->queue, confirm_cb, c);
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        consume_invalidate(c, l, true);
-        snprintf(errstr, errstr_size, "confirmation commit of %d partition(s) failed: %s", l->cnt,
-                 rd_kafka_err2str(err));
-        r = MODQ_CONSUME_ERR_KAFKA;
-        goto out;
-    }
-    c->probe_in_flight = true;
-    c->probe_sent_ms = sent_ms;
-    c->probe_epoch = c->epoch;
-out:
-    consume_commit_list_destroy(l);
-    free(bufs);
     return r;
 }
 
 int64_t modq_consume_confirmed_until(modq_consume *c)
 {
-    return c != NULL ? atomic_load(&c->confirmed_until) : INT64_MIN;
+    if (c == NULL) {
+        return INT64_MIN;
+    }
+    int64_t until = atomic_load(&c->confirmed_until);
+    /* A revocation since then (consume_rebalance.c counts them) ends it at once. */
+    return atomic_load(&c->confirmed_epoch) == atomic_load(&c->epoch) ? until : INT64_MIN;
 }
 
 int64_t modq_consume_mandate_ms(const modq_consume *c)

@@ -43,13 +43,17 @@ struct modq_consume {
     modq_consume_callbacks cb;
     bool stopped, closed;
     atomic_bool joined; /* a rebalance assigned (possibly nothing): the group state exists */
-    /* The membership probe (consume_confirm.c). confirmed_until is read by any thread; the rest
-     * belongs to the poll thread. */
-    _Atomic int64_t confirmed_until; /* monotonic ms; INT64_MIN: not confirmed */
-    int64_t mandate_ms;              /* session.timeout.ms - heartbeat.interval.ms */
+    /* The membership probe (consume_confirm.c) and the join state (consume_rebalance.c). The
+     * atomics are read by any thread; the rest belongs to the poll thread. */
+    _Atomic int64_t confirmed_until; /* monotonic ms, valid while confirmed_epoch == epoch */
+    _Atomic uint64_t confirmed_epoch;
+    int64_t mandate_ms; /* session.timeout.ms - heartbeat.interval.ms */
     int64_t probe_sent_ms;
-    uint64_t probe_epoch, epoch; /* epoch: revocations so far; a probe older than one is void */
+    uint64_t probe_epoch;
+    _Atomic uint64_t epoch; /* revocations so far (consume_rebalance.c): older probes are void */
     bool probe_in_flight;
+    atomic_bool joining;          /* the statistics' join state is not "steady" */
+    _Atomic int64_t join_seen_ms; /* monotonic: when the statistics said so */
     size_t npaused;
     uint64_t skipped, late, strays;
     uint64_t problems[MODQ_CONSUME_PROBLEM_COUNT];
@@ -68,8 +72,21 @@ bool consume_moved_on(rd_kafka_resp_err_t err);
 rd_kafka_topic_partition_list_t *consume_commit_list(modq_consume *c, part *const *parts, size_t n,
                                                      char *bufs, bool force);
 void consume_commit_list_destroy(rd_kafka_topic_partition_list_t *l);
+/* An answer to a commit, served by a later poll (rd_kafka_commit_queue's callback). */
+typedef void (*consume_commit_reply)(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                                     rd_kafka_topic_partition_list_t *offsets, void *opaque);
+/* Commits every assigned partition's point (only changed ones unless force): synchronously when
+ * sync, else asynchronously to consume_commit_cb, or with reply to reply(c) on the consumer's
+ * queue. *sent (may be NULL) says whether a commit went out. Errors as modq_consume_commit. */
+modq_consume_result consume_commit_send(modq_consume *c, bool force, bool sync,
+                                        consume_commit_reply reply, bool *sent, char *errstr,
+                                        size_t errstr_size);
 void consume_invalidate(modq_consume *c, const rd_kafka_topic_partition_list_t *l, bool all);
-void consume_unconfirm(modq_consume *c);
+/* librdkafka's statistics callback (role desk): the group join state for consume_joining. */
+int consume_stats_cb(rd_kafka_t *rk, char *json, size_t json_len, void *opaque);
+/* Whether the group is rebalancing with this member's JoinGroup pending, as the statistics of
+ * the last second say (false without them): commits wait (consume_rebalance.c). */
+bool consume_joining(modq_consume *c);
 modq_consume_result consume_mandate_read(modq_consume *c, char *errstr, size_t errstr_size);
 void consume_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                        rd_kafka_topic_partition_list_t *offsets, void *opaque);

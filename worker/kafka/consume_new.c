@@ -63,8 +63,14 @@ static modq_consume_result build_conf(modq_consume *c, const modq_config *cfg,
                                       const char *const *extra, size_t nextra,
                                       rd_kafka_conf_t *conf, char *errstr, size_t errstr_size)
 {
+    bool desk = modq_config_worker_role(cfg) == MODQ_CONFIG_ROLE_DESK;
     modq_consume_result r =
         conf_set(conf, "auto.offset.reset", "earliest", false, errstr, errstr_size);
+    if (r == MODQ_CONSUME_OK && desk) {
+        /* The group's join state, for commits that must wait out a rebalance (consume_confirm.c);
+         * one partition's statistics are small. kafka.* may set another interval. */
+        r = conf_set(conf, "statistics.interval.ms", "100", false, errstr, errstr_size);
+    }
     for (size_t i = 0; r == MODQ_CONSUME_OK && i < modq_config_kafka_count(cfg); i++) {
         r = conf_set(conf, modq_config_kafka_name(cfg, i), modq_config_kafka_value(cfg, i), true,
                      errstr, errstr_size);
@@ -77,9 +83,8 @@ static modq_consume_result build_conf(modq_consume *c, const modq_config *cfg,
     }
     if (r == MODQ_CONSUME_OK) {
         /* A desk pod consumes the review topic in the desk group, apart from the ticket group. */
-        const char *group = modq_config_worker_role(cfg) == MODQ_CONFIG_ROLE_DESK
-                                ? modq_config_consumer_desk_group_id(cfg)
-                                : modq_config_consumer_group_id(cfg);
+        const char *group =
+            desk ? modq_config_consumer_desk_group_id(cfg) : modq_config_consumer_group_id(cfg);
         r = conf_set(conf, "group.id", group, false, errstr, errstr_size);
     }
     const char *instance = modq_config_consumer_group_instance_id(cfg);
@@ -92,6 +97,9 @@ static modq_consume_result build_conf(modq_consume *c, const modq_config *cfg,
     rd_kafka_conf_set_opaque(conf, c);
     rd_kafka_conf_set_rebalance_cb(conf, consume_rebalance_cb);
     rd_kafka_conf_set_offset_commit_cb(conf, consume_commit_cb);
+    if (desk) {
+        rd_kafka_conf_set_stats_cb(conf, consume_stats_cb);
+    }
     if (c->cb.on_log != NULL) {
         rd_kafka_conf_set_log_cb(conf, log_cb);
     }

@@ -6,9 +6,12 @@
 #include "modq_common.h"
 #include "consume_impl.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define JOIN_STATE_FRESH_MS 1000 /* older statistics say nothing: commit as usual */
 
 /* ---- commits -------------------------------------------------------------------------------- */
 
@@ -30,6 +33,35 @@ bool consume_moved_on(rd_kafka_resp_err_t err)
     default:
         return false;
     }
+}
+
+/* librdkafka 2.0.2 sends a commit while this member's JoinGroup is still unanswered, stamped
+ * with the generation about to end. The coordinator answers it after the new generation is
+ * formed, with ILLEGAL_GENERATION, and librdkafka then counts the assignment as lost (librdkafka
+ * issue #4059, fixed after 2.0.2): a desk would give its people's items up each time a standby
+ * joins. So a desk's consumer reads the group's join state from librdkafka's statistics (every
+ * 100 ms, consume_new.c) and sends no commit while it is not "steady" (a few may still go out in
+ * the first 100 ms); the commit at a revocation, which librdkafka expects then, still goes out. */
+int consume_stats_cb(rd_kafka_t *rk, char *json, size_t json_len, void *opaque)
+{
+    modq_consume *c = opaque;
+    json_t *root = json_loadb(json, json_len, 0, NULL);
+    const char *state =
+        json_string_value(json_object_get(json_object_get(root, "cgrp"), "join_state"));
+
+    (void)rk;
+    if (state != NULL) {
+        atomic_store(&c->joining, strcmp(state, "steady") != 0);
+        atomic_store(&c->join_seen_ms, modq_clock_mono_ms());
+    }
+    json_decref(root);
+    return 0; /* librdkafka frees json */
+}
+
+bool consume_joining(modq_consume *c)
+{
+    return atomic_load(&c->joining) &&
+           modq_clock_mono_ms() - atomic_load(&c->join_seen_ms) <= JOIN_STATE_FRESH_MS;
 }
 
 /* A commit of the points of parts[0 .. n-1] that changed since their last commit (all of them
@@ -117,13 +149,51 @@ void consume_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     }
 }
 
-modq_consume_result modq_consume_commit(modq_consume *c, bool sync, char *errstr,
+modq_consume_result consume_commit_send(modq_consume *c, bool force, bool sync,
+                                        consume_commit_reply reply, bool *sent, char *errstr,
                                         size_t errstr_size)
 {
     modq_consume_result r = MODQ_CONSUME_OK;
     rd_kafka_topic_partition_list_t *l = NULL;
+    rd_kafka_resp_err_t err;
     char *bufs = NULL;
 
+    if (sent != NULL) {
+        *sent = false;
+    }
+    if (c->nparts == 0 || consume_joining(c)) {
+        goto out; /* nothing now; a later commit sends the points as they are then */
+    }
+    if ((bufs = malloc(c->nparts * MODQ_OFFSETS_METADATA_BUF)) == NULL) {
+        r = MODQ_CONSUME_ERR_NOMEM;
+        goto out;
+    }
+    pthread_mutex_lock(&c->lock);
+    l = consume_commit_list(c, c->parts, c->nparts, bufs, force);
+    pthread_mutex_unlock(&c->lock);
+    if (l == NULL) {
+        goto out;
+    }
+    err = reply != NULL ? rd_kafka_commit_queue(c->rk, l, c->queue, reply, c)
+                        : rd_kafka_commit(c->rk, l, sync ? 0 : 1);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        consume_invalidate(c, l, true);
+        bool moved_on = consume_moved_on(err);
+        snprintf(errstr, errstr_size, "commit of %d partition(s) %s: %s", l->cnt,
+                 moved_on ? "refused, the group moved on" : "failed", rd_kafka_err2str(err));
+        r = moved_on ? MODQ_CONSUME_ERR_MOVED_ON : MODQ_CONSUME_ERR_KAFKA;
+    } else if (sent != NULL) {
+        *sent = true;
+    }
+out:
+    consume_commit_list_destroy(l);
+    free(bufs);
+    return r;
+}
+
+modq_consume_result modq_consume_commit(modq_consume *c, bool sync, char *errstr,
+                                        size_t errstr_size)
+{
     if (c == NULL || errstr == NULL || errstr_size == 0) {
         return MODQ_CONSUME_ERR_INVALID_ARG;
     }
@@ -131,31 +201,7 @@ modq_consume_result modq_consume_commit(modq_consume *c, bool sync, char *errstr
     if (c->closed) {
         return MODQ_CONSUME_ERR_CLOSED;
     }
-    if (c->nparts == 0) {
-        goto out;
-    }
-    if ((bufs = malloc(c->nparts * MODQ_OFFSETS_METADATA_BUF)) == NULL) {
-        r = MODQ_CONSUME_ERR_NOMEM;
-        goto out;
-    }
-    pthread_mutex_lock(&c->lock);
-    l = consume_commit_list(c, c->parts, c->nparts, bufs, false);
-    pthread_mutex_unlock(&c->lock);
-    if (l == NULL) {
-        goto out;
-    }
-    rd_kafka_resp_err_t err = rd_kafka_commit(c->rk, l, sync ? 0 : 1);
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        consume_invalidate(c, l, true);
-        bool moved_on = consume_moved_on(err);
-        snprintf(errstr, errstr_size, "commit of %d partition(s) %s: %s", l->cnt,
-                 moved_on ? "refused, the group moved on" : "failed", rd_kafka_err2str(err));
-        r = moved_on ? MODQ_CONSUME_ERR_MOVED_ON : MODQ_CONSUME_ERR_KAFKA;
-    }
-out:
-    consume_commit_list_destroy(l);
-    free(bufs);
-    return r;
+    return consume_commit_send(c, false, sync, NULL, NULL, errstr, errstr_size);
 }
 
 /* ---- rebalances ----------------------------------------------------------------------------- */
@@ -353,7 +399,8 @@ void consume_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         on_assign(opaque, partitions);
         atomic_store(&((modq_consume *)opaque)->joined, true);
     } else {
-        consume_unconfirm(opaque); /* first: the HTTP threads stop trusting this member at once */
+        /* First: a confirmation of this member (consume_confirm.c) ends here, for every thread. */
+        atomic_fetch_add(&((modq_consume *)opaque)->epoch, 1);
         on_revoke(opaque, partitions);
     }
 }
