@@ -101,20 +101,22 @@ void run_desk_confirm(modq_run *r, int64_t mono)
     if (state == r->desk_state) {
         return;
     }
-    if (state == DESK_SERVING) {
+    if (state == DESK_SERVING && (r->desk_state == DESK_LAPSED || !r->desk_announced)) {
         modq_log_write(r->log, MODQ_LOG_INFO,
                        r->desk_state == DESK_LAPSED ? "desk: confirmed by Kafka again; serving"
                                                     : "desk: active; serving",
                        NULL);
+        r->desk_announced = true;
     } else if (state == DESK_LAPSED) {
         /* A warning: it clears by itself when Kafka answers, or the group moves the topic. */
         modq_log_write(r->log, MODQ_LOG_WARN,
                        "desk: Kafka has not confirmed that this desk still holds the review "
                        "topic; serving no one until it does",
                        NULL);
-    } else if (state == DESK_STANDBY) {
+    } else if (state == DESK_STANDBY && r->desk_announced) {
         modq_log_write(r->log, MODQ_LOG_INFO,
                        "desk: standby; the review topic went to another desk", NULL);
+        r->desk_announced = false;
     }
     r->desk_state = state;
 }

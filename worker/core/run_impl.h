@@ -114,6 +114,7 @@ struct modq_run {
     int64_t last_trim_ms;
     int64_t last_probe_ms;    /* role desk: the last confirmation asked of Kafka (run_desk.c) */
     int desk_state;           /* role desk, poll thread: what run_desk_confirm last saw */
+    bool desk_announced;      /* role desk: "active" was logged since it last was a standby */
     int64_t stuck_ms;         /* opts.stuck_ms or MODQ_RUN_STUCK_MS */
     int64_t last_confirm_ms;  /* monotonic: Kafka's last confirmation (poll thread) */
     int64_t waiting_since_ms; /* monotonic: since something has waited for Kafka; -1: nothing */
