@@ -183,6 +183,16 @@ void desk_item_free(desk_item *it, bool free_prepared);
 void desk_person_free(desk_person *pr);
 uint64_t desk_random(modq_desk *d);
 bool desk_time_ok(int64_t t);
+/* A person's lease of it runs lease_ms from t again, never past the policy's on-screen limit. */
+static inline void desk_item_renew(const modq_desk *d, desk_item *it, int64_t t)
+{
+    int64_t e = t + d->lease_ms;
+    it->lease_until = e < it->policy_until ? e : it->policy_until;
+}
+/* pr's leased item id into *out (desk_review.c): NOT_FOUND, FORBIDDEN (someone else's), or
+ * UNCONFIRMED while the desk may not act. Lock held. */
+modq_desk_result desk_own(const modq_desk *d, const desk_person *pr, const char *id,
+                          desk_item **out);
 /* Whether the desk may act for the fleet now (modq_desk_opts.confirmed). Lock held. */
 static inline bool desk_confirmed(const modq_desk *d)
 {
