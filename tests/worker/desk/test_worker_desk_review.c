@@ -1,8 +1,8 @@
 /*
  * test_worker_desk_review.c: what a person does with an item on the desk
- * (worker/desk/desk_review.c, desk_view.c): reveals under the policy (typed reasons, colour views and their
- * exposure, the tier's clearest level), views that go back to heavier blur, the Decision a person
- * publishes, and the second review of a QA sample. Escalation and others kept off an item:
+ * (worker/desk/desk_review.c, desk_view.c): reveals under the policy (typed reasons, colour views
+ * and their exposure, the tier's clearest level), views that go back to heavier blur, the Decision
+ * a person publishes, and the second review of a QA sample. Escalation and others kept off an item:
  * test_worker_desk_handover.c.
  */
 #include <setjmp.h>
