@@ -5,7 +5,13 @@
 // the server's `message`, shown as sent (as text); the page only picks the view, the heading
 // for a reason code, and what to say when a body carries no message.
 
-import { BREAK_REASONS, DENIED_RETRY_MS, ITEM_REASONS, REASON_TEXT } from '/static/state.js';
+import {
+  BREAK_REASONS,
+  CHANGEOVER_RETRY_MS,
+  DENIED_RETRY_MS,
+  ITEM_REASONS,
+  REASON_TEXT,
+} from '/static/state.js';
 import { $, announce, notice, setTimer } from '/static/ui.js';
 import { ApiError } from '/static/api.js';
 import { renderMedia } from '/static/media.js';
@@ -53,7 +59,7 @@ export function handleError(e, ctx) {
     // The desk is changing hands (a failover in a fleet): the item may be handed to someone
     // else now, so it leaves the screen at once; the next call reaches the desk that serves,
     // which gives it back if it is still this person's.
-    showDenied(null, b.message || 'Trying again shortly.', 'The review desk is changing over');
+    showDenied(null, b.message || 'Trying again shortly.', 'The review desk is changing over', CHANGEOVER_RETRY_MS);
     return;
   }
   if (e.status === 503 && b.error === 'paused') {
@@ -66,12 +72,12 @@ export function handleError(e, ctx) {
   if (ctx === 'next') setTimer('retry', loadNext, DENIED_RETRY_MS);
 }
 
-function showDenied(reason, message, title) {
+function showDenied(reason, message, title, retryMs = DENIED_RETRY_MS) {
   dropItem();
   $('denied-title').textContent = title || REASON_TEXT[reason] || 'Not available right now';
   const t = message || '';
   $('denied-text').textContent = t;
   showReviewState('state-denied');
   announce(`${$('denied-title').textContent}. ${t}`);
-  setTimer('retry', loadNext, DENIED_RETRY_MS);
+  setTimer('retry', loadNext, retryMs);
 }

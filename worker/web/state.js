@@ -14,6 +14,9 @@ export const ITEM_REASONS = new Set(['REVEAL_LEVEL', 'COLOUR', 'NEEDS_REASON']);
 export const EMPTY_RETRY_MS = 5000;
 export const LEASE_SETTLE_MS = 1000; // after a lease runs out, before asking why (clock skew)
 export const DENIED_RETRY_MS = 15000;
+// A fleet's desk changing hands (503 standby or unconfirmed): a failover takes about 12 s, so
+// ask again soon rather than after a denial's pace.
+export const CHANGEOVER_RETRY_MS = 3000;
 export const ME_REFRESH_MS = 15000;
 export const TEAM_REFRESH_MS = 5000;
 export const PEEK_LEVEL = 1;
