@@ -5,13 +5,7 @@
 // the server's `message`, shown as sent (as text); the page only picks the view, the heading
 // for a reason code, and what to say when a body carries no message.
 
-import {
-  BREAK_REASONS,
-  CHANGEOVER_RETRY_MS,
-  DENIED_RETRY_MS,
-  ITEM_REASONS,
-  REASON_TEXT,
-} from '/static/state.js';
+import { BREAK_REASONS, CHANGEOVER_RETRY_MS, DENIED_RETRY_MS, ITEM_REASONS, REASON_TEXT } from '/static/state.js';
 import { $, announce, notice, setTimer } from '/static/ui.js';
 import { ApiError } from '/static/api.js';
 import { renderMedia } from '/static/media.js';
