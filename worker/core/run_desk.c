@@ -49,13 +49,6 @@ bool modq_run_holds_review(modq_run *r)
     return r != NULL && r->role == MODQ_CONFIG_ROLE_DESK && holds_review(r);
 }
 
-bool run_desk_confirmed(void *arg)
-{
-    modq_run *r = arg;
-    modq_consume *c = atomic_load(&r->consume_live);
-    return c != NULL && r->clock(r->clock_arg) < modq_consume_confirmed_until(c);
-}
-
 int64_t modq_run_mandate_left_ms(modq_run *r)
 {
     modq_consume *c = atomic_load(&r->consume_live);
@@ -64,10 +57,21 @@ int64_t modq_run_mandate_left_ms(modq_run *r)
     return until > now ? until - now : 0; /* never until - now for INT64_MIN */
 }
 
+bool run_desk_confirmed(void *arg)
+{
+    return modq_run_mandate_left_ms(arg) > 0;
+}
+
+/* Holding the review topic, it serves while confirmed, or while it has nothing a confirmation
+ * could commit yet (nothing handed out that another desk could hand out too). */
+static bool serves_holding(modq_run *r)
+{
+    return run_desk_confirmed(r) || !modq_consume_confirmable(atomic_load(&r->consume_live));
+}
+
 bool run_desk_serving(modq_run *r)
 {
-    modq_consume *c = atomic_load(&r->consume_live);
-    return holds_review(r) && (run_desk_confirmed(r) || !modq_consume_confirmable(c));
+    return holds_review(r) && serves_holding(r);
 }
 
 static int desk_state(modq_run *r)
@@ -75,7 +79,7 @@ static int desk_state(modq_run *r)
     if (!holds_review(r)) {
         return DESK_STANDBY;
     }
-    if (run_desk_serving(r)) {
+    if (serves_holding(r)) {
         return DESK_SERVING;
     }
     return modq_consume_confirmed_until(r->consume) == INT64_MIN ? DESK_CONFIRMING : DESK_LAPSED;

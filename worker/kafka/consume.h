@@ -140,6 +140,7 @@ modq_consume_result modq_consume_complete(modq_consume *c, const char *topic, in
 /*
  * Commits every assigned partition's commit point (low watermark, completed offsets above it in
  * the metadata), skipping partitions whose point did not change since the last successful commit.
+ * A desk pod's consumer sends nothing while its group rebalances (consume_rebalance.c says why).
  * sync waits for the broker: MODQ_CONSUME_ERR_MOVED_ON when it refused because the group moved on
  * without this member, MODQ_CONSUME_ERR_KAFKA for any other refusal; errstr says. Otherwise
  * the result arrives in a later poll (a failure makes the next commit resend). Poll thread.
@@ -152,7 +153,8 @@ modq_consume_result modq_consume_commit(modq_consume *c, bool sync, char *errstr
  * every assigned partition's point, sent even when unchanged (consume_confirm.c says why that
  * proves it). sent_ms is the caller's monotonic clock now. At most one is in flight (a call
  * meanwhile does nothing), and none is sent while no assigned partition has a point
- * (modq_consume_confirmable). The answer arrives in a later poll. MODQ_CONSUME_ERR_KAFKA when
+ * (modq_consume_confirmable) or while the group rebalances, as for modq_consume_commit. The
+ * answer arrives in a later poll. MODQ_CONSUME_ERR_KAFKA when
  * librdkafka refused to send it (errstr says). Poll thread.
  */
 modq_consume_result modq_consume_confirm(modq_consume *c, int64_t sent_ms, char *errstr,

@@ -37,6 +37,7 @@ struct modq_consume {
     topic *topics;
     size_t ntopics;
     part **parts;
+    atomic_size_t nassigned; /* = nparts, for modq_consume_assigned without the lock */
     size_t nparts, parts_cap;
     size_t window, low;
     size_t metadata_cap;

@@ -67,7 +67,7 @@ static modq_consume_result build_conf(modq_consume *c, const modq_config *cfg,
     modq_consume_result r =
         conf_set(conf, "auto.offset.reset", "earliest", false, errstr, errstr_size);
     if (r == MODQ_CONSUME_OK && desk) {
-        /* The group's join state, for commits that must wait out a rebalance (consume_confirm.c);
+        /* The group's join state, for commits that must wait out a rebalance (consume_rebalance.c);
          * one partition's statistics are small. kafka.* may set another interval. */
         r = conf_set(conf, "statistics.interval.ms", "100", false, errstr, errstr_size);
     }

@@ -297,6 +297,7 @@ static void on_assign(modq_consume *c, rd_kafka_topic_partition_list_t *given)
         }
         pthread_mutex_lock(&c->lock);
         c->parts[c->nparts++] = p;
+        atomic_store(&c->nassigned, c->nparts);
         pthread_mutex_unlock(&c->lock);
     }
     if ((e = rd_kafka_incremental_assign(c->rk, l)) != NULL) {
@@ -346,6 +347,7 @@ static void on_revoke(modq_consume *c, rd_kafka_topic_partition_list_t *given)
         }
         part *p = c->parts[pi];
         c->parts[pi] = c->parts[--c->nparts];
+        atomic_store(&c->nassigned, c->nparts);
         if (p->tracker != NULL) {
             c->topics[p->ti].in_flight -= modq_offsets_in_flight(p->tracker);
         }
