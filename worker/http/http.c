@@ -61,6 +61,7 @@ struct modq_http {
     size_t max_body;
     modq_metrics *metrics;
     http_deadline *deadline; /* outlives the daemon */
+    http_laters laters;      /* answers given after the handler returned */
     int port;
     bool has_static;
     http_static st;
@@ -82,6 +83,7 @@ typedef struct request {
     size_t discarded; /* bytes read past the cap */
     bool too_large;
     bool answered;
+    modq_http_later *later; /* the handler answers later (NULL: it answered) */
 } request;
 
 const char *modq_http_strerror(modq_http_result r)
@@ -243,6 +245,17 @@ static bool answer_static(modq_http *h, struct MHD_Connection *c, request *rq, c
                  "no-cache");
 }
 
+/* Sends the answer the handler gave later, and lets go of it. */
+static bool answer_later(modq_http *h, struct MHD_Connection *c, request *rq)
+{
+    modq_http_later *l = rq->later;
+    bool ok = answer(h, c, rq, http_later_resp(l));
+
+    rq->later = NULL;
+    http_later_release(&h->laters, l);
+    return ok;
+}
+
 static bool answer_handler(modq_http *h, struct MHD_Connection *c, request *rq, const char *url,
                            const char *method)
 {
@@ -255,7 +268,14 @@ static bool answer_handler(modq_http *h, struct MHD_Connection *c, request *rq, 
     bool ok;
 
     http_resp_init(&r);
+    r.laters = &h->laters;
+    r.conn = c;
+    r.later = &rq->later;
     h->handler(h->handler_arg, &q, &r);
+    if (rq->later) {
+        http_resp_clear(&r);
+        return http_later_wait(rq->later, c) ? answer_later(h, c, rq) : true;
+    }
     ok = answer(h, c, rq, &r);
     http_resp_clear(&r);
     return ok;
@@ -360,6 +380,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (rq->too_large) {
         return answer_too_large(h, c, rq) ? MHD_YES : MHD_NO;
     }
+    if (rq->later) { /* resumed: the handler's answer is ready */
+        return answer_later(h, c, rq) ? MHD_YES : MHD_NO;
+    }
     get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
     /* Routing sees the raw path: libmicrohttpd's url is already percent-decoded, and an id
      * holding "%2F" or "%25" must reach the handler as sent, to be decoded once. */
@@ -404,6 +427,9 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     /* The next request on a kept-alive connection has the whole timeout again. */
     http_deadline_rearm(h->deadline, c);
     if (rq) {
+        if (rq->later) { /* closed while its answer was awaited */
+            http_later_release(&h->laters, rq->later);
+        }
         free(rq->body);
         free(rq->raw_path);
         free(rq);
@@ -485,7 +511,7 @@ static modq_http_result start(modq_http *h, const modq_http_opts *opts, char *er
 {
     unsigned threads = opts->threads ? opts->threads : DEFAULT_THREADS;
     unsigned conns = opts->max_connections ? opts->max_connections : DEFAULT_CONNECTIONS;
-    unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     const union MHD_DaemonInfo *info;
     sock_addr addr;
 
@@ -556,6 +582,13 @@ modq_http_result modq_http_new(const modq_http_opts *opts, modq_http **out, char
         snprintf(errstr, errstr_size, "http: out of memory");
         goto out;
     }
+    if (!http_laters_init(&h->laters)) {
+        pthread_mutex_destroy(&h->log_mu);
+        free(h);
+        h = NULL;
+        snprintf(errstr, errstr_size, "http: out of memory");
+        goto out;
+    }
     h->handler = opts->handler;
     h->handler_arg = opts->handler_arg;
     h->max_body = opts->max_body_bytes ? opts->max_body_bytes : MODQ_HTTP_MAX_BODY;
@@ -608,8 +641,10 @@ void modq_http_free(modq_http *h)
     }
     /* Joins the pool's threads: no handler runs after this, and no request state is left. */
     if (h->daemon) {
+        http_laters_close(&h->laters);
         MHD_stop_daemon(h->daemon);
     }
+    http_laters_destroy(&h->laters);
     http_deadline_free(h->deadline); /* every connection is closed now */
     http_static_free(&h->st);
     pthread_mutex_destroy(&h->log_mu);

@@ -81,6 +81,24 @@ void modq_http_resp_header(modq_http_resp *r, const char *name, const char *valu
 /* The route label for the latency metric (static string), e.g. "/v1/next"; default "other". */
 void modq_http_resp_route(modq_http_resp *r, const char *route);
 
+/*
+ * Answers later, from any thread: a handler that must wait for something (a decision for Kafka's
+ * confirmation) takes a handle, returns, and answers through it exactly once with
+ * modq_http_later_json or modq_http_later_error (possibly before it returns). What r holds now
+ * (route, headers) carries over. Until the answer the connection waits, without a thread and
+ * without the request deadline; the caller must answer in bounded time. NULL when the answer
+ * cannot wait (out of memory, the server stopping, a request built in memory): answer r then.
+ * If the server stops first, it answers 503 itself and the caller's answer is dropped.
+ */
+typedef struct modq_http_later modq_http_later;
+modq_http_later *modq_http_resp_later(modq_http_resp *r);
+/* The answer: status and a JSON body (taken, even when dropped). Ends the caller's use of l. */
+void modq_http_later_json(modq_http_later *l, int status, json_t *js);
+/* The answer: status and {"error": code, "message": message}; retry_after_s > 0 adds a
+ * Retry-After header. Ends the caller's use of l. */
+void modq_http_later_error(modq_http_later *l, int status, const char *code, const char *message,
+                           int retry_after_s);
+
 typedef void (*modq_http_handler)(void *arg, const modq_http_req *q, modq_http_resp *r);
 
 typedef struct modq_http_opts {

@@ -9,6 +9,7 @@
 #include "http.h"
 
 #include <microhttpd.h>
+#include <pthread.h>
 #include <stdbool.h>
 
 #define HTTP_MIME_MAX         128  /* bytes of a handler's content type */
@@ -49,6 +50,11 @@ struct modq_http_resp {
     size_t nheaders;
     char *cache_control; /* the handler's own Cache-Control, or NULL for the default */
     const char *route;   /* static string */
+    /* Where modq_http_resp_later may defer the answer (NULL laters: it cannot, e.g. a request
+     * built in memory). Set by the server for the handler call only. */
+    struct http_laters *laters;
+    struct MHD_Connection *conn;
+    modq_http_later **later; /* the request's slot for it */
 };
 
 /* http_resp.c */
@@ -57,6 +63,31 @@ void http_resp_init(modq_http_resp *r);
 void http_resp_clear(modq_http_resp *r);
 /* Hands the body to the caller (who frees it) and leaves the response without one. */
 char *http_resp_take_body(modq_http_resp *r, size_t *len);
+
+/*
+ * http_later.c: answers given after the handler returned (modq_http_resp_later). The server
+ * keeps its laters that still have a connection in one list, so that it can answer them before
+ * it stops (libmicrohttpd must not stop with a connection suspended).
+ */
+typedef struct http_laters {
+    pthread_mutex_t mu; /* guards the list and closing; taken before a later's own lock */
+    modq_http_later *head;
+    bool closing;
+} http_laters;
+
+bool http_laters_init(http_laters *ls);
+/* Answers every later still waiting 503 (the server is stopping) and refuses new ones; call
+ * before the daemon stops. */
+void http_laters_close(http_laters *ls);
+void http_laters_destroy(http_laters *ls);
+/* After the handler deferred its answer: true when the answer is ready now (send it with
+ * http_later_resp); otherwise c is suspended until the answer comes, and the access handler is
+ * called again then. */
+bool http_later_wait(modq_http_later *l, struct MHD_Connection *c);
+/* The answer, once ready (the server's to send, then http_later_release). */
+modq_http_resp *http_later_resp(modq_http_later *l);
+/* The connection is done with l (answered, or closed): drops the server's reference. */
+void http_later_release(http_laters *ls, modq_http_later *l);
 
 /* http_static.c: files of one directory, read at start. */
 typedef struct http_file {
