@@ -10,10 +10,11 @@
 
 static inline void fz_sink_decision(void *arg, const modq_desk_ref *ref, const char *content_id,
                                     const char *ticket_id, const uint8_t *sha256, int verdict,
-                                    const char *labels, const uint8_t *buf, size_t len)
+                                    const char *labels, const uint8_t *buf, size_t len,
+                                    const modq_desk_confirm *confirm)
 {
     (void)arg, (void)ref, (void)content_id, (void)ticket_id, (void)sha256, (void)verdict;
-    (void)labels, (void)buf, (void)len;
+    (void)labels, (void)buf, (void)len, (void)confirm;
 }
 
 static inline void fz_sink_event(void *arg, const char *key, const uint8_t *buf, size_t len)

@@ -219,6 +219,7 @@ void run_delivered(void *arg, void *ck, int ok, const char *error)
         return;
     }
     r->last_confirm_ms = r->clock(r->clock_arg);
+    run_cookie_tell(c, MODQ_DESK_FATE_CONFIRMED);
     if (c->kind == MODQ_RUN_DEAD) {
         run_dead_remember(r, c->dead_key, modq_clock_wall_ms());
     }
@@ -370,6 +371,7 @@ static void housekeeping(modq_run *r)
 
     atomic_store(&r->last_turn_ms, mono);
     watch_kafka(r, mono);
+    run_answer_overdue(r, mono);
     bool assigned = modq_consume_assigned(r->consume) > 0;
     if (!atomic_load(&r->assigned_once) && assigned) {
         atomic_store(&r->assigned_once, true);

@@ -61,6 +61,10 @@ typedef struct modq_run_cookie {
     char labels[MODQ_DECIDED_MAX_LABELS + 1];
     int64_t decided_at_ms;
     char dead_key[MODQ_RUN_DEAD_KEY]; /* DEAD: remembered once confirmed ("": none made) */
+    /* HUMAN: who waits to hear the decision's fate (the person's HTTP answer); told once,
+     * by whichever thread clears answer_pending. */
+    atomic_bool answer_pending;
+    modq_desk_confirm answer;
     uint8_t *buf;
     size_t len;
     unsigned attempts;
@@ -69,6 +73,7 @@ typedef struct modq_run_cookie {
 
 #define MODQ_RUN_RETRY_MAX     100000 /* messages waiting for a retry; beyond, logged and dropped */
 #define MODQ_RUN_RETRY_BASE_MS 500
+#define MODQ_RUN_ANSWER_WAIT_MS 2000 /* a person waits this long at most for Kafka's word */
 #define MODQ_RUN_RETRY_CAP_MS  30000
 
 /* The worker (run.h). Shared by run.c (the loop) and run_new.c (making and freeing it). */
@@ -166,7 +171,13 @@ void run_retry_later(modq_run *r, modq_run_cookie *c, const char *error);
 void run_retry_due(modq_run *r);
 /* Frees what waits for a retry (at drain, after the last chance); returns how many. */
 size_t run_retry_drop(modq_run *r);
+/* Frees c; a waiter not told yet hears LOST. */
 void run_cookie_free(modq_run_cookie *c);
+/* Tells c's waiter (if any, and only the first time) the decision's fate. Any thread. */
+void run_cookie_tell(modq_run_cookie *c, modq_desk_fate fate);
+/* Tells PENDING to every waiter whose decision has waited MODQ_RUN_ANSWER_WAIT_MS at mono:
+ * a person is answered in bounded time while Kafka is slow. Poll thread. */
+void run_answer_overdue(modq_run *r, int64_t mono);
 /* c (a person's decision, about to be published the first time) starts to wait (any thread). */
 void run_wait(modq_run *r, modq_run_cookie *c);
 /* c's publishing is over (confirmed, or given up): a waiting decision stops waiting. Call before

@@ -24,13 +24,33 @@
 
 #define ERRSTR_SIZE MODQ_RUN_ERRSTR_SIZE
 
+void run_cookie_tell(modq_run_cookie *c, modq_desk_fate fate)
+{
+    if (atomic_exchange(&c->answer_pending, false)) {
+        c->answer.fn(c->answer.arg, fate);
+    }
+}
+
 void run_cookie_free(modq_run_cookie *c)
 {
     if (c == NULL) {
         return;
     }
+    run_cookie_tell(c, MODQ_DESK_FATE_LOST);
     free(c->buf);
     free(c);
+}
+
+void run_answer_overdue(modq_run *r, int64_t mono)
+{
+    pthread_mutex_lock(&r->wait_lock);
+    /* Oldest first: the scan ends at the first that has not waited long enough. Those told
+     * already are passed again while they wait, a few at most once Kafka pauses the desk. */
+    for (modq_run_cookie *c = r->wait_oldest;
+         c != NULL && mono - c->waiting_from_ms >= MODQ_RUN_ANSWER_WAIT_MS; c = c->wait_next) {
+        run_cookie_tell(c, MODQ_DESK_FATE_PENDING);
+    }
+    pthread_mutex_unlock(&r->wait_lock);
 }
 
 void run_wait(modq_run *r, modq_run_cookie *c)
@@ -190,6 +210,7 @@ void run_retry_later(modq_run *r, modq_run_cookie *c, const char *error)
     }
     c->attempts++;
     c->retry_at_ms = r->clock(r->clock_arg) + backoff;
+    run_cookie_tell(c, MODQ_DESK_FATE_PENDING); /* kept and retried: the person hears so now */
     c->next = NULL;
     pthread_mutex_lock(&r->retry_lock);
     if (r->nretry < MODQ_RUN_RETRY_MAX) {
@@ -270,7 +291,8 @@ size_t run_retry_drop(modq_run *r)
 
 static void sink_decision(void *arg, const modq_desk_ref *ref, const char *content_id,
                           const char *ticket_id, const uint8_t *sha256, int verdict,
-                          const char *labels, const uint8_t *buf, size_t len)
+                          const char *labels, const uint8_t *buf, size_t len,
+                          const modq_desk_confirm *answer)
 {
     modq_run *r = arg;
     modq_run_cookie *c = cookie_new(MODQ_RUN_HUMAN, content_id, buf, len);
@@ -279,7 +301,14 @@ static void sink_decision(void *arg, const modq_desk_ref *ref, const char *conte
         RUN_COUNT(r, publish_failed);
         modq_log_write(r->log, MODQ_LOG_ERROR, "decision lost: out of memory", "ticket", ticket_id,
                        NULL);
+        if (answer) {
+            answer->fn(answer->arg, MODQ_DESK_FATE_LOST);
+        }
         return;
+    }
+    if (answer) {
+        c->answer = *answer;
+        atomic_store(&c->answer_pending, true);
     }
     c->has_ref = ref->topic[0] != '\0';
     snprintf(c->topic, sizeof c->topic, "%s", ref->topic);

@@ -81,6 +81,20 @@ typedef struct modq_desk_denial {
     int64_t until_ms; /* 0: only an action clears it */
 } modq_desk_denial;
 
+/* How a person's decision fared on Kafka, told once to whoever waits for it. */
+typedef enum modq_desk_fate {
+    MODQ_DESK_FATE_CONFIRMED, /* Kafka confirmed it: it survives this process */
+    MODQ_DESK_FATE_PENDING,   /* not confirmed in time: kept and sent again until it is */
+    MODQ_DESK_FATE_LOST,      /* dropped (out of memory, stopping): its ticket comes back */
+} modq_desk_fate;
+
+/* Whom to tell a decision's fate: fn(arg, fate) exactly once, from any thread (possibly before
+ * the decide call returns). */
+typedef struct modq_desk_confirm {
+    void (*fn)(void *arg, modq_desk_fate fate);
+    void *arg;
+} modq_desk_confirm;
+
 /*
  * What leaves the desk. Every function is required except on_screen. Buffers are borrowed for the
  * call. Called without the desk's lock, on the thread of the desk call that caused it.
@@ -89,10 +103,11 @@ typedef struct modq_desk_sink {
     void *arg;
     /* A person's decision on the ticket at ref: the sink publishes it (key content_id), retries
      * until Kafka confirms it, then completes ref's offset and remembers ticket_id (and sha256,
-     * NULL without media) as decided with verdict and labels (comma-joined). */
+     * NULL without media) as decided with verdict and labels (comma-joined). When confirm is
+     * not NULL the sink tells it the decision's fate (a copy of *confirm is kept). */
     void (*decision)(void *arg, const modq_desk_ref *ref, const char *content_id,
                      const char *ticket_id, const uint8_t *sha256, int verdict, const char *labels,
-                     const uint8_t *buf, size_t len);
+                     const uint8_t *buf, size_t len, const modq_desk_confirm *confirm);
     void (*wellbeing)(void *arg, const char *associate_id, const uint8_t *buf, size_t len);
     void (*audit)(void *arg, const char *key, const uint8_t *buf, size_t len);
     /* The associate's packed ledger (modq.v1.Ledger) after a change: key associate_id. */
@@ -234,6 +249,13 @@ modq_desk_result modq_desk_reveal(modq_desk *d, const modq_desk_who *who, const 
 modq_desk_result modq_desk_decide(modq_desk *d, const modq_desk_who *who, const char *id,
                                   const char *verdict, const char *const *labels, size_t nlabels,
                                   const char *note, int64_t now_ms, json_t **status);
+/* As modq_desk_decide, and on OK confirm (copied) is told the decision's fate: so that a person
+ * is answered once Kafka has it (a QA copy's second review, an audit event, is told CONFIRMED at
+ * once). On any other result confirm is never called. */
+modq_desk_result modq_desk_decide_then(modq_desk *d, const modq_desk_who *who, const char *id,
+                                       const char *verdict, const char *const *labels,
+                                       size_t nlabels, const char *note, int64_t now_ms,
+                                       const modq_desk_confirm *confirm, json_t **status);
 /* who sends their item id to the escalation queue with a note (may be NULL). ERR_STATE for a QA
  * copy. */
 modq_desk_result modq_desk_escalate(modq_desk *d, const modq_desk_who *who, const char *id,

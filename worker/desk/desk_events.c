@@ -288,7 +288,8 @@ void desk_out_flush(const modq_desk *d, desk_out *o)
         switch (m->kind) {
         case DESK_OUT_DECISION:
             s->decision(s->arg, &m->ref, m->content_id, m->key, m->has_sha ? m->sha256 : NULL,
-                        m->verdict, m->labels, m->buf, m->len);
+                        m->verdict, m->labels, m->buf, m->len, o->confirm);
+            o->confirm = NULL;
             break;
         case DESK_OUT_WELLBEING:
             s->wellbeing(s->arg, m->key, m->buf, m->len);

@@ -369,7 +369,15 @@ modq_desk_result modq_desk_decide(modq_desk *d, const modq_desk_who *who, const 
                                   const char *verdict, const char *const *labels, size_t nlabels,
                                   const char *note, int64_t now_ms, json_t **status)
 {
-    desk_out o = {.n = 0};
+    return modq_desk_decide_then(d, who, id, verdict, labels, nlabels, note, now_ms, NULL, status);
+}
+
+modq_desk_result modq_desk_decide_then(modq_desk *d, const modq_desk_who *who, const char *id,
+                                       const char *verdict, const char *const *labels,
+                                       size_t nlabels, const char *note, int64_t now_ms,
+                                       const modq_desk_confirm *confirm, json_t **status)
+{
+    desk_out o = {.n = 0, .confirm = confirm};
     desk_person *pr = NULL;
     desk_item *it = NULL, *gone = NULL;
     int v = desk_verdict_parse(verdict);
@@ -419,8 +427,14 @@ out:
         (void)desk_person_end(d, &o, pr, t);
     }
     pthread_mutex_unlock(&d->lock);
+    if (r != MODQ_DESK_OK) {
+        o.confirm = NULL; /* told only when the caller hears OK */
+    }
     desk_out_flush(d, &o);
     desk_item_free(gone, true);
+    if (r == MODQ_DESK_OK && o.confirm) { /* a second review: no decision to wait for */
+        o.confirm->fn(o.confirm->arg, MODQ_DESK_FATE_CONFIRMED);
+    }
     return r;
 }
 

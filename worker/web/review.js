@@ -220,7 +220,9 @@ export function decide(verdict) {
     const r = await api('POST', `/v1/items/${encodeURIComponent(item.id)}/decision`, { verdict, labels: [] });
     setStatus(r.status);
     dropItem();
-    announce(`${VERDICTS[verdict]}: recorded${second ? ' as the second review' : ''}. Loading the next item.`);
+    // 202: the worker keeps the decision and sends it again until Kafka confirms it.
+    const saved = r.confirmed === false ? 'accepted, still being saved' : 'recorded';
+    announce(`${VERDICTS[verdict]}: ${saved}${second ? ' as the second review' : ''}. Loading the next item.`);
     await loadNext();
   });
 }

@@ -34,6 +34,10 @@ typedef struct at_sink {
     char decided[AT_MAX_SEEN][129];
     int verdicts[AT_MAX_SEEN];
     char labels[AT_MAX_SEEN][256];
+    /* What the sink tells of each decision, and after how long (0: at once, on the caller's
+     * thread; else from a thread of its own, as Kafka's confirmation would come). */
+    modq_desk_fate fate;
+    int fate_delay_ms;
 } at_sink;
 
 typedef struct at_server {
@@ -72,13 +76,52 @@ typedef struct at_resp {
 
 /* ---- Sink -------------------------------------------------------------------------------- */
 
+typedef struct at_teller {
+    modq_desk_confirm confirm;
+    modq_desk_fate fate;
+    int delay_ms;
+} at_teller;
+
+static inline void *at_tell_later(void *arg)
+{
+    at_teller *t = arg;
+    struct timespec ts = {t->delay_ms / 1000, (long)(t->delay_ms % 1000) * 1000000L};
+
+    nanosleep(&ts, NULL);
+    t->confirm.fn(t->confirm.arg, t->fate);
+    free(t);
+    return NULL;
+}
+
+/* No Kafka here: the sink tells a decision's fate itself. */
+static inline void at_tell(const modq_desk_confirm *confirm, modq_desk_fate fate, int delay_ms)
+{
+    at_teller *t;
+    pthread_t th;
+
+    if (!confirm) {
+        return;
+    }
+    if (delay_ms <= 0) {
+        confirm->fn(confirm->arg, fate);
+        return;
+    }
+    t = malloc(sizeof(*t));
+    assert_non_null(t);
+    *t = (at_teller){*confirm, fate, delay_ms};
+    assert_int_equal(pthread_create(&th, NULL, at_tell_later, t), 0);
+    assert_int_equal(pthread_detach(th), 0);
+}
+
 static inline void at_on_decision(void *arg, const modq_desk_ref *ref, const char *content_id,
                                   const char *ticket_id, const uint8_t *sha256, int verdict,
-                                  const char *labels, const uint8_t *buf, size_t len)
+                                  const char *labels, const uint8_t *buf, size_t len,
+                                  const modq_desk_confirm *confirm)
 {
     at_sink *s = arg;
     (void)ref, (void)content_id, (void)sha256, (void)buf, (void)len;
     pthread_mutex_lock(&s->lock);
+    at_tell(confirm, s->fate, s->fate_delay_ms);
     if (s->ndecisions < AT_MAX_SEEN) {
         snprintf(s->decided[s->ndecisions], sizeof(s->decided[0]), "%s", ticket_id);
         snprintf(s->labels[s->ndecisions], sizeof(s->labels[0]), "%s", labels ? labels : "");

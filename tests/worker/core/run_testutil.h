@@ -21,6 +21,7 @@
 #include "core/run.h"
 #include "ticket_testutil.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,6 +163,19 @@ static inline const char *header(const rd_kafka_message_t *msg, const char *name
 }
 
 /* Steps r until done(r) or the deadline (which fails the test). */
+/* What a person waiting for a decision's answer was told (modq_desk_decide_then). */
+typedef struct fates {
+    atomic_int n;
+    atomic_int last; /* a modq_desk_fate */
+} fates;
+
+static inline void record_fate(void *arg, modq_desk_fate fate)
+{
+    fates *x = arg;
+    atomic_store(&x->last, (int)fate);
+    atomic_fetch_add(&x->n, 1);
+}
+
 static inline void step_until(fixture *f, int (*done)(modq_run *))
 {
     int64_t deadline = now_ms() + WAIT_MS;

@@ -229,9 +229,14 @@ static modq_run_result drain_refused(fixture *f, const char *error)
     json_decref(status);
     assert_int_equal(modq_mock_push_errors(f->m, "OffsetCommit", 5, error, err, sizeof err),
                      MODQ_MOCK_OK);
-    assert_int_equal(modq_desk_decide(desk, &a, "t-good", "remove", NULL, 0, NULL, wall_ms(), NULL),
+    fates told = {0};
+    assert_int_equal(modq_desk_decide_then(desk, &a, "t-good", "remove", NULL, 0, NULL, wall_ms(),
+                                           &(modq_desk_confirm){record_fate, &told}, NULL),
                      MODQ_DESK_OK);
     modq_run_result rc = modq_run_drain(f->r, 5000);
+    /* The person's answer waited for Kafka's word on the decision, whatever the commit did. */
+    assert_int_equal(atomic_load(&told.n), 1);
+    assert_int_equal(atomic_load(&told.last), MODQ_DESK_FATE_CONFIRMED);
     assert_int_equal(modq_mock_clear_errors(f->m, "OffsetCommit", err, sizeof err), MODQ_MOCK_OK);
     modq_run_free(f->r);
     f->r = NULL;

@@ -55,9 +55,17 @@ static void test_run_pauses_new_leases_while_kafka_confirms_nothing(void **state
     assert_false(modq_run_paused(f->r));
 
     assert_int_equal(modq_mock_broker_down(f->m, 1, err, sizeof err), MODQ_MOCK_OK);
-    assert_int_equal(modq_desk_decide(desk, &a, "t-good", "remove", NULL, 0, NULL, wall_ms(), NULL),
+    fates told = {0};
+    assert_int_equal(modq_desk_decide_then(desk, &a, "t-good", "remove", NULL, 0, NULL, wall_ms(),
+                                           &(modq_desk_confirm){record_fate, &told}, NULL),
                      MODQ_DESK_OK);
     step_until(f, paused);
+    /* a1 is not kept waiting for Kafka: after the answer's wait they hear it is kept, once. */
+    for (int i = 0; i < 60 && atomic_load(&told.n) == 0; i++) {
+        step_for(f, 50);
+    }
+    assert_int_equal(atomic_load(&told.n), 1);
+    assert_int_equal(atomic_load(&told.last), MODQ_DESK_FATE_PENDING);
     item = status = NULL;
     assert_int_equal(modq_desk_next(desk, &b, NULL, wall_ms(), &item, &status, NULL),
                      MODQ_DESK_ERR_PAUSED);
@@ -68,6 +76,7 @@ static void test_run_pauses_new_leases_while_kafka_confirms_nothing(void **state
     assert_int_equal(modq_desk_next(desk, &b, NULL, wall_ms(), &item, &status, NULL), MODQ_DESK_OK);
     assert_null(item); /* nothing waits: the one ticket was decided */
     json_decref(status);
+    assert_int_equal(atomic_load(&told.n), 1); /* told once: the landing is not told again */
     assert_int_equal(modq_run_drain(f->r, 5000), MODQ_RUN_OK);
     modq_run_free(f->r);
     f->r = NULL;

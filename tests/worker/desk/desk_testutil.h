@@ -40,6 +40,8 @@ typedef struct rec_msg {
     int verdict;
     int has_sha;
     uint8_t sha[32];
+    bool has_confirm; /* a decision someone waits for: the test tells its fate */
+    modq_desk_confirm confirm;
 } rec_msg;
 
 typedef struct recorder {
@@ -86,11 +88,16 @@ static inline void rec_put(recorder *r, int kind, const char *key, const uint8_t
 
 static inline void sink_decision(void *arg, const modq_desk_ref *ref, const char *content_id,
                                  const char *ticket_id, const uint8_t *sha256, int verdict,
-                                 const char *labels, const uint8_t *buf, size_t len)
+                                 const char *labels, const uint8_t *buf, size_t len,
+                                 const modq_desk_confirm *confirm)
 {
     recorder *r = arg;
     rec_msg *m;
     rec_put(r, REC_DECISION, ticket_id, buf, len, &m);
+    m->has_confirm = confirm != NULL;
+    if (confirm) {
+        m->confirm = *confirm;
+    }
     m->ref = *ref;
     snprintf(m->content_id, sizeof(m->content_id), "%s", content_id);
     snprintf(m->labels, sizeof(m->labels), "%s", labels);

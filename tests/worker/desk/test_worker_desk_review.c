@@ -370,6 +370,60 @@ static void test_decide_publishes_the_decision_with_its_fields_and_ref(void **st
     modq_prepared_free(probe);
 }
 
+typedef struct told {
+    int n;
+    modq_desk_fate last;
+} told;
+
+static void tell(void *arg, modq_desk_fate fate)
+{
+    told *t = arg;
+    t->n++;
+    t->last = fate;
+}
+
+/* The confirm of modq_desk_decide_then goes to the sink with the decision (which tells it once
+ * Kafka has spoken); a second review, an audit event, is told at once; a refusal never. */
+static void test_decide_then_hands_the_waiter_to_the_sink(void **state)
+{
+    dfx *f = *state;
+    modq_desk_who a = dt_who("a1", "t1", ROLE_A), q = dt_who("q1", "t1", ROLE_Q);
+    told first = {0}, second = {0}, refused = {0};
+    const rec_msg *m = NULL;
+    char id[160];
+
+    dfx_desk(f, MIN(10), 1.0, 8);
+    assert_int_equal(dt_add(f, "h1", "hate", 0, T0), MODQ_DESK_OK);
+    assert_int_equal(dt_next(f, &a, "hate", T0, id, NULL), MODQ_DESK_OK);
+    assert_int_equal(modq_desk_decide_then(f->desk, &a, "h2", "remove", NULL, 0, NULL, T0 + 5,
+                                           &(modq_desk_confirm){tell, &refused}, NULL),
+                     MODQ_DESK_ERR_NOT_FOUND);
+    assert_int_equal(modq_desk_decide_then(f->desk, &a, "h1", "remove", NULL, 0, NULL, T0 + 10,
+                                           &(modq_desk_confirm){tell, &first}, NULL),
+                     MODQ_DESK_OK);
+    for (size_t i = 0; i < f->rec.n; i++) {
+        if (f->rec.m[i].kind == REC_DECISION && strcmp(f->rec.m[i].key, "h1") == 0) {
+            m = &f->rec.m[i];
+        }
+    }
+    assert_non_null(m);
+    assert_true(m->has_confirm);
+    assert_int_equal(first.n, 0); /* the sink has not spoken yet */
+    m->confirm.fn(m->confirm.arg, MODQ_DESK_FATE_CONFIRMED);
+    assert_int_equal(first.n, 1);
+    assert_int_equal(first.last, MODQ_DESK_FATE_CONFIRMED);
+
+    assert_int_equal(dt_next(f, &q, MODQ_DESK_QUEUE_QA, T0 + 20, id, NULL), MODQ_DESK_OK);
+    assert_string_equal(id, "h1");
+    assert_int_equal(modq_desk_decide_then(f->desk, &q, "h1", "remove", NULL, 0, NULL, T0 + 30,
+                                           &(modq_desk_confirm){tell, &second}, NULL),
+                     MODQ_DESK_OK);
+    assert_int_equal(rec_count(&f->rec, REC_DECISION, "h1"), 1);
+    assert_int_equal(second.n, 1);
+    assert_int_equal(second.last, MODQ_DESK_FATE_CONFIRMED);
+    assert_int_equal(refused.n, 0);
+}
+
 static void test_qa_sample_is_reviewed_again_by_someone_else(void **state)
 {
     dfx *f = *state;
@@ -503,6 +557,8 @@ int main(void)
             dfx_teardown),
         cmocka_unit_test_setup_teardown(test_decide_publishes_the_decision_with_its_fields_and_ref,
                                         dfx_setup, dfx_teardown),
+        cmocka_unit_test_setup_teardown(test_decide_then_hands_the_waiter_to_the_sink, dfx_setup,
+                                        dfx_teardown),
         cmocka_unit_test_setup_teardown(test_qa_sample_is_reviewed_again_by_someone_else, dfx_setup,
                                         dfx_teardown),
         cmocka_unit_test_setup_teardown(test_decide_refuses_bad_requests_and_keeps_the_item,
