@@ -13,6 +13,8 @@
 #     person 3's item on screen, must stop serving within its mandate (session.timeout.ms -
 #     heartbeat.interval.ms: 5.5 s here; the time is printed) and answer 503. Once the brokers
 #     are back a desk serves again and person 3's item is decided once.
+#  3. Person 4 decides just as every broker goes down: answered 202 (not saved yet); the ticket
+#     still ends with one outcome, theirs or, when the review topic moved, person 5's.
 # Usage: test_worker_fleet_cut.sh MODQ-DEVBROKER MODQ-WORKER MODQ-MEDIA
 set -euo pipefail
 devbroker=$1 worker=$2 media=$3
@@ -37,7 +39,7 @@ export MODQ_HTTP_QA_SAMPLE_RATE=0
 
 token() { "$worker" token --sub "$1" --roles associate --team cut --secret "$tmp/jwt.key" --ttl 1h; }
 declare -A tok
-for p in p1 p2 p3; do
+for p in p1 p2 p3 p4 p5; do
     tok[$p]=$(token "$p") || fail "token"
 done
 # call PERSON DESK METHOD PATH [BODY]: prints the HTTP status; the body goes to $tmp/resp.
@@ -171,6 +173,48 @@ w=$(next_item p3 "$c")
 [ "$w" = "$z" ] || fail "$c handed p3 $w, not their item $z"
 code=$(decide p3 "$c" "$z")
 [ "$code" = 200 ] || fail "p3's decision on $c: $code $(cat "$tmp/resp")"
+
+# ---- 3. a decision made as every broker goes down
+# The desk takes it within its mandate, but Kafka cannot confirm it: the person hears 202 (kept,
+# not saved yet). When the mandate runs out the desk withdraws what it queued. The decision may
+# go out again only while this desk holds the review topic as it did; once the topic has moved
+# (even back to it), it is dropped and the desk holding the topic offers the item again. Either
+# way the ticket has one outcome.
+d=$(settled)
+produce t-cut-decide- 9
+w=$(next_item p4 "$d")
+echo "p4 has $w on $d"
+for id in 1 2 3; do e2e_ctl down "$id"; done
+code=$(decide p4 "$d" "$w")
+[ "$code" = 202 ] || fail "p4's decision on $d with every broker down: $code $(cat "$tmp/resp")"
+"$py" -c 'import json,sys; sys.exit(json.load(open(sys.argv[1])).get("confirmed") is not False)' \
+    "$tmp/resp" || fail "p4's 202 does not say confirmed false: $(cat "$tmp/resp")"
+sleep 8 # past the mandate
+for id in 1 2 3; do e2e_ctl up "$id"; done
+e=$(e2e_fleet_active desk-1 desk-2)
+[ -n "$e" ] || fail "no desk served again within 60 s of the brokers coming back"
+by=p4
+for ((i = 0; i < 200; i++)); do
+    code=$(call p5 "$e" GET /v1/next)
+    if [ "$code" = 200 ] && [ "$(item_id)" = "$w" ]; then
+        by=p5
+        break
+    fi
+    sleep 0.1
+done
+if [ "$by" = p5 ]; then
+    code=$(decide p5 "$e" "$w")
+    [ "$code" = 200 ] || fail "p5's decision on $e: $code $(cat "$tmp/resp")"
+    echo "brokers up: $e active; p4's decision was dropped and $w decided again by p5"
+else
+    echo "brokers up: $e active; p4's decision went out from $d and $w was not offered again"
+fi
+"$py" - "$tmp/expect.json" "$w" "$by" <<'EOF' || fail "expectation"
+import json, sys
+e = json.load(open(sys.argv[1]))
+e[sys.argv[2]]["decided_by"] = sys.argv[3]
+json.dump(e, open(sys.argv[1], "w"))
+EOF
 
 for n in prep desk-1 desk-2; do
     e2e_stop_worker "${pid[$n]}" "worker-$n"

@@ -105,6 +105,11 @@ void run_desk_confirm(modq_run *r, int64_t mono)
     if (state == r->desk_state) {
         return;
     }
+    if (r->desk_state == DESK_SERVING && state != DESK_SERVING) {
+        /* What is queued must not reach Kafka once another desk may hold the topic: it fails
+         * now, and waits on the retry list until Kafka confirms this desk again (run_sink.c). */
+        modq_publish_withdraw_queued(r->publish);
+    }
     if (state == DESK_SERVING && (r->desk_state == DESK_LAPSED || !r->desk_announced)) {
         modq_log_write(r->log, MODQ_LOG_INFO,
                        r->desk_state == DESK_LAPSED ? "desk: confirmed by Kafka again; serving"

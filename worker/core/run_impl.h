@@ -65,6 +65,9 @@ typedef struct modq_run_cookie {
      * by whichever thread clears answer_pending. */
     atomic_bool answer_pending;
     modq_desk_confirm answer;
+    /* HUMAN, ESCALATION of a fleet's desk: its consumer's tenure when the person acted
+     * (modq_consume_tenure); sent again only within that tenure (run_sink.c, fence). */
+    uint64_t tenure;
     uint8_t *buf;
     size_t len;
     unsigned attempts;

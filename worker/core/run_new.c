@@ -69,6 +69,11 @@ static void on_revoked(void *arg, const char *topic, int32_t partition)
     size_t n = r->role == MODQ_CONFIG_ROLE_DESK
                    ? modq_desk_hand_over(r->desk, topic, partition, modq_clock_wall_ms())
                    : modq_desk_drop_partition(r->desk, topic, partition);
+    if (r->role == MODQ_CONFIG_ROLE_DESK) {
+        /* Decisions still queued must not land once the next desk reads the topic: they fail
+         * now and are dropped, not retried (run_sink.c, fence). */
+        modq_publish_withdraw_queued(r->publish);
+    }
     atomic_fetch_add_explicit(&r->n_review_dropped, n, memory_order_relaxed);
     if (n > 0) {
         run_log_msg(r, MODQ_LOG_INFO, "partition revoked: review items dropped", topic, partition,

@@ -238,8 +238,45 @@ void run_retry_later(modq_run *r, modq_run_cookie *c, const char *error)
     }
 }
 
+enum { SEND, HOLD, DROP };
+
+/* A fleet's desk sends a person's decision or an escalation only while Kafka confirms that it
+ * holds the review topic: one that reached Kafka after another desk took over would give its
+ * ticket a second outcome. Held while the desk is not confirmed; dropped once the topic has gone
+ * to another desk, which offers the item again (the person was told it is not saved yet). */
+static int fence(modq_run *r, const modq_run_cookie *c)
+{
+    if (r->role != MODQ_CONFIG_ROLE_DESK ||
+        (c->kind != MODQ_RUN_HUMAN && c->kind != MODQ_RUN_ESCALATION)) {
+        return SEND;
+    }
+    if (!modq_run_holds_review(r) ||
+        c->tenure != modq_consume_tenure(atomic_load(&r->consume_live))) {
+        return DROP;
+    }
+    return run_desk_serving(r) ? SEND : HOLD;
+}
+
+/* Back on the retry list at the base pace, its backoff kept: held, not refused. */
+static void hold(modq_run *r, modq_run_cookie *c)
+{
+    c->retry_at_ms = r->clock(r->clock_arg) + MODQ_RUN_RETRY_BASE_MS;
+    c->next = NULL;
+    pthread_mutex_lock(&r->retry_lock);
+    if (r->retry == NULL) {
+        r->retry = c;
+    } else {
+        r->retry_tail->next = c;
+    }
+    r->retry_tail = c;
+    r->nretry++;
+    pthread_mutex_unlock(&r->retry_lock);
+}
+
 void run_retry_due(modq_run *r)
 {
+    size_t dropped = 0;
+
     int64_t now = r->clock(r->clock_arg);
     modq_run_cookie *due = NULL, **tail = &due;
 
@@ -262,8 +299,28 @@ void run_retry_due(modq_run *r)
     while (due != NULL) { /* published outside the lock: a refusal re-enters the list */
         modq_run_cookie *next = due->next;
         due->next = NULL;
-        run_republish(r, due);
+        switch (fence(r, due)) {
+        case SEND:
+            run_republish(r, due);
+            break;
+        case HOLD:
+            hold(r, due);
+            break;
+        default:
+            RUN_COUNT(r, publish_failed);
+            run_settle(r, due);
+            run_cookie_free(due);
+            dropped++;
+        }
         due = next;
+    }
+    if (dropped > 0) {
+        char n[24];
+        snprintf(n, sizeof n, "%zu", dropped);
+        modq_log_write(r->log, MODQ_LOG_WARN,
+                       "desk: the review topic went to another desk; decisions and escalations "
+                       "Kafka had not confirmed are dropped, and that desk offers their items again",
+                       "dropped", n, NULL);
     }
 }
 
@@ -322,6 +379,7 @@ static void sink_decision(void *arg, const modq_desk_ref *ref, const char *conte
     c->verdict = verdict;
     snprintf(c->labels, sizeof c->labels, "%s", labels ? labels : "");
     c->decided_at_ms = modq_clock_wall_ms();
+    c->tenure = modq_consume_tenure(atomic_load(&r->consume_live));
     run_wait(r, c);
     send_desk(r, c, c->buf, c->len);
 }
@@ -336,6 +394,7 @@ static void sink_event(modq_run *r, modq_run_cookie_kind kind, const char *key, 
                        "key", key, NULL);
         return;
     }
+    c->tenure = modq_consume_tenure(atomic_load(&r->consume_live));
     if (kind == MODQ_RUN_LEDGER) { /* not kept by the cookie: never retried */
         send_desk(r, c, buf, len);
     } else {

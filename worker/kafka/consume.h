@@ -163,6 +163,10 @@ modq_consume_result modq_consume_confirm(modq_consume *c, int64_t sent_ms, char 
  * partitions: the send time of the last confirmation the coordinator accepted plus the mandate.
  * INT64_MIN when none was accepted since the last revocation. Thread-safe. */
 int64_t modq_consume_confirmed_until(modq_consume *c);
+/* How many revocations this consumer has seen. Read while it holds a partition, it names that
+ * holding: a different value later means the partition was revoked meanwhile, even if it came
+ * back. Thread-safe. */
+uint64_t modq_consume_tenure(modq_consume *c);
 /* session.timeout.ms - heartbeat.interval.ms, as this consumer was configured. */
 int64_t modq_consume_mandate_ms(const modq_consume *c);
 /* Whether an assigned partition has a point a confirmation can commit. Thread-safe. */

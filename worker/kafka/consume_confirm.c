@@ -127,3 +127,8 @@ bool modq_consume_confirmable(modq_consume *c)
     pthread_mutex_unlock(&c->lock);
     return any;
 }
+
+uint64_t modq_consume_tenure(modq_consume *c)
+{
+    return c != NULL ? (uint64_t)atomic_load(&c->epoch) : 0;
+}

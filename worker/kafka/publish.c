@@ -160,6 +160,13 @@ static void on_report(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaqu
     free(n);
 }
 
+void modq_publish_withdraw_queued(modq_publish *p)
+{
+    if (p != NULL) {
+        rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_NON_BLOCKING);
+    }
+}
+
 static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
     const modq_publish *p = rd_kafka_opaque(rk);

@@ -189,6 +189,12 @@ size_t modq_publish_flush(modq_publish *p, int timeout_ms);
 /* Messages published and not yet completed. */
 size_t modq_publish_outstanding(modq_publish *p);
 
+/* Withdraws every message not yet sent to a broker (those in flight go on): each completes with
+ * ok=0 through the next poll, to be retried or dropped by its owner. A fleet's desk does this
+ * when Kafka stops confirming it, so that nothing it queued before reaches Kafka after another
+ * desk took over. */
+void modq_publish_withdraw_queued(modq_publish *p);
+
 /* Figures for metrics, per kind, since the producer was made. */
 typedef struct modq_publish_counters {
     uint64_t produced;  /* accepted by librdkafka */
