@@ -1,19 +1,18 @@
 /*
  * api_decision.c: POST /v1/items/{id}/decision (docs/api.md). The person is answered once Kafka
- * has confirmed the decision, not when the desk let go of it: a 200 then means the decision
- * survives a crash of this pod, so its item cannot come back to anyone. A decision Kafka has not
- * confirmed within the sink's wait is answered 202 (kept and sent again), and one that was
- * dropped 503. The answer waits without a thread (modq_http_resp_later).
+ * has confirmed the decision, not when the desk let go of it (api_await.c): a 200 then means the
+ * decision survives a crash of this pod, so its item cannot come back to anyone.
  */
 #include "api_impl.h"
 
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define MAX_VERDICT 32 /* bytes: the longest verdict name is 17 */
 #define MAX_LABEL   64 /* bytes of one label */
+#define LOST                                                                                       \
+    "Your decision could not be saved. The item will be offered again: please decide it then."
 
 /* The labels member (optional) into labels[]; strings borrowed from body. */
 static bool read_labels(modq_api_call *c, const json_t *body, const char **labels, size_t *n)
@@ -50,54 +49,6 @@ static bool read_labels(modq_api_call *c, const json_t *body, const char **label
     return true;
 }
 
-/*
- * A decision whose answer waits for two things, in either order: the desk's call returning (the
- * answer's body built) and the sink telling its fate (which may come first, from another
- * thread). The second of the two sends the answer and frees this.
- */
-typedef struct awaited {
-    atomic_int steps;
-    modq_desk_fate fate;
-    modq_http_later *later; /* NULL: answered already, at once */
-    json_t *answer;         /* owned; NULL when it could not be built */
-} awaited;
-
-static void send_answer(awaited *w)
-{
-    if (!w->later) {
-        json_decref(w->answer);
-    } else if (!w->answer) {
-        modq_http_later_error(w->later, 500, "internal", "Something went wrong. Please try again.",
-                              0);
-    } else if (w->fate == MODQ_DESK_FATE_CONFIRMED) {
-        modq_http_later_json(w->later, 200, w->answer);
-    } else if (w->fate == MODQ_DESK_FATE_PENDING &&
-               json_object_set_new(w->answer, "confirmed", json_false()) == 0) {
-        modq_http_later_json(w->later, 202, w->answer);
-    } else {
-        json_decref(w->answer);
-        modq_http_later_error(w->later, 503, "not_recorded",
-                              "Your decision could not be saved. The item will be offered again: "
-                              "please decide it then.",
-                              5);
-    }
-    free(w);
-}
-
-static void step(awaited *w)
-{
-    if (atomic_fetch_add(&w->steps, 1) == 1) {
-        send_answer(w);
-    }
-}
-
-static void on_fate(void *arg, modq_desk_fate fate)
-{
-    awaited *w = arg;
-    w->fate = fate;
-    step(w);
-}
-
 void api_decision(modq_api_call *c)
 {
     json_t *body = NULL, *status = NULL;
@@ -105,7 +56,8 @@ void api_decision(modq_api_call *c)
     const char *labels[MODQ_DESK_MAX_LABELS];
     size_t nlabels = 0;
     modq_desk_result rc;
-    awaited *w = NULL;
+    modq_desk_confirm confirm;
+    api_awaited *w;
 
     if (!api_body(c, false, &body) || !api_string(c, body, "verdict", MAX_VERDICT, &verdict) ||
         !api_string(c, body, "note", MODQ_DESK_MAX_NOTE, &note) ||
@@ -116,25 +68,19 @@ void api_decision(modq_api_call *c)
         api_error(c, 400, "bad_request", "verdict is required.", NULL);
         goto out;
     }
-    if (!(w = calloc(1, sizeof(*w)))) {
-        api_error(c, 500, "internal", "Something went wrong. Please try again.", "out of memory");
+    if (!(w = api_await_new(c, LOST, &confirm))) {
         goto out;
     }
     rc = modq_desk_decide_then(c->api->desk, &c->who, c->id, verdict, labels, nlabels, note,
-                               c->now_ms, &(modq_desk_confirm){on_fate, w}, &status);
+                               c->now_ms, &confirm, &status);
     if (rc != MODQ_DESK_OK) {
-        free(w); /* never told */
+        api_await_cancel(w); /* never told */
         api_desk_error(c, rc, NULL, NULL);
         goto out;
     }
-    w->answer =
-        api_object("decided", json_string(c->id), "status", status ? status : json_null());
-    /* Without a connection to hold (a request built in memory), the answer goes now. */
-    if (!(w->later = modq_http_resp_later(c->r))) {
-        api_json(c, 200, w->answer);
-        w->answer = NULL;
-    }
-    step(w);
+    api_await_answer(c, w,
+                     api_object("decided", json_string(c->id), "status",
+                                status ? status : json_null()));
 out:
     json_decref(body);
 }

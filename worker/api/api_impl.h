@@ -45,6 +45,20 @@ typedef struct modq_api_call {
     modq_desk_who who; /* points into claims */
 } modq_api_call;
 
+/* ---- Answers that wait for Kafka (api_await.c) ------------------------------------------- */
+
+/* What a person did (a decision, an escalation) is answered once the desk's sink tells its fate:
+ * 200 when Kafka confirmed it, 202 with "confirmed": false when it is kept to be sent again, 503
+ * not_recorded (message lost, static) when it was dropped. */
+typedef struct api_awaited api_awaited;
+/* Fills *confirm, to hand to the desk's call. NULL when out of memory (answered 500 then). */
+api_awaited *api_await_new(modq_api_call *c, const char *lost, modq_desk_confirm *confirm);
+/* The desk refused (so it never tells): frees w. */
+void api_await_cancel(api_awaited *w);
+/* The desk accepted: answer (taken; NULL answers 500) goes out once the fate is known, and w is
+ * freed then. */
+void api_await_answer(modq_api_call *c, api_awaited *w, json_t *answer);
+
 /* ---- Answers (api.c). Each one fills c->r once. ----------------------------------------- */
 
 /* status and {"error": code, "message": message}; counted in modq_api_errors_total{code}, logged

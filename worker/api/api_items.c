@@ -10,6 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define ESCALATION_LOST                                                                            \
+    "Your escalation could not be saved. The item goes back to the queue: please escalate it "    \
+    "again when it comes back."
+
 
 void api_next(modq_api_call *c)
 {
@@ -137,16 +141,21 @@ void api_escalate(modq_api_call *c)
 {
     json_t *body = NULL;
     const char *note = NULL;
+    modq_desk_confirm confirm;
     modq_desk_result rc;
+    api_awaited *w;
 
-    if (!api_body(c, true, &body) || !api_string(c, body, "note", MODQ_DESK_MAX_NOTE, &note)) {
+    if (!api_body(c, true, &body) || !api_string(c, body, "note", MODQ_DESK_MAX_NOTE, &note) ||
+        !(w = api_await_new(c, ESCALATION_LOST, &confirm))) {
         goto out;
     }
-    rc = modq_desk_escalate(c->api->desk, &c->who, c->id, note, c->now_ms);
+    /* Answered once Kafka has the escalation (a fleet's desk), as a decision is (api_await.c). */
+    rc = modq_desk_escalate_then(c->api->desk, &c->who, c->id, note, c->now_ms, &confirm);
     if (rc != MODQ_DESK_OK) {
+        api_await_cancel(w);
         api_desk_error(c, rc, NULL, NULL);
     } else {
-        api_json(c, 200, api_object("escalated", json_string(c->id), NULL, NULL));
+        api_await_answer(c, w, api_object("escalated", json_string(c->id), NULL, NULL));
     }
 out:
     json_decref(body);

@@ -43,8 +43,9 @@ typedef enum modq_run_cookie_kind {
  */
 typedef struct modq_run_cookie {
     struct modq_run_cookie *next; /* retry list */
-    /* HUMAN: the list of decisions not yet confirmed, oldest first (run_wait), and since
-     * when this one has waited (monotonic, from its first publish: retries keep it). */
+    /* HUMAN, and an ESCALATION someone waits for: the list of those not yet confirmed, oldest
+     * first (run_wait), and since when this one has waited (monotonic, from its first publish:
+     * retries keep it). */
     struct modq_run_cookie *wait_prev, *wait_next;
     bool waiting;
     int64_t waiting_from_ms;
@@ -126,8 +127,9 @@ struct modq_run {
     int64_t stuck_ms;         /* opts.stuck_ms or MODQ_RUN_STUCK_MS */
     int64_t last_confirm_ms;  /* monotonic: Kafka's last confirmation (poll thread) */
     int64_t waiting_since_ms; /* monotonic: since something has waited for Kafka; -1: nothing */
-    /* People's decisions not yet confirmed (published or waiting for a retry), oldest first:
-     * the oldest one's age pauses the desk even while other partitions and topics confirm. */
+    /* People's decisions (and escalations) not yet confirmed (published or waiting for a
+     * retry), oldest first: the oldest one's age pauses the desk even while other partitions
+     * and topics confirm. */
     pthread_mutex_t wait_lock;
     bool wait_lock_init;
     modq_run_cookie *wait_oldest, *wait_newest;

@@ -384,17 +384,26 @@ static void sink_decision(void *arg, const modq_desk_ref *ref, const char *conte
     send_desk(r, c, c->buf, c->len);
 }
 
+/* answer: who waits for the record's fate (an escalation), or NULL. */
 static void sink_event(modq_run *r, modq_run_cookie_kind kind, const char *key, const uint8_t *buf,
-                       size_t len)
+                       size_t len, const modq_desk_confirm *answer)
 {
     modq_run_cookie *c = cookie_new(kind, key, buf, len);
     if (c == NULL) {
         RUN_COUNT(r, event_failed);
         modq_log_write(r->log, MODQ_LOG_ERROR, "event lost: out of memory", "what", kind_name(kind),
                        "key", key, NULL);
+        if (answer) {
+            answer->fn(answer->arg, MODQ_DESK_FATE_LOST);
+        }
         return;
     }
     c->tenure = modq_consume_tenure(atomic_load(&r->consume_live));
+    if (answer) { /* waits as a decision does: answered PENDING when Kafka is slow */
+        c->answer = *answer;
+        atomic_store(&c->answer_pending, true);
+        run_wait(r, c);
+    }
     if (kind == MODQ_RUN_LEDGER) { /* not kept by the cookie: never retried */
         send_desk(r, c, buf, len);
     } else {
@@ -404,22 +413,23 @@ static void sink_event(modq_run *r, modq_run_cookie_kind kind, const char *key, 
 
 static void sink_wellbeing(void *arg, const char *associate_id, const uint8_t *buf, size_t len)
 {
-    sink_event(arg, MODQ_RUN_WELLBEING, associate_id, buf, len);
+    sink_event(arg, MODQ_RUN_WELLBEING, associate_id, buf, len, NULL);
 }
 
 static void sink_audit(void *arg, const char *key, const uint8_t *buf, size_t len)
 {
-    sink_event(arg, MODQ_RUN_AUDIT, key, buf, len);
+    sink_event(arg, MODQ_RUN_AUDIT, key, buf, len, NULL);
 }
 
 static void sink_ledger(void *arg, const char *associate_id, const uint8_t *buf, size_t len)
 {
-    sink_event(arg, MODQ_RUN_LEDGER, associate_id, buf, len);
+    sink_event(arg, MODQ_RUN_LEDGER, associate_id, buf, len, NULL);
 }
 
-static void sink_escalation(void *arg, const char *ticket_id, const uint8_t *buf, size_t len)
+static void sink_escalation(void *arg, const char *ticket_id, const uint8_t *buf, size_t len,
+                            const modq_desk_confirm *confirm)
 {
-    sink_event(arg, MODQ_RUN_ESCALATION, ticket_id, buf, len);
+    sink_event(arg, MODQ_RUN_ESCALATION, ticket_id, buf, len, confirm);
 }
 
 static void sink_on_screen(void *arg, const char *queue, double seconds, double minutes)
@@ -533,6 +543,6 @@ void run_on_ledger_record(void *arg, const modq_follow_record *rec)
 void modq_run_publish_audit(modq_run *r, const char *key, const uint8_t *buf, size_t len)
 {
     if (r != NULL && key != NULL && buf != NULL) {
-        sink_event(r, MODQ_RUN_AUDIT, key, buf, len);
+        sink_event(r, MODQ_RUN_AUDIT, key, buf, len, NULL);
     }
 }

@@ -117,8 +117,10 @@ typedef struct modq_desk_sink {
     void (*on_screen)(void *arg, const char *queue, double seconds, double minutes);
     /* Optional: an item was escalated; buf is it as a review record (modq.v1.ReviewItem with
      * the escalation set) for the review topic, so that a desk taking over has the escalation
-     * (worker.role desk). NULL: escalations live in this desk's memory only. */
-    void (*escalation)(void *arg, const char *ticket_id, const uint8_t *buf, size_t len);
+     * (worker.role desk). NULL: escalations live in this desk's memory only. confirm as for
+     * decision. */
+    void (*escalation)(void *arg, const char *ticket_id, const uint8_t *buf, size_t len,
+                       const modq_desk_confirm *confirm);
 } modq_desk_sink;
 
 typedef struct modq_desk_opts {
@@ -260,6 +262,12 @@ modq_desk_result modq_desk_decide_then(modq_desk *d, const modq_desk_who *who, c
  * copy. */
 modq_desk_result modq_desk_escalate(modq_desk *d, const modq_desk_who *who, const char *id,
                                     const char *note, int64_t now_ms);
+/* As modq_desk_escalate, and on OK confirm (copied) is told the escalation's fate as
+ * modq_desk_decide_then tells a decision's (CONFIRMED at once without a sink.escalation: the
+ * escalation lives in this desk's memory only). */
+modq_desk_result modq_desk_escalate_then(modq_desk *d, const modq_desk_who *who, const char *id,
+                                         const char *note, int64_t now_ms,
+                                         const modq_desk_confirm *confirm);
 /* who hands their item id back to its queue, undecided. */
 modq_desk_result modq_desk_release(modq_desk *d, const modq_desk_who *who, const char *id,
                                    int64_t now_ms);

@@ -306,7 +306,8 @@ void desk_out_flush(const modq_desk *d, desk_out *o)
             }
             break;
         case DESK_OUT_ESCALATION:
-            s->escalation(s->arg, m->key, m->buf, m->len);
+            s->escalation(s->arg, m->key, m->buf, m->len, o->confirm);
+            o->confirm = NULL;
             break;
         }
         free(m->buf);

@@ -160,8 +160,8 @@ typedef struct desk_out_msg {
 typedef struct desk_out {
     desk_out_msg m[DESK_OUT_MAX];
     size_t n;
-    /* Told the fate of the decision among m (desk_out_flush hands it to the sink, then clears
-     * it); NULL: no one waits. */
+    /* Told the fate of the decision or escalation among m (desk_out_flush hands it to the sink,
+     * then clears it); NULL: no one waits. */
     const modq_desk_confirm *confirm;
 } desk_out;
 

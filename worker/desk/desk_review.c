@@ -440,9 +440,10 @@ out:
 
 /* escalate and release: pr's item leaves their screen and waits in list again. */
 static modq_desk_result hand_over(modq_desk *d, const modq_desk_who *who, const char *id,
-                                  const char *note, bool escalate, int64_t now_ms)
+                                  const char *note, bool escalate, int64_t now_ms,
+                                  const modq_desk_confirm *confirm)
 {
-    desk_out o = {.n = 0};
+    desk_out o = {.n = 0, .confirm = confirm};
     desk_person *pr = NULL;
     desk_item *it = NULL;
     char *copy = NULL;
@@ -482,19 +483,32 @@ out:
         (void)desk_person_end(d, &o, pr, t);
     }
     pthread_mutex_unlock(&d->lock);
+    if (r != MODQ_DESK_OK) {
+        o.confirm = NULL; /* told only when the caller hears OK */
+    }
     desk_out_flush(d, &o);
     free(copy);
+    if (r == MODQ_DESK_OK && o.confirm) { /* no record to wait for: it lives here only */
+        o.confirm->fn(o.confirm->arg, MODQ_DESK_FATE_CONFIRMED);
+    }
     return r;
 }
 
 modq_desk_result modq_desk_escalate(modq_desk *d, const modq_desk_who *who, const char *id,
                                     const char *note, int64_t now_ms)
 {
-    return hand_over(d, who, id, note, true, now_ms);
+    return hand_over(d, who, id, note, true, now_ms, NULL);
+}
+
+modq_desk_result modq_desk_escalate_then(modq_desk *d, const modq_desk_who *who, const char *id,
+                                         const char *note, int64_t now_ms,
+                                         const modq_desk_confirm *confirm)
+{
+    return hand_over(d, who, id, note, true, now_ms, confirm);
 }
 
 modq_desk_result modq_desk_release(modq_desk *d, const modq_desk_who *who, const char *id,
                                    int64_t now_ms)
 {
-    return hand_over(d, who, id, NULL, false, now_ms);
+    return hand_over(d, who, id, NULL, false, now_ms, NULL);
 }

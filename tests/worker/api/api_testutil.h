@@ -131,6 +131,18 @@ static inline void at_on_decision(void *arg, const modq_desk_ref *ref, const cha
     pthread_mutex_unlock(&s->lock);
 }
 
+/* As a fleet's desk publishes an escalation: told its fate as a decision is. */
+static inline void at_on_escalation(void *arg, const char *ticket_id, const uint8_t *buf,
+                                    size_t len, const modq_desk_confirm *confirm)
+{
+    at_sink *s = arg;
+    (void)ticket_id, (void)buf, (void)len;
+    pthread_mutex_lock(&s->lock);
+    s->nother++;
+    at_tell(confirm, s->fate, s->fate_delay_ms);
+    pthread_mutex_unlock(&s->lock);
+}
+
 static inline void at_on_wellbeing(void *arg, const char *id, const uint8_t *buf, size_t len)
 {
     at_sink *s = arg;
@@ -275,7 +287,8 @@ static inline int at_setup(void **state)
                               .decision = at_on_decision,
                               .wellbeing = at_on_wellbeing,
                               .audit = at_on_other,
-                              .ledger = at_on_other};
+                              .ledger = at_on_other,
+                              .escalation = at_on_escalation};
     d.worker_id = "w-test";
     d.lease_ms = 3 * 3600 * 1000; /* the policy's limits end leases first */
     d.max_items = 100;

@@ -2,8 +2,8 @@
  * test_worker_api_decision.c: a decision is answered once its fate is known
  * (worker/api/api_decision.c): 200 only after the sink confirms it, however late that comes;
  * 202 with "confirmed": false when it is kept to be sent again; 503 not_recorded when it was
- * dropped. The fate may come before the desk's call returns or from another thread later. A QA
- * second review (an audit event, not a decision) is answered at once.
+ * dropped. The fate may come before the desk's call returns or from another thread later. An
+ * escalation is answered the same way (api_await.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -113,6 +113,35 @@ static void test_decision_dropped_is_503_not_recorded(void **state)
     free(tok);
 }
 
+static void test_escalation_answered_by_its_fate(void **state)
+{
+    at_fixture *f = *state;
+    char *tok = at_token(f, "a1", "associate");
+    at_resp r;
+    json_t *js;
+
+    at_add_item(f, "t-1", "hate", true, NULL);
+    at_expect(f, "GET", "/v1/next", tok, NULL, 200, NULL);
+    set_fate(f, MODQ_DESK_FATE_PENDING, 100);
+    assert_int_equal(at_request(f, "POST", "/v1/items/t-1/escalate", tok,
+                                "{\"note\": \"needs a lead\"}", &r),
+                     202);
+    js = at_json(&r);
+    assert_string_equal(json_string_value(json_object_get(js, "escalated")), "t-1");
+    assert_true(json_is_false(json_object_get(js, "confirmed")));
+    json_decref(js);
+    at_resp_free(&r);
+
+    at_add_item(f, "t-2", "hate", true, NULL);
+    at_expect(f, "GET", "/v1/next", tok, NULL, 200, NULL);
+    set_fate(f, MODQ_DESK_FATE_LOST, 0);
+    assert_int_equal(at_request(f, "POST", "/v1/items/t-2/escalate", tok, "{}", &r), 503);
+    at_expect_error(&r, 503, "not_recorded");
+    assert_non_null(strstr(r.body, "escalation"));
+    at_resp_free(&r);
+    free(tok);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, at_setup, at_teardown)
@@ -121,6 +150,7 @@ int main(void)
         T(test_decision_confirmed_before_the_desk_returns),
         T(test_decision_kept_for_a_retry_is_202),
         T(test_decision_dropped_is_503_not_recorded),
+        T(test_escalation_answered_by_its_fate),
     };
     int failed;
 
