@@ -232,9 +232,10 @@ export async function escalate() {
   const note = await askText($('dlg-escalate'), $('escalate-note'), false);
   if (note === null) return;
   await itemAction(async (item) => {
-    await api('POST', `/v1/items/${encodeURIComponent(item.id)}/escalate`, { note });
+    const r = await api('POST', `/v1/items/${encodeURIComponent(item.id)}/escalate`, { note });
     dropItem();
-    announce('Escalated to a lead. Loading the next item.');
+    const saved = r.confirmed === false ? ' (still being saved)' : '';
+    announce(`Escalated to a lead${saved}. Loading the next item.`);
     await loadNext();
   });
 }
