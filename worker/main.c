@@ -26,6 +26,9 @@
 #include "auth/token.h"
 
 #include <jansson.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -39,6 +42,7 @@
 #define ERRSTR_SIZE  1024
 #define EXIT_FATAL   1
 #define EXIT_PROBLEM 2
+#define MMAP_THRESHOLD (128 * 1024) /* glibc's default, kept fixed (tune_malloc) */
 
 extern char **environ;
 
@@ -316,6 +320,22 @@ out:
     return rc;
 }
 
+/*
+ * glibc raises its mmap threshold to the size of each large block freed (up to 32 MB) and its
+ * trim threshold to twice that, so after the first large answer or Kafka message is freed, large
+ * blocks come from the threads' arenas and the tops of those arenas are never handed back. Over
+ * hours the arenas' resident pages crept up (scripts/soak: +2.0 MB/h of anonymous memory over a
+ * 25-minute run with a heap in use of +0.8 MB/h, +1.7 with these fixed). Fixed thresholds keep
+ * blocks over 128 KiB in their own mappings, returned on free.
+ */
+static void tune_malloc(void)
+{
+#ifdef __GLIBC__
+    mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD);
+    mallopt(M_TRIM_THRESHOLD, MMAP_THRESHOLD);
+#endif
+}
+
 int main(int argc, char **argv)
 {
     struct options o = {0};
@@ -323,6 +343,7 @@ int main(int argc, char **argv)
     modq_policy *policy = NULL;
     int rc;
 
+    tune_malloc();
     if (argc > 1 && strcmp(argv[1], "token") == 0) {
         return modq_token_main(argc - 1, argv + 1);
     }
