@@ -14,7 +14,10 @@ static inline void fz_sink_decision(void *arg, const modq_desk_ref *ref, const c
                                     const modq_desk_confirm *confirm)
 {
     (void)arg, (void)ref, (void)content_id, (void)ticket_id, (void)sha256, (void)verdict;
-    (void)labels, (void)buf, (void)len, (void)confirm;
+    (void)labels, (void)buf, (void)len;
+    if (confirm) { /* the sink's promise: every waiter is told, once */
+        confirm->fn(confirm->arg, MODQ_DESK_FATE_CONFIRMED);
+    }
 }
 
 static inline void fz_sink_event(void *arg, const char *key, const uint8_t *buf, size_t len)
