@@ -197,20 +197,11 @@ void run_republish(modq_run *r, modq_run_cookie *c)
     send_desk(r, c, c->buf, c->len);
 }
 
-void run_retry_later(modq_run *r, modq_run_cookie *c, const char *error)
+/* Appends c (retry_at_ms set) to the retry list; false when the list is full. */
+static bool retry_append(modq_run *r, modq_run_cookie *c)
 {
-    int64_t backoff = MODQ_RUN_RETRY_BASE_MS;
     bool kept = false;
 
-    for (unsigned i = 0; i < c->attempts && backoff < MODQ_RUN_RETRY_CAP_MS; i++) {
-        backoff *= 2;
-    }
-    if (backoff > MODQ_RUN_RETRY_CAP_MS) {
-        backoff = MODQ_RUN_RETRY_CAP_MS;
-    }
-    c->attempts++;
-    c->retry_at_ms = r->clock(r->clock_arg) + backoff;
-    run_cookie_tell(c, MODQ_DESK_FATE_PENDING); /* kept and retried: the person hears so now */
     c->next = NULL;
     pthread_mutex_lock(&r->retry_lock);
     if (r->nretry < MODQ_RUN_RETRY_MAX) {
@@ -224,6 +215,23 @@ void run_retry_later(modq_run *r, modq_run_cookie *c, const char *error)
         kept = true;
     }
     pthread_mutex_unlock(&r->retry_lock);
+    return kept;
+}
+
+void run_retry_later(modq_run *r, modq_run_cookie *c, const char *error)
+{
+    int64_t backoff = MODQ_RUN_RETRY_BASE_MS;
+
+    for (unsigned i = 0; i < c->attempts && backoff < MODQ_RUN_RETRY_CAP_MS; i++) {
+        backoff *= 2;
+    }
+    if (backoff > MODQ_RUN_RETRY_CAP_MS) {
+        backoff = MODQ_RUN_RETRY_CAP_MS;
+    }
+    c->attempts++;
+    c->retry_at_ms = r->clock(r->clock_arg) + backoff;
+    run_cookie_tell(c, MODQ_DESK_FATE_PENDING); /* kept and retried: the person hears so now */
+    bool kept = retry_append(r, c);
     if (c->attempts == 1 || !kept) {
         modq_log_write(r->log, kept ? MODQ_LOG_WARN : MODQ_LOG_ERROR,
                        kept ? "publish not confirmed: will retry"
@@ -257,20 +265,15 @@ static int fence(modq_run *r, const modq_run_cookie *c)
     return run_desk_serving(r) ? SEND : HOLD;
 }
 
-/* Back on the retry list at the base pace, its backoff kept: held, not refused. */
+/* Back on the retry list at the base pace, its backoff kept: held, not refused. It just left
+ * the list, so there is room for it. */
 static void hold(modq_run *r, modq_run_cookie *c)
 {
     c->retry_at_ms = r->clock(r->clock_arg) + MODQ_RUN_RETRY_BASE_MS;
-    c->next = NULL;
-    pthread_mutex_lock(&r->retry_lock);
-    if (r->retry == NULL) {
-        r->retry = c;
-    } else {
-        r->retry_tail->next = c;
+    if (!retry_append(r, c)) {
+        run_settle(r, c);
+        run_cookie_free(c);
     }
-    r->retry_tail = c;
-    r->nretry++;
-    pthread_mutex_unlock(&r->retry_lock);
 }
 
 void run_retry_due(modq_run *r)
