@@ -39,9 +39,9 @@
 #define MODQ_WORKER_VERSION "unknown"
 #endif
 
-#define ERRSTR_SIZE  1024
-#define EXIT_FATAL   1
-#define EXIT_PROBLEM 2
+#define ERRSTR_SIZE    1024
+#define EXIT_FATAL     1
+#define EXIT_PROBLEM   2
 #define MMAP_THRESHOLD (128 * 1024) /* glibc's default, kept fixed (tune_malloc) */
 
 extern char **environ;

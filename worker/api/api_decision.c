@@ -78,9 +78,8 @@ void api_decision(modq_api_call *c)
         api_desk_error(c, rc, NULL, NULL);
         goto out;
     }
-    api_await_answer(c, w,
-                     api_object("decided", json_string(c->id), "status",
-                                status ? status : json_null()));
+    api_await_answer(
+        c, w, api_object("decided", json_string(c->id), "status", status ? status : json_null()));
 out:
     json_decref(body);
 }

@@ -1,7 +1,8 @@
 /*
  * api_items.c: the item routes of the review API (docs/api.md): /v1/next and
- * /v1/items/{id}/media|reveal|escalate|release (the decision: api_decision.c). Each one reads its parameters, calls the
- * desk for the person whose token api.c verified, and answers through api.c's helpers.
+ * /v1/items/{id}/media|reveal|escalate|release (the decision: api_decision.c). Each one reads its
+ * parameters, calls the desk for the person whose token api.c verified, and answers through api.c's
+ * helpers.
  */
 #include "api_impl.h"
 #include "modq_common.h"
@@ -11,9 +12,8 @@
 #include <string.h>
 
 #define ESCALATION_LOST                                                                            \
-    "Your escalation could not be saved. The item goes back to the queue: please escalate it "    \
+    "Your escalation could not be saved. The item goes back to the queue: please escalate it "     \
     "again when it comes back."
-
 
 void api_next(modq_api_call *c)
 {

@@ -75,10 +75,10 @@ typedef struct modq_run_cookie {
     int64_t retry_at_ms; /* monotonic */
 } modq_run_cookie;
 
-#define MODQ_RUN_RETRY_MAX     100000 /* messages waiting for a retry; beyond, logged and dropped */
-#define MODQ_RUN_RETRY_BASE_MS 500
+#define MODQ_RUN_RETRY_MAX      100000 /* messages waiting for a retry; beyond, logged and dropped */
+#define MODQ_RUN_RETRY_BASE_MS  500
 #define MODQ_RUN_ANSWER_WAIT_MS 2000 /* a person waits this long at most for Kafka's word */
-#define MODQ_RUN_RETRY_CAP_MS  30000
+#define MODQ_RUN_RETRY_CAP_MS   30000
 
 /* The worker (run.h). Shared by run.c (the loop) and run_new.c (making and freeing it). */
 struct modq_run {

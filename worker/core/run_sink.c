@@ -320,10 +320,11 @@ void run_retry_due(modq_run *r)
     if (dropped > 0) {
         char n[24];
         snprintf(n, sizeof n, "%zu", dropped);
-        modq_log_write(r->log, MODQ_LOG_WARN,
-                       "desk: the review topic went to another desk; decisions and escalations "
-                       "Kafka had not confirmed are dropped, and that desk offers their items again",
-                       "dropped", n, NULL);
+        modq_log_write(
+            r->log, MODQ_LOG_WARN,
+            "desk: the review topic went to another desk; decisions and escalations "
+            "Kafka had not confirmed are dropped, and that desk offers their items again",
+            "dropped", n, NULL);
     }
 }
 

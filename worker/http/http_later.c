@@ -28,9 +28,9 @@ typedef enum later_state {
 struct modq_http_later {
     pthread_mutex_t mu;
     later_state state;
-    unsigned refs;   /* the connection's and the caller's */
-    bool closing;    /* the server stops: answer now, never suspend */
-    bool given;      /* the caller answered (or the server did in its place) */
+    unsigned refs; /* the connection's and the caller's */
+    bool closing;  /* the server stops: answer now, never suspend */
+    bool given;    /* the caller answered (or the server did in its place) */
     modq_http_resp resp;
     struct MHD_Connection *conn;
     modq_http_later *prev, *next; /* the server's list (laters with a connection) */

@@ -123,9 +123,9 @@ static void test_escalation_answered_by_its_fate(void **state)
     at_add_item(f, "t-1", "hate", true, NULL);
     at_expect(f, "GET", "/v1/next", tok, NULL, 200, NULL);
     set_fate(f, MODQ_DESK_FATE_PENDING, 100);
-    assert_int_equal(at_request(f, "POST", "/v1/items/t-1/escalate", tok,
-                                "{\"note\": \"needs a lead\"}", &r),
-                     202);
+    assert_int_equal(
+        at_request(f, "POST", "/v1/items/t-1/escalate", tok, "{\"note\": \"needs a lead\"}", &r),
+        202);
     js = at_json(&r);
     assert_string_equal(json_string_value(json_object_get(js, "escalated")), "t-1");
     assert_true(json_is_false(json_object_get(js, "confirmed")));

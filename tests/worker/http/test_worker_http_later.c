@@ -111,9 +111,8 @@ static void test_later_answer_from_another_thread(void **state)
     reply rp;
     double t0 = now_s();
 
-    assert_int_equal(request("127.0.0.1", fx->port, "GET", "/wait?ms=300", NULL, 0, false, NULL,
-                             &rp),
-                     CURLE_OK);
+    assert_int_equal(
+        request("127.0.0.1", fx->port, "GET", "/wait?ms=300", NULL, 0, false, NULL, &rp), CURLE_OK);
     assert_true(now_s() - t0 >= 0.29);
     assert_int_equal(rp.status, 200);
     assert_string_equal(rp.body, "{\"waited_ms\":300}");
@@ -133,8 +132,7 @@ static void test_later_answer_within_the_handler(void **state)
     assert_non_null(strstr(rp.body, "\"conflict\""));
     reply_free(&rp);
     /* The kept-alive connection's next request is served as usual. */
-    assert_int_equal(request("127.0.0.1", fx->port, "GET", "/wait?ms=0", NULL, 0, false, NULL,
-                             &rp),
+    assert_int_equal(request("127.0.0.1", fx->port, "GET", "/wait?ms=0", NULL, 0, false, NULL, &rp),
                      CURLE_OK);
     assert_int_equal(rp.status, 200);
     reply_free(&rp);
@@ -195,8 +193,7 @@ static void test_later_client_gone_before_the_answer(void **state)
     assert_int_equal(curl_easy_perform(c), CURLE_OPERATION_TIMEDOUT);
     curl_easy_cleanup(c);
     sleep_ms(800); /* the answer came and found no one */
-    assert_int_equal(request("127.0.0.1", fx->port, "GET", "/wait?ms=0", NULL, 0, false, NULL,
-                             &rp),
+    assert_int_equal(request("127.0.0.1", fx->port, "GET", "/wait?ms=0", NULL, 0, false, NULL, &rp),
                      CURLE_OK);
     assert_int_equal(rp.status, 200);
     reply_free(&rp);
