@@ -316,3 +316,15 @@ void desk_out_flush(const modq_desk *d, desk_out *o)
     }
     o->n = 0;
 }
+
+void desk_out_flush_told(const modq_desk *d, desk_out *o, modq_desk_result r)
+{
+    if (r != MODQ_DESK_OK) {
+        o->confirm = NULL; /* told only when the caller hears OK */
+    }
+    desk_out_flush(d, o);
+    if (o->confirm) {
+        o->confirm->fn(o->confirm->arg, MODQ_DESK_FATE_CONFIRMED);
+        o->confirm = NULL;
+    }
+}

@@ -262,6 +262,10 @@ modq_desk_result desk_out_decision(modq_desk *d, desk_out *o, const desk_person 
                                    size_t nlabels, const char *note, int64_t t);
 /* Calls the sink for every message (no lock held) and empties o. */
 void desk_out_flush(const modq_desk *d, desk_out *o);
+/* desk_out_flush for a call that r ends and that someone may wait on (o->confirm): that waiter
+ * is told nothing unless r is OK, and CONFIRMED at once when no message took it (nothing goes
+ * to Kafka for it: a second review, an escalation kept in memory only). */
+void desk_out_flush_told(const modq_desk *d, desk_out *o, modq_desk_result r);
 
 /* ---- desk_json.c: the objects of docs/api.md ---------------------------------------------- */
 /* What an Item object says of its lease: the item's own, or what a lease about to be taken will

@@ -427,14 +427,8 @@ out:
         (void)desk_person_end(d, &o, pr, t);
     }
     pthread_mutex_unlock(&d->lock);
-    if (r != MODQ_DESK_OK) {
-        o.confirm = NULL; /* told only when the caller hears OK */
-    }
-    desk_out_flush(d, &o);
+    desk_out_flush_told(d, &o, r);
     desk_item_free(gone, true);
-    if (r == MODQ_DESK_OK && o.confirm) { /* a second review: no decision to wait for */
-        o.confirm->fn(o.confirm->arg, MODQ_DESK_FATE_CONFIRMED);
-    }
     return r;
 }
 
@@ -483,14 +477,8 @@ out:
         (void)desk_person_end(d, &o, pr, t);
     }
     pthread_mutex_unlock(&d->lock);
-    if (r != MODQ_DESK_OK) {
-        o.confirm = NULL; /* told only when the caller hears OK */
-    }
-    desk_out_flush(d, &o);
+    desk_out_flush_told(d, &o, r);
     free(copy);
-    if (r == MODQ_DESK_OK && o.confirm) { /* no record to wait for: it lives here only */
-        o.confirm->fn(o.confirm->arg, MODQ_DESK_FATE_CONFIRMED);
-    }
     return r;
 }
 
