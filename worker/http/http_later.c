@@ -174,12 +174,8 @@ void modq_http_later_error(modq_http_later *l, int status, const char *code, con
     }
 }
 
-static void fill_closing(modq_http_resp *r, const void *arg)
-{
-    (void)arg;
-    modq_http_resp_error(r, 503, "unavailable", "The server is stopping; try again.");
-    modq_http_resp_header(r, "Retry-After", "2");
-}
+/* What the server answers in the caller's place when it stops first. */
+static const error_answer CLOSING = {503, "unavailable", "The server is stopping; try again.", 2};
 
 bool http_later_wait(modq_http_later *l, struct MHD_Connection *c)
 {
@@ -188,7 +184,7 @@ bool http_later_wait(modq_http_later *l, struct MHD_Connection *c)
     pthread_mutex_lock(&l->mu);
     if (l->state == LATER_IN_HANDLER && l->closing) {
         l->given = true;
-        fill_closing(&l->resp, NULL);
+        fill_error(&l->resp, &CLOSING);
         l->state = LATER_READY;
     } else if (l->state == LATER_IN_HANDLER) {
         MHD_suspend_connection(c);
@@ -234,7 +230,7 @@ void http_laters_close(http_laters *ls)
         if (l->state == LATER_SUSPENDED) {
             if (!l->given) {
                 l->given = true;
-                fill_closing(&l->resp, NULL);
+                fill_error(&l->resp, &CLOSING);
             }
             MHD_resume_connection(l->conn);
             l->state = LATER_READY;
