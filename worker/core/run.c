@@ -406,9 +406,9 @@ modq_run_result modq_run_step(modq_run *r, int timeout_ms)
     submit_held(r);
     /* Confirmations are served between the consumer's waits: while a person waits for one, the
      * loop turns quickly, so that the answer is not held up to a whole turn (bench/api: a
-     * decision's answer took 77 ms at the median with 100 ms turns). */
-    int64_t oldest;
-    if (timeout_ms > ANSWER_TURN_MS && run_waiting(r, &oldest) > 0) {
+     * decision's answer took 77 ms at the median with 100 ms turns). Not while records only
+     * wait for Kafka with nobody waiting on them: the loop would spin through an outage. */
+    if (timeout_ms > ANSWER_TURN_MS && atomic_load(&r->answers_pending) > 0) {
         timeout_ms = ANSWER_TURN_MS;
     }
     if (r->nheld == 0) {

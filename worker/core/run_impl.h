@@ -66,6 +66,7 @@ typedef struct modq_run_cookie {
      * by whichever thread clears answer_pending. */
     atomic_bool answer_pending;
     modq_desk_confirm answer;
+    atomic_size_t *answers_pending; /* the run's count, which answer_pending is part of */
     /* HUMAN, ESCALATION of a fleet's desk: its consumer's tenure when the person acted
      * (modq_consume_tenure); sent again only within that tenure (run_sink.c, fence). */
     uint64_t tenure;
@@ -132,6 +133,9 @@ struct modq_run {
      * and topics confirm. */
     pthread_mutex_t wait_lock;
     bool wait_lock_init;
+    /* People waiting now to hear a record's fate (cookies whose answer_pending is set): the loop
+     * turns quickly while there are any. */
+    atomic_size_t answers_pending;
     modq_run_cookie *wait_oldest, *wait_newest;
     size_t nwait;
     atomic_bool paused;           /* the desk is paused (see watch_kafka in run.c) */

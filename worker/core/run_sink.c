@@ -27,6 +27,7 @@
 void run_cookie_tell(modq_run_cookie *c, modq_desk_fate fate)
 {
     if (atomic_exchange(&c->answer_pending, false)) {
+        atomic_fetch_sub(c->answers_pending, 1);
         c->answer.fn(c->answer.arg, fate);
     }
 }
@@ -103,13 +104,14 @@ size_t run_waiting(modq_run *r, int64_t *oldest_ms)
     return n;
 }
 
-/* A cookie of kind with a copy of buf (NULL when out of memory). key is cut to fit. */
-static modq_run_cookie *cookie_new(modq_run_cookie_kind kind, const char *key, const uint8_t *buf,
-                                   size_t len)
+/* A cookie of kind with a copy of buf (NULL when out of memory: answer, when given, hears LOST).
+ * key is cut to fit. answer (may be NULL): who waits to hear the record's fate. */
+static modq_run_cookie *cookie_new(modq_run *r, modq_run_cookie_kind kind, const char *key,
+                                   const uint8_t *buf, size_t len, const modq_desk_confirm *answer)
 {
     modq_run_cookie *c = calloc(1, sizeof *c);
     if (c == NULL) {
-        return NULL;
+        goto lost;
     }
     c->kind = kind;
     snprintf(c->key, sizeof c->key, "%s", key);
@@ -117,12 +119,24 @@ static modq_run_cookie *cookie_new(modq_run_cookie_kind kind, const char *key, c
         c->buf = malloc(len);
         if (c->buf == NULL) {
             free(c);
-            return NULL;
+            goto lost;
         }
         memcpy(c->buf, buf, len);
         c->len = len;
     }
+    c->tenure = modq_consume_tenure(atomic_load(&r->consume_live));
+    if (answer != NULL) {
+        c->answer = *answer;
+        c->answers_pending = &r->answers_pending;
+        atomic_fetch_add(&r->answers_pending, 1);
+        atomic_store(&c->answer_pending, true);
+    }
     return c;
+lost:
+    if (answer != NULL) {
+        answer->fn(answer->arg, MODQ_DESK_FATE_LOST);
+    }
+    return NULL;
 }
 
 /* Hands c to the publisher; false when nothing will confirm it (c is still ours then). */
@@ -356,20 +370,13 @@ static void sink_decision(void *arg, const modq_desk_ref *ref, const char *conte
                           const modq_desk_confirm *answer)
 {
     modq_run *r = arg;
-    modq_run_cookie *c = cookie_new(MODQ_RUN_HUMAN, content_id, buf, len);
+    modq_run_cookie *c = cookie_new(r, MODQ_RUN_HUMAN, content_id, buf, len, answer);
 
     if (c == NULL) {
         RUN_COUNT(r, publish_failed);
         modq_log_write(r->log, MODQ_LOG_ERROR, "decision lost: out of memory", "ticket", ticket_id,
                        NULL);
-        if (answer) {
-            answer->fn(answer->arg, MODQ_DESK_FATE_LOST);
-        }
         return;
-    }
-    if (answer) {
-        c->answer = *answer;
-        atomic_store(&c->answer_pending, true);
     }
     c->has_ref = ref->topic[0] != '\0';
     snprintf(c->topic, sizeof c->topic, "%s", ref->topic);
@@ -383,7 +390,6 @@ static void sink_decision(void *arg, const modq_desk_ref *ref, const char *conte
     c->verdict = verdict;
     snprintf(c->labels, sizeof c->labels, "%s", labels ? labels : "");
     c->decided_at_ms = modq_clock_wall_ms();
-    c->tenure = modq_consume_tenure(atomic_load(&r->consume_live));
     run_wait(r, c);
     send_desk(r, c, c->buf, c->len);
 }
@@ -392,20 +398,14 @@ static void sink_decision(void *arg, const modq_desk_ref *ref, const char *conte
 static void sink_event(modq_run *r, modq_run_cookie_kind kind, const char *key, const uint8_t *buf,
                        size_t len, const modq_desk_confirm *answer)
 {
-    modq_run_cookie *c = cookie_new(kind, key, buf, len);
+    modq_run_cookie *c = cookie_new(r, kind, key, buf, len, answer);
     if (c == NULL) {
         RUN_COUNT(r, event_failed);
         modq_log_write(r->log, MODQ_LOG_ERROR, "event lost: out of memory", "what", kind_name(kind),
                        "key", key, NULL);
-        if (answer) {
-            answer->fn(answer->arg, MODQ_DESK_FATE_LOST);
-        }
         return;
     }
-    c->tenure = modq_consume_tenure(atomic_load(&r->consume_live));
     if (answer) { /* waits as a decision does: answered PENDING when Kafka is slow */
-        c->answer = *answer;
-        atomic_store(&c->answer_pending, true);
         run_wait(r, c);
     }
     if (kind == MODQ_RUN_LEDGER) { /* not kept by the cookie: never retried */
