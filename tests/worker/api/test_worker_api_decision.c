@@ -30,15 +30,23 @@ static void set_fate(at_fixture *f, modq_desk_fate fate, int delay_ms)
     pthread_mutex_unlock(&f->sink.lock);
 }
 
+/* A new item id on the hate queue, which tok's /v1/next hands out. */
+static void take(at_fixture *f, const char *tok, const char *id)
+{
+    char quoted[64];
+    at_resp n;
+
+    snprintf(quoted, sizeof(quoted), "\"%s\"", id);
+    at_add_item(f, id, "hate", true, NULL);
+    assert_int_equal(at_request(f, "GET", "/v1/next", tok, NULL, &n), 200);
+    assert_non_null(strstr(n.body, quoted));
+    at_resp_free(&n);
+}
+
 /* a1 takes t-1 and decides it "remove"; returns the answer's status, *r the answer. */
 static long decide_one(at_fixture *f, const char *tok, at_resp *r)
 {
-    at_resp n;
-
-    at_add_item(f, "t-1", "hate", true, NULL);
-    assert_int_equal(at_request(f, "GET", "/v1/next", tok, NULL, &n), 200);
-    assert_non_null(strstr(n.body, "\"t-1\""));
-    at_resp_free(&n);
+    take(f, tok, "t-1");
     return at_request(f, "POST", "/v1/items/t-1/decision", tok, "{\"verdict\": \"remove\"}", r);
 }
 
@@ -120,8 +128,7 @@ static void test_escalation_answered_by_its_fate(void **state)
     at_resp r;
     json_t *js;
 
-    at_add_item(f, "t-1", "hate", true, NULL);
-    at_expect(f, "GET", "/v1/next", tok, NULL, 200, NULL);
+    take(f, tok, "t-1");
     set_fate(f, MODQ_DESK_FATE_PENDING, 100);
     assert_int_equal(
         at_request(f, "POST", "/v1/items/t-1/escalate", tok, "{\"note\": \"needs a lead\"}", &r),
@@ -132,8 +139,7 @@ static void test_escalation_answered_by_its_fate(void **state)
     json_decref(js);
     at_resp_free(&r);
 
-    at_add_item(f, "t-2", "hate", true, NULL);
-    at_expect(f, "GET", "/v1/next", tok, NULL, 200, NULL);
+    take(f, tok, "t-2");
     set_fate(f, MODQ_DESK_FATE_LOST, 0);
     assert_int_equal(at_request(f, "POST", "/v1/items/t-2/escalate", tok, "{}", &r), 503);
     at_expect_error(&r, 503, "not_recorded");
