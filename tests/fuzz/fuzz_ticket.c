@@ -10,13 +10,15 @@
  *
  * Invariants: every outcome is one of the four kinds, a dead letter with a code and a reason;
  * nothing fetched comes from outside the root; an automatic decision carries a packed Decision;
- * a review item that the desk takes is handed out (with an answer that can be built) to a person
+ * a review item packs for the review topic and a desk pod reads the same ticket back from it; a
+ * review item that the desk takes is handed out (with an answer that can be built) to a person
  * who holds every role and skill it needs, and can be decided.
  */
 #include "desk/desk.h"
 #include "fuzz_desk.h"
 #include "fuzz_util.h"
 #include "prepare/prepare.h"
+#include "prepare/review_item.h"
 
 #include <errno.h>
 #include <sys/stat.h>
@@ -173,6 +175,54 @@ static size_t skills_for(const modq_prepared *p, const char *skills[MAX_SKILL])
     return n;
 }
 
+/* t packed without its media, as the review topic carries it (caller frees). */
+static uint8_t *ticket_bytes(const Modq__V1__Ticket *t, size_t *len)
+{
+    Modq__V1__Ticket bare = *t;
+    uint8_t *b;
+
+    bare.media = NULL;
+    *len = modq__v1__ticket__get_packed_size(&bare);
+    if (!(b = malloc(*len ? *len : 1))) {
+        fz_setup_fail("out of memory");
+    }
+    modq__v1__ticket__pack(&bare, b);
+    return b;
+}
+
+/* p as a prepare pod publishes it and a desk pod reads it: the same ticket (its media bytes
+ * left behind) and queue. */
+static void via_review_topic(const modq_prepared *p)
+{
+    modq_review_source src = {.topic = "modq.tickets.fuzz",
+                              .partition = 0,
+                              .offset = 1,
+                              .prepared_by = "w-fuzz",
+                              .prepared_at_ms = T0};
+    uint8_t *rec = NULL, *a, *b;
+    size_t len = 0, la, lb;
+    bool dropped = false;
+    char err[256] = "";
+    modq_prepared *u;
+
+    if (modq_review_item_pack(p, &src, &rec, &len, &dropped, err, sizeof(err)) != 0) {
+        fz_fail("a review item does not pack for the review topic: %s", err);
+    }
+    if (!(u = modq_review_item_unpack(st.policy, rec, len)) || u->kind != MODQ_PREPARED_REVIEW) {
+        fz_fail("a desk pod cannot read the review record of a ticket ingest took: %s: %s",
+                u ? u->code : "NULL", u ? u->reason : "");
+    }
+    a = ticket_bytes(p->ticket, &la);
+    b = ticket_bytes(u->ticket, &lb);
+    if (la != lb || memcmp(a, b, la) != 0 || u->queue_index != p->queue_index) {
+        fz_fail("the review topic changed the ticket or its queue");
+    }
+    free(a);
+    free(b);
+    modq_prepared_free(u);
+    free(rec);
+}
+
 static void review(modq_prepared *p)
 {
     const char *skills[MAX_SKILL];
@@ -264,6 +314,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     check(p);
     if (p->kind == MODQ_PREPARED_REVIEW) {
+        via_review_topic(p);
         review(p); /* takes p */
     } else {
         modq_prepared_free(p);

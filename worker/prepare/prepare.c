@@ -139,8 +139,52 @@ static bool strings_ok(const Modq__V1__Ticket *t, char *why, size_t size)
                     MAX_MIME, false, why, size);
 }
 
+/*
+ * No field of m, or of a message in it, is numbered 0. protobuf-c keeps such a field as an
+ * unknown one where other parsers refuse the message, and packs it again as bytes that it then
+ * refuses itself: a ticket carrying one would be accepted here and its review record would be
+ * unreadable on the desk. The schema nests a few levels; depth bounds the walk all the same.
+ */
+static bool numbered_ok(const ProtobufCMessage *m, int depth)
+{
+    const ProtobufCMessageDescriptor *d = m->descriptor;
+    const char *base = (const char *)m;
+
+    for (unsigned i = 0; i < m->n_unknown_fields; i++) {
+        if (m->unknown_fields[i].tag == 0) {
+            return false;
+        }
+    }
+    for (unsigned i = 0; i < d->n_fields && depth > 0; i++) {
+        const ProtobufCFieldDescriptor *f = &d->fields[i];
+        ProtobufCMessage *const *subs = (ProtobufCMessage *const *)(base + f->offset);
+        size_t n = 1;
+
+        if (f->type != PROTOBUF_C_TYPE_MESSAGE) {
+            continue;
+        }
+        if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+            n = *(const size_t *)(base + f->quantifier_offset);
+            subs = *(ProtobufCMessage *const *const *)(base + f->offset);
+        } else if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+                   *(const uint32_t *)(base + f->quantifier_offset) != f->id) {
+            continue; /* another member of the oneof is set: the pointer is not this one */
+        }
+        for (size_t k = 0; k < n; k++) {
+            if (subs[k] != NULL && !numbered_ok(subs[k], depth - 1)) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
 bool modq_prepare_ticket_ok(const Modq__V1__Ticket *t, char *why, size_t size)
 {
+    if (!numbered_ok(&t->base, 4)) {
+        snprintf(why, size, "a field numbered 0 (not valid protobuf)");
+        return false;
+    }
     if (!strings_ok(t, why, size)) {
         return false;
     }

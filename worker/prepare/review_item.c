@@ -279,21 +279,22 @@ static bool item_ok(const Modq__V1__ReviewItem *item, char *why, size_t size)
     return true;
 }
 
-/* A copy of t owned apart from the record it came in: packed and unpacked again, so that
- * protobuf-c's ownership holds. NULL when out of memory. */
-static Modq__V1__Ticket *ticket_copy(const Modq__V1__Ticket *t)
+/* *copy: t owned apart from the record it came in, packed and unpacked again so that
+ * protobuf-c's ownership holds (caller frees). Returns 0, -1 when out of memory, 1 when the
+ * packed ticket does not read back (the ingest rules exclude every case known, such as a field
+ * numbered 0; a record is refused rather than retried for one found later). */
+static int ticket_copy(const Modq__V1__Ticket *t, Modq__V1__Ticket **copy)
 {
     size_t n = modq__v1__ticket__get_packed_size(t);
     uint8_t *tmp = malloc(n ? n : 1);
-    Modq__V1__Ticket *copy;
 
     if (tmp == NULL) {
-        return NULL;
+        return -1;
     }
     modq__v1__ticket__pack(t, tmp);
-    copy = modq__v1__ticket__unpack(NULL, n, tmp);
+    *copy = modq__v1__ticket__unpack(NULL, n, tmp);
     free(tmp);
-    return copy;
+    return *copy == NULL ? 1 : 0;
 }
 
 modq_prepared *modq_review_item_unpack(const modq_policy *policy, const void *buf, size_t len)
@@ -346,8 +347,12 @@ modq_prepared *modq_review_item_unpack(const modq_policy *policy, const void *bu
             goto nomem;
         }
     }
-    if ((p->ticket = ticket_copy(item->ticket)) == NULL) {
-        goto nomem;
+    if ((r = ticket_copy(item->ticket, &p->ticket)) != 0) {
+        if (r < 0) {
+            goto nomem;
+        }
+        snprintf(why, sizeof why, "ticket: does not read back once packed again");
+        goto refused;
     }
     p->kind = MODQ_PREPARED_REVIEW;
     modq__v1__review_item__free_unpacked(item, NULL);

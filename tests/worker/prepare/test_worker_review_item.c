@@ -479,6 +479,13 @@ static void test_review_item_refuses_garbage_and_oversize(void **state)
     fixture *f = *state;
     static const uint8_t junk[] = {0xff, 0xff, 0xff, 0xff, 0x0f};
     static const uint8_t ticket_tag_overrun[] = {0x12, 0x7f, 0x0a, 0x01, 'x'};
+    /* Found by fuzz_review: a ticket field numbered 0 (80 00 00 after created_at_ms), which
+     * protobuf-c takes as an unknown field but cannot read back once it packed it again. */
+    static const uint8_t field_0[] = {0x08, 0x01, 0x12, 0x2c, 0x0a, 0x03, 'r',  '-',  '5',  0x12,
+                                      0x03, 'c',  '-',  '1',  0x1a, 0x04, 'c',  's',  'a',  'm',
+                                      0x30, 0xc0, 0xa5, 0x30, 0x80, 0x00, 0x00, 0x52, 0x07, 'b',
+                                      'u',  'y',  ' ',  'n',  'o',  'w',  0x62, 0x04, 'W',  0x00,
+                                      0x00, 0x00, 0x6a, 0x04, 'f',  'u',  'a',  'd'};
     size_t len, rec_len;
     uint8_t *msg = rt_full_ticket("t-7", "hate", NULL, 0, &len);
     modq_prepared *p = prepared(f, msg, len), *u;
@@ -491,6 +498,8 @@ static void test_review_item_refuses_garbage_and_oversize(void **state)
     expect_dead(f, ticket_tag_overrun, sizeof(ticket_tag_overrun), "ticket overrun",
                 MODQ_DLQ_REVIEW_INVALID, "not a modq.v1.ReviewItem protobuf");
     expect_dead(f, (const uint8_t *)"", 0, "no bytes", MODQ_DLQ_REVIEW_INVALID, "format_version 0");
+    expect_dead(f, field_0, sizeof(field_0), "ticket field 0", MODQ_DLQ_REVIEW_INVALID,
+                "a field numbered 0");
     /* The record, then an unknown field to fill it to the cap: taken; one byte more is not. */
     big = rt_padded(rec, rec_len, MODQ_REVIEW_ITEM_MAX_BYTES);
     u = unpacked(f, big, MODQ_REVIEW_ITEM_MAX_BYTES);
