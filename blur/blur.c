@@ -32,11 +32,12 @@ static const struct {
     [MODQ_BLUR_ERR_CORRUPT] = {"corrupt", "truncated or corrupt image"},
     [MODQ_BLUR_ERR_ENCODE] = {"encode_failed", "rendition could not be encoded"},
     [MODQ_BLUR_ERR_DIGEST] = {"digest_failed", "digest computation failed"},
-    [MODQ_BLUR_ERR_PARSE] = {"parse_error", "malformed hash string"},
+    [MODQ_BLUR_ERR_PARSE] = {"parse_error", "malformed hash or bank file"},
     [MODQ_BLUR_ERR_DECODE_TIMEOUT] = {"decode_timeout", "decoding took longer than allowed"},
     [MODQ_BLUR_ERR_TOO_MANY_SCANS] = {"too_many_scans", "JPEG has too many scans"},
     [MODQ_BLUR_ERR_DECODER_CRASHED] = {"decoder_crashed", "the decoding process crashed"},
     [MODQ_BLUR_ERR_SANDBOX] = {"sandbox_unavailable", "no sandboxed decoder could be started"},
+    [MODQ_BLUR_ERR_IO] = {"io_error", "file could not be read"},
 };
 
 const char *modq_blur_strerror(modq_blur_result r)

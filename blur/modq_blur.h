@@ -45,6 +45,7 @@ typedef enum modq_blur_result {
     /* From the sandbox (modq_sandbox.h): the decoding helper process failed, not the caller. */
     MODQ_BLUR_ERR_DECODER_CRASHED, /* the helper died (a signal, a memory limit) or misbehaved */
     MODQ_BLUR_ERR_SANDBOX,         /* no helper could be started */
+    MODQ_BLUR_ERR_IO,              /* a file (a hash bank) could not be read */
     MODQ_BLUR_RESULT_COUNT
 } modq_blur_result;
 
@@ -158,6 +159,100 @@ int modq_pdq_match(const uint8_t a[MODQ_PDQ_BYTES], const uint8_t b[MODQ_PDQ_BYT
 void modq_pdq_to_hex(const uint8_t hash[MODQ_PDQ_BYTES], char out[MODQ_PDQ_HEX_LEN + 1]);
 /* Parses exactly 64 hex digits (either case); MODQ_BLUR_ERR_PARSE otherwise. */
 modq_blur_result modq_pdq_from_hex(const char *hex, uint8_t hash[MODQ_PDQ_BYTES]);
+
+/* ---------------------------------------------------------------------------------------------
+ * PDQ index (blur/pdq_index.c): every hash within Hamming distance <= 31 of a probe, exactly (no
+ * hash within the radius is ever missed), in banks of millions of hashes. Built once, then only
+ * read: any number of threads may search it at once.
+ */
+#define MODQ_PDQ_INDEX_MAX        ((size_t)100 * 1000 * 1000) /* hashes in one index */
+#define MODQ_PDQ_INDEX_MAX_RADIUS 31
+
+typedef struct modq_pdq_index modq_pdq_index;
+
+/* A new empty index (caller frees: modq_pdq_index_free); NULL when out of memory. */
+modq_pdq_index *modq_pdq_index_new(void);
+void modq_pdq_index_free(modq_pdq_index *ix);
+/* Copies hash in at the next position (0, 1, ...). MODQ_BLUR_ERR_TOO_LARGE past
+ * MODQ_PDQ_INDEX_MAX hashes, MODQ_BLUR_ERR_INVALID_ARG once built. */
+modq_blur_result modq_pdq_index_add(modq_pdq_index *ix, const uint8_t hash[MODQ_PDQ_BYTES]);
+/* Makes the index searchable; no hash can be added after. On failure, free the index. */
+modq_blur_result modq_pdq_index_build(modq_pdq_index *ix);
+size_t modq_pdq_index_count(const modq_pdq_index *ix);
+/* The hash at pos (valid while ix lives), NULL past the end. */
+const uint8_t *modq_pdq_index_hash(const modq_pdq_index *ix, size_t pos);
+/* Bytes the index holds, for reports. */
+size_t modq_pdq_index_bytes(const modq_pdq_index *ix);
+
+/* Called for a hash at distance <= radius from one of the probes: its position and that
+ * distance. The same position may come more than once (from several chunks or probes); a
+ * nonzero return ends the search. */
+typedef int (*modq_pdq_index_fn)(void *arg, size_t pos, int distance);
+
+/* Calls fn for every indexed hash within radius (0..MODQ_PDQ_INDEX_MAX_RADIUS) of any of the
+ * nprobe probes (a hash's 8 dihedral variants, say), in no particular order. */
+modq_blur_result modq_pdq_index_search(const modq_pdq_index *ix,
+                                       const uint8_t (*probe)[MODQ_PDQ_BYTES], int nprobe,
+                                       int radius, modq_pdq_index_fn fn, void *arg);
+
+/* ---------------------------------------------------------------------------------------------
+ * Hash banks (blur/banks.c): lists of known media whose match decides a ticket without anyone
+ * seeing it. Loaded once, then only read: any number of threads may match at once.
+ */
+typedef enum modq_bank_hash_type {
+    MODQ_BANK_SHA256 = 0,
+    MODQ_BANK_MD5,
+    MODQ_BANK_PDQ,
+} modq_bank_hash_type;
+
+/* Hashes held in all banks together; beyond it loading fails rather than using unbounded memory. */
+#define MODQ_BANKS_MAX_HASHES (20 * 1000 * 1000)
+#define MODQ_BANKS_MAX_BANKS  64
+/* PDQ hashes below this quality are mostly noise: never matched, on either side. */
+#define MODQ_BANKS_MIN_PDQ_QUALITY 50
+
+typedef struct modq_banks modq_banks;
+
+/* A new empty set of banks; caller owns it (modq_banks_free). NULL when out of memory. */
+modq_banks *modq_banks_new(void);
+void modq_banks_free(modq_banks *b);
+
+/*
+ * Loads the bank file at path under name. Lines: "TYPE HEX [note...]", TYPE one of sha256, md5,
+ * pdq, separated by blanks, tabs or one comma; '#' starts a comment; blank lines are skipped.
+ * verdict is the proto Verdict number a match decides; labels (labels_count strings, copied)
+ * become the decision's policy labels; pdq_threshold (0..MODQ_PDQ_INDEX_MAX_RADIUS) is the
+ * largest Hamming distance that matches. On error nothing of the file is kept and errstr says
+ * "FILE:LINE: reason" (MODQ_BLUR_ERR_PARSE), "FILE: reason" (MODQ_BLUR_ERR_IO), or why it is
+ * too large (MODQ_BLUR_ERR_TOO_LARGE: more banks or hashes than the caps).
+ */
+modq_blur_result modq_banks_load(modq_banks *b, const char *name, const char *path, int verdict,
+                                 const char *const *labels, size_t labels_count, int pdq_threshold,
+                                 char *errstr, size_t errstr_size);
+
+/* What a match found; pointers stay valid while the banks live. */
+typedef struct modq_bank_match {
+    const char *bank;          /* the bank's name */
+    int verdict;               /* the proto Verdict number */
+    const char *const *labels; /* labels_count strings */
+    size_t labels_count;
+    modq_bank_hash_type type; /* which hash matched */
+    char hash_hex[65];        /* the bank's hash that matched, lowercase hex */
+    int distance;             /* PDQ Hamming distance, 0 for exact hashes */
+} modq_bank_match;
+
+/*
+ * Looks the media up: SHA-256 first, then MD5, then PDQ (the closest of any bank within that
+ * bank's threshold, over the 8 dihedral variants so rotated and flipped copies match). Any input
+ * may be NULL to skip that hash; pdq_quality below MODQ_BANKS_MIN_PDQ_QUALITY skips PDQ.
+ * Returns 1 and fills *out on a match, 0 when nothing matches.
+ */
+int modq_banks_match(const modq_banks *b, const uint8_t *sha256, const uint8_t *md5,
+                     const uint8_t (*pdq_dihedral)[MODQ_PDQ_BYTES], int pdq_quality,
+                     modq_bank_match *out);
+
+/* Number of hashes loaded, all types and banks together. */
+size_t modq_banks_count(const modq_banks *b);
 
 /* ---------------------------------------------------------------------------------------------
  * The per-item pipeline (blur/media.c): bytes in, hashes and renditions out.

@@ -58,7 +58,7 @@
  * fetch.timeout_ms               int        10000                   100..600000
  * banks                          list       []  (file only)         <= 64 of {name, file,
  *                                                                   verdict, labels,
- *                                                                   pdq_threshold 0..256 [31]}
+ *                                                                   pdq_threshold 0..31 [31]}
  * http.listen                    listen     127.0.0.1:8080          HOST:PORT, [V6]:PORT
  * http.probe_listen              listen     "" (5)                  HOST:PORT, [V6]:PORT
  * http.lease_seconds             int        600                     10..86400

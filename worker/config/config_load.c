@@ -410,7 +410,8 @@ static modq_yaml_result bank_labels(modq_yaml *w, yaml_node_t *v, const char *fi
 static modq_yaml_result bank_pdq(modq_yaml *w, yaml_node_t *v, const char *field, bank_cfg *b)
 {
     b->pdq_threshold = MODQ_PDQ_DEFAULT_THRESHOLD;
-    return v == NULL ? MODQ_YAML_OK : modq_yaml_int(w, v, field, 0, 256, &b->pdq_threshold);
+    return v == NULL ? MODQ_YAML_OK
+                     : modq_yaml_int(w, v, field, 0, MODQ_PDQ_INDEX_MAX_RADIUS, &b->pdq_threshold);
 }
 
 static modq_yaml_result load_bank(modq_yaml *w, load_ctx *c, yaml_node_t *map, size_t idx)

@@ -35,7 +35,6 @@
 #ifndef MODQ_WORKER_RUN_H
 #define MODQ_WORKER_RUN_H
 
-#include "prepare/banks.h"
 #include "config/config.h"
 #include "modq_policy.h"
 

@@ -42,12 +42,12 @@ modq_run_result modq_run_load_banks(const modq_config *cfg, modq_banks **out, ch
         for (size_t j = 0; j < nl; j++) {
             labels[j] = modq_config_bank_label(cfg, i, j);
         }
-        modq_banks_result br =
+        modq_blur_result br =
             modq_banks_load(b, modq_config_bank_name(cfg, i), modq_config_bank_file(cfg, i),
                             modq_config_bank_verdict(cfg, i), labels, nl,
                             modq_config_bank_pdq_threshold(cfg, i), errstr, errstr_size);
-        if (br != MODQ_BANKS_OK) {
-            if (br == MODQ_BANKS_ERR_NOMEM) {
+        if (br != MODQ_BLUR_OK) {
+            if (br == MODQ_BLUR_ERR_NOMEM) {
                 rc = MODQ_RUN_ERR_NOMEM;
             }
             goto out;

@@ -7,7 +7,6 @@
 #ifndef MODQ_WORKER_PREPARE_H
 #define MODQ_WORKER_PREPARE_H
 
-#include "banks.h"
 #include "decided.h"
 #include "fetch.h"
 #include "modq_blur.h"

@@ -417,7 +417,7 @@ static void test_banks_are_validated_with_their_lines(void **state)
                      "    verdict: remove_and_report\n"
                      "    labels: [x, y-z]\n"
                      "    pdq_threshold: 0\n"
-                     "  - {name: b, file: /b/b, verdict: restrict, pdq_threshold: 256}\n";
+                     "  - {name: b, file: /b/b, verdict: restrict, pdq_threshold: 31}\n";
     char err[512];
     modq_config *c = NULL;
     assert_int_equal(load_text(ok, NULL, &c, err, sizeof err), MODQ_CONFIG_OK);
@@ -426,17 +426,17 @@ static void test_banks_are_validated_with_their_lines(void **state)
     assert_int_equal(modq_config_bank_pdq_threshold(c, 0), 0);
     assert_string_equal(modq_config_bank_label(c, 0, 1), "y-z");
     assert_null(modq_config_bank_label(c, 0, 2));
-    assert_int_equal(modq_config_bank_pdq_threshold(c, 1), 256);
+    assert_int_equal(modq_config_bank_pdq_threshold(c, 1), 31);
     assert_int_equal(modq_config_bank_label_count(c, 1), 0);
     assert_null(modq_config_bank_name(c, 2));
     modq_config_free(c);
 
-    expect_error("banks:\n  - {name: a, file: /f, verdict: remove, pdq_threshold: 257}\n", NULL,
+    expect_error("banks:\n  - {name: a, file: /f, verdict: remove, pdq_threshold: 32}\n", NULL,
                  MODQ_CONFIG_ERR_INVALID,
-                 "t.yaml:2: key 'banks[0].pdq_threshold': must be an integer between 0 and 256");
+                 "t.yaml:2: key 'banks[0].pdq_threshold': must be an integer between 0 and 31");
     expect_error("banks:\n  - {name: a, file: /f, verdict: remove, pdq_threshold: -1}\n", NULL,
                  MODQ_CONFIG_ERR_INVALID,
-                 "t.yaml:2: key 'banks[0].pdq_threshold': must be an integer between 0 and 256");
+                 "t.yaml:2: key 'banks[0].pdq_threshold': must be an integer between 0 and 31");
     expect_error("banks:\n  - name: a\n    verdict: remove\n", NULL, MODQ_CONFIG_ERR_INVALID,
                  "t.yaml:2: key 'banks[0].file': is required");
     expect_error("banks:\n  - {name: a, file: /f, verdict: ban}\n", NULL, MODQ_CONFIG_ERR_INVALID,

@@ -1,7 +1,7 @@
 /*
- * test_worker_banks.c: hash banks (worker/prepare/banks.c): file format and its errors,
- * all-or-nothing loading, exact SHA-256/MD5 matches, PDQ matches at the threshold boundary, rotated
- * copies, and the quality gate.
+ * test_blur_banks.c: hash banks (blur/banks.c): file format and its errors, all-or-nothing
+ * loading, exact SHA-256/MD5 matches, PDQ matches at the threshold boundary, rotated copies, the
+ * quality gate, and a bank large enough for the index's wide layout matching as a scan does.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "prepare/banks.h"
+#include "modq_blur.h"
 
 #include <vips/vips.h>
 
@@ -91,7 +91,7 @@ static void test_banks_match_exact_sha256_and_md5(void **state)
               sizeof(path));
     assert_int_equal(
         modq_banks_load(f->b, "ncmec-sample", path, 4, labels, 2, 31, f->err, sizeof(f->err)),
-        MODQ_BANKS_OK);
+        MODQ_BLUR_OK);
     assert_int_equal(modq_banks_count(f->b), 2);
     unhex(SHA_A, sha, 32);
     unhex(MD5_A, md5, 16);
@@ -133,7 +133,7 @@ static void test_banks_pdq_threshold_is_inclusive(void **state)
     snprintf(text, sizeof(text), "pdq %s\n", hex);
     bank_file(f, "pdq.txt", text, path, sizeof(path));
     assert_int_equal(modq_banks_load(f->b, "te", path, 2, NULL, 0, 31, f->err, sizeof(f->err)),
-                     MODQ_BANKS_OK);
+                     MODQ_BLUR_OK);
     /* Make every variant of the probe far away except variant 0. */
     for (int v = 0; v < MODQ_PDQ_DIHEDRAL; v++) {
         for (int i = 0; i < MODQ_PDQ_BYTES; i++) {
@@ -173,11 +173,11 @@ static void test_banks_prefer_exact_then_closest(void **state)
     snprintf(text, sizeof(text), "pdq %s\n", hf);
     bank_file(f, "far.txt", text, path, sizeof(path));
     assert_int_equal(modq_banks_load(f->b, "far", path, 2, NULL, 0, 31, f->err, sizeof(f->err)),
-                     MODQ_BANKS_OK);
+                     MODQ_BLUR_OK);
     snprintf(text, sizeof(text), "pdq %s\nsha256 %s\n", hn, SHA_A);
     bank_file(f, "near.txt", text, path, sizeof(path));
     assert_int_equal(modq_banks_load(f->b, "near", path, 3, NULL, 0, 31, f->err, sizeof(f->err)),
-                     MODQ_BANKS_OK);
+                     MODQ_BLUR_OK);
     for (int v = 0; v < MODQ_PDQ_DIHEDRAL; v++) {
         memcpy(probe[v], base, MODQ_PDQ_BYTES);
     }
@@ -211,7 +211,7 @@ static void test_banks_catch_rotated_copy_through_pipeline(void **state)
     snprintf(text, sizeof(text), "pdq %s\n", modq_media_pdq_hex(a));
     bank_file(f, "known.txt", text, path, sizeof(path));
     assert_int_equal(modq_banks_load(f->b, "known", path, 2, NULL, 0, 31, f->err, sizeof(f->err)),
-                     MODQ_BANKS_OK);
+                     MODQ_BLUR_OK);
 
     img = vips_image_new_from_buffer(png, len, "", NULL);
     assert_int_equal(vips_rot(img, &rot, VIPS_ANGLE_D270, NULL), 0);
@@ -251,7 +251,7 @@ static void test_banks_reject_bad_lines_with_file_and_line(void **state)
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         bank_file(f, "bad.txt", cases[i].text, path, sizeof(path));
         assert_int_equal(modq_banks_load(f->b, "bad", path, 2, NULL, 0, 31, f->err, sizeof(f->err)),
-                         MODQ_BANKS_ERR_PARSE);
+                         MODQ_BLUR_ERR_PARSE);
         assert_non_null(strstr(f->err, path));
         assert_non_null(strstr(f->err, cases[i].why));
     }
@@ -259,9 +259,10 @@ static void test_banks_reject_bad_lines_with_file_and_line(void **state)
     assert_int_equal(modq_banks_count(f->b), 0);
     assert_int_equal(modq_banks_load(f->b, "none", "/nonexistent/bank.txt", 2, NULL, 0, 31, f->err,
                                      sizeof(f->err)),
-                     MODQ_BANKS_ERR_IO);
-    assert_int_equal(modq_banks_load(f->b, "x", path, 2, NULL, 0, 257, f->err, sizeof(f->err)),
-                     MODQ_BANKS_ERR_INVALID_ARG);
+                     MODQ_BLUR_ERR_IO);
+    /* Past 31, PDQ no longer tells copies from unrelated images; the index searches up to 31. */
+    assert_int_equal(modq_banks_load(f->b, "x", path, 2, NULL, 0, 32, f->err, sizeof(f->err)),
+                     MODQ_BLUR_ERR_INVALID_ARG);
 }
 
 static void test_banks_reject_overlong_line(void **state)
@@ -274,9 +275,96 @@ static void test_banks_reject_overlong_line(void **state)
     text[9999] = '\0';
     bank_file(f, "long.txt", text, path, sizeof(path));
     assert_int_equal(modq_banks_load(f->b, "long", path, 2, NULL, 0, 31, f->err, sizeof(f->err)),
-                     MODQ_BANKS_ERR_PARSE);
+                     MODQ_BLUR_ERR_PARSE);
     assert_non_null(strstr(f->err, ":1: line longer than"));
     free(text);
+}
+
+static uint64_t rnd(uint64_t *s)
+{
+    *s ^= *s >> 12;
+    *s ^= *s << 25;
+    *s ^= *s >> 27;
+    return *s * UINT64_C(2685821657736338717);
+}
+
+/* Two banks (thresholds 31 and 12) of random PDQ hashes with neighbours of 40 probes planted at
+ * random distances 0..40 from a random variant, written as files and loaded; every probe's match
+ * is the one a scan of the files in order finds: the closest within its bank's threshold, the
+ * first bank and then the first line on a tie. */
+static void test_banks_match_as_a_scan_does(void **state)
+{
+    enum { NPROBES = 40, NRANDOM = 6000, NBANKS = 2 };
+    static const int threshold[NBANKS] = {31, 12};
+    fixture *f = *state;
+    uint8_t(*probes)[MODQ_PDQ_DIHEDRAL][MODQ_PDQ_BYTES] = malloc(NPROBES * sizeof(*probes));
+    uint8_t(*hashes)[NRANDOM + NPROBES][MODQ_PDQ_BYTES] = malloc(NBANKS * sizeof(*hashes));
+    uint64_t s = 7;
+    char path[256], name[8];
+    int matched = 0;
+
+    assert_non_null(probes);
+    assert_non_null(hashes);
+    for (size_t i = 0; i < NPROBES * sizeof(*probes); i++) {
+        ((uint8_t *)probes)[i] = (uint8_t)rnd(&s);
+    }
+    for (int k = 0; k < NBANKS; k++) {
+        FILE *fp;
+        snprintf(path, sizeof(path), "%s/scan%d.txt", f->dir, k);
+        assert_non_null(fp = fopen(path, "w"));
+        for (int i = 0; i < NRANDOM + NPROBES; i++) {
+            char hex[MODQ_PDQ_HEX_LEN + 1];
+            uint8_t *h = hashes[k][i];
+            if (i % (NRANDOM / NPROBES + 1) == 0 && i / (NRANDOM / NPROBES + 1) < NPROBES) {
+                int p = i / (NRANDOM / NPROBES + 1), d = (int)(rnd(&s) % 41);
+                memcpy(h, probes[p][rnd(&s) % MODQ_PDQ_DIHEDRAL], MODQ_PDQ_BYTES);
+                for (int b = 0; b < d; b++) {
+                    h[rnd(&s) % 32] ^= (uint8_t)(1u << (rnd(&s) % 8)); /* at most d apart */
+                }
+            } else {
+                for (int b = 0; b < MODQ_PDQ_BYTES; b++) {
+                    h[b] = (uint8_t)rnd(&s);
+                }
+            }
+            modq_pdq_to_hex(h, hex);
+            fprintf(fp, "pdq %s\n", hex);
+        }
+        fclose(fp);
+        snprintf(name, sizeof(name), "b%d", k);
+        assert_int_equal(
+            modq_banks_load(f->b, name, path, 2, NULL, 0, threshold[k], f->err, sizeof(f->err)),
+            MODQ_BLUR_OK);
+    }
+    for (int p = 0; p < NPROBES; p++) {
+        int best = 99, best_k = -1, best_i = -1, got;
+        modq_bank_match m;
+        char hex[MODQ_PDQ_HEX_LEN + 1];
+
+        for (int k = 0; k < NBANKS; k++) {
+            for (int i = 0; i < NRANDOM + NPROBES; i++) {
+                int d = modq_pdq_distance_dihedral((const uint8_t(*)[MODQ_PDQ_BYTES])probes[p],
+                                                   hashes[k][i]);
+                if (d <= threshold[k] && d < best) {
+                    best = d, best_k = k, best_i = i;
+                }
+            }
+        }
+        got = modq_banks_match(f->b, NULL, NULL, (const uint8_t(*)[MODQ_PDQ_BYTES])probes[p], 100,
+                               &m);
+        assert_int_equal(got, best_k >= 0);
+        if (got) {
+            snprintf(name, sizeof(name), "b%d", best_k);
+            modq_pdq_to_hex(hashes[best_k][best_i], hex);
+            assert_string_equal(m.bank, name);
+            assert_int_equal(m.distance, best);
+            assert_string_equal(m.hash_hex, hex);
+            matched++;
+        }
+    }
+    print_message("%d of %d probes matched, each as the scan\n", matched, NPROBES);
+    assert_true(matched > NPROBES / 4);
+    free(probes);
+    free(hashes);
 }
 
 int main(void)
@@ -289,6 +377,7 @@ int main(void)
         T(test_banks_catch_rotated_copy_through_pipeline),
         T(test_banks_reject_bad_lines_with_file_and_line),
         T(test_banks_reject_overlong_line),
+        T(test_banks_match_as_a_scan_does),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
 
