@@ -11,7 +11,7 @@
 /* Moves libvips's pending error text (first line) into errstr as "what: text" and clears it. */
 void blur_vips_error(const char *what, char *errstr, size_t errstr_size);
 
-/* modq_pdq_index_build with the layout chosen: 12 wide chunks or 16 narrow ones (the public
+/* modq_pdq_index_build with the layout chosen: 11 wide chunks or 16 narrow ones (the public
  * call chooses by the number of hashes; tests check both on small indexes). */
 modq_blur_result blur_pdq_index_build_as(modq_pdq_index *ix, bool wide);
 

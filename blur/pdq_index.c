@@ -7,14 +7,17 @@
  * choose what is checked.
  *
  * m is chosen from the number of hashes: 16 chunks of 16 bits (radius 1 at R = 31) while the
- * buckets stay small, 12 chunks of 21-22 bits (radius 2) past 2^21 hashes, where 16-bit buckets
- * would hold hundreds of hashes each and checking them would cost more than the extra lookups.
- * A chunk's table has at most 2^k buckets, k about log2(n): a small bank gets small tables, and a
- * bucket then holds every value that shares the chunk's top k bits (more to check, still exact).
+ * buckets stay small, 11 chunks of 23-24 bits (radius 2) past 2^21 hashes, where 16-bit buckets
+ * would hold hundreds of hashes each and checking them would cost more than the extra lookups
+ * (bench/banks, p50 per probe: at 10 million, 12 chunks of 21-22 bits took 3.4 ms, 11 chunks
+ * of 23-24 bits 1.3 ms; at 1 million, 12 wide chunks 0.80 ms, 16 narrow ones 0.71 ms).
+ * A chunk's table has at most 2^k buckets, k about log2(n) and at most 23: a small bank gets
+ * small tables, and a bucket then holds every value that shares the chunk's top k bits (more to
+ * check, still exact).
  *
  * Memory per hash: the hash (32 bytes) plus one 4-byte position per chunk, plus the bucket
- * offsets: about 96 bytes at 10 million. The lookups are memory-bound (one cache miss per bucket
- * and per hash checked), so both steps prefetch a few steps ahead.
+ * offsets: about 113 bytes at 10 million. The lookups are memory-bound (a cache miss per bucket
+ * and per hash checked), so every step prefetches ahead.
  */
 #include "internal.h"
 
@@ -23,7 +26,8 @@
 #include <string.h>
 
 #define MAX_CHUNKS 16
-#define AHEAD      8 /* prefetch distance, in buckets and in hashes */
+#define MAX_KBITS  23 /* a table of 2^23 buckets: 32 MiB */
+#define AHEAD      8  /* prefetch distance, in buckets and in hashes */
 /* Debian builds for baseline x86-64, where __builtin_popcountll is a library call; the checks run
  * with the POPCNT instruction wherever the CPU has it (resolved once, at load). */
 #if defined(__x86_64__) && (defined(__clang__) ? __clang_major__ >= 14 : __GNUC__ >= 8)
@@ -31,7 +35,7 @@
 #else
 #define MODQ_POPCNT_CLONES
 #endif
-/* Past this many hashes, 12 wider chunks beat 16 narrow ones (bench/banks measures both). */
+/* Past this many hashes, 11 wider chunks beat 16 narrow ones. */
 #define WIDE_FROM ((size_t)1 << 21)
 
 typedef struct chunk {
@@ -118,8 +122,9 @@ static uint32_t key_of(const chunk *c, const uint8_t *h)
     return bits_of(h, c->start, c->width) >> (c->width - c->kbits);
 }
 
-/* Counting sort of every position by its bucket: two passes over the hashes per chunk. */
-static modq_blur_result build_chunk(modq_pdq_index *ix, chunk *c)
+/* Counting sort of every position by its bucket: the keys once, then a count and a fill (keys
+ * holds n entries of scratch). */
+static modq_blur_result build_chunk(modq_pdq_index *ix, chunk *c, uint32_t *keys)
 {
     size_t nb = (size_t)1 << c->kbits;
 
@@ -129,14 +134,15 @@ static modq_blur_result build_chunk(modq_pdq_index *ix, chunk *c)
         return MODQ_BLUR_ERR_NOMEM;
     }
     for (size_t i = 0; i < ix->n; i++) {
-        c->start_of[key_of(c, ix->hash[i]) + 1]++;
+        keys[i] = key_of(c, ix->hash[i]);
+        c->start_of[keys[i] + 1]++;
     }
     for (size_t b = 0; b < nb; b++) {
         c->start_of[b + 1] += c->start_of[b];
     }
     /* start_of[b] is now bucket b's first slot; filling advances it to the next bucket's. */
     for (size_t i = 0; i < ix->n; i++) {
-        c->pos[c->start_of[key_of(c, ix->hash[i])]++] = (uint32_t)i;
+        c->pos[c->start_of[keys[i]]++] = (uint32_t)i;
     }
     memmove(c->start_of + 1, c->start_of, nb * sizeof(uint32_t));
     c->start_of[0] = 0;
@@ -151,27 +157,37 @@ modq_blur_result modq_pdq_index_build(modq_pdq_index *ix)
 modq_blur_result blur_pdq_index_build_as(modq_pdq_index *ix, bool wide)
 {
     int kbits = 8, start = 0;
+    uint32_t *keys;
     modq_blur_result r = MODQ_BLUR_OK;
 
     if (ix == NULL || ix->built) {
         return MODQ_BLUR_ERR_INVALID_ARG;
     }
-    while (kbits < 22 && ((size_t)1 << kbits) < ix->n) {
+    while (kbits < MAX_KBITS && ((size_t)1 << kbits) < ix->n) {
         kbits++;
     }
-    ix->nchunks = wide ? 12 : 16;
-    for (int c = 0; c < ix->nchunks; c++) {
+    ix->nchunks = wide ? 11 : 16;
+    if ((keys = malloc((ix->n ? ix->n : 1) * sizeof(uint32_t))) == NULL) {
+        return MODQ_BLUR_ERR_NOMEM;
+    }
+    for (int c = 0; c < ix->nchunks && r == MODQ_BLUR_OK; c++) {
         chunk *k = &ix->chunks[c];
         k->start = start;
-        k->width = wide ? (c < 4 ? 22 : 21) : 16;
+        k->width = wide ? (c < 3 ? 24 : 23) : 16;
         k->kbits = kbits < k->width ? kbits : k->width;
         start += k->width;
-        if ((r = build_chunk(ix, k)) != MODQ_BLUR_OK) {
-            return r; /* what was built is freed with the index */
+        r = build_chunk(ix, k, keys); /* on failure, what was built is freed with the index */
+    }
+    free(keys);
+    ix->built = r == MODQ_BLUR_OK;
+    if (ix->built && ix->n > 0 && ix->n < ix->cap) {
+        void *v = realloc(ix->hash, ix->n * MODQ_PDQ_BYTES); /* the doubling's spare room */
+        if (v != NULL) {
+            ix->hash = v;
+            ix->cap = ix->n;
         }
     }
-    ix->built = true;
-    return MODQ_BLUR_OK;
+    return r;
 }
 
 size_t modq_pdq_index_bytes(const modq_pdq_index *ix)
@@ -190,8 +206,9 @@ size_t modq_pdq_index_bytes(const modq_pdq_index *ix)
 
 /* ---- Search -------------------------------------------------------------------------------- */
 
-/* Every bucket a probe looks at, at most: 12 chunks of <= 22 bits at radius 2. */
-#define MAX_KEYS (12 * (1 + 22 + 22 * 21 / 2))
+/* Every bucket a probe looks at, at most: 11 chunks, tables of <= MAX_KBITS bits, radius 2. */
+#define MAX_KEYS (11 * (1 + MAX_KBITS + MAX_KBITS * (MAX_KBITS - 1) / 2))
+_Static_assert(16 * (1 + 16) <= MAX_KEYS, "the narrow layout's buckets fit too");
 
 typedef struct bucket {
     uint32_t lo, hi; /* first the key, then the range of positions it holds */
@@ -225,35 +242,74 @@ static void keys_near(probe_ctx *p, int c, uint32_t key, int from, int radius)
     }
 }
 
-/* Distances of a bucket range's hashes to the probe, hashes prefetched AHEAD ahead. Returns
- * nonzero when the callback asked to stop. */
+/* A place in the buckets' ranges, read in order across bucket boundaries. */
+typedef struct cursor {
+    size_t b;   /* bucket */
+    uint32_t j; /* position in the chunk's pos array */
+} cursor;
+
+/* Moves c to the next hash of the ranges (or past the last bucket). */
+static inline void advance(const probe_ctx *p, cursor *c)
+{
+    if (++c->j < p->b[c->b].hi) {
+        return;
+    }
+    while (++c->b < p->nb && p->b[c->b].lo == p->b[c->b].hi) {
+    }
+    if (c->b < p->nb) {
+        c->j = p->b[c->b].lo;
+    }
+}
+
+static inline uint32_t pos_at(const probe_ctx *p, const cursor *c)
+{
+    return p->ix->chunks[p->b[c->b].chunk].pos[c->j];
+}
+
+/* The distance of every hash in the ranges to the probe. Buckets hold a few hashes each at scale,
+ * so the prefetch runs AHEAD hashes ahead across buckets, not within one. Returns nonzero when
+ * the callback asked to stop. */
 MODQ_POPCNT_CLONES static int check_hashes(const probe_ctx *p)
 {
     const uint8_t(*hash)[MODQ_PDQ_BYTES] = p->ix->hash;
+    cursor at = {0, 0}, lead;
     uint64_t q[4];
 
     memcpy(q, p->probe, sizeof q);
-    for (size_t i = 0; i < p->nb; i++) {
-        const uint32_t *pos = p->ix->chunks[p->b[i].chunk].pos;
-        for (uint32_t j = p->b[i].lo; j < p->b[i].hi; j++) {
-            uint64_t h[4];
-            int d;
-            if (j + AHEAD < p->b[i].hi) {
-                __builtin_prefetch(hash[pos[j + AHEAD]]);
-            }
-            memcpy(h, hash[pos[j]], sizeof h);
-            d = __builtin_popcountll(h[0] ^ q[0]) + __builtin_popcountll(h[1] ^ q[1]) +
-                __builtin_popcountll(h[2] ^ q[2]) + __builtin_popcountll(h[3] ^ q[3]);
-            if (d <= p->radius && p->fn(p->arg, pos[j], d) != 0) {
-                return 1;
-            }
+    while (at.b < p->nb && p->b[at.b].lo == p->b[at.b].hi) {
+        at.b++;
+    }
+    if (at.b == p->nb) {
+        return 0;
+    }
+    at.j = p->b[at.b].lo;
+    lead = at;
+    for (int k = 0; k < AHEAD && lead.b < p->nb; k++) {
+        __builtin_prefetch(hash[pos_at(p, &lead)]);
+        advance(p, &lead);
+    }
+    while (at.b < p->nb) {
+        uint32_t i = pos_at(p, &at);
+        uint64_t h[4];
+        int d;
+
+        if (lead.b < p->nb) {
+            __builtin_prefetch(hash[pos_at(p, &lead)]);
+            advance(p, &lead);
         }
+        memcpy(h, hash[i], sizeof h);
+        d = __builtin_popcountll(h[0] ^ q[0]) + __builtin_popcountll(h[1] ^ q[1]) +
+            __builtin_popcountll(h[2] ^ q[2]) + __builtin_popcountll(h[3] ^ q[3]);
+        if (d <= p->radius && p->fn(p->arg, i, d) != 0) {
+            return 1;
+        }
+        advance(p, &at);
     }
     return 0;
 }
 
-/* One variant of the probe: its buckets (prefetched as they are listed), their ranges
- * (prefetched likewise), then the hashes in them. */
+/* One variant of the probe: its buckets (prefetched as they are listed), their ranges (the
+ * positions prefetched likewise), then the hashes in them. */
 static int search_one(probe_ctx *p)
 {
     const modq_pdq_index *ix = p->ix;
@@ -270,9 +326,6 @@ static int search_one(probe_ctx *p)
         p->b[i].lo = k->start_of[key];
         p->b[i].hi = k->start_of[key + 1];
         __builtin_prefetch(&k->pos[p->b[i].lo]);
-        if (p->b[i].lo < p->b[i].hi) {
-            __builtin_prefetch(ix->hash[k->pos[p->b[i].lo]]);
-        }
     }
     return check_hashes(p);
 }

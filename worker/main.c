@@ -10,7 +10,8 @@
  * Loads the configuration (defaults, FILE, MODQ_* environment), the wellbeing policy it names and
  * the hash banks. --check-config prints the effective configuration as JSON (secrets redacted) on
  * stdout and exits. Otherwise it consumes tickets and serves the review API until SIGTERM or
- * SIGINT, then drains within worker.grace_seconds and leaves the consumer group. --demo does the
+ * SIGINT, then drains within worker.grace_seconds and leaves the consumer group; SIGHUP reloads
+ * the hash banks (as a change of a bank file does). --demo does the
  * same against an in-process mock Kafka cluster fed with synthetic tickets (demo.h).
  *
  * Exit codes: 0 stopped cleanly (or the configuration is valid), 1 Kafka failed fatally while
@@ -46,13 +47,18 @@
 
 extern char **environ;
 
-/* The one mutable global: set by SIGTERM/SIGINT, read by the loop. */
+/* The mutable globals: flags the signal handler sets and the loop reads. SIGTERM/SIGINT stop;
+ * SIGHUP reloads the bank files. */
 static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t reload_requested;
 
 static void on_signal(int sig)
 {
-    (void)sig;
-    stop_requested = 1;
+    if (sig == SIGHUP) {
+        reload_requested = 1;
+    } else {
+        stop_requested = 1;
+    }
 }
 
 static void usage(FILE *f)
@@ -68,6 +74,7 @@ static void usage(FILE *f)
           "them (media made safe, hash banks, earlier decisions), publishes automatic decisions\n"
           "and dead letters, and serves the review API and web page to associates and leads,\n"
           "until SIGTERM or SIGINT (then drains: leases handed back, offsets committed).\n"
+          "SIGHUP, or a change of a bank file, reloads the hash banks without a restart.\n"
           "  --config FILE   YAML configuration (see modq-worker.example.yaml); MODQ_*\n"
           "                  environment variables override it\n"
           "  --role ROLE     all (default: one process does everything), prepare (tickets in,\n"
@@ -208,7 +215,8 @@ static int install_signals(void)
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGTERM, &sa, NULL) != 0 || sigaction(SIGINT, &sa, NULL) != 0) {
+    if (sigaction(SIGTERM, &sa, NULL) != 0 || sigaction(SIGINT, &sa, NULL) != 0 ||
+        sigaction(SIGHUP, &sa, NULL) != 0) {
         fprintf(stderr, "modq-worker: cannot install signal handlers\n");
         return -1;
     }
@@ -279,7 +287,8 @@ static int run(const modq_config *cfg, const modq_policy *policy, const char *ar
     if (demo != NULL && print_demo(demo, policy, s) != 0) {
         goto out;
     }
-    rc = modq_service_loop(s, &stop_requested) == MODQ_SERVICE_OK ? 0 : EXIT_FATAL;
+    rc = modq_service_loop(s, &stop_requested, &reload_requested) == MODQ_SERVICE_OK ? 0
+                                                                                     : EXIT_FATAL;
 out:
     modq_service_free(s);
     return rc;

@@ -33,6 +33,7 @@ typedef struct fz_state {
     modq_media_opts *opts;
     modq_fetch *fetch;
     modq_banks *banks;
+    pthread_rwlock_t banks_lock;
     modq_decided *decided;
     pthread_mutex_t decided_lock;
     modq_prepare_ctx ctx;
@@ -131,10 +132,12 @@ static void context(void)
         fz_setup_fail("decided set");
     }
     pthread_mutex_init(&st.decided_lock, NULL);
+    pthread_rwlock_init(&st.banks_lock, NULL);
     st.ctx = (modq_prepare_ctx){.policy = st.policy,
                                 .media_opts = st.opts,
                                 .fetch = st.fetch,
-                                .banks = st.banks,
+                                .banks = &st.banks,
+                                .banks_lock = &st.banks_lock,
                                 .decided = st.decided,
                                 .decided_lock = &st.decided_lock,
                                 .auto_verdicts = 1u << 2 | 1u << 4,

@@ -379,6 +379,8 @@ static void housekeeping(modq_run *r)
     }
     if (r->role == MODQ_CONFIG_ROLE_DESK) {
         run_desk_confirm(r, mono);
+    } else {
+        run_banks_tick(r, mono);
     }
     if (mono - r->last_expire_ms < EXPIRE_PERIOD_MS) {
         return;

@@ -71,11 +71,14 @@ typedef struct modq_run_opts {
     void *clock_arg;
     struct modq_metrics *metrics; /* borrowed, may be NULL: the exposure histogram goes there */
     int follow_timeout_ms;        /* wait for the followers to catch up; 0 = 120000 */
-    int stuck_ms; /* Kafka confirming nothing this long while messages wait pauses the desk
-                     (modq_desk_set_paused); 0 = MODQ_RUN_STUCK_MS */
+    int stuck_ms;       /* Kafka confirming nothing this long while messages wait pauses the desk
+                           (modq_desk_set_paused); 0 = MODQ_RUN_STUCK_MS */
+    int banks_check_ms; /* how often bank files are checked for a change;
+                           0 = MODQ_RUN_BANKS_CHECK_MS */
 } modq_run_opts;
 
-#define MODQ_RUN_STUCK_MS 5000
+#define MODQ_RUN_STUCK_MS       5000
+#define MODQ_RUN_BANKS_CHECK_MS 30000
 
 typedef struct modq_run modq_run;
 
@@ -107,6 +110,11 @@ modq_run_result modq_run_new(const modq_config *cfg, const modq_policy *policy,
  * work done); MODQ_RUN_ERR_FATAL when Kafka says the consumer or the producer is unusable.
  */
 modq_run_result modq_run_step(modq_run *r, int timeout_ms);
+
+/* Asks the loop to load the bank files again (SIGHUP): only sets a flag. The loop reloads them
+ * on a thread of its own and swaps the new banks in; a file that does not load is logged and the
+ * banks in use stay. Files are also checked for changes every MODQ_RUN_BANKS_CHECK_MS. */
+void modq_run_reload_banks(modq_run *r);
 
 /* Asks the loop to stop: only sets a flag. Async-signal-safe. */
 void modq_run_request_stop(modq_run *r);
@@ -140,6 +148,9 @@ typedef struct modq_run_counters {
     uint64_t retried;         /* decisions and events published again after no confirmation */
     uint64_t event_failed;    /* events and ledgers given up (logged) */
     uint64_t follow_bad;      /* records of the decisions or ledgers topic that did not decode */
+    uint64_t banks_reloaded;  /* bank reloads swapped in */
+    uint64_t banks_failed;    /* bank reloads refused (the banks in use stayed) */
+    uint64_t bank_hashes;     /* hashes in the banks in use (a gauge) */
 } modq_run_counters;
 void modq_run_counts(modq_run *r, modq_run_counters *out);
 

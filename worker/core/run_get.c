@@ -27,7 +27,14 @@ void modq_run_counts(modq_run *r, modq_run_counters *out)
         .retried = LOAD(r, retried),
         .event_failed = LOAD(r, event_failed),
         .follow_bad = LOAD(r, follow_bad),
+        .banks_reloaded = LOAD(r, banks_reloaded),
+        .banks_failed = LOAD(r, banks_failed),
     };
+    if (r->banks_lock_init) {
+        pthread_rwlock_rdlock(&r->banks_lock);
+        out->bank_hashes = modq_banks_count(r->banks);
+        pthread_rwlock_unlock(&r->banks_lock);
+    }
 }
 
 size_t modq_run_review_count(modq_run *r)

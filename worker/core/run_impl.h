@@ -76,6 +76,17 @@ typedef struct modq_run_cookie {
     int64_t retry_at_ms; /* monotonic */
 } modq_run_cookie;
 
+#define MODQ_RUN_ERRSTR_SIZE 512
+
+/* A bank file's identity and version, for the change check (run_banks.c). */
+typedef struct run_bank_file {
+    uint64_t dev, ino;
+    int64_t size, mtime_ns;
+} run_bank_file;
+
+/* The bank reload's thread: none, loading, or done and waiting for the loop to collect it. */
+enum { RUN_BANKS_IDLE, RUN_BANKS_LOADING, RUN_BANKS_DONE };
+
 #define MODQ_RUN_RETRY_MAX      100000 /* messages waiting for a retry; beyond, logged and dropped */
 #define MODQ_RUN_RETRY_BASE_MS  500
 #define MODQ_RUN_ANSWER_WAIT_MS 2000 /* a person waits this long at most for Kafka's word */
@@ -88,7 +99,20 @@ struct modq_run {
     modq_config_role role;     /* what this process does in a fleet (worker.role) */
     modq_log *log;
     modq_media_opts *media_opts;
+    /* The banks in use (NULL for a desk pod), swapped by a reload under banks_lock's write side;
+     * preparation holds its read side while it matches and uses the match (run_banks.c). */
     modq_banks *banks;
+    pthread_rwlock_t banks_lock;
+    bool banks_lock_init;
+    modq_banks *banks_old;   /* replaced by the last reload, freed once it is collected */
+    atomic_bool banks_asked; /* a reload was asked for (SIGHUP) */
+    atomic_int banks_state;  /* RUN_BANKS_* */
+    pthread_t banks_thread;
+    run_bank_file banks_seen[MODQ_BANKS_MAX_BANKS]; /* the files as last loaded (or tried) */
+    int64_t banks_next_check_ms;                    /* monotonic */
+    int64_t banks_check_ms;                         /* the period of the change check */
+    int64_t banks_load_ms;                          /* how long the last reload took */
+    char banks_err[MODQ_RUN_ERRSTR_SIZE];           /* why the last reload failed, "" if not */
     modq_decided *decided;
     modq_decided *dead;           /* dead-lettered messages by key (run_dead.c) */
     pthread_mutex_t decided_lock; /* guards decided and dead */
@@ -146,12 +170,19 @@ struct modq_run {
     bool retry_closed; /* after the drain's last flush: failures are dropped, not retried */
     _Atomic uint64_t n_received, n_review, n_auto_decided, n_duplicate, n_dead_letter, n_confirmed,
         n_prepare_failed, n_publish_failed, n_review_dropped, n_decided_evicted, n_retried,
-        n_event_failed, n_follow_bad;
+        n_event_failed, n_follow_bad, n_banks_reloaded, n_banks_failed;
 };
-
-#define MODQ_RUN_ERRSTR_SIZE 512
 /* One more of r's counter n_<f> (relaxed: figures for /metrics). */
 #define RUN_COUNT(r, f) atomic_fetch_add_explicit(&(r)->n_##f, 1, memory_order_relaxed)
+
+/* run_banks.c: the banks, reloaded on request or when a file changes. */
+/* Starts a reload when one was asked for or a file changed; collects a finished one (logged,
+ * counted). Loop thread. */
+void run_banks_tick(modq_run *r, int64_t mono);
+/* Remembers the bank files as they are now: the banks just loaded are theirs. */
+void run_banks_seen(modq_run *r);
+/* Waits for a reload still running and frees what it replaced (at free). */
+void run_banks_stop(modq_run *r);
 
 /* Monotonic milliseconds: the default clock. */
 int64_t run_mono_ms(void *arg);

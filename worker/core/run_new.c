@@ -15,52 +15,6 @@
 #define FOLLOW_TIMEOUT_MS  120000
 #define REVIEW_METADATA_MS 10000 /* role desk: the review topic's metadata at start */
 
-modq_run_result modq_run_load_banks(const modq_config *cfg, modq_banks **out, char *errstr,
-                                    size_t errstr_size)
-{
-    modq_run_result rc = MODQ_RUN_ERR_SETUP;
-    modq_banks *b = NULL;
-
-    if (out) {
-        *out = NULL;
-    }
-    if (cfg == NULL || out == NULL || errstr == NULL || errstr_size == 0) {
-        return MODQ_RUN_ERR_INVALID_ARG;
-    }
-    b = modq_banks_new();
-    if (b == NULL) {
-        rc = MODQ_RUN_ERR_NOMEM;
-        snprintf(errstr, errstr_size, "banks: out of memory");
-        goto out;
-    }
-    for (size_t i = 0; i < modq_config_bank_count(cfg); i++) {
-        const char *labels[MODQ_CONFIG_MAX_LABELS];
-        size_t nl = modq_config_bank_label_count(cfg, i);
-        if (nl > MODQ_CONFIG_MAX_LABELS) {
-            nl = MODQ_CONFIG_MAX_LABELS;
-        }
-        for (size_t j = 0; j < nl; j++) {
-            labels[j] = modq_config_bank_label(cfg, i, j);
-        }
-        modq_blur_result br =
-            modq_banks_load(b, modq_config_bank_name(cfg, i), modq_config_bank_file(cfg, i),
-                            modq_config_bank_verdict(cfg, i), labels, nl,
-                            modq_config_bank_pdq_threshold(cfg, i), errstr, errstr_size);
-        if (br != MODQ_BLUR_OK) {
-            if (br == MODQ_BLUR_ERR_NOMEM) {
-                rc = MODQ_RUN_ERR_NOMEM;
-            }
-            goto out;
-        }
-    }
-    *out = b;
-    b = NULL;
-    rc = MODQ_RUN_OK;
-out:
-    modq_banks_free(b);
-    return rc;
-}
-
 static void on_revoked(void *arg, const char *topic, int32_t partition)
 {
     modq_run *r = arg;
@@ -266,6 +220,7 @@ static modq_run_result make_state(modq_run *r, const modq_run_opts *opts, char *
     r->clock = opts->clock ? opts->clock : run_mono_ms;
     r->clock_arg = opts->clock_arg;
     r->stuck_ms = opts->stuck_ms > 0 ? opts->stuck_ms : MODQ_RUN_STUCK_MS;
+    r->banks_check_ms = opts->banks_check_ms > 0 ? opts->banks_check_ms : MODQ_RUN_BANKS_CHECK_MS;
     r->waiting_since_ms = -1;
     r->log = modq_log_new(opts->log_out ? opts->log_out : stderr, modq_config_log_level(cfg),
                           modq_config_worker_id(cfg));
@@ -280,6 +235,10 @@ static modq_run_result make_state(modq_run *r, const modq_run_opts *opts, char *
         return MODQ_RUN_ERR_SETUP;
     }
     r->decided_lock_init = true;
+    if (pthread_rwlock_init(&r->banks_lock, NULL) != 0) {
+        return MODQ_RUN_ERR_SETUP;
+    }
+    r->banks_lock_init = true;
     if (pthread_mutex_init(&r->retry_lock, NULL) != 0) {
         return MODQ_RUN_ERR_SETUP;
     }
@@ -316,6 +275,7 @@ static modq_run_result make_preparation(modq_run *r, size_t window, char *errstr
         if ((rc = modq_run_load_banks(cfg, &r->banks, errstr, errstr_size)) != MODQ_RUN_OK) {
             return rc;
         }
+        run_banks_seen(r);
         if (make_fetch(r, err, sizeof err) != 0) {
             snprintf(errstr, errstr_size, "fetch: %s", err);
             return MODQ_RUN_ERR_SETUP;
@@ -338,7 +298,8 @@ static modq_run_result make_preparation(modq_run *r, size_t window, char *errstr
         .media_opts = r->media_opts,
         .fetch = r->fetch,
         .sandbox = r->sandbox,
-        .banks = r->banks,
+        .banks = &r->banks,
+        .banks_lock = &r->banks_lock,
         .decided = r->decided,
         .decided_lock = &r->decided_lock,
         .auto_verdicts = modq_config_decided_auto_verdicts(cfg),
@@ -521,7 +482,11 @@ void modq_run_free(modq_run *r)
     free(r->topics);
     modq_fetch_free(r->fetch);
     modq_sandbox_free(r->sandbox); /* after the pool: no preparation is running */
+    run_banks_stop(r);
     modq_banks_free(r->banks);
+    if (r->banks_lock_init) {
+        pthread_rwlock_destroy(&r->banks_lock);
+    }
     modq_decided_free(r->decided);
     modq_decided_free(r->dead);
     if (r->decided_lock_init) {

@@ -88,6 +88,10 @@ static const family families[] = {
      "Decisions and events published again after no confirmation."},
     {"modq_decided_evicted_total", MODQ_METRICS_COUNTER, NULL,
      "Decided-set entries evicted because the set was full."},
+    {"modq_bank_reloads_total", MODQ_METRICS_COUNTER, "result",
+     "Reloads of the hash banks (SIGHUP or a changed file): ok, or failed (the banks in use "
+     "stayed)."},
+    {"modq_bank_hashes", MODQ_METRICS_GAUGE, NULL, "Hashes in the hash banks in use."},
     {"modq_decisions_total", MODQ_METRICS_COUNTER, "verdict", "Decisions made by people."},
     {"modq_reveals_total", MODQ_METRICS_COUNTER, "level", "Clearer views served, by level."},
     {"modq_policy_denials_total", MODQ_METRICS_COUNTER, "reason",
@@ -171,6 +175,9 @@ static void refresh_metrics(void *arg)
                              rc.publish_failed + rc.event_failed);
     modq_metrics_set_counter(m, "modq_publish_retries_total", NULL, rc.retried);
     modq_metrics_set_counter(m, "modq_decided_evicted_total", NULL, rc.decided_evicted);
+    modq_metrics_set_counter(m, "modq_bank_reloads_total", "ok", rc.banks_reloaded);
+    modq_metrics_set_counter(m, "modq_bank_reloads_total", "failed", rc.banks_failed);
+    modq_metrics_set(m, "modq_bank_hashes", NULL, (double)rc.bank_hashes);
     for (size_t v = 1; v < sizeof verdict_names / sizeof verdict_names[0]; v++) {
         modq_metrics_set_counter(m, "modq_decisions_total", verdict_names[v], dc.decisions[v]);
     }
@@ -485,7 +492,8 @@ modq_run *modq_service_run(modq_service *s)
     return s ? s->run : NULL;
 }
 
-modq_service_result modq_service_loop(modq_service *s, volatile sig_atomic_t *stop)
+modq_service_result modq_service_loop(modq_service *s, volatile sig_atomic_t *stop,
+                                      volatile sig_atomic_t *reload)
 {
     modq_run_result rr = MODQ_RUN_OK;
     modq_service_result rc;
@@ -494,6 +502,10 @@ modq_service_result modq_service_loop(modq_service *s, volatile sig_atomic_t *st
         return MODQ_SERVICE_ERR_INVALID_ARG;
     }
     while (!*stop && rr == MODQ_RUN_OK) {
+        if (reload != NULL && *reload) {
+            *reload = 0;
+            modq_run_reload_banks(s->run);
+        }
         rr = modq_run_step(s->run, STEP_MS);
     }
     rc = rr == MODQ_RUN_ERR_FATAL ? MODQ_SERVICE_ERR_FATAL : MODQ_SERVICE_OK;

@@ -46,8 +46,10 @@ int modq_service_http_port(const modq_service *s);
 int modq_service_probe_port(const modq_service *s);
 modq_run *modq_service_run(modq_service *s);
 /* Turns the loop until *stop becomes non-zero (set by a signal handler) or Kafka fails, then
- * drains within worker.grace_seconds. OK, or ERR_FATAL. */
-modq_service_result modq_service_loop(modq_service *s, volatile sig_atomic_t *stop);
+ * drains within worker.grace_seconds. Whenever *reload (may be NULL) becomes non-zero (SIGHUP),
+ * clears it and reloads the bank files. OK, or ERR_FATAL. */
+modq_service_result modq_service_loop(modq_service *s, volatile sig_atomic_t *stop,
+                                      volatile sig_atomic_t *reload);
 /* Frees s (NULL is fine); call after modq_service_loop. */
 void modq_service_free(modq_service *s);
 

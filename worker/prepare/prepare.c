@@ -372,12 +372,15 @@ static modq_prepared *decide_or_review(const modq_prepare_ctx *ctx, modq_prepare
     }
     if (p->media && ctx->banks) {
         uint8_t probe[MODQ_PDQ_DIHEDRAL][MODQ_PDQ_BYTES];
+        int matched = 0, packed = 0;
         for (int v = 0; v < MODQ_PDQ_DIHEDRAL; v++) {
             memcpy(probe[v], modq_media_pdq_dihedral(p->media, v), MODQ_PDQ_BYTES);
         }
-        if (modq_banks_match(ctx->banks, sha, modq_media_md5(p->media),
-                             (const uint8_t(*)[MODQ_PDQ_BYTES])probe,
-                             modq_media_pdq_quality(p->media), &match)) {
+        /* The match points into the banks: held until the decision is packed. */
+        pthread_rwlock_rdlock(ctx->banks_lock);
+        if (*ctx->banks && (matched = modq_banks_match(*ctx->banks, sha, modq_media_md5(p->media),
+                                                       (const uint8_t(*)[MODQ_PDQ_BYTES])probe,
+                                                       modq_media_pdq_quality(p->media), &match))) {
             auto_decision a = {.verdict = match.verdict,
                                .source = MODQ__V1__DECISION_SOURCE__DECISION_SOURCE_HASH_BANK,
                                .decided_by = match.bank,
@@ -386,7 +389,11 @@ static modq_prepared *decide_or_review(const modq_prepare_ctx *ctx, modq_prepare
                                .matched_hash = match.hash_hex,
                                .distance = match.distance};
             p->has_prior = 0;
-            return pack_decision(ctx, p, &a, now_ms) ? NULL : p;
+            packed = pack_decision(ctx, p, &a, now_ms);
+        }
+        pthread_rwlock_unlock(ctx->banks_lock);
+        if (matched) {
+            return packed ? NULL : p;
         }
     }
     if (p->has_prior && p->prior_verdict >= 0 && p->prior_verdict < 32 &&

@@ -34,10 +34,13 @@ typedef struct modq_prepare_ctx {
                                           only for review items */
     const modq_fetch *fetch;           /* NULL: URI media dead-letters */
     modq_sandbox *sandbox;             /* NULL: media is decoded in this process */
-    const modq_banks *banks;           /* NULL: no banks */
-    modq_decided *decided;             /* NULL: nothing decided yet */
-    pthread_mutex_t *decided_lock;     /* guards decided; required when decided is set */
-    unsigned auto_verdicts;            /* bit v: a prior decision with Verdict v is re-applied */
+    /* The banks in use (*banks NULL or banks NULL: none), which a reload may swap: read under
+     * banks_lock's read side (required when banks is set). */
+    modq_banks *const *banks;
+    pthread_rwlock_t *banks_lock;
+    modq_decided *decided;         /* NULL: nothing decided yet */
+    pthread_mutex_t *decided_lock; /* guards decided; required when decided is set */
+    unsigned auto_verdicts;        /* bit v: a prior decision with Verdict v is re-applied */
     const char *worker_id;
     size_t max_message_bytes; /* larger messages dead-letter unread */
 } modq_prepare_ctx;

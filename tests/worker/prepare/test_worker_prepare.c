@@ -25,6 +25,7 @@ typedef struct fixture {
     modq_policy *policy;
     modq_media_opts *opts;
     modq_banks *banks;
+    pthread_rwlock_t banks_lock;
     modq_decided *decided;
     pthread_mutex_t lock;
     modq_prepare_ctx ctx;
@@ -57,6 +58,7 @@ static int setup(void **state)
     f->banks = modq_banks_new();
     f->decided = modq_decided_new(1000, 7 * 24 * 3600 * 1000LL);
     pthread_mutex_init(&f->lock, NULL);
+    pthread_rwlock_init(&f->banks_lock, NULL);
     if (modq_synth_image(MODQ_SYNTH_SHAPES, 800, 600, 1, "jpeg", &f->img, &f->img_len) ||
         modq_synth_image(MODQ_SYNTH_SHAPES, 800, 600, 2, "jpeg", &f->banned, &f->banned_len) ||
         modq_media_process(f->opts, f->banned, f->banned_len, &m, NULL, 0)) {
@@ -79,7 +81,8 @@ static int setup(void **state)
     }
     f->ctx = (modq_prepare_ctx){.policy = f->policy,
                                 .media_opts = f->opts,
-                                .banks = f->banks,
+                                .banks = &f->banks,
+                                .banks_lock = &f->banks_lock,
                                 .decided = f->decided,
                                 .decided_lock = &f->lock,
                                 .auto_verdicts = 1u << VERDICT_REMOVE,
@@ -103,6 +106,7 @@ static int teardown(void **state)
     modq_banks_free(f->banks);
     modq_decided_free(f->decided);
     pthread_mutex_destroy(&f->lock);
+    pthread_rwlock_destroy(&f->banks_lock);
     modq_synth_free(f->img);
     modq_synth_free(f->banned);
     free(f);
