@@ -360,3 +360,130 @@ int modq_banks_match(const modq_banks *b, const uint8_t *sha256, const uint8_t *
          best.d, out);
     return 1;
 }
+
+/* ---- Every match ------------------------------------------------------------------------- */
+
+typedef struct hit {
+    uint16_t bank;
+    uint8_t type; /* modq_bank_hash_type */
+    int d;
+    size_t pos;       /* PDQ: the position in the bank's index */
+    const uint8_t *h; /* the bank's hash */
+} hit;
+
+typedef struct hits {
+    hit v[MODQ_BANKS_MAX_MATCHES];
+    size_t n;
+    bool full;
+    uint16_t bank; /* the bank being searched */
+    const modq_pdq_index *ix;
+} hits;
+
+static void add_hit(hits *hs, const hit *h)
+{
+    if (hs->n < MODQ_BANKS_MAX_MATCHES) {
+        hs->v[hs->n++] = *h;
+    } else {
+        hs->full = true;
+    }
+}
+
+static int on_pdq(void *arg, size_t pos, int distance)
+{
+    hits *hs = arg;
+    hit h = {hs->bank, MODQ_BANK_PDQ, distance, pos, modq_pdq_index_hash(hs->ix, pos)};
+
+    add_hit(hs, &h);
+    return hs->full; /* no room: stop */
+}
+
+/* Every record of rs equal to key in its first n bytes. */
+static void exact_hits(hits *hs, const records *rs, const uint8_t *key, size_t n,
+                       modq_bank_hash_type type)
+{
+    const record *r = find(rs, key, n);
+
+    for (; r != NULL && r < rs->v + rs->n && memcmp(r->h, key, n) == 0; r++) {
+        hit h = {r->bank, (uint8_t)type, 0, (size_t)(r - rs->v), r->h};
+        add_hit(hs, &h);
+    }
+}
+
+/* Nearest first; then SHA-256, MD5, PDQ; then the bank loaded first; then the file's order. */
+static int cmp_hit(const void *pa, const void *pb)
+{
+    const hit *a = pa, *b = pb;
+
+    if (a->d != b->d) {
+        return a->d < b->d ? -1 : 1;
+    }
+    if (a->type != b->type) {
+        return a->type < b->type ? -1 : 1;
+    }
+    if (a->bank != b->bank) {
+        return a->bank < b->bank ? -1 : 1;
+    }
+    return (a->pos > b->pos) - (a->pos < b->pos);
+}
+
+static int cmp_pos(const void *pa, const void *pb)
+{
+    const hit *a = pa, *b = pb;
+
+    if (a->pos != b->pos) {
+        return a->pos < b->pos ? -1 : 1;
+    }
+    return (a->d > b->d) - (a->d < b->d);
+}
+
+/* v sorted by position: each position once, at its nearest. Returns how many are left. */
+static size_t unique_pos(hit *v, size_t n)
+{
+    size_t k = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (k == 0 || v[k - 1].pos != v[i].pos) {
+            v[k++] = v[i];
+        }
+    }
+    return k;
+}
+
+size_t modq_banks_match_all(const modq_banks *b, const uint8_t *sha256, const uint8_t *md5,
+                            const uint8_t (*pdq_dihedral)[MODQ_PDQ_BYTES], int pdq_quality,
+                            modq_bank_match *out, size_t max)
+{
+    hits *hs;
+    size_t n = 0;
+
+    if (b == NULL || (out == NULL && max > 0) || !(hs = calloc(1, sizeof(*hs)))) {
+        return 0;
+    }
+    if (sha256) {
+        exact_hits(hs, &b->sha256, sha256, 32, MODQ_BANK_SHA256);
+    }
+    if (md5) {
+        exact_hits(hs, &b->md5, md5, 16, MODQ_BANK_MD5);
+    }
+    for (size_t i = 0;
+         pdq_dihedral && pdq_quality >= MODQ_BANKS_MIN_PDQ_QUALITY && i < b->nbanks && !hs->full;
+         i++) {
+        size_t from = hs->n;
+        hs->bank = (uint16_t)i;
+        hs->ix = b->banks[i].pdq;
+        if (modq_pdq_index_count(hs->ix) > 0) {
+            modq_pdq_index_search(hs->ix, pdq_dihedral, MODQ_PDQ_DIHEDRAL, b->banks[i].threshold,
+                                  on_pdq, hs);
+        }
+        /* A hash comes once per chunk and variant that finds it: keep its nearest. */
+        qsort(hs->v + from, hs->n - from, sizeof(hit), cmp_pos);
+        hs->n = from + unique_pos(hs->v + from, hs->n - from);
+    }
+    qsort(hs->v, hs->n, sizeof(hit), cmp_hit);
+    for (; n < hs->n && n < max; n++) {
+        fill(b, hs->v[n].bank, hs->v[n].h, (modq_bank_hash_type)hs->v[n].type, hs->v[n].d, &out[n]);
+    }
+    n = hs->n;
+    free(hs);
+    return n;
+}

@@ -31,10 +31,13 @@ static void usage(FILE *to)
         "usage: modq-media hash FILE...\n"
         "       modq-media render FILE... --out DIR [--levels 0,1,2,3] [--colour]\n"
         "                  [--max-size N] [--format webp|jpeg] [--quality Q]\n"
+        "       modq-media match --bank FILE [--bank FILE...] [--pdq-threshold N] FILE...\n"
         "       modq-media synth --out DIR [--count N] [--size WxH] [--kind shapes|noise|checker]\n"
         "                  [--format jpeg|png|webp|gif|tiff] [--seed S]\n"
-        "limits (hash, render): [--max-bytes N] [--max-pixels N] [--max-side N]\n"
-        "                       [--deadline-ms N] [--max-jpeg-scans N]\n"
+        "limits (hash, render, match): [--max-bytes N] [--max-pixels N] [--max-side N]\n"
+        "                              [--deadline-ms N] [--max-jpeg-scans N]\n"
+        "match loads hash banks in the worker's format (sha256|md5|pdq HEX lines) and lists every\n"
+        "match of each file within the PDQ threshold (0..31, default 31), nearest first.\n"
         "Decodes untrusted images safely: allow-listed formats only, limits checked before\n"
         "decoding, metadata stripped. Prints one JSON object per input on stdout; failures go\n"
         "to stderr as 'modq-media: FILE: reason' and make the exit status 2.\n",
@@ -158,6 +161,41 @@ static json_t *facts_json(const char *file, const modq_media *m)
                      modq_media_format(m), "frames", modq_media_frames(m));
 }
 
+static const char *const kind_names[] = {"sha256", "md5", "pdq"};
+
+/* match: the file's hashes and every match in banks, nearest first. */
+static json_t *matches_json(const char *file, const modq_media *m, const modq_banks *banks)
+{
+    modq_bank_match *v = calloc(MODQ_BANKS_MAX_MATCHES, sizeof(*v));
+    json_t *list = json_array(), *j = NULL;
+    uint8_t probe[MODQ_PDQ_DIHEDRAL][MODQ_PDQ_BYTES];
+    size_t n;
+
+    if (v == NULL || list == NULL) {
+        goto out;
+    }
+    for (int k = 0; k < MODQ_PDQ_DIHEDRAL; k++) {
+        memcpy(probe[k], modq_media_pdq_dihedral(m, k), MODQ_PDQ_BYTES);
+    }
+    n = modq_banks_match_all(banks, modq_media_sha256(m), modq_media_md5(m),
+                             (const uint8_t(*)[MODQ_PDQ_BYTES])probe, modq_media_pdq_quality(m), v,
+                             MODQ_BANKS_MAX_MATCHES);
+    for (size_t i = 0; i < n && i < MODQ_BANKS_MAX_MATCHES; i++) {
+        if (json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:i}", "bank", v[i].bank, "kind",
+                                                  kind_names[v[i].type], "hash", v[i].hash_hex,
+                                                  "distance", v[i].distance)) != 0) {
+            goto out;
+        }
+    }
+    j = json_pack("{s:s, s:s, s:s, s:i, s:O}", "file", file, "sha256", modq_media_sha256_hex(m),
+                  "pdq", modq_media_pdq_hex(m), "pdq_quality", modq_media_pdq_quality(m), "matches",
+                  list);
+out:
+    json_decref(list);
+    free(v);
+    return j;
+}
+
 static void print_json(json_t *j)
 {
     char *s = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
@@ -262,7 +300,9 @@ static int output_dir(const char *out, const char *file, int index, int nfiles, 
     return make_dir(dir);
 }
 
-static int process_files(const modq_media_opts *opts, char **files, int nfiles, const char *out)
+/* Every file: its facts (and renditions under out), or with banks, its matches. */
+static int process_files(const modq_media_opts *opts, char **files, int nfiles, const char *out,
+                         const modq_banks *banks)
 {
     int failures = 0;
 
@@ -276,7 +316,7 @@ static int process_files(const modq_media_opts *opts, char **files, int nfiles, 
         if (read_file(files[i], modq_opts_get(opts, MODQ_OPT_MAX_INPUT_BYTES), &data, &len, err,
                       sizeof(err)) == 0 &&
             modq_media_process(opts, data, len, &m, err, sizeof(err)) == MODQ_BLUR_OK) {
-            j = facts_json(files[i], m);
+            j = banks ? matches_json(files[i], m, banks) : facts_json(files[i], m);
             if (out && output_dir(out, files[i], i, nfiles, dir, sizeof(dir)) != 0) {
                 snprintf(err, sizeof(err), "cannot create output folder under %.300s", out);
                 json_decref(j);
@@ -347,7 +387,9 @@ typedef struct cli_args {
     const char *out, *kind, *format;
     char **files; /* argv's strings, in an array the caller owns (argc slots) */
     int nfiles;
-    int64_t count, w, h, seed;
+    const char **banks; /* match: the --bank files, likewise */
+    int nbanks;
+    int64_t count, w, h, seed, threshold;
 } cli_args;
 
 /* One "--name value" option into g or opts. -1 after a message on stderr. */
@@ -359,6 +401,10 @@ static int parse_option(const char *a, const char *val, modq_media_opts *opts, c
 
     if (strcmp(a, "--out") == 0) {
         g->out = val;
+    } else if (strcmp(a, "--bank") == 0) {
+        g->banks[g->nbanks++] = val;
+    } else if (strcmp(a, "--pdq-threshold") == 0) {
+        bad = !modq_parse_int64(val, 0, MODQ_PDQ_INDEX_MAX_RADIUS, &g->threshold);
     } else if (strcmp(a, "--levels") == 0) {
         bad = parse_levels(val, &v) || modq_opts_set(opts, MODQ_OPT_LEVELS, v);
     } else if (strcmp(a, "--format") == 0) {
@@ -426,7 +472,31 @@ static int parse_args(int argc, char **argv, modq_media_opts *opts, cli_args *g)
     return 0;
 }
 
-/* hash and render: the output format and directory checked, then every file. */
+/* match: the banks, each named by its file, then every file against them. */
+static int cmd_match(const modq_media_opts *opts, const cli_args *g)
+{
+    modq_banks *banks = modq_banks_new();
+    char err[512];
+    int rc = EXIT_FAILED;
+
+    if (g->nbanks == 0 || banks == NULL) {
+        fprintf(stderr, "modq-media: %s\n", banks ? "match needs --bank FILE" : "out of memory");
+        goto out;
+    }
+    for (int i = 0; i < g->nbanks; i++) {
+        if (modq_banks_load(banks, g->banks[i], g->banks[i], 0, NULL, 0, (int)g->threshold, err,
+                            sizeof err) != MODQ_BLUR_OK) {
+            fprintf(stderr, "modq-media: bank %s\n", err);
+            goto out;
+        }
+    }
+    rc = process_files(opts, g->files, g->nfiles, NULL, banks);
+out:
+    modq_banks_free(banks);
+    return rc;
+}
+
+/* hash, render and match: the output format and directory checked, then every file. */
 static int cmd_files(const char *cmd, modq_media_opts *opts, const cli_args *g)
 {
     if (g->format) {
@@ -442,19 +512,29 @@ static int cmd_files(const char *cmd, modq_media_opts *opts, const cli_args *g)
                 g->nfiles == 0 ? "no input files" : "--out DIR goes with render, and only with it");
         return EXIT_FAILED;
     }
-    if (strcmp(cmd, "hash") == 0) {
+    if (strcmp(cmd, "match") != 0 && g->nbanks > 0) {
+        fprintf(stderr, "modq-media: --bank goes with match, and only with it\n");
+        return EXIT_FAILED;
+    }
+    if (strcmp(cmd, "render") != 0) {
         modq_opts_set(opts, MODQ_OPT_LEVELS, 0); /* hashing renders nothing */
     } else if (make_dir(g->out) != 0) {
         fprintf(stderr, "modq-media: cannot create %s: %s\n", g->out, strerror(errno));
         return EXIT_FAILED;
     }
-    return process_files(opts, g->files, g->nfiles, g->out);
+    return strcmp(cmd, "match") == 0 ? cmd_match(opts, g)
+                                     : process_files(opts, g->files, g->nfiles, g->out, NULL);
 }
 
 int main(int argc, char **argv)
 {
     modq_media_opts *opts = NULL;
-    cli_args g = {.kind = "shapes", .count = 8, .w = 1600, .h = 1200, .seed = 1};
+    cli_args g = {.kind = "shapes",
+                  .count = 8,
+                  .w = 1600,
+                  .h = 1200,
+                  .seed = 1,
+                  .threshold = MODQ_PDQ_DEFAULT_THRESHOLD};
     const char *cmd;
     int rc = EXIT_FAILED;
 
@@ -467,13 +547,15 @@ int main(int argc, char **argv)
         return 0;
     }
     cmd = argv[1];
-    if (strcmp(cmd, "hash") != 0 && strcmp(cmd, "render") != 0 && strcmp(cmd, "synth") != 0) {
+    if (strcmp(cmd, "hash") != 0 && strcmp(cmd, "render") != 0 && strcmp(cmd, "match") != 0 &&
+        strcmp(cmd, "synth") != 0) {
         fprintf(stderr, "modq-media: unknown command '%s'\n", cmd);
         usage(stderr);
         return EXIT_FAILED;
     }
     if (modq_blur_init(argv[0]) != MODQ_BLUR_OK || !(opts = modq_opts_new()) ||
-        !(g.files = calloc((size_t)argc, sizeof(*g.files)))) {
+        !(g.files = calloc((size_t)argc, sizeof(*g.files))) ||
+        !(g.banks = calloc((size_t)argc, sizeof(*g.banks)))) {
         fprintf(stderr, "modq-media: cannot start the image library\n");
         goto out;
     }
@@ -489,6 +571,7 @@ int main(int argc, char **argv)
     }
 out:
     free(g.files);
+    free(g.banks);
     modq_opts_free(opts);
     modq_blur_shutdown();
     return rc;

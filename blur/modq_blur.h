@@ -251,6 +251,20 @@ int modq_banks_match(const modq_banks *b, const uint8_t *sha256, const uint8_t *
                      const uint8_t (*pdq_dihedral)[MODQ_PDQ_BYTES], int pdq_quality,
                      modq_bank_match *out);
 
+/* Matches modq_banks_match_all finds at most for one media. */
+#define MODQ_BANKS_MAX_MATCHES 1024
+
+/*
+ * Every match of the media, as modq_banks_match looks (every bank holding its SHA-256 or MD5,
+ * every PDQ hash within its bank's threshold), nearest first: exact ones first, then SHA-256,
+ * MD5, PDQ; then the bank loaded first; then the file's order. Fills out with up to max of them
+ * (valid while the banks live) and returns how many there are (at most MODQ_BANKS_MAX_MATCHES;
+ * past it, some PDQ matches are left out).
+ */
+size_t modq_banks_match_all(const modq_banks *b, const uint8_t *sha256, const uint8_t *md5,
+                            const uint8_t (*pdq_dihedral)[MODQ_PDQ_BYTES], int pdq_quality,
+                            modq_bank_match *out, size_t max);
+
 /* Number of hashes loaded, all types and banks together. */
 size_t modq_banks_count(const modq_banks *b);
 

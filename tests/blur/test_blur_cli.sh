@@ -105,8 +105,53 @@ for fmt in jpeg webp; do
     || fail "a 2000x1 $fmt at --max-size 64: $(tail -n 2 "$tmp/line.err")"
 done
 
+# match: banks in the worker's format; every match within the threshold, nearest first, each
+# hash checked here against hashlib and modq-media hash.
+"$media" synth --out "$tmp/m" --count 3 --size 640x480 --seed 7 >/dev/null
+m1="$tmp/m/shapes-000.jpg" m2="$tmp/m/shapes-001.jpg" m3="$tmp/m/shapes-002.jpg"
+"$media" hash "$m1" "$m2" "$m3" >"$tmp/m.json"
+"$py" - "$tmp/m.json" "$tmp/bank-a.txt" "$tmp/bank-b.txt" <<'PY'
+import hashlib, json, sys
+h = [json.loads(l) for l in open(sys.argv[1])]
+def flip(hexs, n):  # n low bits flipped: distance n
+    return "%064x" % (int(hexs, 16) ^ ((1 << n) - 1))
+open(sys.argv[2], "w").write("# bank a\nsha256 %s\npdq %s\n" % (h[0]["sha256"], flip(h[1]["pdq"], 5)))
+open(sys.argv[3], "w").write("md5,%s\npdq %s  # far: 40 bits\npdq %s\npdq %s\n"
+                             % (h[0]["md5"], flip(h[0]["pdq"], 40), h[0]["pdq"], flip(h[1]["pdq"], 3)))
+PY
+"$media" match --bank "$tmp/bank-a.txt" --bank "$tmp/bank-b.txt" "$m1" "$m2" "$m3" >"$tmp/match.json"
+"$py" - "$tmp/match.json" "$tmp/m.json" "$tmp/bank-a.txt" "$tmp/bank-b.txt" "$m1" <<'PY'
+import hashlib, json, sys
+out = [json.loads(l) for l in open(sys.argv[1])]
+h = [json.loads(l) for l in open(sys.argv[2])]
+a, b = sys.argv[3], sys.argv[4]
+assert len(out) == 3, out
+for o, x in zip(out, h):
+    assert list(o.keys()) == ["file", "sha256", "pdq", "pdq_quality", "matches"], o.keys()
+    assert (o["sha256"], o["pdq"]) == (x["sha256"], x["pdq"]), o
+assert out[0]["sha256"] == hashlib.sha256(open(sys.argv[5], "rb").read()).hexdigest()
+got = [(m["bank"], m["kind"], m["distance"]) for m in out[0]["matches"]]
+assert got == [(a, "sha256", 0), (b, "md5", 0), (b, "pdq", 0)], got
+assert out[0]["matches"][1]["hash"] == h[0]["md5"]
+got = [(m["bank"], m["kind"], m["distance"]) for m in out[1]["matches"]]
+assert got == [(b, "pdq", 3), (a, "pdq", 5)], got
+assert out[2]["matches"] == [], out[2]
+PY
+"$media" match --bank "$tmp/bank-a.txt" --bank "$tmp/bank-b.txt" --pdq-threshold 4 "$m2" \
+  | "$py" -c 'import json,sys; m=json.load(sys.stdin)["matches"]; assert [x["distance"] for x in m] == [3], m'
+printf 'pdq 12\n' >"$tmp/bank-bad.txt"
+set +e
+"$media" match --bank "$tmp/bank-bad.txt" "$m1" >/dev/null 2>"$tmp/bank.err"; rc=$?
+set -e
+[ $rc -eq 2 ] && grep -q "bank-bad.txt:1: pdq needs 64 hex digits" "$tmp/bank.err" \
+  || fail "a broken bank: exit $rc, $(cat "$tmp/bank.err")"
+
 # usage errors
 set +e
+"$media" match "$m1" >/dev/null 2>&1; [ $? -eq 2 ] || fail "match without a bank"
+"$media" hash --bank "$tmp/bank-a.txt" "$m1" >/dev/null 2>&1; [ $? -eq 2 ] || fail "--bank on hash"
+"$media" match --bank "$tmp/bank-a.txt" --pdq-threshold 32 "$m1" >/dev/null 2>&1
+[ $? -eq 2 ] || fail "threshold 32"
 "$media" hash >/dev/null 2>&1; [ $? -eq 2 ] || fail "no files should exit 2"
 "$media" frobnicate >/dev/null 2>&1; [ $? -eq 2 ] || fail "unknown command should exit 2"
 "$media" render "$good" --out "$tmp/x" --levels 7 >/dev/null 2>&1; [ $? -eq 2 ] || fail "bad level"
