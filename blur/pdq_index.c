@@ -28,12 +28,12 @@
 #define MAX_CHUNKS 16
 #define MAX_KBITS  23 /* a table of 2^23 buckets: 32 MiB */
 #define AHEAD      8  /* prefetch distance, in buckets and in hashes */
-/* Debian builds for baseline x86-64, where __builtin_popcountll is a library call; the checks run
- * with the POPCNT instruction wherever the CPU has it (resolved once, at load). */
-#if defined(__x86_64__) && (defined(__clang__) ? __clang_major__ >= 14 : __GNUC__ >= 8)
-#define MODQ_POPCNT_CLONES __attribute__((target_clones("popcnt", "default")))
-#else
-#define MODQ_POPCNT_CLONES
+/* Debian builds for baseline x86-64, where __builtin_popcountll is a library call: the checks
+ * are compiled twice, once for the POPCNT instruction, chosen when the index is built on a CPU
+ * that has it. Not target_clones: its ifunc resolver runs before the sanitizers' runtime is up,
+ * and crashes a TSan build at load. */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define POPCNT_VARIANT 1
 #endif
 /* Past this many hashes, 11 wider chunks beat 16 narrow ones. */
 #define WIDE_FROM ((size_t)1 << 21)
@@ -49,6 +49,7 @@ struct modq_pdq_index {
     uint8_t (*hash)[MODQ_PDQ_BYTES];
     size_t n, cap;
     bool built;
+    bool popcnt; /* the CPU has POPCNT: check_hashes_popcnt */
     int nchunks;
     chunk chunks[MAX_CHUNKS];
 };
@@ -180,6 +181,9 @@ modq_blur_result blur_pdq_index_build_as(modq_pdq_index *ix, bool wide)
     }
     free(keys);
     ix->built = r == MODQ_BLUR_OK;
+#ifdef POPCNT_VARIANT
+    ix->popcnt = __builtin_cpu_supports("popcnt");
+#endif
     if (ix->built && ix->n > 0 && ix->n < ix->cap) {
         void *v = realloc(ix->hash, ix->n * MODQ_PDQ_BYTES); /* the doubling's spare room */
         if (v != NULL) {
@@ -268,8 +272,8 @@ static inline uint32_t pos_at(const probe_ctx *p, const cursor *c)
 
 /* The distance of every hash in the ranges to the probe. Buckets hold a few hashes each at scale,
  * so the prefetch runs AHEAD hashes ahead across buckets, not within one. Returns nonzero when
- * the callback asked to stop. */
-MODQ_POPCNT_CLONES static int check_hashes(const probe_ctx *p)
+ * the callback asked to stop. Inlined into each variant below, compiled for its target. */
+static inline __attribute__((always_inline)) int check_hashes(const probe_ctx *p)
 {
     const uint8_t(*hash)[MODQ_PDQ_BYTES] = p->ix->hash;
     cursor at = {0, 0}, lead;
@@ -308,6 +312,18 @@ MODQ_POPCNT_CLONES static int check_hashes(const probe_ctx *p)
     return 0;
 }
 
+static int check_hashes_plain(const probe_ctx *p)
+{
+    return check_hashes(p);
+}
+
+#ifdef POPCNT_VARIANT
+__attribute__((target("popcnt"))) static int check_hashes_popcnt(const probe_ctx *p)
+{
+    return check_hashes(p);
+}
+#endif
+
 /* One variant of the probe: its buckets (prefetched as they are listed), their ranges (the
  * positions prefetched likewise), then the hashes in them. */
 static int search_one(probe_ctx *p)
@@ -327,7 +343,12 @@ static int search_one(probe_ctx *p)
         p->b[i].hi = k->start_of[key + 1];
         __builtin_prefetch(&k->pos[p->b[i].lo]);
     }
-    return check_hashes(p);
+#ifdef POPCNT_VARIANT
+    if (ix->popcnt) {
+        return check_hashes_popcnt(p);
+    }
+#endif
+    return check_hashes_plain(p);
 }
 
 modq_blur_result modq_pdq_index_search(const modq_pdq_index *ix,
