@@ -127,8 +127,9 @@ static void context(void)
     }
     fz_scratch_remove(&st.scratch);
     if (!(st.decided = modq_decided_new(1000, INT64_C(7) * 24 * 3600 * 1000)) ||
-        modq_decided_add(st.decided, "t-decided", NULL, 1, "", T0 - 1000, NULL) != 0 ||
-        modq_decided_add(st.decided, "t-earlier", b_sha, 2, "spam,scam", T0 - 1000, NULL) != 0) {
+        modq_decided_add(st.decided, "t-decided", NULL, NULL, 1, "", T0 - 1000, NULL) != 0 ||
+        modq_decided_add(st.decided, "t-earlier", b_sha, NULL, 2, "spam,scam", T0 - 1000, NULL) !=
+            0) {
         fz_setup_fail("decided set");
     }
     pthread_mutex_init(&st.decided_lock, NULL);

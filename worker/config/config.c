@@ -33,6 +33,7 @@
  * topics.review                  topic      modq.review             (7)
  * decided.retention_hours        int        168                     1..8760
  * decided.max_entries            int        1000000                 1000..100000000
+ * decided.near_distance          int        16                      0..31 (0: exact copies only)
  * decided.auto_verdicts          list       [remove, remove_and_report]   <= 4 of no_violation,
  *                                                                   remove, restrict,
  *                                                                   remove_and_report

@@ -135,6 +135,9 @@ const char *modq_config_topics_review(const modq_config *c);
 int modq_config_decided_retention_hours(const modq_config *c);
 /* The most decisions (and, apart, dead letters) remembered at once; the oldest go first. */
 size_t modq_config_decided_max_entries(const modq_config *c);
+/* PDQ distance within which a copy of media decided with an auto verdict is decided the same way
+ * (decided.near_distance, 0: off). */
+int modq_config_decided_near_distance(const modq_config *c);
 /* Bitmask of MODQ_CONFIG_VERDICT_BIT(v) of the verdicts a prior decision re-applies. */
 unsigned modq_config_decided_auto_verdicts(const modq_config *c);
 

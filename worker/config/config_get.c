@@ -211,6 +211,11 @@ size_t modq_config_decided_max_entries(const modq_config *c)
 {
     return (size_t)c->decided_max_entries;
 }
+
+int modq_config_decided_near_distance(const modq_config *c)
+{
+    return (int)c->near_distance;
+}
 unsigned modq_config_decided_auto_verdicts(const modq_config *c)
 {
     return c->auto_verdicts;

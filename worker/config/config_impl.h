@@ -106,7 +106,7 @@ struct modq_config {
     char topic_decisions[TOPIC_MAX], topic_wellbeing[TOPIC_MAX], topic_audit[TOPIC_MAX];
     char topic_dead_letter[TOPIC_MAX], topic_ledgers[TOPIC_MAX], topic_review[TOPIC_MAX];
 
-    int64_t retention_hours, decided_max_entries;
+    int64_t retention_hours, decided_max_entries, near_distance;
     unsigned auto_verdicts;
 
     int64_t max_input_bytes, max_pixels, max_side, display_size, quality, deadline_ms,

@@ -57,6 +57,7 @@ static const key_def keys[] = {
     STR("topics.review", topic_review, SK_TOPIC, 1, "modq.review"),
     INT("decided.retention_hours", retention_hours, 1, 8760, "168"),
     INT("decided.max_entries", decided_max_entries, 1000, 100000000, "1000000"),
+    INT("decided.near_distance", near_distance, 0, 31, "16"),
     {.key = "decided.auto_verdicts",
      .type = KT_ENUMSET,
      .offset = OFF(auto_verdicts),

@@ -227,7 +227,7 @@ void run_delivered(void *arg, void *ck, int ok, const char *error)
     if (decision) {
         uint64_t evicted = 0;
         pthread_mutex_lock(&r->decided_lock);
-        int rc = modq_decided_add(r->decided, c->ticket_id, c->has_sha256 ? c->sha256 : NULL,
+        int rc = modq_decided_add(r->decided, c->ticket_id, c->has_sha256 ? c->sha256 : NULL, NULL,
                                   c->verdict, c->labels, c->decided_at_ms, &evicted);
         pthread_mutex_unlock(&r->decided_lock);
         if (evicted > 0) {

@@ -97,7 +97,7 @@ void run_dead_remember(modq_run *r, const char *key, int64_t at_ms)
     pthread_mutex_lock(&r->decided_lock);
     /* The confirmation and the topic read back both report a dead letter: keep it once. */
     if (!modq_decided_has_ticket(r->dead, key)) {
-        rc = modq_decided_add(r->dead, key, NULL, 0, NULL, at_ms, &evicted);
+        rc = modq_decided_add(r->dead, key, NULL, NULL, 0, NULL, at_ms, &evicted);
     }
     pthread_mutex_unlock(&r->decided_lock);
     if (evicted > 0) {

@@ -303,6 +303,7 @@ static modq_run_result make_preparation(modq_run *r, size_t window, char *errstr
         .decided = r->decided,
         .decided_lock = &r->decided_lock,
         .auto_verdicts = modq_config_decided_auto_verdicts(cfg),
+        .near_distance = modq_config_decided_near_distance(cfg),
         .worker_id = modq_config_worker_id(cfg),
         .max_message_bytes = (size_t)modq_config_media_max_input_bytes(cfg) + MSG_OVERHEAD,
     };

@@ -484,8 +484,8 @@ void run_on_decision_record(void *arg, const modq_follow_record *rec)
 {
     modq_run *r = arg;
     Modq__V1__Decision *d;
-    uint8_t sha[32];
-    bool has_sha = false;
+    uint8_t sha[32], pdq[MODQ_PDQ_BYTES];
+    bool has_sha = false, has_pdq = false;
     char labels[MODQ_DECIDED_MAX_LABELS + 1];
     uint64_t evicted = 0;
     modq_desk_ref ref;
@@ -505,9 +505,17 @@ void run_on_decision_record(void *arg, const modq_follow_record *rec)
         modq_digest_from_hex(d->hashes->sha256, sha, sizeof sha) == MODQ_BLUR_OK) {
         has_sha = true;
     }
+    /* The PDQ hash too, when it is worth matching: re-encoded and resized copies of decided media
+     * are recognised after a restart as well. */
+    if (d->hashes != NULL && d->hashes->pdq != NULL &&
+        d->hashes->pdq_quality >= MODQ_BANKS_MIN_PDQ_QUALITY &&
+        modq_pdq_from_hex(d->hashes->pdq, pdq) == MODQ_BLUR_OK) {
+        has_pdq = true;
+    }
     join_labels(d, labels, sizeof labels);
     pthread_mutex_lock(&r->decided_lock);
-    modq_decided_add(r->decided, d->ticket_id, has_sha ? sha : NULL, (int)d->verdict, labels,
+    modq_decided_add(r->decided, d->ticket_id, has_sha ? sha : NULL, has_pdq ? pdq : NULL,
+                     (int)d->verdict, labels,
                      d->decided_at_ms > 0 ? d->decided_at_ms : rec->timestamp_ms, &evicted);
     pthread_mutex_unlock(&r->decided_lock);
     if (evicted > 0) {

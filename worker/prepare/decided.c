@@ -3,10 +3,13 @@
  * SHA-256) over one list of entries in arrival order, so expiry and eviction take the oldest
  * first in O(1) each. Decisions arrive roughly in time order (the decisions topic, then live),
  * so the arrival order is the age order that retention needs; an entry that arrives late with an
- * old timestamp is kept until it reaches the head, never forgotten early.
+ * old timestamp is kept until it reaches the head, never forgotten early. Decided media's PDQ
+ * hashes are kept beside them (decided_near.c), so that a re-encoded, resized or rotated copy is
+ * recognised too.
  */
 #include "modq_common.h"
 #include "decided.h"
+#include "decided_near.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +20,7 @@ typedef struct entry {
     struct entry *next_sha;      /* chain in the media table; unused without media */
     int has_sha;
     uint8_t sha256[32];
+    int64_t near; /* its PDQ hash's handle in the near set, NEAR_NONE without one */
     int verdict;
     int64_t decided_at_ms;
     char id[MODQ_DECIDED_MAX_ID + 1];
@@ -26,9 +30,16 @@ typedef struct entry {
 struct modq_decided {
     entry *oldest, *newest;
     entry **by_id, **by_sha;
+    near_set *near;
     size_t nbuckets, count, max_entries;
     int64_t retention_ms;
 };
+
+/* A rebuild of the near set moved e's hash. */
+static void moved(void *owner, int64_t handle)
+{
+    ((entry *)owner)->near = handle;
+}
 
 modq_decided *modq_decided_new(size_t max_entries, int64_t retention_ms)
 {
@@ -40,7 +51,8 @@ modq_decided *modq_decided_new(size_t max_entries, int64_t retention_ms)
     d->nbuckets = 1024;
     d->by_id = calloc(d->nbuckets, sizeof(*d->by_id));
     d->by_sha = calloc(d->nbuckets, sizeof(*d->by_sha));
-    if (!d->by_id || !d->by_sha) {
+    d->near = near_new(moved);
+    if (!d->by_id || !d->by_sha || !d->near) {
         modq_decided_free(d);
         return NULL;
     }
@@ -60,6 +72,7 @@ void modq_decided_free(modq_decided *d)
     }
     free(d->by_id);
     free(d->by_sha);
+    near_free(d->near);
     free(d);
 }
 
@@ -96,6 +109,7 @@ static void drop_oldest(modq_decided *d)
     if (e->has_sha) {
         unlink_chain(sha_slot(d, e->sha256), e, 1);
     }
+    near_remove(d->near, e->near);
     d->oldest = e->newer;
     if (d->oldest) {
         d->oldest->older = NULL;
@@ -140,8 +154,9 @@ static void maybe_grow(modq_decided *d)
     }
 }
 
-int modq_decided_add(modq_decided *d, const char *ticket_id, const uint8_t *sha256, int verdict,
-                     const char *labels, int64_t decided_at_ms, uint64_t *evicted)
+int modq_decided_add(modq_decided *d, const char *ticket_id, const uint8_t *sha256,
+                     const uint8_t *pdq, int verdict, const char *labels, int64_t decided_at_ms,
+                     uint64_t *evicted)
 {
     size_t n = ticket_id ? strlen(ticket_id) : 0;
     entry *e, **slot;
@@ -157,6 +172,7 @@ int modq_decided_add(modq_decided *d, const char *ticket_id, const uint8_t *sha2
     }
     e->verdict = verdict;
     e->decided_at_ms = decided_at_ms;
+    e->near = NEAR_NONE;
     while (d->count >= d->max_entries) {
         drop_oldest(d);
         if (evicted) {
@@ -174,6 +190,9 @@ int modq_decided_add(modq_decided *d, const char *ticket_id, const uint8_t *sha2
         slot = sha_slot(d, e->sha256);
         e->next_sha = *slot;
         *slot = e;
+    }
+    if (pdq != NULL) {
+        near_add(d->near, pdq, e, &e->near); /* out of memory: only exact copies are known */
     }
     e->older = d->newest;
     if (d->newest) {
@@ -225,4 +244,57 @@ size_t modq_decided_expire(modq_decided *d, int64_t now_ms)
         n++;
     }
     return n;
+}
+
+/* The nearest entry found so far. */
+typedef struct nearest {
+    unsigned verdicts;
+    const entry *e;
+    const uint8_t *hash;
+    int d;
+} nearest;
+
+static void keep_nearest(void *arg, void *owner, const uint8_t *hash, int distance)
+{
+    nearest *n = arg;
+    const entry *e = owner;
+
+    if (e->verdict < 0 || e->verdict >= 32 || !(n->verdicts & (1u << e->verdict))) {
+        return;
+    }
+    if (n->e == NULL || distance < n->d ||
+        (distance == n->d && e->decided_at_ms > n->e->decided_at_ms)) {
+        n->e = e;
+        n->hash = hash;
+        n->d = distance;
+    }
+}
+
+int modq_decided_find_near(const modq_decided *d, const uint8_t (*probe)[MODQ_PDQ_BYTES],
+                           int max_distance, unsigned verdicts, modq_decided_prior *out,
+                           int *distance, char hash_hex[MODQ_PDQ_HEX_LEN + 1])
+{
+    nearest n = {verdicts, NULL, NULL, 0};
+
+    if (!d || !probe || !out || !distance) {
+        return 0;
+    }
+    near_search(d->near, probe, max_distance, keep_nearest, &n);
+    if (n.e == NULL) {
+        return 0;
+    }
+    out->ticket_id = n.e->id;
+    out->verdict = n.e->verdict;
+    out->labels = n.e->labels;
+    out->decided_at_ms = n.e->decided_at_ms;
+    *distance = n.d;
+    if (hash_hex != NULL) {
+        modq_pdq_to_hex(n.hash, hash_hex);
+    }
+    return 1;
+}
+
+size_t modq_decided_near_count(const modq_decided *d)
+{
+    return d ? near_count(d->near) : 0;
 }

@@ -360,60 +360,117 @@ static int lookup_decided(const modq_prepare_ctx *ctx, modq_prepared *p, const u
     return dup;
 }
 
+/* The prior decision's match: the media's SHA-256 (an exact copy) or a near copy's PDQ hash. */
+typedef struct prior_match {
+    char hash_hex[MODQ_PDQ_HEX_LEN + 1];
+    int distance;
+} prior_match;
+
+/* No exact copy was decided: a near one (PDQ within ctx->near_distance) decided with a verdict
+ * that is re-applied becomes p's prior decision. no_violation never is: a copy that is close may
+ * still differ where it matters. */
+static void lookup_near(const modq_prepare_ctx *ctx, modq_prepared *p,
+                        const uint8_t (*probe)[MODQ_PDQ_BYTES], char *labels, size_t labels_size,
+                        prior_match *m)
+{
+    modq_decided_prior prior;
+    unsigned verdicts = ctx->auto_verdicts & ~(1u << MODQ__V1__VERDICT__VERDICT_NO_VIOLATION);
+
+    if (!ctx->decided || ctx->near_distance <= 0 || p->has_prior || verdicts == 0 ||
+        modq_media_pdq_quality(p->media) < MODQ_BANKS_MIN_PDQ_QUALITY) {
+        return;
+    }
+    pthread_mutex_lock(ctx->decided_lock);
+    if (modq_decided_find_near(ctx->decided, probe, ctx->near_distance, verdicts, &prior,
+                               &m->distance, m->hash_hex)) {
+        p->has_prior = 1;
+        p->prior_verdict = prior.verdict;
+        p->prior_decided_at_ms = prior.decided_at_ms;
+        snprintf(p->prior_ticket_id, sizeof(p->prior_ticket_id), "%s", prior.ticket_id);
+        snprintf(labels, labels_size, "%s", prior.labels);
+    }
+    pthread_mutex_unlock(ctx->decided_lock);
+}
+
+/* A bank's match decides p: 1 (p's decision packed, or *failed when out of memory), else 0. */
+static int match_banks(const modq_prepare_ctx *ctx, modq_prepared *p,
+                       const uint8_t (*probe)[MODQ_PDQ_BYTES], int64_t now_ms, int *failed)
+{
+    modq_bank_match match;
+    int matched = 0;
+
+    if (!ctx->banks) {
+        return 0;
+    }
+    /* The match points into the banks: held until the decision is packed. */
+    pthread_rwlock_rdlock(ctx->banks_lock);
+    if (*ctx->banks && (matched = modq_banks_match(*ctx->banks, modq_media_sha256(p->media),
+                                                   modq_media_md5(p->media), probe,
+                                                   modq_media_pdq_quality(p->media), &match))) {
+        auto_decision a = {.verdict = match.verdict,
+                           .source = MODQ__V1__DECISION_SOURCE__DECISION_SOURCE_HASH_BANK,
+                           .decided_by = match.bank,
+                           .labels = match.labels,
+                           .nlabels = match.labels_count,
+                           .matched_hash = match.hash_hex,
+                           .distance = match.distance};
+        p->has_prior = 0;
+        *failed = pack_decision(ctx, p, &a, now_ms);
+    }
+    pthread_rwlock_unlock(ctx->banks_lock);
+    return matched;
+}
+
+/* p's prior decision re-applied (its verdict is one of ctx->auto_verdicts): NULL when out of
+ * memory, else p, decided. */
+static modq_prepared *reapply(const modq_prepare_ctx *ctx, modq_prepared *p, char *labels,
+                              const prior_match *m, int64_t now_ms)
+{
+    const char *list[MAX_PRIOR_LABELS];
+    size_t n = 0;
+    char *save = NULL;
+    auto_decision a = {.verdict = p->prior_verdict,
+                       .source = MODQ__V1__DECISION_SOURCE__DECISION_SOURCE_PRIOR_DECISION,
+                       .decided_by = "prior-decision",
+                       .matched_hash = m->hash_hex,
+                       .distance = m->distance,
+                       .prior_ticket_id = p->prior_ticket_id};
+
+    for (char *tok = strtok_r(labels, ",", &save); tok && n < MAX_PRIOR_LABELS;
+         tok = strtok_r(NULL, ",", &save)) {
+        list[n++] = tok;
+    }
+    a.labels = list;
+    a.nlabels = n;
+    p->has_prior = 0;
+    return pack_decision(ctx, p, &a, now_ms) ? NULL : p;
+}
+
 static modq_prepared *decide_or_review(const modq_prepare_ctx *ctx, modq_prepared *p,
                                        int64_t now_ms)
 {
     const uint8_t *sha = p->media ? modq_media_sha256(p->media) : NULL;
     char labels[MODQ_DECIDED_MAX_LABELS + 1] = "";
-    modq_bank_match match;
+    uint8_t probe[MODQ_PDQ_DIHEDRAL][MODQ_PDQ_BYTES];
+    prior_match m = {"", 0};
+    int failed = 0;
 
     if (lookup_decided(ctx, p, sha, labels, sizeof(labels))) {
         return p;
     }
-    if (p->media && ctx->banks) {
-        uint8_t probe[MODQ_PDQ_DIHEDRAL][MODQ_PDQ_BYTES];
-        int matched = 0, packed = 0;
+    if (p->media) {
+        snprintf(m.hash_hex, sizeof(m.hash_hex), "%s", modq_media_sha256_hex(p->media));
         for (int v = 0; v < MODQ_PDQ_DIHEDRAL; v++) {
             memcpy(probe[v], modq_media_pdq_dihedral(p->media, v), MODQ_PDQ_BYTES);
         }
-        /* The match points into the banks: held until the decision is packed. */
-        pthread_rwlock_rdlock(ctx->banks_lock);
-        if (*ctx->banks && (matched = modq_banks_match(*ctx->banks, sha, modq_media_md5(p->media),
-                                                       (const uint8_t(*)[MODQ_PDQ_BYTES])probe,
-                                                       modq_media_pdq_quality(p->media), &match))) {
-            auto_decision a = {.verdict = match.verdict,
-                               .source = MODQ__V1__DECISION_SOURCE__DECISION_SOURCE_HASH_BANK,
-                               .decided_by = match.bank,
-                               .labels = match.labels,
-                               .nlabels = match.labels_count,
-                               .matched_hash = match.hash_hex,
-                               .distance = match.distance};
-            p->has_prior = 0;
-            packed = pack_decision(ctx, p, &a, now_ms);
+        if (match_banks(ctx, p, (const uint8_t(*)[MODQ_PDQ_BYTES])probe, now_ms, &failed)) {
+            return failed ? NULL : p;
         }
-        pthread_rwlock_unlock(ctx->banks_lock);
-        if (matched) {
-            return packed ? NULL : p;
-        }
+        lookup_near(ctx, p, (const uint8_t(*)[MODQ_PDQ_BYTES])probe, labels, sizeof(labels), &m);
     }
     if (p->has_prior && p->prior_verdict >= 0 && p->prior_verdict < 32 &&
         (ctx->auto_verdicts & (1u << p->prior_verdict))) {
-        const char *list[MAX_PRIOR_LABELS];
-        size_t n = 0;
-        char *save = NULL;
-        auto_decision a = {.verdict = p->prior_verdict,
-                           .source = MODQ__V1__DECISION_SOURCE__DECISION_SOURCE_PRIOR_DECISION,
-                           .decided_by = "prior-decision",
-                           .matched_hash = modq_media_sha256_hex(p->media),
-                           .prior_ticket_id = p->prior_ticket_id};
-        for (char *tok = strtok_r(labels, ",", &save); tok && n < MAX_PRIOR_LABELS;
-             tok = strtok_r(NULL, ",", &save)) {
-            list[n++] = tok;
-        }
-        a.labels = list;
-        a.nlabels = n;
-        p->has_prior = 0;
-        return pack_decision(ctx, p, &a, now_ms) ? NULL : p;
+        return reapply(ctx, p, labels, &m, now_ms);
     }
     p->kind = MODQ_PREPARED_REVIEW;
     return p;

@@ -41,6 +41,8 @@ typedef struct modq_prepare_ctx {
     modq_decided *decided;         /* NULL: nothing decided yet */
     pthread_mutex_t *decided_lock; /* guards decided; required when decided is set */
     unsigned auto_verdicts;        /* bit v: a prior decision with Verdict v is re-applied */
+    int near_distance; /* 1..31: a copy of decided media within this PDQ distance counts as
+                          the same media (never for no_violation); 0: exact bytes only */
     const char *worker_id;
     size_t max_message_bytes; /* larger messages dead-letter unread */
 } modq_prepare_ctx;

@@ -130,6 +130,7 @@ decided:
   retention_hours: {{ .Values.decided.retentionHours | toJson }}
   max_entries: {{ .Values.decided.maxEntries | toJson }}
   auto_verdicts: {{ .Values.decided.autoVerdicts | toJson }}
+  near_distance: {{ .Values.decided.nearDistance | toJson }}
 media:
   max_input_bytes: {{ .Values.media.maxInputBytes | toJson }}
   max_pixels: {{ .Values.media.maxPixels | toJson }}

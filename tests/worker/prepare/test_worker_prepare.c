@@ -13,6 +13,8 @@
 #include "prepare/prepare.h"
 #include "ticket_testutil.h"
 
+#include <vips/vips.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +88,7 @@ static int setup(void **state)
                                 .decided = f->decided,
                                 .decided_lock = &f->lock,
                                 .auto_verdicts = 1u << VERDICT_REMOVE,
+                                .near_distance = 16,
                                 .worker_id = "w-test",
                                 .max_message_bytes = 8 << 20};
     *state = f;
@@ -299,8 +302,8 @@ static void test_prepare_prior_violation_is_reapplied_and_allowed_is_reviewed(vo
     Modq__V1__Decision *d;
 
     assert_int_equal(modq_media_process(f->opts, f->img, f->img_len, &m, NULL, 0), MODQ_BLUR_OK);
-    modq_decided_add(f->decided, "old-1", modq_media_sha256(m), VERDICT_REMOVE, "self_harm,graphic",
-                     1000, NULL);
+    modq_decided_add(f->decided, "old-1", modq_media_sha256(m), NULL, VERDICT_REMOVE,
+                     "self_harm,graphic", 1000, NULL);
     msg = tt_ticket("t-20", "self_harm", f->img, f->img_len, NULL, &len);
     p = prepare(f, msg, len);
     assert_int_equal(p->kind, MODQ_PREPARED_AUTO);
@@ -313,7 +316,7 @@ static void test_prepare_prior_violation_is_reapplied_and_allowed_is_reviewed(vo
     modq_prepared_free(p);
 
     /* The same bytes later found fine: a person looks again, with the prior decision attached. */
-    modq_decided_add(f->decided, "old-2", modq_media_sha256(m), VERDICT_OK, "", 2000, NULL);
+    modq_decided_add(f->decided, "old-2", modq_media_sha256(m), NULL, VERDICT_OK, "", 2000, NULL);
     p = prepare(f, msg, len);
     assert_int_equal(p->kind, MODQ_PREPARED_REVIEW);
     assert_true(p->has_prior);
@@ -324,6 +327,83 @@ static void test_prepare_prior_violation_is_reapplied_and_allowed_is_reviewed(vo
     modq_media_free(m);
 }
 
+/* img resized to scale and saved again as a JPEG of quality q: other bytes, the same picture.
+ * Caller frees (g_free). */
+static void *reencoded(const uint8_t *img, size_t len, double scale, int q, size_t *out_len)
+{
+    VipsImage *in = vips_image_new_from_buffer(img, len, "", NULL), *small = NULL;
+    void *buf = NULL;
+
+    assert_non_null(in);
+    assert_int_equal(vips_resize(in, &small, scale, NULL), 0);
+    assert_int_equal(vips_jpegsave_buffer(small, &buf, out_len, "Q", q, NULL), 0);
+    g_object_unref(small);
+    g_object_unref(in);
+    return buf;
+}
+
+/* A resized, re-encoded copy of media a person removed: decided the same way, naming the earlier
+ * decision, without a person. A copy of media found fine, or one past the distance, goes to a
+ * person; so does every copy when near_distance is 0. */
+static void test_prepare_near_copy_of_removed_media_is_decided(void **state)
+{
+    fixture *f = *state;
+    size_t len, clen;
+    uint8_t *msg;
+    void *copy = reencoded(f->img, f->img_len, 0.7, 60, &clen);
+    modq_prepared *p;
+    modq_media *m = NULL, *c = NULL;
+    Modq__V1__Decision *d;
+    int dist;
+
+    assert_int_equal(modq_media_process(f->opts, f->img, f->img_len, &m, NULL, 0), MODQ_BLUR_OK);
+    assert_int_equal(modq_media_process(f->opts, copy, clen, &c, NULL, 0), MODQ_BLUR_OK);
+    dist = modq_pdq_distance(modq_media_pdq_dihedral(m, 0), modq_media_pdq_dihedral(c, 0));
+    print_message("the copy is %d bits from the original\n", dist);
+    assert_true(dist <= 16);
+    assert_true(memcmp(modq_media_sha256(m), modq_media_sha256(c), 32) != 0);
+    modq_decided_add(f->decided, "removed-1", modq_media_sha256(m), modq_media_pdq_dihedral(m, 0),
+                     VERDICT_REMOVE, "gore", 1000, NULL);
+    msg = tt_ticket("t-copy", "self_harm", copy, clen, NULL, &len);
+    p = prepare(f, msg, len);
+    assert_int_equal(p->kind, MODQ_PREPARED_AUTO);
+    d = modq__v1__decision__unpack(NULL, p->decision_len, p->decision);
+    assert_int_equal(d->decision_source, MODQ__V1__DECISION_SOURCE__DECISION_SOURCE_PRIOR_DECISION);
+    assert_string_equal(d->prior_ticket_id, "removed-1");
+    assert_int_equal(d->verdict, VERDICT_REMOVE);
+    assert_int_equal(d->match_distance, dist);
+    assert_string_equal(d->matched_hash, modq_media_pdq_hex(m));
+    assert_string_equal(d->policy_labels[0], "gore");
+    modq__v1__decision__free_unpacked(d, NULL);
+    modq_prepared_free(p);
+
+    /* Off: only the same bytes count. */
+    f->ctx.near_distance = 0;
+    p = prepare(f, msg, len);
+    assert_int_equal(p->kind, MODQ_PREPARED_REVIEW);
+    assert_false(p->has_prior);
+    modq_prepared_free(p);
+    /* Closer than the copy is: a person looks. */
+    f->ctx.near_distance = dist > 0 ? dist - 1 : 0;
+    p = prepare(f, msg, len);
+    assert_int_equal(p->kind, MODQ_PREPARED_REVIEW);
+    modq_prepared_free(p);
+    f->ctx.near_distance = 16;
+
+    /* The same media later found fine, with no_violation re-applied to the same bytes: never to
+     * a copy, so the newer decision on the original does not make the copy fine. */
+    f->ctx.auto_verdicts |= 1u << VERDICT_OK;
+    modq_decided_add(f->decided, "fine-1", NULL, modq_media_pdq_dihedral(m, 0), VERDICT_OK, "",
+                     2000, NULL);
+    p = prepare(f, msg, len);
+    assert_int_equal(p->kind, MODQ_PREPARED_AUTO); /* still the removal, the only removal */
+    modq_prepared_free(p);
+    free(msg);
+    modq_media_free(m);
+    modq_media_free(c);
+    g_free(copy);
+}
+
 static void test_prepare_decided_ticket_is_a_duplicate(void **state)
 {
     fixture *f = *state;
@@ -331,7 +411,7 @@ static void test_prepare_decided_ticket_is_a_duplicate(void **state)
     uint8_t *msg = tt_ticket("t-30", "hate", f->img, f->img_len, NULL, &len);
     modq_prepared *p;
 
-    modq_decided_add(f->decided, "t-30", NULL, VERDICT_REMOVE, "", 1000, NULL);
+    modq_decided_add(f->decided, "t-30", NULL, NULL, VERDICT_REMOVE, "", 1000, NULL);
     p = prepare(f, msg, len);
     assert_int_equal(p->kind, MODQ_PREPARED_DUPLICATE);
     assert_null(p->media); /* nothing was decoded for it */
@@ -350,6 +430,7 @@ int main(void)
         T(test_prepare_bank_match_decides_without_a_person),
         T(test_prepare_prior_violation_is_reapplied_and_allowed_is_reviewed),
         T(test_prepare_decided_ticket_is_a_duplicate),
+        T(test_prepare_near_copy_of_removed_media_is_decided),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
 

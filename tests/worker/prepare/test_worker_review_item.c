@@ -224,8 +224,8 @@ static void test_review_item_carries_the_prior_decision(void **state)
 
     /* The same bytes found fine before: a person looks again, with that decision beside. */
     assert_int_equal(modq_media_process(f->opts, f->img, f->img_len, &m, NULL, 0), MODQ_BLUR_OK);
-    assert_int_equal(modq_decided_add(f->decided, "old/1", modq_media_sha256(m), VERDICT_OK, "",
-                                      NOW_MS - 3600000, NULL),
+    assert_int_equal(modq_decided_add(f->decided, "old/1", modq_media_sha256(m), NULL, VERDICT_OK,
+                                      "", NOW_MS - 3600000, NULL),
                      0);
     p = prepared(f, msg, len);
     assert_true(p->has_prior);
