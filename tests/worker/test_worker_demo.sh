@@ -3,8 +3,8 @@
 # lists the in-process mock cluster's topics; a reviewer (tests/worker/interop/review_client.py, plain
 # HTTP) is refused without a valid token, takes an item, sees it at its default blur with
 # no-store, decides it; the decision, the demo bank's automatic decisions and the dead letters of
-# the demo's malformed tickets are read back from Kafka with python3-kafka. SIGINT then stops the
-# demo with exit 0. Every wait is bounded.
+# the demo's malformed tickets are read back from Kafka with python3-kafka, and /metrics counts the
+# bank's decisions. SIGINT then stops the demo with exit 0. Every wait is bounded.
 # Usage: test_worker_demo.sh PATH/TO/modq-worker
 set -euo pipefail
 worker=$1
@@ -53,6 +53,14 @@ grep -q '3 brokers' "$tmp/meta" || fail "kcat does not see 3 brokers"
 protoc -I "$src/proto" --python_out="$tmp" "$src/proto/modq.proto" || fail "protoc failed"
 timeout 150 "$py" "$here/interop/review_client.py" demo "${url%/}" "$assoc" "$lead" \
     "$bootstrap" "$tmp" || fail "the review flow against the demo"
+
+# The demo bank's decisions are counted as views saved, by bank and by the hash that matched.
+curl -s --max-time 10 "${url%/}/metrics" >"$tmp/metrics" || fail "GET /metrics"
+for want in 'modq_views_saved_total{source="hash_bank"}' 'modq_bank_matches_total{bank="demo-known"}' \
+    'modq_bank_matches_by_hash_total{hash="sha256"}' 'modq_bank_hashes '; do
+    n=$(grep -F "$want" "$tmp/metrics" | grep -v "^#" | awk '{print $NF}' | head -1)
+    [ -n "$n" ] && [ "${n%.*}" -gt 0 ] || fail "/metrics: $want is '${n:-missing}'"
+done
 
 kill -INT "$pid"
 for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done

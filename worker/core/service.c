@@ -92,6 +92,16 @@ static const family families[] = {
      "Reloads of the hash banks (SIGHUP or a changed file): ok, or failed (the banks in use "
      "stayed)."},
     {"modq_bank_hashes", MODQ_METRICS_GAUGE, NULL, "Hashes in the hash banks in use."},
+    {"modq_views_saved_total", MODQ_METRICS_COUNTER, "source",
+     "Tickets decided without anyone seeing them: by a hash bank, or by an earlier decision on "
+     "the same or a near-identical media."},
+    {"modq_bank_matches_total", MODQ_METRICS_COUNTER, "bank",
+     "Tickets decided by a hash bank, by bank."},
+    {"modq_bank_matches_by_hash_total", MODQ_METRICS_COUNTER, "hash",
+     "Tickets decided by a hash bank, by the hash that matched (sha256, md5, pdq)."},
+    {"modq_prior_matches_by_hash_total", MODQ_METRICS_COUNTER, "hash",
+     "Tickets decided by an earlier decision, by the hash that matched (sha256: the same bytes; "
+     "pdq: a near copy)."},
     {"modq_decisions_total", MODQ_METRICS_COUNTER, "verdict", "Decisions made by people."},
     {"modq_reveals_total", MODQ_METRICS_COUNTER, "level", "Clearer views served, by level."},
     {"modq_policy_denials_total", MODQ_METRICS_COUNTER, "reason",

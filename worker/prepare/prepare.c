@@ -214,6 +214,7 @@ static void release_inline(Modq__V1__Ticket *t)
 typedef struct auto_decision {
     int verdict;
     Modq__V1__DecisionSource source;
+    const char *kind; /* the hash that matched: sha256, md5, pdq */
     const char *decided_by;
     const char *const *labels;
     size_t nlabels;
@@ -264,6 +265,13 @@ static int pack_decision(const modq_prepare_ctx *ctx, modq_prepared *p, const au
     modq__v1__decision__pack(&d, p->decision);
     p->kind = MODQ_PREPARED_AUTO;
     p->verdict = a->verdict;
+    p->auto_source = a->source == MODQ__V1__DECISION_SOURCE__DECISION_SOURCE_HASH_BANK
+                         ? "hash_bank"
+                         : "prior_decision";
+    p->auto_kind = a->kind;
+    if (a->source == MODQ__V1__DECISION_SOURCE__DECISION_SOURCE_HASH_BANK) {
+        snprintf(p->auto_bank, sizeof(p->auto_bank), "%s", a->decided_by);
+    }
     return 0;
 }
 
@@ -364,6 +372,7 @@ static int lookup_decided(const modq_prepare_ctx *ctx, modq_prepared *p, const u
 typedef struct prior_match {
     char hash_hex[MODQ_PDQ_HEX_LEN + 1];
     int distance;
+    const char *kind; /* sha256 or pdq */
 } prior_match;
 
 /* No exact copy was decided: a near one (PDQ within ctx->near_distance) decided with a verdict
@@ -388,6 +397,7 @@ static void lookup_near(const modq_prepare_ctx *ctx, modq_prepared *p,
         p->prior_decided_at_ms = prior.decided_at_ms;
         snprintf(p->prior_ticket_id, sizeof(p->prior_ticket_id), "%s", prior.ticket_id);
         snprintf(labels, labels_size, "%s", prior.labels);
+        m->kind = "pdq";
     }
     pthread_mutex_unlock(ctx->decided_lock);
 }
@@ -407,8 +417,10 @@ static int match_banks(const modq_prepare_ctx *ctx, modq_prepared *p,
     if (*ctx->banks && (matched = modq_banks_match(*ctx->banks, modq_media_sha256(p->media),
                                                    modq_media_md5(p->media), probe,
                                                    modq_media_pdq_quality(p->media), &match))) {
+        static const char *const kinds[] = {"sha256", "md5", "pdq"};
         auto_decision a = {.verdict = match.verdict,
                            .source = MODQ__V1__DECISION_SOURCE__DECISION_SOURCE_HASH_BANK,
+                           .kind = kinds[match.type],
                            .decided_by = match.bank,
                            .labels = match.labels,
                            .nlabels = match.labels_count,
@@ -431,6 +443,7 @@ static modq_prepared *reapply(const modq_prepare_ctx *ctx, modq_prepared *p, cha
     char *save = NULL;
     auto_decision a = {.verdict = p->prior_verdict,
                        .source = MODQ__V1__DECISION_SOURCE__DECISION_SOURCE_PRIOR_DECISION,
+                       .kind = m->kind,
                        .decided_by = "prior-decision",
                        .matched_hash = m->hash_hex,
                        .distance = m->distance,
@@ -452,7 +465,7 @@ static modq_prepared *decide_or_review(const modq_prepare_ctx *ctx, modq_prepare
     const uint8_t *sha = p->media ? modq_media_sha256(p->media) : NULL;
     char labels[MODQ_DECIDED_MAX_LABELS + 1] = "";
     uint8_t probe[MODQ_PDQ_DIHEDRAL][MODQ_PDQ_BYTES];
-    prior_match m = {"", 0};
+    prior_match m = {"", 0, "sha256"};
     int failed = 0;
 
     if (lookup_decided(ctx, p, sha, labels, sizeof(labels))) {

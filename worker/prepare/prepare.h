@@ -56,7 +56,12 @@ typedef struct modq_prepared {
     modq_media *media;        /* hashes and renditions; NULL without media */
     uint8_t *decision;        /* AUTO: packed Decision (malloc'd) */
     size_t decision_len;
-    int verdict;      /* AUTO: the Verdict number */
+    int verdict; /* AUTO: the Verdict number */
+    /* AUTO: what decided it, for metrics: "hash_bank" or "prior_decision"; the bank's name (or
+     * ""); the hash that matched: "sha256", "md5" or "pdq". */
+    const char *auto_source;
+    char auto_bank[128];
+    const char *auto_kind;
     char code[48];    /* DEAD_LETTER: stable error code, e.g. "too_many_pixels" */
     char reason[320]; /* DEAD_LETTER: one line for people */
     int has_prior;    /* REVIEW: the same bytes were decided before (not re-applied) */
