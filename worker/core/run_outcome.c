@@ -41,6 +41,9 @@ static void cookie_decision(modq_run_cookie *c, const modq_prepared *p, int64_t 
     if (p->media != NULL && modq_media_sha256(p->media) != NULL) {
         memcpy(c->sha256, modq_media_sha256(p->media), sizeof c->sha256);
         c->has_sha256 = true;
+    } else if (p->has_digests) { /* decided by its digests, never decoded */
+        memcpy(c->sha256, p->sha256, sizeof c->sha256);
+        c->has_sha256 = true;
     }
     c->verdict = p->verdict;
     c->decided_at_ms = now_ms;

@@ -5,7 +5,7 @@
  * renditions exist.
  */
 #include "modq_common.h"
-#include "prepare.h"
+#include "prepare_impl.h"
 
 #include "auth/jwt.h"
 #include "text.h"
@@ -15,8 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define MAX_PRIOR_LABELS 16
 
 /* Caps on the strings of a ticket, in bytes. Names (queue, category, skills) are held as long as
  * the policy and a person's token hold theirs; a required skill no token can carry, or more of
@@ -211,70 +209,6 @@ static void release_inline(Modq__V1__Ticket *t)
     }
 }
 
-typedef struct auto_decision {
-    int verdict;
-    Modq__V1__DecisionSource source;
-    const char *kind; /* the hash that matched: sha256, md5, pdq */
-    const char *decided_by;
-    const char *const *labels;
-    size_t nlabels;
-    const char *matched_hash;
-    int distance;
-    const char *prior_ticket_id;
-} auto_decision;
-
-static int pack_decision(const modq_prepare_ctx *ctx, modq_prepared *p, const auto_decision *a,
-                         int64_t now_ms)
-{
-    const Modq__V1__Ticket *t = p->ticket;
-    Modq__V1__Decision d;
-    Modq__V1__Hashes h;
-
-    /* The __init functions, not the INIT macros: those cast away const on the empty string. */
-    modq__v1__decision__init(&d);
-    modq__v1__hashes__init(&h);
-    d.ticket_id = t->ticket_id;
-    d.content_id = t->content_id;
-    d.verdict = (Modq__V1__Verdict)a->verdict;
-    d.policy_labels = (char **)(uintptr_t)a->labels;
-    d.n_policy_labels = a->nlabels;
-    d.decided_by = MODQ_UNCONST(a->decided_by);
-    d.auto_decided = 1;
-    if (p->media) {
-        h.sha256 = MODQ_UNCONST(modq_media_sha256_hex(p->media));
-        h.md5 = MODQ_UNCONST(modq_media_md5_hex(p->media));
-        h.pdq = MODQ_UNCONST(modq_media_pdq_hex(p->media));
-        h.pdq_quality = modq_media_pdq_quality(p->media);
-        d.hashes = &h;
-    }
-    d.max_reveal_level = -1; /* nobody saw it */
-    d.policy_version = MODQ_UNCONST(modq_policy_version(ctx->policy));
-    d.decided_at_ms = now_ms;
-    d.decision_source = a->source;
-    d.queue = t->queue;
-    d.category = MODQ_UNCONST(modq_policy_queue_category(ctx->policy, (size_t)p->queue_index));
-    d.trace_id = t->trace_id;
-    d.matched_hash = MODQ_UNCONST(a->matched_hash ? a->matched_hash : "");
-    d.match_distance = a->distance;
-    d.prior_ticket_id = MODQ_UNCONST(a->prior_ticket_id ? a->prior_ticket_id : "");
-    d.worker_id = MODQ_UNCONST(ctx->worker_id ? ctx->worker_id : "");
-    p->decision_len = modq__v1__decision__get_packed_size(&d);
-    if (!(p->decision = malloc(p->decision_len ? p->decision_len : 1))) {
-        return -1;
-    }
-    modq__v1__decision__pack(&d, p->decision);
-    p->kind = MODQ_PREPARED_AUTO;
-    p->verdict = a->verdict;
-    p->auto_source = a->source == MODQ__V1__DECISION_SOURCE__DECISION_SOURCE_HASH_BANK
-                         ? "hash_bank"
-                         : "prior_decision";
-    p->auto_kind = a->kind;
-    if (a->source == MODQ__V1__DECISION_SOURCE__DECISION_SOURCE_HASH_BANK) {
-        snprintf(p->auto_bank, sizeof(p->auto_bank), "%s", a->decided_by);
-    }
-    return 0;
-}
-
 /*
  * The options this ticket's media is made with: the shared ones, with a colour ladder exactly when
  * the tier of its queue allows colour views. Other tiers (tier 4 in the shipped policy) get
@@ -341,152 +275,46 @@ static int media_bytes(const modq_prepare_ctx *ctx, modq_prepared *p, const uint
     return 0;
 }
 
-/* Looks up what the decided set knows, copying it out under the lock. */
-static int lookup_decided(const modq_prepare_ctx *ctx, modq_prepared *p, const uint8_t *sha256,
-                          char *labels, size_t labels_size)
+/* What a ticket's media needs at the start: the options it is decoded with (*opts: ctx's, or
+ * a copy of them in *own_opts, caller frees), its bytes read and hashed, and a decision on the
+ * digests alone when they decide it. Then the decode. Returns 0 to go on (p is decided, a dead
+ * letter, or has its media), -1 when out of memory (p is left to the caller to free). */
+static int prepare_media(const modq_prepare_ctx *ctx, modq_prepared *p, int64_t now_ms,
+                         const modq_media_opts **opts, modq_media_opts **own_opts)
 {
-    modq_decided_prior prior;
-    int dup = 0, found = 0;
-
-    if (!ctx->decided) {
-        return 0;
-    }
-    pthread_mutex_lock(ctx->decided_lock);
-    dup = modq_decided_has_ticket(ctx->decided, p->ticket->ticket_id);
-    if (!dup && sha256 && modq_decided_find_media(ctx->decided, sha256, &prior)) {
-        found = 1;
-        p->prior_verdict = prior.verdict;
-        p->prior_decided_at_ms = prior.decided_at_ms;
-        snprintf(p->prior_ticket_id, sizeof(p->prior_ticket_id), "%s", prior.ticket_id);
-        snprintf(labels, labels_size, "%s", prior.labels);
-    }
-    pthread_mutex_unlock(ctx->decided_lock);
-    if (dup) {
-        p->kind = MODQ_PREPARED_DUPLICATE;
-    }
-    p->has_prior = found;
-    return dup;
-}
-
-/* The prior decision's match: the media's SHA-256 (an exact copy) or a near copy's PDQ hash. */
-typedef struct prior_match {
-    char hash_hex[MODQ_PDQ_HEX_LEN + 1];
-    int distance;
-    const char *kind; /* sha256 or pdq */
-} prior_match;
-
-/* No exact copy was decided: a near one (PDQ within ctx->near_distance) decided with a verdict
- * that is re-applied becomes p's prior decision. no_violation never is: a copy that is close may
- * still differ where it matters. */
-static void lookup_near(const modq_prepare_ctx *ctx, modq_prepared *p,
-                        const uint8_t (*probe)[MODQ_PDQ_BYTES], char *labels, size_t labels_size,
-                        prior_match *m)
-{
-    modq_decided_prior prior;
-    unsigned verdicts = ctx->auto_verdicts & ~(1u << MODQ__V1__VERDICT__VERDICT_NO_VIOLATION);
-
-    if (!ctx->decided || ctx->near_distance <= 0 || p->has_prior || verdicts == 0 ||
-        modq_media_pdq_quality(p->media) < MODQ_BANKS_MIN_PDQ_QUALITY) {
-        return;
-    }
-    pthread_mutex_lock(ctx->decided_lock);
-    if (modq_decided_find_near(ctx->decided, probe, ctx->near_distance, verdicts, &prior,
-                               &m->distance, m->hash_hex)) {
-        p->has_prior = 1;
-        p->prior_verdict = prior.verdict;
-        p->prior_decided_at_ms = prior.decided_at_ms;
-        snprintf(p->prior_ticket_id, sizeof(p->prior_ticket_id), "%s", prior.ticket_id);
-        snprintf(labels, labels_size, "%s", prior.labels);
-        m->kind = "pdq";
-    }
-    pthread_mutex_unlock(ctx->decided_lock);
-}
-
-/* A bank's match decides p: 1 (p's decision packed, or *failed when out of memory), else 0. */
-static int match_banks(const modq_prepare_ctx *ctx, modq_prepared *p,
-                       const uint8_t (*probe)[MODQ_PDQ_BYTES], int64_t now_ms, int *failed)
-{
-    modq_bank_match match;
-    int matched = 0;
-
-    if (!ctx->banks) {
-        return 0;
-    }
-    /* The match points into the banks: held until the decision is packed. */
-    pthread_rwlock_rdlock(ctx->banks_lock);
-    if (*ctx->banks && (matched = modq_banks_match(*ctx->banks, modq_media_sha256(p->media),
-                                                   modq_media_md5(p->media), probe,
-                                                   modq_media_pdq_quality(p->media), &match))) {
-        static const char *const kinds[] = {"sha256", "md5", "pdq"};
-        auto_decision a = {.verdict = match.verdict,
-                           .source = MODQ__V1__DECISION_SOURCE__DECISION_SOURCE_HASH_BANK,
-                           .kind = kinds[match.type],
-                           .decided_by = match.bank,
-                           .labels = match.labels,
-                           .nlabels = match.labels_count,
-                           .matched_hash = match.hash_hex,
-                           .distance = match.distance};
-        p->has_prior = 0;
-        *failed = pack_decision(ctx, p, &a, now_ms);
-    }
-    pthread_rwlock_unlock(ctx->banks_lock);
-    return matched;
-}
-
-/* p's prior decision re-applied (its verdict is one of ctx->auto_verdicts): NULL when out of
- * memory, else p, decided. */
-static modq_prepared *reapply(const modq_prepare_ctx *ctx, modq_prepared *p, char *labels,
-                              const prior_match *m, int64_t now_ms)
-{
-    const char *list[MAX_PRIOR_LABELS];
-    size_t n = 0;
-    char *save = NULL;
-    auto_decision a = {.verdict = p->prior_verdict,
-                       .source = MODQ__V1__DECISION_SOURCE__DECISION_SOURCE_PRIOR_DECISION,
-                       .kind = m->kind,
-                       .decided_by = "prior-decision",
-                       .matched_hash = m->hash_hex,
-                       .distance = m->distance,
-                       .prior_ticket_id = p->prior_ticket_id};
-
-    for (char *tok = strtok_r(labels, ",", &save); tok && n < MAX_PRIOR_LABELS;
-         tok = strtok_r(NULL, ",", &save)) {
-        list[n++] = tok;
-    }
-    a.labels = list;
-    a.nlabels = n;
-    p->has_prior = 0;
-    return pack_decision(ctx, p, &a, now_ms) ? NULL : p;
-}
-
-static modq_prepared *decide_or_review(const modq_prepare_ctx *ctx, modq_prepared *p,
-                                       int64_t now_ms)
-{
-    const uint8_t *sha = p->media ? modq_media_sha256(p->media) : NULL;
-    char labels[MODQ_DECIDED_MAX_LABELS + 1] = "";
-    uint8_t probe[MODQ_PDQ_DIHEDRAL][MODQ_PDQ_BYTES];
-    prior_match m = {"", 0, "sha256"};
+    const uint8_t *bytes = NULL;
+    uint8_t *owned = NULL;
+    size_t nbytes = 0;
+    char err[320];
+    modq_blur_result br;
     int failed = 0;
 
-    if (lookup_decided(ctx, p, sha, labels, sizeof(labels))) {
-        return p;
+    /* Chosen before the decode: without deferral, process renders everything at once. */
+    if (!(*opts = media_opts_for(ctx, (size_t)p->queue_index, own_opts))) {
+        return -1; /* retried later, the message is in Kafka */
     }
-    if (p->media) {
-        snprintf(m.hash_hex, sizeof(m.hash_hex), "%s", modq_media_sha256_hex(p->media));
-        for (int v = 0; v < MODQ_PDQ_DIHEDRAL; v++) {
-            memcpy(probe[v], modq_media_pdq_dihedral(p->media, v), MODQ_PDQ_BYTES);
+    if (media_bytes(ctx, p, &bytes, &nbytes, &owned)) {
+        return 0;
+    }
+    /* Hash before decode: known media costs a digest, not a decode (a bank of known abuse
+     * imagery matches most by SHA-256). */
+    if (modq_digest_compute(bytes, nbytes, p->sha256, p->md5) == MODQ_BLUR_OK) {
+        p->has_digests = true;
+        if (prepare_decide_by_digests(ctx, p, now_ms, &failed)) {
+            free(owned);
+            release_inline(p->ticket);
+            return failed ? -1 : 0;
         }
-        if (match_banks(ctx, p, (const uint8_t(*)[MODQ_PDQ_BYTES])probe, now_ms, &failed)) {
-            return failed ? NULL : p;
-        }
-        lookup_near(ctx, p, (const uint8_t(*)[MODQ_PDQ_BYTES])probe, labels, sizeof(labels), &m);
     }
-    if (p->has_prior && p->prior_verdict >= 0 && p->prior_verdict < 32 &&
-        (ctx->auto_verdicts & (1u << p->prior_verdict))) {
-        return reapply(ctx, p, labels, &m, now_ms);
+    br = ctx->sandbox
+             ? modq_sandbox_process(ctx->sandbox, *opts, bytes, nbytes, &p->media, err, sizeof(err))
+             : modq_media_process(*opts, bytes, nbytes, &p->media, err, sizeof(err));
+    free(owned);
+    release_inline(p->ticket);
+    if (br != MODQ_BLUR_OK) {
+        dead_letter(p, modq_blur_code(br), "media: %s", err);
     }
-    p->kind = MODQ_PREPARED_REVIEW;
-    return p;
+    return 0;
 }
 
 modq_prepared *modq_prepare_ticket(const modq_prepare_ctx *ctx, const void *msg, size_t len,
@@ -494,9 +322,6 @@ modq_prepared *modq_prepare_ticket(const modq_prepare_ctx *ctx, const void *msg,
 {
     modq_prepared *p = calloc(1, sizeof(*p));
     char why[sizeof(p->reason)];
-    const uint8_t *bytes = NULL;
-    uint8_t *owned = NULL;
-    size_t nbytes = 0;
     char err[320];
     const modq_media_opts *opts = ctx->media_opts;
     modq_media_opts *own_opts = NULL; /* this ticket's copy of the options, when it needs one */
@@ -521,30 +346,18 @@ modq_prepared *modq_prepare_ticket(const modq_prepare_ctx *ctx, const void *msg,
                            p->ticket->queue, modq_policy_version(ctx->policy));
     }
     /* Already decided: nothing else to do, and nobody must see it again. */
-    if (lookup_decided(ctx, p, NULL, err, sizeof(err))) {
+    if (prepare_lookup_decided(ctx, p, NULL, err, sizeof(err))) {
         return p;
     }
-    if (p->ticket->media) {
-        /* Chosen before the decode: without deferral, process renders everything at once. */
-        if (!(opts = media_opts_for(ctx, (size_t)p->queue_index, &own_opts))) {
-            modq_prepared_free(p); /* out of memory: retried later, the message is in Kafka */
-            p = NULL;
-            goto out;
-        }
-        if (media_bytes(ctx, p, &bytes, &nbytes, &owned)) {
-            goto out;
-        }
-        br = ctx->sandbox ? modq_sandbox_process(ctx->sandbox, opts, bytes, nbytes, &p->media, err,
-                                                 sizeof(err))
-                          : modq_media_process(opts, bytes, nbytes, &p->media, err, sizeof(err));
-        free(owned);
-        release_inline(p->ticket);
-        if (br != MODQ_BLUR_OK) {
-            dead_letter(p, modq_blur_code(br), "media: %s", err);
-            goto out;
-        }
+    if (p->ticket->media && prepare_media(ctx, p, now_ms, &opts, &own_opts) != 0) {
+        modq_prepared_free(p);
+        p = NULL;
+        goto out;
     }
-    if (!decide_or_review(ctx, p, now_ms)) {
+    if (p->kind != MODQ_PREPARED_REVIEW) { /* a dead letter, or decided by its digests */
+        goto out;
+    }
+    if (!prepare_decide_or_review(ctx, p, now_ms)) {
         modq_prepared_free(p);
         p = NULL;
         goto out;

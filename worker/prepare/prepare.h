@@ -53,8 +53,12 @@ typedef struct modq_prepared {
     Modq__V1__Ticket *ticket; /* decoded ticket, inline media bytes already released; NULL when
                                  the message did not decode */
     int queue_index;          /* in the policy, -1 when unknown */
-    modq_media *media;        /* hashes and renditions; NULL without media */
-    uint8_t *decision;        /* AUTO: packed Decision (malloc'd) */
+    modq_media *media;        /* hashes and renditions; NULL without media, or when the
+                                 media's digests decided it before any decode */
+    bool has_digests;         /* the media's bytes were read: sha256 and md5 are theirs */
+    uint8_t sha256[MODQ_SHA256_LEN];
+    uint8_t md5[MODQ_MD5_LEN];
+    uint8_t *decision; /* AUTO: packed Decision (malloc'd) */
     size_t decision_len;
     int verdict; /* AUTO: the Verdict number */
     /* AUTO: what decided it, for metrics: "hash_bank" or "prior_decision"; the bank's name (or

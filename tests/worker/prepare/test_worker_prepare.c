@@ -409,6 +409,63 @@ static void test_prepare_near_copy_of_removed_media_is_decided(void **state)
     g_free(copy);
 }
 
+/* Hash before decode: bytes that no decoder would take (a truncated JPEG), listed in a bank by
+ * SHA-256 and by MD5, or decided before by their SHA-256, are decided on their digests alone.
+ * The Decision carries the digests and no PDQ hash, which was never computed; unlisted, the same
+ * bytes are decoded and dead-lettered as corrupt. */
+static void test_prepare_digests_decide_before_any_decode(void **state)
+{
+    fixture *f = *state;
+    size_t len, cut = f->img_len / 2;
+    uint8_t sha[MODQ_SHA256_LEN], md5[MODQ_MD5_LEN], *msg;
+    char hex[2 * MODQ_SHA256_LEN + 1], mhex[2 * MODQ_MD5_LEN + 1], path[160], err[256];
+    modq_prepared *p;
+    Modq__V1__Decision *d;
+    FILE *fp;
+
+    assert_int_equal(modq_digest_compute(f->img, cut, sha, md5), MODQ_BLUR_OK);
+    modq_digest_hex(sha, sizeof sha, hex);
+    modq_digest_hex(md5, sizeof md5, mhex);
+    msg = tt_ticket("t-cut", "self_harm", f->img, cut, NULL, &len);
+    expect_dead(f, msg, len, "corrupt");
+
+    modq_decided_add(f->decided, "removed-cut", sha, NULL, VERDICT_REMOVE, "csam", 1000, NULL);
+    p = prepare(f, msg, len);
+    assert_int_equal(p->kind, MODQ_PREPARED_AUTO);
+    assert_null(p->media);
+    d = modq__v1__decision__unpack(NULL, p->decision_len, p->decision);
+    assert_int_equal(d->decision_source, MODQ__V1__DECISION_SOURCE__DECISION_SOURCE_PRIOR_DECISION);
+    assert_string_equal(d->prior_ticket_id, "removed-cut");
+    assert_string_equal(d->matched_hash, hex);
+    assert_string_equal(d->hashes->sha256, hex);
+    assert_string_equal(d->hashes->md5, mhex);
+    assert_string_equal(d->hashes->pdq, "");
+    assert_int_equal(d->hashes->pdq_quality, 0);
+    modq__v1__decision__free_unpacked(d, NULL);
+    modq_prepared_free(p);
+
+    /* A bank listing the MD5 alone: the bank wins over the earlier decision, as after a decode. */
+    snprintf(path, sizeof(path), "%s/md5.txt", f->dir);
+    assert_non_null(fp = fopen(path, "w"));
+    fprintf(fp, "md5 %s\n", mhex);
+    fclose(fp);
+    assert_int_equal(
+        modq_banks_load(f->banks, "md5-list", path, VERDICT_REMOVE, NULL, 0, 31, err, sizeof(err)),
+        MODQ_BLUR_OK);
+    p = prepare(f, msg, len);
+    assert_int_equal(p->kind, MODQ_PREPARED_AUTO);
+    assert_null(p->media);
+    assert_string_equal(p->auto_bank, "md5-list");
+    assert_string_equal(p->auto_kind, "md5");
+    d = modq__v1__decision__unpack(NULL, p->decision_len, p->decision);
+    assert_int_equal(d->decision_source, MODQ__V1__DECISION_SOURCE__DECISION_SOURCE_HASH_BANK);
+    assert_string_equal(d->matched_hash, mhex);
+    assert_string_equal(d->hashes->pdq, "");
+    modq__v1__decision__free_unpacked(d, NULL);
+    modq_prepared_free(p);
+    free(msg);
+}
+
 static void test_prepare_decided_ticket_is_a_duplicate(void **state)
 {
     fixture *f = *state;
@@ -436,6 +493,7 @@ int main(void)
         T(test_prepare_prior_violation_is_reapplied_and_allowed_is_reviewed),
         T(test_prepare_decided_ticket_is_a_duplicate),
         T(test_prepare_near_copy_of_removed_media_is_decided),
+        T(test_prepare_digests_decide_before_any_decode),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
 
