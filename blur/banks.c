@@ -77,6 +77,14 @@ size_t modq_banks_count(const modq_banks *b)
     return b ? b->sha256.n + b->md5.n + b->npdq : 0;
 }
 
+size_t modq_banks_count_of(const modq_banks *b, modq_bank_hash_type type)
+{
+    if (b == NULL) {
+        return 0;
+    }
+    return type == MODQ_BANK_SHA256 ? b->sha256.n : type == MODQ_BANK_MD5 ? b->md5.n : b->npdq;
+}
+
 /* Room for one more hash of any kind, across all banks. */
 static modq_blur_result room(const modq_banks *b)
 {

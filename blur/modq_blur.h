@@ -267,6 +267,9 @@ size_t modq_banks_match_all(const modq_banks *b, const uint8_t *sha256, const ui
 
 /* Number of hashes loaded, all types and banks together. */
 size_t modq_banks_count(const modq_banks *b);
+/* Number of hashes of one type loaded, all banks together (an MD5 need not be computed when no
+ * bank lists one). */
+size_t modq_banks_count_of(const modq_banks *b, modq_bank_hash_type type);
 
 /* ---------------------------------------------------------------------------------------------
  * The per-item pipeline (blur/media.c): bytes in, hashes and renditions out.

@@ -275,6 +275,19 @@ static int media_bytes(const modq_prepare_ctx *ctx, modq_prepared *p, const uint
     return 0;
 }
 
+static bool banks_have_md5(const modq_prepare_ctx *ctx)
+{
+    bool any;
+
+    if (!ctx->banks) {
+        return false;
+    }
+    pthread_rwlock_rdlock(ctx->banks_lock);
+    any = *ctx->banks && modq_banks_count_of(*ctx->banks, MODQ_BANK_MD5) > 0;
+    pthread_rwlock_unlock(ctx->banks_lock);
+    return any;
+}
+
 /* What a ticket's media needs at the start: the options it is decoded with (*opts: ctx's, or
  * a copy of them in *own_opts, caller frees), its bytes read and hashed, and a decision on the
  * digests alone when they decide it. Then the decode. Returns 0 to go on (p is decided, a dead
@@ -297,8 +310,10 @@ static int prepare_media(const modq_prepare_ctx *ctx, modq_prepared *p, int64_t 
         return 0;
     }
     /* Hash before decode: known media costs a digest, not a decode (a bank of known abuse
-     * imagery matches most by SHA-256). */
-    if (modq_digest_compute(bytes, nbytes, p->sha256, p->md5) == MODQ_BLUR_OK) {
+     * imagery matches most by SHA-256). MD5 costs twice what SHA-256 does (with SHA-NI): only
+     * when a bank lists one. */
+    p->has_md5 = banks_have_md5(ctx);
+    if (modq_digest_compute(bytes, nbytes, p->sha256, p->has_md5 ? p->md5 : NULL) == MODQ_BLUR_OK) {
         p->has_digests = true;
         if (prepare_decide_by_digests(ctx, p, now_ms, &failed)) {
             free(owned);

@@ -55,7 +55,8 @@ typedef struct modq_prepared {
     int queue_index;          /* in the policy, -1 when unknown */
     modq_media *media;        /* hashes and renditions; NULL without media, or when the
                                  media's digests decided it before any decode */
-    bool has_digests;         /* the media's bytes were read: sha256 and md5 are theirs */
+    bool has_digests;         /* the media's bytes were read: sha256 is theirs */
+    bool has_md5;             /* and md5 (computed only when a bank lists MD5 hashes) */
     uint8_t sha256[MODQ_SHA256_LEN];
     uint8_t md5[MODQ_MD5_LEN];
     uint8_t *decision; /* AUTO: packed Decision (malloc'd) */

@@ -50,10 +50,13 @@ static int pack_decision(const modq_prepare_ctx *ctx, modq_prepared *p, const au
         h.pdq_quality = modq_media_pdq_quality(p->media);
         d.hashes = &h;
     } else if (p->has_digests) {
-        /* Decided by its digests before any decode: the PDQ hash was never computed, and is
-         * left empty rather than made up. */
+        /* Decided by its digests before any decode: the PDQ hash (and the MD5 when no bank lists
+         * one) was never computed, and is left empty rather than made up. */
         modq_digest_hex(p->sha256, sizeof(p->sha256), sha_hex);
-        modq_digest_hex(p->md5, sizeof(p->md5), md5_hex);
+        md5_hex[0] = '\0';
+        if (p->has_md5) {
+            modq_digest_hex(p->md5, sizeof(p->md5), md5_hex);
+        }
         h.sha256 = sha_hex;
         h.md5 = md5_hex;
         d.hashes = &h;
@@ -159,10 +162,10 @@ static int match_banks(const modq_prepare_ctx *ctx, modq_prepared *p,
     }
     /* The match points into the banks: held until the decision is packed. */
     pthread_rwlock_rdlock(ctx->banks_lock);
-    if (*ctx->banks &&
-        (matched = modq_banks_match(*ctx->banks, p->media ? modq_media_sha256(p->media) : p->sha256,
-                                    p->media ? modq_media_md5(p->media) : p->md5, probe,
-                                    p->media ? modq_media_pdq_quality(p->media) : 0, &match))) {
+    if (*ctx->banks && (matched = modq_banks_match(
+                            *ctx->banks, p->media ? modq_media_sha256(p->media) : p->sha256,
+                            p->media ? modq_media_md5(p->media) : (p->has_md5 ? p->md5 : NULL),
+                            probe, p->media ? modq_media_pdq_quality(p->media) : 0, &match))) {
         static const char *const kinds[] = {"sha256", "md5", "pdq"};
         auto_decision a = {.verdict = match.verdict,
                            .source = MODQ__V1__DECISION_SOURCE__DECISION_SOURCE_HASH_BANK,

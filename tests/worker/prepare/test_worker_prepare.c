@@ -409,10 +409,10 @@ static void test_prepare_near_copy_of_removed_media_is_decided(void **state)
     g_free(copy);
 }
 
-/* Hash before decode: bytes that no decoder would take (a truncated JPEG), listed in a bank by
- * SHA-256 and by MD5, or decided before by their SHA-256, are decided on their digests alone.
- * The Decision carries the digests and no PDQ hash, which was never computed; unlisted, the same
- * bytes are decoded and dead-lettered as corrupt. */
+/* Hash before decode: bytes that no decoder would take (a truncated JPEG), decided before by
+ * their SHA-256 or listed in a bank by MD5, are decided on their digests alone. The Decision
+ * carries the digests computed and no PDQ hash, which never was (nor an MD5 while no bank lists
+ * one); unlisted, the same bytes are decoded and dead-lettered as corrupt. */
 static void test_prepare_digests_decide_before_any_decode(void **state)
 {
     fixture *f = *state;
@@ -438,7 +438,7 @@ static void test_prepare_digests_decide_before_any_decode(void **state)
     assert_string_equal(d->prior_ticket_id, "removed-cut");
     assert_string_equal(d->matched_hash, hex);
     assert_string_equal(d->hashes->sha256, hex);
-    assert_string_equal(d->hashes->md5, mhex);
+    assert_string_equal(d->hashes->md5, ""); /* no bank lists an MD5: not computed */
     assert_string_equal(d->hashes->pdq, "");
     assert_int_equal(d->hashes->pdq_quality, 0);
     modq__v1__decision__free_unpacked(d, NULL);
@@ -460,6 +460,7 @@ static void test_prepare_digests_decide_before_any_decode(void **state)
     d = modq__v1__decision__unpack(NULL, p->decision_len, p->decision);
     assert_int_equal(d->decision_source, MODQ__V1__DECISION_SOURCE__DECISION_SOURCE_HASH_BANK);
     assert_string_equal(d->matched_hash, mhex);
+    assert_string_equal(d->hashes->md5, mhex);
     assert_string_equal(d->hashes->pdq, "");
     modq__v1__decision__free_unpacked(d, NULL);
     modq_prepared_free(p);
