@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "modq_blur.h"
+#include "pdq_testutil.h"
 
 #include <vips/vips.h>
 
@@ -280,14 +281,6 @@ static void test_banks_reject_overlong_line(void **state)
     free(text);
 }
 
-static uint64_t rnd(uint64_t *s)
-{
-    *s ^= *s >> 12;
-    *s ^= *s << 25;
-    *s ^= *s >> 27;
-    return *s * UINT64_C(2685821657736338717);
-}
-
 /* Two banks (thresholds 31 and 12) of random PDQ hashes with neighbours of 40 probes planted at
  * random distances 0..40 from a random variant, written as files and loaded; every probe's match
  * is the one a scan of the files in order finds: the closest within its bank's threshold, the
@@ -306,7 +299,7 @@ static void test_banks_match_as_a_scan_does(void **state)
     assert_non_null(probes);
     assert_non_null(hashes);
     for (size_t i = 0; i < NPROBES * sizeof(*probes); i++) {
-        ((uint8_t *)probes)[i] = (uint8_t)rnd(&s);
+        ((uint8_t *)probes)[i] = (uint8_t)pt_rnd(&s);
     }
     for (int k = 0; k < NBANKS; k++) {
         FILE *fp;
@@ -316,14 +309,14 @@ static void test_banks_match_as_a_scan_does(void **state)
             char hex[MODQ_PDQ_HEX_LEN + 1];
             uint8_t *h = hashes[k][i];
             if (i % (NRANDOM / NPROBES + 1) == 0 && i / (NRANDOM / NPROBES + 1) < NPROBES) {
-                int p = i / (NRANDOM / NPROBES + 1), d = (int)(rnd(&s) % 41);
-                memcpy(h, probes[p][rnd(&s) % MODQ_PDQ_DIHEDRAL], MODQ_PDQ_BYTES);
+                int p = i / (NRANDOM / NPROBES + 1), d = (int)(pt_rnd(&s) % 41);
+                memcpy(h, probes[p][pt_rnd(&s) % MODQ_PDQ_DIHEDRAL], MODQ_PDQ_BYTES);
                 for (int b = 0; b < d; b++) {
-                    h[rnd(&s) % 32] ^= (uint8_t)(1u << (rnd(&s) % 8)); /* at most d apart */
+                    h[pt_rnd(&s) % 32] ^= (uint8_t)(1u << (pt_rnd(&s) % 8)); /* at most d apart */
                 }
             } else {
                 for (int b = 0; b < MODQ_PDQ_BYTES; b++) {
-                    h[b] = (uint8_t)rnd(&s);
+                    h[b] = (uint8_t)pt_rnd(&s);
                 }
             }
             modq_pdq_to_hex(h, hex);

@@ -12,44 +12,13 @@
 #include <cmocka.h>
 
 #include "internal.h"
+#include "pdq_testutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define NPROBE 8
-
-/* xorshift64*: the same banks on every run. */
-static uint64_t rnd(uint64_t *s)
-{
-    *s ^= *s >> 12;
-    *s ^= *s << 25;
-    *s ^= *s >> 27;
-    return *s * UINT64_C(2685821657736338717);
-}
-
-static void random_hash(uint64_t *s, uint8_t h[MODQ_PDQ_BYTES])
-{
-    for (int i = 0; i < MODQ_PDQ_BYTES; i += 8) {
-        uint64_t v = rnd(s);
-        memcpy(h + i, &v, 8);
-    }
-}
-
-/* h with d distinct random bits flipped. */
-static void flip_bits(uint64_t *s, uint8_t h[MODQ_PDQ_BYTES], int d)
-{
-    uint8_t done[256] = {0};
-
-    for (int k = 0; k < d;) {
-        int bit = (int)(rnd(s) % 256);
-        if (!done[bit]) {
-            done[bit] = 1;
-            h[bit / 8] ^= (uint8_t)(0x80 >> (bit % 8));
-            k++;
-        }
-    }
-}
 
 /* The smallest distance from each position to any probe, as the index reports it. */
 typedef struct seen {
@@ -129,18 +98,18 @@ static void check_layout(bool wide, size_t nrandom, uint64_t seed)
 
     assert_non_null(ix);
     for (int v = 0; v < NPROBE; v++) {
-        random_hash(&s, probe[v]);
+        pt_random_hash(&s, probe[v]);
     }
     for (size_t i = 0; i < nrandom; i++) {
         uint8_t h[MODQ_PDQ_BYTES];
-        random_hash(&s, h);
+        pt_random_hash(&s, h);
         assert_int_equal(modq_pdq_index_add(ix, h), MODQ_BLUR_OK);
     }
     for (int v = 0; v < NPROBE; v++) {
         for (int d = 0; d <= 32; d++) {
             uint8_t h[MODQ_PDQ_BYTES];
             memcpy(h, probe[v], sizeof h);
-            flip_bits(&s, h, d);
+            pt_flip_bits(&s, h, d);
             assert_int_equal(modq_pdq_index_add(ix, h), MODQ_BLUR_OK);
         }
     }
@@ -191,11 +160,11 @@ static void test_crowded_buckets_and_stop(void **state)
 
     (void)state;
     for (int v = 0; v < NPROBE; v++) {
-        random_hash(&s, probe[v]);
+        pt_random_hash(&s, probe[v]);
     }
     for (int i = 0; i < 5000; i++) {
         memcpy(h, probe[i % NPROBE], sizeof h);
-        flip_bits(&s, h, i % 40);
+        pt_flip_bits(&s, h, i % 40);
         assert_int_equal(modq_pdq_index_add(ix, h), MODQ_BLUR_OK);
     }
     assert_int_equal(modq_pdq_index_build(ix), MODQ_BLUR_OK);

@@ -272,6 +272,20 @@ static inline int setup(void **state)
     return f->log ? 0 : -1;
 }
 
+/* Whether a line of the worker's log so far holds text. */
+static inline int log_has(fixture *f, const char *text)
+{
+    char line[2048];
+    int found = 0;
+    fflush(f->log);
+    rewind(f->log);
+    while (!found && fgets(line, sizeof line, f->log)) {
+        found = strstr(line, text) != NULL;
+    }
+    fseek(f->log, 0, SEEK_END);
+    return found;
+}
+
 /* Prints the worker's log (for ctest --output-on-failure). */
 static inline void dump_log(fixture *f)
 {

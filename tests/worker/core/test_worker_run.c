@@ -188,18 +188,6 @@ static void test_run_new_errors_and_stop(void **state)
 }
 
 /* Whether the worker's log has a line containing text. */
-static int log_has(fixture *f, const char *text)
-{
-    char line[2048];
-    int found = 0;
-    fflush(f->log);
-    rewind(f->log);
-    while (!found && fgets(line, sizeof line, f->log)) {
-        found = strstr(line, text) != NULL;
-    }
-    fseek(f->log, 0, SEEK_END);
-    return found;
-}
 
 /* A person decides a review item; then every OffsetCommit the coordinator gets is answered
  * `error` while the worker drains, which publishes the decision and makes its final commit.

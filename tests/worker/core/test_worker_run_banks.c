@@ -68,19 +68,6 @@ static int review_1(modq_run *r)
     return c.review == 1;
 }
 
-static int log_has(fixture *f, const char *text)
-{
-    char line[2048];
-    int found = 0;
-    fflush(f->log);
-    rewind(f->log);
-    while (!found && fgets(line, sizeof line, f->log)) {
-        found = strstr(line, text) != NULL;
-    }
-    fseek(f->log, 0, SEEK_END);
-    return found;
-}
-
 static void produce_ticket(fixture *f, const char *id, const uint8_t *img, size_t len)
 {
     size_t n;

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "pdq_testutil.h"
 #include "prepare/decided.h"
 
 #include <stdio.h>
@@ -149,28 +150,12 @@ static void test_decided_matches_model_through_growth(void **state)
     modq_decided_free(d);
 }
 
-static uint64_t rnd(uint64_t *s)
-{
-    *s ^= *s >> 12;
-    *s ^= *s << 25;
-    *s ^= *s >> 27;
-    return *s * UINT64_C(2685821657736338717);
-}
-
-static void random_pdq(uint64_t *s, uint8_t h[MODQ_PDQ_BYTES])
-{
-    for (int i = 0; i < MODQ_PDQ_BYTES; i += 8) {
-        uint64_t v = rnd(s);
-        memcpy(h + i, &v, 8);
-    }
-}
-
 /* The 8 probes: base as variant 0, the others random (far from everything). */
 static void probes_of(uint64_t *s, const uint8_t *base, uint8_t probe[8][MODQ_PDQ_BYTES])
 {
     memcpy(probe[0], base, MODQ_PDQ_BYTES);
     for (int v = 1; v < 8; v++) {
-        random_pdq(s, probe[v]);
+        pt_random_hash(s, probe[v]);
     }
 }
 
@@ -192,7 +177,7 @@ static void test_decided_finds_near_copies(void **state)
     int dist = -1;
 
     (void)state;
-    random_pdq(&s, base);
+    pt_random_hash(&s, base);
     probes_of(&s, base, probe);
     memcpy(h, base, sizeof h);
     flip(h, 0, 12);
@@ -244,22 +229,22 @@ static void test_decided_near_matches_a_scan(void **state)
     assert_non_null(h);
     for (int i = 0; i < N; i++) {
         if (i % 50 == 7 && i > 100) {
-            memcpy(h[i], h[i - 100 + (int)(rnd(&s) % 50)], MODQ_PDQ_BYTES);
-            flip(h[i], (int)(rnd(&s) % 200), (int)(rnd(&s) % 30)); /* near an earlier one */
+            memcpy(h[i], h[i - 100 + (int)(pt_rnd(&s) % 50)], MODQ_PDQ_BYTES);
+            flip(h[i], (int)(pt_rnd(&s) % 200), (int)(pt_rnd(&s) % 30)); /* near an earlier one */
         } else {
-            random_pdq(&s, h[i]);
+            pt_random_hash(&s, h[i]);
         }
         snprintf(id, sizeof(id), "t-%d", i);
         assert_int_equal(modq_decided_add(d, id, NULL, i % 5 ? h[i] : NULL, 2 + i % 3, "", i, NULL),
                          0);
     }
     for (int k = 0; k < PROBES; k++) {
-        int target = N - 1 - (int)(rnd(&s) % (N - 1000)), best = -1, bd = 99, dist = -1;
+        int target = N - 1 - (int)(pt_rnd(&s) % (N - 1000)), best = -1, bd = 99, dist = -1;
         modq_decided_prior p;
         int got;
 
         memcpy(probe[0], h[target], MODQ_PDQ_BYTES);
-        flip(probe[0], (int)(rnd(&s) % 200), (int)(rnd(&s) % 20));
+        flip(probe[0], (int)(pt_rnd(&s) % 200), (int)(pt_rnd(&s) % 20));
         probes_of(&s, probe[0], probe);
         for (int i = N - CAP; i < N; i++) { /* the remembered ones; the newest wins a tie */
             int dv = i % 5 ? modq_pdq_distance_dihedral((const uint8_t(*)[32])probe, h[i]) : 99;
