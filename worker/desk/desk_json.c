@@ -57,9 +57,10 @@ json_t *desk_json_item(const modq_desk *d, const desk_item *it, const desk_view 
 
     if (it->p->has_prior) {
         json_decref(prior);
-        prior = json_pack("{s:s,s:s,s:I}", "ticket_id", it->p->prior_ticket_id, "verdict",
-                          desk_verdict_name(it->p->prior_verdict), "decided_at_ms",
-                          (json_int_t)it->p->prior_decided_at_ms);
+        prior =
+            json_pack("{s:s,s:s,s:I,s:i}", "ticket_id", it->p->prior_ticket_id, "verdict",
+                      desk_verdict_name(it->p->prior_verdict), "decided_at_ms",
+                      (json_int_t)it->p->prior_decided_at_ms, "distance", it->p->prior_distance);
     }
     if (!v) {
         v = &now;

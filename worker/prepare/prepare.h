@@ -42,7 +42,9 @@ typedef struct modq_prepare_ctx {
     pthread_mutex_t *decided_lock; /* guards decided; required when decided is set */
     unsigned auto_verdicts;        /* bit v: a prior decision with Verdict v is re-applied */
     int near_distance; /* 1..31: a copy of decided media within this PDQ distance counts as
-                          the same media (never for no_violation); 0: exact bytes only */
+                          the same media (never for no_violation); 0: exact bytes only.
+                          Farther (up to 31), a copy of media found violating goes to review
+                          with that decision beside it (prior_distance) */
     const char *worker_id;
     size_t max_message_bytes; /* larger messages dead-letter unread */
 } modq_prepare_ctx;
@@ -67,9 +69,10 @@ typedef struct modq_prepared {
     const char *auto_source;
     char auto_bank[128];
     const char *auto_kind;
-    char code[48];    /* DEAD_LETTER: stable error code, e.g. "too_many_pixels" */
-    char reason[320]; /* DEAD_LETTER: one line for people */
-    int has_prior;    /* REVIEW: the same bytes were decided before (not re-applied) */
+    char code[48];      /* DEAD_LETTER: stable error code, e.g. "too_many_pixels" */
+    char reason[320];   /* DEAD_LETTER: one line for people */
+    int has_prior;      /* REVIEW: the same or near media was decided before (not re-applied) */
+    int prior_distance; /* 0: the same bytes; 1..31: a near copy's PDQ distance */
     int prior_verdict;
     char prior_ticket_id[MODQ_DECIDED_MAX_ID + 1];
     int64_t prior_decided_at_ms;

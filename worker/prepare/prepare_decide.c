@@ -123,24 +123,27 @@ typedef struct prior_match {
     const char *kind; /* sha256 or pdq */
 } prior_match;
 
-/* No exact copy was decided: a near one (PDQ within ctx->near_distance) decided with a verdict
- * that is re-applied becomes p's prior decision. no_violation never is: a copy that is close may
- * still differ where it matters. */
+/* No exact copy was decided: the nearest copy (PDQ within MODQ_PDQ_DEFAULT_THRESHOLD) of media
+ * found violating becomes p's prior decision. Within ctx->near_distance it is re-applied when its
+ * verdict is one of ctx->auto_verdicts; farther, it is shown beside the item. A copy of media
+ * found fine is neither: a copy that is close may still differ where it matters. */
 static void lookup_near(const modq_prepare_ctx *ctx, modq_prepared *p,
                         const uint8_t (*probe)[MODQ_PDQ_BYTES], char *labels, size_t labels_size,
                         prior_match *m)
 {
     modq_decided_prior prior;
-    unsigned verdicts = ctx->auto_verdicts & ~(1u << MODQ__V1__VERDICT__VERDICT_NO_VIOLATION);
+    unsigned violations = ~(1u << MODQ__V1__VERDICT__VERDICT_NO_VIOLATION) &
+                          ~(1u << MODQ__V1__VERDICT__VERDICT_UNSPECIFIED);
 
-    if (!ctx->decided || ctx->near_distance <= 0 || p->has_prior || verdicts == 0 ||
+    if (!ctx->decided || p->has_prior ||
         modq_media_pdq_quality(p->media) < MODQ_BANKS_MIN_PDQ_QUALITY) {
         return;
     }
     pthread_mutex_lock(ctx->decided_lock);
-    if (modq_decided_find_near(ctx->decided, probe, ctx->near_distance, verdicts, &prior,
+    if (modq_decided_find_near(ctx->decided, probe, MODQ_PDQ_DEFAULT_THRESHOLD, violations, &prior,
                                &m->distance, m->hash_hex)) {
         p->has_prior = 1;
+        p->prior_distance = m->distance;
         p->prior_verdict = prior.verdict;
         p->prior_decided_at_ms = prior.decided_at_ms;
         snprintf(p->prior_ticket_id, sizeof(p->prior_ticket_id), "%s", prior.ticket_id);
@@ -256,7 +259,8 @@ modq_prepared *prepare_decide_or_review(const modq_prepare_ctx *ctx, modq_prepar
         lookup_near(ctx, p, (const uint8_t(*)[MODQ_PDQ_BYTES])probe, labels, sizeof(labels), &m);
     }
     if (p->has_prior && p->prior_verdict >= 0 && p->prior_verdict < 32 &&
-        (ctx->auto_verdicts & (1u << p->prior_verdict))) {
+        (ctx->auto_verdicts & (1u << p->prior_verdict)) &&
+        (p->prior_distance == 0 || p->prior_distance <= ctx->near_distance)) {
         return reapply(ctx, p, labels, &m, now_ms);
     }
     p->kind = MODQ_PREPARED_REVIEW;

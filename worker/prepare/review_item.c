@@ -109,6 +109,7 @@ int modq_review_item_pack(const modq_prepared *p, const modq_review_source *src,
     item.prior_verdict = p->prior_verdict;
     item.prior_ticket_id = MODQ_UNCONST(p->has_prior ? p->prior_ticket_id : "");
     item.prior_decided_at_ms = p->prior_decided_at_ms;
+    item.prior_distance = p->has_prior ? p->prior_distance : 0;
     item.escalated = p->escalated;
     item.escalation_note = MODQ_UNCONST(p->escalation_note ? p->escalation_note : "");
     item.escalated_by = MODQ_UNCONST(p->escalated_by);
@@ -272,6 +273,10 @@ static bool item_ok(const Modq__V1__ReviewItem *item, char *why, size_t size)
         snprintf(why, size, "prior_ticket_id: not a ticket id");
         return false;
     }
+    if (item->prior_distance < 0 || item->prior_distance > MODQ_PDQ_INDEX_MAX_RADIUS) {
+        snprintf(why, size, "prior_distance %d out of range", item->prior_distance);
+        return false;
+    }
     if (item->prior_verdict < 0 || item->prior_verdict > 4) {
         snprintf(why, size, "prior_verdict %d out of range", item->prior_verdict);
         return false;
@@ -337,6 +342,7 @@ modq_prepared *modq_review_item_unpack(const modq_policy *policy, const void *bu
         p->prior_verdict = item->prior_verdict;
         snprintf(p->prior_ticket_id, sizeof p->prior_ticket_id, "%s", item->prior_ticket_id);
         p->prior_decided_at_ms = item->prior_decided_at_ms;
+        p->prior_distance = item->prior_distance;
     }
     if (item->escalated) {
         p->escalated = true;

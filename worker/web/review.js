@@ -104,7 +104,10 @@ function showItem(item) {
   show(esc, !!item.escalated);
   const prior = $('card-prior');
   if (item.prior && item.prior.verdict) {
-    prior.textContent = `The same image was decided before: ${VERDICTS[item.prior.verdict] || item.prior.verdict}.`;
+    const verdict = VERDICTS[item.prior.verdict] || item.prior.verdict;
+    prior.textContent = item.prior.distance
+      ? `A very similar image (${item.prior.distance} of 256 bits apart) was decided before: ${verdict}. If it is the same, decide the same without revealing it.`
+      : `The same image was decided before: ${verdict}.`;
   }
   show(prior, !!(item.prior && item.prior.verdict));
   $('pref-category').textContent = item.category.replace(/_/g, ' ');

@@ -450,6 +450,32 @@ static void test_an_item_whose_answer_cannot_be_built_is_never_leased(void **sta
     assert_string_equal(id, "next");
 }
 
+/* A near copy of removed media goes to a person with the earlier decision beside it, and how far
+ * its media is. */
+static void test_next_shows_a_near_copys_prior_decision(void **state)
+{
+    dfx *f = *state;
+    modq_desk_who e = dt_who("e1", "t1", ROLE_A);
+    json_t *item = NULL;
+    /* A near copy of removed media, shown beside its earlier decision: how far, too. */
+    modq_desk_ref ref = {.topic = "t.hate", .partition = 0, .offset = 99};
+    modq_prepared *p = dt_prepare(f, "v-near", "hate", 9, T0, 1, NULL);
+    json_t *prior;
+    p->has_prior = 1;
+    p->prior_verdict = 2;
+    p->prior_distance = 22;
+    snprintf(p->prior_ticket_id, sizeof p->prior_ticket_id, "removed-1");
+    assert_int_equal(modq_desk_add(f->desk, p, &ref, T0), MODQ_DESK_OK);
+    assert_int_equal(modq_desk_next(f->desk, &e, "hate", T0, &item, NULL, NULL), MODQ_DESK_OK);
+    assert_non_null(item);
+    prior = json_object_get(item, "prior");
+    assert_string_equal(json_string_value(json_object_get(prior, "ticket_id")), "removed-1");
+    assert_string_equal(json_string_value(json_object_get(prior, "verdict")), "remove");
+    assert_int_equal(json_integer_value(json_object_get(prior, "distance")), 22);
+    json_decref(item);
+    assert_int_equal(modq_desk_release(f->desk, &e, "v-near", T0), MODQ_DESK_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -459,6 +485,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_next_gives_highest_priority_then_oldest_and_same_item_while_leased, dfx_setup,
             dfx_teardown),
+        cmocka_unit_test_setup_teardown(test_next_shows_a_near_copys_prior_decision, dfx_setup,
+                                        dfx_teardown),
         cmocka_unit_test_setup_teardown(test_next_prefers_another_category_when_priorities_tie,
                                         dfx_setup, dfx_teardown),
         cmocka_unit_test_setup_teardown(test_item_is_never_leased_to_two_people, dfx_setup,

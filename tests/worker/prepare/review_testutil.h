@@ -505,6 +505,11 @@ static inline void rt_prior_verdict_minus(rt_scratch *s)
 {
     rt_prior(s, "old-1", -1);
 }
+static inline void rt_prior_distance(rt_scratch *s)
+{
+    rt_prior(s, "old-1", 2);
+    s->item.prior_distance = 32;
+}
 
 typedef struct rt_hostile_case {
     const char *what;
@@ -555,6 +560,7 @@ static const rt_hostile_case rt_hostile[] = {
     {"prior id empty", rt_prior_empty, NULL, "prior_ticket_id"},
     {"prior verdict 5", rt_prior_verdict, NULL, "prior_verdict 5"},
     {"prior verdict -1", rt_prior_verdict_minus, NULL, "prior_verdict -1"},
+    {"prior distance 32", rt_prior_distance, NULL, "prior_distance 32"},
 };
 static const size_t rt_hostile_count = sizeof(rt_hostile) / sizeof(rt_hostile[0]);
 

@@ -382,17 +382,18 @@ static void test_prepare_near_copy_of_removed_media_is_decided(void **state)
     modq__v1__decision__free_unpacked(d, NULL);
     modq_prepared_free(p);
 
-    /* Off: only the same bytes count. */
-    f->ctx.near_distance = 0;
-    p = prepare(f, msg, len);
-    assert_int_equal(p->kind, MODQ_PREPARED_REVIEW);
-    assert_false(p->has_prior);
-    modq_prepared_free(p);
-    /* Closer than the copy is: a person looks. */
-    f->ctx.near_distance = dist > 0 ? dist - 1 : 0;
-    p = prepare(f, msg, len);
-    assert_int_equal(p->kind, MODQ_PREPARED_REVIEW);
-    modq_prepared_free(p);
+    /* Off (only the same bytes are decided), then closer than the copy is: a person looks, with
+     * the earlier removal beside the item and how far its media is. */
+    for (int round = 0; round < 2; round++) {
+        f->ctx.near_distance = round == 0 ? 0 : dist - 1;
+        p = prepare(f, msg, len);
+        assert_int_equal(p->kind, MODQ_PREPARED_REVIEW);
+        assert_true(p->has_prior);
+        assert_int_equal(p->prior_distance, dist);
+        assert_int_equal(p->prior_verdict, VERDICT_REMOVE);
+        assert_string_equal(p->prior_ticket_id, "removed-1");
+        modq_prepared_free(p);
+    }
     f->ctx.near_distance = 16;
 
     /* The same media later found fine, with no_violation re-applied to the same bytes: never to

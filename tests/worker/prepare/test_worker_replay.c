@@ -82,6 +82,7 @@ typedef struct replay {
     int saved[ORIGINALS];   /* tickets of original i decided without a person */
     int removed[ORIGINALS]; /* a person had removed media of original i before */
     int views_of_removed;   /* views of an original some person had removed already */
+    int shown_beside;       /* of those, with the earlier removal beside the item */
 } replay;
 
 /* The bank: the PDQ hash of each banked original, as a hash list would hold it. */
@@ -120,6 +121,8 @@ static void one_ticket(replay *r, int k, int o, const uint8_t *media, size_t med
     if (p->kind == MODQ_PREPARED_REVIEW) {
         r->views[o]++;
         r->views_of_removed += r->removed[o] > 0;
+        r->shown_beside += r->removed[o] > 0 && p->has_prior && p->prior_distance > 0 &&
+                           p->prior_verdict == VERDICT_REMOVE;
         r->removed[o]++;
         assert_non_null(p->media);
         modq_decided_add(r->decided, id, modq_media_sha256(p->media),
@@ -141,6 +144,7 @@ typedef struct outcome {
     int views;            /* person-views in all */
     int banked_views;     /* of banked originals */
     int views_of_removed; /* of originals some person had removed already */
+    int shown_beside;     /* of those, with the earlier removal beside the item */
 } outcome;
 
 /* The originals: synthetic pictures whose PDQ hash is worth matching (quality 60 or more; a flat
@@ -210,12 +214,13 @@ static void run_replay(const modq_policy *policy, int near_distance, outcome *ou
         modq_synth_free(img[i]);
     }
     out->views_of_removed = r.views_of_removed;
+    out->shown_beside = r.shown_beside;
     print_message("near_distance %2d: %d tickets, %d originals (%d banked): %.2f person-views per "
                   "original shown, %d views of banked media, %d of copies of media already "
-                  "removed\n",
+                  "removed (%d with the removal beside them)\n",
                   near_distance, TICKETS, ORIGINALS, BANKED,
                   out->shown ? (double)out->views / out->shown : 0.0, out->banked_views,
-                  out->views_of_removed);
+                  out->views_of_removed, out->shown_beside);
     modq_banks_free(r.banks);
     modq_decided_free(r.decided);
     pthread_mutex_destroy(&r.lock);
@@ -227,8 +232,8 @@ static void run_replay(const modq_policy *policy, int near_distance, outcome *ou
  * At the default strict distance (16), banked media is never shown, but a mirrored or rotated
  * copy of media removed as another mirrored, rotated or cropped copy is 18 to 24 bits away (each
  * copy drifts from the original, and PDQ's rotated and flipped variants are not exact), and is
- * shown again. At 31, the PDQ authors' threshold, every copy of removed media is recognised:
- * the wider band that the issue shows to a person beside the earlier decision holds them all.
+ * shown again, with the earlier removal beside it (the wider band, up to 31). At 31, the PDQ
+ * authors' threshold, as the distance for deciding, every copy of removed media is recognised.
  */
 static void test_replay_views_per_original(void **state)
 {
@@ -248,6 +253,8 @@ static void test_replay_views_per_original(void **state)
     assert_int_equal(wide.banked_views, 0);
     assert_int_equal(strict.shown, ORIGINALS - BANKED);
     assert_true(strict.views_of_removed < strict.views); /* most copies are recognised */
+    /* and the rest are shown with the earlier removal beside them, never as new media */
+    assert_int_equal(strict.shown_beside, strict.views_of_removed);
     assert_int_equal(wide.views_of_removed, 0);
     assert_int_equal(wide.views, ORIGINALS - BANKED); /* each original seen once */
 }

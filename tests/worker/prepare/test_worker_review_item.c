@@ -136,6 +136,7 @@ static void assert_same_item(const fixture *f, const modq_prepared *p, const mod
     assert_int_equal(u->prior_verdict, p->prior_verdict);
     assert_string_equal(u->prior_ticket_id, p->prior_ticket_id);
     assert_int_equal(u->prior_decided_at_ms, p->prior_decided_at_ms);
+    assert_int_equal(u->prior_distance, p->prior_distance);
     assert_null(u->decision);
     if (p->media == NULL) {
         assert_null(u->media);
@@ -236,6 +237,16 @@ static void test_review_item_carries_the_prior_decision(void **state)
     assert_int_equal(u->prior_verdict, VERDICT_OK);
     assert_string_equal(u->prior_ticket_id, "old/1");
     assert_int_equal(u->prior_decided_at_ms, NOW_MS - 3600000);
+    assert_int_equal(u->prior_distance, 0);
+    modq_prepared_free(u);
+    free(rec);
+    /* A near copy's removal, 23 bits away, shown beside: the distance travels too. */
+    p->prior_distance = 23;
+    p->prior_verdict = 2;
+    rec = packed(f, p, &rec_len, &dropped);
+    u = unpacked(f, rec, rec_len);
+    assert_same_item(f, p, u);
+    assert_int_equal(u->prior_distance, 23);
     modq_prepared_free(u);
     modq_prepared_free(p);
     modq_media_free(m);
