@@ -36,6 +36,7 @@ typedef struct queue_cfg {
     unsigned roles;
     size_t nskills;
     char skills[MODQ_POLICY_MAX_SKILLS][MODQ_POLICY_NAME_MAX];
+    int near_copy_distance; /* -1 when not set: the worker's default */
 } queue_cfg;
 
 struct modq_policy {

@@ -239,8 +239,9 @@ static modq_yaml_result load_roles(modq_yaml *w, yaml_node_t *n, const char *pat
 
 static modq_yaml_result load_queue(modq_yaml *w, yaml_node_t *n, size_t idx, modq_policy *p)
 {
-    static const modq_yaml_key keys[] = {{"name", true}, {"topic", true}, {"category", true},
-                                         {"tier", true}, {"roles", true}, {"skills", false}};
+    static const modq_yaml_key keys[] = {
+        {"name", true},  {"topic", true},   {"category", true},           {"tier", true},
+        {"roles", true}, {"skills", false}, {"near_copy_distance", false}};
     yaml_node_t *v[MODQ_YAML_NKEYS(keys)];
     char path[32], field[96];
     queue_cfg *q = &p->queues[idx];
@@ -264,6 +265,12 @@ static modq_yaml_result load_queue(modq_yaml *w, yaml_node_t *n, size_t idx, mod
     if (v[5] != NULL &&
         (r = load_string_list(w, v[5], modq_yaml_path(field, sizeof field, path, "skills"),
                               q->skills, &q->nskills)) != MODQ_YAML_OK) {
+        return r;
+    }
+    q->near_copy_distance = -1;
+    if (v[6] != NULL &&
+        (r = modq_yaml_int(w, v[6], modq_yaml_path(field, sizeof field, path, "near_copy_distance"),
+                           0, MODQ_POLICY_NEAR_COPY_MAX, &q->near_copy_distance)) != MODQ_YAML_OK) {
         return r;
     }
     for (size_t j = 0; j < idx; j++) {

@@ -158,6 +158,10 @@ static const load_case cases[] = {
      "snip:46: field 'queues[1].roles': ", "at least one role"},
     {"    skills: [ar]", "    skills: ar", MODQ_POLICY_ERR_INVALID,
      "snip:41: field 'queues[0].skills': ", "must be a list"},
+    {"    skills: [ar]", "    near_copy_distance: 32", MODQ_POLICY_ERR_INVALID,
+     "snip:41: field 'queues[0].near_copy_distance': ", "between 0 and 31"},
+    {"    skills: [ar]", "    near_copy_distance: -1", MODQ_POLICY_ERR_INVALID,
+     "snip:41: field 'queues[0].near_copy_distance': ", "between 0 and 31"},
     {"queues:\n  - name: hate\n    topic: modq.hate\n    category: hate\n    tier: 3\n"
      "    roles: [associate, lead]\n    skills: [ar]\n  - name: spam\n    topic: modq.spam\n"
      "    category: spam\n    tier: 1\n    roles: [associate]\n",
@@ -272,9 +276,18 @@ static void test_load_accepts_the_valid_base_policy(void **state)
     assert_int_equal(modq_policy_queue_roles(p, 0), MODQ_ROLE_ASSOCIATE | MODQ_ROLE_LEAD);
     assert_int_equal(modq_policy_queue_skill_count(p, 0), 1);
     assert_string_equal(modq_policy_queue_skill(p, 0, 0), "ar");
+    assert_int_equal(modq_policy_queue_near_copy_distance(p, 0), -1); /* the worker's default */
     assert_int_equal(modq_policy_tier_max_reveal(p, 2), 1);
     assert_false(modq_policy_tier_colour_allowed(p, 4));
     assert_true(modq_policy_tier_reason_required(p, 4));
+    modq_policy_free(p);
+    free(yaml);
+    /* A queue of its own near-copy distance. */
+    yaml = apply("    skills: [ar]\n", "    skills: [ar]\n    near_copy_distance: 8\n");
+    assert_int_equal(modq_policy_load_buffer(yaml, strlen(yaml), "snip", &p, err, sizeof err),
+                     MODQ_POLICY_OK);
+    assert_int_equal(modq_policy_queue_near_copy_distance(p, 0), 8);
+    assert_int_equal(modq_policy_queue_near_copy_distance(p, 1), -1);
     modq_policy_free(p);
     free(yaml);
 }

@@ -236,6 +236,15 @@ int prepare_decide_by_digests(const modq_prepare_ctx *ctx, modq_prepared *p, int
     return 0;
 }
 
+/* The distance within which a near copy is decided for p's queue: the policy's, else the
+ * worker's. */
+static int near_distance(const modq_prepare_ctx *ctx, const modq_prepared *p)
+{
+    int d = modq_policy_queue_near_copy_distance(ctx->policy, (size_t)p->queue_index);
+
+    return d >= 0 ? d : ctx->near_distance;
+}
+
 modq_prepared *prepare_decide_or_review(const modq_prepare_ctx *ctx, modq_prepared *p,
                                         int64_t now_ms)
 {
@@ -260,7 +269,7 @@ modq_prepared *prepare_decide_or_review(const modq_prepare_ctx *ctx, modq_prepar
     }
     if (p->has_prior && p->prior_verdict >= 0 && p->prior_verdict < 32 &&
         (ctx->auto_verdicts & (1u << p->prior_verdict)) &&
-        (p->prior_distance == 0 || p->prior_distance <= ctx->near_distance)) {
+        (p->prior_distance == 0 || p->prior_distance <= near_distance(ctx, p))) {
         return reapply(ctx, p, labels, &m, now_ms);
     }
     p->kind = MODQ_PREPARED_REVIEW;

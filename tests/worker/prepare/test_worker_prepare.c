@@ -347,6 +347,32 @@ static void *reencoded(const uint8_t *img, size_t len, int crop, double scale, i
     return buf;
 }
 
+/* The shipped policy with queue's near_copy_distance set to d. Caller frees. */
+static modq_policy *queue_near_policy(const char *queue, int d)
+{
+    char path[256], from[64], to[128], err[512];
+    const char *src = getenv("MODQ_SOURCE_DIR");
+    char *text = malloc(1 << 16), *out = malloc((1 << 16) + 128), *at;
+    modq_policy *p = NULL;
+    size_t n;
+    FILE *fp;
+
+    snprintf(path, sizeof(path), "%s/policy/default.yaml", src);
+    assert_non_null(fp = fopen(path, "r"));
+    n = fread(text, 1, (1 << 16) - 1, fp);
+    fclose(fp);
+    text[n] = '\0';
+    snprintf(from, sizeof(from), "  - name: %s\n", queue);
+    snprintf(to, sizeof(to), "%s    near_copy_distance: %d\n", from, d);
+    assert_non_null(at = strstr(text, from));
+    snprintf(out, (1 << 16) + 128, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
+    assert_int_equal(modq_policy_load_buffer(out, strlen(out), "policy", &p, err, sizeof(err)),
+                     MODQ_POLICY_OK);
+    free(text);
+    free(out);
+    return p;
+}
+
 /* A resized, re-encoded copy of media a person removed: decided the same way, naming the earlier
  * decision, without a person. A copy of media found fine, or one past the distance, goes to a
  * person; so does every copy when near_distance is 0. */
@@ -395,6 +421,18 @@ static void test_prepare_near_copy_of_removed_media_is_decided(void **state)
         modq_prepared_free(p);
     }
     f->ctx.near_distance = 16;
+    /* The queue's own distance, from the policy, wins over the worker's. */
+    {
+        const modq_policy *shipped = f->ctx.policy;
+        modq_policy *strict = queue_near_policy("self_harm", 0);
+        f->ctx.policy = strict;
+        p = prepare(f, msg, len);
+        assert_int_equal(p->kind, MODQ_PREPARED_REVIEW);
+        assert_int_equal(p->prior_distance, dist);
+        modq_prepared_free(p);
+        f->ctx.policy = shipped;
+        modq_policy_free(strict);
+    }
 
     /* The same media later found fine, with no_violation re-applied to the same bytes: never to
      * a copy, so the newer decision on the original does not make the copy fine. */
