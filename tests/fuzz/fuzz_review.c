@@ -209,9 +209,10 @@ static void same_item(const modq_prepared *p, const modq_prepared *u)
     free(a);
     free(b);
     if (u->queue_index != p->queue_index || u->has_prior != p->has_prior ||
-        (p->has_prior && (u->prior_verdict != p->prior_verdict ||
-                          u->prior_decided_at_ms != p->prior_decided_at_ms ||
-                          strcmp(u->prior_ticket_id, p->prior_ticket_id) != 0))) {
+        (p->has_prior &&
+         (u->prior_verdict != p->prior_verdict || u->prior_distance != p->prior_distance ||
+          u->prior_decided_at_ms != p->prior_decided_at_ms ||
+          strcmp(u->prior_ticket_id, p->prior_ticket_id) != 0))) {
         fz_fail("round trip: the queue or the prior decision changed");
     }
     if (u->escalated != p->escalated || strcmp(u->escalated_by, p->escalated_by) != 0 ||
