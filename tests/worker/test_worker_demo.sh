@@ -61,6 +61,8 @@ for want in 'modq_views_saved_total{source="hash_bank"}' 'modq_bank_matches_tota
     n=$(grep -F "$want" "$tmp/metrics" | grep -v "^#" | awk '{print $NF}' | head -1)
     [ -n "$n" ] && [ "${n%.*}" -gt 0 ] || fail "/metrics: $want is '${n:-missing}'"
 done
+grep -q '^modq_queue_oldest_age_seconds{queue="self_harm"} ' "$tmp/metrics" ||
+    fail "/metrics: no modq_queue_oldest_age_seconds for self_harm"
 
 kill -INT "$pid"
 for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done

@@ -109,6 +109,9 @@ static const family families[] = {
     {"modq_leases_expired_total", MODQ_METRICS_COUNTER, NULL,
      "Leases that ran out and handed their item back."},
     {"modq_queue_waiting_items", MODQ_METRICS_GAUGE, "queue", "Prepared items waiting, by queue."},
+    {"modq_queue_oldest_age_seconds", MODQ_METRICS_GAUGE, "queue",
+     "Age of the oldest ticket waiting for a person, by queue (from its created_at_ms; 0 when "
+     "none waits)."},
     {"modq_leased_items", MODQ_METRICS_GAUGE, NULL, "Items leased to a person now."},
     {"modq_escalated_items", MODQ_METRICS_GAUGE, NULL, "Items waiting in the escalation queue."},
     {"modq_qa_items", MODQ_METRICS_GAUGE, NULL, "Decided items kept for a blind second review."},
@@ -204,8 +207,11 @@ static void refresh_metrics(void *arg)
     }
     modq_metrics_set_counter(m, "modq_leases_expired_total", NULL, dc.leases_expired);
     for (size_t q = 0; q < modq_policy_queue_count(s->policy); q++) {
+        int64_t oldest = modq_desk_oldest_waiting_ms(desk, q), now = modq_clock_wall_ms();
         modq_metrics_set(m, "modq_queue_waiting_items", modq_policy_queue_name(s->policy, q),
                          (double)modq_desk_waiting(desk, q));
+        modq_metrics_set(m, "modq_queue_oldest_age_seconds", modq_policy_queue_name(s->policy, q),
+                         oldest < 0 || oldest > now ? 0.0 : (double)(now - oldest) / 1000.0);
     }
     modq_metrics_set(m, "modq_leased_items", NULL, (double)dc.leased);
     modq_metrics_set(m, "modq_escalated_items", NULL, (double)dc.escalations);

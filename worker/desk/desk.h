@@ -316,5 +316,8 @@ typedef struct modq_desk_counts {
 void modq_desk_get_counts(modq_desk *d, modq_desk_counts *out);
 /* Items waiting (not leased, not set aside) in policy queue qi; 0 when out of range. */
 size_t modq_desk_waiting(modq_desk *d, size_t qi);
+/* When the oldest ticket waiting in policy queue qi was created (its created_at_ms, wall clock);
+ * -1 when none waits (or none says when it was made). For the floor's age figures. */
+int64_t modq_desk_oldest_waiting_ms(modq_desk *d, size_t qi);
 
 #endif

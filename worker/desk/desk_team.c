@@ -1,7 +1,8 @@
 /*
  * desk_team.c: a lead's view of their team (modq_desk_team, see desk.h): each associate's standing
- * under the policy and their support requests, and the escalations the lead may take. The
- * objects themselves are desk_json.c's.
+ * under the policy and their support requests, and the escalations the lead may take; and of the
+ * floor: how long the oldest item of a queue has waited. The objects themselves are
+ * desk_json.c's.
  */
 #include "desk_impl.h"
 
@@ -69,4 +70,24 @@ out:
     pthread_mutex_unlock(&d->lock);
     json_decref(members);
     return r;
+}
+
+int64_t modq_desk_oldest_waiting_ms(modq_desk *d, size_t qi)
+{
+    int64_t oldest = -1;
+
+    if (!d || qi >= d->nq) {
+        return -1;
+    }
+    pthread_mutex_lock(&d->lock);
+    /* Arrival order is not the tickets' age (a backlog, a partition moved): look at each. */
+    for (const desk_item *it = d->lists[qi].head; it; it = it->next) {
+        int64_t created = it->p->ticket->created_at_ms;
+        if (it->lessee == NULL && !it->unservable && !it->gone && created > 0 &&
+            (oldest < 0 || created < oldest)) {
+            oldest = created;
+        }
+    }
+    pthread_mutex_unlock(&d->lock);
+    return oldest;
 }

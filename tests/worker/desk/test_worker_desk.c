@@ -450,6 +450,35 @@ static void test_an_item_whose_answer_cannot_be_built_is_never_leased(void **sta
     assert_string_equal(id, "next");
 }
 
+/* The floor's age figure: the oldest ticket waiting in a queue, whatever order the items came in;
+ * a leased one does not wait. */
+static void test_oldest_waiting_is_the_oldest_ticket_not_leased(void **state)
+{
+    dfx *f = *state;
+    modq_desk_who a = dt_who("a1", "t1", ROLE_A);
+    size_t hate = (size_t)modq_policy_queue_find(f->policy, "hate");
+    size_t spam = (size_t)modq_policy_queue_find(f->policy, "spam");
+    char id[160];
+
+    assert_int_equal(modq_desk_oldest_waiting_ms(f->desk, hate), -1);
+    assert_int_equal(dt_add(f, "h-new", "hate", 5, T0 - 500), MODQ_DESK_OK);
+    assert_int_equal(dt_add(f, "h-older", "hate", 1, T0 - 9000), MODQ_DESK_OK);
+    assert_int_equal(dt_add(f, "h-old", "hate", 9, T0 - 5000), MODQ_DESK_OK);
+    assert_int_equal(modq_desk_oldest_waiting_ms(f->desk, hate), T0 - 9000);
+    assert_int_equal(modq_desk_oldest_waiting_ms(f->desk, spam), -1);
+    assert_int_equal(modq_desk_oldest_waiting_ms(f->desk, 999), -1);
+    /* The highest priority goes first (h-old); h-older still waits. */
+    assert_int_equal(dt_next(f, &a, "hate", T0, id, NULL), MODQ_DESK_OK);
+    assert_string_equal(id, "h-old");
+    assert_int_equal(modq_desk_oldest_waiting_ms(f->desk, hate), T0 - 9000);
+    assert_int_equal(
+        modq_desk_decide(f->desk, &a, "h-old", "no_violation", NULL, 0, NULL, T0 + 1000, NULL),
+        MODQ_DESK_OK);
+    assert_int_equal(dt_next(f, &a, "hate", T0 + 2000, id, NULL), MODQ_DESK_OK);
+    assert_string_equal(id, "h-new"); /* priority 5 before 1 */
+    assert_int_equal(modq_desk_oldest_waiting_ms(f->desk, hate), T0 - 9000);
+}
+
 /* A near copy of removed media goes to a person with the earlier decision beside it, and how far
  * its media is. */
 static void test_next_shows_a_near_copys_prior_decision(void **state)
@@ -487,6 +516,8 @@ int main(void)
             dfx_teardown),
         cmocka_unit_test_setup_teardown(test_next_shows_a_near_copys_prior_decision, dfx_setup,
                                         dfx_teardown),
+        cmocka_unit_test_setup_teardown(test_oldest_waiting_is_the_oldest_ticket_not_leased,
+                                        dfx_setup, dfx_teardown),
         cmocka_unit_test_setup_teardown(test_next_prefers_another_category_when_priorities_tie,
                                         dfx_setup, dfx_teardown),
         cmocka_unit_test_setup_teardown(test_item_is_never_leased_to_two_people, dfx_setup,
