@@ -192,8 +192,12 @@ def cmd_bulk(bootstrap, pb_dir, expect_path, args):
                           created_at_ms=int(time.time() * 1000))
             t.media.inline_bytes = data
             value = t.SerializeToString()
-            exp = {"outcome": "decision", "verdict": verdict, "decided_by": bank,
-                   "content_id": "c-" + tid, "auto_decided": True}
+            # The first ticket of an image is decided by its bank; a later one with the same
+            # bytes by the bank or, before any decode, by that earlier decision (a bank that
+            # lists the image by PDQ alone needs the decode to match).
+            exp = {"outcome": "decision", "verdict": verdict,
+                   "decided_by": [bank, "prior-decision"], "content_id": "c-" + tid,
+                   "auto_decided": True}
         exp["value_sha256"] = hashlib.sha256(value).hexdigest()
         fut = producer.send(topic, key=tid.encode(), value=value, partition=partition)
         pending.append((tid, exp, fut))
