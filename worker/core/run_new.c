@@ -127,6 +127,8 @@ static modq_run_result make_desk(modq_run *r, size_t window, char *errstr, size_
         .sole_writer = r->role == MODQ_CONFIG_ROLE_DESK,
         .confirmed = r->role == MODQ_CONFIG_ROLE_DESK ? run_desk_confirmed : NULL,
         .confirmed_arg = r,
+        .decide_copies = true,
+        .near_distance = modq_config_decided_near_distance(r->cfg),
     };
     modq_desk_result dr = modq_desk_new(&o, &r->desk);
     if (dr != MODQ_DESK_OK) {

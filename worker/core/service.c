@@ -93,8 +93,8 @@ static const family families[] = {
      "stayed)."},
     {"modq_bank_hashes", MODQ_METRICS_GAUGE, NULL, "Hashes in the hash banks in use."},
     {"modq_views_saved_total", MODQ_METRICS_COUNTER, "source",
-     "Tickets decided without anyone seeing them: by a hash bank, or by an earlier decision on "
-     "the same or a near-identical media."},
+     "Tickets decided without anyone seeing them: by a hash bank, by an earlier decision on the "
+     "same or a near-identical media, or with a person's review of a copy waiting beside them."},
     {"modq_bank_matches_total", MODQ_METRICS_COUNTER, "bank",
      "Tickets decided by a hash bank, by bank."},
     {"modq_bank_matches_by_hash_total", MODQ_METRICS_COUNTER, "hash",
@@ -206,6 +206,7 @@ static void refresh_metrics(void *arg)
         }
     }
     modq_metrics_set_counter(m, "modq_leases_expired_total", NULL, dc.leases_expired);
+    modq_metrics_set_counter(m, "modq_views_saved_total", "same_review", dc.copies_decided);
     for (size_t q = 0; q < modq_policy_queue_count(s->policy); q++) {
         int64_t oldest = modq_desk_oldest_waiting_ms(desk, q), now = modq_clock_wall_ms();
         modq_metrics_set(m, "modq_queue_waiting_items", modq_policy_queue_name(s->policy, q),

@@ -247,6 +247,8 @@ modq_desk_result modq_desk_new(const modq_desk_opts *opts, modq_desk **out)
     }
     d->policy = opts->policy;
     d->sole_writer = opts->sole_writer;
+    d->decide_copies = opts->decide_copies;
+    d->near_distance = opts->near_distance;
     d->confirmed = opts->confirmed;
     d->confirmed_arg = opts->confirmed_arg;
     d->sink = opts->sink;
@@ -575,6 +577,7 @@ void modq_desk_get_counts(modq_desk *d, modq_desk_counts *out)
     memcpy(out->denials, d->denials, sizeof(out->denials));
     memcpy(out->decisions, d->decisions, sizeof(out->decisions));
     out->leases_expired = d->leases_expired;
+    out->copies_decided = d->copies_decided;
     pthread_mutex_unlock(&d->lock);
 }
 

@@ -142,6 +142,12 @@ typedef struct modq_desk_opts {
      * or escalated; false answers ERR_UNCONFIRMED and changes nothing. Must not call the desk. */
     bool (*confirmed)(void *arg);
     void *confirmed_arg;
+    /* One review for copies: when a person decides an item, the items of the same queue still
+     * waiting with the same media bytes, or (for a verdict other than no_violation) media whose
+     * PDQ hash is within near_distance (the queue's near_copy_distance when its policy sets one)
+     * are decided the same way, each with its own Decision naming the reviewed ticket. */
+    bool decide_copies;
+    int near_distance; /* 0..31 */
 } modq_desk_opts;
 
 typedef struct modq_desk modq_desk;
@@ -310,6 +316,7 @@ typedef struct modq_desk_counts {
     uint64_t denials[MODQ_REASON_COUNT];     /* policy denials by reason */
     uint64_t decisions[5];                   /* human decisions by Verdict number */
     uint64_t leases_expired;
+    uint64_t copies_decided; /* waiting copies decided with a person's decision (decide_copies) */
     size_t unservable; /* items set aside because their answer could not be built: never handed
                           out, held until their partition moves or the worker restarts */
 } modq_desk_counts;

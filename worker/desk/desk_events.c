@@ -212,9 +212,18 @@ static char *join_labels(const char *const *labels, size_t nlabels)
     return s;
 }
 
-modq_desk_result desk_out_decision(modq_desk *d, desk_out *o, const desk_person *pr,
-                                   const desk_item *it, int verdict, const char *const *labels,
-                                   size_t nlabels, const char *note, int64_t t)
+/* The Decision of it, into an outbox slot: a person's (copy NULL), or that decision applied to a
+ * copy of its media (copy: the reviewed item, the matched hash and its distance). */
+typedef struct copy_of {
+    const desk_item *reviewed;
+    const char *hash_hex;
+    int distance;
+} copy_of;
+
+static modq_desk_result out_decision(modq_desk *d, desk_out *o, const desk_person *pr,
+                                     const desk_item *it, int verdict, const char *const *labels,
+                                     size_t nlabels, const char *note, int64_t t,
+                                     const copy_of *copy)
 {
     const Modq__V1__Ticket *tk = it->p->ticket;
     const modq_media *media = it->p->media;
@@ -234,7 +243,7 @@ modq_desk_result desk_out_decision(modq_desk *d, desk_out *o, const desk_person 
     m.policy_labels = (char **)(uintptr_t)labels;
     m.n_policy_labels = nlabels;
     m.decided_by = MODQ_UNCONST(pr->id);
-    m.auto_decided = 0;
+    m.auto_decided = copy != NULL; /* nobody saw the copy */
     if (media) {
         h.sha256 = MODQ_UNCONST(modq_media_sha256_hex(media));
         h.md5 = MODQ_UNCONST(modq_media_md5_hex(media));
@@ -246,7 +255,13 @@ modq_desk_result desk_out_decision(modq_desk *d, desk_out *o, const desk_person 
     m.review_duration_ms = it->first_shown_ms >= 0 ? t - it->first_shown_ms : 0;
     m.policy_version = MODQ_UNCONST(modq_policy_version(d->policy));
     m.decided_at_ms = t;
-    m.decision_source = MODQ__V1__DECISION_SOURCE__DECISION_SOURCE_HUMAN;
+    m.decision_source = copy ? MODQ__V1__DECISION_SOURCE__DECISION_SOURCE_PRIOR_DECISION
+                             : MODQ__V1__DECISION_SOURCE__DECISION_SOURCE_HUMAN;
+    if (copy) {
+        m.prior_ticket_id = MODQ_UNCONST(copy->reviewed->p->ticket->ticket_id);
+        m.matched_hash = MODQ_UNCONST(copy->hash_hex);
+        m.match_distance = copy->distance;
+    }
     m.queue = MODQ_UNCONST(modq_policy_queue_name(d->policy, it->qi));
     m.category = MODQ_UNCONST(modq_policy_queue_category(d->policy, it->qi));
     m.trace_id = tk->trace_id;
@@ -277,6 +292,23 @@ out:
         memset(slot, 0, sizeof(*slot));
     }
     return r;
+}
+
+modq_desk_result desk_out_decision(modq_desk *d, desk_out *o, const desk_person *pr,
+                                   const desk_item *it, int verdict, const char *const *labels,
+                                   size_t nlabels, const char *note, int64_t t)
+{
+    return out_decision(d, o, pr, it, verdict, labels, nlabels, note, t, NULL);
+}
+
+modq_desk_result desk_out_copy_decision(modq_desk *d, desk_out *o, const desk_person *pr,
+                                        const desk_item *copy, const desk_item *reviewed,
+                                        int verdict, const char *const *labels, size_t nlabels,
+                                        const char *hash_hex, int distance, int64_t t)
+{
+    copy_of c = {reviewed, hash_hex, distance};
+
+    return out_decision(d, o, pr, copy, verdict, labels, nlabels, NULL, t, &c);
 }
 
 void desk_out_flush(const modq_desk *d, desk_out *o)

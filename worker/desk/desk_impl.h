@@ -128,6 +128,9 @@ struct modq_desk {
     uint64_t denials[MODQ_REASON_COUNT];
     uint64_t decisions[5];
     uint64_t leases_expired;
+    uint64_t copies_decided;
+    bool decide_copies;
+    int near_distance;
 };
 
 typedef enum desk_out_kind {
@@ -260,6 +263,12 @@ void desk_out_on_screen(modq_desk *d, desk_out *o, const desk_person *pr, int64_
 modq_desk_result desk_out_decision(modq_desk *d, desk_out *o, const desk_person *pr,
                                    const desk_item *it, int verdict, const char *const *labels,
                                    size_t nlabels, const char *note, int64_t t);
+/* pr's decision on reviewed, applied to copy (a waiting item of the same media): its own
+ * Decision, automatic, PRIOR_DECISION naming reviewed, with the hash that matched and how far. */
+modq_desk_result desk_out_copy_decision(modq_desk *d, desk_out *o, const desk_person *pr,
+                                        const desk_item *copy, const desk_item *reviewed,
+                                        int verdict, const char *const *labels, size_t nlabels,
+                                        const char *hash_hex, int distance, int64_t t);
 /* Calls the sink for every message (no lock held) and empties o. */
 void desk_out_flush(const modq_desk *d, desk_out *o);
 /* desk_out_flush for a call that r ends and that someone may wait on (o->confirm): that waiter

@@ -372,6 +372,69 @@ modq_desk_result modq_desk_decide(modq_desk *d, const modq_desk_who *who, const 
     return modq_desk_decide_then(d, who, id, verdict, labels, nlabels, note, now_ms, NULL, status);
 }
 
+/* How far copy's media is from reviewed's, for the same review: 0 for the same bytes, the PDQ
+ * distance when both hashes are worth matching, or -1 when it is no copy within the distance. */
+static int copy_distance(const modq_desk *d, const desk_item *reviewed, const desk_item *copy,
+                         int verdict)
+{
+    const modq_media *a = reviewed->p->media, *b = copy->p->media;
+    uint8_t probe[MODQ_PDQ_DIHEDRAL][MODQ_PDQ_BYTES];
+    int qd = modq_policy_queue_near_copy_distance(d->policy, reviewed->qi), dist;
+
+    if (memcmp(modq_media_sha256(a), modq_media_sha256(b), MODQ_SHA256_LEN) == 0) {
+        return 0;
+    }
+    /* As in preparation: a copy that is close may still differ where it matters. */
+    if (verdict == MODQ__V1__VERDICT__VERDICT_NO_VIOLATION ||
+        modq_media_pdq_quality(a) < MODQ_BANKS_MIN_PDQ_QUALITY ||
+        modq_media_pdq_quality(b) < MODQ_BANKS_MIN_PDQ_QUALITY) {
+        return -1;
+    }
+    for (int v = 0; v < MODQ_PDQ_DIHEDRAL; v++) {
+        memcpy(probe[v], modq_media_pdq_dihedral(b, v), MODQ_PDQ_BYTES);
+    }
+    dist = modq_pdq_distance_dihedral((const uint8_t(*)[MODQ_PDQ_BYTES])probe,
+                                      modq_media_pdq_dihedral(a, 0));
+    return dist <= (qd >= 0 ? qd : d->near_distance) ? dist : -1;
+}
+
+/* One review for copies (modq_desk_opts.decide_copies): the items of it's queue that wait with
+ * the same media, or near media, are decided as pr decided it, each with its own Decision, while
+ * the outbox has room; unlinked into gone (at most max; the caller frees them). Returns how many.
+ */
+static size_t decide_copies(modq_desk *d, desk_out *o, const desk_person *pr, const desk_item *it,
+                            int v, const char *const *labels, size_t nlabels, int64_t t,
+                            desk_item **gone, size_t max)
+{
+    size_t n = 0;
+    desk_item *c, *next;
+
+    if (!d->decide_copies || it->p->media == NULL) {
+        return 0;
+    }
+    for (c = d->lists[it->qi].head; c && n < max && !desk_out_full(o, DESK_OUT_ROOM + 1);
+         c = next) {
+        int dist;
+        char hex[MODQ_PDQ_HEX_LEN + 1];
+        next = c->next;
+        if (c == it || c->lessee || c->escalated || c->qa || c->gone || c->unservable ||
+            c->p->media == NULL || (dist = copy_distance(d, it, c, v)) < 0) {
+            continue;
+        }
+        snprintf(hex, sizeof hex, "%s",
+                 dist == 0 ? modq_media_sha256_hex(it->p->media)
+                           : modq_media_pdq_hex(it->p->media));
+        if (desk_out_copy_decision(d, o, pr, c, it, v, labels, nlabels, hex, dist, t) !=
+            MODQ_DESK_OK) {
+            break; /* out of memory: the copy waits for a person */
+        }
+        desk_item_unlink(d, c);
+        gone[n++] = c;
+        d->copies_decided++;
+    }
+    return n;
+}
+
 modq_desk_result modq_desk_decide_then(modq_desk *d, const modq_desk_who *who, const char *id,
                                        const char *verdict, const char *const *labels,
                                        size_t nlabels, const char *note, int64_t now_ms,
@@ -379,7 +442,8 @@ modq_desk_result modq_desk_decide_then(modq_desk *d, const modq_desk_who *who, c
 {
     desk_out o = {.n = 0, .confirm = confirm};
     desk_person *pr = NULL;
-    desk_item *it = NULL, *gone = NULL;
+    desk_item *it = NULL, *gone = NULL, *copies[DESK_OUT_MAX];
+    size_t ncopies = 0;
     int v = desk_verdict_parse(verdict);
     int64_t t = now_ms;
     modq_desk_result r;
@@ -409,6 +473,7 @@ modq_desk_result modq_desk_decide_then(modq_desk *d, const modq_desk_who *who, c
         }
         d->decisions[v]++;
         desk_person_hide(d, &o, pr, MODQ__V1__AUDIT_ACTION__AUDIT_ACTION_DECIDED, NULL, t);
+        ncopies = decide_copies(d, &o, pr, it, v, labels, nlabels, t, copies, DESK_OUT_MAX);
         /* QA copies have their own share of the desk: tickets keep the rest, so a QA backlog
          * can never stop new tickets from being taken. */
         if (!it->escalated && d->qa_rate > 0.0 && d->lists[d->nq + DESK_VQ_QA].count < qa_cap(d) &&
@@ -429,6 +494,9 @@ out:
     pthread_mutex_unlock(&d->lock);
     desk_out_flush_told(d, &o, r);
     desk_item_free(gone, true);
+    for (size_t i = 0; i < ncopies; i++) {
+        desk_item_free(copies[i], true);
+    }
     return r;
 }
 

@@ -61,6 +61,7 @@ typedef struct dfx {
     modq_desk *desk;
     recorder rec;
     bool unconfirmed; /* a sole_writer desk asks this (modq_desk_opts.confirmed) */
+    bool copies;      /* the next desk decides waiting copies (modq_desk_opts.decide_copies) */
 } dfx;
 
 static inline void rec_put(recorder *r, int kind, const char *key, const uint8_t *buf, size_t len,
@@ -259,7 +260,9 @@ static inline void dfx_desk_as(dfx *f, int64_t lease_ms, double qa_rate, size_t 
                         .seed = 42,
                         .sole_writer = sole_writer,
                         .confirmed = sole_writer ? dfx_confirmed : NULL,
-                        .confirmed_arg = f};
+                        .confirmed_arg = f,
+                        .decide_copies = f->copies,
+                        .near_distance = 16};
     modq_desk_free(f->desk);
     f->desk = NULL;
     if (modq_desk_new(&o, &f->desk) != MODQ_DESK_OK) {
@@ -322,6 +325,7 @@ static inline int dfx_setup(void **state)
     dfx *f = *state;
     rec_clear(&f->rec);
     f->unconfirmed = false;
+    f->copies = false;
     dfx_desk(f, MIN(10), 0.0, 64);
     return f->desk ? 0 : -1;
 }
