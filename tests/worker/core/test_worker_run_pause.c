@@ -131,10 +131,17 @@ static void test_run_pauses_when_one_decision_waits_while_others_confirm(void **
         if (partition_of(content) == stuck) {
             continue;
         }
+        /* Each its own picture: copies of t-a's would be decided with a1's decision. */
+        uint8_t *img = NULL;
+        size_t img_len = 0;
+        assert_int_equal(modq_synth_image(MODQ_SYNTH_SHAPES, 320, 240, 100 + (uint32_t)n_c, "jpeg",
+                                          &img, &img_len),
+                         MODQ_BLUR_OK);
         snprintf(id, sizeof id, "t-c%d", n_c++);
-        assert_non_null(t = tt_ticket_of(id, content, "self_harm", f->img, f->img_len, NULL, &len));
+        assert_non_null(t = tt_ticket_of(id, content, "self_harm", img, img_len, NULL, &len));
         produce(f, T_REVIEW, id, t, len);
         free(t);
+        modq_synth_free(img);
     }
     step_until(f, all_in_review);
     assert_int_equal(modq_desk_next(desk, &c, NULL, wall_ms(), &item, &status, NULL), MODQ_DESK_OK);
