@@ -269,6 +269,16 @@ modq_desk_result desk_out_copy_decision(modq_desk *d, desk_out *o, const desk_pe
                                         const desk_item *copy, const desk_item *reviewed,
                                         int verdict, const char *const *labels, size_t nlabels,
                                         const char *hash_hex, int distance, int64_t t);
+/* desk_review.c, one review for copies. */
+/* Whether c waits as a copy candidate of it: same queue, media, nobody's, not escalated or QA. */
+bool desk_copy_waits(const desk_item *it, const desk_item *c);
+/* How far copy's media is from reviewed's: 0 for the same bytes, the PDQ distance when both
+ * hashes are worth matching and within the strict distance (never for verdict no_violation;
+ * verdict 0: not decided yet), or -1. */
+int desk_copy_distance(const modq_desk *d, const desk_item *reviewed, const desk_item *copy,
+                       int verdict);
+/* The copies of it that wait (decide_copies): with the same bytes, and near ones. */
+void desk_copies_waiting(const modq_desk *d, const desk_item *it, size_t *same, size_t *near);
 /* Calls the sink for every message (no lock held) and empties o. */
 void desk_out_flush(const modq_desk *d, desk_out *o);
 /* desk_out_flush for a call that r ends and that someone may wait on (o->confirm): that waiter

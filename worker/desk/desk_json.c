@@ -92,6 +92,12 @@ json_t *desk_json_item(const modq_desk *d, const desk_item *it, const desk_view 
          /* A QA copy is a blind second review: the first verdict is not shown, so as not to
           * anchor the reviewer; the agreement is measured when they decide. */
          put(o, "qa", json_boolean(it->qa));
+    if (ok && d->decide_copies) {
+        size_t same = 0, near = 0;
+        desk_copies_waiting(d, it, &same, &near);
+        ok = put(o, "copies",
+                 json_pack("{s:I,s:I}", "same", (json_int_t)same, "near", (json_int_t)near));
+    }
     /* Last, so that it is consumed whatever happened before. */
     ok = put(o, "prior", prior) && ok;
     if (!ok) {

@@ -372,10 +372,27 @@ modq_desk_result modq_desk_decide(modq_desk *d, const modq_desk_who *who, const 
     return modq_desk_decide_then(d, who, id, verdict, labels, nlabels, note, now_ms, NULL, status);
 }
 
-/* How far copy's media is from reviewed's, for the same review: 0 for the same bytes, the PDQ
- * distance when both hashes are worth matching, or -1 when it is no copy within the distance. */
-static int copy_distance(const modq_desk *d, const desk_item *reviewed, const desk_item *copy,
-                         int verdict)
+bool desk_copy_waits(const desk_item *it, const desk_item *c)
+{
+    return c != it && !c->lessee && !c->escalated && !c->qa && !c->gone && !c->unservable &&
+           c->p->media != NULL && c->qi == it->qi;
+}
+
+void desk_copies_waiting(const modq_desk *d, const desk_item *it, size_t *same, size_t *near)
+{
+    *same = *near = 0;
+    if (!d->decide_copies || it->p->media == NULL || it->escalated || it->qa) {
+        return;
+    }
+    for (const desk_item *c = d->lists[it->qi].head; c; c = c->next) {
+        int dist = desk_copy_waits(it, c) ? desk_copy_distance(d, it, c, 0) : -1;
+        *same += dist == 0;
+        *near += dist > 0;
+    }
+}
+
+int desk_copy_distance(const modq_desk *d, const desk_item *reviewed, const desk_item *copy,
+                       int verdict)
 {
     const modq_media *a = reviewed->p->media, *b = copy->p->media;
     uint8_t probe[MODQ_PDQ_DIHEDRAL][MODQ_PDQ_BYTES];
@@ -417,8 +434,8 @@ static size_t decide_copies(modq_desk *d, desk_out *o, const desk_person *pr, co
         int dist;
         char hex[MODQ_PDQ_HEX_LEN + 1];
         next = c->next;
-        if (c == it || c->lessee || c->escalated || c->qa || c->gone || c->unservable ||
-            c->p->media == NULL || (dist = copy_distance(d, it, c, v)) < 0) {
+        if (!desk_copy_waits(it, c) || c->p->media == NULL ||
+            (dist = desk_copy_distance(d, it, c, v)) < 0) {
             continue;
         }
         snprintf(hex, sizeof hex, "%s",

@@ -110,6 +110,16 @@ function showItem(item) {
       : `The same image was decided before: ${verdict}.`;
   }
   show(prior, !!(item.prior && item.prior.verdict));
+  // Copies waiting with it are decided with it: one look for all of them.
+  const copies = $('card-copies');
+  const sameCopies = (item.copies && item.copies.same) || 0;
+  const nearCopies = (item.copies && item.copies.near) || 0;
+  const nCopies = sameCopies + nearCopies;
+  copies.textContent = nCopies
+    ? `Your decision also applies to ${nCopies} more ${nCopies === 1 ? 'ticket' : 'tickets'} waiting with ${nearCopies ? 'the same or a very similar image' : 'the same image'}` +
+      (nearCopies ? ' (the very similar ones unless you decide No violation).' : '.')
+    : '';
+  show(copies, nCopies > 0);
   $('pref-category').textContent = item.category.replace(/_/g, ' ');
   $('pref-level').value = String(personalLevel(item.category) || '');
   show($('media-block'), !!item.has_media);

@@ -38,8 +38,17 @@ static void test_deciding_one_item_decides_its_waiting_copies(void **state)
     assert_int_equal(dt_add_full(f, "c-3", "hate", 1, T0 - 7000, 1, NULL, 0, 3), MODQ_DESK_OK);
     assert_int_equal(dt_add_full(f, "c-text", "hate", 1, T0 - 6000, 0, NULL, 0, 4), MODQ_DESK_OK);
     assert_int_equal(dt_add_full(f, "s-1", "spam", 1, T0 - 5000, 1, NULL, 0, 5), MODQ_DESK_OK);
-    assert_int_equal(dt_next(f, &a, "hate", T0, id, NULL), MODQ_DESK_OK);
-    assert_string_equal(id, "c-1");
+    /* a's item says how many copies wait with it: c-2 and c-3 (c-text has no media, s-1 is in
+     * another queue). */
+    {
+        json_t *item = NULL, *copies;
+        assert_int_equal(modq_desk_next(f->desk, &a, "hate", T0, &item, NULL, NULL), MODQ_DESK_OK);
+        assert_string_equal(json_string_value(json_object_get(item, "id")), "c-1");
+        copies = json_object_get(item, "copies");
+        assert_int_equal(json_integer_value(json_object_get(copies, "same")), 2);
+        assert_int_equal(json_integer_value(json_object_get(copies, "near")), 0);
+        json_decref(item);
+    }
     assert_int_equal(dt_next(f, &b, "hate", T0, id, NULL), MODQ_DESK_OK);
     assert_string_equal(id, "c-2"); /* on b's screen: b decides it, not a's decision */
     assert_int_equal(
@@ -84,10 +93,14 @@ static void test_without_the_option_copies_wait_for_a_person(void **state)
     modq_desk_who a = dt_who("a1", "t1", ROLE_A);
     size_t hate = (size_t)modq_policy_queue_find(f->policy, "hate");
     char id[160];
+    json_t *item = NULL;
 
     assert_int_equal(dt_add_full(f, "c-1", "hate", 5, T0 - 9000, 1, NULL, 0, 1), MODQ_DESK_OK);
     assert_int_equal(dt_add_full(f, "c-2", "hate", 5, T0 - 8000, 1, NULL, 0, 2), MODQ_DESK_OK);
-    assert_int_equal(dt_next(f, &a, "hate", T0, id, NULL), MODQ_DESK_OK);
+    assert_int_equal(modq_desk_next(f->desk, &a, "hate", T0, &item, NULL, NULL), MODQ_DESK_OK);
+    assert_null(json_object_get(item, "copies")); /* nothing is said of copies: none is decided */
+    snprintf(id, sizeof id, "%s", json_string_value(json_object_get(item, "id")));
+    json_decref(item);
     assert_int_equal(modq_desk_decide(f->desk, &a, id, "remove", NULL, 0, NULL, T0 + 5000, NULL),
                      MODQ_DESK_OK);
     assert_int_equal(rec_count(&f->rec, REC_DECISION, NULL), 1);
