@@ -168,17 +168,13 @@ static json_t *matches_json(const char *file, const modq_media *m, const modq_ba
 {
     modq_bank_match *v = calloc(MODQ_BANKS_MAX_MATCHES, sizeof(*v));
     json_t *list = json_array(), *j = NULL;
-    uint8_t probe[MODQ_PDQ_DIHEDRAL][MODQ_PDQ_BYTES];
     size_t n;
 
     if (v == NULL || list == NULL) {
         goto out;
     }
-    for (int k = 0; k < MODQ_PDQ_DIHEDRAL; k++) {
-        memcpy(probe[k], modq_media_pdq_dihedral(m, k), MODQ_PDQ_BYTES);
-    }
     n = modq_banks_match_all(banks, modq_media_sha256(m), modq_media_md5(m),
-                             (const uint8_t(*)[MODQ_PDQ_BYTES])probe, modq_media_pdq_quality(m), v,
+                             modq_media_pdq_variants(m), modq_media_pdq_quality(m), v,
                              MODQ_BANKS_MAX_MATCHES);
     for (size_t i = 0; i < n && i < MODQ_BANKS_MAX_MATCHES; i++) {
         if (json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:i}", "bank", v[i].bank, "kind",

@@ -370,6 +370,11 @@ const uint8_t *modq_media_pdq_dihedral(const modq_media *m, int variant)
     return m->pdq[variant];
 }
 
+const uint8_t (*modq_media_pdq_variants(const modq_media *m))[MODQ_PDQ_BYTES]
+{
+    return m ? (const uint8_t(*)[MODQ_PDQ_BYTES])m->pdq : NULL;
+}
+
 int modq_media_pdq_quality(const modq_media *m)
 {
     return m ? m->pdq_quality : 0;

@@ -317,6 +317,9 @@ const char *modq_media_pdq_hex(const modq_media *m);
 const uint8_t *modq_media_sha256(const modq_media *m);
 const uint8_t *modq_media_md5(const modq_media *m);
 const uint8_t *modq_media_pdq_dihedral(const modq_media *m, int variant);
+/* All 8 variants at once, in the form the matchers take them (modq_pdq_distance_dihedral,
+ * modq_banks_match, modq_pdq_index_search); valid while m lives, NULL for m NULL. */
+const uint8_t (*modq_media_pdq_variants(const modq_media *m))[MODQ_PDQ_BYTES];
 int modq_media_pdq_quality(const modq_media *m);
 
 /*

@@ -159,9 +159,9 @@ unsigned modq_policy_queue_roles(const modq_policy *p, size_t i);
 size_t modq_policy_queue_skill_count(const modq_policy *p, size_t i);
 /* The PDQ distance within which a copy of media removed before is decided the same way without a
  * person, for this queue (near_copy_distance, 0..MODQ_POLICY_NEAR_COPY_MAX; 0: only the same
- * bytes); -1 when the policy leaves it to the worker's default. */
+ * bytes); fallback (the worker's default) when the policy leaves it unset. */
 #define MODQ_POLICY_NEAR_COPY_MAX 31
-int modq_policy_queue_near_copy_distance(const modq_policy *p, size_t i);
+int modq_policy_queue_near_copy_distance(const modq_policy *p, size_t i, int fallback);
 const char *modq_policy_queue_skill(const modq_policy *p, size_t i, size_t k);
 
 /* Tier settings for tier 1..4 (-1 / false for an out-of-range tier). */

@@ -257,10 +257,10 @@ size_t modq_policy_queue_skill_count(const modq_policy *p, size_t i)
     return q == NULL ? 0 : q->nskills;
 }
 
-int modq_policy_queue_near_copy_distance(const modq_policy *p, size_t i)
+int modq_policy_queue_near_copy_distance(const modq_policy *p, size_t i, int fallback)
 {
     const queue_cfg *q = queue_at(p, i);
-    return q == NULL ? -1 : q->near_copy_distance;
+    return q == NULL || q->near_copy_distance < 0 ? fallback : q->near_copy_distance;
 }
 
 const char *modq_policy_queue_skill(const modq_policy *p, size_t i, size_t k)

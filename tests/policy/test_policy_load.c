@@ -276,7 +276,7 @@ static void test_load_accepts_the_valid_base_policy(void **state)
     assert_int_equal(modq_policy_queue_roles(p, 0), MODQ_ROLE_ASSOCIATE | MODQ_ROLE_LEAD);
     assert_int_equal(modq_policy_queue_skill_count(p, 0), 1);
     assert_string_equal(modq_policy_queue_skill(p, 0, 0), "ar");
-    assert_int_equal(modq_policy_queue_near_copy_distance(p, 0), -1); /* the worker's default */
+    assert_int_equal(modq_policy_queue_near_copy_distance(p, 0, -1), -1); /* the worker's default */
     assert_int_equal(modq_policy_tier_max_reveal(p, 2), 1);
     assert_false(modq_policy_tier_colour_allowed(p, 4));
     assert_true(modq_policy_tier_reason_required(p, 4));
@@ -286,8 +286,8 @@ static void test_load_accepts_the_valid_base_policy(void **state)
     yaml = apply("    skills: [ar]\n", "    skills: [ar]\n    near_copy_distance: 8\n");
     assert_int_equal(modq_policy_load_buffer(yaml, strlen(yaml), "snip", &p, err, sizeof err),
                      MODQ_POLICY_OK);
-    assert_int_equal(modq_policy_queue_near_copy_distance(p, 0), 8);
-    assert_int_equal(modq_policy_queue_near_copy_distance(p, 1), -1);
+    assert_int_equal(modq_policy_queue_near_copy_distance(p, 0, -1), 8);
+    assert_int_equal(modq_policy_queue_near_copy_distance(p, 1, -1), -1);
     modq_policy_free(p);
     free(yaml);
 }

@@ -395,8 +395,7 @@ int desk_copy_distance(const modq_desk *d, const desk_item *reviewed, const desk
                        int verdict)
 {
     const modq_media *a = reviewed->p->media, *b = copy->p->media;
-    uint8_t probe[MODQ_PDQ_DIHEDRAL][MODQ_PDQ_BYTES];
-    int qd = modq_policy_queue_near_copy_distance(d->policy, reviewed->qi), dist;
+    int dist;
 
     if (memcmp(modq_media_sha256(a), modq_media_sha256(b), MODQ_SHA256_LEN) == 0) {
         return 0;
@@ -407,12 +406,10 @@ int desk_copy_distance(const modq_desk *d, const desk_item *reviewed, const desk
         modq_media_pdq_quality(b) < MODQ_BANKS_MIN_PDQ_QUALITY) {
         return -1;
     }
-    for (int v = 0; v < MODQ_PDQ_DIHEDRAL; v++) {
-        memcpy(probe[v], modq_media_pdq_dihedral(b, v), MODQ_PDQ_BYTES);
-    }
-    dist = modq_pdq_distance_dihedral((const uint8_t(*)[MODQ_PDQ_BYTES])probe,
-                                      modq_media_pdq_dihedral(a, 0));
-    return dist <= (qd >= 0 ? qd : d->near_distance) ? dist : -1;
+    dist = modq_pdq_distance_dihedral(modq_media_pdq_variants(b), modq_media_pdq_dihedral(a, 0));
+    return dist <= modq_policy_queue_near_copy_distance(d->policy, reviewed->qi, d->near_distance)
+               ? dist
+               : -1;
 }
 
 /* One review for copies (modq_desk_opts.decide_copies): the items of it's queue that wait with

@@ -185,6 +185,13 @@ static int match_banks(const modq_prepare_ctx *ctx, modq_prepared *p,
     return matched;
 }
 
+/* Whether p's prior decision has a verdict that is re-applied (one of ctx->auto_verdicts). */
+static bool reapplies(const modq_prepare_ctx *ctx, const modq_prepared *p)
+{
+    return p->has_prior && p->prior_verdict >= 0 && p->prior_verdict < 32 &&
+           (ctx->auto_verdicts & (1u << p->prior_verdict));
+}
+
 /* p's prior decision re-applied (its verdict is one of ctx->auto_verdicts): NULL when out of
  * memory, else p, decided. */
 static modq_prepared *reapply(const modq_prepare_ctx *ctx, modq_prepared *p, char *labels,
@@ -226,8 +233,7 @@ int prepare_decide_by_digests(const modq_prepare_ctx *ctx, modq_prepared *p, int
         return 1;
     }
     prepare_lookup_decided(ctx, p, p->sha256, labels, sizeof(labels));
-    if (p->has_prior && p->prior_verdict >= 0 && p->prior_verdict < 32 &&
-        (ctx->auto_verdicts & (1u << p->prior_verdict))) {
+    if (reapplies(ctx, p)) {
         modq_digest_hex(p->sha256, sizeof(p->sha256), m.hash_hex);
         *failed = reapply(ctx, p, labels, &m, now_ms) == NULL;
         return 1;
@@ -236,21 +242,11 @@ int prepare_decide_by_digests(const modq_prepare_ctx *ctx, modq_prepared *p, int
     return 0;
 }
 
-/* The distance within which a near copy is decided for p's queue: the policy's, else the
- * worker's. */
-static int near_distance(const modq_prepare_ctx *ctx, const modq_prepared *p)
-{
-    int d = modq_policy_queue_near_copy_distance(ctx->policy, (size_t)p->queue_index);
-
-    return d >= 0 ? d : ctx->near_distance;
-}
-
 modq_prepared *prepare_decide_or_review(const modq_prepare_ctx *ctx, modq_prepared *p,
                                         int64_t now_ms)
 {
     const uint8_t *sha = p->media ? modq_media_sha256(p->media) : NULL;
     char labels[MODQ_DECIDED_MAX_LABELS + 1] = "";
-    uint8_t probe[MODQ_PDQ_DIHEDRAL][MODQ_PDQ_BYTES];
     prior_match m = {"", 0, "sha256"};
     int failed = 0;
 
@@ -259,17 +255,15 @@ modq_prepared *prepare_decide_or_review(const modq_prepare_ctx *ctx, modq_prepar
     }
     if (p->media) {
         snprintf(m.hash_hex, sizeof(m.hash_hex), "%s", modq_media_sha256_hex(p->media));
-        for (int v = 0; v < MODQ_PDQ_DIHEDRAL; v++) {
-            memcpy(probe[v], modq_media_pdq_dihedral(p->media, v), MODQ_PDQ_BYTES);
-        }
-        if (match_banks(ctx, p, (const uint8_t(*)[MODQ_PDQ_BYTES])probe, now_ms, &failed)) {
+        if (match_banks(ctx, p, modq_media_pdq_variants(p->media), now_ms, &failed)) {
             return failed ? NULL : p;
         }
-        lookup_near(ctx, p, (const uint8_t(*)[MODQ_PDQ_BYTES])probe, labels, sizeof(labels), &m);
+        lookup_near(ctx, p, modq_media_pdq_variants(p->media), labels, sizeof(labels), &m);
     }
-    if (p->has_prior && p->prior_verdict >= 0 && p->prior_verdict < 32 &&
-        (ctx->auto_verdicts & (1u << p->prior_verdict)) &&
-        (p->prior_distance == 0 || p->prior_distance <= near_distance(ctx, p))) {
+    if (reapplies(ctx, p) &&
+        (p->prior_distance == 0 ||
+         p->prior_distance <= modq_policy_queue_near_copy_distance(
+                                  ctx->policy, (size_t)p->queue_index, ctx->near_distance))) {
         return reapply(ctx, p, labels, &m, now_ms);
     }
     p->kind = MODQ_PREPARED_REVIEW;
