@@ -385,7 +385,10 @@ typedef struct hits {
     bool full;
     uint16_t bank; /* the bank being searched */
     const modq_pdq_index *ix;
+    size_t from; /* where its hits begin in v */
 } hits;
+
+static void compact(hits *hs);
 
 static void add_hit(hits *hs, const hit *h)
 {
@@ -401,6 +404,11 @@ static int on_pdq(void *arg, size_t pos, int distance)
     hits *hs = arg;
     hit h = {hs->bank, MODQ_BANK_PDQ, distance, pos, modq_pdq_index_hash(hs->ix, pos)};
 
+    /* The index reports a hash once per chunk and variant that finds it: room is made by
+     * keeping each hash once before the list is called full. */
+    if (hs->n == MODQ_BANKS_MAX_MATCHES) {
+        compact(hs);
+    }
     add_hit(hs, &h);
     return hs->full; /* no room: stop */
 }
@@ -444,17 +452,19 @@ static int cmp_pos(const void *pa, const void *pb)
     return (a->d > b->d) - (a->d < b->d);
 }
 
-/* v sorted by position: each position once, at its nearest. Returns how many are left. */
-static size_t unique_pos(hit *v, size_t n)
+/* The current bank's hits, each hash once at its nearest. */
+static void compact(hits *hs)
 {
+    hit *v = hs->v + hs->from;
     size_t k = 0;
 
-    for (size_t i = 0; i < n; i++) {
+    qsort(v, hs->n - hs->from, sizeof(hit), cmp_pos);
+    for (size_t i = 0; i < hs->n - hs->from; i++) {
         if (k == 0 || v[k - 1].pos != v[i].pos) {
             v[k++] = v[i];
         }
     }
-    return k;
+    hs->n = hs->from + k;
 }
 
 size_t modq_banks_match_all(const modq_banks *b, const uint8_t *sha256, const uint8_t *md5,
@@ -476,16 +486,14 @@ size_t modq_banks_match_all(const modq_banks *b, const uint8_t *sha256, const ui
     for (size_t i = 0;
          pdq_dihedral && pdq_quality >= MODQ_BANKS_MIN_PDQ_QUALITY && i < b->nbanks && !hs->full;
          i++) {
-        size_t from = hs->n;
+        hs->from = hs->n;
         hs->bank = (uint16_t)i;
         hs->ix = b->banks[i].pdq;
         if (modq_pdq_index_count(hs->ix) > 0) {
             modq_pdq_index_search(hs->ix, pdq_dihedral, MODQ_PDQ_DIHEDRAL, b->banks[i].threshold,
                                   on_pdq, hs);
         }
-        /* A hash comes once per chunk and variant that finds it: keep its nearest. */
-        qsort(hs->v + from, hs->n - from, sizeof(hit), cmp_pos);
-        hs->n = from + unique_pos(hs->v + from, hs->n - from);
+        compact(hs);
     }
     qsort(hs->v, hs->n, sizeof(hit), cmp_hit);
     for (; n < hs->n && n < max; n++) {

@@ -356,6 +356,44 @@ static void test_banks_match_as_a_scan_does(void **state)
     free(hashes);
 }
 
+/* Every match, even when the index reports each close hash once per chunk that finds it: 1000
+ * hashes within 8 bits of the probe are all listed, each once, nearest first. */
+static void test_banks_match_all_lists_every_close_hash(void **state)
+{
+    enum { N = 1000 };
+    fixture *f = *state;
+    uint8_t probe[MODQ_PDQ_DIHEDRAL][MODQ_PDQ_BYTES], h[MODQ_PDQ_BYTES];
+    char hex[MODQ_PDQ_HEX_LEN + 1], path[256];
+    modq_bank_match *m = calloc(MODQ_BANKS_MAX_MATCHES, sizeof(*m));
+    uint64_t s = 99;
+    FILE *fp;
+    size_t n;
+
+    assert_non_null(m);
+    for (int v = 0; v < MODQ_PDQ_DIHEDRAL; v++) {
+        pt_random_hash(&s, probe[v]);
+    }
+    snprintf(path, sizeof(path), "%s/close.txt", f->dir);
+    assert_non_null(fp = fopen(path, "w"));
+    for (int i = 0; i < N; i++) {
+        memcpy(h, probe[0], sizeof h);
+        pt_flip_bits(&s, h, 1 + i % 8);
+        modq_pdq_to_hex(h, hex);
+        fprintf(fp, "pdq %s\n", hex);
+    }
+    fclose(fp);
+    assert_int_equal(modq_banks_load(f->b, "close", path, 2, NULL, 0, 31, f->err, sizeof(f->err)),
+                     MODQ_BLUR_OK);
+    n = modq_banks_match_all(f->b, NULL, NULL, (const uint8_t(*)[MODQ_PDQ_BYTES])probe, 100, m,
+                             MODQ_BANKS_MAX_MATCHES);
+    assert_int_equal(n, N);
+    for (size_t i = 1; i < n; i++) {
+        assert_true(m[i - 1].distance <= m[i].distance);
+        assert_true(m[i].distance >= 1 && m[i].distance <= 8);
+    }
+    free(m);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -367,6 +405,7 @@ int main(void)
         T(test_banks_reject_bad_lines_with_file_and_line),
         T(test_banks_reject_overlong_line),
         T(test_banks_match_as_a_scan_does),
+        T(test_banks_match_all_lists_every_close_hash),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
 
