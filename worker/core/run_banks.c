@@ -75,9 +75,11 @@ static void file_state(const char *path, run_bank_file *f)
     }
 }
 
-/* Every bank file's state now, into states (MODQ_BANKS_MAX_BANKS entries). */
+/* Every bank file's state now, into states (MODQ_BANKS_MAX_BANKS entries, the unused ones
+ * zero). */
 static void files_now(const modq_config *cfg, run_bank_file *states)
 {
+    memset(states, 0, MODQ_BANKS_MAX_BANKS * sizeof(*states));
     for (size_t i = 0; i < modq_config_bank_count(cfg) && i < MODQ_BANKS_MAX_BANKS; i++) {
         file_state(modq_config_bank_file(cfg, i), &states[i]);
     }
@@ -86,16 +88,18 @@ static void files_now(const modq_config *cfg, run_bank_file *states)
 static void *reload_thread(void *arg)
 {
     modq_run *r = arg;
-    modq_banks *b = NULL;
+    modq_banks *b = NULL, *old;
     int64_t t0 = run_mono_ms(NULL);
 
     /* Read before the files: a change during the load is seen at the next check. */
     files_now(r->cfg, r->banks_seen);
     if (modq_run_load_banks(r->cfg, &b, r->banks_err, sizeof r->banks_err) == MODQ_RUN_OK) {
         pthread_rwlock_wrlock(&r->banks_lock);
-        r->banks_old = r->banks;
+        old = r->banks;
         r->banks = b;
         pthread_rwlock_unlock(&r->banks_lock);
+        /* The write lock waited for every reader of the old banks, and no new one finds them. */
+        modq_banks_free(old);
         r->banks_err[0] = '\0';
     }
     r->banks_load_ms = run_mono_ms(NULL) - t0;
@@ -103,7 +107,7 @@ static void *reload_thread(void *arg)
     return NULL;
 }
 
-/* The reload thread is over: its outcome logged and counted, the old banks freed. */
+/* The reload thread is over: its outcome logged and counted. */
 static void reload_done(modq_run *r)
 {
     char hashes[32], ms[32];
@@ -116,8 +120,6 @@ static void reload_done(modq_run *r)
                        r->banks_err, NULL);
         return;
     }
-    modq_banks_free(r->banks_old); /* no reader holds it: the swap was under the write lock */
-    r->banks_old = NULL;
     RUN_COUNT(r, banks_reloaded);
     snprintf(hashes, sizeof hashes, "%zu", modq_banks_count(r->banks));
     snprintf(ms, sizeof ms, "%lld", (long long)r->banks_load_ms);
@@ -141,7 +143,6 @@ void run_banks_tick(modq_run *r, int64_t mono)
         return;
     }
     r->banks_next_check_ms = mono + r->banks_check_ms;
-    memset(now, 0, sizeof now);
     files_now(r->cfg, now);
     if (!asked && memcmp(now, r->banks_seen, sizeof now) == 0) {
         return;
@@ -155,7 +156,6 @@ void run_banks_tick(modq_run *r, int64_t mono)
 
 void run_banks_seen(modq_run *r)
 {
-    memset(r->banks_seen, 0, sizeof r->banks_seen);
     files_now(r->cfg, r->banks_seen);
     r->banks_next_check_ms = 0; /* the loop's first turn looks (on the loop's clock) */
 }
@@ -166,8 +166,6 @@ void run_banks_stop(modq_run *r)
         pthread_join(r->banks_thread, NULL);
         atomic_store(&r->banks_state, RUN_BANKS_IDLE);
     }
-    modq_banks_free(r->banks_old);
-    r->banks_old = NULL;
 }
 
 void modq_run_reload_banks(modq_run *r)

@@ -104,7 +104,6 @@ struct modq_run {
     modq_banks *banks;
     pthread_rwlock_t banks_lock;
     bool banks_lock_init;
-    modq_banks *banks_old;   /* replaced by the last reload, freed once it is collected */
     atomic_bool banks_asked; /* a reload was asked for (SIGHUP) */
     atomic_int banks_state;  /* RUN_BANKS_* */
     pthread_t banks_thread;
@@ -181,7 +180,7 @@ struct modq_run {
 void run_banks_tick(modq_run *r, int64_t mono);
 /* Remembers the bank files as they are now: the banks just loaded are theirs. */
 void run_banks_seen(modq_run *r);
-/* Waits for a reload still running and frees what it replaced (at free). */
+/* Waits for a reload still running (at free). */
 void run_banks_stop(modq_run *r);
 
 /* Monotonic milliseconds: the default clock. */
